@@ -1,0 +1,40 @@
+# The two commands: `make run` and `make test`. Each does all the set-up it needs on a fresh machine.
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN      = $(VENV)/bin
+STAMP    = $(VENV)/.installed-stamp
+
+.PHONY: run test install lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/atelier db upgrade
+	$(BIN)/atelier demo --if-empty
+	$(BIN)/atelier serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	bash scripts/ensure-postgres.sh
+	PTB_TIMEDELTA=true $(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python bench/inbound_sms.py
+	$(BIN)/python bench/dispatch.py
+
+clean:
+	rm -rf $(VENV) atelier.db atelier.db-wal atelier.db-shm

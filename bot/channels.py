@@ -1,0 +1,86 @@
+"""The neutral language between channel adapters and the rest of Atelier.
+
+An adapter turns a provider's request into an ``Inbound`` and renders ``Reply``/``Outgoing`` its own way
+(numbered lines in an SMS, keyboard buttons on Telegram). A sender is a channel name, a few capabilities as data
+and ``send`` — nothing more (compare apprise's plugins, ``body_sms_maxlen = 160``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+SMS = "sms"
+TELEGRAM = "telegram"
+CONSOLE = "console"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message from a resident or an adviser, whatever the channel."""
+
+    channel: str
+    address: str  # where answers go: an E.164 number for SMS, the chat id for Telegram
+    text: str
+    provider_id: str | None = None  # Twilio MessageSid, Telegram update_id: the same id twice changes state once
+    shared_phone: str | None = None  # Telegram: the number shared with the contact button, E.164
+    user_id: int | None = None  # Telegram: the sender's user id (advisers are recognised by it)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the dialogue answers: text plus the choices it offers."""
+
+    text: str
+    choices: tuple[str, ...] = ()
+    ask_contact: bool = False  # Telegram only: offer the "share my number" button (never required)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One outbox row as a sender sees it."""
+
+    to: str
+    body: str
+    choices: tuple[str, ...] = ()
+    ask_contact: bool = False
+
+
+class SendError(Exception):
+    """A send that did not go through, classified so the dispatcher knows what to do next."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        code: str | None = None,
+        retry_after: float | None = None,
+        opted_out: bool = False,
+        unreachable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.transient = transient  # try again later (429, 5xx, timeouts)
+        self.code = code  # the provider's error code, recorded on the outbox row
+        self.retry_after = retry_after  # seconds the provider asked us to wait
+        self.opted_out = opted_out  # the recipient refused messages on this channel (Twilio 21610, Telegram 403)
+        self.unreachable = unreachable  # this address can never receive on this channel (a landline for SMS)
+
+
+@runtime_checkable
+class Sender(Protocol):
+    channel: str  # "sms", "telegram", …
+    max_length: int  # longest body the provider accepts, in characters
+    supports_buttons: bool  # choices can be shown as buttons rather than numbered lines
+
+    async def send(self, message: Outgoing) -> str:
+        """Send one message; return the provider's id for it. Raise SendError when it did not go through."""
+        ...
+
+
+@runtime_checkable
+class SentLookup(Protocol):
+    """Optional capability: find whether a message was already accepted by the provider (crash recovery)."""
+
+    async def find_sent(self, *, to: str, body: str, since: datetime) -> str | None: ...

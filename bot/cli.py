@@ -1,0 +1,53 @@
+"""The ``atelier`` command: assembles the sub-commands. Wiring only; the work lives in the service modules."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from bot.commands.common import fail, open_context
+
+app = typer.Typer(
+    help="Atelier : inscriptions aux ateliers numériques par SMS et Telegram.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or update the database schema (Alembic migrations) and load the territory."""
+    from bot.places import sync_territory
+    from storage.migrate import upgrade
+
+    async def main() -> None:
+        async with open_context() as ctx:
+            try:
+                await upgrade(ctx.db.engine)
+            except OSError as exc:
+                fail(f"base de données injoignable : {exc}")
+            await sync_territory(db=ctx.db, territory=ctx.territory)
+
+    asyncio.run(main())
+    typer.echo("Base de données à jour.")
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Adresse d'écoute."),
+    port: int = typer.Option(8000, help="Port d'écoute."),
+) -> None:
+    """Run the web service: webhooks, scheduler, Telegram, /healthz."""
+    import uvicorn
+
+    from bot.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=True)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The ``atelier`` sub-commands, one module per group; ``bot/cli.py`` assembles them."""

@@ -1,0 +1,39 @@
+"""What every operation needs, built once by the wiring (``app.py``, ``cli.py``) and passed in explicitly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.channels import Sender
+from bot.config import Settings
+from bot.territory import Territory
+from storage.database import Database
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    territory: Territory
+    senders: Mapping[str, Sender] = field(default_factory=dict)
+    clock: Callable[[], datetime] = system_clock
+    # called after new messages are queued so the dispatcher sends them now rather than at its next tick
+    wake_dispatcher: Callable[[], None] = _nothing
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    def now(self) -> datetime:
+        return self.clock()

@@ -1,0 +1,143 @@
+"""The territory file: communes, venues, display name, SMS sender name, advisers' public contact.
+
+A territory is configuration, not code: another French EPCI is one more TOML file (see
+``scripts/territory_from_csv.py``) pointed at by ``ATELIER_TERRITORY``.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CommuneInfo:
+    insee: str
+    name: str
+    postcode: str
+    latitude: float
+    longitude: float
+    population: int = 0
+
+
+@dataclass(frozen=True)
+class VenueInfo:
+    commune_insee: str
+    name: str
+    address: str
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A commune just outside the territory: recognised so that its residents get a kind answer."""
+
+    name: str
+    postcode: str
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    email: str
+    hours: str = ""
+
+
+@dataclass(frozen=True)
+class Territory:
+    name: str
+    sender_name: str
+    contact: Contact
+    communes: tuple[CommuneInfo, ...]
+    venues: tuple[VenueInfo, ...] = ()
+    neighbours: tuple[Neighbour, ...] = ()
+    _by_insee: dict[str, CommuneInfo] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_insee.update({c.insee: c for c in self.communes})
+
+    def commune(self, insee: str) -> CommuneInfo | None:
+        return self._by_insee.get(insee)
+
+    def venues_in(self, insee: str) -> list[VenueInfo]:
+        return [v for v in self.venues if v.commune_insee == insee]
+
+
+class TerritoryError(ValueError):
+    pass
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine); plenty for ranking villages a few km apart."""
+    radius = 6371.0
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * radius * math.asin(math.sqrt(a))
+
+
+def _require(table: dict[str, Any], key: str, where: str) -> Any:
+    if key not in table:
+        raise TerritoryError(f"{where}: missing '{key}'")
+    return table[key]
+
+
+def parse_territory(data: dict[str, Any]) -> Territory:
+    contact = data.get("contact", {})
+    communes = tuple(
+        CommuneInfo(
+            insee=str(_require(c, "insee", "commune")),
+            name=str(_require(c, "name", "commune")),
+            postcode=str(_require(c, "postcode", "commune")),
+            latitude=float(_require(c, "latitude", "commune")),
+            longitude=float(_require(c, "longitude", "commune")),
+            population=int(c.get("population", 0)),
+        )
+        for c in data.get("communes", [])
+    )
+    if not communes:
+        raise TerritoryError("a territory needs at least one commune")
+    known = {c.insee for c in communes}
+    venues = []
+    for v in data.get("venues", []):
+        insee = str(_require(v, "commune", "venue"))
+        if insee not in known:
+            raise TerritoryError(f"venue {v.get('name')!r}: commune {insee} is not in the territory")
+        venues.append(
+            VenueInfo(
+                commune_insee=insee,
+                name=str(_require(v, "name", "venue")),
+                address=str(_require(v, "address", "venue")),
+                latitude=float(_require(v, "latitude", "venue")),
+                longitude=float(_require(v, "longitude", "venue")),
+            )
+        )
+    return Territory(
+        name=str(_require(data, "name", "territory")),
+        sender_name=str(data.get("sender_name", "Atelier")),
+        contact=Contact(
+            phone=str(contact.get("phone", "")),
+            email=str(contact.get("email", "")),
+            hours=str(contact.get("hours", "")),
+        ),
+        communes=communes,
+        venues=tuple(venues),
+        neighbours=tuple(
+            Neighbour(name=str(n["name"]), postcode=str(n.get("postcode", ""))) for n in data.get("neighbours", [])
+        ),
+    )
+
+
+def load_territory(path: Path) -> Territory:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise TerritoryError(f"territory file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise TerritoryError(f"territory file {path} is not valid TOML: {exc}") from exc
+    return parse_territory(data)

@@ -1,0 +1,55 @@
+"""Build a territory TOML file from a communes CSV (the columns of shared/data/*-communes.csv).
+
+    python scripts/territory_from_csv.py communes.csv --name "Montluçon Communauté" > territory.toml
+
+One venue per commune is created at its town hall; edit the file afterwards to add halls or the bus stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+
+
+def _quote(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("csv")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--sender", default="AtelierNum")
+    args = parser.parse_args()
+    with open(args.csv, encoding="utf-8-sig", newline="") as handle:
+        rows = sorted(csv.DictReader(handle), key=lambda r: r["name"])
+    out = [f"name = {_quote(args.name)}", f"sender_name = {_quote(args.sender)}", ""]
+    out += ["[contact]", 'phone = ""', 'email = ""', 'hours = ""', ""]
+    for row in rows:
+        out += [
+            "[[communes]]",
+            f"insee = {_quote(row['insee'])}",
+            f"name = {_quote(row['name'])}",
+            f"postcode = {_quote(row['postcode'])}",
+            f"population = {int(row['population'])}",
+            f"latitude = {float(row['town_hall_lat'])}",
+            f"longitude = {float(row['town_hall_lon'])}",
+            "",
+        ]
+    for row in rows:
+        out += [
+            "[[venues]]",
+            f"commune = {_quote(row['insee'])}",
+            f"name = {_quote('Mairie de ' + row['name'])}",
+            f"address = {_quote(row['town_hall_address'])}",
+            f"latitude = {float(row['town_hall_lat'])}",
+            f"longitude = {float(row['town_hall_lon'])}",
+            "",
+        ]
+    sys.stdout.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Engine and sessions for SQLite (the embedded default) and PostgreSQL.
+
+SQLite: WAL so readers never block the writer, ``busy_timeout`` so writers queue instead of failing, foreign keys
+on, and pysqlite's own transaction handling switched off so that we emit ``BEGIN`` ourselves — ``BEGIN IMMEDIATE``
+for the transactions that must take the write lock up front (seating, claiming). This is the recipe of
+https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+_BEGIN_OPTION = "atelier_sqlite_begin"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut loses at most the last commits
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if is_sqlite(url):
+        engine = create_async_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+@dataclass
+class Database:
+    """The engine and its session factory; built by the application factory, never at import time."""
+
+    engine: AsyncEngine
+
+    def __post_init__(self) -> None:
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Database:
+        return cls(create_engine(url, **kwargs))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading; commits if the caller wrote anything."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that takes the write lock up front on SQLite (BEGIN IMMEDIATE).
+
+        On PostgreSQL it is an ordinary transaction: the operations inside take row locks (FOR UPDATE) where
+        they need them.
+        """
+        async with self.sessions() as session:
+            # connection() begins the transaction; the option must be set before that BEGIN is emitted
+            options: dict[str, Any] = {_BEGIN_OPTION: "IMMEDIATE"}  # our own option: not in SQLAlchemy's TypedDict
+            await session.connection(execution_options=options)  # type: ignore[arg-type]
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # any failure means "the database does not answer"
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

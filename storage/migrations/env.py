@@ -1,0 +1,17 @@
+"""Alembic environment. Migrations run on a connection handed in by ``storage.migrate`` (async engines run
+them through ``run_sync``), following https://alembic.sqlalchemy.org/en/latest/cookbook.html#connection-sharing
+"""
+
+from alembic import context
+
+from storage.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

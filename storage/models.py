@@ -1,0 +1,328 @@
+"""SQLAlchemy models for every entity of SPEC §4.
+
+Times are timezone-aware and stored in UTC (``UtcDateTime``), so that SQLite, which has no time zone type,
+gives back the same aware datetimes as PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; naive values are refused rather than guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite gives naive values back: they were stored as UTC
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Level(enum.StrEnum):
+    beginner = "beginner"
+    intermediate = "intermediate"
+    advanced = "advanced"
+
+
+class WorkshopStatus(enum.StrEnum):
+    planned = "planned"
+    cancelled = "cancelled"
+
+
+class EnrolmentStatus(enum.StrEnum):
+    seated = "seated"
+    waiting = "waiting"
+    cancelled = "cancelled"
+    attended = "attended"
+    absent = "absent"
+
+
+class MessageStatus(enum.StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    delivered = "delivered"
+    failed = "failed"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+class MessageKind(enum.StrEnum):
+    reply = "reply"
+    reminder = "reminder"
+    change_notice = "change_notice"
+    broadcast = "broadcast"
+    promotion = "promotion"
+    confirmation = "confirmation"
+    adviser_notice = "adviser_notice"
+
+
+def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
+    # Stored as plain strings (no native ENUM type) so that adding a value is not a PostgreSQL migration.
+    return Enum(kind, name=name, native_enum=False, length=20, values_callable=lambda k: [m.value for m in k])
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Commune(Base):
+    __tablename__ = "communes"
+
+    insee: Mapped[str] = mapped_column(String(5), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    postcode: Mapped[str] = mapped_column(String(5), index=True)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+
+
+class Venue(Base):
+    __tablename__ = "venues"
+    __table_args__ = (UniqueConstraint("commune_insee", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee"))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+
+    commune: Mapped[Commune] = relationship(lazy="joined")
+
+
+class Adviser(Base):
+    __tablename__ = "advisers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    login: Mapped[str | None] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default="adviser")
+    # INSEE codes of the communes this adviser covers; empty means the whole territory.
+    communes: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Workshop(Base):
+    __tablename__ = "workshops"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    level: Mapped[Level] = mapped_column(_enum(Level, "level"))
+    topic: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int] = mapped_column(Integer, default=6)
+    adviser_id: Mapped[int | None] = mapped_column(ForeignKey("advisers.id"))
+    status: Mapped[WorkshopStatus] = mapped_column(
+        _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.planned
+    )
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    venue: Mapped[Venue] = relationship(lazy="joined")
+    adviser: Mapped[Adviser | None] = relationship(lazy="joined")
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)  # E.164
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    commune_insee: Mapped[str | None] = mapped_column(ForeignKey("communes.insee"))
+    level: Mapped[Level | None] = mapped_column(_enum(Level, "level"))
+    interests: Mapped[list[str]] = mapped_column(default=list)
+    consent_at: Mapped[datetime | None]
+    # how consent was given: "sms", "telegram", "console", or "phone" when an adviser enrolled them by phone
+    consent_channel: Mapped[str | None] = mapped_column(String(20))
+    opted_out_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out_telegram: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a landline or a number the carrier refuses: SMS cannot reach them, an adviser must phone
+    sms_unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    telegram_contact_offered: Mapped[bool] = mapped_column(Boolean, default=False)
+    erased: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    commune: Mapped[Commune | None] = relationship(lazy="joined")
+
+
+class ErasedIdentity(Base):
+    """A keyed hash of an erased resident's number: no later import or broadcast contacts them by mistake."""
+
+    __tablename__ = "erased_identities"
+
+    identity_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Enrolment(Base):
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        UniqueConstraint("resident_id", "workshop_id"),
+        Index("ix_enrolments_workshop_status", "workshop_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id"))
+    status: Mapped[EnrolmentStatus] = mapped_column(_enum(EnrolmentStatus, "enrolment_status"))
+    position: Mapped[int | None] = mapped_column(Integer)  # place in the waiting list, 1 = next
+    # the answer to the reminder: True = coming (OUI), False = not coming (NON), None = no answer yet
+    confirmed: Mapped[bool | None] = mapped_column(Boolean)
+    enrolled_by_adviser_id: Mapped[int | None] = mapped_column(ForeignKey("advisers.id"))
+    promoted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    resident: Mapped[Resident] = relationship(lazy="joined")
+    workshop: Mapped[Workshop] = relationship(lazy="joined")
+
+
+class Conversation(Base):
+    """Where a resident is in the dialogue, per channel address, so any server instance can answer."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(40))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    step: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str] = mapped_column(String(64))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    body: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author: Mapped[str] = mapped_column(String(200))
+    adviser_id: Mapped[int | None] = mapped_column(ForeignKey("advisers.id"))
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    body: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_opted_out: Mapped[int] = mapped_column(Integer, default=0)
+    segments: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CallbackRequest(Base):
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(String(200))
+
+    resident: Mapped[Resident] = relationship(lazy="joined")
+
+
+class OutboundMessage(Base):
+    """The outbox: every message that leaves the system is a row here first."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    adviser_id: Mapped[int | None] = mapped_column(ForeignKey("advisers.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    to_address: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    choices: Mapped[list[str]] = mapped_column(default=list)
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "message_kind"))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus, "message_status"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]  # a claimed row whose lease ran out is due again (crashed worker)
+    claimed_at: Mapped[datetime | None]
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    workshop_id: Mapped[int | None] = mapped_column(ForeignKey("workshops.id"))
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id"))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InstanceSecret(Base):
+    """Secrets generated once per installation (the key of the erased-number hash when none is configured)."""
+
+    __tablename__ = "instance_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,187 @@
+"""Seat operations: each runs inside the caller's write transaction (``Database.write()``).
+
+Capacity is enforced here, inside the transaction, not by a check before it: on PostgreSQL the workshop row is
+locked (``SELECT … FOR UPDATE``) so concurrent seatings of one workshop queue behind each other; on SQLite the
+whole transaction holds the write lock from its ``BEGIN IMMEDIATE``. Fifty people answering at the same second for
+the last seat give exactly one seat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Enrolment, EnrolmentStatus, Workshop, WorkshopStatus
+
+ACTIVE = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
+
+
+class SeatError(Exception):
+    """The workshop cannot take this enrolment (unknown, cancelled, or already started)."""
+
+
+@dataclass(frozen=True)
+class SeatOutcome:
+    enrolment: Enrolment
+    seated: bool  # False: on the waiting list at ``enrolment.position``
+    already: bool  # the resident was already seated or waiting there: nothing changed
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    cancelled: Enrolment
+    promoted: Enrolment | None  # the first person waiting, now seated
+
+
+async def lock_workshop(*, session: AsyncSession, workshop_id: int) -> Workshop | None:
+    """Load the workshop, locking its row on PostgreSQL (SQLite already holds the write lock)."""
+    result = await session.execute(select(Workshop).where(Workshop.id == workshop_id).with_for_update(of=Workshop))
+    return result.unique().scalar_one_or_none()
+
+
+async def count_seated(*, session: AsyncSession, workshop_id: int) -> int:
+    result = await session.execute(
+        select(func.count())
+        .select_from(Enrolment)
+        .where(Enrolment.workshop_id == workshop_id, Enrolment.status == EnrolmentStatus.seated)
+    )
+    return int(result.scalar_one())
+
+
+async def _last_position(*, session: AsyncSession, workshop_id: int) -> int:
+    result = await session.execute(
+        select(func.max(Enrolment.position)).where(
+            Enrolment.workshop_id == workshop_id, Enrolment.status == EnrolmentStatus.waiting
+        )
+    )
+    return int(result.scalar_one() or 0)
+
+
+async def seat_resident(
+    *,
+    session: AsyncSession,
+    resident_id: int,
+    workshop_id: int,
+    now: datetime,
+    allow_waiting: bool = True,
+    adviser_id: int | None = None,
+) -> SeatOutcome | None:
+    """Seat the resident, or put them at the end of the waiting list when the workshop is full.
+
+    Returns None when the workshop is full and ``allow_waiting`` is False. Raises SeatError when the workshop
+    cannot be joined at all.
+    """
+    workshop = await lock_workshop(session=session, workshop_id=workshop_id)
+    if workshop is None:
+        raise SeatError(f"workshop {workshop_id} does not exist")
+    if workshop.status != WorkshopStatus.planned:
+        raise SeatError(f"workshop {workshop_id} is cancelled")
+    if workshop.starts_at <= now:
+        raise SeatError(f"workshop {workshop_id} has already started")
+    existing = (
+        await session.execute(
+            select(Enrolment).where(Enrolment.resident_id == resident_id, Enrolment.workshop_id == workshop_id)
+        )
+    ).scalar_one_or_none()
+    if existing is not None and existing.status in ACTIVE:
+        return SeatOutcome(existing, existing.status == EnrolmentStatus.seated, already=True)
+    seated = await count_seated(session=session, workshop_id=workshop_id) < workshop.capacity
+    if not seated and not allow_waiting:
+        return None
+    status = EnrolmentStatus.seated if seated else EnrolmentStatus.waiting
+    position = None if seated else await _last_position(session=session, workshop_id=workshop_id) + 1
+    if existing is None:
+        existing = Enrolment(resident_id=resident_id, workshop_id=workshop_id)
+        session.add(existing)
+    existing.status, existing.position, existing.confirmed = status, position, None
+    existing.enrolled_by_adviser_id = adviser_id
+    existing.updated_at = now
+    await session.flush()
+    return SeatOutcome(existing, seated, already=False)
+
+
+async def _close_gap(*, session: AsyncSession, workshop_id: int, position: int) -> None:
+    """Move everyone behind ``position`` one place up, so positions stay 1..N without gaps."""
+    await session.execute(
+        update(Enrolment)
+        .where(
+            Enrolment.workshop_id == workshop_id,
+            Enrolment.status == EnrolmentStatus.waiting,
+            Enrolment.position > position,
+        )
+        .values(position=Enrolment.position - 1)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+async def promote_first_waiting(*, session: AsyncSession, workshop_id: int, now: datetime) -> Enrolment | None:
+    """Give a free seat to the first person waiting. The caller holds the workshop lock."""
+    workshop = await session.get(Workshop, workshop_id)
+    if workshop is None or workshop.status != WorkshopStatus.planned:
+        return None
+    if await count_seated(session=session, workshop_id=workshop_id) >= workshop.capacity:
+        return None
+    first = (
+        await session.execute(
+            select(Enrolment)
+            .where(Enrolment.workshop_id == workshop_id, Enrolment.status == EnrolmentStatus.waiting)
+            .order_by(Enrolment.position)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if first is None:
+        return None
+    old_position = first.position or 1
+    first.status, first.position, first.promoted_at, first.updated_at = EnrolmentStatus.seated, None, now, now
+    await session.flush()
+    await _close_gap(session=session, workshop_id=workshop_id, position=old_position)
+    return first
+
+
+async def cancel_enrolment(
+    *, session: AsyncSession, enrolment_id: int, now: datetime, promote: bool = True
+) -> CancelOutcome | None:
+    """Cancel a seated or waiting enrolment; a freed seat goes to the first person waiting when ``promote``.
+
+    Returns None when there was nothing to cancel (unknown, or already cancelled).
+    """
+    enrolment = await session.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.status not in ACTIVE:
+        return None
+    await lock_workshop(session=session, workshop_id=enrolment.workshop_id)
+    await session.refresh(enrolment)
+    if enrolment.status not in ACTIVE:  # someone cancelled it while we waited for the lock
+        return None
+    was_seated, old_position = enrolment.status == EnrolmentStatus.seated, enrolment.position
+    enrolment.status, enrolment.position, enrolment.updated_at = EnrolmentStatus.cancelled, None, now
+    await session.flush()
+    promoted = None
+    if was_seated and promote:
+        promoted = await promote_first_waiting(session=session, workshop_id=enrolment.workshop_id, now=now)
+    elif old_position is not None:
+        await _close_gap(session=session, workshop_id=enrolment.workshop_id, position=old_position)
+    return CancelOutcome(enrolment, promoted)
+
+
+async def cancel_workshop(
+    *, session: AsyncSession, workshop_id: int, reason: str, now: datetime
+) -> list[Enrolment] | None:
+    """Mark the workshop cancelled; returns the seated and waiting enrolments (the people to tell).
+
+    Their enrolments keep their status (history and statistics), but the workshop's status makes them void.
+    Returns None for an unknown or already cancelled workshop.
+    """
+    workshop = await lock_workshop(session=session, workshop_id=workshop_id)
+    if workshop is None or workshop.status == WorkshopStatus.cancelled:
+        return None
+    workshop.status, workshop.cancel_reason, workshop.updated_at = WorkshopStatus.cancelled, reason, now
+    result = await session.execute(
+        select(Enrolment)
+        .where(Enrolment.workshop_id == workshop_id, Enrolment.status.in_(ACTIVE))
+        .order_by(Enrolment.status, Enrolment.position, Enrolment.id)
+    )
+    await session.flush()
+    return list(result.unique().scalars())

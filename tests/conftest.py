@@ -1,0 +1,126 @@
+"""Shared fixtures. Every test that takes ``db`` runs twice: on SQLite and on a throwaway PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bot.config import DEFAULT_TERRITORY, Settings, load_settings
+from bot.places import sync_territory
+from bot.territory import Territory, load_territory
+from storage.database import Database
+from storage.migrate import upgrade
+from tests import pgserver
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+TEMPLATE_DB = "atelier_template"
+
+
+def run_sync(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run set-up coroutines of session fixtures in their own thread: they may be first requested from inside
+    a test's running event loop (``getfixturevalue`` in an async fixture)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+_database_numbers = count(1)
+
+
+async def _prepare(url: str, territory: Territory) -> None:
+    db = Database.from_url(url)
+    try:
+        await upgrade(db.engine)
+        await sync_territory(db=db, territory=territory)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def territory() -> Territory:
+    return load_territory(DEFAULT_TERRITORY)
+
+
+@pytest.fixture(scope="session")
+def pg_server(territory: Territory) -> Iterator[pgserver.PostgresServer]:
+    server = pgserver.start()
+    try:
+
+        async def make_template() -> None:
+            conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user, database="postgres")
+            try:
+                await conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+            finally:
+                await conn.close()
+            await _prepare(server.url(TEMPLATE_DB), territory)
+
+        run_sync(make_template())
+        yield server
+    finally:
+        pgserver.stop(server)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory, territory: Territory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    run_sync(_prepare(f"sqlite+aiosqlite:///{path}", territory))
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database holding the territory, on the current backend."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "atelier.db"
+        shutil.copy(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    server: pgserver.PostgresServer = request.getfixturevalue("pg_server")
+    name = f"atelier_test_{os.getpid()}_{next(_database_numbers)}"
+    conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user, database="postgres")
+    try:
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    finally:
+        await conn.close()
+    yield server.url(name)
+    conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user, database="postgres")
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database.from_url(db_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def now() -> datetime:
+    """A fixed 'now' for tests: Monday 2 March 2026, 09:00 in Paris."""
+    return datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return load_settings({"ATELIER_DATABASE_URL": db_url})
