@@ -6,6 +6,7 @@ import asyncio
 
 import typer
 
+from bot.commands import chat, demo, workshops
 from bot.commands.common import fail, open_context
 
 app = typer.Typer(
@@ -16,6 +17,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(workshops.app, name="workshops")
+app.command("demo")(demo.demo)
+app.command("chat")(chat.chat)
 
 
 @db_app.command("upgrade")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from bot.channels import Sender
 from bot.config import Settings
 from bot.territory import Territory
+from bot.understanding import CommuneIndex
 from storage.database import Database
 
 
@@ -34,6 +36,11 @@ class Context:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
+
+    @cached_property
+    def commune_index(self) -> CommuneIndex:
+        """The territory's communes prepared once for fuzzy matching."""
+        return CommuneIndex.build(self.territory)
 
     def now(self) -> datetime:
         return self.clock()

@@ -85,7 +85,7 @@ class Database:
         async with self.sessions() as session:
             # connection() begins the transaction; the option must be set before that BEGIN is emitted
             options: dict[str, Any] = {_BEGIN_OPTION: "IMMEDIATE"}  # our own option: not in SQLAlchemy's TypedDict
-            await session.connection(execution_options=options)  # type: ignore[arg-type]
+            await session.connection(execution_options=options)
             try:
                 yield session
             except BaseException:

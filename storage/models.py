@@ -187,6 +187,8 @@ class Resident(Base):
     consent_at: Mapped[datetime | None]
     # how consent was given: "sms", "telegram", "console", or "phone" when an adviser enrolled them by phone
     consent_channel: Mapped[str | None] = mapped_column(String(20))
+    # the channel the resident last wrote from: notices go there first ("through their own channel")
+    preferred_channel: Mapped[str | None] = mapped_column(String(20))
     opted_out_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     opted_out_telegram: Mapped[bool] = mapped_column(Boolean, default=False)
     # a landline or a number the carrier refuses: SMS cannot reach them, an adviser must phone
@@ -290,7 +292,14 @@ class OutboundMessage(Base):
     """The outbox: every message that leaves the system is a row here first."""
 
     __tablename__ = "outbound_messages"
-    __table_args__ = (Index("ix_outbound_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbound_due", "status", "due_at"),
+        # cancelling a person's or an enrolment's pending messages, and the daily cap, look rows up by these
+        Index("ix_outbound_resident", "resident_id"),
+        Index("ix_outbound_enrolment", "enrolment_id"),
+        # the dispatcher claims per channel, answers first, then urgent notices, then the rest, oldest first
+        Index("ix_outbound_claim", "status", "channel", "priority", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
@@ -301,6 +310,8 @@ class OutboundMessage(Base):
     choices: Mapped[list[str]] = mapped_column(default=list)
     kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "message_kind"))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # claim order: 0 answers to the resident, 1 urgent notices, 2 everything else (set by storage.outbox.enqueue)
+    priority: Mapped[int] = mapped_column(Integer, default=2)
     due_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus, "message_status"))
@@ -326,3 +337,16 @@ class InstanceSecret(Base):
 
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class SendPace(Base):
+    """The next free sending slot of each channel, shared by every process on the database.
+
+    The provider's rate limit is per account, not per process: the dispatchers of several ``atelier serve``
+    processes reserve their sending slots here (under a row lock), so that together they keep to the one rate.
+    """
+
+    __tablename__ = "send_pace"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    next_at: Mapped[datetime]

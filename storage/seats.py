@@ -100,6 +100,8 @@ async def seat_resident(
     existing.enrolled_by_adviser_id = adviser_id
     existing.updated_at = now
     await session.flush()
+    # Load the joined relationships now: a lazy load later would be I/O outside the async context.
+    await session.refresh(existing)
     return SeatOutcome(existing, seated, already=False)
 
 

@@ -1,0 +1,30 @@
+"""``atelier demo``: load the demo planning (four weeks from next Monday, three advisers)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from bot.commands.common import console
+from bot.commands.workshops import act
+from bot.context import Context
+from bot.workshops import load_demo
+
+
+def demo(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Ne rien faire si la base contient déjà des ateliers (make run).")
+    ] = False,
+) -> None:
+    """Load a realistic four-week demo planning across the territory."""
+
+    async def action(ctx: Context) -> None:
+        result = await load_demo(ctx=ctx, if_empty=if_empty)
+        if result.skipped:
+            console.print("Des ateliers existent déjà : planning de démonstration non chargé.")
+            return
+        already = f" ({result.already} déjà présents)" if result.already else ""
+        console.print(f"Planning de démonstration chargé : {result.created} ateliers{already}.", highlight=False)
+
+    act(action)

@@ -1,0 +1,51 @@
+"""The sender used when no SMS provider is configured: it prints each message as the resident would read it.
+
+It prints what the channel's own renderer makes of the message (for SMS, ``bot.handlers.sms.render_sms``:
+numbered choices, GSM-7), given by the wiring, so what a developer reads in the terminal is what a resident's phone
+would show, with its SMS segment count. The header masks the number like the logs do.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from bot.channels import SMS, Outgoing
+from bot.gsm7 import count_segments
+
+Render = Callable[[str, Sequence[str]], str]
+
+
+def masked(address: str) -> str:
+    """All but the last two digits hidden: ``+33612345678`` → ``+*********78``."""
+    digits = sum(ch.isdigit() for ch in address)
+    seen = 0
+    out = []
+    for ch in address:
+        if ch.isdigit():
+            seen += 1
+            out.append(ch if seen > digits - 2 else "*")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class ConsoleSender:
+    max_length = 1600
+    supports_buttons = False
+
+    def __init__(self, *, render: Render, channel: str = SMS, stream: TextIO | None = None) -> None:
+        self.channel = channel
+        self._render = render
+        self._stream = stream  # None: the standard output at the time of sending (tests may swap it)
+
+    async def send(self, message: Outgoing) -> str:
+        text = self._render(message.body, message.choices)
+        segments = count_segments(text)
+        plural = "s" if segments > 1 else ""
+        stream = self._stream or sys.stdout
+        stream.write(f"--- SMS pour {masked(message.to)} ({segments} segment{plural}) ---\n{text}\n\n")
+        stream.flush()
+        return f"console-{uuid.uuid4().hex}"

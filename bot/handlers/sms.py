@@ -1,0 +1,475 @@
+"""The SMS channel through Twilio, both directions: the webhooks in, the sender out.
+
+In: ``POST /sms/twilio`` receives a resident's SMS (https://www.twilio.com/docs/messaging/guides/webhook-request),
+checks ``X-Twilio-Signature`` (https://www.twilio.com/docs/usage/security#validating-requests) and answers the
+dialogue's replies as TwiML (https://www.twilio.com/docs/messaging/twiml). ``POST /sms/twilio/status`` records
+delivery reports (https://www.twilio.com/docs/messaging/guides/track-outbound-message-status) on the outbox row.
+
+Out: ``TwilioSender`` sends outbox rows with the official client and classifies Twilio's errors for the
+dispatcher (https://www.twilio.com/docs/api/errors).
+
+This module translates between Twilio and the neutral types of ``bot.channels``; what to answer is decided by
+``bot.service``. Logs never show a whole phone number (``mask_phone``) nor a message body.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import logging
+import re
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+import phonenumbers
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from twilio.base import values
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot import messages, service
+from bot.channels import SMS, Inbound, Outgoing, SendError
+from bot.config import Settings
+from bot.context import Context
+from bot.gsm7 import to_gsm7
+from storage.delivery import record_status
+from storage.models import MessageStatus
+
+log = logging.getLogger("atelier.sms")
+
+INBOUND_PATH = "/sms/twilio"
+STATUS_PATH = "/sms/twilio/status"
+REGION = "FR"  # numbers written without a country code are French
+MAX_FORM_BYTES = 64 * 1024  # Twilio's webhook forms are a few kilobytes; anything bigger is not Twilio
+TWIML = "application/xml"
+
+# Twilio error codes that say something about the recipient rather than about this one message.
+OPTED_OUT = {21610}  # https://www.twilio.com/docs/api/errors/21610 — "Attempt to send to unsubscribed recipient"
+UNREACHABLE = {
+    21614,  # https://www.twilio.com/docs/api/errors/21614 — "'To' number is not a valid mobile number"
+    30006,  # https://www.twilio.com/docs/api/errors/30006 — "Landline or unreachable carrier"
+}
+RATE_LIMITED = {20429}  # https://www.twilio.com/docs/api/errors/20429 — "Too Many Requests"
+AUTHENTICATION = {20003}  # https://www.twilio.com/docs/api/errors/20003 — wrong account SID or auth token
+
+
+# --- Rendering ---------------------------------------------------------------------------------------------------
+
+_NEWLINES = re.compile(r"\r\n?")
+
+
+def render_sms(body: str, choices: Sequence[str] = ()) -> str:
+    """The SMS a resident receives: the text, then one line per choice ("1 Je débute"), made GSM-7.
+
+    The compact "1 Je débute" (no dot, no dash) costs one character per choice less than "1. Je débute" and reads
+    the same on a basic phone. Choices the text already spells out (OUI / NON) are not listed again: an SMS costs
+    money per segment. Used by the webhook (TwiML), ``TwilioSender`` and the console sender alike.
+    """
+    lines = [_NEWLINES.sub("\n", body).strip()]
+    if not all(choice in body for choice in choices):  # "Répondez OUI ou NON." already names its choices
+        lines += [f"{number} {choice.strip()}" for number, choice in enumerate(choices, start=1)]
+    return to_gsm7("\n".join(line for line in lines if line))
+
+
+def mask_phone(number: str | None) -> str:
+    """``+33612345678`` → ``+*********78``: enough to tell two log lines apart, not enough to call anyone."""
+    if not number:
+        return "?"
+    digits = sum(ch.isdigit() for ch in number)
+    seen, out = 0, []
+    for ch in number:
+        if ch.isdigit():
+            seen += 1
+            out.append(ch if seen > digits - 2 else "*")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def to_e164(raw: str | None, region: str = REGION) -> str | None:
+    """A number as Twilio sends it (``+33612345678``, or in a national form) → E.164, or None if not a number."""
+    if not raw or len(raw) > 40:
+        return None
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def twiml(texts: Sequence[str] = ()) -> Response:
+    """One ``<Message>`` per text; no text gives the empty ``<Response/>`` that tells Twilio to send nothing."""
+    response = MessagingResponse()
+    for text in texts:
+        response.message(text)
+    return Response(str(response.to_xml()), media_type=TWIML)
+
+
+# --- Webhooks ----------------------------------------------------------------------------------------------------
+
+
+async def _read_form(request: Request) -> FormData | None:
+    """The posted form, or None when the request is not a form we can read."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
+        return None
+    try:
+        return await request.form()
+    except (MultiPartException, ValueError, UnicodeDecodeError, AssertionError, KeyError):
+        return None
+
+
+def _signed_url(request: Request, settings: Settings, path: str) -> str:
+    """The URL Twilio signed: the public one configured (behind a proxy, ``request.url`` is not what Twilio
+    called), with the query string Twilio was given, if any."""
+    if settings.public_url is None:
+        return str(request.url)
+    query = request.url.query
+    return settings.public_url + path + (f"?{query}" if query else "")
+
+
+def _trusted(request: Request, form: FormData | None, settings: Settings, path: str) -> bool:
+    """True when the request may be processed: signed with our auth token, or no token configured (local use).
+
+    The signature covers the URL and every POST parameter; ``RequestValidator`` reads repeated parameters through
+    the form's ``getlist``, which is why it gets Starlette's form object and not a dict.
+    """
+    token = settings.twilio_auth_token
+    if not token:
+        return True
+    signature = request.headers.get("x-twilio-signature")
+    if not signature or form is None:
+        return False
+    return bool(RequestValidator(token).validate(_signed_url(request, settings, path), form, signature))
+
+
+def _forbidden() -> Response:
+    return Response("Forbidden", status_code=403, media_type="text/plain")
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _inbound_of(form: FormData) -> Inbound | None:
+    """The resident's message, or None for what is ignored (no sender number, nothing written and no picture)."""
+    address = to_e164(_text(form, "From"))
+    if address is None:
+        return None
+    body = _text(form, "Body")
+    media = _text(form, "NumMedia")
+    if not body.strip() and (not media.isdigit() or int(media) == 0):
+        return None
+    return Inbound(channel=SMS, address=address, text=body, provider_id=_text(form, "MessageSid") or None)
+
+
+def _log_failure(what: str, number: str | None, exc: BaseException) -> None:
+    # The exception's message is left out on purpose: database errors quote the statement's parameters (numbers,
+    # bodies). Its type and the frames are enough to find the fault.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("%s for %s failed: %s\n%s", what, mask_phone(number), type(exc).__name__, frames)
+
+
+def routes(ctx: Context) -> list[Route]:
+    """The two Twilio webhooks, bound to ``ctx``."""
+
+    async def inbound(request: Request) -> Response:
+        form = await _read_form(request)
+        if not _trusted(request, form, ctx.settings, INBOUND_PATH):
+            log.warning("SMS webhook refused: missing or wrong X-Twilio-Signature")
+            return _forbidden()
+        message = _inbound_of(form) if form is not None else None
+        if message is None:
+            return twiml()
+        try:
+            handled = await service.handle_inbound(ctx=ctx, inbound=message, inline=True)
+        except Exception as exc:  # the resident gets a kind answer, never an error page
+            # The service's transaction was rolled back: nothing changed, and the resident is told to write
+            # again. Twilio does not retry a messaging webhook that failed (it only logs error 11200), so an
+            # apology is kinder than a 500. It is the one SMS that leaves without an outbox row: the database is
+            # the likely culprit.
+            _log_failure("SMS", message.address, exc)
+            return twiml([render_sms(messages.technical_problem())])
+        log.info(
+            "SMS from %s answered with %d message(s)%s",
+            mask_phone(message.address),
+            len(handled.replies),
+            " (repeated delivery)" if handled.duplicate else "",
+        )
+        return twiml([render_sms(reply.text, reply.choices) for reply in handled.replies])
+
+    async def status(request: Request) -> Response:
+        form = await _read_form(request)
+        if not _trusted(request, form, ctx.settings, STATUS_PATH):
+            log.warning("SMS status callback refused: missing or wrong X-Twilio-Signature")
+            return _forbidden()
+        update = delivery_update(form) if form is not None else None
+        if update is None:
+            return Response(status_code=204)
+        try:
+            async with ctx.db.write() as session:
+                found = await record_status(session=session, **update)
+        except Exception as exc:  # Twilio shows a failed callback in its console (error 11200); we log it
+            _log_failure("SMS status", None, exc)
+            return Response(status_code=500)
+        if not found:
+            log.info("SMS status %s for an unknown message", update["status"].value)
+        return Response(status_code=204)
+
+    return [
+        Route(INBOUND_PATH, inbound, methods=["POST"], name="sms_inbound"),
+        Route(STATUS_PATH, status, methods=["POST"], name="sms_status"),
+    ]
+
+
+# Twilio's MessageStatus values → the outbox's. "queued"/"sending" mean Twilio has the message: for us it is sent.
+_TWILIO_STATUS = {
+    "accepted": MessageStatus.sent,
+    "scheduled": MessageStatus.sent,
+    "queued": MessageStatus.sent,
+    "sending": MessageStatus.sent,
+    "sent": MessageStatus.sent,
+    "delivered": MessageStatus.delivered,
+    "read": MessageStatus.delivered,
+    "undelivered": MessageStatus.failed,
+    "failed": MessageStatus.failed,
+    "canceled": MessageStatus.failed,
+}
+
+
+def _code(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def delivery_update(form: FormData) -> dict[str, Any] | None:
+    """A status callback → the keyword arguments of ``storage.delivery.record_status``; None when irrelevant."""
+    sid = _text(form, "MessageSid") or _text(form, "SmsSid")
+    status = _TWILIO_STATUS.get((_text(form, "MessageStatus") or _text(form, "SmsStatus")).lower())
+    if not sid or status is None:
+        return None
+    raw_code = _text(form, "ErrorCode").strip()
+    code = _code(raw_code) if raw_code else None
+    return {
+        "provider_id": sid,
+        "status": status,
+        "error_code": raw_code or None,
+        "opted_out": code in OPTED_OUT,
+        "unreachable": code in UNREACHABLE,
+    }
+
+
+# --- Sending -----------------------------------------------------------------------------------------------------
+
+# Twilio's exceptions do not carry the response headers, so the HTTP client keeps the Retry-After of the last
+# error response here. Per task: concurrent sends do not see each other's.
+_retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar("twilio_retry_after", default=None)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds, from either form RFC 9110 allows (seconds, or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, seconds)
+
+
+class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio ships no type information
+    """The official async HTTP client, with three repairs:
+
+    - aiohttp 3.12+ deprecates ``auth=BasicAuth(...)`` (a DeprecationWarning on every request): the
+      ``Authorization`` header is sent directly instead;
+    - twilio passes ``timeout=None`` when none is given, which aiohttp reads as "no timeout at all": a request
+      never waits longer than ``timeout`` seconds here;
+    - the ``Retry-After`` of an error response is kept (see ``_retry_after``), and the request is not logged
+      (twilio's logger prints the query string, which holds the recipient's number for a list call).
+    """
+
+    def __init__(self, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._client_timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the parameter of twilio's HttpClient.request
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
+        headers = dict(headers or {})
+        if auth is not None:
+            credentials = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {credentials}"
+        if self.session is None:  # the parent builds it (pool_connections=True); closed clients have none
+            raise aiohttp.ClientConnectionError("the Twilio HTTP client is closed")
+        async with self.session.request(
+            method.upper(),
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=timeout) if timeout else self._client_timeout,
+            allow_redirects=allow_redirects,
+        ) as response:
+            text = await response.text()
+            if response.status >= 400:
+                _retry_after.set(parse_retry_after(response.headers.get("Retry-After")))
+            return TwilioResponse(response.status, text, response.headers)
+
+
+def classify(exc: TwilioRestException | TwilioServiceException) -> SendError:
+    """A Twilio error → what the dispatcher should do (https://www.twilio.com/docs/api/errors)."""
+    status = int(exc.status or 0)
+    code = _code(exc.code) if exc.code is not None else None
+    label = str(code if code is not None else status)
+    if code in OPTED_OUT:
+        return SendError("recipient opted out", transient=False, code=label, opted_out=True)
+    if code in UNREACHABLE:
+        return SendError("not a mobile number", transient=False, code=label, unreachable=True)
+    if status == 429 or code in RATE_LIMITED:
+        return SendError("rate limited", transient=True, code=label, retry_after=_retry_after.get())
+    if status >= 500:
+        return SendError("Twilio unavailable", transient=True, code=label, retry_after=_retry_after.get())
+    if status == 401 or code in AUTHENTICATION:
+        # Our credentials, not the message: keep the message for when they are fixed, and say so loudly.
+        log.error("Twilio refused our credentials (check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)")
+        return SendError("Twilio authentication failed", transient=True, code=label)
+    return SendError("refused by Twilio", transient=False, code=label)
+
+
+class TwilioSender:
+    """Sends SMS through Twilio's Messages API; also a ``SentLookup`` for crash recovery.
+
+    The HTTP client is built on first use, inside the running event loop (aiohttp requires it); ``aclose``
+    releases it.
+    """
+
+    channel = SMS
+    max_length = 1600  # https://www.twilio.com/docs/api/errors/21617 — concatenated body limit
+    supports_buttons = False
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_url: str | None = None,
+        status_callback: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._from = from_number
+        self._api_url = api_url
+        self._status_callback = status_callback
+        self._timeout = timeout
+        self._client: Client | None = None
+        self._http: _HttpClient | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TwilioSender:
+        if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from):
+            raise ValueError("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM are all needed to send SMS")
+        return cls(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            from_number=settings.twilio_from,
+            api_url=settings.twilio_api_url,
+            status_callback=settings.public_url + STATUS_PATH if settings.public_url else None,
+        )
+
+    def _twilio(self) -> Client:
+        if self._client is None:
+            self._http = _HttpClient(timeout=self._timeout)
+            client = Client(self._account_sid, self._auth_token, http_client=self._http)
+            if self._api_url:
+                client.api.base_url = self._api_url
+                # TWILIO_REGION / TWILIO_EDGE (read from os.environ by the client) would rewrite the host of our
+                # own API URL. Passing environment={} does not prevent it: the client does `environment or
+                # os.environ`, and an empty dict is falsy. So they are cleared here.
+                client.region = None
+                client.edge = None
+            self._client = client
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        self._client, self._http = None, None
+
+    async def send(self, message: Outgoing) -> str:
+        body = render_sms(message.body, message.choices)
+        _retry_after.set(None)
+        try:
+            created = await self._twilio().messages.create_async(
+                to=message.to,
+                from_=self._from,
+                body=body,
+                status_callback=self._status_callback or values.unset,
+            )
+        except (TwilioRestException, TwilioServiceException) as exc:
+            error = classify(exc)
+            log.warning("SMS to %s refused by Twilio: code %s", mask_phone(message.to), error.code)
+            raise error from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("SMS to %s not sent: %s", mask_phone(message.to), type(exc).__name__)
+            raise SendError("Twilio unreachable", transient=True, code="network") from None
+        return str(created.sid)
+
+    async def find_sent(self, *, to: str, body: str, since: datetime) -> str | None:
+        """The sid of a message Twilio accepted for ``to`` since ``since`` with this body, if any.
+
+        ``body`` may be the outbox row's text without its choices: a message whose text starts with it followed by
+        the choice lines matches too. Raises ``SendError`` (transient) when Twilio cannot be asked.
+        """
+        wanted = render_sms(body)
+        try:
+            found = await self._twilio().messages.list_async(to=to, from_=self._from, date_sent_after=since, limit=100)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise classify(exc) from None
+        except TwilioException as exc:  # "Unable to fetch page": the list call's own error, holding the response
+            status = getattr(exc.args[1], "status_code", None) if len(exc.args) > 1 else None
+            raise SendError("Twilio could not list messages", transient=True, code=str(status)) from None
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            raise SendError("Twilio unreachable", transient=True, code="network") from None
+        skew = timedelta(minutes=1)  # our clock and Twilio's may differ a little
+        for candidate in found:
+            created = candidate.date_created or candidate.date_sent
+            if created is not None and created < since - skew:
+                continue
+            text = candidate.body or ""
+            if text == wanted or text.startswith(wanted + "\n"):
+                return str(candidate.sid)
+        return None

@@ -1,0 +1,108 @@
+"""Is a due message still wanted, and may it leave now? Pure: the facts, the clock and the rules are passed in.
+
+Checked by the dispatcher in the transaction that claims the message, just before it is sent (SPEC §7): no
+reminder to someone who cancelled, opted out or was erased; none after its workshop started (or was moved); nothing
+that is not an answer outside the sending window; no more than the daily cap of non-urgent messages per resident.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+
+from bot.channels import SMS, TELEGRAM
+from bot.config import QuietHours
+from bot.scheduler.planning import allowed_at as window_open
+from bot.scheduler.planning import next_allowed
+from storage.models import EnrolmentStatus, MessageKind, WorkshopStatus
+from storage.outbox import DueMessage, Facts
+
+SEAT_KINDS = (MessageKind.reminder, MessageKind.promotion)  # only meaningful while the person holds the seat
+
+
+class Action(enum.StrEnum):
+    send = "send"
+    cancel = "cancel"  # no longer wanted: status cancelled
+    expire = "expire"  # too late: status expired, never sent late
+    defer = "defer"  # not now: pending again, due at ``due_at``
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    reason: str = ""
+    due_at: datetime | None = None
+
+
+SEND = Verdict(Action.send)
+
+
+def is_answer(message: DueMessage) -> bool:
+    """An answer to something the resident wrote leaves at once, whatever the hour."""
+    return message.kind == MessageKind.reply or message.inbound_id is not None
+
+
+def next_day(now: datetime, tz: tzinfo) -> datetime:
+    """The first moment of the next local day."""
+    local = now.astimezone(tz)
+    return datetime.combine(local.date() + timedelta(days=1), time(0, 0), tzinfo=tz)
+
+
+def _unwanted(message: DueMessage, facts: Facts) -> str | None:
+    """Why the message must not be sent any more, or None."""
+    if message.resident_id is not None:
+        resident = facts.residents.get(message.resident_id)
+        if resident is None:
+            return "resident deleted"
+        if resident.erased:
+            return "resident erased"
+        if message.channel == SMS and resident.sms_unreachable:
+            return "number cannot receive SMS"
+        opted_out = (message.channel == SMS and resident.opted_out_sms) or (
+            message.channel == TELEGRAM and resident.opted_out_telegram
+        )
+        if opted_out and not is_answer(message):  # the STOP confirmation itself is an answer and still leaves
+            return "resident opted out"
+    if message.kind in SEAT_KINDS:
+        if message.enrolment_id is not None and facts.enrolments.get(message.enrolment_id) != EnrolmentStatus.seated:
+            return "no longer seated"
+        if message.workshop_id is not None:
+            workshop = facts.workshops.get(message.workshop_id)
+            if workshop is None or workshop[0] != WorkshopStatus.planned:
+                return "workshop cancelled"
+            if message.expires_at is not None and workshop[1] != message.expires_at:
+                return "workshop moved"  # its reminders were planned again for the new time
+    return None
+
+
+def screen(
+    message: DueMessage,
+    *,
+    facts: Facts,
+    now: datetime,
+    quiet_hours: QuietHours | None,
+    tz: tzinfo,
+    daily_cap: int,
+    sent_today: int,
+) -> Verdict:
+    """What to do with a due message now. ``sent_today``: non-urgent messages the resident already got today
+    (including those accepted earlier in the same batch)."""
+    if message.expires_at is not None and message.expires_at <= now:
+        return Verdict(Action.expire, "expired")
+    reason = _unwanted(message, facts)
+    if reason is not None:
+        return Verdict(Action.cancel, reason)
+    if is_answer(message):
+        return SEND
+    later: datetime | None = None
+    if not window_open(now, urgent=message.urgent, quiet_hours=quiet_hours, tz=tz):
+        later, reason = next_allowed(now, urgent=message.urgent, quiet_hours=quiet_hours, tz=tz), "sending window"
+    elif not message.urgent and message.resident_id is not None and sent_today >= daily_cap:
+        later = next_allowed(next_day(now, tz), urgent=False, quiet_hours=quiet_hours, tz=tz)
+        reason = "daily cap"
+    if later is None:
+        return SEND
+    if message.expires_at is not None and later >= message.expires_at:
+        return Verdict(Action.expire, f"{reason}: could only leave after its deadline")
+    return Verdict(Action.defer, reason or "", later)

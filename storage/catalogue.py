@@ -1,0 +1,59 @@
+"""Read-side queries for the conversation: workshops open for sign-up, a resident's bookings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Enrolment, EnrolmentStatus, Resident, Workshop, WorkshopStatus
+
+
+async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> list[tuple[Workshop, int]]:
+    """Planned workshops starting after the given moment, each with its number of seated people (one query)."""
+    seated = (
+        select(Enrolment.workshop_id, func.count().label("seated"))
+        .where(Enrolment.status == EnrolmentStatus.seated)
+        .group_by(Enrolment.workshop_id)
+        .subquery()
+    )
+    result = await session.execute(
+        select(Workshop, func.coalesce(seated.c.seated, 0))
+        .outerjoin(seated, seated.c.workshop_id == Workshop.id)
+        .where(Workshop.status == WorkshopStatus.planned, Workshop.starts_at > starting_after)
+        .order_by(Workshop.starts_at)
+    )
+    return [(workshop, int(count)) for workshop, count in result.unique()]
+
+
+async def active_bookings(*, session: AsyncSession, resident_id: int, now: datetime) -> list[Enrolment]:
+    """Seated or waiting enrolments in planned workshops that have not started, soonest first."""
+    result = await session.execute(
+        select(Enrolment)
+        .join(Workshop, Workshop.id == Enrolment.workshop_id)
+        .where(
+            Enrolment.resident_id == resident_id,
+            Enrolment.status.in_((EnrolmentStatus.seated, EnrolmentStatus.waiting)),
+            Workshop.status == WorkshopStatus.planned,
+            Workshop.starts_at > now,
+        )
+        .order_by(Workshop.starts_at)
+    )
+    return list(result.unique().scalars())
+
+
+async def find_resident(
+    *, session: AsyncSession, phone: str | None = None, telegram_chat_id: int | None = None
+) -> Resident | None:
+    conditions = []
+    if phone:
+        conditions.append(Resident.phone == phone)
+    if telegram_chat_id is not None:
+        conditions.append(Resident.telegram_chat_id == telegram_chat_id)
+    if not conditions:
+        return None
+    result = await session.execute(
+        select(Resident).where(and_(Resident.erased.is_(False), or_(*conditions))).order_by(Resident.id).limit(1)
+    )
+    return result.unique().scalar_one_or_none()

@@ -1,0 +1,57 @@
+"""Delivery reports on outbox rows: what the provider says happened to a message after it accepted it.
+
+Reports arrive late, twice, or out of order (a "sent" after the "delivered"): a row only ever moves forward, and
+the first final report (delivered or failed) wins.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import MessageStatus, OutboundMessage
+from storage.residents import SMS, TELEGRAM, mark_sms_unreachable, set_opt_out
+
+# How far along a message is. Cancelled and expired rows were never handed to a provider: no report moves them.
+_RANK = {
+    MessageStatus.pending: 0,
+    MessageStatus.sending: 1,
+    MessageStatus.sent: 2,
+    MessageStatus.delivered: 3,
+    MessageStatus.failed: 3,
+}
+
+
+async def record_status(
+    *,
+    session: AsyncSession,
+    provider_id: str,
+    status: MessageStatus,
+    error_code: str | None = None,
+    opted_out: bool = False,
+    unreachable: bool = False,
+) -> bool:
+    """Record a provider's report on the outbox row it sent as ``provider_id``; False when no row has that id.
+
+    ``opted_out``: the recipient refused this channel (Twilio 21610) — the resident is opted out of it.
+    ``unreachable``: the address can never receive on this channel (a landline) — for SMS, ``sms_unreachable``.
+    Either way the resident's pending messages on that channel are cancelled in the same transaction.
+    """
+    query = select(OutboundMessage).where(OutboundMessage.provider_id == provider_id).limit(1)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()  # SQLite: the caller's BEGIN IMMEDIATE already serialises writers
+    row = (await session.execute(query)).scalars().first()
+    if row is None:
+        return False
+    current = _RANK.get(row.status)
+    if current is not None and _RANK[status] > current:
+        row.status = status
+        if status is MessageStatus.failed:
+            row.error = error_code or "failed"
+    if row.resident_id is not None:
+        # set_opt_out / mark_sms_unreachable also cancel the resident's pending messages on that channel
+        if opted_out and row.channel in {SMS, TELEGRAM}:
+            await set_opt_out(session=session, resident_id=row.resident_id, channel=row.channel, opted_out=True)
+        elif unreachable and row.channel == SMS:
+            await mark_sms_unreachable(session=session, resident_id=row.resident_id)
+    return True

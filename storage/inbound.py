@@ -1,0 +1,44 @@
+"""Inbound messages: one row per provider id, so a message delivered twice changes state once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import InboundMessage
+
+
+async def record_inbound(
+    *, session: AsyncSession, channel: str, provider_id: str, body: str, now: datetime
+) -> tuple[InboundMessage, bool]:
+    """Insert the message unless its provider id is known; returns (row, True when new).
+
+    ``INSERT … ON CONFLICT DO NOTHING``: a concurrent retry of the same id waits on the unique index, then finds
+    the first one's row.
+    """
+    values = {"channel": channel, "provider_id": provider_id, "body": body, "received_at": now}
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(InboundMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+        .returning(InboundMessage.id)
+    )
+    new_id = (await session.execute(statement)).scalar_one_or_none()
+    row = (
+        await session.execute(
+            select(InboundMessage).where(InboundMessage.channel == channel, InboundMessage.provider_id == provider_id)
+        )
+    ).scalar_one()
+    return row, new_id is not None
+
+
+async def scrub_inbound(*, session: AsyncSession, resident_id: int) -> None:
+    """Erasure: keep the provider ids (de-duplication) but drop what the resident wrote."""
+    await session.execute(
+        update(InboundMessage).where(InboundMessage.resident_id == resident_id).values(body=None, resident_id=None)
+    )

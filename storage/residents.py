@@ -1,0 +1,114 @@
+"""Residents' choices that change what may be sent to them: opting out, unreachable numbers, erasure, retention.
+
+Each runs inside the caller's write transaction, so that the resident's pending messages are cancelled in the same
+transaction as the change (SPEC §7: no reminder to someone who opted out or was erased).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Enrolment, ErasedIdentity, MessageKind, Resident, Workshop
+from storage.outbox import cancel_pending, dialect_insert, scrub_resident_messages
+from storage.seats import ACTIVE, cancel_enrolment
+
+SMS, TELEGRAM = "sms", "telegram"  # the channel names of bot.channels (storage imports nothing from bot)
+NOT_ANSWERS = tuple(kind for kind in MessageKind if kind != MessageKind.reply)
+
+
+async def erase_resident(
+    *,
+    session: AsyncSession,
+    resident_id: int,
+    identity_hash: str | None,
+    now: datetime,
+    promotion_cutoff: timedelta | None = None,
+) -> list[Enrolment]:
+    """Delete the resident's personal data and give their seats away; returns the enrolments promoted into the
+    freed seats (the people the caller must tell). Empty for an unknown or already erased resident.
+
+    Kept: the row (commune, level, dates) for anonymous counts, and ``identity_hash`` (a keyed hash of the number)
+    so that no later import or broadcast contacts them by mistake. Their pending messages are cancelled, and the
+    address and text of every message to them are blanked. A seat freed less than ``promotion_cutoff`` before the
+    start is left free (nobody is promoted that late); None promotes whatever the time.
+    """
+    resident = await session.get(Resident, resident_id)
+    if resident is None or resident.erased:
+        return []
+    promoted: list[Enrolment] = []
+    rows = (
+        await session.execute(
+            select(Enrolment.id, Workshop.starts_at)
+            .join(Workshop, Workshop.id == Enrolment.workshop_id)
+            .where(Enrolment.resident_id == resident_id, Enrolment.status.in_(ACTIVE))
+            .order_by(Enrolment.id)
+        )
+    ).all()
+    for enrolment_id, starts_at in rows:
+        promote = promotion_cutoff is None or now < starts_at - promotion_cutoff
+        outcome = await cancel_enrolment(session=session, enrolment_id=enrolment_id, now=now, promote=promote)
+        if outcome is not None and outcome.promoted is not None:
+            promoted.append(outcome.promoted)
+    await cancel_pending(session=session, resident_id=resident_id)
+    await scrub_resident_messages(session=session, resident_id=resident_id)
+    if identity_hash is not None:
+        await session.execute(
+            dialect_insert(session)(ErasedIdentity)
+            .values(identity_hash=identity_hash, erased_at=now)
+            .on_conflict_do_nothing(index_elements=["identity_hash"])
+        )
+    resident.name = None
+    resident.phone = None
+    resident.telegram_chat_id = None
+    resident.interests = []
+    resident.erased = True
+    resident.preferred_channel = None
+    await session.flush()
+    return promoted
+
+
+async def set_opt_out(*, session: AsyncSession, resident_id: int, channel: str, opted_out: bool) -> int:
+    """STOP / START on one channel. Opting out cancels the pending messages on that channel that are not answers
+    (the STOP confirmation itself still leaves); returns how many were cancelled."""
+    resident = await session.get(Resident, resident_id)
+    if resident is None:
+        return 0
+    if channel == SMS:
+        resident.opted_out_sms = opted_out
+    elif channel == TELEGRAM:
+        resident.opted_out_telegram = opted_out
+    else:
+        raise ValueError(f"no opt-out for channel {channel!r}")
+    await session.flush()
+    if not opted_out:
+        return 0
+    return await cancel_pending(session=session, resident_id=resident_id, channel=channel, kinds=NOT_ANSWERS)
+
+
+async def mark_sms_unreachable(*, session: AsyncSession, resident_id: int) -> int:
+    """The number cannot receive SMS (a landline, a carrier refusal): stop trying, an adviser must phone.
+    Cancels every pending SMS to them; returns how many."""
+    resident = await session.get(Resident, resident_id)
+    if resident is None:
+        return 0
+    resident.sms_unreachable = True
+    await session.flush()
+    return await cancel_pending(session=session, resident_id=resident_id, channel=SMS)
+
+
+async def inactive_residents(*, session: AsyncSession, before: datetime) -> list[int]:
+    """Residents not erased, with no activity since ``before`` and no workshop on or after it (retention)."""
+    upcoming = exists().where(
+        Enrolment.resident_id == Resident.id,
+        Enrolment.workshop_id == Workshop.id,
+        Workshop.starts_at >= before,
+    )
+    result = await session.scalars(
+        select(Resident.id)
+        .where(Resident.erased.is_(False), Resident.last_activity_at < before, ~upcoming)
+        .order_by(Resident.id)
+    )
+    return list(result)

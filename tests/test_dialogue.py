@@ -1,0 +1,187 @@
+"""The transcripts through the pure dialogue, with the effects applied to a small in-memory world.
+
+No database here: this is the dialogue's own contract (what it answers, which effects it asks for). The same
+transcripts run against the real service and databases in test_service_transcripts.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.config import DEFAULT_TERRITORY
+from bot.dialogue import (
+    Booking,
+    CancelEnrolment,
+    ConfirmAttendance,
+    Enrol,
+    EnrolOutcome,
+    Erase,
+    OptIn,
+    OptOut,
+    ResidentView,
+    SaveProfile,
+    State,
+    Step,
+    WorkshopOption,
+    World,
+    after_enrol,
+    nearest_workshops,
+    respond,
+)
+from bot.territory import load_territory
+from bot.understanding import CommuneIndex
+from storage.models import Level
+from tests.harness import PARIS, Clock, check_turn
+from tests.transcripts import SETUPS, TRANSCRIPTS, Transcript
+
+TERRITORY = load_territory(DEFAULT_TERRITORY)
+INDEX = CommuneIndex.build(TERRITORY)
+
+
+def options_for(setup: str, now: datetime) -> dict[int, WorkshopOption]:
+    options = {}
+    for number, spec in enumerate(SETUPS[setup], start=1):
+        venue = TERRITORY.venues_in(spec.commune_insee)[0]
+        commune = TERRITORY.commune(spec.commune_insee)
+        assert commune is not None
+        day = (now + timedelta(days=spec.days_ahead)).astimezone(PARIS)
+        options[number] = WorkshopOption(
+            id=number,
+            starts_at=day.replace(hour=spec.hour, minute=0, second=0, microsecond=0),
+            level=Level(spec.level),
+            topic="Premiers pas",
+            venue=venue.name,
+            address=venue.address,
+            commune_insee=spec.commune_insee,
+            commune=commune.name,
+            latitude=venue.latitude,
+            longitude=venue.longitude,
+            free_seats=spec.capacity - spec.taken,
+        )
+    return options
+
+
+@dataclass
+class Person:
+    view: ResidentView = field(default_factory=lambda: ResidentView(has_phone=True))
+    state: State | None = None
+
+
+class MemoryWorld:
+    """Just enough of the service to follow a transcript: seats, bookings, opt-outs."""
+
+    def __init__(self, setup: str, clock: Clock) -> None:
+        self.clock = clock
+        self.options = options_for(setup, clock.now)
+        self.people: dict[str, Person] = {}
+        self.next_enrolment = 1
+
+    def world(self) -> World:
+        return World(
+            now=self.clock.now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=tuple(self.options.values())
+        )
+
+    def send(self, who: str, text: str) -> list[str]:
+        person = self.people.setdefault(who, Person())
+        turn = respond(state=person.state, text=text, resident=person.view, world=self.world())
+        replies = [r.text + "\n" + "\n".join(r.choices) for r in turn.replies]
+        person.state = replace(turn.state, updated_at=self.clock.now) if turn.state else None
+        for effect in turn.effects:
+            if isinstance(effect, Enrol):
+                after = self.enrol(person, effect)
+                person.state = replace(after.state, updated_at=self.clock.now) if after.state else None
+                replies += [r.text + "\n" + "\n".join(r.choices) for r in after.replies]
+            else:
+                self.apply(person, effect)
+        return replies
+
+    def enrol(self, person: Person, effect: Enrol):  # type: ignore[no-untyped-def]
+        option = self.options[effect.workshop_id]
+        waiting = option.free_seats <= 0
+        if waiting and not effect.allow_waiting:
+            return after_enrol(
+                outcome=EnrolOutcome.FULL,
+                workshop_id=option.id,
+                position=None,
+                resident=person.view,
+                world=self.world(),
+            )
+        if not waiting:
+            self.options[option.id] = replace(option, free_seats=option.free_seats - 1)
+        booking = Booking(self.next_enrolment, option, 1 if waiting else None)
+        self.next_enrolment += 1
+        person.view = replace(person.view, bookings=(*person.view.bookings, booking))
+        outcome = EnrolOutcome.WAITING if waiting else EnrolOutcome.SEATED
+        return after_enrol(
+            outcome=outcome,
+            workshop_id=option.id,
+            position=booking.waiting_position,
+            resident=person.view,
+            world=self.world(),
+        )
+
+    def apply(self, person: Person, effect: object) -> None:
+        view = person.view
+        if isinstance(effect, SaveProfile):
+            person.view = replace(
+                view,
+                name=effect.name,
+                commune_insee=effect.commune_insee,
+                level=effect.level,
+                interests=effect.interests,
+            )
+        elif isinstance(effect, CancelEnrolment):
+            person.view = replace(
+                view, bookings=tuple(b for b in view.bookings if b.enrolment_id != effect.enrolment_id)
+            )
+        elif isinstance(effect, OptOut | OptIn):
+            person.view = replace(view, opted_out=isinstance(effect, OptOut))
+        elif isinstance(effect, Erase):
+            person.view = ResidentView(has_phone=True)
+        elif isinstance(effect, ConfirmAttendance):
+            pass
+
+
+@pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t.label for t in TRANSCRIPTS])
+def test_transcript_through_the_pure_dialogue(transcript: Transcript, now: datetime) -> None:
+    clock = Clock(now)
+    memory = MemoryWorld(transcript.setup, clock)
+    for index, say in enumerate(transcript.turns):
+        clock.advance(say.after)
+        check_turn(transcript.label, index, say, memory.send(say.who, say.text))
+
+
+def test_nearest_workshops_are_nearest_first_then_soonest(now: datetime) -> None:
+    world = World(
+        now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=tuple(options_for("default", now).values())
+    )
+    ranked = nearest_workshops(world=world, commune_insee="03262", level=Level.beginner)
+    assert [w.commune for w in ranked] == ["Saint-Victor", "Désertines", "Domérat"]
+
+
+STEP_ROWS = [
+    ("a name moves on to the commune", Step.NAME, "Martine Dupont", Step.COMMUNE),
+    ("a greeting is not a name", Step.NAME, "bonjour", Step.NAME),
+    ("digits are not a name", Step.NAME, "0612345678", Step.NAME),
+    ("a commune moves on to the level", Step.COMMUNE, "Quinssaines", Step.LEVEL),
+    ("a shared postcode asks which commune", Step.COMMUNE, "03420", Step.COMMUNE_PICK),
+    ("an unknown commune asks again", Step.COMMUNE, "Paris", Step.COMMUNE),
+]
+
+
+@pytest.mark.parametrize(("label", "step", "text", "expected_step"), STEP_ROWS, ids=[row[0] for row in STEP_ROWS])
+def test_step_transitions(label: str, step: Step, text: str, expected_step: Step, now: datetime) -> None:
+    world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=())
+    turn = respond(state=State(step, {"name": "Martine Dupont"}, now), text=text, resident=ResidentView(), world=world)
+    assert turn.state is not None and turn.state.step == expected_step, label
+
+
+def test_after_stop_nothing_at_all_is_answered(now: datetime) -> None:
+    world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=())
+    stopped = ResidentView(has_phone=True, opted_out=True)
+    for text in ("bonjour", "AIDE", "ANNULER", "oui", "1", "", "STOP"):
+        turn = respond(state=None, text=text, resident=stopped, world=world)
+        assert turn.replies == () and turn.effects == (), text

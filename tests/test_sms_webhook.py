@@ -1,0 +1,583 @@
+"""The Twilio webhooks, end to end through the ASGI app (its lifespan running) on both databases.
+
+Tables of labelled rows: what Twilio (or an impostor) posts, with which signature; the HTTP answer; the TwiML
+messages; and what changed in the database. Then the conversation transcripts (tests/transcripts.py) played
+through the webhook, with the dispatcher sending what is not an immediate answer to a fake Twilio on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import count
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import func, select
+from starlette.applications import Starlette
+from twilio.request_validator import RequestValidator
+
+from bot import service
+from bot.app import create_app
+from bot.config import load_settings
+from bot.context import Context
+from bot.gsm7 import is_gsm7
+from bot.handlers.sms import INBOUND_PATH, STATUS_PATH
+from bot.scheduler.dispatch import Dispatcher
+from storage.database import Database
+from storage.models import (
+    Conversation,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Resident,
+)
+from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_FROM, FakeTwilio
+from tests.harness import PHONES, Clock, check_final, check_turn, seed
+from tests.transcripts import TRANSCRIPTS, Transcript, fold
+
+TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC = "https://atelier.example.org"
+NUMBER = "+33612345678"
+DAY = timedelta(days=1)
+OUR_NUMBER = DEFAULT_FROM
+_sids = count(1)
+
+
+def message_sid() -> str:
+    return f"SM{next(_sids):032x}"
+
+
+def twilio_form(body: str | None = "Bonjour", *, sender: str | None = NUMBER, sid: str | None = None) -> dict[str, str]:
+    """What Twilio posts for an incoming SMS (https://www.twilio.com/docs/messaging/guides/webhook-request)."""
+    form = {
+        "ToCountry": "FR",
+        "ToState": "",
+        "SmsMessageSid": sid or message_sid(),
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": "",
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "FromCountry": "FR",
+        "To": OUR_NUMBER,
+        "ToZip": "",
+        "NumSegments": "1",
+        "AccountSid": DEFAULT_ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+    }
+    form["SmsSid"] = form["MessageSid"] = form["SmsMessageSid"]
+    if body is not None:
+        form["Body"] = body
+    if sender is not None:
+        form["From"] = sender
+    return form
+
+
+def sign(url: str, form: Mapping[str, str], token: str = TOKEN) -> str:
+    return str(RequestValidator(token).compute_signature(url, dict(form)))
+
+
+def messages_of(twiml: str) -> list[str]:
+    root = ET.fromstring(twiml)  # noqa: S314 - our own server's answer
+    assert root.tag == "Response"
+    return [message.text or "" for message in root.iter("Message")]
+
+
+@dataclass
+class Site:
+    app: Starlette
+    client: httpx.AsyncClient
+    ctx: Context
+    fake: FakeTwilio
+    clock: Clock
+
+    async def post(
+        self,
+        form: Mapping[str, str],
+        *,
+        path: str = INBOUND_PATH,
+        signature: str | None = "valid",
+        signed_url: str | None = None,
+        signed_form: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Post ``form``; ``signature``: "valid" (over ``signed_url``/``signed_form``, default the real ones),
+        None (no header), or a literal header value."""
+        all_headers = dict(headers or {})
+        if signature == "valid":
+            all_headers["X-Twilio-Signature"] = sign(signed_url or PUBLIC + path, signed_form or form)
+        elif signature is not None:
+            all_headers["X-Twilio-Signature"] = signature
+        if content is not None:
+            return await self.client.post(path, content=content, headers=all_headers)
+        return await self.client.post(path, data=dict(form), headers=all_headers)
+
+
+@asynccontextmanager
+async def open_site(
+    db_url: str,
+    now: datetime,
+    *,
+    token: str | None = TOKEN,
+    base_url: str = PUBLIC,
+    public_url: str = PUBLIC,
+    status_callbacks: bool = False,
+) -> AsyncIterator[Site]:
+    """The app on ``db_url`` with its lifespan, an HTTP client reaching it, and a fake Twilio for what it sends
+    (the same account and token: Twilio signs webhooks with the token the API is called with)."""
+    with FakeTwilio(auth_token=token or TOKEN, status_callbacks=status_callbacks) as fake:
+        environ = {
+            "ATELIER_DATABASE_URL": db_url,
+            "ATELIER_PUBLIC_URL": public_url,
+            "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
+            "TWILIO_FROM": OUR_NUMBER,
+            "ATELIER_TWILIO_API_URL": fake.url,
+        }
+        if token is not None:
+            environ["TWILIO_AUTH_TOKEN"] = token
+        clock = Clock(now)
+        app = create_app(load_settings(environ), clock=clock)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
+        ):
+            yield Site(app=app, client=client, ctx=app.state.ctx, fake=fake, clock=clock)
+
+
+@dataclass(frozen=True)
+class Counts:
+    inbound: int
+    residents: int
+    outbox: int
+    conversations: int
+
+
+async def counts(db: Database) -> Counts:
+    async with db.read() as session:
+
+        async def number(model: Any) -> int:
+            return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+        return Counts(
+            await number(InboundMessage),
+            await number(Resident),
+            await number(OutboundMessage),
+            await number(Conversation),
+        )
+
+
+NOTHING = Counts(0, 0, 0, 0)
+
+
+# --- The incoming-message webhook --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboundCase:
+    label: str
+    form: dict[str, str] = field(default_factory=twilio_form)
+    signature: str | None = "valid"  # "valid", None (missing) or a literal value
+    signed_url: str | None = None  # sign for another URL than ours
+    signed_form: dict[str, str] | None = None  # sign other parameters than those posted
+    token: str | None = TOKEN  # None: no auth token configured (local use)
+    base_url: str = PUBLIC  # where the request really arrives (a proxy forwards to an internal address)
+    content: bytes | None = None  # a raw body instead of the form
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+    replies: bool = True  # the TwiML holds at least one <Message>
+    fragments: tuple[str, ...] = ()  # found in the answer (folded, like the transcripts)
+    absent: tuple[str, ...] = ()  # never in the raw answer
+    stored: bool = True  # the message was handled: an inbound row, a conversation, the replies in the outbox
+    phone: str = NUMBER  # the resident's number as stored
+
+
+LONG = ("Bonjour je voudrais m'inscrire " * 60)[:1600]
+INBOUND_CASES = [
+    InboundCase("valid signature", fragments=("prénom",)),
+    InboundCase("forged signature", signature="bm90IGEgc2lnbmF0dXJl", status=403, replies=False, stored=False),
+    InboundCase("missing signature", signature=None, status=403, replies=False, stored=False),
+    InboundCase("empty signature", signature="", status=403, replies=False, stored=False),
+    InboundCase(
+        "signature for another URL",
+        signed_url="https://evil.example.org" + INBOUND_PATH,
+        status=403,
+        replies=False,
+        stored=False,
+    ),
+    InboundCase(
+        "signature for the status URL",
+        signed_url=PUBLIC + STATUS_PATH,
+        status=403,
+        replies=False,
+        stored=False,
+    ),
+    InboundCase(
+        "signature of another body",
+        form=twilio_form("STOP", sid="SM" + "a" * 32),
+        signed_form=twilio_form("Bonjour", sid="SM" + "a" * 32),
+        status=403,
+        replies=False,
+        stored=False,
+    ),
+    InboundCase(
+        "signed with another token",
+        signature=sign(PUBLIC + INBOUND_PATH, twilio_form(sid="SM" + "b" * 32), token="another-token"),
+        form=twilio_form(sid="SM" + "b" * 32),
+        status=403,
+        replies=False,
+        stored=False,
+    ),
+    InboundCase("behind a proxy: the public URL counts", base_url="http://10.0.0.5:8000", fragments=("prénom",)),
+    InboundCase("no auth token configured: accepted unsigned", signature=None, token=None, fragments=("prénom",)),
+    InboundCase(
+        "not a form, signed header present",
+        content=b'{"Body": "Bonjour"}',
+        headers={"Content-Type": "application/json"},
+        status=403,
+        replies=False,
+        stored=False,
+    ),
+    InboundCase(
+        "not a form, no auth token",
+        content=b'{"Body": "Bonjour"}',
+        headers={"Content-Type": "application/json"},
+        signature=None,
+        token=None,
+        replies=False,
+        stored=False,
+    ),
+    InboundCase(
+        "oversized request",
+        content=b"Body=" + b"x" * 70_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        status=403,
+        replies=False,
+        stored=False,
+    ),
+    InboundCase("empty body", form=twilio_form(""), replies=False, stored=False),
+    InboundCase("blank body", form=twilio_form("  \n "), replies=False, stored=False),
+    InboundCase("no Body field", form=twilio_form(None), replies=False, stored=False),
+    InboundCase("picture without text", form={**twilio_form(""), "NumMedia": "1"}),
+    InboundCase("1,600 characters", form=twilio_form(LONG), fragments=("prénom",)),
+    InboundCase("5,000 characters (more than Twilio sends)", form=twilio_form("x" * 5000)),
+    InboundCase("emoji", form=twilio_form("👍🙂")),
+    InboundCase("control characters", form=twilio_form("Bon\x00jour\x07\x1b\r\n"), fragments=("prénom",)),
+    InboundCase("HTML", form=twilio_form("<script>alert(1)</script><b>Bonjour</b>"), absent=("<script>", "<b>")),
+    InboundCase("another language", form=twilio_form("مرحبا، أريد التسجيل")),
+    InboundCase("unparsable From", form=twilio_form(sender="not-a-number"), replies=False, stored=False),
+    InboundCase("no From", form=twilio_form(sender=None), replies=False, stored=False),
+    InboundCase("short code From", form=twilio_form(sender="38600"), replies=False, stored=False),
+    InboundCase("national From is stored as E.164", form=twilio_form(sender="06 12 34 56 78"), fragments=("prénom",)),
+]
+
+
+@pytest.mark.parametrize("case", INBOUND_CASES, ids=[case.label for case in INBOUND_CASES])
+async def test_inbound(
+    case: InboundCase, db_url: str, now: datetime, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.INFO)  # what production logs (DEBUG is aiosqlite quoting every statement's parameters)
+    async with open_site(db_url, now, token=case.token, base_url=case.base_url) as site:
+        response = await site.post(
+            case.form,
+            signature=case.signature,
+            signed_url=case.signed_url,
+            signed_form=case.signed_form,
+            content=case.content,
+            headers=case.headers,
+        )
+        assert response.status_code == case.status, response.text
+        after = await counts(site.ctx.db)
+        if case.status == 200:
+            assert response.headers["content-type"].startswith("application/xml")
+            replies = messages_of(response.text)
+            assert bool(replies) is case.replies, replies
+            for fragment in case.fragments:
+                assert fold(fragment) in fold("\n".join(replies)), (fragment, replies)
+            assert all(is_gsm7(text) for text in replies), replies
+        for fragment in case.absent:
+            assert fragment not in response.text
+        if case.stored:
+            assert (after.inbound, after.conversations, after.outbox) == (1, 1, len(replies))
+            async with site.ctx.db.read() as session:
+                rows = (await session.execute(select(OutboundMessage))).scalars().all()
+                inbound = (await session.execute(select(InboundMessage))).scalars().one()
+                address = (await session.execute(select(Conversation.address))).scalar_one()
+            assert address == case.phone
+            assert {(row.status, row.to_address, row.kind) for row in rows} <= {
+                (MessageStatus.sent, case.phone, MessageKind.reply)
+            }
+            assert inbound.provider_id == case.form["MessageSid"]
+        else:
+            assert after == NOTHING
+        assert site.fake.messages == []  # answers go back in the TwiML, not through the API
+    logged = caplog.text
+    assert NUMBER not in logged and "12 34 56 78" not in logged
+    body = case.form.get("Body", "")
+    assert len(body) < 4 or body not in logged
+    assert NUMBER not in capsys.readouterr().out
+
+
+async def test_replayed_message_sid_gets_the_same_answer_and_changes_state_once(db_url: str, now: datetime) -> None:
+    async with open_site(db_url, now) as site:
+        hello = twilio_form("Bonjour")
+        first = await site.post(hello)
+        name = twilio_form("Martine Dupont")
+        answered = await site.post(name)
+        before = await counts(site.ctx.db)
+        async with site.ctx.db.read() as session:
+            state = (await session.execute(select(Conversation.step, Conversation.data))).one()
+        # Twilio retries both (a lost answer): same TwiML, nothing changes
+        again = await site.post(name)
+        hello_again = await site.post(hello)
+        assert (again.status_code, hello_again.status_code) == (200, 200)
+        assert messages_of(again.text) == messages_of(answered.text) != []
+        assert messages_of(hello_again.text) == messages_of(first.text) != []
+        assert await counts(site.ctx.db) == before
+        async with site.ctx.db.read() as session:
+            assert (await session.execute(select(Conversation.step, Conversation.data))).one() == state
+        assert "Martine" in str(state.data)
+
+
+async def test_a_failure_while_handling_gets_an_apology_and_changes_nothing(
+    db_url: str, now: datetime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    leak = f"{NUMBER}: Bonjour"  # what a database error would quote
+
+    async def broken(**_: Any) -> service.Handled:
+        raise RuntimeError(leak)
+
+    monkeypatch.setattr(service, "handle_inbound", broken)
+    async with open_site(db_url, now) as site:
+        response = await site.post(twilio_form("Bonjour"))
+        assert response.status_code == 200
+        assert messages_of(response.text) == ["Désolé, un problème technique. Réessayez dans quelques minutes."]
+        assert await counts(site.ctx.db) == NOTHING
+    assert "RuntimeError" in caplog.text
+    assert NUMBER not in caplog.text and "Bonjour" not in caplog.text
+
+
+# --- The status callback -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusCase:
+    label: str
+    reports: tuple[tuple[str, str | None], ...]  # (MessageStatus, ErrorCode) posted in this order
+    status: MessageStatus  # of the outbox row afterwards
+    error: str | None = None
+    opted_out: bool = False
+    unreachable: bool = False
+    sid: str = "SM" + "5" * 32  # the MessageSid posted (the row's is always SM555…)
+    signature: str | None = "valid"
+    http: int = 204
+    reminder: MessageStatus = MessageStatus.pending  # the resident's other, pending message afterwards
+
+
+STATUS_CASES = [
+    StatusCase("delivered", (("delivered", None),), MessageStatus.delivered),
+    StatusCase("sent", (("sent", None),), MessageStatus.sent),
+    StatusCase(
+        "queued then sent then delivered",
+        (("queued", None), ("sent", None), ("delivered", None)),
+        MessageStatus.delivered,
+    ),
+    StatusCase(
+        "failed 30006: landline",
+        (("failed", "30006"),),
+        MessageStatus.failed,
+        error="30006",
+        unreachable=True,
+        reminder=MessageStatus.cancelled,
+    ),
+    StatusCase(
+        "undelivered 21614: not a mobile",
+        (("undelivered", "21614"),),
+        MessageStatus.failed,
+        error="21614",
+        unreachable=True,
+        reminder=MessageStatus.cancelled,
+    ),
+    StatusCase(
+        "undelivered 21610: opted out at the carrier",
+        (("undelivered", "21610"),),
+        MessageStatus.failed,
+        error="21610",
+        opted_out=True,
+        reminder=MessageStatus.cancelled,
+    ),
+    StatusCase("undelivered 30003: phone off", (("undelivered", "30003"),), MessageStatus.failed, error="30003"),
+    StatusCase("failed without a code", (("failed", None),), MessageStatus.failed, error="failed"),
+    StatusCase("out of order: sent after delivered", (("delivered", None), ("sent", None)), MessageStatus.delivered),
+    StatusCase("out of order: queued after sent", (("sent", None), ("queued", None)), MessageStatus.sent),
+    StatusCase(
+        "a late delivered does not undo a failure",
+        (("undelivered", "30005"), ("delivered", None)),
+        MessageStatus.failed,
+        error="30005",
+    ),
+    StatusCase("the same report twice", (("delivered", None), ("delivered", None)), MessageStatus.delivered),
+    StatusCase("unknown sid", (("delivered", None),), MessageStatus.sent, sid="SM" + "9" * 32),
+    StatusCase("unknown status", (("receiving", None),), MessageStatus.sent),
+    StatusCase("no status", (("", None),), MessageStatus.sent),
+    StatusCase("forged signature", (("failed", "21610"),), MessageStatus.sent, signature="Zm9yZ2Vk", http=403),
+    StatusCase("missing signature", (("failed", "21610"),), MessageStatus.sent, signature=None, http=403),
+]
+
+
+async def _sent_row(db: Database, now: datetime) -> tuple[int, int, int]:
+    """A resident, an SMS already sent to them as SM555…, and a reminder still pending: (resident, row, reminder)."""
+    async with db.write() as session:
+        resident = Resident(phone=NUMBER, name="Martine Dupont", interests=[])
+        session.add(resident)
+        await session.flush()
+        rows = [
+            OutboundMessage(
+                resident_id=resident.id,
+                channel="sms",
+                to_address=NUMBER,
+                body=body,
+                kind=kind,
+                due_at=due_at,
+                status=status,
+                provider_id=sid,
+                idempotency_key=f"test:{index}",
+            )
+            for index, (body, kind, status, sid, due_at) in enumerate(
+                [
+                    ("Vous êtes inscrite.", MessageKind.confirmation, MessageStatus.sent, "SM" + "5" * 32, now),
+                    ("Rappel : atelier demain.", MessageKind.reminder, MessageStatus.pending, None, now + DAY),
+                ]
+            )
+        ]
+        session.add_all(rows)
+        await session.flush()
+        return resident.id, rows[0].id, rows[1].id
+
+
+def status_form(sid: str, status: str, error: str | None) -> dict[str, str]:
+    """A status callback (https://www.twilio.com/docs/messaging/guides/track-outbound-message-status)."""
+    form = {
+        "AccountSid": DEFAULT_ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        "From": OUR_NUMBER,
+        "MessageSid": sid,
+        "MessageStatus": status,
+        "SmsSid": sid,
+        "SmsStatus": status,
+        "To": NUMBER,
+    }
+    if error is not None:
+        form["ErrorCode"] = error
+    return form
+
+
+@pytest.mark.parametrize("case", STATUS_CASES, ids=[case.label for case in STATUS_CASES])
+async def test_status_callback(case: StatusCase, db_url: str, now: datetime) -> None:
+    async with open_site(db_url, now) as site:
+        resident_id, row_id, reminder_id = await _sent_row(site.ctx.db, now)
+        for status, error in case.reports:
+            response = await site.post(status_form(case.sid, status, error), path=STATUS_PATH, signature=case.signature)
+            assert response.status_code == case.http
+        async with site.ctx.db.read() as session:
+            row = await session.get(OutboundMessage, row_id)
+            reminder = await session.get(OutboundMessage, reminder_id)
+            resident = await session.get(Resident, resident_id)
+        assert row is not None and reminder is not None and resident is not None
+        assert (row.status, row.error) == (case.status, case.error)
+        assert (resident.opted_out_sms, resident.sms_unreachable) == (case.opted_out, case.unreachable)
+        assert reminder.status == case.reminder
+
+
+async def test_status_callbacks_from_twilio_reach_the_row(db_url: str, now: datetime) -> None:
+    """The whole loop over real HTTP: the dispatcher sends through the fake with our status URL (from the public
+    URL), the fake posts signed callbacks to the running server, the row and the resident are updated."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    public = f"http://127.0.0.1:{port}"
+    async with open_site(db_url, now, public_url=public, status_callbacks=True) as site:
+        site.fake.undeliverable(NUMBER, 30006)
+        server = uvicorn.Server(
+            uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        )
+        serving = asyncio.create_task(server.serve())
+        try:
+            for _ in range(500):  # uvicorn offers no event to wait on
+                if server.started:
+                    break
+                await asyncio.sleep(0.01)
+            resident_id, _, reminder_id = await _sent_row(site.ctx.db, now)
+            async with site.ctx.db.write() as session:
+                row = OutboundMessage(
+                    resident_id=resident_id,
+                    channel="sms",
+                    to_address=NUMBER,
+                    body="Bonjour Martine",
+                    kind=MessageKind.reply,
+                    due_at=now,
+                    status=MessageStatus.pending,
+                    idempotency_key="test:loop",
+                )
+                session.add(row)
+            await Dispatcher(site.ctx).tick()
+            for _ in range(250):
+                if len(site.fake.callback_results) >= 2:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            server.should_exit = True
+            await serving
+        assert site.fake.callback_results == [204, 204]
+        assert [m.status_callback for m in site.fake.messages] == [public + STATUS_PATH]
+        async with site.ctx.db.read() as session:
+            sent = await session.get(OutboundMessage, row.id)
+            resident = await session.get(Resident, resident_id)
+            reminder = await session.get(OutboundMessage, reminder_id)
+        assert sent is not None and resident is not None and reminder is not None
+        assert (sent.status, sent.error, sent.provider_id) == (MessageStatus.failed, "30006", site.fake.messages[0].sid)
+        assert resident.sms_unreachable and reminder.status == MessageStatus.cancelled
+
+
+# --- The transcripts, through the webhook ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t.label for t in TRANSCRIPTS])
+async def test_transcript_through_the_sms_webhook(transcript: Transcript, db_url: str, now: datetime) -> None:
+    async with open_site(db_url, now) as site:
+        await seed(site.ctx.db, transcript.setup, now)
+        for index, say in enumerate(transcript.turns):
+            site.clock.advance(say.after)
+            response = await site.post(twilio_form(say.text, sender=PHONES[say.who]))
+            assert response.status_code == 200, response.text
+            check_turn(transcript.label, index, say, messages_of(response.text))
+        await check_final(site.ctx.db, transcript, PHONES["resident"], PHONES["other"])
+        # What is not an answer (the promoted resident's notice…) leaves through the outbox, to Twilio.
+        await Dispatcher(site.ctx).tick()
+        if transcript.final.other_told is not None:
+            told = site.fake.sent_to(PHONES["other"])
+            assert any(fold(transcript.final.other_told) in fold(body) for body in told), told
+        async with site.ctx.db.read() as session:
+            unsent = (
+                await session.execute(
+                    select(func.count()).where(
+                        OutboundMessage.status.in_([MessageStatus.pending, MessageStatus.sending]),
+                        OutboundMessage.due_at <= site.clock.now,
+                        OutboundMessage.kind != MessageKind.reminder,
+                    )
+                )
+            ).scalar_one()
+        assert unsent == 0
+        assert all(m.to in PHONES.values() or m.to.startswith("+33") for m in site.fake.messages)
