@@ -12,12 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.channels import SMS, Sender
+from bot.channels import SMS, TELEGRAM, Sender
 from bot.config import Settings, load_settings
 from bot.context import Context, system_clock
-from bot.handlers import sms
+from bot.handlers import advisers, sms, telegram
 from bot.handlers.console import ConsoleSender
 from bot.places import sync_territory
+from bot.scheduler.jobs import start_jobs, stop_jobs
 from bot.territory import load_territory
 from storage.database import Database
 
@@ -43,6 +44,12 @@ def create_app(
         else:
             channel_senders[SMS] = ConsoleSender(render=sms.render_sms)
     # --- end SMS channel ---
+    # --- Telegram channel: when TELEGRAM_BOT_TOKEN is set (bot/handlers/telegram.py; advisers' commands in
+    # bot/handlers/advisers.py, handed to the channel as its adviser hook) ---
+    telegram_app = telegram.build_application(settings) if settings.telegram_enabled else None
+    if telegram_app is not None and TELEGRAM not in channel_senders:
+        channel_senders[TELEGRAM] = telegram.TelegramSender(telegram_app.bot)
+    # --- end Telegram channel ---
     ctx = Context(settings=settings, db=db, territory=territory, senders=channel_senders, clock=clock)
 
     async def healthz(_: Request) -> JSONResponse:
@@ -53,15 +60,21 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await sync_territory(db=db, territory=territory)
+        jobs = start_jobs(ctx)  # --- scheduler: dispatch loop + retention purge (bot/scheduler/jobs.py) ---
         try:
-            yield
+            # Telegram channel: webhook registered, or long polling without ATELIER_PUBLIC_URL
+            async with telegram.running(ctx, telegram_app, advisers=advisers.handle):
+                yield
         finally:
+            await stop_jobs(jobs)  # --- scheduler: in-flight sends finish or stay claimed ---
             for sender in built:  # SMS channel
                 await sender.aclose()
             await db.dispose()
 
     routes = [Route("/healthz", healthz)]
     routes += sms.routes(ctx)  # SMS channel: POST /sms/twilio, POST /sms/twilio/status
+    if telegram_app is not None:  # Telegram channel: POST /telegram/webhook
+        routes += telegram.routes(ctx, telegram_app.bot, advisers=advisers.handle)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.ctx = ctx
     return app

@@ -19,12 +19,13 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.changes import why_unreachable
 from bot.channels import SMS, TELEGRAM
 from bot.context import Context
 from bot.gsm7 import count_segments, to_gsm7
-from bot.recipients import address_of, opted_out_everywhere
+from bot.recipients import address_of
 from bot.scheduler.planning import next_allowed
-from bot.team import commune_codes, commune_names
+from bot.team import TeamError, commune_codes, commune_names
 from bot.workshops import WorkshopError
 from storage.models import (
     Broadcast,
@@ -148,12 +149,6 @@ async def _residents(
     return list((await session.execute(query.order_by(Resident.id))).unique().scalars())
 
 
-def _reason_unreached(resident: Resident) -> str:
-    if opted_out_everywhere(resident):
-        return "opted_out"
-    return "sms_unreachable" if resident.phone and resident.sms_unreachable else "no_channel"
-
-
 @dataclass(frozen=True)
 class _Plan:
     preview: Preview
@@ -171,14 +166,17 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
             f"le message est trop long : {segments} SMS ({len(sms_text)} caractères) ; {MAX_SEGMENTS} SMS au plus, "
             "soit environ 450 caractères sans accent rare"
         )
-    codes = tuple(commune_codes(ctx, audience.communes))
+    try:
+        codes = tuple(commune_codes(ctx, audience.communes))
+    except TeamError as exc:
+        raise BroadcastError(*exc.problems) from None
     residents = await _residents(session=session, audience=audience, codes=codes, now=now)
     destinations: list[tuple[Resident, str, str]] = []
     unreached: dict[int, str] = {}
     for resident in residents:
         destination = address_of(resident)
         if destination is None:
-            unreached[resident.id] = _reason_unreached(resident)
+            unreached[resident.id] = why_unreachable(resident)
         else:
             destinations.append((resident, *destination))
     by_channel = Counter(channel for _, channel, _ in destinations)
@@ -301,7 +299,8 @@ async def broadcast_report(*, ctx: Context, broadcast_id: int) -> Report:
         if outcome == "delivered":
             counts["sent"] += 1
         if outcome in ("failed", "expired", "cancelled", "opted_out") and resident_id is not None:
-            to_phone.setdefault(resident_id, outcome)
+            landline = channel == SMS and resident is not None and resident.sms_unreachable
+            to_phone.setdefault(resident_id, "sms_unreachable" if landline and outcome == "failed" else outcome)
     for resident_id, reason in unreached.items():
         to_phone.setdefault(resident_id, reason)
     people = tuple(

@@ -18,7 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import messages as say
 from bot.context import Context
 from bot.dialogue import MAX_OFFERED, Step, nearest_workshops
-from bot.recipients import address_of, opted_out_everywhere
+from bot.recipients import address_of
 from bot.reminders import replan_workshop
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service import build_world
@@ -96,6 +96,7 @@ class ChangeReport:
     reminders_cancelled: int
     reminders_planned: int
     reason: str | None = None
+    changed_at: datetime | None = None  # when the adviser made the change
 
     @property
     def told_total(self) -> int:
@@ -133,14 +134,23 @@ def _where(summary: WorkshopSummary) -> WhenWhere:
     )
 
 
+def why_unreachable(resident: Resident) -> str:
+    """Why no channel reaches this resident: ``opted_out`` (STOP on every channel they have), ``sms_unreachable``
+    (their number cannot receive SMS: a landline), or ``no_channel`` (neither a number nor Telegram)."""
+    stops: list[bool] = []  # per channel they have: did they opt out of it?
+    if resident.phone:
+        stops.append(resident.opted_out_sms)
+    if resident.telegram_chat_id is not None:
+        stops.append(resident.opted_out_telegram)
+    if stops and all(stops):
+        return "opted_out"
+    if resident.phone and resident.sms_unreachable and not resident.opted_out_sms:
+        return "sms_unreachable"
+    return "opted_out" if any(stops) else "no_channel"
+
+
 def _unreachable(resident: Resident, status: EnrolmentStatus) -> ToPhone:
-    if opted_out_everywhere(resident):
-        reason = "opted_out"
-    elif resident.phone and resident.sms_unreachable:
-        reason = "sms_unreachable"
-    else:
-        reason = "no_channel"
-    return ToPhone(resident.id, resident.name, resident.phone, status.value, reason)
+    return ToPhone(resident.id, resident.name, resident.phone, status.value, why_unreachable(resident))
 
 
 async def _replace_unsent_notices(*, session: AsyncSession, workshop_id: int) -> dict[int, tuple[datetime, int]]:
@@ -256,7 +266,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
                     address=address,
                     resident_id=resident.id,
                     step=Step.WORKSHOP.value,
-                    data={"offered": [w.id for w in offers]},
+                    data={"offered": [w.id for w in offers], "direct": True},  # one digit re-enrols
                     now=due,
                 )
     ctx.wake_dispatcher()
@@ -277,6 +287,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
         reminders_cancelled=moot,
         reminders_planned=0,
         reason=cancelled.reason,
+        changed_at=now,
     )
 
 
@@ -394,6 +405,7 @@ async def move_workshop_and_notify(
         due_at=due if moved.concerned else None,
         reminders_cancelled=reminders_cancelled,
         reminders_planned=reminders_planned,
+        changed_at=now,
     )
 
 
@@ -489,4 +501,28 @@ __all__ = [
     "describe_to_phone",
     "move_workshop_and_notify",
     "notice_timing",
+    "report_lines",
+    "why_unreachable",
 ]
+
+
+def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:
+    """What the adviser reads after a change: who was told and when, who to phone (command line, Telegram)."""
+    channels = {"sms": "SMS", "telegram": "Telegram"}
+    told = ", ".join(f"{count} par {channels.get(ch, ch)}" for ch, count in sorted(report.told.items()) if count)
+    lines = []
+    if told and report.due_at is not None:
+        immediate = report.changed_at is not None and report.due_at <= report.changed_at
+        leaves = "dès maintenant" if immediate else f"à partir du {say.when_fr(report.due_at, tz)}"
+        urgent = " (changement urgent : hors heures calmes autorisé)" if report.urgent else ""
+        lines.append(f"Prévenus : {told} ; les messages partent {leaves}{urgent}.")
+    elif not report.to_phone and not report.unchanged_for:
+        lines.append("Personne n'était inscrit : aucun message.")
+    if report.unchanged_for:
+        lines.append(
+            f"{report.unchanged_for} personne(s) n'avaient pas encore reçu l'avis précédent : rien à leur dire."
+        )
+    if report.to_phone:
+        lines.append(f"À appeler ({len(report.to_phone)}) :")
+        lines.extend(f"  {line}" for line in describe_to_phone(report.to_phone))
+    return lines

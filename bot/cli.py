@@ -6,7 +6,8 @@ import asyncio
 
 import typer
 
-from bot.commands import chat, demo, workshops
+from bot.commands import advisers, broadcast, callbacks, chat, demo, enrol, messages, residents, stats, workshops
+from bot.commands import telegram as telegram_commands
 from bot.commands.common import fail, open_context
 
 app = typer.Typer(
@@ -18,8 +19,16 @@ app = typer.Typer(
 db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(workshops.app, name="workshops")
+app.add_typer(messages.app, name="messages")
 app.command("demo")(demo.demo)
 app.command("chat")(chat.chat)
+app.add_typer(broadcast.app, name="broadcast")
+app.add_typer(callbacks.app, name="callbacks")
+app.add_typer(advisers.app, name="advisers")
+app.add_typer(residents.app, name="residents")
+app.command("enrol")(enrol.enrol)
+app.command("stats")(stats.stats)
+app.add_typer(telegram_commands.app, name="telegram")
 
 
 @db_app.command("upgrade")

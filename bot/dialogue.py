@@ -376,16 +376,17 @@ def _on_name(text: str, state: State, resident: ResidentView, world: World) -> T
     return Turn(state=State(Step.COMMUNE, data), replies=(Reply(say.ask_commune(name.split(" ")[0])),))
 
 
-def _commune_chosen(insee: str, state: State) -> Turn:
+def _commune_chosen(insee: str, state: State, world: World) -> Turn:
     data = {**state.data, "commune": insee}
     data.pop("candidates", None)
-    return Turn(state=State(Step.LEVEL, data), replies=(Reply(say.ask_level(), say.LEVEL_CHOICES),))
+    question = say.ask_level(_commune_name(world, insee))
+    return Turn(state=State(Step.LEVEL, data), replies=(Reply(question, say.LEVEL_CHOICES),))
 
 
 def _on_commune(text: str, state: State, resident: ResidentView, world: World) -> Turn:
     found = match_commune(text, world.communes)
     if found.kind == "exact":
-        return _commune_chosen(found.communes[0].insee, state)
+        return _commune_chosen(found.communes[0].insee, state, world)
     if found.kind == "several":
         candidates = [c.insee for c in found.communes]
         names = tuple(c.name for c in found.communes)
@@ -402,7 +403,7 @@ def _on_commune_pick(text: str, state: State, resident: ResidentView, world: Wor
     names = [_commune_name(world, insee) for insee in candidates]
     choice = _pick(text, names)
     if choice is not None:
-        return _commune_chosen(candidates[choice - 1], state)
+        return _commune_chosen(candidates[choice - 1], state, world)
     return _on_commune(text, replace(state, step=Step.COMMUNE), resident, world)
 
 
@@ -412,7 +413,7 @@ def _on_level(text: str, state: State, resident: ResidentView, world: World) -> 
         # Answering the previous question again corrects it: a commune here changes the commune.
         found = match_commune(text, world.communes)
         if found.kind == "exact":
-            return _commune_chosen(found.communes[0].insee, state)
+            return _commune_chosen(found.communes[0].insee, state, world)
         return Turn(state=state, replies=(Reply(say.level_not_understood(), say.LEVEL_CHOICES),))
     data = {**state.data, "level": LEVELS[choice - 1].value}
     return Turn(state=State(Step.INTERESTS, data), replies=(Reply(say.ask_interests(), INTEREST_LABELS),))
@@ -503,6 +504,9 @@ def _on_workshop(text: str, state: State, resident: ResidentView, world: World) 
     if choice is None or not options:
         return Turn(state=state, replies=(Reply(say.choose_by_number(len(options)), tuple(lines)),))
     chosen = options[choice - 1]
+    if state.data.get("direct"):
+        # An offer made after a cancelled workshop: the notice said "answer with the number", so one digit enrols.
+        return Turn(state=None, effects=(Enrol(chosen.id, allow_waiting=False),))
     text_out = say.ask_confirm_workshop(chosen.starts_at, world.tz, chosen.venue)
     data = {**state.data, "workshop": chosen.id}
     return Turn(state=State(Step.CONFIRM_WORKSHOP, data), replies=(Reply(text_out, say.YES_NO),))

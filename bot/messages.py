@@ -84,8 +84,10 @@ def outside_territory(commune: str, territory_name: str, phone: str) -> str:
     )
 
 
-def ask_level() -> str:
-    return "Avec un téléphone, une tablette ou un ordinateur, vous diriez :"
+def ask_level(commune: str = "") -> str:
+    """The commune is said back: it was matched forgivingly ("st victor"), so the resident can correct it."""
+    noted = f"{commune}, c'est noté. " if commune else ""
+    return f"{noted}Avec un téléphone, une tablette ou un ordinateur, vous diriez :"
 
 
 def level_not_understood() -> str:

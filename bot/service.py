@@ -42,7 +42,7 @@ from bot.dialogue import (
 from bot.enrolments import SeatError, cancel, enrol
 from bot.identity import identity_hash
 from bot.reminders import notify_promotion
-from storage.catalogue import active_bookings, find_resident, open_workshops
+from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
 from storage.conversations import forget_conversation, forget_conversations, load_conversation, save_conversation
 from storage.inbound import record_inbound, scrub_inbound
 from storage.models import Conversation, Enrolment, MessageKind, MessageStatus, Resident, Workshop
@@ -153,6 +153,22 @@ def _option(workshop: Workshop, seated: int) -> WorkshopOption:
     )
 
 
+def _open_option(row: OpenWorkshop) -> WorkshopOption:
+    return WorkshopOption(
+        id=row.id,
+        starts_at=row.starts_at,
+        level=row.level,
+        topic=row.topic,
+        venue=row.venue,
+        address=row.address,
+        commune_insee=row.commune_insee,
+        commune=row.commune,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        free_seats=row.capacity - row.seated,
+    )
+
+
 async def build_world(*, session: AsyncSession, ctx: Context, now: datetime) -> World:
     rows = await open_workshops(session=session, starting_after=now + ctx.settings.signup_cutoff)
     return World(
@@ -160,7 +176,7 @@ async def build_world(*, session: AsyncSession, ctx: Context, now: datetime) -> 
         tz=ctx.tz,
         territory=ctx.territory,
         communes=ctx.commune_index,
-        workshops=tuple(_option(w, seated) for w, seated in rows),
+        workshops=tuple(_open_option(row) for row in rows),
     )
 
 

@@ -22,11 +22,15 @@ from bot.enrolments import SeatError, enrol
 from bot.identity import identity_hash, was_erased
 from bot.planning_csv import WorkshopFieldsError, find_commune, parse_level, plain
 from bot.recipients import address_of
+from bot.reminders import notify_promotion
 from bot.scheduler.planning import is_urgent_change, next_allowed
 from bot.workshops import WorkshopError
 from storage.catalogue import find_resident
+from storage.conversations import forget_conversations
+from storage.inbound import scrub_inbound
 from storage.models import Adviser, ErasedIdentity, Level, MessageKind, Resident, Workshop, WorkshopStatus
 from storage.outbox import enqueue
+from storage.residents import erase_resident
 from storage.seats import SeatOutcome
 
 log = logging.getLogger(__name__)
@@ -134,9 +138,18 @@ async def adviser_by_telegram_id(*, session: AsyncSession, telegram_user_id: int
 async def find_adviser(*, ctx: Context, name_or_id: str) -> Adviser:
     """The adviser written by number or name (accents and case forgiven)."""
     wanted = name_or_id.strip()
-    for adviser in await list_advisers(ctx=ctx):
+    advisers = await list_advisers(ctx=ctx)
+    for adviser in advisers:
         if wanted == str(adviser.id) or plain(adviser.name) == plain(wanted):
             return adviser
+    # "julie" for Julie Martin, when only one adviser is called that
+    words = plain(wanted).split()
+    matching = [a for a in advisers if words and all(w in plain(a.name).split() for w in words)]
+    if len(matching) == 1:
+        return matching[0]
+    if matching:
+        names = ", ".join(a.name for a in matching)
+        raise TeamError(f"plusieurs conseillers s'appellent « {wanted} » ({names}) : écrivez le nom complet")
     raise TeamError(f"conseiller inconnu « {wanted} » (voir « atelier advisers list »)")
 
 
@@ -355,3 +368,61 @@ def _why_no_sms(resident: Resident) -> str:
     if resident.opted_out_sms:
         return "cette personne a demandé STOP : pas de SMS de confirmation ni de rappel, prévenez-la par téléphone"
     return "aucun moyen de lui écrire : prévenez la personne par téléphone"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Residents, as advisers see them
+
+
+async def list_residents(*, ctx: Context) -> list[Resident]:
+    """Residents who were not erased, oldest first (advisers see full numbers: they phone people)."""
+    async with ctx.db.read() as session:
+        query = select(Resident).where(Resident.erased.is_(False)).order_by(Resident.id)
+        return list((await session.execute(query)).unique().scalars())
+
+
+async def get_resident(*, ctx: Context, resident_id: int) -> Resident:
+    async with ctx.db.read() as session:
+        resident = await session.get(Resident, resident_id)
+    if resident is None:
+        raise TeamError(f"la personne n°{resident_id} n'existe pas (voir « atelier residents list »)")
+    if resident.erased:
+        raise TeamError(f"les données de la personne n°{resident_id} sont déjà effacées")
+    return resident
+
+
+@dataclass(frozen=True)
+class Erased:
+    resident_id: int
+    promoted: int  # people on a waiting list who got the freed seats (and were told)
+
+
+async def erase_resident_for(*, ctx: Context, resident_id: int) -> Erased:
+    """Erase a resident on their request made to an adviser, exactly as OUBLIER does: personal data deleted, a
+    keyed hash of the number kept (never contacted again by mistake), seats given to the people waiting."""
+    now = ctx.now()
+    async with ctx.db.write() as session:
+        resident = await session.get(Resident, resident_id)
+        if resident is None:
+            raise TeamError(f"la personne n°{resident_id} n'existe pas (voir « atelier residents list »)")
+        if resident.erased:
+            raise TeamError(f"les données de la personne n°{resident_id} sont déjà effacées")
+        digest = (
+            await identity_hash(session=session, settings=ctx.settings, identity=resident.phone)
+            if resident.phone
+            else None
+        )
+        promoted = await erase_resident(
+            session=session,
+            resident_id=resident_id,
+            identity_hash=digest,
+            now=now,
+            promotion_cutoff=ctx.settings.promotion_cutoff,
+        )
+        await forget_conversations(session=session, resident_id=resident_id)
+        await scrub_inbound(session=session, resident_id=resident_id)
+        for enrolment in promoted:
+            await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+    ctx.wake_dispatcher()
+    log.info("resident %s erased by an adviser", resident_id)
+    return Erased(resident_id, len(promoted))

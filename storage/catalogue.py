@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Enrolment, EnrolmentStatus, Resident, Workshop, WorkshopStatus
+from storage.models import Commune, Enrolment, EnrolmentStatus, Level, Resident, Venue, Workshop, WorkshopStatus
 
 
-async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> list[tuple[Workshop, int]]:
+@dataclass(frozen=True)
+class OpenWorkshop:
+    """A workshop open for sign-up, flattened: read on every message, so no ORM objects are built."""
+
+    id: int
+    starts_at: datetime
+    level: Level
+    topic: str
+    capacity: int
+    seated: int
+    venue: str
+    address: str
+    commune_insee: str
+    commune: str
+    latitude: float
+    longitude: float
+
+
+async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> list[OpenWorkshop]:
     """Planned workshops starting after the given moment, each with its number of seated people (one query)."""
     seated = (
         select(Enrolment.workshop_id, func.count().label("seated"))
@@ -19,12 +38,27 @@ async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> 
         .subquery()
     )
     result = await session.execute(
-        select(Workshop, func.coalesce(seated.c.seated, 0))
+        select(
+            Workshop.id,
+            Workshop.starts_at,
+            Workshop.level,
+            Workshop.topic,
+            Workshop.capacity,
+            func.coalesce(seated.c.seated, 0),
+            Venue.name,
+            Venue.address,
+            Venue.commune_insee,
+            Commune.name,
+            Venue.latitude,
+            Venue.longitude,
+        )
+        .join(Venue, Venue.id == Workshop.venue_id)
+        .join(Commune, Commune.insee == Venue.commune_insee)
         .outerjoin(seated, seated.c.workshop_id == Workshop.id)
         .where(Workshop.status == WorkshopStatus.planned, Workshop.starts_at > starting_after)
         .order_by(Workshop.starts_at)
     )
-    return [(workshop, int(count)) for workshop, count in result.unique()]
+    return [OpenWorkshop(*row) for row in result]
 
 
 async def active_bookings(*, session: AsyncSession, resident_id: int, now: datetime) -> list[Enrolment]:

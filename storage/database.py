@@ -8,6 +8,7 @@ https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-sa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -60,6 +61,10 @@ class Database:
 
     def __post_init__(self) -> None:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers of this process queue here, in order, instead of polling the
+        # file lock (busy_timeout sleeps up to 100 ms between tries, which makes the slowest requests very slow).
+        # Other processes on the same file still meet at the file lock. Not re-entrant: never nest write().
+        self._write_queue = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -82,7 +87,7 @@ class Database:
         On PostgreSQL it is an ordinary transaction: the operations inside take row locks (FOR UPDATE) where
         they need them.
         """
-        async with self.sessions() as session:
+        async with self._queued(), self.sessions() as session:
             # connection() begins the transaction; the option must be set before that BEGIN is emitted
             options: dict[str, Any] = {_BEGIN_OPTION: "IMMEDIATE"}  # our own option: not in SQLAlchemy's TypedDict
             await session.connection(execution_options=options)
@@ -92,6 +97,14 @@ class Database:
                 await session.rollback()
                 raise
             await session.commit()
+
+    @asynccontextmanager
+    async def _queued(self) -> AsyncIterator[None]:
+        if self._write_queue is None:
+            yield
+            return
+        async with self._write_queue:
+            yield
 
     async def ping(self) -> bool:
         try:

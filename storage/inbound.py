@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from storage.models import InboundMessage
 
@@ -29,12 +30,18 @@ async def record_inbound(
         .returning(InboundMessage.id)
     )
     new_id = (await session.execute(statement)).scalar_one_or_none()
+    if new_id is not None:
+        # The row was just inserted with these values: attach an instance for it instead of reading it back.
+        row = InboundMessage(id=new_id, resident_id=None, **values)
+        make_transient_to_detached(row)
+        session.add(row)
+        return row, True
     row = (
         await session.execute(
             select(InboundMessage).where(InboundMessage.channel == channel, InboundMessage.provider_id == provider_id)
         )
     ).scalar_one()
-    return row, new_id is not None
+    return row, False
 
 
 async def scrub_inbound(*, session: AsyncSession, resident_id: int) -> None:

@@ -105,6 +105,62 @@ async def enqueue(
     return (await session.scalars(statement)).one_or_none()
 
 
+@dataclass(frozen=True)
+class NewMessage:
+    """One message for ``enqueue_many`` (the fields of ``enqueue``)."""
+
+    channel: str
+    to_address: str
+    body: str
+    kind: MessageKind
+    due_at: datetime
+    idempotency_key: str
+    resident_id: int | None = None
+    adviser_id: int | None = None
+    choices: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    urgent: bool = False
+    workshop_id: int | None = None
+    enrolment_id: int | None = None
+    broadcast_id: int | None = None
+
+
+async def enqueue_many(*, session: AsyncSession, messages: Sequence[NewMessage]) -> list[int]:
+    """Queue many messages in a few statements (a broadcast to thousands); keys already present are skipped.
+    Returns the ids of the rows added."""
+    if not messages:
+        return []
+    rows = [
+        {
+            "channel": m.channel,
+            "to_address": m.to_address,
+            "body": m.body,
+            "choices": list(m.choices),
+            "kind": m.kind,
+            "urgent": m.urgent,
+            "priority": priority_of(kind=m.kind, urgent=m.urgent, inbound_id=None),
+            "due_at": m.due_at,
+            "expires_at": m.expires_at,
+            "status": MessageStatus.pending,
+            "attempts": 0,
+            "idempotency_key": m.idempotency_key,
+            "resident_id": m.resident_id,
+            "adviser_id": m.adviser_id,
+            "workshop_id": m.workshop_id,
+            "enrolment_id": m.enrolment_id,
+            "broadcast_id": m.broadcast_id,
+        }
+        for m in messages
+    ]
+    statement = (
+        dialect_insert(session)(_TABLE)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(_TABLE.c.id)
+    )
+    result = await session.execute(statement, rows)
+    return [int(row[0]) for row in result]
+
+
 async def revive_cancelled(
     *,
     session: AsyncSession,
@@ -231,7 +287,28 @@ class DueMessage:
     in_doubt_since: datetime | None = None
 
 
-def _due(row: OutboundMessage, *, in_doubt: bool) -> DueMessage:
+_DUE_COLUMNS = (
+    _TABLE.c.id,
+    _TABLE.c.channel,
+    _TABLE.c.to_address,
+    _TABLE.c.body,
+    _TABLE.c.choices,
+    _TABLE.c.kind,
+    _TABLE.c.urgent,
+    _TABLE.c.due_at,
+    _TABLE.c.expires_at,
+    _TABLE.c.attempts,
+    _TABLE.c.resident_id,
+    _TABLE.c.adviser_id,
+    _TABLE.c.enrolment_id,
+    _TABLE.c.workshop_id,
+    _TABLE.c.broadcast_id,
+    _TABLE.c.inbound_id,
+    _TABLE.c.claimed_at,
+)
+
+
+def _due(row: Any, *, in_doubt: bool) -> DueMessage:
     return DueMessage(
         id=row.id,
         channel=row.channel,
@@ -255,38 +332,30 @@ def _due(row: OutboundMessage, *, in_doubt: bool) -> DueMessage:
 
 async def lock_due(*, session: AsyncSession, channel: str, now: datetime, limit: int) -> list[DueMessage]:
     """Lock up to ``limit`` rows of ``channel`` that are due: rows whose lease ran out first (they have waited
-    longest), then pending rows by priority and due time. Rows locked by another transaction are skipped."""
+    longest), then pending rows by priority and due time. Rows locked by another transaction are skipped.
+
+    Plain column rows, not ORM objects: the dispatcher reads thousands of them a minute."""
     if limit <= 0:
         return []
-    in_doubt = list(
-        await session.scalars(
-            select(OutboundMessage)
-            .where(
-                OutboundMessage.status == MessageStatus.sending,
-                OutboundMessage.channel == channel,
-                OutboundMessage.lease_until <= now,
-            )
-            .order_by(OutboundMessage.id)
+    c = _TABLE.c
+    in_doubt = (
+        await session.execute(
+            select(*_DUE_COLUMNS)
+            .where(c.status == MessageStatus.sending, c.channel == channel, c.lease_until <= now)
+            .order_by(c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-    )
-    pending = list(
-        await session.scalars(
-            select(OutboundMessage)
-            .where(
-                OutboundMessage.status == MessageStatus.pending,
-                OutboundMessage.channel == channel,
-                OutboundMessage.due_at <= now,
-            )
-            .order_by(OutboundMessage.priority, OutboundMessage.due_at, OutboundMessage.id)
+    ).all()
+    pending = (
+        await session.execute(
+            select(*_DUE_COLUMNS)
+            .where(c.status == MessageStatus.pending, c.channel == channel, c.due_at <= now)
+            .order_by(c.priority, c.due_at, c.id)
             .limit(limit - len(in_doubt))
             .with_for_update(skip_locked=True)
         )
-    )
-    # these rows are changed below with Core statements: keep no stale copies in the session
-    for row in (*in_doubt, *pending):
-        session.expunge(row)
+    ).all()
     return [_due(row, in_doubt=True) for row in in_doubt] + [_due(row, in_doubt=False) for row in pending]
 
 

@@ -43,7 +43,8 @@ async def erase_resident(
         await session.execute(
             select(Enrolment.id, Workshop.starts_at)
             .join(Workshop, Workshop.id == Enrolment.workshop_id)
-            .where(Enrolment.resident_id == resident_id, Enrolment.status.in_(ACTIVE))
+            # past workshops keep their enrolments as they were: they are the anonymous history
+            .where(Enrolment.resident_id == resident_id, Enrolment.status.in_(ACTIVE), Workshop.starts_at > now)
             .order_by(Enrolment.id)
         )
     ).all()

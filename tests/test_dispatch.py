@@ -14,6 +14,7 @@ from sqlalchemy import update
 from bot.channels import SMS, TELEGRAM, Outgoing, SendError
 from bot.context import system_clock
 from bot.scheduler.dispatch import Dispatcher
+from bot.scheduler.jobs import purge_inactive, start_jobs, stop_jobs
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import (
@@ -175,6 +176,13 @@ CASES = [
         due_after=paris(2026, 7, 15, 8, 30),
     ),
     Case("an answer at 23:00 leaves", MessageStatus.sent, sends=1, now=paris(2026, 3, 2, 23), kind=MessageKind.reply),
+    Case(
+        "an adviser's notice at 23:00 leaves",
+        MessageStatus.sent,
+        sends=1,
+        now=paris(2026, 3, 2, 23),
+        kind=MessageKind.adviser_notice,
+    ),
     Case(
         "the window opens after the workshop: expired",
         MessageStatus.expired,
@@ -368,9 +376,10 @@ async def test_in_doubt_rows_are_looked_up_before_any_resend(
     dispatcher = Dispatcher(ctx)
     assert (await dispatcher.tick()).claimed == 0  # the lease still runs
     clock.advance(timedelta(seconds=21))
-    await dispatcher.tick()
+    await dispatcher.tick()  # looks it up
+    await dispatcher.tick()  # sends it if it had not been sent
     row = await message(db, message_id)
-    assert (row.status, len(sender.sent)) == (expect_status, expect_sends)
+    assert (row.status, len(sender.sent), sender.lookups) == (expect_status, expect_sends, 0 if lookup_fails else 1)
     if accepted:
         assert row.provider_id == "SMold"
     if lookup_fails:
@@ -417,11 +426,12 @@ async def test_a_transient_error_then_a_lookup_that_finds_nothing_sends_once(
     sender = LookupSender(failures=[transient()])
     ctx = make_context(db, db_url, territory, clock, {SMS: sender})
     dispatcher = Dispatcher(ctx)
-    await dispatcher.tick()
+    await dispatcher.tick()  # fails: held in doubt until the retry time
     clock.now = (await message(db, message_id)).lease_until or clock.now
+    assert (await dispatcher.tick()).given_back == 1  # looked up: not at the provider
     await dispatcher.tick()
     row = await message(db, message_id)
-    assert (row.status, row.attempts, len(sender.sent)) == (MessageStatus.sent, 2, 1)
+    assert (row.status, row.attempts, len(sender.sent), sender.lookups) == (MessageStatus.sent, 2, 1, 1)
 
 
 async def test_two_dispatchers_send_each_message_once(db: Database, db_url: str, territory: Territory) -> None:
@@ -527,3 +537,33 @@ async def test_wake_sends_at_once(db: Database, db_url: str, territory: Territor
         await task
         await dispatcher.drain(5)
     assert len(sender.sent) == 1
+
+
+async def test_jobs_start_send_and_stop_cleanly(db: Database, db_url: str, territory: Territory) -> None:
+    sender = RecordingSender()
+    ctx = make_context(db, db_url, territory, Clock(MONDAY_10H), {SMS: sender}, ATELIER_QUIET_HOURS="none")
+    ctx.clock = system_clock
+    jobs = start_jobs(ctx)
+    try:
+        [job] = jobs.scheduler.get_jobs()
+        next_run = job.next_run_time.astimezone(ctx.tz)
+        assert (job.id, next_run.hour, next_run.minute) == ("retention-purge", 3, 30)
+        await queue_many(db, ctx.now(), 1)
+        ctx.wake_dispatcher()
+        async with asyncio.timeout(5):
+            await sender.wait_for(1)
+    finally:
+        await stop_jobs(jobs)
+    assert not jobs.scheduler.running and jobs.loop_task.done()
+    assert ((await outbox(db))[0].status, ctx.wake_dispatcher()) == (MessageStatus.sent, None)
+
+
+async def test_retention_purge_erases_the_long_inactive(db: Database, db_url: str, territory: Territory) -> None:
+    clock = Clock(MONDAY_10H)
+    ctx = make_context(db, db_url, territory, clock)
+    gone = await make_resident(db, 1, last_activity_at=clock.now - timedelta(days=800))
+    kept = await make_resident(db, 2, last_activity_at=clock.now - timedelta(days=10))
+    assert await purge_inactive(ctx) == 1
+    assert ((await resident(db, gone)).erased, (await resident(db, kept)).erased) == (True, False)
+    assert (await resident(db, gone)).phone is None
+    assert await purge_inactive(ctx) == 0

@@ -29,7 +29,7 @@ ONE_SEGMENT = [
     ("name not understood", say.name_not_understood(), ()),
     ("ask commune", say.ask_commune(FIRST_NAME), ()),
     ("commune not found", say.ask_commune_again(), ()),
-    ("ask level", say.ask_level(), say.LEVEL_CHOICES),
+    ("ask level", say.ask_level(LONGEST_COMMUNE), say.LEVEL_CHOICES),
     ("level not understood", say.level_not_understood(), say.LEVEL_CHOICES),
     ("ask interests", say.ask_interests(), INTEREST_LABELS),
     ("interests not understood", say.interests_not_understood(), INTEREST_LABELS),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from bot.channels import SMS, TELEGRAM
+from bot.cli import app as cli
 from storage.database import Database
 from storage.inbound import record_inbound
 from storage.models import (
@@ -22,9 +25,11 @@ from storage.outbox import (
     PRIORITY_ANSWER,
     PRIORITY_NORMAL,
     PRIORITY_URGENT,
+    NewMessage,
     Outcome,
     cancel_pending,
     enqueue,
+    enqueue_many,
     list_messages,
     lock_due,
     mark_claimed,
@@ -327,3 +332,72 @@ async def test_outbox_rows_are_plain_rows(db: Database, now: datetime) -> None:
     await queue(db, "a", now)
     async with db.read() as session:
         assert (await session.scalars(select(OutboundMessage.idempotency_key))).all() == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expect_exit", "expect_keys"),
+    [
+        (["--json"], 0, ["reminder", "reply"]),
+        (["--json", "--kind", "reminder"], 0, ["reminder"]),
+        (["--json", "--status", "sent"], 0, ["reply"]),
+        (["--status", "bogus"], 1, []),
+        ([], 0, []),
+    ],
+    ids=["everything", "by kind", "by status", "an unknown status is refused kindly", "table"],
+)
+def test_messages_list_command(db_url: str, args: list[str], expect_exit: int, expect_keys: list[str]) -> None:
+    now = datetime.now(UTC)
+
+    async def seed() -> None:
+        database = Database.from_url(db_url)
+        try:
+            async with database.write() as session:
+                for key, kind, status in (
+                    ("reply", MessageKind.reply, MessageStatus.sent),
+                    ("reminder", MessageKind.reminder, MessageStatus.pending),
+                ):
+                    await enqueue(
+                        session=session,
+                        channel=SMS,
+                        to_address="+33612345678",
+                        body=f"texte {key}",
+                        kind=kind,
+                        due_at=now if key == "reply" else now + timedelta(hours=1),
+                        idempotency_key=key,
+                        status=status,
+                        sent_at=now if status == MessageStatus.sent else None,
+                    )
+        finally:
+            await database.dispose()
+
+    asyncio.run(seed())
+    result = CliRunner().invoke(
+        cli, ["messages", "list", *args], env={"ATELIER_DATABASE_URL": db_url, "COLUMNS": "200"}
+    )
+    assert result.exit_code == expect_exit, (result.stdout, result.stderr)
+    if expect_exit:
+        assert "statut inconnu" in result.stderr and "Traceback" not in result.stderr
+    elif "--json" in args:
+        rows = json.loads(result.stdout)
+        assert [r["body"].removeprefix("texte ") for r in rows] == expect_keys
+        assert set(rows[0]) == {"id", "resident_id", "channel", "to", "kind", "body", "due_at", "status", "attempts",
+                                "provider_id", "error"}  # fmt: skip
+        assert rows[0]["to"] == "+33612345678"  # advisers see full numbers
+        assert datetime.fromisoformat(rows[0]["due_at"]).utcoffset() is not None
+    else:
+        assert "+33612345678" in result.stdout and "rappel" in result.stdout
+
+
+async def test_enqueue_many_skips_keys_already_queued(db: Database, now: datetime) -> None:
+    await queue(db, "b:2", now)
+    messages = [
+        NewMessage(channel=SMS, to_address=f"+3361234000{i}", body="Info", kind=MessageKind.broadcast, due_at=now,
+                   idempotency_key=f"b:{i}", urgent=i == 3)
+        for i in range(1, 4)
+    ]  # fmt: skip
+    async with db.write() as session:
+        added = await enqueue_many(session=session, messages=messages)
+    assert len(added) == 2
+    rows = {m.idempotency_key: m for m in await outbox(db)}
+    assert set(rows) == {"b:1", "b:2", "b:3"}
+    assert (rows["b:3"].priority, rows["b:1"].priority, rows["b:1"].status) == (1, 2, MessageStatus.pending)

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -414,3 +415,10 @@ def test_fake_record_ignores_a_torn_last_line(tmp_path: Path) -> None:
     }
     record.write_text(json.dumps(line) + "\n" + json.dumps(line)[:20])
     assert [m.sid for m in read_record(record)] == ["SM1"]
+
+
+async def test_find_sent_with_a_local_time(fake: FakeTwilio, sender: TwilioSender) -> None:
+    """``since`` in Paris time must mean the same instant (the client formats datetimes without converting)."""
+    sid = await sender.send(Outgoing(to=NUMBER, body=BODY))
+    since = (datetime.now(UTC) - timedelta(minutes=30)).astimezone(ZoneInfo("Europe/Paris"))
+    assert await sender.find_sent(to=NUMBER, body=BODY, since=since) == sid

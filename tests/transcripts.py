@@ -90,7 +90,7 @@ def fold(text: str) -> str:
 SIGNUP = (
     Say("Bonjour", expect=("prénom", "STOP")),
     Say("Martine Dupont", expect=("Martine", "commune")),
-    Say("st victor", expect=("Je débute", "Je me débrouille")),
+    Say("st victor", expect=("Saint-Victor, c'est noté", "Je débute", "Je me débrouille")),
     Say("1", expect=("apprendre",)),
     Say("1 3", expect=("Saint-Victor",)),
     Say("1", expect=("OUI ou NON", "Mairie de Saint-Victor")),

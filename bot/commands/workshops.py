@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -18,10 +19,13 @@ from babel.dates import format_date
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
+from bot.changes import cancel_workshop_and_notify, move_workshop_and_notify, report_lines
 from bot.commands.common import confirm_or_refuse, console, errors, fail, iso, print_json, run
 from bot.context import Context
 from bot.messages import LEVEL_NAMES, when_fr
 from bot.planning_csv import WorkshopFields
+from bot.stats import mark_attendance
+from bot.understanding import parse_yes_no
 from bot.workshops import (
     MoveRequest,
     Roster,
@@ -52,6 +56,7 @@ CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (noms de champs en anglais, heures ISO 8601).")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Ne pas demander de confirmation.")]
+AuthorOption = Annotated[str, typer.Option("--author", help="Qui fait le changement (votre nom, pour le journal).")]
 
 
 def act(action: Callable[[Context], Awaitable[T]]) -> T:
@@ -305,9 +310,10 @@ def import_(
 def cancel(
     workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
     reason: Annotated[str, typer.Option("--reason", help="La raison, donnée aux personnes inscrites.")],
+    author: AuthorOption = "ligne de commande",
     yes: YesOption = False,
 ) -> None:
-    """Cancel a workshop; everyone seated or waiting is concerned."""
+    """Cancel a workshop; everyone seated or waiting is told, and offered the next workshops."""
 
     async def preview(ctx: Context) -> str:
         cancelled = await cancel_workshop(ctx=ctx, workshop_id=workshop_id, reason=reason, dry_run=True)
@@ -317,11 +323,10 @@ def cancel(
     confirm_or_refuse(act(preview), yes=yes)
 
     async def action(ctx: Context) -> None:
-        cancelled = await cancel_workshop(ctx=ctx, workshop_id=workshop_id, reason=reason)
-        console.print(
-            f"Atelier n°{workshop_id} annulé. {_concerned(cancelled.workshop)}.",
-            highlight=False,
-        )
+        report = await cancel_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, reason=reason, author=author)
+        console.print(f"Atelier n°{workshop_id} annulé. {_concerned(report.workshop)}.", highlight=False)
+        for line in report_lines(report, ctx.tz):
+            console.print(line, highlight=False)
 
     act(action)
 
@@ -342,9 +347,10 @@ def move(
     commune: Annotated[str | None, typer.Option(help="Nouvelle commune (lieu par défaut : la mairie).")] = None,
     venue: Annotated[str | None, typer.Option(help="Nouveau lieu.")] = None,
     address: Annotated[str | None, typer.Option(help="Adresse du nouveau lieu, s'il est nouveau.")] = None,
+    author: AuthorOption = "ligne de commande",
     yes: YesOption = False,
 ) -> None:
-    """Move a workshop to another date, time or venue."""
+    """Move a workshop to another date, time or venue; everyone seated or waiting is told."""
     change = MoveRequest(date=date, start=start, end=end, commune=commune, venue=venue, address=address)
 
     async def preview(ctx: Context) -> str:
@@ -358,11 +364,72 @@ def move(
     confirm_or_refuse(act(preview), yes=yes)
 
     async def action(ctx: Context) -> None:
-        moved = await move_workshop(ctx=ctx, workshop_id=workshop_id, change=change)
+        report = await move_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, change=change, author=author)
+        assert report.new is not None  # noqa: S101 - a move always has a new place and time
         console.print(
-            f"Atelier n°{workshop_id} déplacé au {when_fr(moved.new_start, ctx.tz)}, {moved.new_place.venue} "
-            f"({moved.new_place.commune}). {_concerned(moved.workshop)}.",
+            f"Atelier n°{workshop_id} déplacé au {when_fr(report.new.starts_at, ctx.tz)}, {report.new.venue} "
+            f"({report.new.commune}). {_concerned(report.workshop)}.",
+            highlight=False,
+        )
+        for line in report_lines(report, ctx.tz):
+            console.print(line, highlight=False)
+
+    act(action)
+
+
+@app.command("attendance")
+def attendance(
+    workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
+    present: Annotated[
+        list[int] | None, typer.Option("--present", help="N° de résident venu (répétable ; voir roster).")
+    ] = None,
+    absent: Annotated[list[int] | None, typer.Option("--absent", help="N° de résident absent (répétable).")] = None,
+) -> None:
+    """Mark who came to a workshop (asked one by one on a terminal when neither --present nor --absent is given)."""
+    came, missed = list(present or []), list(absent or [])
+    if not came and not missed:
+        came, missed = _ask_attendance(workshop_id)
+
+    async def action(ctx: Context) -> None:
+        done = await mark_attendance(ctx=ctx, workshop_id=workshop_id, present=came, absent=missed)
+        counts = Counter(status.value for status in done.marked.values())
+        console.print(
+            f"Présences de l'atelier n°{workshop_id} : {counts['attended']} présent(s), {counts['absent']} absent(s).",
             highlight=False,
         )
 
     act(action)
+
+
+def _ask_attendance(workshop_id: int) -> tuple[list[int], list[int]]:
+    """On a terminal: each person holding a seat, one question each."""
+    if not sys.stdin.isatty():
+        fail("indiquez --present ID et/ou --absent ID (ou lancez la commande sur un terminal). Rien n'a été changé.")
+
+    async def load(ctx: Context) -> Roster:
+        return await roster(ctx=ctx, workshop_id=workshop_id)
+
+    found = act(load)
+    came: list[int] = []
+    missed: list[int] = []
+    for entry in found.enrolments:
+        if entry.status.value == "waiting":
+            continue
+        already = entry.status.value == "attended" or (entry.status.value == "seated" and entry.confirmed is not False)
+        here = _yes_no(f"{entry.name or '(sans nom)'} était là ?", default=already)
+        (came if here else missed).append(entry.resident_id)
+    if not came and not missed:
+        fail("personne n'avait de place dans cet atelier.")
+    return came, missed
+
+
+def _yes_no(question: str, *, default: bool) -> bool:
+    """A French yes/no question: o, oui, n, non (and y/yes); Enter keeps the default."""
+    while True:
+        answer = typer.prompt(f"{question} [{'O/n' if default else 'o/N'}]", default="", show_default=False)
+        if not answer.strip():
+            return default
+        understood = parse_yes_no(answer)
+        if understood is not None:
+            return understood
+        console.print("Répondez o (oui) ou n (non).")

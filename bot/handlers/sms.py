@@ -14,6 +14,7 @@ This module translates between Twilio and the neutral types of ``bot.channels``;
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextvars
 import logging
@@ -167,15 +168,17 @@ def _text(form: FormData, name: str) -> str:
 
 
 def _inbound_of(form: FormData) -> Inbound | None:
-    """The resident's message, or None for what is ignored (no sender number, nothing written and no picture)."""
+    """The resident's message, or None for what is ignored: no sender number, or neither a Body field nor a
+    picture (not an incoming message). An empty Body is a message: the dialogue answers it kindly."""
     address = to_e164(_text(form, "From"))
     if address is None:
         return None
-    body = _text(form, "Body")
     media = _text(form, "NumMedia")
-    if not body.strip() and (not media.isdigit() or int(media) == 0):
+    if "Body" not in form and (not media.isdigit() or int(media) == 0):
         return None
-    return Inbound(channel=SMS, address=address, text=body, provider_id=_text(form, "MessageSid") or None)
+    return Inbound(
+        channel=SMS, address=address, text=_text(form, "Body"), provider_id=_text(form, "MessageSid") or None
+    )
 
 
 def _log_failure(what: str, number: str | None, exc: BaseException) -> None:
@@ -222,8 +225,7 @@ def routes(ctx: Context) -> list[Route]:
         if update is None:
             return Response(status_code=204)
         try:
-            async with ctx.db.write() as session:
-                found = await record_status(session=session, **update)
+            found = await _record(ctx, update)
         except Exception as exc:  # Twilio shows a failed callback in its console (error 11200); we log it
             _log_failure("SMS status", None, exc)
             return Response(status_code=500)
@@ -235,6 +237,22 @@ def routes(ctx: Context) -> list[Route]:
         Route(INBOUND_PATH, inbound, methods=["POST"], name="sms_inbound"),
         Route(STATUS_PATH, status, methods=["POST"], name="sms_status"),
     ]
+
+
+# A report can overtake the sender's own record of the sid: Twilio may call back ("queued", or "failed" for a
+# landline) a few milliseconds after answering the send, before the dispatcher has written the sid on the row.
+# Twilio does not retry status callbacks, so an unknown sid is looked up again for a moment before giving up.
+STATUS_LOOKUP_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+async def _record(ctx: Context, update: dict[str, Any]) -> bool:
+    for delay in (*STATUS_LOOKUP_DELAYS, None):
+        async with ctx.db.write() as session:
+            if await record_status(session=session, **update):
+                return True
+        if delay is not None:
+            await asyncio.sleep(delay)
+    return False
 
 
 # Twilio's MessageStatus values → the outbox's. "queued"/"sending" mean Twilio has the message: for us it is sent.
@@ -456,7 +474,13 @@ class TwilioSender:
         """
         wanted = render_sms(body)
         try:
-            found = await self._twilio().messages.list_async(to=to, from_=self._from, date_sent_after=since, limit=100)
+            found = await self._twilio().messages.list_async(
+                to=to,
+                from_=self._from,
+                # the client writes the datetime with strftime("…Z") without converting it: give it UTC
+                date_sent_after=since.astimezone(UTC),
+                limit=100,
+            )
         except (TwilioRestException, TwilioServiceException) as exc:
             raise classify(exc) from None
         except TwilioException as exc:  # "Unable to fetch page": the list call's own error, holding the response

@@ -25,6 +25,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -184,9 +185,9 @@ def command_of(message: Message) -> tuple[str, str] | None:
     marked = any(e.type == MessageEntityType.BOT_COMMAND and e.offset == 0 for e in message.entities or ())
     if not (marked or text.startswith("/")):
         return None
-    head, _, rest = text.partition(" ")
+    head, *rest = text.split(maxsplit=1) or [""]
     name = head.removeprefix("/").split("@", 1)[0].lower()
-    return (name, rest.strip()) if name.isalnum() else None
+    return (name, rest[0].strip() if rest else "") if name.isalnum() else None
 
 
 def resident_text(message: Message) -> str:
@@ -344,14 +345,17 @@ def routes(ctx: Context, bot: Bot, *, advisers: AdviserHook | None = None) -> li
 
 @asynccontextmanager
 async def running(
-    ctx: Context, application: TelegramApplication, *, advisers: AdviserHook | None = None
+    ctx: Context, application: TelegramApplication | None, *, advisers: AdviserHook | None = None
 ) -> AsyncIterator[None]:
-    """Start the PTB application for the server's lifetime (the Starlette lifespan).
+    """Start the PTB application for the server's lifetime (the Starlette lifespan); None: Telegram is off.
 
     With a public URL: the webhook is registered when the secret is set too (updates come to ``routes``). Without:
     long polling feeds the same ``handle_update``. Telegram being unreachable at start-up does not stop the
     service (SMS goes on); the webhook route and the sender work without PTB's start-up call.
     """
+    if application is None:
+        yield
+        return
     settings = ctx.settings
     polling = uses_polling(settings)
     if polling:
@@ -361,15 +365,15 @@ async def running(
                 await handle_update(ctx=ctx, bot=application.bot, update=update, advisers=advisers)
 
         application.add_handler(TypeHandler(Update, on_update))
-    started = await _start(application, settings, polling=polling)
+    await _start(application, settings, polling=polling)
     try:
         yield
     finally:
-        if started:
-            await _stop(application)
+        await _stop(application)
 
 
-async def _start(application: TelegramApplication, settings: Settings, *, polling: bool) -> bool:
+async def _start(application: TelegramApplication, settings: Settings, *, polling: bool) -> None:
+    """Failures are logged, not raised: without Telegram the service still answers SMS."""
     try:
         await application.initialize()  # getMe: checks the token
         await application.start()
@@ -383,22 +387,20 @@ async def _start(application: TelegramApplication, settings: Settings, *, pollin
             log.error("Telegram: ATELIER_TELEGRAM_SECRET is not set, the webhook is not registered and refuses updates")
     except InvalidToken:
         log.error("Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather; Telegram is off until restart")
-        await _stop(application)
-        return False
     except TelegramError as exc:
         log.error("Telegram unreachable at start-up (%s); updates are not received until restart", type(exc).__name__)
-        await _stop(application)
-        return False
-    return True
 
 
 async def _stop(application: TelegramApplication) -> None:
+    """Stop whatever was started, and close the bot's HTTP connections (the sender may have used them even if
+    the start-up failed)."""
     try:
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:
             await application.stop()
         await application.shutdown()
+        await application.bot.shutdown()  # a no-op when the application's shutdown closed it already
     except (TelegramError, RuntimeError) as exc:
         log.warning("Telegram: stopping failed (%s)", type(exc).__name__)
 
@@ -418,6 +420,9 @@ def keyboard(message: Outgoing) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
     if not rows:
         return ReplyKeyboardRemove()
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+
+
+_CHAT_ID = re.compile(r"-?\d{1,20}")  # https://core.telegram.org/bots/api#chat — an integer, negative for groups
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -461,10 +466,9 @@ class TelegramSender:
         self._bot = bot
 
     async def send(self, message: Outgoing) -> str:
-        try:
-            chat_id = int(message.to)
-        except ValueError:
-            raise SendError("not a Telegram chat id", transient=False, code="address") from None
+        if not _CHAT_ID.fullmatch(message.to):
+            raise SendError("not a Telegram chat id", transient=False, code="address")
+        chat_id = int(message.to)
         text = message.body.strip()
         if len(text) > MAX_TEXT:
             log.warning("Telegram message to %s cut to %d characters", mask_chat(chat_id), MAX_TEXT)

@@ -9,11 +9,16 @@ One claiming transaction per round (``Database.write()``), for every channel tha
    cap — those are settled in the same transaction and never sent;
 4. mark the rest ``sending`` under a lease, each with its slot.
 
-Sends then run concurrently (bounded), each starting at its slot; a local pacer also spaces the actual starts so
-that a late batch never bursts. Results are written in batches. A row whose worker died keeps its lease until it
-runs out, then comes back "in doubt": with a sender that can look up what it sent (``SentLookup``, e.g. Twilio's
-message list) it is resent only if the provider has no such message since the first claim; with a sender that
-cannot (Telegram), it is resent — at-least-once, only for messages in flight at a crash.
+Sends then run concurrently (bounded), each starting at its slot, and a local pacer spaces the actual starts in
+this process (a late batch never bursts). A send that cannot start within SLOT_TOLERANCE of its slot (a busy
+process) is given back rather than sent late, so that it does not crowd other processes' slots; the tolerance
+doubles each time the same message is given back, so a starved process still makes progress. After a pause the
+first send goes alone (a probe): it opens the connections, whose delay would otherwise crowd the next sends.
+
+Results are written in batches. A row whose worker died keeps its lease until it runs out, then comes back "in
+doubt": with a sender that can look up what it sent (``SentLookup``, e.g. Twilio's message list) it is resent only
+if the provider has no such message since the first claim; with a sender that cannot (Telegram), it is resent —
+at-least-once, only for messages in flight at a crash.
 """
 
 from __future__ import annotations
@@ -22,28 +27,34 @@ import asyncio
 import contextlib
 import logging
 import random
+import traceback
 from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import TELEGRAM, Outgoing, Sender, SendError, SentLookup
+from bot.channels import SMS, TELEGRAM, Outgoing, Sender, SendError, SentLookup
 from bot.context import Context
+from bot.scheduler.pacing import Pacer, spacing_of
 from bot.scheduler.planning import retry_delay
+from bot.scheduler.recording import Effect, Recorder
 from bot.scheduler.screening import Action, is_answer, screen
 from storage.models import MessageStatus
 from storage.outbox import DueMessage, Facts, Outcome, load_facts, lock_due, lock_pace, mark_claimed, record_outcomes
-from storage.residents import mark_sms_unreachable, set_opt_out
 
 log = logging.getLogger(__name__)
 
-RATE_MARGIN = 0.03  # pace 3 % under the limit: network jitter must not push one second's count over it
+SLOT_TOLERANCE = timedelta(milliseconds=30)  # a send starts at most this late for its slot (the first time)
+# The first send after a pause opens connections (and the first ever builds the client): it reaches the provider
+# tens of milliseconds late, crowding the next ones into its second. So after IDLE without sending, one message goes
+# alone first (a probe) and the next claim waits for its answer.
+IDLE = timedelta(seconds=10)
 HORIZON = timedelta(seconds=1)  # slots reserved ahead by one claim: small, so the re-check is "at send time"
 LEASE = timedelta(seconds=20)  # a claim not settled by then is in doubt (the worker died)
 SEND_TIMEOUT = 10.0  # seconds; a send that takes longer is left in doubt, never assumed failed
 LEASE_MARGIN = 2.0  # seconds kept in hand to record the result before the lease runs out
 PER_CHAT = timedelta(seconds=1)  # Telegram: no more than one message per second in one chat
-FLUSH_EVERY = 0.05  # seconds between two writes of results while running
+FLUSH_EVERY = 0.1  # seconds between two writes of results while running
 
 
 @dataclass
@@ -56,7 +67,8 @@ class TickResult:
     expired: int = 0
     cancelled: int = 0
     deferred: int = 0  # sending window or daily cap: pending again, later
-    in_doubt: int = 0  # left claimed (timeout, unexpected error): settled after the lease
+    in_doubt: int = 0  # left claimed (timeout, unexpected error, failed lookup): settled after the lease
+    given_back: int = 0  # claimed but not sent this round (late for its slot; in doubt and found unsent)
 
     def add(self, other: TickResult) -> None:
         for item in fields(self):
@@ -68,21 +80,17 @@ class Claimed:
     message: DueMessage
     slot: datetime  # when the send may start
     claim: datetime  # the claim's lease_until: identifies it when the result is written
-    defer_to: datetime | None = None  # in doubt but not sendable now: look it up, then defer if not sent
+    # in doubt: only look it up at the provider; if it was not sent, give it back (due at ``due_after`` if set)
+    lookup_only: bool = False
+    due_after: datetime | None = None
+    probe: bool = False  # the first send after a pause: the channel waits for its answer
 
 
-@dataclass(frozen=True)
-class Effect:
-    """A consequence of a provider's answer on the resident."""
-
-    resident_id: int
-    channel: str
-    opted_out: bool  # else: the number cannot receive SMS
-
-
-def spacing_of(rate: float) -> float:
-    """Seconds between two sends at ``rate`` messages per second (kept RATE_MARGIN under the limit)."""
-    return (1.0 + RATE_MARGIN) / rate
+def log_failure(what: str, exc: BaseException) -> None:
+    """The exception's type and frames, not its message: database errors quote the statement's parameters
+    (numbers, message bodies), which logs never show (SPEC §7)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("dispatch: %s failed: %s\n%s", what, type(exc).__name__, frames)
 
 
 def mask(address: str) -> str:
@@ -90,67 +98,14 @@ def mask(address: str) -> str:
     return "…" + address[-2:] if len(address) > 2 else "…"
 
 
-class Pacer:
-    """Spaces the actual start of sends on one channel in this process (monotonic clock)."""
-
-    def __init__(self, spacing: float) -> None:
-        self.spacing = spacing
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        start = max(now, self._next)
-        self._next = start + self.spacing
-        if start > now:
-            await asyncio.sleep(start - now)
-
-
-class Recorder:
-    """Collects outcomes and writes them in batches, in one transaction each."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self._outcomes: list[Outcome] = []
-        self._effects: list[Effect] = []
-        self._lock = asyncio.Lock()
-
-    def add(self, outcome: Outcome, effect: Effect | None = None) -> None:
-        self._outcomes.append(outcome)
-        if effect is not None:
-            self._effects.append(effect)
-
-    @property
-    def waiting(self) -> int:
-        return len(self._outcomes)
-
-    async def flush(self) -> None:
-        async with self._lock:
-            if not self._outcomes and not self._effects:
-                return
-            outcomes, effects = self._outcomes, self._effects
-            self._outcomes, self._effects = [], []
-            try:
-                async with self.ctx.db.write() as session:
-                    await record_outcomes(session=session, outcomes=outcomes, now=self.ctx.now())
-                    for effect in effects:
-                        if effect.opted_out:
-                            await set_opt_out(
-                                session=session, resident_id=effect.resident_id, channel=effect.channel, opted_out=True
-                            )
-                        else:
-                            await mark_sms_unreachable(session=session, resident_id=effect.resident_id)
-            except Exception:
-                # keep them for the next flush; rows stay claimed meanwhile (the claim guards late writes)
-                self._outcomes[:0], self._effects[:0] = outcomes, effects
-                raise
-
-
 @dataclass
 class _ChannelState:
+    spacing: timedelta  # between two slots; 0 when the channel has no rate limit
     pacer: Pacer
     next_open: datetime | None = None  # when the next claim can get slots (the pace row is ahead of us)
     chat_next: dict[str, datetime] = field(default_factory=dict)  # Telegram: per-chat earliest next slot
+    last_slot: datetime | None = None  # the last slot this process used
+    probing: bool = False  # a probe is in flight: claim nothing more on this channel until it is answered
 
 
 class Dispatcher:
@@ -179,6 +134,10 @@ class Dispatcher:
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._channels: dict[str, _ChannelState] = {}
+        self._lateness: dict[int, int] = {}  # message id → times given back for being late for its slot
+        self._capacity = concurrency * 4  # claimed messages not yet settled, at most
+        self._active = 0
+        self._want_room = False  # the loop waits for sends to finish before claiming more
 
     # --- public -----------------------------------------------------------------------------------------
 
@@ -188,8 +147,12 @@ class Dispatcher:
 
     async def tick(self) -> TickResult:
         result = TickResult()
-        claimed, _ = await self._claim(result)
-        await asyncio.gather(*(self._deliver(item, result) for item in claimed))
+        for _ in range(2):  # a second claim only when the first was a probe (a channel used after a pause)
+            claimed, _ = await self._claim(result)
+            self._active += len(claimed)
+            await asyncio.gather(*(self._deliver(item, result) for item in claimed))
+            if not any(item.probe for item in claimed):
+                break
         await self._recorder.flush()
         self.totals.add(result)
         return result
@@ -207,9 +170,9 @@ class Dispatcher:
                     for item in claimed:
                         self._start(item)
                     if more:
-                        wait = self._until_next_open(interval)
-                except Exception:
-                    log.exception("dispatch: claiming failed; trying again in %.1f s", interval)
+                        wait = self._next_claim_in(interval)
+                except Exception as exc:
+                    log_failure("claiming due messages", exc)
                 await self._pause(wait, stop)
         finally:
             stop.set()
@@ -232,14 +195,14 @@ class Dispatcher:
     def _state(self, channel: str) -> _ChannelState:
         state = self._channels.get(channel)
         if state is None:
-            state = _ChannelState(pacer=Pacer(self._spacing(channel)))
+            spacing = self._spacing(channel)
+            state = _ChannelState(spacing=spacing, pacer=Pacer(spacing))
             self._channels[channel] = state
         return state
 
-    def _spacing(self, channel: str) -> float:
+    def _spacing(self, channel: str) -> timedelta:
         settings = self.ctx.settings
-        rate = {"sms": settings.sms_rate, TELEGRAM: settings.telegram_rate}.get(channel)
-        return spacing_of(rate) if rate else 0.0
+        return spacing_of({SMS: settings.sms_rate, TELEGRAM: settings.telegram_rate}.get(channel))
 
     async def _claim(self, result: TickResult) -> tuple[list[Claimed], bool]:
         """One claiming transaction over every channel with a sender. Returns the claimed messages and whether
@@ -247,15 +210,20 @@ class Dispatcher:
         now = self.ctx.now()
         claimed: list[Claimed] = []
         more = False
+        if self._active >= self._capacity:
+            return claimed, True
         async with self.ctx.db.write() as session:
             for channel in sorted(self.ctx.senders):
-                room = min(self.max_batch, self.concurrency * 4 - len(self._inflight) - len(claimed))
+                room = min(self.max_batch, self._capacity - self._active - len(claimed))
                 if room <= 0:
                     more = True
                     break
                 taken, full = await self._claim_channel(session, channel, now=now, room=room, result=result)
                 claimed.extend(taken)
                 more = more or full
+        for item in claimed:  # committed: until its answer, nothing more is claimed on a probed channel
+            if item.probe:
+                self._state(item.message.channel).probing = True
         result.claimed += len(claimed)
         return claimed, more
 
@@ -263,11 +231,13 @@ class Dispatcher:
         self, session: AsyncSession, channel: str, *, now: datetime, room: int, result: TickResult
     ) -> tuple[list[Claimed], bool]:
         state = self._state(channel)
-        spacing = timedelta(seconds=state.pacer.spacing)
+        if state.probing:
+            return [], False  # the probe's answer wakes the loop
+        spacing = state.spacing
         pace = await lock_pace(session=session, channel=channel, now=now)
         start = max(now, pace.next_at)
-        if start > now + HORIZON:  # other claims (maybe other processes) hold the next second's slots
-            state.next_open = start - HORIZON
+        if start > now + HORIZON / 2:  # the next half second's slots are taken (maybe by other processes)
+            state.next_open = start - HORIZON / 2
             return [], True
         if spacing:
             room = min(room, int((now + HORIZON - start) / spacing) + 1)
@@ -279,16 +249,19 @@ class Dispatcher:
         taken, settled = self._pick(
             due, facts, channel=channel, now=now, start=start, spacing=spacing, claim=lease_until, result=result
         )
-        sending = sum(1 for c in taken if c.defer_to is None)
-        if sending:
-            pace.next_at = start + spacing * sending
+        slots = [c.slot for c in taken if not c.lookup_only]
+        if slots:
+            pace.next_at = max(slots) + spacing
+            state.last_slot = max(slots)
+            if pace.next_at > now + HORIZON / 2:  # claim again when half of these slots are used
+                state.next_open = pace.next_at - HORIZON / 2
         fresh = [c.message.id for c in taken if c.message.in_doubt_since is None]
         doubtful = [c.message.id for c in taken if c.message.in_doubt_since is not None]
         await mark_claimed(session=session, ids=fresh, now=now, lease_until=lease_until)
         await mark_claimed(session=session, ids=doubtful, now=now, lease_until=lease_until, in_doubt=True)
         await record_outcomes(session=session, outcomes=settled, now=now)
         self._forget_old_chats(state, now)
-        return taken, len(due) >= room
+        return taken, len(due) >= room or state.next_open is not None
 
     def _pick(
         self,
@@ -306,10 +279,11 @@ class Dispatcher:
         settings, state = self.ctx.settings, self._state(channel)
         lookup = isinstance(self.ctx.senders[channel], SentLookup)
         counts = dict(facts.sent_today)
+        sending = 0
+        cold = bool(spacing) and (state.last_slot is None or start - state.last_slot > IDLE)
         taken: list[Claimed] = []
         settled: list[Outcome] = []
         for message in due:
-            slot = start + spacing * sum(1 for c in taken if c.defer_to is None)
             verdict = screen(
                 message,
                 facts=facts,
@@ -319,20 +293,27 @@ class Dispatcher:
                 daily_cap=settings.daily_cap,
                 sent_today=counts.get(message.resident_id or 0, 0),
             )
-            if verdict.action == Action.defer and message.in_doubt_since is not None and lookup:
-                # it may have gone before the crash: look it up first, defer it only if it had not
-                taken.append(Claimed(message, now, claim, defer_to=verdict.due_at))
+            wanted = verdict.action in (Action.send, Action.defer)
+            if wanted and message.in_doubt_since is not None and lookup:
+                # it may have gone before: find out first (no slot needed), send it later only if it had not
+                taken.append(Claimed(message, now, claim, lookup_only=True, due_after=verdict.due_at))
                 continue
             if verdict.action != Action.send:
                 settled.append(self._settle(message, verdict.action, verdict.reason, verdict.due_at, result))
                 continue
+            if cold and sending:
+                break  # a probe goes alone; the rest waits for the next claim
+            slot = start + spacing * sending
             if message.channel == TELEGRAM:
-                if state.chat_next.get(message.to_address, now) > slot:
-                    continue  # this chat had a message less than a second ago: next round
+                chat_free = state.chat_next.get(message.to_address, now)
+                if chat_free > slot:  # this chat had a message less than a second ago: claim it when free
+                    state.next_open = min(state.next_open or chat_free, chat_free)
+                    continue
                 state.chat_next[message.to_address] = slot + PER_CHAT
             if message.resident_id is not None and not message.urgent and not is_answer(message):
                 counts[message.resident_id] = counts.get(message.resident_id, 0) + 1
-            taken.append(Claimed(message, slot, claim))
+            taken.append(Claimed(message, slot, claim, probe=cold))
+            sending += 1
         return taken, settled
 
     @staticmethod
@@ -353,11 +334,17 @@ class Dispatcher:
         if len(state.chat_next) > 10_000:
             state.chat_next = {chat: at for chat, at in state.chat_next.items() if at > now}
 
-    def _until_next_open(self, interval: float) -> float:
+    def _next_claim_in(self, interval: float) -> float:
+        """Seconds until the next claim when more messages are due: when sends free some room (they wake the
+        loop), when the pace opens the next slots, or at once."""
+        if self._active > self._capacity // 2:
+            self._want_room = True
+            self._wake.clear()  # a wake from before this point is stale: the sends finishing will wake us
+            return interval
         now = self.ctx.now()
         opens = [s.next_open for s in self._channels.values() if s.next_open is not None]
         wait = min(((at - now).total_seconds() for at in opens), default=0.0)
-        return min(max(wait, 0.01), interval)
+        return min(max(wait, 0.0), interval)
 
     async def _pause(self, seconds: float, stop: asyncio.Event) -> None:
         """Sleep until ``seconds`` pass, ``wake()`` is called, or ``stop`` is set."""
@@ -374,24 +361,43 @@ class Dispatcher:
     # --- sending ----------------------------------------------------------------------------------------
 
     def _start(self, item: Claimed) -> None:
+        self._active += 1
         task = asyncio.create_task(self._deliver(item, self.totals))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set() or self._inflight:
+        """Write results every FLUSH_EVERY seconds while running; ``drain`` writes the last ones."""
+        while not stop.is_set():
             await asyncio.sleep(FLUSH_EVERY)
             try:
                 await self._recorder.flush()
-            except Exception:
-                log.exception("dispatch: recording results failed; retrying")
+            except Exception as exc:
+                log_failure("recording results (kept for the next try)", exc)
 
     async def _deliver(self, item: Claimed, result: TickResult) -> None:
+        tried = False
+        try:
+            tried = await self._deliver_one(item, result)
+        finally:
+            self._active -= 1
+            if self._want_room and self._active <= self._capacity // 2:
+                self._want_room = False
+                self.wake()
+            if item.probe:  # answered: the channel is warm (not if it was given back), claim the rest now
+                state = self._state(item.message.channel)
+                state.probing = False
+                if tried:
+                    state.last_slot = self.ctx.now()
+                self.wake()
+
+    async def _deliver_one(self, item: Claimed, result: TickResult) -> bool:
+        """Send (or look up) one claimed message; True when the provider was asked."""
         message = item.message
         sender = self.ctx.senders.get(message.channel)
         if sender is None:  # the sender went away (never in practice): give the row back
-            self._recorder.add(Outcome(message.id, MessageStatus.pending, claim=item.claim))
-            return
+            self._give_back(item, result)
+            return False
         delay = (item.slot - self.ctx.now()).total_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -399,22 +405,38 @@ class Dispatcher:
             if (item.claim - self.ctx.now()).total_seconds() < self.send_timeout + LEASE_MARGIN:
                 # waited too long for a free sender: never send under a lease that may run out mid-send
                 self._give_back(item, result)
-                return
-            doubtful = message.in_doubt_since is not None
-            if doubtful and isinstance(sender, SentLookup) and await self._already_sent(sender, item, result):
-                return
-            if item.defer_to is not None:
-                result.deferred += 1
-                self._recorder.add(Outcome(message.id, MessageStatus.pending, claim=item.claim, due_at=item.defer_to))
-                return
-            await self._state(message.channel).pacer.wait()
+                return False
+            if item.lookup_only and isinstance(sender, SentLookup):
+                await self._resolve(sender, item, result)
+                return True
+            state = self._state(message.channel)
+            if not state.spacing or item.probe:
+                await state.pacer.wait()
+            elif not await state.pacer.wait(within=self._slack(item)):
+                # too late for its slot: sending now could crowd other processes' slots; a new slot next round
+                self._give_back(item, result)
+                return False
+            self._lateness.pop(message.id, None)
             await self._send(sender, item, result)
+            return True
+
+    def _slack(self, item: Claimed) -> float:
+        """Seconds left to start this send within its slot's tolerance, which doubles each time the same message
+        was given back for lateness (a busy process must still get its messages out). Counts this time."""
+        given_back = self._lateness.get(item.message.id, 0)
+        if len(self._lateness) > 100_000:
+            self._lateness.clear()
+        self._lateness[item.message.id] = given_back + 1  # forgotten once it is sent
+        tolerance = SLOT_TOLERANCE * (1 << min(given_back, 6))
+        return (item.slot + tolerance - self.ctx.now()).total_seconds()
 
     def _give_back(self, item: Claimed, result: TickResult) -> None:
-        if item.message.in_doubt_since is None:
-            self._recorder.add(Outcome(item.message.id, MessageStatus.pending, claim=item.claim))
-        else:  # still in doubt: it stays claimed and comes back when the lease runs out
+        """Not sent this time: pending again as it was (a row in doubt stays claimed until its lease runs out)."""
+        if item.lookup_only or item.message.in_doubt_since is not None:
             result.in_doubt += 1
+            return
+        result.given_back += 1
+        self._recorder.add(Outcome(item.message.id, MessageStatus.pending, claim=item.claim))
 
     def _retry_at(self, message: DueMessage, retry_after: float | None = None) -> datetime:
         return self.ctx.now() + retry_delay(message.attempts + 1, retry_after=retry_after, rng=self.rng)
@@ -433,9 +455,9 @@ class Dispatcher:
             )
         )
 
-    async def _already_sent(self, sender: SentLookup, item: Claimed, result: TickResult) -> bool:
-        """Resolve an in-doubt row: True (and recorded) when the provider has it, or when we could not find out
-        (it stays in doubt, looked up again later); False when it was not sent and may be sent now."""
+    async def _resolve(self, sender: SentLookup, item: Claimed, result: TickResult) -> None:
+        """An in-doubt row: recorded as sent when the provider has it; otherwise given back, to be sent as any
+        pending row. A failed lookup keeps it in doubt, looked up again after a backoff."""
         message = item.message
         since = message.in_doubt_since or message.due_at
         try:
@@ -446,15 +468,23 @@ class Dispatcher:
             log.warning("dispatch: looking up message %s failed (%s); still in doubt", message.id, code)
             result.in_doubt += 1
             self._hold(item, f"lookup failed: {code}", self._retry_at(message))
-            return True
+            return
         if found is None:
-            return False
+            result.given_back += 1
+            self._recorder.add(Outcome(message.id, MessageStatus.pending, claim=item.claim, due_at=item.due_after))
+            return
         log.info("dispatch: message %s had been sent before (provider id %s)", message.id, found)
         result.already_sent += 1
         self._recorder.add(
-            Outcome(message.id, MessageStatus.sent, claim=item.claim, provider_id=found, sent_at=self.ctx.now())
+            Outcome(
+                message.id,
+                MessageStatus.sent,
+                claim=item.claim,
+                provider_id=found,
+                sent_at=self.ctx.now(),
+                attempted=True,  # the try before the crash
+            )
         )
-        return True
 
     async def _send(self, sender: Sender, item: Claimed, result: TickResult) -> None:
         message = item.message

@@ -93,8 +93,8 @@ def screen(
     reason = _unwanted(message, facts)
     if reason is not None:
         return Verdict(Action.cancel, reason)
-    if is_answer(message):
-        return SEND
+    if is_answer(message) or message.kind == MessageKind.adviser_notice:
+        return SEND  # the window protects residents; an adviser's work notice (a callback request) leaves at once
     later: datetime | None = None
     if not window_open(now, urgent=message.urgent, quiet_hours=quiet_hours, tz=tz):
         later, reason = next_allowed(now, urgent=message.urgent, quiet_hours=quiet_hours, tz=tz), "sending window"

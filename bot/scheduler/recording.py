@@ -1,0 +1,59 @@
+"""Writing the dispatcher's results: outcomes collected from concurrent sends, written in batches."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from bot.context import Context
+from storage.outbox import Outcome, record_outcomes
+from storage.residents import mark_sms_unreachable, set_opt_out
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A consequence of a provider's answer on the resident."""
+
+    resident_id: int
+    channel: str
+    opted_out: bool  # else: the number cannot receive SMS
+
+
+class Recorder:
+    """Collects outcomes and writes them in batches, in one transaction each."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._outcomes: list[Outcome] = []
+        self._effects: list[Effect] = []
+        self._lock = asyncio.Lock()
+
+    def add(self, outcome: Outcome, effect: Effect | None = None) -> None:
+        self._outcomes.append(outcome)
+        if effect is not None:
+            self._effects.append(effect)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._outcomes)
+
+    async def flush(self) -> None:
+        async with self._lock:
+            if not self._outcomes and not self._effects:
+                return
+            outcomes, effects = self._outcomes, self._effects
+            self._outcomes, self._effects = [], []
+            try:
+                async with self.ctx.db.write() as session:
+                    await record_outcomes(session=session, outcomes=outcomes, now=self.ctx.now())
+                    for effect in effects:
+                        if effect.opted_out:
+                            await set_opt_out(
+                                session=session, resident_id=effect.resident_id, channel=effect.channel, opted_out=True
+                            )
+                        else:
+                            await mark_sms_unreachable(session=session, resident_id=effect.resident_id)
+            except Exception:
+                # keep them for the next flush; rows stay claimed meanwhile (the claim guards late writes)
+                self._outcomes[:0], self._effects[:0] = outcomes, effects
+                raise

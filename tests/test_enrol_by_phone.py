@@ -1,0 +1,231 @@
+"""Enrolment by phone (``bot.team.enrol_by_phone``), on both databases: seated or waiting, recorded as done by an
+adviser with consent given by phone, the same confirmation SMS as a self-enrolment, and every refusal changing
+nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import messages as say
+from bot.config import Settings
+from bot.context import Context
+from bot.identity import identity_hash
+from bot.team import PhoneEnrolment, TeamError, add_adviser, enrol_by_phone
+from bot.territory import Territory
+from storage.database import Database
+from storage.models import (
+    Enrolment,
+    EnrolmentStatus,
+    ErasedIdentity,
+    Level,
+    MessageKind,
+    Resident,
+    Workshop,
+    WorkshopStatus,
+)
+from tests.advisers_world import PARIS, Clock, Town, paris
+
+PHONE = "+33612345678"
+NEXT_TUESDAY, MONDAY_9H = paris(10, 14), paris(2, 9)
+INTRO = say.phone_enrolment_intro("Montluçon Communauté")
+
+
+@pytest.fixture
+def town(settings: Settings, db: Database, territory: Territory) -> Town:
+    clock = Clock(paris(2, 9))
+    return Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    phone: str = "06 12 34 56 78"
+    capacity: int = 6
+    start: datetime = NEXT_TUESDAY
+    now: datetime = MONDAY_9H
+    known: dict[str, Any] | None = None  # a resident already known with this number (their fields)
+    erased_before: bool = False
+    force: bool = False
+    seated: bool = True
+    new_resident: bool = True
+    sms: str | None = "seated"  # the confirmation: "seated", "waiting", or None (no SMS)
+    due: datetime | None = None  # None: now
+    urgent: bool = False
+    notes: tuple[str, ...] = ()
+    consent_channel: str = "phone"
+
+
+CASES = [
+    Case("someone new, a seat is free"),
+    Case("the workshop is full: waiting list", capacity=0, seated=False, sms="waiting"),
+    Case(
+        "already signed up by SMS: no introduction, their own consent kept",
+        known={"name": "Martine Dupont"},
+        new_resident=False,
+        consent_channel="sms",
+    ),
+    Case(
+        "a landline: no SMS, the adviser is told",
+        phone="04 70 12 34 56",
+        sms=None,
+        notes=("numéro fixe",),
+    ),
+    Case(
+        "they sent STOP: no SMS, the adviser is told",
+        known={"name": "Martine Dupont", "opted_out_sms": True},
+        new_resident=False,
+        sms=None,
+        notes=("STOP",),
+        consent_channel="sms",
+    ),
+    Case("an erased number, confirmed with --force", erased_before=True, force=True, notes=("effacé autrefois",)),
+    Case("in the evening: the SMS waits for 08:30", now=paris(2, 21), due=paris(3, 8, 30)),
+    Case("in the evening for tomorrow: urgent, leaves now", now=paris(2, 21), start=paris(3, 14), urgent=True),
+]
+
+
+async def prepare(town: Town, case: Case) -> tuple[int, int]:
+    workshop = await town.workshop("Saint-Victor", case.start, capacity=case.capacity)
+    adviser = await add_adviser(ctx=town.ctx, name="Julie Martin")
+    if case.known is not None:
+        await town.resident(phone=PHONE, **case.known)
+    if case.erased_before:
+        async with town.ctx.db.write() as session:
+            digest = await identity_hash(session=session, settings=town.ctx.settings, identity=PHONE)
+            session.add(ErasedIdentity(identity_hash=digest, erased_at=town.clock.now))
+    return workshop, adviser.id
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
+async def test_enrolment_by_phone(town: Town, case: Case) -> None:
+    workshop, adviser = await prepare(town, case)
+    town.clock.now = case.now
+    done = await enrol_by_phone(
+        ctx=town.ctx,
+        name="Martine  Dupont",
+        phone=case.phone,
+        commune="st victor",
+        workshop_id=workshop,
+        adviser_id=adviser,
+        force=case.force,
+    )
+    assert (done.seated, done.new_resident, done.already) == (case.seated, case.new_resident, False)
+    for fragment in case.notes:
+        assert any(fragment in note for note in done.notes), done.notes
+    async with town.ctx.db.read() as session:
+        resident = await session.get(Resident, done.resident_id)
+        enrolment = await session.get(Enrolment, done.enrolment_id)
+        erased_marks = (await session.execute(select(func.count()).select_from(ErasedIdentity))).scalar_one()
+    assert resident is not None and enrolment is not None
+    assert (resident.name, resident.commune.name if resident.commune else None) == ("Martine Dupont", "Saint-Victor")
+    assert (resident.consent_channel, resident.level) == (case.consent_channel, Level.beginner)
+    assert enrolment.enrolled_by_adviser_id == adviser
+    assert enrolment.status == (EnrolmentStatus.seated if case.seated else EnrolmentStatus.waiting)
+    assert erased_marks == 0  # a forced re-enrolment lifts the mark
+
+    confirmations = await town.messages(kind=MessageKind.confirmation)
+    if case.sms is None:
+        assert confirmations == [] and done.confirmation_channel is None
+        return
+    [sms] = confirmations
+    when = case.start
+    expected = (
+        say.seated("Martine", when, PARIS, "Mairie de Saint-Victor", "7 rue André-Gide, 03410 Saint-Victor")
+        if case.seated
+        else say.waiting("Martine", 1, when, PARIS, "Mairie de Saint-Victor") + " Pour annuler, écrivez ANNULER."
+    )
+    assert sms.body == (f"{INTRO} {expected}" if case.new_resident else expected)
+    assert "ANNULER" in sms.body
+    assert (sms.channel, sms.to_address, sms.resident_id) == ("sms", PHONE, done.resident_id)
+    assert (sms.due_at, sms.urgent, sms.expires_at) == (case.due or case.now, case.urgent, case.start)
+    reminders = await town.messages(kind=MessageKind.reminder)
+    assert bool(reminders) is case.seated
+
+
+async def test_the_same_call_twice_enrols_and_texts_once(town: Town) -> None:
+    workshop = await town.workshop("Saint-Victor", paris(10, 14))
+    arguments: dict[str, Any] = {"name": "Martine Dupont", "phone": PHONE, "commune": "Saint-Victor"}
+    first = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, **arguments)
+    again = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, **arguments)
+    assert (again.already, again.enrolment_id, again.confirmation_channel) == (True, first.enrolment_id, None)
+    assert len(await town.messages(kind=MessageKind.confirmation)) == 1
+
+
+async def test_the_resident_can_cancel_by_sms_as_the_confirmation_says(town: Town) -> None:
+    workshop = await town.workshop("Saint-Victor", paris(10, 14))
+    done = await enrol_by_phone(
+        ctx=town.ctx, name="Martine Dupont", phone=PHONE, commune="Saint-Victor", workshop_id=workshop
+    )
+    [question] = await town.say(PHONE, "annuler")
+    assert "mardi 10 mars" in question
+    await town.say(PHONE, "oui")
+    assert (await town.enrolment(done.enrolment_id)).status == EnrolmentStatus.cancelled
+
+
+@dataclass(frozen=True)
+class Refusal:
+    label: str
+    says: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    workshop: str = "planned"  # planned, cancelled, started, unknown
+    erased: bool = False
+
+
+REFUSALS = [
+    Refusal("a bad phone number", "numéro de téléphone invalide", {"phone": "12 34"}),
+    Refusal("no name", "le nom manque", {"name": "   "}),
+    Refusal("a commune outside the territory", "Paris", {"commune": "Paris"}),
+    Refusal("an unknown level", "niveau inconnu", {"level": "expert"}),
+    Refusal("several problems at once, all said", "invalide.*commune inconnue", {"phone": "1", "commune": "Xyz"}),
+    Refusal("an unknown workshop", "n'existe pas", workshop="unknown"),
+    Refusal("a cancelled workshop", "annulé", workshop="cancelled"),
+    Refusal("a workshop already started", "a déjà commencé", workshop="started"),
+    Refusal("an erased number without --force", "relancez avec --force", erased=True),
+]
+
+
+@pytest.mark.parametrize("refusal", REFUSALS, ids=[r.label for r in REFUSALS])
+async def test_refusals_change_nothing(town: Town, refusal: Refusal) -> None:
+    start = paris(2, 8) if refusal.workshop == "started" else paris(10, 14)
+    workshop = await town.workshop("Saint-Victor", start)
+    if refusal.workshop == "cancelled":
+        async with town.ctx.db.write() as session:
+            found = await session.get(Workshop, workshop)
+            assert found is not None
+            found.status = WorkshopStatus.cancelled
+    if refusal.erased:
+        async with town.ctx.db.write() as session:
+            digest = await identity_hash(session=session, settings=town.ctx.settings, identity=PHONE)
+            session.add(ErasedIdentity(identity_hash=digest, erased_at=town.clock.now))
+    arguments: dict[str, Any] = {"name": "Martine Dupont", "phone": PHONE, "commune": "Saint-Victor"}
+    arguments |= refusal.arguments
+    with pytest.raises(TeamError, match=refusal.says):
+        await enrol_by_phone(
+            ctx=town.ctx, workshop_id=99999 if refusal.workshop == "unknown" else workshop, **arguments
+        )
+    async with town.ctx.db.read() as session:
+        residents = (await session.execute(select(func.count()).select_from(Resident))).scalar_one()
+        enrolments = (await session.execute(select(func.count()).select_from(Enrolment))).scalar_one()
+    assert (residents, enrolments) == (0, 0)
+    assert await town.messages() == []
+
+
+def test_phone_enrolment_type_is_complete() -> None:
+    """The result says everything the command line and Telegram print."""
+    names = set(PhoneEnrolment.__dataclass_fields__)
+    assert names == {
+        "resident_id",
+        "enrolment_id",
+        "workshop_id",
+        "seated",
+        "position",
+        "already",
+        "new_resident",
+        "confirmation_channel",
+        "notes",
+    }

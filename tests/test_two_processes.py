@@ -1,0 +1,56 @@
+"""Several ``atelier serve`` on one database behave as one (issue 4): each message leaves exactly once, at one pace.
+
+Also the rate test: the fake Twilio's own timestamps show no one-second window above ``ATELIER_SMS_RATE``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from storage.models import MessageStatus
+from tests.fakes.twilio import spawn
+from tests.serving import busiest_second, by_recipient, number, seed_messages, serve_env, serving, wait_for
+from tests.test_crash import outbox_rows, unsettled, with_db
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_processes_send_each_message_once(db_url: str, tmp_path: Path) -> None:
+    count, rate = 5000, 400
+    with_db(db_url, lambda db: seed_messages(db, count, datetime.now(UTC)))
+    with spawn(tmp_path / "sent.jsonl") as fake:
+        env = serve_env(db_url, fake, ATELIER_SMS_RATE=f"{rate}/s")
+        with serving(env, tmp_path / "one.log", tmp_path / "two.log"):
+            wait_for(lambda: with_db(db_url, unsettled) == 0, 55, "every message sent")
+        recorded = fake.messages()
+    counts = by_recipient(recorded)
+    assert sorted(counts) == sorted(number(i) for i in range(count))
+    assert set(counts.values()) == {1}
+    assert {status for _, status, _ in with_db(db_url, outbox_rows)} == {MessageStatus.sent}
+    # The two processes share one pace (the send_pace row): without it they would send at twice the rate. Each
+    # starts a send within SLOT_TOLERANCE of its slot, so the fake sees at most the limit as long as the network
+    # and scheduling jitter of two busy processes on one machine stay under the rest of RATE_MARGIN; at 400/s on
+    # two shared cores they sometimes do not, by a message or two: hence 2 % of slack here (the strict
+    # single-process rate test is below).
+    busiest = busiest_second([m.created_at for m in recorded])
+    print(f"two processes: busiest second {busiest} for a limit of {rate}/s")
+    assert busiest <= rate * 1.02
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_rate_limit_seen_by_the_provider(db_url: str, tmp_path: Path) -> None:
+    count, rate = 300, 50
+    with_db(db_url, lambda db: seed_messages(db, count, datetime.now(UTC)))
+    with spawn(tmp_path / "sent.jsonl") as fake:
+        with serving(serve_env(db_url, fake, ATELIER_SMS_RATE=f"{rate}/s"), tmp_path / "serve.log"):
+            wait_for(lambda: len(fake.messages()) == count, 30, "every message sent")
+        times = sorted(m.created_at for m in fake.messages())
+    busiest = busiest_second(times)
+    achieved = (count - 1) / (times[-1] - times[0]).total_seconds()
+    print(f"rate test: busiest second {busiest} for a limit of {rate}/s, achieved {achieved / rate:.3f} of it")
+    assert busiest <= rate
+    assert achieved >= 0.9 * rate
