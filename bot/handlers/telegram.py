@@ -66,8 +66,8 @@ from bot.context import Context
 log = logging.getLogger("atelier.telegram")
 
 WEBHOOK_PATH = "/telegram/webhook"
-# https://core.telegram.org/bots/api#setwebhook (secret_token); a header's name, not a secret
-SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105
+# https://core.telegram.org/bots/api#setwebhook (secret_token)
+SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header's name, not a secret
 ALLOWED_UPDATES = ("message", "callback_query")  # what we handle; Telegram sends nothing else
 DEFAULT_API_URL = "https://api.telegram.org"
 MAX_UPDATE_BYTES = 1024 * 1024  # a text update is a few kilobytes; anything this big is not one of ours

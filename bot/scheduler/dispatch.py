@@ -135,7 +135,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._channels: dict[str, _ChannelState] = {}
         self._lateness: dict[int, int] = {}  # message id → times given back for being late for its slot
-        self._capacity = concurrency * 4  # claimed messages not yet settled, at most
+        self._capacity = concurrency * 8  # claimed and not yet settled, at most (big claims cost less)
         self._active = 0
         self._want_room = False  # the loop waits for sends to finish before claiming more
 

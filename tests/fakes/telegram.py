@@ -133,7 +133,7 @@ class FakeTelegram:
     def api_url(self) -> str:
         """The server's root, as ``ATELIER_TELEGRAM_API_URL`` is written."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def base_url(self) -> str:
@@ -288,11 +288,11 @@ class FakeTelegram:
                 raise _ApiError(BLOCKED)
         return chat_id
 
-    def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - the Bot API's method name
         chat_id = self._chat_id(params)
         return self._message(chat_id, self._text(params), params.get("reply_markup"))
 
-    def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - the Bot API's method name
         chat_id = self._chat_id(params)
         if not isinstance(params.get("message_id"), int):
             raise _ApiError(Fault(400, "Bad Request: message to edit not found"))
@@ -301,13 +301,13 @@ class FakeTelegram:
         message["edit_date"] = int(time.time())
         return message
 
-    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:  # noqa: N802
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:  # noqa: N802 - the Bot API's method name
         if not params.get("callback_query_id"):
             description = "Bad Request: query is too old and response timeout expired or query ID is invalid"
             raise _ApiError(Fault(400, description))
         return True
 
-    def _api_setWebhook(self, params: dict[str, Any]) -> bool:  # noqa: N802
+    def _api_setWebhook(self, params: dict[str, Any]) -> bool:  # noqa: N802 - the Bot API's method name
         url = params.get("url")
         if not isinstance(url, str) or not url.startswith("https://"):
             raise _ApiError(Fault(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"))
@@ -315,14 +315,14 @@ class FakeTelegram:
             self._state.webhook = dict(params)
         return True
 
-    def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:  # noqa: N802
+    def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:  # noqa: N802 - the Bot API's method name
         with self._lock:
             self._state.webhook = None
             if params.get("drop_pending_updates") in (True, "true"):
                 self._state.updates.clear()
         return True
 
-    def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - the Bot API's method name
         with self._lock:
             hook = self._state.webhook or {}
             return {
@@ -332,7 +332,7 @@ class FakeTelegram:
                 "allowed_updates": hook.get("allowed_updates", []),
             }
 
-    def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: N802
+    def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: N802 - the Bot API's method name
         offset = int(params.get("offset") or 0)
         limit = max(1, min(100, int(params.get("limit") or 100)))
         wait = min(float(params.get("timeout") or 0), MAX_POLL_WAIT)
