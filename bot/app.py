@@ -64,9 +64,12 @@ def create_app(
         try:
             # Telegram channel: webhook registered, or long polling without ATELIER_PUBLIC_URL
             async with telegram.running(ctx, telegram_app, advisers=advisers.handle):
-                yield
+                try:
+                    yield
+                finally:
+                    # Stop sending while the Telegram bot is still open: in-flight sends finish, not fail.
+                    await stop_jobs(jobs)  # --- scheduler: in-flight sends finish or stay claimed ---
         finally:
-            await stop_jobs(jobs)  # --- scheduler: in-flight sends finish or stay claimed ---
             for sender in built:  # SMS channel
                 await sender.aclose()
             await db.dispose()

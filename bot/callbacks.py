@@ -23,13 +23,14 @@ async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> l
 
 
 async def request_callback(
-    *, session: AsyncSession, ctx: Context, resident: Resident, now: datetime
+    *, session: AsyncSession, ctx: Context, resident: Resident, now: datetime, phone: str | None = None
 ) -> CallbackRequest:
-    request = CallbackRequest(resident_id=resident.id, created_at=now)
+    """``phone``: a number the resident typed for this call-back; kept on the request, not on the resident."""
+    request = CallbackRequest(resident_id=resident.id, created_at=now, phone=phone)
     session.add(request)
     await session.flush()
     commune = resident.commune.name if resident.commune else "commune inconnue"
-    body = say.callback_notice(resident.name or "(nom inconnu)", commune, resident.phone or "pas de numéro")
+    body = say.callback_notice(resident.name or "(nom inconnu)", commune, phone or resident.phone or "pas de numéro")
     for adviser in await advisers_for(session=session, commune_insee=resident.commune_insee):
         if adviser.telegram_user_id is not None:
             channel, address = TELEGRAM, str(adviser.telegram_user_id)  # a private chat's id is the user's id
@@ -75,7 +76,7 @@ def _item(request: CallbackRequest) -> CallbackItem:
         id=request.id,
         resident_id=resident.id,
         name=resident.name,
-        phone=resident.phone,
+        phone=request.phone or resident.phone,
         telegram_chat_id=resident.telegram_chat_id,
         commune=resident.commune.name if resident.commune else None,
         created_at=request.created_at,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import typer
 
@@ -59,6 +60,10 @@ def serve(
 
     from bot.app import create_app
 
+    # Our own logs at INFO (never numbers in full, nor bodies); the database driver stays quiet, since at DEBUG
+    # it prints statement parameters, which hold phone numbers.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=True)
 
 

@@ -349,6 +349,8 @@ def _idle(text: str, resident: ResidentView, world: World) -> Turn:
         if answer:
             reply = say.confirmed_coming(nearest.workshop.starts_at, world.tz)
             return Turn(state=None, replies=(Reply(reply),), effects=(ConfirmAttendance(nearest.enrolment_id),))
+        if len(seated) > 1:  # which workshop the NON is about is not certain: ask rather than guess
+            return _start_cancel(None, resident, world)
         reply = say.cancelled_enrolment(nearest.workshop.starts_at, world.tz)
         return Turn(state=None, replies=(Reply(reply),), effects=(CancelEnrolment(nearest.enrolment_id),))
     return Turn(state=State(Step.MENU), replies=(Reply(say.menu(resident.first_name), say.MENU_CHOICES),))
@@ -362,13 +364,18 @@ def _on_menu(text: str, state: State, resident: ResidentView, world: World) -> T
         return _my_workshops(resident, world)
     if choice == 3:
         return _on_keyword(Keyword.ADVISER, None, resident, world)
-    return _idle(text, resident, world) if parse_yes_no(text) is not None else _reask(state, resident, world)
+    if parse_yes_no(text) is False:  # "non merci" to the menu: nothing to do (never read as cancelling a seat)
+        return Turn(state=None, replies=(Reply(say.nothing_then()),))
+    return _reask(state, resident, world)
 
 
 # --- The sign-up steps --------------------------------------------------------------------------------------
 
 
 def _on_name(text: str, state: State, resident: ResidentView, world: World) -> Turn:
+    if not text.strip() or parse_yes_no(text) is False:
+        # "Non merci" to the share-my-number button, or a shared contact we did not know: just ask the name
+        return Turn(state=state, replies=(Reply(say.ask_name()),))
     if not looks_like_name(text):
         return Turn(state=state, replies=(Reply(say.name_not_understood()),))
     name = clean_name(text)

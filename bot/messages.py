@@ -257,6 +257,10 @@ def forget_kept() -> str:
     return "D'accord, rien n'est effacé."
 
 
+def nothing_then() -> str:
+    return "D'accord. Écrivez AIDE si vous avez besoin de nous."
+
+
 def not_understood_idle(first_name: str) -> str:
     return f"Je n'ai pas compris, {first_name}. Que voulez-vous faire ?"
 

@@ -22,7 +22,7 @@ from storage.outbox import cancel_pending, enqueue, revive_cancelled
 
 log = logging.getLogger(__name__)
 
-SEAT_NOTICES = (MessageKind.reminder, MessageKind.promotion)
+SEAT_NOTICES = (MessageKind.reminder, MessageKind.promotion, MessageKind.confirmation)
 
 
 def reminder_key(*, enrolment_id: int, starts_at: datetime, label: str) -> str:

@@ -41,13 +41,13 @@ from bot.dialogue import (
 )
 from bot.enrolments import SeatError, cancel, enrol
 from bot.identity import identity_hash
-from bot.reminders import notify_promotion
+from bot.reminders import notify_promotion, plan_reminders
 from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
 from storage.conversations import forget_conversation, forget_conversations, load_conversation, save_conversation
 from storage.inbound import record_inbound, scrub_inbound
 from storage.models import Conversation, Enrolment, MessageKind, MessageStatus, Resident, Workshop
 from storage.outbox import enqueue, replies_for_inbound
-from storage.residents import erase_resident, set_opt_out
+from storage.residents import erase_resident, scrub_address, set_opt_out
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,12 @@ async def handle_inbound(*, ctx: Context, inbound: Inbound, inline: bool) -> Han
         )
         if not new:
             previous = await replies_for_inbound(session=session, inbound_id=record.id)
-            return Handled(tuple(Reply(m.body, tuple(m.choices)) for m in previous), duplicate=True)
+            return Handled(tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous), duplicate=True)
         resident = await _find_resident(session=session, inbound=inbound)
         conversation = await load_conversation(session=session, channel=inbound.channel, address=inbound.address)
         state = _state_of(conversation)
+        if inbound.shared_phone and resident is not None and resident.name and resident.level:
+            state = None  # recognised by their number: no need to finish a sign-up they already did
         world = await build_world(session=session, ctx=ctx, now=now)
         view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now, world=world)
         turn = dialogue.respond(state=state, text=text, resident=view, world=world)
@@ -111,9 +113,10 @@ async def handle_inbound(*, ctx: Context, inbound: Inbound, inline: bool) -> Han
             await enqueue(
                 session=session,
                 channel=inbound.channel,
-                to_address=inbound.address,
+                to_address="" if erased and inline else inbound.address,  # erased: keep no trace of the number
                 body=reply.text,
                 choices=reply.choices,
+                ask_contact=reply.ask_contact,
                 kind=MessageKind.reply,
                 due_at=now,
                 idempotency_key=f"reply:{record.id}:{index}",
@@ -271,7 +274,7 @@ async def _apply(
     for effect in turn.effects:
         if isinstance(effect, Erase):
             if resident is not None:
-                await _erase(session=session, ctx=ctx, resident=resident, now=now)
+                await _erase(session=session, ctx=ctx, inbound=inbound, resident=resident, now=now)
             return Applied(Turn(state=None, replies=turn.replies), resident)
         resident = await _ensure_resident(session=session, inbound=inbound, resident=resident, now=now)
         if isinstance(effect, Enrol):
@@ -304,11 +307,11 @@ async def _apply_simple(
         await set_opt_out(
             session=session, resident_id=resident.id, channel=channel, opted_out=isinstance(effect, OptOut)
         )
+        if isinstance(effect, OptIn):  # STOP cancelled the reminders of their seats: START brings them back
+            for enrolment in await active_bookings(session=session, resident_id=resident.id, now=now):
+                await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)  # seated only
     elif isinstance(effect, RequestCallback):
-        if effect.phone and not resident.phone and await find_resident(session=session, phone=effect.phone) is None:
-            resident.phone = effect.phone
-        await session.flush()
-        await request_callback(session=session, ctx=ctx, resident=resident, now=now)
+        await request_callback(session=session, ctx=ctx, resident=resident, now=now, phone=effect.phone)
     elif isinstance(effect, ContactOffered):
         resident.telegram_contact_offered = True
 
@@ -342,7 +345,7 @@ async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, eff
     )
 
 
-async def _erase(*, session: AsyncSession, ctx: Context, resident: Resident, now: datetime) -> None:
+async def _erase(*, session: AsyncSession, ctx: Context, inbound: Inbound, resident: Resident, now: datetime) -> None:
     digest = (
         await identity_hash(session=session, settings=ctx.settings, identity=resident.phone) if resident.phone else None
     )
@@ -354,6 +357,7 @@ async def _erase(*, session: AsyncSession, ctx: Context, resident: Resident, now
         promotion_cutoff=ctx.settings.promotion_cutoff,
     )
     await forget_conversations(session=session, resident_id=resident.id)
+    await scrub_address(session=session, channel=inbound.channel, address=inbound.address)
     await scrub_inbound(session=session, resident_id=resident.id)
     for enrolment in promoted:
         await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)

@@ -281,6 +281,9 @@ class CallbackRequest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    # a number given in the conversation (Telegram residents): kept here only, never as the resident's identity,
+    # since anyone can type anyone's number
+    phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]
     handled_by: Mapped[str | None] = mapped_column(String(200))
@@ -308,6 +311,7 @@ class OutboundMessage(Base):
     to_address: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
     choices: Mapped[list[str]] = mapped_column(default=list)
+    ask_contact: Mapped[bool] = mapped_column(Boolean, default=False)  # Telegram: offer the "share my number" button
     kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "message_kind"))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     # claim order: 0 answers to the resident, 1 urgent notices, 2 everything else (set by storage.outbox.enqueue)

@@ -73,6 +73,7 @@ async def enqueue(
     inbound_id: int | None = None,
     status: MessageStatus = MessageStatus.pending,
     sent_at: datetime | None = None,
+    ask_contact: bool = False,
 ) -> OutboundMessage | None:
     """Queue one message; None when a message with this idempotency key exists already (planned twice = once)."""
     values = {
@@ -95,6 +96,7 @@ async def enqueue(
         "broadcast_id": broadcast_id,
         "inbound_id": inbound_id,
         "sent_at": sent_at,
+        "ask_contact": ask_contact,
     }
     statement = (
         dialect_insert(session)(OutboundMessage)
@@ -283,6 +285,7 @@ class DueMessage:
     workshop_id: int | None
     broadcast_id: int | None
     inbound_id: int | None
+    ask_contact: bool
     # set when a worker claimed it before and its lease ran out: the send may have happened after this moment
     in_doubt_since: datetime | None = None
 
@@ -304,6 +307,7 @@ _DUE_COLUMNS = (
     _TABLE.c.workshop_id,
     _TABLE.c.broadcast_id,
     _TABLE.c.inbound_id,
+    _TABLE.c.ask_contact,
     _TABLE.c.claimed_at,
 )
 
@@ -326,6 +330,7 @@ def _due(row: Any, *, in_doubt: bool) -> DueMessage:
         workshop_id=row.workshop_id,
         broadcast_id=row.broadcast_id,
         inbound_id=row.inbound_id,
+        ask_contact=bool(row.ask_contact),
         in_doubt_since=(row.claimed_at or row.due_at) if in_doubt else None,
     )
 

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Enrolment, ErasedIdentity, MessageKind, Resident, Workshop
+from storage.models import (
+    Enrolment,
+    ErasedIdentity,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Resident,
+    Workshop,
+)
 from storage.outbox import cancel_pending, dialect_insert, scrub_resident_messages
 from storage.seats import ACTIVE, cancel_enrolment
 
@@ -113,3 +122,31 @@ async def inactive_residents(*, session: AsyncSession, before: datetime) -> list
         .order_by(Resident.id)
     )
     return list(result)
+
+
+async def scrub_address(*, session: AsyncSession, channel: str, address: str) -> None:
+    """Erasure, by address: what was exchanged before the resident row existed (the first sign-up turns) is
+    linked to the number only. Their words and our replies to that number are blanked; provider ids stay for
+    de-duplication."""
+    inbound_ids = select(OutboundMessage.inbound_id).where(
+        OutboundMessage.channel == channel,
+        OutboundMessage.to_address == address,
+        OutboundMessage.inbound_id.is_not(None),
+    )
+    await session.execute(
+        update(InboundMessage).where(InboundMessage.id.in_(inbound_ids)).values(body=None, resident_id=None)
+    )
+    await session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.channel == channel,
+            OutboundMessage.to_address == address,
+            OutboundMessage.status == MessageStatus.pending,
+        )
+        .values(status=MessageStatus.cancelled)
+    )
+    await session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.channel == channel, OutboundMessage.to_address == address)
+        .values(to_address="", body="")
+    )

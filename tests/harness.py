@@ -14,6 +14,7 @@ from storage.models import (
     CallbackRequest,
     Enrolment,
     EnrolmentStatus,
+    InboundMessage,
     Level,
     OutboundMessage,
     Resident,
@@ -105,6 +106,14 @@ async def check_final(
             assert (erased == 1) is final.erased, f"{label}: erased={erased}"
             if final.erased:
                 assert resident is None, f"{label}: the number is still stored"
+                to_them = (
+                    await session.execute(select(func.count()).where(OutboundMessage.to_address == phone))
+                ).scalar_one()
+                said = (
+                    await session.execute(select(func.count()).where(InboundMessage.body.contains("Dupont")))
+                ).scalar_one()
+                assert (to_them, said) == (0, 0), f"{label}: erased, but {to_them} messages keep the number"
+
         if final.exists is not None:
             assert (resident is not None) is final.exists, label
         if final.other_told is not None:

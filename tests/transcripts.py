@@ -374,6 +374,11 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
         (*SIGNUP, Say("bonjour", expect=("Bonjour Martine", "inscrire")), Say("2", expect=("Vos ateliers",))),
     ),
     Transcript(
+        "NON to the menu cancels nothing",
+        (*SIGNUP, Say("bonjour", expect=("Que voulez-vous faire",)), Say("non merci", expect=("D'accord",))),
+        final=Final(seated=1, cancelled=0),
+    ),
+    Transcript(
         "menu: another workshop",
         (*SIGNUP, Say("bonjour"), Say("1", expect=("Domérat",))),
     ),

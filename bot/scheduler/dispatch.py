@@ -488,7 +488,9 @@ class Dispatcher:
 
     async def _send(self, sender: Sender, item: Claimed, result: TickResult) -> None:
         message = item.message
-        outgoing = Outgoing(to=message.to_address, body=message.body, choices=message.choices)
+        outgoing = Outgoing(
+            to=message.to_address, body=message.body, choices=message.choices, ask_contact=message.ask_contact
+        )
         try:
             async with asyncio.timeout(self.send_timeout):
                 provider_id = await sender.send(outgoing)

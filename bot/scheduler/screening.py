@@ -18,7 +18,11 @@ from bot.scheduler.planning import next_allowed
 from storage.models import EnrolmentStatus, MessageKind, WorkshopStatus
 from storage.outbox import DueMessage, Facts
 
-SEAT_KINDS = (MessageKind.reminder, MessageKind.promotion)  # only meaningful while the person holds the seat
+SEAT_KINDS = (
+    MessageKind.reminder,
+    MessageKind.promotion,
+    MessageKind.confirmation,
+)  # only meaningful while the person holds the seat
 
 
 class Action(enum.StrEnum):

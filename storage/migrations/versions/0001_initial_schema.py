@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 15:48:46.800610
+Create Date: 2026-11-26 17:44:22.791494
 """
 
 from collections.abc import Sequence
@@ -126,6 +126,7 @@ def upgrade() -> None:
         "callback_requests",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("handled_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("handled_by", sa.String(length=200), nullable=True),
@@ -239,6 +240,7 @@ def upgrade() -> None:
         sa.Column("to_address", sa.String(length=40), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("choices", sa.JSON(), nullable=False),
+        sa.Column("ask_contact", sa.Boolean(), nullable=False),
         sa.Column(
             "kind",
             sa.Enum(

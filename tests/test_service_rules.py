@@ -1,0 +1,65 @@
+"""Service rules that are not conversations: identity, opting back in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.channels import TELEGRAM, Inbound
+from bot.config import Settings
+from bot.context import Context
+from bot.service import handle_inbound
+from bot.territory import Territory
+from storage.database import Database
+from storage.models import CallbackRequest, MessageKind, MessageStatus, OutboundMessage, Resident
+from tests.harness import PHONES, Clock, seed
+from tests.transcripts import SIGNUP
+
+
+async def test_a_number_typed_for_a_callback_is_not_taken_as_an_identity(
+    db: Database, settings: Settings, territory: Territory, now: datetime
+) -> None:
+    ctx = Context(settings=settings, db=db, territory=territory, clock=Clock(now))
+    for index, text in enumerate(("conseiller", "06 12 34 56 78")):
+        inbound = Inbound(channel=TELEGRAM, address="4242", text=text, provider_id=str(index))
+        await handle_inbound(ctx=ctx, inbound=inbound, inline=False)
+    async with db.read() as session:
+        resident = (await session.execute(select(Resident))).unique().scalar_one()
+        request = (await session.execute(select(CallbackRequest))).unique().scalar_one()
+    assert resident.phone is None  # anyone can type anyone's number: it must not let them in as that person
+    assert request.phone == "+33612345678"
+
+
+async def test_start_after_stop_brings_the_reminders_back(
+    db: Database, settings: Settings, territory: Territory, now: datetime
+) -> None:
+    ctx = Context(settings=settings, db=db, territory=territory, clock=Clock(now))
+    await seed(db, "default", now)
+    script = [say.text for say in SIGNUP] + ["STOP", "START"]
+    for index, text in enumerate(script):
+        inbound = Inbound(channel="sms", address=PHONES["resident"], text=text, provider_id=f"SM{index}")
+        await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
+    async with db.read() as session:
+        statuses = list(
+            (
+                await session.execute(
+                    select(OutboundMessage.status).where(OutboundMessage.kind == MessageKind.reminder)
+                )
+            ).scalars()
+        )
+    assert statuses, "the seat had reminders"
+    assert all(status == MessageStatus.pending for status in statuses)
+
+
+async def test_the_share_my_number_button_is_offered_once_on_telegram(
+    db: Database, settings: Settings, territory: Territory, now: datetime
+) -> None:
+    ctx = Context(settings=settings, db=db, territory=territory, clock=Clock(now))
+    for index, text in enumerate(("/start", "Non merci", "RECOMMENCER")):
+        inbound = Inbound(channel=TELEGRAM, address="4243", text=text, provider_id=f"u{index}")
+        await handle_inbound(ctx=ctx, inbound=inbound, inline=False)
+    async with db.read() as session:
+        rows = list((await session.execute(select(OutboundMessage).order_by(OutboundMessage.id))).scalars())
+    assert [row.ask_contact for row in rows] == [True, False, False]
+    assert "prénom" in rows[1].body  # "Non merci" to the button: the name is simply asked
