@@ -40,14 +40,14 @@ from bot.dialogue import (
     World,
 )
 from bot.enrolments import SeatError, cancel, enrol
-from bot.identity import identity_hash
-from bot.reminders import notify_promotion, plan_reminders
+from bot.erasure import erase
+from bot.reminders import plan_reminders
 from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
-from storage.conversations import forget_conversation, forget_conversations, load_conversation, save_conversation
-from storage.inbound import record_inbound, scrub_inbound
+from storage.conversations import forget_conversation, load_conversation, save_conversation
+from storage.inbound import record_inbound
 from storage.models import Conversation, Enrolment, MessageKind, MessageStatus, Resident, Workshop
 from storage.outbox import enqueue, replies_for_inbound
-from storage.residents import erase_resident, scrub_address, set_opt_out
+from storage.residents import set_opt_out
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ async def _apply(
     for effect in turn.effects:
         if isinstance(effect, Erase):
             if resident is not None:
-                await _erase(session=session, ctx=ctx, inbound=inbound, resident=resident, now=now)
+                await _erase(session=session, ctx=ctx, resident=resident, now=now)
             return Applied(Turn(state=None, replies=turn.replies), resident)
         resident = await _ensure_resident(session=session, inbound=inbound, resident=resident, now=now)
         if isinstance(effect, Enrol):
@@ -345,20 +345,6 @@ async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, eff
     )
 
 
-async def _erase(*, session: AsyncSession, ctx: Context, inbound: Inbound, resident: Resident, now: datetime) -> None:
-    digest = (
-        await identity_hash(session=session, settings=ctx.settings, identity=resident.phone) if resident.phone else None
-    )
-    promoted = await erase_resident(
-        session=session,
-        resident_id=resident.id,
-        identity_hash=digest,
-        now=now,
-        promotion_cutoff=ctx.settings.promotion_cutoff,
-    )
-    await forget_conversations(session=session, resident_id=resident.id)
-    await scrub_address(session=session, channel=inbound.channel, address=inbound.address)
-    await scrub_inbound(session=session, resident_id=resident.id)
-    for enrolment in promoted:
-        await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+async def _erase(*, session: AsyncSession, ctx: Context, resident: Resident, now: datetime) -> None:
+    await erase(session=session, ctx=ctx, resident=resident, now=now, keep_hash=True)
     log.info("resident %s erased on request", resident.id)

@@ -19,18 +19,15 @@ from bot import messages as say
 from bot.context import Context
 from bot.dialogue import parse_phone
 from bot.enrolments import SeatError, enrol
+from bot.erasure import erase
 from bot.identity import identity_hash, was_erased
 from bot.planning_csv import WorkshopFieldsError, find_commune, parse_level, plain
 from bot.recipients import address_of
-from bot.reminders import notify_promotion
 from bot.scheduler.planning import is_urgent_change, next_allowed
 from bot.workshops import WorkshopError
 from storage.catalogue import find_resident
-from storage.conversations import forget_conversations
-from storage.inbound import scrub_inbound
 from storage.models import Adviser, ErasedIdentity, Level, MessageKind, Resident, Workshop, WorkshopStatus
 from storage.outbox import enqueue
-from storage.residents import erase_resident
 from storage.seats import SeatOutcome
 
 log = logging.getLogger(__name__)
@@ -407,22 +404,7 @@ async def erase_resident_for(*, ctx: Context, resident_id: int) -> Erased:
             raise TeamError(f"la personne n°{resident_id} n'existe pas (voir « atelier residents list »)")
         if resident.erased:
             raise TeamError(f"les données de la personne n°{resident_id} sont déjà effacées")
-        digest = (
-            await identity_hash(session=session, settings=ctx.settings, identity=resident.phone)
-            if resident.phone
-            else None
-        )
-        promoted = await erase_resident(
-            session=session,
-            resident_id=resident_id,
-            identity_hash=digest,
-            now=now,
-            promotion_cutoff=ctx.settings.promotion_cutoff,
-        )
-        await forget_conversations(session=session, resident_id=resident_id)
-        await scrub_inbound(session=session, resident_id=resident_id)
-        for enrolment in promoted:
-            await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+        promoted = await erase(session=session, ctx=ctx, resident=resident, now=now, keep_hash=True)
     ctx.wake_dispatcher()
     log.info("resident %s erased by an adviser", resident_id)
-    return Erased(resident_id, len(promoted))
+    return Erased(resident_id, promoted)

@@ -120,16 +120,19 @@ class Rig:
         await self.deliver()
         return self.new_messages(chat_id)
 
-    async def outbox_rows(self, messages: list[SentMessage]) -> dict[str, tuple[str, tuple[str, ...]]]:
-        """provider id → (body, choices) of the outbox row each message was sent for."""
+    async def outbox_rows(self, messages: list[SentMessage]) -> dict[str, tuple[str, tuple[str, ...], bool]]:
+        """provider id → (body, choices, ask_contact) of the outbox row each message was sent for."""
         ids = [f"{m.chat_id}:{m.message_id}" for m in messages]
         async with self.ctx.db.read() as session:
             rows = await session.execute(
-                select(OutboundMessage.provider_id, OutboundMessage.body, OutboundMessage.choices).where(
-                    OutboundMessage.channel == "telegram", OutboundMessage.provider_id.in_(ids)
-                )
+                select(
+                    OutboundMessage.provider_id,
+                    OutboundMessage.body,
+                    OutboundMessage.choices,
+                    OutboundMessage.ask_contact,
+                ).where(OutboundMessage.channel == "telegram", OutboundMessage.provider_id.in_(ids))
             )
-            return {str(pid): (body, tuple(choices or ())) for pid, body, choices in rows}
+            return {str(pid): (body, tuple(choices or ()), bool(ask)) for pid, body, choices, ask in rows}
 
 
 @asynccontextmanager

@@ -43,7 +43,7 @@ def rendered(message: SentMessage) -> str:
 async def check_rendering(bench: Rig, messages: list[SentMessage], where: str) -> None:
     rows = await bench.outbox_rows(messages)
     for message in messages:
-        body, choices = rows[f"{message.chat_id}:{message.message_id}"]
+        body, choices, ask_contact = rows[f"{message.chat_id}:{message.message_id}"]
         assert message.text == body.strip(), f"{where}: the text was changed on its way"
         if choices:
             assert message.buttons == [[choice] for choice in choices], f"{where}: {message.buttons} vs {choices}"
@@ -51,6 +51,8 @@ async def check_rendering(bench: Rig, messages: list[SentMessage], where: str) -
             assert message.reply_markup.get("one_time_keyboard") is True
             assert message.reply_markup.get("resize_keyboard") is True
             assert f"\n1 {choices[0]}" not in message.text, f"{where}: choices written as numbered lines"
+        elif ask_contact:  # the welcome offers the "share my number" button, once
+            assert message.buttons == [["Partager mon numéro"], ["Non merci"]], f"{where}: {message.buttons}"
         else:
             assert message.removes_keyboard, f"{where}: a message without choices must remove the keyboard"
 

@@ -18,11 +18,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.context import Context
-from bot.reminders import notify_promotion
+from bot.erasure import erase
 from bot.scheduler.dispatch import Dispatcher, log_failure
-from storage.conversations import forget_conversations
-from storage.inbound import scrub_inbound
-from storage.residents import erase_resident, inactive_residents
+from storage.models import Resident
+from storage.residents import inactive_residents
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +100,7 @@ async def purge_inactive(ctx: Context) -> int:
 
 async def _erase_inactive(ctx: Context, resident_id: int, now: datetime) -> None:
     async with ctx.db.write() as session:
-        promoted = await erase_resident(
-            session=session,
-            resident_id=resident_id,
-            identity_hash=None,
-            now=now,
-            promotion_cutoff=ctx.settings.promotion_cutoff,
-        )
-        await forget_conversations(session=session, resident_id=resident_id)
-        await scrub_inbound(session=session, resident_id=resident_id)
-        for enrolment in promoted:
-            await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+        resident = await session.get(Resident, resident_id)
+        if resident is not None and not resident.erased:
+            # they did not ask to be forgotten: no hash kept, they may be written to again if they come back
+            await erase(session=session, ctx=ctx, resident=resident, now=now, keep_hash=False)
