@@ -25,7 +25,21 @@ async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> l
 async def request_callback(
     *, session: AsyncSession, ctx: Context, resident: Resident, now: datetime, phone: str | None = None
 ) -> CallbackRequest:
-    """``phone``: a number the resident typed for this call-back; kept on the request, not on the resident."""
+    """``phone``: a number the resident typed for this call-back; kept on the request, not on the resident.
+
+    A request still open is not made again (nor are the advisers told twice): asking twice is impatience, not a
+    second request. A newly given number is added to it."""
+    open_request = (
+        await session.execute(
+            select(CallbackRequest)
+            .where(CallbackRequest.resident_id == resident.id, CallbackRequest.handled_at.is_(None))
+            .order_by(CallbackRequest.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if open_request is not None:
+        open_request.phone = phone or open_request.phone
+        return open_request
     request = CallbackRequest(resident_id=resident.id, created_at=now, phone=phone)
     session.add(request)
     await session.flush()

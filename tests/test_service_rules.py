@@ -63,3 +63,15 @@ async def test_the_share_my_number_button_is_offered_once_on_telegram(
         rows = list((await session.execute(select(OutboundMessage).order_by(OutboundMessage.id))).scalars())
     assert [row.ask_contact for row in rows] == [True, False, False]
     assert "prénom" in rows[1].body  # "Non merci" to the button: the name is simply asked
+
+
+async def test_asking_twice_to_be_called_back_makes_one_request(
+    db: Database, settings: Settings, territory: Territory, now: datetime
+) -> None:
+    ctx = Context(settings=settings, db=db, territory=territory, clock=Clock(now))
+    for index in range(2):
+        inbound = Inbound(channel="sms", address=PHONES["resident"], text="CONSEILLER", provider_id=f"SMc{index}")
+        await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
+    async with db.read() as session:
+        requests = list((await session.execute(select(CallbackRequest))).unique().scalars())
+    assert len(requests) == 1
