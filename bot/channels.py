@@ -8,7 +8,7 @@ and ``send`` — nothing more (compare apprise's plugins, ``body_sms_maxlen = 16
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 SMS = "sms"
@@ -73,6 +73,7 @@ class Sender(Protocol):
     channel: str  # "sms", "telegram", …
     max_length: int  # longest body the provider accepts, in characters
     supports_buttons: bool  # choices can be shown as buttons rather than numbered lines
+    recipient_interval: timedelta | None  # shortest gap between two messages to one recipient; None: no such limit
 
     async def send(self, message: Outgoing) -> str:
         """Send one message; return the provider's id for it. Raise SendError when it did not go through."""

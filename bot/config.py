@@ -16,6 +16,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.channels import SMS, TELEGRAM
+
 DEFAULT_TERRITORY = Path(__file__).parent / "territories" / "montlucon-communaute.toml"
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|j)\s*$", re.IGNORECASE)
@@ -155,6 +157,10 @@ class Settings(BaseSettings):
     # Additions beyond SPEC §6 (documented in the README):
     daily_cap: int = Field(4, validation_alias="ATELIER_DAILY_CAP")  # non-urgent messages per resident per day
     dispatch_interval: float = Field(2.0, validation_alias="ATELIER_DISPATCH_INTERVAL")  # seconds between ticks
+    # Seconds a claimed message stays reserved for its sender before it is "in doubt". Longer than SQLite's
+    # busy_timeout (30 s) plus a send (10 s), so a result waiting for the write lock is still written under its own
+    # claim and nobody else picks the row up meanwhile.
+    dispatch_lease: float = Field(60.0, ge=15.0, validation_alias="ATELIER_DISPATCH_LEASE")
     secret_key: str | None = Field(None, validation_alias="ATELIER_SECRET_KEY")  # keys the erased-number hash
 
     @field_validator("reminders", mode="before")
@@ -189,6 +195,10 @@ class Settings(BaseSettings):
             value = value.strip().rstrip("/")
             return value or None
         return value
+
+    def rate_of(self, channel: str) -> float | None:
+        """The channel's overall rate limit (messages per second); None for a channel without one."""
+        return {SMS: self.sms_rate, TELEGRAM: self.telegram_rate}.get(channel)
 
     @property
     def twilio_enabled(self) -> bool:

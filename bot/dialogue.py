@@ -17,10 +17,9 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
-import phonenumbers
-
 from bot import messages as say
 from bot.channels import Reply
+from bot.phones import MAX_RAW, to_e164
 from bot.territory import Territory, distance_km
 from bot.understanding import (
     INTERESTS,
@@ -593,14 +592,8 @@ def _on_callback_phone(text: str, state: State, resident: ResidentView, world: W
 
 
 def parse_phone(text: str) -> str | None:
-    """A French (or international) number written any usual way → E.164, else None."""
-    try:
-        number = phonenumbers.parse(text.strip()[:40], "FR")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    """A French (or international) number written any usual way → E.164, else None (long text is cut, not refused)."""
+    return to_e164(text.strip()[:MAX_RAW])
 
 
 # --- Helpers ------------------------------------------------------------------------------------------------

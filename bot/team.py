@@ -11,16 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import phonenumbers
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages as say
 from bot.context import Context
-from bot.dialogue import parse_phone
 from bot.enrolments import SeatError, enrol
 from bot.erasure import erase
 from bot.identity import identity_hash, was_erased
+from bot.phones import is_landline, to_e164
 from bot.planning_csv import WorkshopFieldsError, find_commune, parse_level, plain
 from bot.recipients import address_of
 from bot.scheduler.planning import is_urgent_change, next_allowed
@@ -46,7 +45,7 @@ class TeamError(WorkshopError):
 def _phone(raw: str | None) -> str | None:
     if raw is None or not raw.strip():
         return None
-    number = parse_phone(raw)
+    number = to_e164(raw)
     if number is None:
         raise TeamError(f"numéro de téléphone invalide « {raw.strip()} » (exemple : 06 12 34 56 78)")
     return number
@@ -165,12 +164,6 @@ class PhoneEnrolment:
     new_resident: bool
     confirmation_channel: str | None  # the channel the confirmation goes through; None: nobody to send it to
     notes: tuple[str, ...]  # things the adviser should know (a landline, STOP, a different level…)
-
-
-def _is_landline(number: str) -> bool:
-    """A French fixed line cannot receive SMS: the resident will be phoned, not texted."""
-    parsed = phonenumbers.parse(number, "FR")
-    return phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.FIXED_LINE
 
 
 @dataclass(frozen=True)
@@ -303,7 +296,7 @@ async def _resident(
             interests=[],
             created_at=now,
             last_activity_at=now,
-            sms_unreachable=_is_landline(checked.phone),
+            sms_unreachable=is_landline(checked.phone),
         )
         session.add(resident)
     resident.name = resident.name or checked.name

@@ -41,6 +41,7 @@ class RecordingSender:
     channel: str = SMS
     max_length: int = 1600
     supports_buttons: bool = False
+    recipient_interval: timedelta | None = None
     sent: list[Outgoing] = field(default_factory=list)
     failures: list[BaseException] = field(default_factory=list)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)

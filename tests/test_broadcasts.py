@@ -247,6 +247,7 @@ class ScriptedSender:
     sent: list[Outgoing] = field(default_factory=list)
     max_length: int = 1600
     supports_buttons: bool = False
+    recipient_interval: timedelta | None = None
 
     async def send(self, message: Outgoing) -> str:
         if message.to in self.errors:
@@ -337,6 +338,7 @@ class TimedSender:
     channel: str = SMS
     max_length: int = 1600
     supports_buttons: bool = False
+    recipient_interval: timedelta | None = None
     times: list[float] = field(default_factory=list)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     expected: int = 0

@@ -25,7 +25,8 @@ import pytest
 from bot.channels import Outgoing, Sender, SendError, SentLookup
 from bot.config import load_settings
 from bot.handlers.console import ConsoleSender
-from bot.handlers.sms import STATUS_PATH, TwilioSender, mask_phone, parse_retry_after, render_sms
+from bot.handlers.sms import STATUS_PATH, TwilioSender, parse_retry_after, render_sms
+from bot.phones import masked
 from tests.fakes.twilio import (
     ACCEPT_THEN_DROP,
     DEFAULT_ACCOUNT_SID,
@@ -83,6 +84,7 @@ class SendCase:
     label: str
     fault: Fault | None = None
     to: str = NUMBER
+    body: str = BODY
     token: str = DEFAULT_AUTH_TOKEN
     timeout: float = 5.0
     latency: float = 0.0
@@ -127,6 +129,7 @@ SEND_CASES = [
     SendCase("connection dropped", DROP, recorded=0, error=True, transient=True, code="network"),
     SendCase("accepted, answer lost", ACCEPT_THEN_DROP, recorded=1, error=True, transient=True, code="network"),
     SendCase("timeout", timeout=0.2, latency=0.6, recorded=1, error=True, transient=True, code="network"),
+    SendCase("over 1,600 characters", body="a" * 1601, recorded=0, error=True, transient=False, code="21617"),
 ]
 
 
@@ -140,12 +143,12 @@ async def test_send(case: SendCase, fake: FakeTwilio, caplog: pytest.LogCaptureF
     try:
         if case.error:
             with pytest.raises(SendError) as raised:
-                await sender.send(Outgoing(to=case.to, body=BODY, choices=CHOICES))
+                await sender.send(Outgoing(to=case.to, body=case.body, choices=CHOICES))
             error = raised.value
             assert (error.transient, error.code, error.retry_after) == (case.transient, case.code, case.retry_after)
             assert (error.opted_out, error.unreachable) == (case.opted_out, case.unreachable)
         else:
-            sid = await sender.send(Outgoing(to=case.to, body=BODY, choices=CHOICES))
+            sid = await sender.send(Outgoing(to=case.to, body=case.body, choices=CHOICES))
             assert sid.startswith("SM") and len(sid) == 34
             assert [m.sid for m in fake.messages] == [sid]
     finally:
@@ -317,12 +320,19 @@ def test_render_sms(label: str, body: str, choices: tuple[str, ...], expected: s
 
 
 @pytest.mark.parametrize(
-    ("number", "masked"),
-    [("+33612345678", "+*********78"), ("0612345678", "********78"), ("", "?"), (None, "?"), ("+1", "+1")],
-    ids=["e164", "national", "empty", "none", "short"],
+    ("number", "expected"),
+    [
+        ("+33612345678", "+*********78"),
+        ("0612345678", "********78"),
+        ("", "?"),
+        (None, "?"),
+        ("+1", "+1"),
+        (123456789, "*******89"),  # a Telegram chat id
+    ],
+    ids=["e164", "national", "empty", "none", "short", "chat-id"],
 )
-def test_mask_phone(number: str | None, masked: str) -> None:
-    assert mask_phone(number) == masked
+def test_masked(number: str | int | None, expected: str) -> None:
+    assert masked(number) == expected
 
 
 @pytest.mark.parametrize(

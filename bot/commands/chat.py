@@ -8,8 +8,8 @@ import typer
 
 from bot.channels import SMS, Inbound
 from bot.commands.common import console, fail, open_context
-from bot.dialogue import parse_phone
 from bot.handlers.sms import render_sms
+from bot.phones import to_e164
 from bot.service import handle_inbound
 
 DEFAULT_PHONE = "+33612345678"
@@ -19,7 +19,7 @@ def chat(
     phone: str = typer.Option(DEFAULT_PHONE, "--phone", help="Le numéro du résident simulé (+33…)."),
 ) -> None:
     """Talk to the assistant as a resident would by SMS (Ctrl-D or 'quitter' to leave)."""
-    number = parse_phone(phone)
+    number = to_e164(phone)
     if number is None:
         fail(f"numéro de téléphone invalide : {phone}")
     asyncio.run(_loop(number))

@@ -10,31 +10,20 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import TextIO
 
 from bot.channels import SMS, Outgoing
 from bot.gsm7 import count_segments
+from bot.phones import masked
 
 Render = Callable[[str, Sequence[str]], str]
-
-
-def masked(address: str) -> str:
-    """All but the last two digits hidden: ``+33612345678`` → ``+*********78``."""
-    digits = sum(ch.isdigit() for ch in address)
-    seen = 0
-    out = []
-    for ch in address:
-        if ch.isdigit():
-            seen += 1
-            out.append(ch if seen > digits - 2 else "*")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 class ConsoleSender:
     max_length = 1600
     supports_buttons = False
+    recipient_interval: timedelta | None = None
 
     def __init__(self, *, render: Render, channel: str = SMS, stream: TextIO | None = None) -> None:
         self.channel = channel

@@ -9,7 +9,7 @@ Out: ``TwilioSender`` sends outbox rows with the official client and classifies 
 dispatcher (https://www.twilio.com/docs/api/errors).
 
 This module translates between Twilio and the neutral types of ``bot.channels``; what to answer is decided by
-``bot.service``. Logs never show a whole phone number (``mask_phone``) nor a message body.
+``bot.service``. Logs never show a whole phone number (``masked``) nor a message body.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-import phonenumbers
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -45,6 +44,7 @@ from bot.channels import SMS, Inbound, Outgoing, SendError
 from bot.config import Settings
 from bot.context import Context
 from bot.gsm7 import to_gsm7
+from bot.phones import masked, to_e164
 from storage.delivery import record_status
 from storage.models import MessageStatus
 
@@ -52,7 +52,6 @@ log = logging.getLogger("atelier.sms")
 
 INBOUND_PATH = "/sms/twilio"
 STATUS_PATH = "/sms/twilio/status"
-REGION = "FR"  # numbers written without a country code are French
 MAX_FORM_BYTES = 64 * 1024  # Twilio's webhook forms are a few kilobytes; anything bigger is not Twilio
 TWIML = "application/xml"
 
@@ -82,34 +81,6 @@ def render_sms(body: str, choices: Sequence[str] = ()) -> str:
     if not all(choice in body for choice in choices):  # "Répondez OUI ou NON." already names its choices
         lines += [f"{number} {choice.strip()}" for number, choice in enumerate(choices, start=1)]
     return to_gsm7("\n".join(line for line in lines if line))
-
-
-def mask_phone(number: str | None) -> str:
-    """``+33612345678`` → ``+*********78``: enough to tell two log lines apart, not enough to call anyone."""
-    if not number:
-        return "?"
-    digits = sum(ch.isdigit() for ch in number)
-    seen, out = 0, []
-    for ch in number:
-        if ch.isdigit():
-            seen += 1
-            out.append(ch if seen > digits - 2 else "*")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def to_e164(raw: str | None, region: str = REGION) -> str | None:
-    """A number as Twilio sends it (``+33612345678``, or in a national form) → E.164, or None if not a number."""
-    if not raw or len(raw) > 40:
-        return None
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def twiml(texts: Sequence[str] = ()) -> Response:
@@ -185,7 +156,7 @@ def _log_failure(what: str, number: str | None, exc: BaseException) -> None:
     # The exception's message is left out on purpose: database errors quote the statement's parameters (numbers,
     # bodies). Its type and the frames are enough to find the fault.
     frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("%s for %s failed: %s\n%s", what, mask_phone(number), type(exc).__name__, frames)
+    log.error("%s for %s failed: %s\n%s", what, masked(number), type(exc).__name__, frames)
 
 
 def routes(ctx: Context) -> list[Route]:
@@ -210,7 +181,7 @@ def routes(ctx: Context) -> list[Route]:
             return twiml([render_sms(messages.technical_problem())])
         log.info(
             "SMS from %s answered with %d message(s)%s",
-            mask_phone(message.address),
+            masked(message.address),
             len(handled.replies),
             " (repeated delivery)" if handled.duplicate else "",
         )
@@ -396,6 +367,7 @@ class TwilioSender:
     channel = SMS
     max_length = 1600  # https://www.twilio.com/docs/api/errors/21617 — concatenated body limit
     supports_buttons = False
+    recipient_interval: timedelta | None = None  # Twilio queues per sender number, not per recipient
 
     def __init__(
         self,
@@ -449,6 +421,9 @@ class TwilioSender:
 
     async def send(self, message: Outgoing) -> str:
         body = render_sms(message.body, message.choices)
+        if len(body) > self.max_length:  # Twilio would refuse it (21617): say so without a request
+            log.warning("SMS to %s not sent: %d characters", masked(message.to), len(body))
+            raise SendError(f"longer than {self.max_length} characters", transient=False, code="21617")
         _retry_after.set(None)
         try:
             created = await self._twilio().messages.create_async(
@@ -459,10 +434,10 @@ class TwilioSender:
             )
         except (TwilioRestException, TwilioServiceException) as exc:
             error = classify(exc)
-            log.warning("SMS to %s refused by Twilio: code %s", mask_phone(message.to), error.code)
+            log.warning("SMS to %s refused by Twilio: code %s", masked(message.to), error.code)
             raise error from None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.warning("SMS to %s not sent: %s", mask_phone(message.to), type(exc).__name__)
+            log.warning("SMS to %s not sent: %s", masked(message.to), type(exc).__name__)
             raise SendError("Twilio unreachable", transient=True, code="network") from None
         return str(created.sid)
 

@@ -32,7 +32,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-import phonenumbers
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -62,6 +61,7 @@ from bot import messages, service
 from bot.channels import TELEGRAM, Inbound, Outgoing, SendError
 from bot.config import Settings
 from bot.context import Context
+from bot.phones import masked, to_e164
 
 log = logging.getLogger("atelier.telegram")
 
@@ -82,12 +82,6 @@ RESIDENT_COMMANDS = {"start": "START", "aide": "AIDE", "help": "AIDE", "annuler"
 # channel modules never import each other.
 AdviserHook = Callable[[Context, Bot, Update], Awaitable[bool]]
 TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
-
-
-def mask_chat(chat_id: int | str | None) -> str:
-    """``123456789`` → ``…89``: enough to tell two log lines apart."""
-    text = str(chat_id) if chat_id is not None else ""
-    return "…" + text[-2:] if len(text) > 2 else "…"
 
 
 # --- Building the bot --------------------------------------------------------------------------------------------
@@ -165,17 +159,8 @@ async def register_webhook(*, bot: Bot, settings: Settings) -> str:
 
 def e164(raw: str | None) -> str | None:
     """A shared contact's number → E.164. Telegram writes it in international form, usually without the "+"."""
-    if not raw or len(raw) > 40:
-        return None
-    text = raw.strip()
-    international = text if text.startswith(("+", "0")) else "+" + text  # "0…": a national French number
-    try:
-        number = phonenumbers.parse(international, "FR")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    text = (raw or "").strip()
+    return to_e164(text if text.startswith(("+", "0")) else "+" + text)  # "0…": a national French number
 
 
 def command_of(message: Message) -> tuple[str, str] | None:
@@ -279,7 +264,7 @@ async def handle_update(*, ctx: Context, bot: Bot, update: Update, advisers: Adv
         return
     log.info(
         "Telegram message from %s: %d answer(s) queued%s",
-        mask_chat(inbound.address),
+        masked(inbound.address),
         len(handled.replies),
         " (repeated delivery)" if handled.duplicate else "",
     )
@@ -295,7 +280,7 @@ async def _quietly(call: Awaitable[Any]) -> None:
 def _log_failure(chat_id: int | None, exc: BaseException) -> None:
     # The exception's message is left out on purpose: database errors quote parameters (numbers, bodies).
     frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("Telegram update for %s failed: %s\n%s", mask_chat(chat_id), type(exc).__name__, frames)
+    log.error("Telegram update for %s failed: %s\n%s", masked(chat_id), type(exc).__name__, frames)
 
 
 def secret_ok(request: Request, secret: str | None) -> bool:
@@ -461,6 +446,8 @@ class TelegramSender:
     channel = TELEGRAM
     max_length = MAX_TEXT
     supports_buttons = True
+    # "avoid sending more than one message per second" in one chat: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+    recipient_interval: timedelta | None = timedelta(seconds=1)
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
@@ -470,13 +457,13 @@ class TelegramSender:
             raise SendError("not a Telegram chat id", transient=False, code="address")
         chat_id = int(message.to)
         text = message.body.strip()
-        if len(text) > MAX_TEXT:
-            log.warning("Telegram message to %s cut to %d characters", mask_chat(chat_id), MAX_TEXT)
-            text = text[: MAX_TEXT - 1] + "…"
+        if len(text) > self.max_length:
+            log.warning("Telegram message to %s cut to %d characters", masked(chat_id), self.max_length)
+            text = text[: self.max_length - 1] + "…"
         try:
             sent = await self._bot.send_message(chat_id=chat_id, text=text, reply_markup=keyboard(message))
         except TelegramError as exc:
             error = classify(exc)
-            log.warning("Telegram message to %s not sent: %s (%s)", mask_chat(chat_id), error.code, type(exc).__name__)
+            log.warning("Telegram message to %s not sent: %s (%s)", masked(chat_id), error.code, type(exc).__name__)
             raise error from None
         return f"{chat_id}:{sent.message_id}"

@@ -33,8 +33,9 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import SMS, TELEGRAM, Outgoing, Sender, SendError, SentLookup
+from bot.channels import Outgoing, Sender, SendError, SentLookup
 from bot.context import Context
+from bot.phones import masked
 from bot.scheduler.pacing import Pacer, spacing_of
 from bot.scheduler.planning import retry_delay
 from bot.scheduler.recording import Effect, Recorder
@@ -50,10 +51,8 @@ SLOT_TOLERANCE = timedelta(milliseconds=30)  # a send starts at most this late f
 # alone first (a probe) and the next claim waits for its answer.
 IDLE = timedelta(seconds=10)
 HORIZON = timedelta(seconds=1)  # slots reserved ahead by one claim: small, so the re-check is "at send time"
-LEASE = timedelta(seconds=20)  # a claim not settled by then is in doubt (the worker died)
 SEND_TIMEOUT = 10.0  # seconds; a send that takes longer is left in doubt, never assumed failed
 LEASE_MARGIN = 2.0  # seconds kept in hand to record the result before the lease runs out
-PER_CHAT = timedelta(seconds=1)  # Telegram: no more than one message per second in one chat
 FLUSH_EVERY = 0.1  # seconds between two writes of results while running
 
 
@@ -93,17 +92,13 @@ def log_failure(what: str, exc: BaseException) -> None:
     log.error("dispatch: %s failed: %s\n%s", what, type(exc).__name__, frames)
 
 
-def mask(address: str) -> str:
-    """Logs never show a number in full (SPEC §7)."""
-    return "…" + address[-2:] if len(address) > 2 else "…"
-
-
 @dataclass
 class _ChannelState:
     spacing: timedelta  # between two slots; 0 when the channel has no rate limit
     pacer: Pacer
+    recipient_interval: timedelta | None  # the sender's per-recipient limit (Telegram: a second per chat)
     next_open: datetime | None = None  # when the next claim can get slots (the pace row is ahead of us)
-    chat_next: dict[str, datetime] = field(default_factory=dict)  # Telegram: per-chat earliest next slot
+    chat_next: dict[str, datetime] = field(default_factory=dict)  # per recipient: earliest next slot
     last_slot: datetime | None = None  # the last slot this process used
     probing: bool = False  # a probe is in flight: claim nothing more on this channel until it is answered
 
@@ -116,14 +111,14 @@ class Dispatcher:
         self,
         ctx: Context,
         *,
-        lease: timedelta = LEASE,
+        lease: timedelta | None = None,  # default: ATELIER_DISPATCH_LEASE
         send_timeout: float = SEND_TIMEOUT,
         concurrency: int = 32,
         max_batch: int = 500,
         rng: random.Random | None = None,
     ) -> None:
         self.ctx = ctx
-        self.lease = lease
+        self.lease = lease or timedelta(seconds=ctx.settings.dispatch_lease)
         self.send_timeout = send_timeout
         self.concurrency = concurrency
         self.max_batch = max_batch
@@ -195,14 +190,12 @@ class Dispatcher:
     def _state(self, channel: str) -> _ChannelState:
         state = self._channels.get(channel)
         if state is None:
-            spacing = self._spacing(channel)
-            state = _ChannelState(spacing=spacing, pacer=Pacer(spacing))
+            spacing = spacing_of(self.ctx.settings.rate_of(channel))
+            sender = self.ctx.senders.get(channel)
+            interval = sender.recipient_interval if sender is not None else None
+            state = _ChannelState(spacing=spacing, pacer=Pacer(spacing), recipient_interval=interval)
             self._channels[channel] = state
         return state
-
-    def _spacing(self, channel: str) -> timedelta:
-        settings = self.ctx.settings
-        return spacing_of({SMS: settings.sms_rate, TELEGRAM: settings.telegram_rate}.get(channel))
 
     async def _claim(self, result: TickResult) -> tuple[list[Claimed], bool]:
         """One claiming transaction over every channel with a sender. Returns the claimed messages and whether
@@ -304,12 +297,12 @@ class Dispatcher:
             if cold and sending:
                 break  # a probe goes alone; the rest waits for the next claim
             slot = start + spacing * sending
-            if message.channel == TELEGRAM:
+            if state.recipient_interval:
                 chat_free = state.chat_next.get(message.to_address, now)
-                if chat_free > slot:  # this chat had a message less than a second ago: claim it when free
+                if chat_free > slot:  # this recipient had a message too recently: claim it when free
                     state.next_open = min(state.next_open or chat_free, chat_free)
                     continue
-                state.chat_next[message.to_address] = slot + PER_CHAT
+                state.chat_next[message.to_address] = slot + state.recipient_interval
             if message.resident_id is not None and not message.urgent and not is_answer(message):
                 counts[message.resident_id] = counts.get(message.resident_id, 0) + 1
             taken.append(Claimed(message, slot, claim, probe=cold))
@@ -499,7 +492,7 @@ class Dispatcher:
             return
         except Exception as exc:  # a timeout, a bug: the provider may have it, so never resend blindly
             name = type(exc).__name__
-            log.warning("dispatch: message %s to %s: %s; in doubt", message.id, mask(message.to_address), name)
+            log.warning("dispatch: message %s to %s: %s; in doubt", message.id, masked(message.to_address), name)
             result.in_doubt += 1
             self._hold(item, name, self._retry_at(message))
             return
@@ -519,7 +512,7 @@ class Dispatcher:
         code = error.code or "error"
         text = f"{code}: {error}"[:300]
         kind = "transient" if error.transient else "permanent"
-        log.warning("dispatch: message %s to %s failed (%s, %s)", message.id, mask(message.to_address), code, kind)
+        log.warning("dispatch: message %s to %s failed (%s, %s)", message.id, masked(message.to_address), code, kind)
         effect = None
         if message.resident_id is not None and (error.opted_out or error.unreachable):
             effect = Effect(message.resident_id, message.channel, opted_out=error.opted_out)
