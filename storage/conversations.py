@@ -46,3 +46,33 @@ async def forget_conversations(*, session: AsyncSession, resident_id: int) -> No
 
 async def forget_conversation(*, session: AsyncSession, channel: str, address: str) -> None:
     await session.execute(delete(Conversation).where(Conversation.channel == channel, Conversation.address == address))
+
+
+# Drafts: something an adviser previewed and must confirm with a button, kept in the conversations table under a
+# channel of its own so that any server instance can take the button press.
+
+
+async def replace_draft(
+    *, session: AsyncSession, channel: str, owner: str, kind: str, nonce: str, data: dict[str, Any], now: datetime
+) -> None:
+    """Keep a draft, dropping the owner's earlier drafts of the same kind (their buttons then do nothing)."""
+    await session.execute(
+        delete(Conversation).where(Conversation.channel == channel, Conversation.address.like(f"{owner}:{kind}:%"))
+    )
+    session.add(Conversation(channel=channel, address=f"{owner}:{kind}:{nonce}", step=kind, data=data, updated_at=now))
+
+
+async def take_draft(
+    *, session: AsyncSession, channel: str, owner: str, kind: str, nonce: str
+) -> tuple[dict[str, Any], datetime] | None:
+    """The draft and when it was kept, removed in the same statement: of two presses, only one gets it.
+
+    ``DELETE … RETURNING``: a second press waits for the first's row lock, then deletes nothing.
+    """
+    result = await session.execute(
+        delete(Conversation)
+        .where(Conversation.channel == channel, Conversation.address == f"{owner}:{kind}:{nonce}")
+        .returning(Conversation.data, Conversation.updated_at)
+    )
+    row = result.first()
+    return None if row is None else (dict(row[0] or {}), row[1])

@@ -33,10 +33,9 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageEntityType
 from telegram.error import BadRequest, TelegramError
@@ -49,9 +48,9 @@ from bot.channels import TELEGRAM
 from bot.context import Context
 from bot.team import adviser_by_telegram_id
 from bot.workshops import Roster, RosterEntry, WorkshopError, WorkshopSummary, get_workshop, list_workshops, roster
-from storage.conversations import save_conversation
+from storage.conversations import replace_draft, take_draft
 from storage.inbound import record_inbound
-from storage.models import Adviser, Conversation, EnrolmentStatus, WorkshopStatus
+from storage.models import Adviser, EnrolmentStatus, WorkshopStatus
 
 log = logging.getLogger("atelier.telegram.advisers")
 
@@ -433,18 +432,12 @@ async def _keep_draft(ctx: Context, who: Who, kind: str, data: dict[str, Any]) -
     carried by its buttons."""
     nonce = secrets.token_hex(4)
     async with ctx.db.write() as session:
-        await session.execute(
-            delete(Conversation).where(
-                Conversation.channel == DRAFTS, Conversation.address.like(f"{who.chat_id}:{kind}:%")
-            )
-        )
-        await save_conversation(
+        await replace_draft(
             session=session,
-            existing=None,
             channel=DRAFTS,
-            address=f"{who.chat_id}:{kind}:{nonce}",
-            resident_id=None,
-            step=kind,
+            owner=str(who.chat_id),
+            kind=kind,
+            nonce=nonce,
             data={**data, "adviser_id": who.adviser_id},
             now=ctx.now(),
         )
@@ -452,25 +445,15 @@ async def _keep_draft(ctx: Context, who: Who, kind: str, data: dict[str, Any]) -
 
 
 async def _take_draft(ctx: Context, who: Who, kind: str, nonce: str) -> dict[str, Any] | None:
-    """The draft these buttons confirm, removed in the same statement — only one press (one instance) gets it.
-
-    ``DELETE … RETURNING``: a second press waits for the first's row lock, then deletes nothing.
-    """
+    """The draft these buttons confirm, if it is this adviser's and still fresh; taken once, whoever presses."""
     if not re.fullmatch(r"[0-9a-f]{8}", nonce):
         return None
     async with ctx.db.write() as session:
-        result = await session.execute(
-            delete(Conversation)
-            .where(Conversation.channel == DRAFTS, Conversation.address == f"{who.chat_id}:{kind}:{nonce}")
-            .returning(Conversation.data, Conversation.updated_at)
-        )
-        row = result.first()
-    if row is None:
+        taken = await take_draft(session=session, channel=DRAFTS, owner=str(who.chat_id), kind=kind, nonce=nonce)
+    if taken is None:
         return None
-    data, updated_at = dict(row[0] or {}), row[1]
-    if data.get("adviser_id") != who.adviser_id:
-        return None
-    if isinstance(updated_at, datetime) and ctx.now() - updated_at > DRAFT_TTL:
+    data, kept_at = taken
+    if data.get("adviser_id") != who.adviser_id or ctx.now() - kept_at > DRAFT_TTL:
         return None
     return data
 
