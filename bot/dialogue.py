@@ -102,6 +102,7 @@ class ResidentView:
     opted_out: bool = False  # on the channel this message came from
     contact_offered: bool = True  # the Telegram "share my number" button was offered already
     bookings: tuple[Booking, ...] = ()
+    asked_about: int | None = None  # the enrolment our latest reminder or notice was about: OUI/NON answers it
 
     @property
     def registered(self) -> bool:
@@ -343,15 +344,16 @@ def _idle(text: str, resident: ResidentView, world: World) -> Turn:
     answer = parse_yes_no(text)
     seated = [b for b in resident.bookings if b.waiting_position is None]
     if answer is not None and seated:
-        # OUI / NON answers the reminder of their next workshop (reminders ask exactly that).
-        nearest = seated[0]
+        # OUI / NON answers the last reminder or notice we sent (they ask exactly that), else the next workshop.
+        asked = next((b for b in seated if b.enrolment_id == resident.asked_about), None)
+        target = asked or seated[0]
         if answer:
-            reply = say.confirmed_coming(nearest.workshop.starts_at, world.tz)
-            return Turn(state=None, replies=(Reply(reply),), effects=(ConfirmAttendance(nearest.enrolment_id),))
-        if len(seated) > 1:  # which workshop the NON is about is not certain: ask rather than guess
+            reply = say.confirmed_coming(target.workshop.starts_at, world.tz)
+            return Turn(state=None, replies=(Reply(reply),), effects=(ConfirmAttendance(target.enrolment_id),))
+        if asked is None and len(seated) > 1:  # which workshop the NON is about is not certain: ask, never guess
             return _start_cancel(None, resident, world)
-        reply = say.cancelled_enrolment(nearest.workshop.starts_at, world.tz)
-        return Turn(state=None, replies=(Reply(reply),), effects=(CancelEnrolment(nearest.enrolment_id),))
+        reply = say.cancelled_enrolment(target.workshop.starts_at, world.tz)
+        return Turn(state=None, replies=(Reply(reply),), effects=(CancelEnrolment(target.enrolment_id),))
     return Turn(state=State(Step.MENU), replies=(Reply(say.menu(resident.first_name), say.MENU_CHOICES),))
 
 

@@ -11,7 +11,7 @@ import logging
 import unicodedata
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,12 +46,13 @@ from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open
 from storage.conversations import forget_conversation, load_conversation, save_conversation
 from storage.inbound import record_inbound
 from storage.models import Conversation, Enrolment, MessageKind, MessageStatus, Resident, Workshop
-from storage.outbox import enqueue, replies_for_inbound
+from storage.outbox import enqueue, last_asked_enrolment, replies_for_inbound
 from storage.residents import set_opt_out
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1600  # Twilio's longest inbound body; anything longer is cut, never refused
+ASKED_WITHIN = timedelta(days=2)  # an OUI/NON answers a reminder or notice sent this recently, not an older one
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,9 @@ async def resident_view(
         option = _option(enrolment.workshop, 0)
         bookings.append(Booking(enrolment.id, option, enrolment.position, enrolment.confirmed))
     opted_out = resident.opted_out_telegram if channel == TELEGRAM else resident.opted_out_sms
+    asked_about = None
+    if any(booking.waiting_position is None for booking in bookings):
+        asked_about = await last_asked_enrolment(session=session, resident_id=resident.id, since=now - ASKED_WITHIN)
     return ResidentView(
         name=resident.name,
         commune_insee=resident.commune_insee,
@@ -202,6 +206,7 @@ async def resident_view(
         opted_out=opted_out,
         contact_offered=resident.telegram_contact_offered or channel != TELEGRAM,
         bookings=tuple(bookings),
+        asked_about=asked_about,
     )
 
 

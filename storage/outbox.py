@@ -227,6 +227,26 @@ async def cancel_pending(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+ASKING_KINDS = (MessageKind.reminder, MessageKind.promotion, MessageKind.change_notice)  # each about one seat
+
+
+async def last_asked_enrolment(*, session: AsyncSession, resident_id: int, since: datetime) -> int | None:
+    """The enrolment that the latest reminder or notice sent to the resident since ``since`` was about."""
+    result = await session.execute(
+        select(OutboundMessage.enrolment_id)
+        .where(
+            OutboundMessage.resident_id == resident_id,
+            OutboundMessage.enrolment_id.is_not(None),
+            OutboundMessage.kind.in_(ASKING_KINDS),
+            OutboundMessage.status.in_((MessageStatus.sent, MessageStatus.delivered)),
+            OutboundMessage.sent_at >= since,
+        )
+        .order_by(OutboundMessage.sent_at.desc(), OutboundMessage.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
 async def replies_for_inbound(*, session: AsyncSession, inbound_id: int) -> list[OutboundMessage]:
     result = await session.scalars(
         select(OutboundMessage).where(OutboundMessage.inbound_id == inbound_id).order_by(OutboundMessage.id)

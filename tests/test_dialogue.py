@@ -185,3 +185,41 @@ def test_after_stop_nothing_at_all_is_answered(now: datetime) -> None:
     for text in ("bonjour", "AIDE", "ANNULER", "oui", "1", "", "STOP"):
         turn = respond(state=None, text=text, resident=stopped, world=world)
         assert turn.replies == () and turn.effects == (), text
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    label: str
+    text: str
+    asked_about: int | None  # the enrolment of the latest reminder or notice sent
+    effect: object | None  # what the answer does; None: nothing yet
+    step: Step | None = None  # the question asked instead, when it is not certain
+
+
+# Two seated workshops, enrolments 1 (the sooner) and 2; OUI/NON answers what we last asked about.
+ANSWER_ROWS = [
+    AnswerRow("OUI with nothing asked confirms the sooner", "oui", None, ConfirmAttendance(1)),
+    AnswerRow("OUI to the later one's reminder confirms it", "oui", 2, ConfirmAttendance(2)),
+    AnswerRow("NON to the later one's reminder cancels it", "non je peux pas", 2, CancelEnrolment(2)),
+    AnswerRow("NON to the sooner one's reminder cancels it", "NON", 1, CancelEnrolment(1)),
+    AnswerRow("NON with nothing asked asks which", "non", None, None, Step.CANCEL_PICK),
+    AnswerRow("NON about a seat no longer held asks which", "non", 9, None, Step.CANCEL_PICK),
+]
+
+
+@pytest.mark.parametrize("row", ANSWER_ROWS, ids=[row.label for row in ANSWER_ROWS])
+def test_yes_no_answers_the_last_question_asked(row: AnswerRow, now: datetime) -> None:
+    options = options_for("default", now)
+    soon, later = sorted(options.values(), key=lambda option: option.starts_at)[:2]
+    resident = ResidentView(
+        name="Martine Dupont",
+        commune_insee="03262",
+        level=Level.beginner,
+        has_phone=True,
+        bookings=(Booking(1, soon, None), Booking(2, later, None)),
+        asked_about=row.asked_about,
+    )
+    world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=tuple(options.values()))
+    turn = respond(state=None, text=row.text, resident=resident, world=world)
+    assert turn.effects == ((row.effect,) if row.effect is not None else ()), row.label
+    assert (turn.state.step if turn.state else None) == row.step, row.label

@@ -1,18 +1,27 @@
-"""Service rules that are not conversations: identity, opting back in."""
+"""Service rules that are not conversations: identity, opting back in, which seat an OUI/NON is about."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.channels import TELEGRAM, Inbound
 from bot.config import Settings
 from bot.context import Context
+from bot.enrolments import enrol
 from bot.service import handle_inbound
 from bot.territory import Territory
 from storage.database import Database
-from storage.models import CallbackRequest, MessageKind, MessageStatus, OutboundMessage, Resident
+from storage.models import (
+    CallbackRequest,
+    Enrolment,
+    EnrolmentStatus,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Resident,
+)
 from tests.harness import PHONES, Clock, seed
 from tests.transcripts import SIGNUP
 
@@ -75,3 +84,34 @@ async def test_asking_twice_to_be_called_back_makes_one_request(
     async with db.read() as session:
         requests = list((await session.execute(select(CallbackRequest))).unique().scalars())
     assert len(requests) == 1
+
+
+async def test_non_answers_the_reminder_that_was_sent_not_the_next_workshop(
+    db: Database, settings: Settings, territory: Territory, now: datetime
+) -> None:
+    """Seated in two workshops; the reminder of the later one went out: NON cancels that one, not the sooner."""
+    ctx = Context(settings=settings, db=db, territory=territory, clock=Clock(now))
+    ids = await seed(db, "default", now)
+    for index, say in enumerate(SIGNUP):  # seats them at Saint-Victor, in three days
+        inbound = Inbound(channel="sms", address=PHONES["resident"], text=say.text, provider_id=f"SM{index}")
+        await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
+    async with db.write() as session:
+        resident = (await session.execute(select(Resident).where(Resident.phone == PHONES["resident"]))).scalar_one()
+        later = await enrol(
+            session=session, ctx=ctx, resident_id=resident.id, workshop_id=ids["des-beg"], now=now, allow_waiting=False
+        )
+        assert later is not None and later.seated
+        await session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.enrolment_id == later.enrolment.id, OutboundMessage.kind == MessageKind.reminder)
+            .values(status=MessageStatus.sent, sent_at=now)
+        )
+    inbound = Inbound(channel="sms", address=PHONES["resident"], text="non", provider_id="SMnon")
+    handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
+    assert "annulé" in handled.replies[0].text
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Enrolment.workshop_id, Enrolment.status).where(Enrolment.resident_id == resident.id)
+        )
+        statuses = {workshop_id: status for workshop_id, status in rows}
+    assert statuses == {ids["sv-beg"]: EnrolmentStatus.seated, ids["des-beg"]: EnrolmentStatus.cancelled}
