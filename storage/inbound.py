@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from storage.models import InboundMessage
+
+_TABLE = cast(Table, InboundMessage.__table__)
+_INSERTS: dict[str, Any] = {}  # dialect name → the INSERT, built once (it runs for every message)
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(_TABLE).on_conflict_do_nothing(index_elements=["channel", "provider_id"]).returning(_TABLE.c.id)
+        )
+        _INSERTS[dialect] = statement
+    return statement
 
 
 async def record_inbound(
@@ -21,15 +37,7 @@ async def record_inbound(
     the first one's row.
     """
     values = {"channel": channel, "provider_id": provider_id, "body": body, "received_at": now}
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(InboundMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-        .returning(InboundMessage.id)
-    )
-    new_id = (await session.execute(statement)).scalar_one_or_none()
+    new_id = (await session.execute(_insert(session), values)).scalar_one_or_none()
     if new_id is not None:
         # The row was just inserted with these values: attach an instance for it instead of reading it back.
         row = InboundMessage(id=new_id, resident_id=None, **values)
