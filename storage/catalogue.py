@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Commune, Enrolment, EnrolmentStatus, Level, Resident, Venue, Workshop, WorkshopStatus
@@ -29,15 +31,17 @@ class OpenWorkshop:
     longitude: float
 
 
-async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> list[OpenWorkshop]:
-    """Planned workshops starting after the given moment, each with its number of seated people (one query)."""
+@cache
+def _open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, str, str, str, str, *tuple[Any, ...]]:
+    """Built once: the statement is the same for every message, only ``starting_after`` changes. (SQLAlchemy
+    types the columns past the tenth as Any.)"""
     seated = (
         select(Enrolment.workshop_id, func.count().label("seated"))
         .where(Enrolment.status == EnrolmentStatus.seated)
         .group_by(Enrolment.workshop_id)
         .subquery()
     )
-    result = await session.execute(
+    return (
         select(
             Workshop.id,
             Workshop.starts_at,
@@ -55,9 +59,14 @@ async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> 
         .join(Venue, Venue.id == Workshop.venue_id)
         .join(Commune, Commune.insee == Venue.commune_insee)
         .outerjoin(seated, seated.c.workshop_id == Workshop.id)
-        .where(Workshop.status == WorkshopStatus.planned, Workshop.starts_at > starting_after)
+        .where(Workshop.status == WorkshopStatus.planned, Workshop.starts_at > bindparam("starting_after"))
         .order_by(Workshop.starts_at)
     )
+
+
+async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> list[OpenWorkshop]:
+    """Planned workshops starting after the given moment, each with its number of seated people (one query)."""
+    result = await session.execute(_open_workshops_statement(), {"starting_after": starting_after})
     return [OpenWorkshop(*row) for row in result]
 
 
@@ -77,17 +86,27 @@ async def active_bookings(*, session: AsyncSession, resident_id: int, now: datet
     return list(result.unique().scalars())
 
 
+@cache
+def _find_resident_statement(*, by_phone: bool, by_chat: bool) -> Select[Resident]:
+    """Built once per kind of lookup (it runs for every message); the values are bound at execution."""
+    conditions = []
+    if by_phone:
+        conditions.append(Resident.phone == bindparam("phone"))
+    if by_chat:
+        conditions.append(Resident.telegram_chat_id == bindparam("telegram_chat_id"))
+    return select(Resident).where(and_(Resident.erased.is_(False), or_(*conditions))).order_by(Resident.id).limit(1)
+
+
 async def find_resident(
     *, session: AsyncSession, phone: str | None = None, telegram_chat_id: int | None = None
 ) -> Resident | None:
-    conditions = []
-    if phone:
-        conditions.append(Resident.phone == phone)
-    if telegram_chat_id is not None:
-        conditions.append(Resident.telegram_chat_id == telegram_chat_id)
-    if not conditions:
+    by_phone, by_chat = bool(phone), telegram_chat_id is not None
+    if not (by_phone or by_chat):
         return None
-    result = await session.execute(
-        select(Resident).where(and_(Resident.erased.is_(False), or_(*conditions))).order_by(Resident.id).limit(1)
-    )
+    params: dict[str, Any] = {}
+    if by_phone:
+        params["phone"] = phone
+    if by_chat:
+        params["telegram_chat_id"] = telegram_chat_id
+    result = await session.execute(_find_resident_statement(by_phone=by_phone, by_chat=by_chat), params)
     return result.unique().scalar_one_or_none()

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Conversation
 
 
-async def load_conversation(*, session: AsyncSession, channel: str, address: str) -> Conversation | None:
-    result = await session.execute(
-        select(Conversation).where(Conversation.channel == channel, Conversation.address == address)
+@cache
+def _load_statement() -> Select[Conversation]:
+    """Built once: it runs for every message."""
+    return select(Conversation).where(
+        Conversation.channel == bindparam("channel"), Conversation.address == bindparam("address")
     )
+
+
+async def load_conversation(*, session: AsyncSession, channel: str, address: str) -> Conversation | None:
+    result = await session.execute(_load_statement(), {"channel": channel, "address": address})
     return result.scalar_one_or_none()
 
 
