@@ -70,19 +70,25 @@ async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> 
     return [OpenWorkshop(*row) for row in result]
 
 
-async def active_bookings(*, session: AsyncSession, resident_id: int, now: datetime) -> list[Enrolment]:
-    """Seated or waiting enrolments in planned workshops that have not started, soonest first."""
-    result = await session.execute(
+@cache
+def _active_bookings_statement() -> Select[Enrolment]:
+    """Built once: it runs for every message of a known resident."""
+    return (
         select(Enrolment)
         .join(Workshop, Workshop.id == Enrolment.workshop_id)
         .where(
-            Enrolment.resident_id == resident_id,
+            Enrolment.resident_id == bindparam("resident_id"),
             Enrolment.status.in_((EnrolmentStatus.seated, EnrolmentStatus.waiting)),
             Workshop.status == WorkshopStatus.planned,
-            Workshop.starts_at > now,
+            Workshop.starts_at > bindparam("now"),
         )
         .order_by(Workshop.starts_at)
     )
+
+
+async def active_bookings(*, session: AsyncSession, resident_id: int, now: datetime) -> list[Enrolment]:
+    """Seated or waiting enrolments in planned workshops that have not started, soonest first."""
+    result = await session.execute(_active_bookings_statement(), {"resident_id": resident_id, "now": now})
     return list(result.unique().scalars())
 
 
