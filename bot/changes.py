@@ -237,7 +237,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
             body = say.workshop_cancelled_notice(
                 start, ctx.tz, commune, cancelled.reason, offers=choices, phone=ctx.territory.contact.phone
             )
-            row = await enqueue(
+            queued = await enqueue(
                 session=session,
                 channel=channel,
                 to_address=address,
@@ -252,7 +252,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
                 workshop_id=workshop_id,
                 enrolment_id=enrolment.id,
             )
-            if row is None:
+            if queued is None:
                 continue
             tally.told[channel] += 1
             if offers:
@@ -456,7 +456,7 @@ async def _tell_moved(
         f"move:{moved.workshop.id}:{old_start:{_STAMP}}:{old_venue_id}:{moved.new_start:{_STAMP}}:"
         f"{moved.new_place.venue_id}:{version}:{resident.id}"
     )
-    row = await enqueue(
+    queued = await enqueue(
         session=session,
         channel=channel,
         to_address=address,
@@ -470,7 +470,7 @@ async def _tell_moved(
         workshop_id=moved.workshop.id,
         enrolment_id=enrolment.id,
     )
-    if row is None:
+    if queued is None:
         return
     tally.told[channel] += 1
     if answer_non:

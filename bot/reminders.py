@@ -17,7 +17,7 @@ from bot import messages as say
 from bot.context import Context
 from bot.recipients import address_of
 from bot.scheduler.planning import is_urgent_change, next_allowed, reminder_times
-from storage.models import Enrolment, EnrolmentStatus, MessageKind, OutboundMessage, WorkshopStatus
+from storage.models import Enrolment, EnrolmentStatus, MessageKind, WorkshopStatus
 from storage.outbox import cancel_pending, enqueue, revive_cancelled
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
         )
         choices = say.YES_NO if reminder.asks_confirmation else ()
         key = reminder_key(enrolment_id=enrolment.id, starts_at=workshop.starts_at, label=reminder.label)
-        row = await enqueue(
+        queued = await enqueue(
             session=session,
             channel=channel,
             to_address=address,
@@ -80,7 +80,7 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
             workshop_id=workshop.id,
             enrolment_id=enrolment.id,
         )
-        revived = row is None and await revive_cancelled(
+        revived = queued is None and await revive_cancelled(
             session=session,
             idempotency_key=key,
             channel=channel,
@@ -90,7 +90,7 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
             due_at=reminder.due_at,
             expires_at=workshop.starts_at,
         )
-        planned += int(row is not None or revived)
+        planned += int(queued is not None or revived)
     return planned
 
 
@@ -114,20 +114,18 @@ async def replan_workshop(*, session: AsyncSession, ctx: Context, workshop_id: i
     return planned
 
 
-async def notify_promotion(
-    *, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime
-) -> OutboundMessage | None:
+async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int | None:
     """Tell someone promoted from the waiting list that they have a seat, and plan their reminders.
 
     The notice is not an answer: it respects the sending window, as an urgent one when the workshop is within
     24 hours. One notice per person and workshop, however many times this is called (idempotency key).
-    Returns the queued notice, or None (already told, not seated any more, or no channel to reach them).
+    Returns the queued notice's id, or None (already told, not seated any more, or no channel to reach them).
     """
     enrolment = await _seated(session, enrolment_id)
     if enrolment is None:
         return None
     workshop = enrolment.workshop
-    notice: OutboundMessage | None = None
+    notice: int | None = None
     destination = address_of(enrolment.resident)
     if destination is not None:
         channel, address = destination
@@ -149,6 +147,6 @@ async def notify_promotion(
         )
     await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
     if notice is not None:
-        log.info("promotion notice %s queued for enrolment %s", notice.id, enrolment.id)
+        log.info("promotion notice %s queued for enrolment %s", notice, enrolment.id)
         ctx.wake_dispatcher()
     return notice

@@ -12,9 +12,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 _BEGIN_OPTION = "atelier_sqlite_begin"
@@ -40,6 +42,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def insert_or_skip(session: AsyncSession, table: Table, *, unique: tuple[str, ...]) -> Any:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING RETURNING id``: the new row's id, or nothing when the unique
+    key exists. Built once per dialect and table (some run for every message); values are bound at execution,
+    one row or many."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return _insert_or_skip(dialect, table, unique)
+
+
+@cache
+def _insert_or_skip(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c.id)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

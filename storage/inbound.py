@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from storage.database import insert_or_skip
 from storage.models import InboundMessage
 
 _TABLE = cast(Table, InboundMessage.__table__)
-_INSERTS: dict[str, Any] = {}  # dialect name → the INSERT, built once (it runs for every message)
-
-
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    statement = _INSERTS.get(dialect)
-    if statement is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(_TABLE).on_conflict_do_nothing(index_elements=["channel", "provider_id"]).returning(_TABLE.c.id)
-        )
-        _INSERTS[dialect] = statement
-    return statement
 
 
 async def record_inbound(
@@ -37,7 +24,8 @@ async def record_inbound(
     the first one's row.
     """
     values = {"channel": channel, "provider_id": provider_id, "body": body, "received_at": now}
-    new_id = (await session.execute(_insert(session), values)).scalar_one_or_none()
+    statement = insert_or_skip(session, _TABLE, unique=("channel", "provider_id"))
+    new_id = (await session.execute(statement, values)).scalar_one_or_none()
     if new_id is not None:
         # The row was just inserted with these values: attach an instance for it instead of reading it back.
         row = InboundMessage(id=new_id, resident_id=None, **values)

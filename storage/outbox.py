@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.database import dialect_insert, insert_or_skip
 from storage.models import (
     Enrolment,
     EnrolmentStatus,
@@ -39,12 +39,6 @@ PRIORITY_ANSWER, PRIORITY_URGENT, PRIORITY_NORMAL = 0, 1, 2
 
 _TABLE = cast(Table, OutboundMessage.__table__)  # the Core table, for executemany updates
 _COUNTED = (MessageStatus.sending, MessageStatus.sent, MessageStatus.delivered)
-
-
-def dialect_insert(session: AsyncSession) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def priority_of(*, kind: MessageKind, urgent: bool, inbound_id: int | None) -> int:
@@ -74,8 +68,9 @@ async def enqueue(
     status: MessageStatus = MessageStatus.pending,
     sent_at: datetime | None = None,
     ask_contact: bool = False,
-) -> OutboundMessage | None:
-    """Queue one message; None when a message with this idempotency key exists already (planned twice = once)."""
+) -> int | None:
+    """Queue one message and return its id; None when a message with this idempotency key exists already
+    (planned twice = once)."""
     values = {
         "channel": channel,
         "to_address": to_address,
@@ -98,13 +93,9 @@ async def enqueue(
         "sent_at": sent_at,
         "ask_contact": ask_contact,
     }
-    statement = (
-        dialect_insert(session)(OutboundMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboundMessage)
-    )
-    return (await session.scalars(statement)).one_or_none()
+    statement = insert_or_skip(session, _TABLE, unique=("idempotency_key",))
+    new_id = (await session.execute(statement, values)).scalar_one_or_none()
+    return int(new_id) if new_id is not None else None
 
 
 @dataclass(frozen=True)
@@ -154,12 +145,7 @@ async def enqueue_many(*, session: AsyncSession, messages: Sequence[NewMessage])
         }
         for m in messages
     ]
-    statement = (
-        dialect_insert(session)(_TABLE)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(_TABLE.c.id)
-    )
-    result = await session.execute(statement, rows)
+    result = await session.execute(insert_or_skip(session, _TABLE, unique=("idempotency_key",)), rows)
     return [int(row[0]) for row in result]
 
 

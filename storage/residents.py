@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.database import dialect_insert
 from storage.models import (
     Enrolment,
     ErasedIdentity,
@@ -21,7 +22,7 @@ from storage.models import (
     Resident,
     Workshop,
 )
-from storage.outbox import cancel_pending, dialect_insert, scrub_resident_messages
+from storage.outbox import cancel_pending, scrub_resident_messages
 from storage.seats import ACTIVE, cancel_enrolment
 
 SMS, TELEGRAM = "sms", "telegram"  # the channel names of bot.channels (storage imports nothing from bot)

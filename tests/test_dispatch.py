@@ -240,7 +240,7 @@ async def prepare(db: Database, case: Case) -> tuple[int, int]:
                 sent_at=now - timedelta(minutes=30),
             )
         seat = case.kind in SEAT_KINDS
-        row = await enqueue(
+        queued = await enqueue(
             session=session,
             channel=case.channel,
             to_address="77" if case.channel == TELEGRAM else "+33612340001",
@@ -255,8 +255,8 @@ async def prepare(db: Database, case: Case) -> tuple[int, int]:
             workshop_id=workshop_id,
             enrolment_id=enrolment_id,
         )
-        assert row is not None
-        return row.id, resident_id
+        assert queued is not None
+        return queued, resident_id
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
@@ -292,7 +292,7 @@ async def queue_many(
     ids = []
     async with db.write() as session:
         for index in range(count):
-            row = await enqueue(
+            queued = await enqueue(
                 session=session,
                 channel=channel,
                 to_address=to or f"+3361111{index:04d}",
@@ -302,8 +302,8 @@ async def queue_many(
                 idempotency_key=f"many:{channel}:{to}:{index}",
                 resident_id=resident_id,
             )
-            assert row is not None
-            ids.append(row.id)
+            assert queued is not None
+            ids.append(queued)
     return ids
 
 

@@ -113,7 +113,8 @@ async def test_a_moved_workshop_gets_new_reminders(db: Database, db_url: str, te
 
 async def promote(ctx: Context, enrolment_id: int) -> OutboundMessage | None:
     async with ctx.db.write() as session:
-        return await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment_id, now=ctx.now())
+        notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment_id, now=ctx.now())
+        return None if notice is None else await session.get(OutboundMessage, notice)
 
 
 async def test_a_promotion_notice_is_sent_once_and_plans_reminders(

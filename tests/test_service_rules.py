@@ -113,5 +113,5 @@ async def test_non_answers_the_reminder_that_was_sent_not_the_next_workshop(
         rows = await session.execute(
             select(Enrolment.workshop_id, Enrolment.status).where(Enrolment.resident_id == resident.id)
         )
-        statuses = {workshop_id: status for workshop_id, status in rows}
+        statuses = dict(rows.all())
     assert statuses == {ids["sv-beg"]: EnrolmentStatus.seated, ids["des-beg"]: EnrolmentStatus.cancelled}
