@@ -98,7 +98,7 @@ class _ChannelState:
     pacer: Pacer
     recipient_interval: timedelta | None  # the sender's per-recipient limit (Telegram: a second per chat)
     next_open: datetime | None = None  # when the next claim can get slots (the pace row is ahead of us)
-    chat_next: dict[str, datetime] = field(default_factory=dict)  # per recipient: earliest next slot
+    recipient_next: dict[str, datetime] = field(default_factory=dict)  # per recipient: earliest next slot
     last_slot: datetime | None = None  # the last slot this process used
     probing: bool = False  # a probe is in flight: claim nothing more on this channel until it is answered
 
@@ -298,11 +298,11 @@ class Dispatcher:
                 break  # a probe goes alone; the rest waits for the next claim
             slot = start + spacing * sending
             if state.recipient_interval:
-                chat_free = state.chat_next.get(message.to_address, now)
-                if chat_free > slot:  # this recipient had a message too recently: claim it when free
-                    state.next_open = min(state.next_open or chat_free, chat_free)
+                recipient_free = state.recipient_next.get(message.to_address, now)
+                if recipient_free > slot:  # this recipient had a message too recently: claim it when free
+                    state.next_open = min(state.next_open or recipient_free, recipient_free)
                     continue
-                state.chat_next[message.to_address] = slot + state.recipient_interval
+                state.recipient_next[message.to_address] = slot + state.recipient_interval
             if message.resident_id is not None and not message.urgent and not is_answer(message):
                 counts[message.resident_id] = counts.get(message.resident_id, 0) + 1
             taken.append(Claimed(message, slot, claim, probe=cold))
@@ -324,8 +324,8 @@ class Dispatcher:
 
     @staticmethod
     def _forget_old_chats(state: _ChannelState, now: datetime) -> None:
-        if len(state.chat_next) > 10_000:
-            state.chat_next = {chat: at for chat, at in state.chat_next.items() if at > now}
+        if len(state.recipient_next) > 10_000:
+            state.recipient_next = {chat: at for chat, at in state.recipient_next.items() if at > now}
 
     def _next_claim_in(self, interval: float) -> float:
         """Seconds until the next claim when more messages are due: when sends free some room (they wake the
