@@ -474,7 +474,7 @@ async def _tell_moved(
         return
     tally.told[channel] += 1
     if answer_non:
-        # NON must reach the dialogue's idle state, where it cancels this (their next) seat.
+        # NON must reach the dialogue's idle state, where it answers this notice: it cancels the seat moved.
         await forget_conversation(session=session, channel=channel, address=address)
 
 

@@ -350,7 +350,9 @@ def _idle(text: str, resident: ResidentView, world: World) -> Turn:
         if answer:
             reply = say.confirmed_coming(target.workshop.starts_at, world.tz)
             return Turn(state=None, replies=(Reply(reply),), effects=(ConfirmAttendance(target.enrolment_id),))
-        if asked is None and len(seated) > 1:  # which workshop the NON is about is not certain: ask, never guess
+        if asked is None and (len(seated) > 1 or resident.asked_about is not None):
+            # Which seat the NON is about is not certain (several, or our last question was about a seat they no
+            # longer hold): ask, never guess.
             return _start_cancel(None, resident, world)
         reply = say.cancelled_enrolment(target.workshop.starts_at, world.tz)
         return Turn(state=None, replies=(Reply(reply),), effects=(CancelEnrolment(target.enrolment_id),))

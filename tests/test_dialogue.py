@@ -194,6 +194,7 @@ class AnswerRow:
     asked_about: int | None  # the enrolment of the latest reminder or notice sent
     effect: object | None  # what the answer does; None: nothing yet
     step: Step | None = None  # the question asked instead, when it is not certain
+    seats: int = 2
 
 
 # Two seated workshops, enrolments 1 (the sooner) and 2; OUI/NON answers what we last asked about.
@@ -204,6 +205,9 @@ ANSWER_ROWS = [
     AnswerRow("NON to the sooner one's reminder cancels it", "NON", 1, CancelEnrolment(1)),
     AnswerRow("NON with nothing asked asks which", "non", None, None, Step.CANCEL_PICK),
     AnswerRow("NON about a seat no longer held asks which", "non", 9, None, Step.CANCEL_PICK),
+    AnswerRow("NON, one seat, nothing asked, cancels it", "non", None, CancelEnrolment(1), seats=1),
+    AnswerRow("NON, one seat, asked about it, cancels it", "non", 1, CancelEnrolment(1), seats=1),
+    AnswerRow("NON, one seat, asked about another, asks first", "non", 9, None, Step.CANCEL_CONFIRM, seats=1),
 ]
 
 
@@ -216,7 +220,7 @@ def test_yes_no_answers_the_last_question_asked(row: AnswerRow, now: datetime) -
         commune_insee="03262",
         level=Level.beginner,
         has_phone=True,
-        bookings=(Booking(1, soon, None), Booking(2, later, None)),
+        bookings=(Booking(1, soon, None), Booking(2, later, None))[: row.seats],
         asked_about=row.asked_about,
     )
     world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=tuple(options.values()))
