@@ -199,7 +199,7 @@ async def load(name: str, base: str, work: list[list[Turn]], concurrency: int) -
                     ) as response:
                         text = await response.text()
                     latencies.append(time.perf_counter() - started)
-                    if response.status != 200 or "<Message>" not in text:
+                    if response.status != 200 or "<Message" not in text:
                         errors += 1
 
         started = time.perf_counter()

@@ -59,6 +59,7 @@ ASKED_WITHIN = timedelta(days=2)  # an OUI/NON answers a reminder or notice sent
 class Handled:
     replies: tuple[Reply, ...]
     duplicate: bool  # the same provider id was seen before: these are the replies given the first time
+    reply_ids: tuple[int, ...] = ()  # their outbox rows, in the same order (a channel may ask for reports on them)
 
 
 def clean_text(text: str) -> str:
@@ -79,7 +80,8 @@ async def handle_inbound(*, ctx: Context, inbound: Inbound, inline: bool) -> Han
         )
         if not new:
             previous = await replies_for_inbound(session=session, inbound_id=record.id)
-            return Handled(tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous), duplicate=True)
+            replayed = tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous)
+            return Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous))
         resident = await _find_resident(session=session, inbound=inbound)
         conversation = await load_conversation(session=session, channel=inbound.channel, address=inbound.address)
         state = _state_of(conversation)
@@ -110,8 +112,9 @@ async def handle_inbound(*, ctx: Context, inbound: Inbound, inline: bool) -> Han
                 now=now,
             )
         replies = applied.turn.replies
+        reply_ids = []
         for index, reply in enumerate(replies):
-            await enqueue(
+            queued = await enqueue(
                 session=session,
                 channel=inbound.channel,
                 to_address="" if erased and inline else inbound.address,  # erased: keep no trace of the number
@@ -126,9 +129,11 @@ async def handle_inbound(*, ctx: Context, inbound: Inbound, inline: bool) -> Han
                 status=MessageStatus.sent if inline else MessageStatus.pending,
                 sent_at=now if inline else None,
             )
+            if queued is not None:  # always, for a new inbound message: its reply keys are its own
+                reply_ids.append(queued)
     if not inline and replies:
         ctx.wake_dispatcher()
-    return Handled(replies, duplicate=False)
+    return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids))
 
 
 # --- Loading what the dialogue needs -------------------------------------------------------------------------

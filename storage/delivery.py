@@ -6,7 +6,7 @@ the first final report (delivered or failed) wins.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import MessageStatus, OutboundMessage
@@ -30,17 +30,27 @@ async def record_status(
     error_code: str | None = None,
     opted_out: bool = False,
     unreachable: bool = False,
+    outbox_id: int | None = None,
 ) -> bool:
     """Record a provider's report on the outbox row it sent as ``provider_id``; False when no row has that id.
+
+    ``outbox_id``: the report names the row itself. A reply returned in the webhook's answer (TwiML) has no
+    provider id until the provider's first report on it, which gives it one.
 
     ``opted_out``: the recipient refused this channel (Twilio 21610) — the resident is opted out of it.
     ``unreachable``: the address can never receive on this channel (a landline) — for SMS, ``sms_unreachable``.
     Either way the resident's pending messages on that channel are cancelled in the same transaction.
     """
-    query = select(OutboundMessage).where(OutboundMessage.provider_id == provider_id).limit(1)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()  # SQLite: the caller's BEGIN IMMEDIATE already serialises writers
-    row = (await session.execute(query)).scalars().first()
+    row = await _locked(session, OutboundMessage.provider_id == provider_id)
+    if row is None and outbox_id is not None:
+        row = await _locked(
+            session,
+            OutboundMessage.id == outbox_id,
+            OutboundMessage.provider_id.is_(None),
+            OutboundMessage.inbound_id.is_not(None),  # only a reply to an inbound message is named this way
+        )
+        if row is not None:
+            row.provider_id = provider_id
     if row is None:
         return False
     current = _RANK.get(row.status)
@@ -55,3 +65,10 @@ async def record_status(
         elif unreachable and row.channel == SMS:
             await mark_sms_unreachable(session=session, resident_id=row.resident_id)
     return True
+
+
+async def _locked(session: AsyncSession, *conditions: ColumnElement[bool]) -> OutboundMessage | None:
+    query = select(OutboundMessage).where(*conditions).limit(1)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()  # SQLite: the caller's BEGIN IMMEDIATE already serialises writers
+    return (await session.execute(query)).scalars().first()

@@ -552,6 +552,35 @@ async def test_status_callbacks_from_twilio_reach_the_row(db_url: str, now: date
         assert resident.sms_unreachable and reminder.status == MessageStatus.cancelled
 
 
+async def test_a_reply_in_twiml_gets_its_delivery_reports(db_url: str, now: datetime) -> None:
+    """Each <Message> of our TwiML names its outbox row in its report URL; Twilio's reports then reach that row,
+    which gets the sid Twilio gave the message. Only a signed URL can name a row, and only a reply's row."""
+    async with open_site(db_url, now) as site:
+        response = await site.post(twilio_form("Bonjour"))
+        root = ET.fromstring(response.text)  # noqa: S314 - our own server's answer
+        actions = [(message.get("action"), message.get("method")) for message in root.iter("Message")]
+        async with site.ctx.db.read() as session:
+            replies = list(
+                (
+                    await session.execute(select(OutboundMessage.id).where(OutboundMessage.kind == MessageKind.reply))
+                ).scalars()
+            )
+        assert actions == [(f"{PUBLIC}{STATUS_PATH}?outbox={reply}", "POST") for reply in replies] != []
+        _, _, reminder_id = await _sent_row(site.ctx.db, now)  # a pending reminder: no sid, not a reply
+        sid = "SM" + "7" * 32
+        named, reminder = f"{STATUS_PATH}?outbox={replies[0]}", f"{STATUS_PATH}?outbox={reminder_id}"
+        forged = await site.post(status_form(sid, "failed", "30006"), path=reminder, signed_url=PUBLIC + named)
+        not_a_reply = await site.post(status_form("SM" + "8" * 32, "failed", "30006"), path=reminder)
+        delivered = await site.post(status_form(sid, "delivered", None), path=named)
+        late = await site.post(status_form(sid, "sent", None), path=named)  # out of order: never moves it back
+        assert [r.status_code for r in (forged, not_a_reply, delivered, late)] == [403, 204, 204, 204]
+        async with site.ctx.db.read() as session:
+            reply = await session.get(OutboundMessage, replies[0])
+            untouched = await session.get(OutboundMessage, reminder_id)
+        assert reply is not None and (reply.provider_id, reply.status) == (sid, MessageStatus.delivered)
+        assert untouched is not None and (untouched.provider_id, untouched.status) == (None, MessageStatus.pending)
+
+
 # --- The transcripts, through the webhook ------------------------------------------------------------------------
 
 

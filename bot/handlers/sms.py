@@ -52,6 +52,7 @@ log = logging.getLogger("atelier.sms")
 
 INBOUND_PATH = "/sms/twilio"
 STATUS_PATH = "/sms/twilio/status"
+OUTBOX_PARAMETER = "outbox"  # on the status callback of a TwiML reply: the outbox row it reports on
 MAX_FORM_BYTES = 64 * 1024  # Twilio's webhook forms are a few kilobytes; anything bigger is not Twilio
 TWIML = "application/xml"
 
@@ -83,12 +84,27 @@ def render_sms(body: str, choices: Sequence[str] = ()) -> str:
     return to_gsm7("\n".join(line for line in lines if line))
 
 
-def twiml(texts: Sequence[str] = ()) -> Response:
-    """One ``<Message>`` per text; no text gives the empty ``<Response/>`` that tells Twilio to send nothing."""
+def twiml(texts: Sequence[str] = (), reports: Sequence[str | None] = ()) -> Response:
+    """One ``<Message>`` per text; no text gives the empty ``<Response/>`` that tells Twilio to send nothing.
+
+    ``reports``: per text, the URL where Twilio reports on the message it creates (the ``action`` attribute,
+    https://www.twilio.com/docs/messaging/twiml/message), or None."""
     response = MessagingResponse()
-    for text in texts:
-        response.message(text)
+    for index, text in enumerate(texts):
+        report = reports[index] if index < len(reports) else None
+        if report is None:
+            response.message(text)
+        else:
+            response.message(text, action=report, method="POST")
     return Response(str(response.to_xml()), media_type=TWIML)
+
+
+def report_url(settings: Settings, outbox_id: int) -> str | None:
+    """Where Twilio reports on a reply it sends from our TwiML: the status callback, naming the outbox row (the
+    row has no Twilio sid yet). None without a public URL: Twilio could not reach us."""
+    if settings.public_url is None:
+        return None
+    return f"{settings.public_url}{STATUS_PATH}?{OUTBOX_PARAMETER}={outbox_id}"
 
 
 # --- Webhooks ----------------------------------------------------------------------------------------------------
@@ -185,7 +201,8 @@ def routes(ctx: Context) -> list[Route]:
             len(handled.replies),
             " (repeated delivery)" if handled.duplicate else "",
         )
-        return twiml([render_sms(reply.text, reply.choices) for reply in handled.replies])
+        reports = [report_url(ctx.settings, outbox_id) for outbox_id in handled.reply_ids]
+        return twiml([render_sms(reply.text, reply.choices) for reply in handled.replies], reports)
 
     async def status(request: Request) -> Response:
         form = await _read_form(request)
@@ -195,6 +212,9 @@ def routes(ctx: Context) -> list[Route]:
         update = delivery_update(form) if form is not None else None
         if update is None:
             return Response(status_code=204)
+        outbox = request.query_params.get(OUTBOX_PARAMETER, "")
+        if outbox.isdigit():  # signed with the URL: only our own TwiML can have named it
+            update["outbox_id"] = int(outbox)
         try:
             found = await _record(ctx, update)
         except Exception as exc:  # Twilio shows a failed callback in its console (error 11200); we log it
