@@ -68,9 +68,12 @@ def clean_text(text: str) -> str:
     return kept.strip()
 
 
-async def handle_inbound(*, ctx: Context, inbound: Inbound, inline: bool) -> Handled:
+async def handle_inbound(
+    *, ctx: Context, inbound: Inbound, inline: bool, confirm_within: timedelta | None = None
+) -> Handled:
     """Answer one message. ``inline``: the channel returns the replies itself (TwiML, the terminal), so they are
-    recorded as sent; otherwise they are queued for the dispatcher."""
+    recorded as sent; otherwise they are queued for the dispatcher. ``confirm_within``: inline replies that the
+    provider will report on (TwiML): unconfirmed until a report, or until the dispatcher asks the provider."""
     now = ctx.now()
     text = clean_text(inbound.text)
     provider_id = inbound.provider_id or f"local-{uuid.uuid4()}"
@@ -112,6 +115,7 @@ async def handle_inbound(*, ctx: Context, inbound: Inbound, inline: bool) -> Han
                 now=now,
             )
         replies = applied.turn.replies
+        confirm = inline and confirm_within is not None and not erased  # an erased number is never looked up
         reply_ids = []
         for index, reply in enumerate(replies):
             queued = await enqueue(
@@ -127,7 +131,8 @@ async def handle_inbound(*, ctx: Context, inbound: Inbound, inline: bool) -> Han
                 resident_id=resident.id if resident is not None else None,
                 inbound_id=record.id,
                 status=MessageStatus.sent if inline else MessageStatus.pending,
-                sent_at=now if inline else None,
+                sent_at=now if inline and not confirm else None,
+                unconfirmed_until=now + confirm_within if confirm and confirm_within is not None else None,
             )
             if queued is not None:  # always, for a new inbound message: its reply keys are its own
                 reply_ids.append(queued)

@@ -55,6 +55,8 @@ async def record_status(
         return False
     current = _RANK.get(row.status)
     if current is not None and _RANK[status] > current:
+        if row.status is MessageStatus.sending and row.sent_at is None:  # a TwiML reply: its first report
+            row.sent_at, row.lease_until = row.claimed_at, None
         row.status = status
         if status is MessageStatus.failed:
             row.error = error_code or "failed"

@@ -68,9 +68,15 @@ async def enqueue(
     status: MessageStatus = MessageStatus.pending,
     sent_at: datetime | None = None,
     ask_contact: bool = False,
+    unconfirmed_until: datetime | None = None,
 ) -> int | None:
     """Queue one message and return its id; None when a message with this idempotency key exists already
-    (planned twice = once)."""
+    (planned twice = once).
+
+    ``unconfirmed_until``: the message was handed to the provider just now, outside the dispatcher (a reply in a
+    webhook's answer). It is recorded ``sending`` under a lease until then: the provider's report confirms it, and
+    if none came by then, the dispatcher settles it as any message in doubt (asks the provider, sends if absent)."""
+    claimed = unconfirmed_until is not None
     values = {
         "channel": channel,
         "to_address": to_address,
@@ -81,8 +87,8 @@ async def enqueue(
         "priority": priority_of(kind=kind, urgent=urgent, inbound_id=inbound_id),
         "due_at": due_at,
         "expires_at": expires_at,
-        "status": status,
-        "attempts": 1 if sent_at is not None else 0,
+        "status": MessageStatus.sending if claimed else status,
+        "attempts": 1 if sent_at is not None or claimed else 0,
         "idempotency_key": idempotency_key,
         "resident_id": resident_id,
         "adviser_id": adviser_id,
@@ -92,6 +98,8 @@ async def enqueue(
         "inbound_id": inbound_id,
         "sent_at": sent_at,
         "ask_contact": ask_contact,
+        "claimed_at": due_at if claimed else None,
+        "lease_until": unconfirmed_until,
     }
     statement = insert_or_skip(session, _TABLE, unique=("idempotency_key",))
     new_id = (await session.execute(statement, values)).scalar_one_or_none()

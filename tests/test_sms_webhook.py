@@ -27,10 +27,11 @@ from twilio.request_validator import RequestValidator
 
 from bot import service
 from bot.app import create_app
+from bot.channels import Outgoing, SentLookup
 from bot.config import load_settings
 from bot.context import Context
 from bot.gsm7 import is_gsm7
-from bot.handlers.sms import INBOUND_PATH, STATUS_PATH
+from bot.handlers.sms import INBOUND_PATH, REPLY_CONFIRMATION, STATUS_PATH
 from bot.scheduler.dispatch import Dispatcher
 from storage.database import Database
 from storage.models import (
@@ -317,8 +318,13 @@ async def test_inbound(
                 inbound = (await session.execute(select(InboundMessage))).scalars().one()
                 address = (await session.execute(select(Conversation.address))).scalar_one()
             assert address == case.phone
-            assert {(row.status, row.to_address, row.kind) for row in rows} <= {
-                (MessageStatus.sent, case.phone, MessageKind.reply)
+            # With Twilio: in its hands, unconfirmed until its report (or until it is asked, after
+            # REPLY_CONFIRMATION). Without (no credentials: the console sender): simply sent.
+            expected: tuple[MessageStatus, datetime | None] = (MessageStatus.sent, None)
+            if isinstance(site.ctx.senders.get("sms"), SentLookup):
+                expected = (MessageStatus.sending, site.clock.now + REPLY_CONFIRMATION)
+            assert {(row.status, row.to_address, row.kind, row.lease_until) for row in rows} <= {
+                (expected[0], case.phone, MessageKind.reply, expected[1])
             }
             assert inbound.provider_id == case.form["MessageSid"]
         else:
@@ -581,6 +587,35 @@ async def test_a_reply_in_twiml_gets_its_delivery_reports(db_url: str, now: date
         assert untouched is not None and (untouched.provider_id, untouched.status) == (None, MessageStatus.pending)
 
 
+@pytest.mark.parametrize(
+    "twilio_had_it",
+    [True, False],
+    ids=["no report, Twilio had it: recorded, not resent", "no report, Twilio never had it: sent once, late"],
+)
+async def test_a_reply_without_any_report_is_settled_by_asking_twilio(
+    twilio_had_it: bool, db_url: str, now: datetime
+) -> None:
+    """Twilio's reports on a TwiML reply never came (or our answer missed Twilio's 15 s timeout). After
+    REPLY_CONFIRMATION the dispatcher asks Twilio, as for any message in doubt: a reply Twilio has is recorded with
+    its sid; a reply it never had is sent through the API — once."""
+    async with open_site(db_url, now) as site:
+        response = await site.post(twilio_form("Bonjour"))
+        (text,) = messages_of(response.text)
+        sender = site.ctx.senders["sms"]
+        if twilio_had_it:  # what Twilio did with our TwiML, without telling us
+            await sender.send(Outgoing(to=NUMBER, body=text))
+        site.clock.advance(REPLY_CONFIRMATION + timedelta(seconds=1))
+        site.ctx.wake_dispatcher()
+        for _ in range(250):
+            async with site.ctx.db.read() as session:
+                row = (await session.execute(select(OutboundMessage))).scalar_one()
+            if row.status == MessageStatus.sent:
+                break
+            await asyncio.sleep(0.02)
+        assert (row.status, row.provider_id) == (MessageStatus.sent, site.fake.messages[-1].sid)
+        assert site.fake.sent_to(NUMBER) == [text]  # exactly once either way
+
+
 # --- The transcripts, through the webhook ------------------------------------------------------------------------
 
 
@@ -593,6 +628,7 @@ async def test_transcript_through_the_sms_webhook(transcript: Transcript, db_url
             response = await site.post(twilio_form(say.text, sender=PHONES[say.who]))
             assert response.status_code == 200, response.text
             check_turn(transcript.label, index, say, messages_of(response.text))
+            await report_as_twilio(site, response.text)
         await check_final(site.ctx.db, transcript, PHONES["resident"], PHONES["other"])
         # What is not an answer (the promoted resident's notice…) leaves through the outbox, sent to Twilio by the
         # dispatcher the app's lifespan runs.
@@ -601,6 +637,16 @@ async def test_transcript_through_the_sms_webhook(transcript: Transcript, db_url
             told = site.fake.sent_to(PHONES["other"])
             assert any(fold(transcript.final.other_told) in fold(body) for body in told), told
         assert {m.to for m in site.fake.messages} <= set(PHONES.values())
+
+
+async def report_as_twilio(site: Site, twiml: str) -> None:
+    """What Twilio does with our TwiML: it creates each message and reports on it at the message's action URL."""
+    root = ET.fromstring(twiml)  # noqa: S314 - our own server's answer
+    for message in root.iter("Message"):
+        action = message.get("action")
+        assert action is not None and action.startswith(PUBLIC), twiml
+        report = await site.post(status_form(message_sid(), "sent", None), path=action.removeprefix(PUBLIC))
+        assert report.status_code == 204
 
 
 async def settled(db: Database, now: datetime, patience: float = 10.0) -> bool:

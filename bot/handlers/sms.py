@@ -40,7 +40,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import messages, service
-from bot.channels import SMS, Inbound, Outgoing, SendError
+from bot.channels import SMS, Inbound, Outgoing, SendError, SentLookup
 from bot.config import Settings
 from bot.context import Context
 from bot.gsm7 import to_gsm7
@@ -53,6 +53,9 @@ log = logging.getLogger("atelier.sms")
 INBOUND_PATH = "/sms/twilio"
 STATUS_PATH = "/sms/twilio/status"
 OUTBOX_PARAMETER = "outbox"  # on the status callback of a TwiML reply: the outbox row it reports on
+# Twilio creates a TwiML reply within seconds and reports on it; without a report by then, it is asked. An answer
+# Twilio never had (our webhook answered after its 15 s timeout) is then sent again, late rather than never.
+REPLY_CONFIRMATION = timedelta(minutes=2)
 MAX_FORM_BYTES = 64 * 1024  # Twilio's webhook forms are a few kilobytes; anything bigger is not Twilio
 TWIML = "application/xml"
 
@@ -97,6 +100,12 @@ def twiml(texts: Sequence[str] = (), reports: Sequence[str | None] = ()) -> Resp
         else:
             response.message(text, action=report, method="POST")
     return Response(str(response.to_xml()), media_type=TWIML)
+
+
+def _confirm_within(ctx: Context) -> timedelta | None:
+    """How long a reply in TwiML stays unconfirmed before Twilio is asked whether it sent it: only when the SMS
+    sender can ask (Twilio itself; never the console sender, whose replies would otherwise be sent again)."""
+    return REPLY_CONFIRMATION if isinstance(ctx.senders.get(SMS), SentLookup) else None
 
 
 def report_url(settings: Settings, outbox_id: int) -> str | None:
@@ -187,7 +196,9 @@ def routes(ctx: Context) -> list[Route]:
         if message is None:
             return twiml()
         try:
-            handled = await service.handle_inbound(ctx=ctx, inbound=message, inline=True)
+            handled = await service.handle_inbound(
+                ctx=ctx, inbound=message, inline=True, confirm_within=_confirm_within(ctx)
+            )
         except Exception as exc:  # the resident gets a kind answer, never an error page
             # The service's transaction was rolled back: nothing changed, and the resident is told to write
             # again. Twilio does not retry a messaging webhook that failed (it only logs error 11200), so an
