@@ -16,6 +16,18 @@ TELEGRAM = "telegram"
 CONSOLE = "console"
 
 
+MAX_STORED_INT = 2**63 - 1  # a BIGINT column: a larger id in a request is bad input, not a database error
+
+
+def plain_number(text: str) -> int | None:
+    """A number written in a request (a header, a URL parameter, a button's data): ASCII digits only, and small
+    enough to store. None otherwise, so that odd input is refused rather than raising ("²".isdigit() is true)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= MAX_STORED_INT else None
+
+
 @dataclass(frozen=True)
 class Inbound:
     """A message from a resident or an adviser, whatever the channel."""

@@ -27,6 +27,7 @@ from bot.understanding import (
     Keyword,
     clean_name,
     detect_keyword,
+    first_name_of,
     looks_like_name,
     match_choice,
     match_commune,
@@ -103,6 +104,7 @@ class ResidentView:
     contact_offered: bool = True  # the Telegram "share my number" button was offered already
     bookings: tuple[Booking, ...] = ()
     asked_about: int | None = None  # the enrolment our latest reminder or notice was about: OUI/NON answers it
+    asked_at: datetime | None = None  # when that reminder or notice was sent
 
     @property
     def registered(self) -> bool:
@@ -110,7 +112,7 @@ class ResidentView:
 
     @property
     def first_name(self) -> str:
-        return (self.name or "").split(" ")[0]
+        return first_name_of(self.name or "")
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,8 @@ class Erase:
 @dataclass(frozen=True)
 class RequestCallback:
     phone: str | None = None  # a number given in the conversation (Telegram residents may have none on file)
+    name: str | None = None  # given during a sign-up not finished yet: the adviser knows whom they call
+    commune_insee: str | None = None  # likewise; it also says which advisers to tell
 
 
 @dataclass(frozen=True)
@@ -234,9 +238,19 @@ def respond(*, state: State | None, text: str, resident: ResidentView, world: Wo
         state = None
     if keyword is not None:
         return _on_keyword(keyword, state, resident, world)
+    if state is not None and _answers_our_question(text, state, resident):
+        state = None
     if state is None:
         return _idle(text, resident, world)
     return STEPS[state.step](text, state, resident, world)
+
+
+def _answers_our_question(text: str, state: State, resident: ResidentView) -> bool:
+    """A reminder or notice asked OUI/NON after the conversation's last question: a yes or no answers it, not the
+    older question (the menu shown this morning, say)."""
+    if resident.asked_at is None or state.updated_at is None or state.updated_at >= resident.asked_at:
+        return False
+    return parse_yes_no(text) is not None
 
 
 def after_enrol(
@@ -276,13 +290,18 @@ def _on_keyword(keyword: Keyword, state: State | None, resident: ResidentView, w
     if keyword == Keyword.RESTART:
         return Turn(state=State(Step.NAME, {}), replies=(Reply(say.restarted() + " " + say.ask_name()),))
     if keyword == Keyword.MY_WORKSHOPS:
+        if state is not None and state.step in SIGNUP_STEPS:  # answer, then carry on where they were
+            listed = _my_workshops(resident, world, signing_up=True)
+            return _add(_reask(state, resident, world), replies=listed.replies, first=True)
         return _my_workshops(resident, world)
     if keyword == Keyword.ADVISER:
+        signing_up = state is not None and state.step in SIGNUP_STEPS
+        known = {k: state.data[k] for k in ("name", "commune") if k in state.data} if state and signing_up else {}
         if resident.has_phone:
-            return Turn(
-                state=None, replies=(Reply(say.callback_requested(has_phone=True)),), effects=(RequestCallback(),)
-            )
-        return Turn(state=State(Step.CALLBACK_PHONE), replies=(Reply(say.callback_requested(has_phone=False)),))
+            effect = RequestCallback(name=known.get("name"), commune_insee=known.get("commune"))
+            return Turn(state=None, replies=(Reply(say.callback_requested(has_phone=True)),), effects=(effect,))
+        asking = State(Step.CALLBACK_PHONE, known)
+        return Turn(state=asking, replies=(Reply(say.callback_requested(has_phone=False)),))
     if keyword == Keyword.FORGET:
         return Turn(state=State(Step.FORGET_CONFIRM), replies=(Reply(say.ask_confirm_forget(), say.YES_NO),))
     # CANCEL
@@ -309,9 +328,9 @@ def _ask_confirm_cancel(booking: Booking, world: World) -> Turn:
     )
 
 
-def _my_workshops(resident: ResidentView, world: World) -> Turn:
+def _my_workshops(resident: ResidentView, world: World, *, signing_up: bool = False) -> Turn:
     if not resident.bookings:
-        return Turn(state=None, replies=(Reply(say.my_workshops_none()),))
+        return Turn(state=None, replies=(Reply(say.my_workshops_none(signing_up=signing_up)),))
     lines = [
         say.my_workshop_line(b.workshop.starts_at, world.tz, b.workshop.venue, b.waiting_position)
         for b in resident.bookings
@@ -350,9 +369,9 @@ def _idle(text: str, resident: ResidentView, world: World) -> Turn:
         if answer:
             reply = say.confirmed_coming(target.workshop.starts_at, world.tz)
             return Turn(state=None, replies=(Reply(reply),), effects=(ConfirmAttendance(target.enrolment_id),))
-        if asked is None and (len(seated) > 1 or resident.asked_about is not None):
-            # Which seat the NON is about is not certain (several, or our last question was about a seat they no
-            # longer hold): ask, never guess.
+        if asked is None:
+            # A NON that answers no question of ours (no recent reminder, or one about a seat they no longer hold):
+            # ask which seat and confirm, as ANNULER does; never cancel on a guess.
             return _start_cancel(None, resident, world)
         reply = say.cancelled_enrolment(target.workshop.starts_at, world.tz)
         return Turn(state=None, replies=(Reply(reply),), effects=(CancelEnrolment(target.enrolment_id),))
@@ -383,7 +402,7 @@ def _on_name(text: str, state: State, resident: ResidentView, world: World) -> T
         return Turn(state=state, replies=(Reply(say.name_not_understood()),))
     name = clean_name(text)
     data = {**state.data, "name": name}
-    return Turn(state=State(Step.COMMUNE, data), replies=(Reply(say.ask_commune(name.split(" ")[0])),))
+    return Turn(state=State(Step.COMMUNE, data), replies=(Reply(say.ask_commune(first_name_of(name))),))
 
 
 def _commune_chosen(insee: str, state: State, world: World) -> Turn:
@@ -414,7 +433,10 @@ def _on_commune_pick(text: str, state: State, resident: ResidentView, world: Wor
     choice = _pick(text, names)
     if choice is not None:
         return _commune_chosen(candidates[choice - 1], state, world)
-    return _on_commune(text, replace(state, step=Step.COMMUNE), resident, world)
+    if parse_number(text, 99) is None and match_commune(text, world.communes).kind != "none":
+        return _on_commune(text, replace(state, step=Step.COMMUNE), resident, world)  # another commune named
+    # A number off the list, or words we cannot read: the same list again, with how to answer.
+    return Turn(state=state, replies=(Reply(say.choose_by_number(len(names)), tuple(names)),))
 
 
 def _on_level(text: str, state: State, resident: ResidentView, world: World) -> Turn:
@@ -504,12 +526,16 @@ def _offer(resident: ResidentView, world: World, exclude: Sequence[int] = ()) ->
     return Turn(state=State(Step.WORKSHOP, data), replies=(Reply(say.offer_workshops(len(with_seats)), lines),))
 
 
+def _offered(state: State, world: World) -> tuple[list[WorkshopOption], list[str]]:
+    """The workshops offered at the last question (those still planned) and their numbered lines."""
+    options = [w for w in (_workshop(world, int(i)) for i in state.data.get("offered", [])) if w is not None]
+    return options, [say.workshop_line(w.starts_at, world.tz, w.commune) for w in options]
+
+
 def _on_workshop(text: str, state: State, resident: ResidentView, world: World) -> Turn:
-    offered: list[int] = list(state.data.get("offered", []))
-    options = [w for w in (_workshop(world, i) for i in offered) if w is not None]
+    options, lines = _offered(state, world)
     if parse_yes_no(text) is False:
         return Turn(state=None, replies=(Reply(say.not_enrolled_ok()),))
-    lines = [say.workshop_line(w.starts_at, world.tz, w.commune) for w in options]
     choice = _pick(text, lines)
     if choice is None or not options:
         return Turn(state=state, replies=(Reply(say.choose_by_number(len(options)), tuple(lines)),))
@@ -532,6 +558,11 @@ def _on_confirm_workshop(text: str, state: State, resident: ResidentView, world:
         if others and resident.registered:
             return _offer(resident, world, exclude=[workshop_id])
         return Turn(state=None, replies=(Reply(say.not_enrolled_ok()),))
+    options, lines = _offered(state, world)
+    if len(options) > 1 and (choice := _pick(text, lines)) is not None:
+        # Answering the previous question again corrects it: "2" after "1" offers the second workshop instead.
+        workshop_id = options[choice - 1].id
+        state = State(Step.CONFIRM_WORKSHOP, {**state.data, "workshop": workshop_id})
     option = _workshop(world, workshop_id)
     if option is None:
         return _offer(resident, world) if resident.registered else Turn(state=None)
@@ -570,7 +601,8 @@ def _on_cancel_confirm(text: str, state: State, resident: ResidentView, world: W
     if booking is None:
         return Turn(state=None, replies=(Reply(say.nothing_to_cancel()),))
     if answer is True:
-        reply = say.cancelled_enrolment(booking.workshop.starts_at, world.tz)
+        waiting = booking.waiting_position is not None
+        reply = say.cancelled_enrolment(booking.workshop.starts_at, world.tz, waiting=waiting)
         return Turn(state=None, replies=(Reply(reply),), effects=(CancelEnrolment(booking.enrolment_id),))
     if answer is False:
         return Turn(state=None, replies=(Reply(say.cancel_kept()),))
@@ -592,7 +624,8 @@ def _on_callback_phone(text: str, state: State, resident: ResidentView, world: W
         if parse_yes_no(text) is False:
             return Turn(state=None, replies=(Reply(say.cancel_kept()),))
         return Turn(state=state, replies=(Reply(say.phone_not_understood()),))
-    return Turn(state=None, replies=(Reply(say.callback_phone_noted()),), effects=(RequestCallback(phone=phone),))
+    effect = RequestCallback(phone=phone, name=state.data.get("name"), commune_insee=state.data.get("commune"))
+    return Turn(state=None, replies=(Reply(say.callback_phone_noted()),), effects=(effect,))
 
 
 def parse_phone(text: str) -> str | None:
@@ -608,7 +641,7 @@ def _reask(state: State, resident: ResidentView, world: World) -> Turn:
     if state.step == Step.NAME:
         return Turn(state=state, replies=(Reply(say.ask_name()),))
     if state.step in (Step.COMMUNE, Step.COMMUNE_PICK):
-        first = str(state.data.get("name", "")).split(" ")[0]
+        first = first_name_of(str(state.data.get("name", "")))
         return Turn(state=State(Step.COMMUNE, state.data), replies=(Reply(say.ask_commune(first)),))
     if state.step == Step.LEVEL:
         return Turn(state=state, replies=(Reply(say.ask_level(), say.LEVEL_CHOICES),))
@@ -629,6 +662,8 @@ def _reask(state: State, resident: ResidentView, world: World) -> Turn:
         return _on_cancel_confirm("", state, resident, world)
     if state.step == Step.CANCEL_PICK:
         return _start_cancel(state, resident, world)
+    if state.step == Step.MENU and resident.registered:
+        return Turn(state=state, replies=(Reply(say.menu(resident.first_name), say.MENU_CHOICES),))
     first = resident.first_name
     return Turn(state=State(Step.MENU), replies=(Reply(say.not_understood_idle(first), say.MENU_CHOICES),))
 

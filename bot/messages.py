@@ -133,14 +133,14 @@ def offer_waiting_list(start: datetime, tz: tzinfo, venue: str) -> str:
 def seated(first_name: str, start: datetime, tz: tzinfo, venue: str, address: str) -> str:
     return (
         f"C'est noté {first_name} ! Atelier le {when_fr(start, tz)}, {venue}, {address}. "
-        "Nous vous le rappellerons la veille. Pour annuler, écrivez ANNULER."
+        "Un rappel vous sera envoyé avant. Pour annuler, écrivez ANNULER."
     )
 
 
 def waiting(first_name: str, position: int, start: datetime, tz: tzinfo, venue: str) -> str:
-    rank = "la première" if position == 1 else f"n°{position}"
+    rank = "en tête de" if position == 1 else f"en position {position} sur"
     return (
-        f"C'est noté {first_name}, vous êtes {rank} sur la liste d'attente du {when_fr(start, tz)}, {venue}. "
+        f"C'est noté {first_name}, vous êtes {rank} la liste d'attente du {when_fr(start, tz)}, {venue}. "
         "Si une place se libère, on vous prévient."
     )
 
@@ -167,8 +167,8 @@ def restarted() -> str:
 
 def help_text(phone: str) -> str:
     return (
-        "Vous pouvez écrire : MES ATELIERS, ANNULER, CONSEILLER pour être rappelé, STOP pour ne plus rien "
-        f"recevoir. Conseillers : {phone}"
+        "Vous pouvez écrire : INSCRIPTION, MES ATELIERS, ANNULER, CONSEILLER pour être rappelé, OUBLIER pour "
+        f"effacer vos données, STOP pour ne plus rien recevoir. Conseillers : {phone}"
     )
 
 
@@ -179,12 +179,14 @@ def menu(first_name: str) -> str:
 MENU_CHOICES = ("M'inscrire à un atelier", "Mes ateliers", "Être rappelé par un conseiller")
 
 
-def my_workshops_none() -> str:
-    return "Vous n'êtes inscrit à aucun atelier. Écrivez INSCRIPTION pour en choisir un."
+def my_workshops_none(*, signing_up: bool = False) -> str:
+    if signing_up:
+        return "Vous n'avez pas encore d'atelier : continuons votre inscription."
+    return "Vous n'avez aucun atelier prévu. Écrivez INSCRIPTION pour en choisir un."
 
 
 def my_workshop_line(start: datetime, tz: tzinfo, venue: str, position: int | None) -> str:
-    wait = f" (liste d'attente, n°{position})" if position else ""
+    wait = f" (liste d'attente, position {position})" if position else ""
     return f"- {when_fr(start, tz)}, {venue}{wait}"
 
 
@@ -200,9 +202,10 @@ def ask_confirm_cancel(start: datetime, tz: tzinfo, venue: str) -> str:
     return f"Annuler votre inscription du {when_fr(start, tz)}, {venue} ? Répondez OUI ou NON."
 
 
-def cancelled_enrolment(start: datetime, tz: tzinfo) -> str:
+def cancelled_enrolment(start: datetime, tz: tzinfo, *, waiting: bool = False) -> str:
+    done = "Vous n'êtes plus sur la liste d'attente" if waiting else "C'est annulé"
     return (
-        f"C'est annulé pour le {when_fr(start, tz)}. Votre place va à quelqu'un d'autre. "
+        f"{done} pour le {when_fr(start, tz)}, merci de nous avoir prévenus. "
         "Pour un autre atelier, écrivez INSCRIPTION."
     )
 

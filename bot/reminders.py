@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,8 @@ from bot import messages as say
 from bot.context import Context
 from bot.recipients import address_of
 from bot.scheduler.planning import is_urgent_change, next_allowed, reminder_times
-from storage.models import Enrolment, EnrolmentStatus, MessageKind, WorkshopStatus
+from storage.delivery import record_status
+from storage.models import Enrolment, EnrolmentStatus, MessageKind, Workshop, WorkshopStatus
 from storage.outbox import cancel_pending, enqueue, revive_cancelled
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,38 @@ async def replan_workshop(*, session: AsyncSession, ctx: Context, workshop_id: i
     return planned
 
 
+async def replan_resident(*, session: AsyncSession, ctx: Context, resident_id: int, now: datetime) -> int:
+    """Plan again the reminders of every upcoming seat of the resident (a channel works again); returns how many."""
+    seated = await session.scalars(
+        select(Enrolment.id)
+        .join(Workshop)
+        .where(
+            Enrolment.resident_id == resident_id,
+            Enrolment.status == EnrolmentStatus.seated,
+            Workshop.status == WorkshopStatus.planned,
+            Workshop.starts_at > now,
+        )
+        .order_by(Enrolment.id)
+    )
+    planned = 0
+    for enrolment_id in list(seated):
+        planned += await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment_id, now=now)
+    return planned
+
+
+async def record_report(*, session: AsyncSession, ctx: Context, report: dict[str, Any], now: datetime) -> bool:
+    """A provider's delivery report (the keyword arguments of ``record_status``); False when no message has its
+    id. When it shows that a number marked as unable to receive SMS did receive one, the reminders that the mark
+    had cancelled are planned again."""
+    recorded = await record_status(session=session, **report)
+    if recorded is None:
+        return False
+    if recorded.reachable_again and recorded.resident_id is not None:
+        planned = await replan_resident(session=session, ctx=ctx, resident_id=recorded.resident_id, now=now)
+        log.info("SMS delivered to a number marked unreachable: mark lifted, %d reminder(s) planned again", planned)
+    return True
+
+
 async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int | None:
     """Tell someone promoted from the waiting list that they have a seat, and plan their reminders.
 
@@ -126,6 +160,9 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
         return None
     workshop = enrolment.workshop
     notice: int | None = None
+    # "You are on the waiting list", not sent yet (an adviser's phone enrolment in the quiet hours): the promotion
+    # says more and says it right; both together would contradict each other.
+    await cancel_pending(session=session, enrolment_id=enrolment.id, kinds=(MessageKind.confirmation,))
     destination = address_of(enrolment.resident)
     if destination is not None:
         channel, address = destination

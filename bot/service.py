@@ -83,6 +83,9 @@ async def handle_inbound(
         )
         if not new:
             previous = await replies_for_inbound(session=session, inbound_id=record.id)
+            # The same id from another number is not a retry: never show anyone the replies meant for someone else
+            # ("" is the address of a reply to someone since erased, and holds nothing personal).
+            previous = [m for m in previous if m.to_address in (inbound.address, "")]
             replayed = tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous)
             return Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous))
         resident = await _find_resident(session=session, inbound=inbound)
@@ -204,9 +207,9 @@ async def resident_view(
         option = _option(enrolment.workshop, 0)
         bookings.append(Booking(enrolment.id, option, enrolment.position, enrolment.confirmed))
     opted_out = resident.opted_out_telegram if channel == TELEGRAM else resident.opted_out_sms
-    asked_about = None
+    asked = None
     if any(booking.waiting_position is None for booking in bookings):
-        asked_about = await last_asked_enrolment(session=session, resident_id=resident.id, since=now - ASKED_WITHIN)
+        asked = await last_asked_enrolment(session=session, resident_id=resident.id, since=now - ASKED_WITHIN)
     return ResidentView(
         name=resident.name,
         commune_insee=resident.commune_insee,
@@ -216,7 +219,8 @@ async def resident_view(
         opted_out=opted_out,
         contact_offered=resident.telegram_contact_offered or channel != TELEGRAM,
         bookings=tuple(bookings),
-        asked_about=asked_about,
+        asked_about=asked[0] if asked else None,
+        asked_at=asked[1] if asked else None,
     )
 
 
@@ -326,6 +330,9 @@ async def _apply_simple(
             for enrolment in await active_bookings(session=session, resident_id=resident.id, now=now):
                 await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)  # seated only
     elif isinstance(effect, RequestCallback):
+        # What a sign-up not finished yet told us, so that the adviser knows whom they call (and where).
+        resident.name = resident.name or effect.name
+        resident.commune_insee = resident.commune_insee or effect.commune_insee
         await request_callback(session=session, ctx=ctx, resident=resident, now=now, phone=effect.phone)
     elif isinstance(effect, ContactOffered):
         resident.telegram_contact_offered = True

@@ -42,6 +42,7 @@ LEVEL_ORDER = {Level.beginner: 0, Level.intermediate: 1, Level.advanced: 2, None
 class Attendance:
     workshop_id: int
     marked: dict[int, EnrolmentStatus]  # resident id → attended / absent
+    names: dict[int, str]  # resident id → name, so that the adviser sees whom they marked
 
 
 async def mark_attendance(
@@ -81,7 +82,8 @@ async def mark_attendance(
             )
         for rid, status in wanted.items():
             enrolments[rid].status, enrolments[rid].updated_at = status, ctx.now()
-    return Attendance(workshop_id, wanted)
+        names = {rid: enrolments[rid].resident.name or "(sans nom)" for rid in wanted}
+    return Attendance(workshop_id, wanted, names)
 
 
 # ---------------------------------------------------------------------------------------------------------------

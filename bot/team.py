@@ -23,6 +23,7 @@ from bot.phones import is_landline, to_e164
 from bot.planning_csv import WorkshopFieldsError, find_commune, parse_level, plain
 from bot.recipients import address_of
 from bot.scheduler.planning import is_urgent_change, next_allowed
+from bot.understanding import first_name_of
 from bot.workshops import WorkshopError
 from storage.catalogue import find_resident
 from storage.models import Adviser, ErasedIdentity, Level, MessageKind, Resident, Workshop, WorkshopStatus
@@ -324,7 +325,7 @@ async def _confirm(
     if destination is None:
         return None
     channel, address = destination
-    first_name = (resident.name or "").split(" ")[0]
+    first_name = first_name_of(resident.name or "")
     venue = workshop.venue
     if outcome.seated:
         body = say.seated(first_name, workshop.starts_at, ctx.tz, venue.name, venue.address)

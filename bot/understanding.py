@@ -150,7 +150,8 @@ _KEYWORD_PHRASES: dict[Keyword, tuple[str, ...]] = {
     Keyword.CANCEL: _pipe(
         "annuler|annulation|annule|annulez|desinscrire|me desinscrire|desinscription|desinscrivez moi"
         "|je me desinscris|annuler mon inscription|annuler l inscription|annuler inscription|annuler mon atelier"
-        "|annuler l atelier|annuler atelier|annuler ma place|annuler mon rendez vous|annuler rdv"
+        "|annuler l atelier|annuler atelier|annuler ma place|annuler mon rendez vous|annuler rdv|comment annuler"
+        "|savoir comment annuler|comment annuler mon inscription|savoir comment annuler mon inscription"
     ),
     Keyword.MY_WORKSHOPS: _pipe(
         "mes ateliers|mes atelier|mon atelier|mes inscriptions|mon inscription|mes rendez vous|mon rendez vous"
@@ -161,16 +162,23 @@ _KEYWORD_PHRASES: dict[Keyword, tuple[str, ...]] = {
         "conseiller|conseillere|conseillers|un conseiller|une conseillere|parler a un conseiller"
         "|parler a une conseillere|parler a quelqu un|rappel|rappel moi|rappelez moi|rappelle moi|rappeler moi"
         "|me rappeler|appelez moi|appelle moi|appeler moi|m appeler|etre rappele|etre rappelee|telephonez moi"
+        "|qu un conseiller me rappelle|que le conseiller me rappelle|que la conseillere me rappelle"
+        "|qu une conseillere me rappelle|qu on me rappelle"
     ),
     # Conservative on purpose: a false STOP silences someone for good, a missed one is answered next time.
     Keyword.STOP: _pipe(
         "stop|stopp|stopper|arret|arrete|arretez|stop sms|stop messages|stop message|arret sms|arret des sms"
         "|arretez les sms|arretez les messages|plus de sms|plus de messages|je ne veux plus de sms"
-        "|je ne veux plus de messages|ne plus recevoir de sms|ne plus recevoir de messages|desabonner"
+        "|je ne veux plus de messages|ne plus recevoir|ne plus recevoir de sms|ne plus recevoir de messages"
+        "|je ne veux plus recevoir|je ne veux plus rien recevoir|je ne veux plus recevoir de messages"
+        "|je ne veux plus recevoir de sms|desabonner"
         "|me desabonner|desabonnez moi|desabonnement|unsubscribe"
+        # Twilio's own opt-out words: Twilio blocks the number on them, so they must stop us too
+        # (https://help.twilio.com/articles/223134027).
+        "|stopall|stop all|end|cancel|quit|optout|opt out|revoke"
     ),
     Keyword.START: _pipe(
-        "start|start sms|demarrer|reabonner|me reabonner|reabonnement|reactiver|reprendre les sms"
+        "start|unstop|start sms|demarrer|reabonner|me reabonner|reabonnement|reactiver|reprendre les sms"
         "|reprendre les messages"
     ),
     Keyword.SIGNUP: _pipe(
@@ -804,6 +812,8 @@ _NAME_INTROS = frozenset(
     )
 )
 _NAME_OUTROS = frozenset(_pipe("merci|svp|stp|cordialement|merci beaucoup|bonne journee|cdlt"))
+# Where a name stops in "Jeanne Roche j'habite à Prémilhat": what follows is not part of it.
+_NAME_ENDS = frozenset(_pipe("j habite|habite|je vis|je reside|domicilie|domiciliee|demeurant|et j habite"))
 _NOT_NAME_WORDS = _set(
     "inscrire minscrire inscription inscriptions atelier ateliers voudrais veux aide stop comment pourquoi quoi "
     "quand http https www com fr oui non ok merci numero rien"
@@ -847,6 +857,24 @@ def _capitalize_word(word: str, *, first: bool) -> str:
     )
 
 
+def _cut_at(items: list[str], phrases: frozenset[str]) -> list[str]:
+    """The items before the first phrase of ``phrases`` (one or two items long)."""
+    for index in range(len(items)):
+        for size in (1, 2):
+            if " ".join(words(" ".join(items[index : index + size]))) in phrases:
+                return items[:index]
+    return items
+
+
+def first_name_of(name: str) -> str:
+    """What a reply calls the person: the first name ("Martine Dupont" → "Martine", "Mme Martine Dupont" →
+    "Martine"), or title and surname when that is all they gave ("Mme Dupont" stays "Mme Dupont", never "Mme")."""
+    parts = name.split()
+    if len(parts) > 1 and parts[0].lower().rstrip(".") in _TITLES:
+        return " ".join(parts[:2]) if len(parts) == 2 else parts[1]
+    return parts[0] if parts else ""
+
+
 def clean_name(text: str) -> str:
     """The name in a message, tidied: "MARTINE DUPONT" -> "Martine Dupont", "je m'appelle jean-pierre martin" ->
     "Jean-Pierre Martin", "c'est Mme Durand" -> "Mme Durand". Greetings and "je m'appelle" are removed; emoji,
@@ -854,7 +882,7 @@ def clean_name(text: str) -> str:
     text = unicodedata.normalize("NFC", _TAG.sub(" ", text[: 4 * _MAX_NAME])).translate(_APOSTROPHES)
     items = [w.strip("-'.") for w in _NOT_NAME_CHARS.sub(" ", text).split()]
     items = _drop_phrases([w for w in items if w], _NAME_INTROS, from_end=False)
-    items = _drop_phrases(items, _NAME_OUTROS, from_end=True)
+    items = _drop_phrases(_cut_at(items, _NAME_ENDS), _NAME_OUTROS, from_end=True)
     return " ".join(_capitalize_word(word, first=position == 0) for position, word in enumerate(items))
 
 

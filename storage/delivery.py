@@ -6,11 +6,13 @@ the first final report (delivered or failed) wins.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import MessageStatus, OutboundMessage
-from storage.residents import SMS, TELEGRAM, mark_sms_unreachable, set_opt_out
+from storage.residents import SMS, TELEGRAM, clear_sms_unreachable, mark_sms_unreachable, set_opt_out
 
 # How far along a message is. Cancelled and expired rows were never handed to a provider: no report moves them.
 _RANK = {
@@ -22,6 +24,14 @@ _RANK = {
 }
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A report found its row."""
+
+    resident_id: int | None
+    reachable_again: bool = False  # a delivered SMS lifted the resident's "cannot receive SMS" mark
+
+
 async def record_status(
     *,
     session: AsyncSession,
@@ -31,8 +41,8 @@ async def record_status(
     opted_out: bool = False,
     unreachable: bool = False,
     outbox_id: int | None = None,
-) -> bool:
-    """Record a provider's report on the outbox row it sent as ``provider_id``; False when no row has that id.
+) -> Recorded | None:
+    """Record a provider's report on the outbox row it sent as ``provider_id``; None when no row has that id.
 
     ``outbox_id``: the report names the row itself. A reply returned in the webhook's answer (TwiML) has no
     provider id until the provider's first report on it, which gives it one.
@@ -40,6 +50,8 @@ async def record_status(
     ``opted_out``: the recipient refused this channel (Twilio 21610) — the resident is opted out of it.
     ``unreachable``: the address can never receive on this channel (a landline) — for SMS, ``sms_unreachable``.
     Either way the resident's pending messages on that channel are cancelled in the same transaction.
+    A delivered SMS proves the number receives SMS: a mark left by an earlier "unreachable carrier" (30006 is
+    also a carrier's passing refusal) is lifted, and ``reachable_again`` says so (their reminders were cancelled).
     """
     row = await _locked(session, OutboundMessage.provider_id == provider_id)
     if row is None and outbox_id is not None:
@@ -52,7 +64,7 @@ async def record_status(
         if row is not None:
             row.provider_id = provider_id
     if row is None:
-        return False
+        return None
     current = _RANK.get(row.status)
     if current is not None and _RANK[status] > current:
         if row.status is MessageStatus.sending and row.sent_at is None:  # a TwiML reply: its first report
@@ -66,7 +78,10 @@ async def record_status(
             await set_opt_out(session=session, resident_id=row.resident_id, channel=row.channel, opted_out=True)
         elif unreachable and row.channel == SMS:
             await mark_sms_unreachable(session=session, resident_id=row.resident_id)
-    return True
+        elif status is MessageStatus.delivered and row.channel == SMS:
+            reachable = await clear_sms_unreachable(session=session, resident_id=row.resident_id)
+            return Recorded(row.resident_id, reachable_again=reachable)
+    return Recorded(row.resident_id)
 
 
 async def _locked(session: AsyncSession, *conditions: ColumnElement[bool]) -> OutboundMessage | None:

@@ -224,10 +224,13 @@ async def cancel_pending(
 ASKING_KINDS = (MessageKind.reminder, MessageKind.promotion, MessageKind.change_notice)  # each about one seat
 
 
-async def last_asked_enrolment(*, session: AsyncSession, resident_id: int, since: datetime) -> int | None:
-    """The enrolment that the latest reminder or notice sent to the resident since ``since`` was about."""
+async def last_asked_enrolment(
+    *, session: AsyncSession, resident_id: int, since: datetime
+) -> tuple[int, datetime] | None:
+    """The enrolment that the latest reminder or notice sent to the resident since ``since`` was about, and when
+    it was sent."""
     result = await session.execute(
-        select(OutboundMessage.enrolment_id)
+        select(OutboundMessage.enrolment_id, OutboundMessage.sent_at)
         .where(
             OutboundMessage.resident_id == resident_id,
             OutboundMessage.enrolment_id.is_not(None),
@@ -238,7 +241,10 @@ async def last_asked_enrolment(*, session: AsyncSession, resident_id: int, since
         .order_by(OutboundMessage.sent_at.desc(), OutboundMessage.id.desc())
         .limit(1)
     )
-    return result.scalar_one_or_none()
+    row = result.one_or_none()
+    if row is None or row[0] is None or row[1] is None:  # both are set on every row the query can return
+        return None
+    return int(row[0]), row[1]
 
 
 async def replies_for_inbound(*, session: AsyncSession, inbound_id: int) -> list[OutboundMessage]:

@@ -110,6 +110,17 @@ async def mark_sms_unreachable(*, session: AsyncSession, resident_id: int) -> in
     return await cancel_pending(session=session, resident_id=resident_id, channel=SMS)
 
 
+async def clear_sms_unreachable(*, session: AsyncSession, resident_id: int) -> bool:
+    """The number received an SMS after all: lift the mark. True when it was set."""
+    result = await session.execute(
+        update(Resident)
+        .where(Resident.id == resident_id, Resident.sms_unreachable.is_(True))
+        .values(sms_unreachable=False)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def inactive_residents(*, session: AsyncSession, before: datetime) -> list[int]:
     """Residents not erased, with no activity since ``before`` and no workshop on or after it (retention)."""
     upcoming = exists().where(

@@ -220,7 +220,7 @@ def test_enrol_by_phone_then_residents_list_and_erase(db_url: str) -> None:
         db_url, "enrol", "--name", "Paul Durand", "--phone", "06 12 00 00 02", "--commune", "Domérat",
         "--workshop", str(w), "--level", "débutant",
     ).stdout  # fmt: skip
-    assert "liste d'attente, n°1" in second and "Confirmation envoyée par SMS" in second
+    assert "liste d'attente, en position 1" in second and "Confirmation envoyée par SMS" in second
     assert count(db_url, OutboundMessage, OutboundMessage.kind == MessageKind.confirmation) == 2
 
     residents = as_json(ok(db_url, "residents", "list", "--json"))
@@ -334,6 +334,12 @@ def test_attendance_by_options_and_on_a_terminal(db_url: str, terminal: None) ->
     in_db(db_url, start_it)
     marked = ok(db_url, "workshops", "attendance", str(w), "--present", str(anne), "--absent", str(bruno)).stdout
     assert "1 présent(s), 1 absent(s)" in marked
+    assert f"n°{anne} Anne Martin : présent" in marked and f"n°{bruno} Bruno Petit : absent" in marked
+    table = ok(db_url, "workshops", "roster", str(w)).stdout  # its first column is the number --present takes
+    assert [line.split("│")[1].strip() for line in table.splitlines() if "Martin" in line or "Petit" in line] == [
+        str(anne),
+        str(bruno),
+    ]
     roster = as_json(ok(db_url, "workshops", "roster", str(w), "--json"))
     assert [(e["name"], e["status"]) for e in roster["enrolments"]] == [
         ("Anne Martin", "attended"),

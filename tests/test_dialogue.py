@@ -205,7 +205,7 @@ ANSWER_ROWS = [
     AnswerRow("NON to the sooner one's reminder cancels it", "NON", 1, CancelEnrolment(1)),
     AnswerRow("NON with nothing asked asks which", "non", None, None, Step.CANCEL_PICK),
     AnswerRow("NON about a seat no longer held asks which", "non", 9, None, Step.CANCEL_PICK),
-    AnswerRow("NON, one seat, nothing asked, cancels it", "non", None, CancelEnrolment(1), seats=1),
+    AnswerRow("NON, one seat, nothing asked, asks first", "non", None, None, Step.CANCEL_CONFIRM, seats=1),
     AnswerRow("NON, one seat, asked about it, cancels it", "non", 1, CancelEnrolment(1), seats=1),
     AnswerRow("NON, one seat, asked about another, asks first", "non", 9, None, Step.CANCEL_CONFIRM, seats=1),
 ]
@@ -227,3 +227,38 @@ def test_yes_no_answers_the_last_question_asked(row: AnswerRow, now: datetime) -
     turn = respond(state=None, text=row.text, resident=resident, world=world)
     assert turn.effects == ((row.effect,) if row.effect is not None else ()), row.label
     assert (turn.state.step if turn.state else None) == row.step, row.label
+
+
+# (label, text, the menu shown this long ago, the reminder sent this long ago, effect, step afterwards)
+LATER_QUESTION_ROWS = [
+    ("NON to a reminder sent after the menu cancels", "non je peux pas", 3, 1, CancelEnrolment(1), None),
+    ("OUI to a reminder sent after the menu confirms", "oui", 3, 1, ConfirmAttendance(1), None),
+    ("a menu choice after the reminder is still a menu choice", "2", 3, 1, None, None),
+    ("OUI to the menu shown after the reminder is the menu's", "oui", 1, 3, None, Step.MENU),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "menu_hours", "reminder_hours", "effect", "step"),
+    LATER_QUESTION_ROWS,
+    ids=[row[0] for row in LATER_QUESTION_ROWS],
+)
+def test_a_reminder_asked_after_the_last_question_gets_the_yes_or_no(
+    label: str, text: str, menu_hours: int, reminder_hours: int, effect: object, step: Step | None, now: datetime
+) -> None:
+    options = options_for("default", now)
+    soon = min(options.values(), key=lambda option: option.starts_at)
+    resident = ResidentView(
+        name="Martine Dupont",
+        commune_insee="03262",
+        level=Level.beginner,
+        has_phone=True,
+        bookings=(Booking(1, soon, None),),
+        asked_about=1,
+        asked_at=now - timedelta(hours=reminder_hours),
+    )
+    world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=tuple(options.values()))
+    menu = State(Step.MENU, {}, now - timedelta(hours=menu_hours))
+    turn = respond(state=menu, text=text, resident=resident, world=world)
+    assert turn.effects == ((effect,) if effect is not None else ()), label
+    assert (turn.state.step if turn.state else None) == step, label

@@ -42,7 +42,7 @@ from tests.scheduling import (
 )
 
 MONDAY_10H = paris(2026, 3, 2, 10)
-SEAT_KINDS = (MessageKind.reminder, MessageKind.promotion)
+SEAT_KINDS = (MessageKind.reminder, MessageKind.promotion, MessageKind.confirmation)  # expire at the start
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ class Case:
     due_after: datetime | tuple[float, float] | None = None  # absolute, or seconds after now (low, high)
     error: str | None = None
     resident_after: dict[str, Any] = field(default_factory=dict)
+    to: str | None = None  # the row's address, when not the resident's own
 
 
 CASES = [
@@ -86,7 +87,22 @@ CASES = [
         kind=MessageKind.promotion,
         enrolment=EnrolmentStatus.cancelled,
     ),
+    Case(
+        "a phone enrolment's confirmation to someone waiting is sent",
+        MessageStatus.sent,
+        sends=1,
+        kind=MessageKind.confirmation,
+        enrolment=EnrolmentStatus.waiting,
+    ),
+    Case(
+        "a phone enrolment's confirmation after they cancelled",
+        MessageStatus.cancelled,
+        kind=MessageKind.confirmation,
+        enrolment=EnrolmentStatus.cancelled,
+        error="no longer enrolled",
+    ),
     Case("the workshop was cancelled", MessageStatus.cancelled, workshop="cancelled"),
+    Case("a reply to a number erased since", MessageStatus.cancelled, kind=MessageKind.reply, to="", error="erased"),
     Case("the workshop was moved", MessageStatus.cancelled, workshop="moved", error="moved"),
     Case("opted out of SMS", MessageStatus.cancelled, resident={"opted_out_sms": True}, error="opted out"),
     Case("erased", MessageStatus.cancelled, resident={"erased": True}),
@@ -243,7 +259,7 @@ async def prepare(db: Database, case: Case) -> tuple[int, int]:
         queued = await enqueue(
             session=session,
             channel=case.channel,
-            to_address="77" if case.channel == TELEGRAM else "+33612340001",
+            to_address=case.to if case.to is not None else ("77" if case.channel == TELEGRAM else "+33612340001"),
             body="Rappel : atelier mercredi 4 mars à 10 h. Vous venez ? Répondez OUI ou NON.",
             choices=("OUI", "NON"),
             kind=case.kind,

@@ -14,6 +14,7 @@ from bot.reminders import cancel_reminders, notify_promotion, plan_reminders, re
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import Enrolment, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage, Workshop
+from storage.outbox import enqueue
 from storage.seats import seat_resident
 from tests.scheduling import (
     Clock,
@@ -135,6 +136,28 @@ async def test_a_promotion_notice_is_sent_once_and_plans_reminders(
     assert count_segments(to_gsm7(notice.body)) == 1
     assert await promote(ctx, enrolment) is None  # never two promotion notices for one workshop
     assert len(reminders(await outbox(db))) == 2
+
+
+async def test_a_promotion_replaces_the_waiting_list_confirmation_not_sent_yet(
+    db: Database, db_url: str, territory: Territory
+) -> None:
+    ctx = context(db, db_url, territory)
+    enrolment = await make_enrolment(db, await make_resident(db, 1), await make_workshop(db, TUESDAY_14H))
+    async with db.write() as session:
+        waiting_notice = await enqueue(
+            session=session,
+            channel="sms",
+            to_address="+33612340001",
+            body="C'est noté, vous êtes en tête de la liste d'attente.",
+            kind=MessageKind.confirmation,
+            due_at=MONDAY_9H,
+            idempotency_key="phone-enrol:waiting",
+            enrolment_id=enrolment,
+        )
+    assert waiting_notice is not None
+    assert await promote(ctx, enrolment) is not None
+    statuses = {row.id: row.status for row in await outbox(db)}
+    assert statuses[waiting_notice] == MessageStatus.cancelled
 
 
 async def test_a_late_evening_promotion_waits_for_the_window_unless_urgent(

@@ -32,6 +32,7 @@ from bot.config import load_settings
 from bot.context import Context
 from bot.gsm7 import is_gsm7
 from bot.handlers.sms import INBOUND_PATH, REPLY_CONFIRMATION, STATUS_PATH
+from bot.reminders import plan_reminders
 from bot.scheduler.dispatch import Dispatcher
 from storage.database import Database
 from storage.models import (
@@ -44,6 +45,7 @@ from storage.models import (
 )
 from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_FROM, FakeTwilio
 from tests.harness import PHONES, Clock, check_final, check_turn, seed
+from tests.scheduling import make_enrolment, make_workshop, message, resident
 from tests.transcripts import TRANSCRIPTS, Transcript, fold
 
 TOKEN = "test-auth-token-0123456789abcdef"
@@ -356,6 +358,10 @@ async def test_replayed_message_sid_gets_the_same_answer_and_changes_state_once(
         async with site.ctx.db.read() as session:
             assert (await session.execute(select(Conversation.step, Conversation.data))).one() == state
         assert "Martine" in str(state.data)
+        # The same MessageSid from another number is no retry: nothing of Martine's conversation is shown.
+        stranger = await site.post({**name, "From": "+33698765432"})
+        assert stranger.status_code == 200 and messages_of(stranger.text) == []
+        assert await counts(site.ctx.db) == before
 
 
 async def test_a_failure_while_handling_gets_an_apology_and_changes_nothing(
@@ -508,6 +514,59 @@ async def test_status_callback(case: StatusCase, db_url: str, now: datetime) -> 
         assert reminder.status == case.reminder
 
 
+async def test_a_delivered_sms_lifts_the_unreachable_mark_and_plans_the_reminders_again(
+    db_url: str, now: datetime
+) -> None:
+    """30006 also means a carrier's passing refusal: once an SMS to the number is delivered (a reply to a message
+    they sent, say), the number receives SMS after all, and the reminders the mark cancelled are planned again."""
+    async with open_site(db_url, now) as site:
+        db = site.ctx.db
+        resident_id, _, _ = await _sent_row(db, now)
+        enrolment_id = await make_enrolment(db, resident_id, await make_workshop(db, now + 3 * DAY))
+        async with db.write() as session:
+            planned = await plan_reminders(session=session, ctx=site.ctx, enrolment_id=enrolment_id, now=now)
+        assert planned == 2
+
+        async def reminders() -> list[MessageStatus]:
+            async with db.read() as session:
+                query = select(OutboundMessage.status).where(OutboundMessage.enrolment_id == enrolment_id)
+                return sorted((await session.scalars(query)).all())
+
+        failed = await site.post(status_form("SM" + "5" * 32, "undelivered", "30006"), path=STATUS_PATH)
+        assert failed.status_code == 204
+        assert (await resident(db, resident_id)).sms_unreachable
+        assert await reminders() == [MessageStatus.cancelled] * 2
+        async with db.write() as session:
+            session.add(
+                OutboundMessage(
+                    resident_id=resident_id,
+                    channel="sms",
+                    to_address=NUMBER,
+                    body="Bonjour Martine",
+                    kind=MessageKind.reply,
+                    due_at=now,
+                    status=MessageStatus.sent,
+                    provider_id="SM" + "7" * 32,
+                    idempotency_key="test:reply",
+                )
+            )
+        delivered = await site.post(status_form("SM" + "7" * 32, "delivered", None), path=STATUS_PATH)
+        assert delivered.status_code == 204
+        assert not (await resident(db, resident_id)).sms_unreachable
+        assert await reminders() == [MessageStatus.pending] * 2
+
+
+async def test_a_report_naming_an_impossible_row_is_ignored(db_url: str, now: datetime) -> None:
+    async with open_site(db_url, now) as site:
+        _, row_id, _ = await _sent_row(site.ctx.db, now)
+        for outbox in ("9" * 30, "%C2%B2", "-1"):  # %C2%B2: "²", a digit to str.isdigit()
+            response = await site.post(
+                status_form("SM" + "5" * 32, "delivered", None), path=f"{STATUS_PATH}?outbox={outbox}"
+            )
+            assert response.status_code == 204, outbox  # the sid still finds its row; the odd parameter is ignored
+        assert (await message(site.ctx.db, row_id)).status == MessageStatus.delivered
+
+
 async def test_status_callbacks_from_twilio_reach_the_row(db_url: str, now: datetime) -> None:
     """The whole loop over real HTTP: the dispatcher sends through the fake with our status URL (from the public
     URL), the fake posts signed callbacks to the running server, the row and the resident are updated."""
@@ -642,8 +701,8 @@ async def test_transcript_through_the_sms_webhook(transcript: Transcript, db_url
 async def report_as_twilio(site: Site, twiml: str) -> None:
     """What Twilio does with our TwiML: it creates each message and reports on it at the message's action URL."""
     root = ET.fromstring(twiml)  # noqa: S314 - our own server's answer
-    for message in root.iter("Message"):
-        action = message.get("action")
+    for element in root.iter("Message"):
+        action = element.get("action")
         assert action is not None and action.startswith(PUBLIC), twiml
         report = await site.post(status_form(message_sid(), "sent", None), path=action.removeprefix(PUBLIC))
         assert report.status_code == 204

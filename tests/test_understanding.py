@@ -18,6 +18,7 @@ from bot.understanding import (
     Keyword,
     clean_name,
     detect_keyword,
+    first_name_of,
     is_greeting,
     looks_like_name,
     match_choice,
@@ -94,6 +95,17 @@ KEYWORDS = [
     pytest.param("ARRÊT", Keyword.STOP, id="stop-arret-accent"),
     pytest.param("STOP SMS", Keyword.STOP, id="stop-sms"),
     pytest.param("désabonner", Keyword.STOP, id="stop-desabonner"),
+    # Twilio's own opt-out and opt-in words: Twilio acts on them, so must we.
+    pytest.param("STOPALL", Keyword.STOP, id="stop-twilio-stopall"),
+    pytest.param("STOP ALL", Keyword.STOP, id="stop-twilio-stop-all"),
+    pytest.param("END", Keyword.STOP, id="stop-twilio-end"),
+    pytest.param("Cancel", Keyword.STOP, id="stop-twilio-cancel"),
+    pytest.param("quit", Keyword.STOP, id="stop-twilio-quit"),
+    pytest.param("ne plus recevoir", Keyword.STOP, id="stop-ne-plus-recevoir"),
+    pytest.param("je ne veux plus recevoir de messages merci", Keyword.STOP, id="stop-sentence-politeness"),
+    pytest.param("je voudrais savoir comment annuler mon inscription svp", Keyword.CANCEL, id="cancel-how-to"),
+    pytest.param("Bonjour je voudrais que le conseiller me rappelle svp", Keyword.ADVISER, id="adviser-sentence"),
+    pytest.param("UNSTOP", Keyword.START, id="start-twilio-unstop"),
     pytest.param("START", Keyword.START, id="start-caps"),
     pytest.param("/start", Keyword.START, id="start-telegram-command"),
     pytest.param("INSCRIPTION", Keyword.SIGNUP, id="signup-inscription"),
@@ -378,6 +390,10 @@ NAMES = [
     pytest.param("c'est Mme Durand", "Mme Durand", True, id="c-est-madame"),
     pytest.param("Bonjour, je m'appelle Martine Dupont", "Martine Dupont", True, id="greeting-then-name"),
     pytest.param("Hélène d'Artagnan", "Hélène d'Artagnan", True, id="accent-and-particle"),
+    pytest.param(
+        "Bonjour je m'appelle Jeanne Roche j'habite a Premilhat", "Jeanne Roche", True, id="name-then-where-they-live"
+    ),
+    pytest.param("Paul Durand, je vis à Domérat", "Paul Durand", True, id="name-then-je-vis"),
     pytest.param("McDonald", "McDonald", True, id="mixed-case-kept"),
     pytest.param("Martine Stopa", "Martine Stopa", True, id="name-close-to-stop"),
     pytest.param("<b>Paul</b> Durand", "Paul Durand", True, id="html"),
@@ -401,6 +417,21 @@ NAMES = [
 def test_names(text: str, cleaned: str, plausible: bool) -> None:
     assert clean_name(text) == cleaned
     assert looks_like_name(text) is plausible
+
+
+@pytest.mark.parametrize(
+    ("name", "called"),
+    [
+        ("Martine Dupont", "Martine"),
+        ("Mme Dupont", "Mme Dupont"),
+        ("Madame Martine Dupont", "Martine"),
+        ("M. Durand", "M. Durand"),
+        ("Martine", "Martine"),
+        ("", ""),
+    ],
+)
+def test_what_a_reply_calls_the_person(name: str, called: str) -> None:
+    assert first_name_of(name) == called
 
 
 GREETINGS = [

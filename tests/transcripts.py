@@ -130,6 +130,15 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
         final=Final(seated=1),
     ),
     Transcript(
+        "another number at the confirmation offers that workshop instead",
+        (
+            *SIGNUP[:6],
+            Say("2", expect=("OUI ou NON", "Mairie de Désertines"), refuse=("Mairie de Saint-Victor",)),
+            Say("oui", expect=("C'est noté Martine", "Mairie de Désertines")),
+        ),
+        final=Final(seated=1, commune="Saint-Victor"),
+    ),
+    Transcript(
         "thumbs up confirms",
         (*SIGNUP[:6], Say("👍", expect=("C'est noté",))),
         final=Final(seated=1),
@@ -142,6 +151,37 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
             Say("03410", expect=("Plusieurs communes", "Domérat", "Saint-Victor", "Prémilhat")),
             Say("domerat", expect=("débute",)),
         ),
+    ),
+    Transcript(
+        "a number off the list of communes shows the list again",
+        (
+            Say("Bonjour"),
+            Say("Paul Durand"),
+            Say("03410", expect=("Plusieurs communes",)),
+            Say("9", expect=("Répondez par un numéro", "Domérat", "Saint-Victor")),
+            Say("domerat", expect=("débute",)),
+        ),
+    ),
+    Transcript(
+        "MES ATELIERS in the middle of the sign-up answers and carries on",
+        (
+            Say("Bonjour"),
+            Say("Paul Durand"),
+            Say("domerat", expect=("débute",)),
+            Say("MES ATELIERS", expect=("pas encore d'atelier", "débute")),
+            Say("1", expect=("apprendre",)),
+        ),
+        final=Final(level=None),
+    ),
+    Transcript(
+        "CONSEILLER in the middle of the sign-up keeps what was said",
+        (
+            Say("Bonjour"),
+            Say("Lucienne Roux"),
+            Say("domerat", expect=("débute",)),
+            Say("CONSEILLER", expect=("rappel",)),
+        ),
+        final=Final(callbacks=1, commune="Domérat", exists=True),
     ),
     Transcript(
         "postcode of one commune",
@@ -219,6 +259,11 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
         "ARRET stops", (Say("Bonjour"), Say("ARRÊT", expect=("plus de messages",))), final=Final(opted_out=True)
     ),
     Transcript("STOP SMS stops", (Say("stop sms", expect=("plus de messages",)),), final=Final(opted_out=True)),
+    Transcript(
+        "Twilio's STOPALL stops, even where a name is expected",
+        (Say("Bonjour"), Say("STOPALL", expect=("plus de messages",), refuse=("Merci",))),
+        final=Final(opted_out=True),
+    ),
     Transcript(
         "INSCRIPTION after STOP resumes",
         (Say("STOP"), Say("INSCRIPTION", expect=("de nouveau",))),

@@ -62,11 +62,12 @@ def enrol(
         where = "inscrite" if done.seated else f"sur la liste d'attente (n°{done.position})"
         console.print(f"Cette personne était déjà {where} pour l'atelier n°{done.workshop_id} : rien n'a changé.")
     elif done.seated:
-        console.print(f"Inscrite à l'atelier n°{done.workshop_id} (personne n°{done.resident_id}).", highlight=False)
+        seated = f"Place réservée à l'atelier n°{done.workshop_id} (personne n°{done.resident_id})."
+        console.print(seated, highlight=False)
     else:
         console.print(
-            f"Atelier n°{done.workshop_id} complet : inscrite sur la liste d'attente, n°{done.position} "
-            f"(personne n°{done.resident_id}).",
+            f"Atelier n°{done.workshop_id} complet : personne n°{done.resident_id} sur la liste d'attente, "
+            f"en position {done.position}.",
             highlight=False,
         )
     if done.confirmation_channel:

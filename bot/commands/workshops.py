@@ -159,12 +159,13 @@ def workshops_table(workshops: list[WorkshopSummary], ctx: Context) -> Table:
 
 def roster_table(found: Roster) -> Table:
     table = Table(title_justify="left")
-    for header in ("", "Nom", "Téléphone", "Telegram", "Canal", "Statut", "Souhaits", "Confirmé"):
+    # The first column is the person's number: the one `workshops attendance --present` and `enrol` speak of.
+    for header in ("N° personne", "Nom", "Téléphone", "Telegram", "Canal", "Statut", "Souhaits", "Confirmé"):
         table.add_column(header, overflow="fold")
-    for number, e in enumerate(found.enrolments, start=1):
+    for e in found.enrolments:
         status = ENROLMENT_FR[e.status.value] + (f" n°{e.position}" if e.position else "")
         table.add_row(
-            str(number),
+            str(e.resident_id),
             e.name or "(sans nom)",
             e.phone or "",
             str(e.telegram_chat_id or ""),
@@ -397,6 +398,9 @@ def attendance(
             f"Présences de l'atelier n°{workshop_id} : {counts['attended']} présent(s), {counts['absent']} absent(s).",
             highlight=False,
         )
+        for rid, status in done.marked.items():
+            said = "présent" if status.value == "attended" else "absent"
+            console.print(f"  n°{rid} {done.names[rid]} : {said}", highlight=False)
 
     act(action)
 

@@ -44,7 +44,7 @@ from bot import messages as say
 from bot.broadcasts import Audience, Preview, preview_broadcast, send_broadcast
 from bot.callbacks import CallbackItem, list_callbacks, mark_callback_done
 from bot.changes import cancel_workshop_and_notify
-from bot.channels import TELEGRAM
+from bot.channels import TELEGRAM, plain_number
 from bot.context import Context
 from bot.team import adviser_by_telegram_id
 from bot.workshops import Roster, RosterEntry, WorkshopError, WorkshopSummary, get_workshop, list_workshops, roster
@@ -544,10 +544,11 @@ async def _cancel_no(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, non
 
 
 async def _callback_done(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, argument: str) -> None:
-    if not argument.isdigit():
+    callback_id = plain_number(argument)
+    if callback_id is None:
         await _answer(bot, query)
         return
-    done = await mark_callback_done(ctx=ctx, callback_id=int(argument), by=who.name)
+    done = await mark_callback_done(ctx=ctx, callback_id=callback_id, by=who.name)
     await _answer(bot, query, "Noté, merci." if done else "Cette demande était déjà traitée.")
     items = await list_callbacks(ctx=ctx)
     await _edit(bot, query, callbacks_text(items, ctx), callbacks_keyboard(items))

@@ -40,12 +40,12 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import messages, service
-from bot.channels import SMS, Inbound, Outgoing, SendError, SentLookup
+from bot.channels import SMS, Inbound, Outgoing, SendError, SentLookup, plain_number
 from bot.config import Settings
 from bot.context import Context
 from bot.gsm7 import to_gsm7
 from bot.phones import masked, to_e164
-from storage.delivery import record_status
+from bot.reminders import record_report
 from storage.models import MessageStatus
 
 log = logging.getLogger("atelier.sms")
@@ -122,7 +122,8 @@ def report_url(settings: Settings, outbox_id: int) -> str | None:
 async def _read_form(request: Request) -> FormData | None:
     """The posted form, or None when the request is not a form we can read."""
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
+    size = plain_number(length) if length is not None else 0
+    if size is None or size > MAX_FORM_BYTES:
         return None
     try:
         return await request.form()
@@ -169,8 +170,7 @@ def _inbound_of(form: FormData) -> Inbound | None:
     address = to_e164(_text(form, "From"))
     if address is None:
         return None
-    media = _text(form, "NumMedia")
-    if "Body" not in form and (not media.isdigit() or int(media) == 0):
+    if "Body" not in form and not plain_number(_text(form, "NumMedia")):
         return None
     return Inbound(
         channel=SMS, address=address, text=_text(form, "Body"), provider_id=_text(form, "MessageSid") or None
@@ -194,6 +194,8 @@ def routes(ctx: Context) -> list[Route]:
             return _forbidden()
         message = _inbound_of(form) if form is not None else None
         if message is None:
+            # Not a message we can answer (no valid sender number, nothing said): logged so it can be looked into.
+            log.info("SMS webhook ignored: from %s, not a message", masked(_text(form, "From") if form else None))
             return twiml()
         try:
             handled = await service.handle_inbound(
@@ -223,9 +225,9 @@ def routes(ctx: Context) -> list[Route]:
         update = delivery_update(form) if form is not None else None
         if update is None:
             return Response(status_code=204)
-        outbox = request.query_params.get(OUTBOX_PARAMETER, "")
-        if outbox.isdigit():  # signed with the URL: only our own TwiML can have named it
-            update["outbox_id"] = int(outbox)
+        outbox = plain_number(request.query_params.get(OUTBOX_PARAMETER, ""))
+        if outbox is not None:  # signed with the URL: only our own TwiML can have named it
+            update["outbox_id"] = outbox
         try:
             found = await _record(ctx, update)
         except Exception as exc:  # Twilio shows a failed callback in its console (error 11200); we log it
@@ -250,7 +252,7 @@ STATUS_LOOKUP_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 async def _record(ctx: Context, update: dict[str, Any]) -> bool:
     for delay in (*STATUS_LOOKUP_DELAYS, None):
         async with ctx.db.write() as session:
-            if await record_status(session=session, **update):
+            if await record_report(session=session, ctx=ctx, report=update, now=ctx.now()):
                 return True
         if delay is not None:
             await asyncio.sleep(delay)

@@ -58,7 +58,7 @@ from telegram.error import (
 from telegram.ext import Application, CallbackContext, TypeHandler
 
 from bot import messages, service
-from bot.channels import TELEGRAM, Inbound, Outgoing, SendError
+from bot.channels import MAX_STORED_INT, TELEGRAM, Inbound, Outgoing, SendError, plain_number
 from bot.config import Settings
 from bot.context import Context
 from bot.phones import masked, to_e164
@@ -231,14 +231,23 @@ def parse_update(body: bytes, bot: Bot) -> Update | None:
     would otherwise retry it again and again)."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" nested too deep
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    if not isinstance(data, dict) or not _is_id(data.get("update_id")):
         return None
     try:
-        return Update.de_json(data, bot)
+        update = Update.de_json(data, bot)
     except Exception:  # PTB raises whatever a malformed field leads to (KeyError, TypeError, ValueError…)
         return None
+    chat, user = update.effective_chat, update.effective_user
+    if (chat is not None and not _is_id(chat.id)) or (user is not None and not _is_id(user.id)):
+        return None  # Telegram's ids fit in 52 bits (https://core.telegram.org/bots/api#chat): a forged update
+    return update
+
+
+def _is_id(value: object) -> bool:
+    """An integer id that a BIGINT column holds (``True`` is an int to Python, not to Telegram)."""
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_STORED_INT
 
 
 async def handle_update(*, ctx: Context, bot: Bot, update: Update, advisers: AdviserHook | None = None) -> None:
@@ -293,7 +302,8 @@ def secret_ok(request: Request, secret: str | None) -> bool:
 
 async def _read_body(request: Request) -> bytes | None:
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_UPDATE_BYTES):
+    size = plain_number(length) if length is not None else 0
+    if size is None or size > MAX_UPDATE_BYTES:
         return None
     chunks, size = [], 0
     try:

@@ -18,11 +18,14 @@ from bot.scheduler.planning import next_allowed
 from storage.models import EnrolmentStatus, MessageKind, WorkshopStatus
 from storage.outbox import DueMessage, Facts
 
-SEAT_KINDS = (
-    MessageKind.reminder,
-    MessageKind.promotion,
-    MessageKind.confirmation,
-)  # only meaningful while the person holds the seat
+# The messages about one enrolment, and the enrolment states in which they still mean something: a reminder or a
+# promotion while the person holds the seat; a confirmation (an adviser enrolled them by phone) while they hold the
+# seat or wait for one.
+HELD = {
+    MessageKind.reminder: (EnrolmentStatus.seated,),
+    MessageKind.promotion: (EnrolmentStatus.seated,),
+    MessageKind.confirmation: (EnrolmentStatus.seated, EnrolmentStatus.waiting),
+}
 
 
 class Action(enum.StrEnum):
@@ -55,6 +58,8 @@ def next_day(now: datetime, tz: tzinfo) -> datetime:
 
 def _unwanted(message: DueMessage, facts: Facts) -> str | None:
     """Why the message must not be sent any more, or None."""
+    if not message.to_address:
+        return "no address (erased)"  # a reply to a number erased since: its address was blanked
     if message.resident_id is not None:
         resident = facts.residents.get(message.resident_id)
         if resident is None:
@@ -68,9 +73,10 @@ def _unwanted(message: DueMessage, facts: Facts) -> str | None:
         )
         if opted_out and not is_answer(message):  # the STOP confirmation itself is an answer and still leaves
             return "resident opted out"
-    if message.kind in SEAT_KINDS:
-        if message.enrolment_id is not None and facts.enrolments.get(message.enrolment_id) != EnrolmentStatus.seated:
-            return "no longer seated"
+    held = HELD.get(message.kind)
+    if held is not None:
+        if message.enrolment_id is not None and facts.enrolments.get(message.enrolment_id) not in held:
+            return "no longer seated" if EnrolmentStatus.waiting not in held else "no longer enrolled"
         if message.workshop_id is not None:
             workshop = facts.workshops.get(message.workshop_id)
             if workshop is None or workshop[0] != WorkshopStatus.planned:
