@@ -257,6 +257,7 @@ async def send_broadcast(
                 resident_id=resident.id,
                 adviser_id=adviser_id,
                 broadcast_id=broadcast.id,
+                workshop_id=audience.workshop_id,  # a message about a workshop is moot once it is cancelled
             )
         broadcast_id = broadcast.id
     ctx.wake_dispatcher()

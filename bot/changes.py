@@ -52,12 +52,13 @@ from storage.models import (
     Resident,
     Venue,
 )
-from storage.outbox import cancel_pending, enqueue
+from storage.outbox import cancel_pending, enqueue, pending_about_workshop
 
 log = logging.getLogger(__name__)
 
-# What a cancelled workshop makes moot: its reminders, a promotion or a confirmation not yet sent.
-MOOT_WHEN_CANCELLED = (MessageKind.reminder, MessageKind.promotion, MessageKind.confirmation)
+# What a cancelled workshop makes moot: its reminders, a promotion, a confirmation or an adviser's message to its
+# participants ("bring your tablet") not yet sent.
+MOOT_WHEN_CANCELLED = (MessageKind.reminder, MessageKind.promotion, MessageKind.confirmation, MessageKind.broadcast)
 _STAMP = "%Y%m%dT%H%M%z"  # no colon: the stamps are fields of a colon-separated idempotency key
 
 
@@ -151,6 +152,28 @@ def why_unreachable(resident: Resident) -> str:
 
 def _unreachable(resident: Resident, status: EnrolmentStatus) -> ToPhone:
     return ToPhone(resident.id, resident.name, resident.phone, status.value, why_unreachable(resident))
+
+
+CARRIED_OVER = (MessageKind.promotion, MessageKind.confirmation)  # about one seat, still true after a move
+
+
+async def _carry_over_unsent(*, session: AsyncSession, ctx: Context, moved: WorkshopMoved) -> int:
+    """A promotion or a phone enrolment's confirmation not sent yet must still reach its person, who has heard
+    nothing else: it is rewritten for the new time and place (the phrases its own functions wrote are swapped),
+    rather than dropped at send time as outdated. Returns how many were rewritten."""
+    old, new = moved.old_place, moved.new_place
+    swaps = [
+        (say.when_fr(moved.old_start, ctx.tz), say.when_fr(moved.new_start, ctx.tz)),
+        (say.venue_label(old.venue, old.commune), say.venue_label(new.venue, new.commune)),
+        (old.address, new.address),
+    ]
+    rows = await pending_about_workshop(session=session, workshop_id=moved.workshop.id, kinds=CARRIED_OVER)
+    for row in rows:
+        for before, after in swaps:
+            if before and before != after:
+                row.body = row.body.replace(before, after)
+        row.expires_at = moved.new_start  # a seat's message expires when the workshop starts
+    return len(rows)
 
 
 async def _replace_unsent_notices(*, session: AsyncSession, workshop_id: int) -> dict[int, tuple[datetime, int]]:
@@ -374,6 +397,7 @@ async def move_workshop_and_notify(
             session=session, workshop_id=workshop_id, kinds=(MessageKind.reminder,)
         )
         reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
+        await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
         known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
         for enrolment in moved.concerned:
             await _tell_moved(

@@ -34,7 +34,7 @@ app.add_typer(telegram_commands.app, name="telegram")
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create or update the database schema (Alembic migrations) and load the territory."""
+    """Créer ou mettre à jour la base de données (migrations Alembic) et charger le territoire."""
     from bot.places import sync_territory
     from storage.migrate import upgrade
 
@@ -55,7 +55,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Adresse d'écoute."),
     port: int = typer.Option(8000, help="Port d'écoute."),
 ) -> None:
-    """Run the web service: webhooks, scheduler, Telegram, /healthz."""
+    """Lancer le service web : webhooks, envois programmés, Telegram, /healthz."""
     import uvicorn
 
     from bot.app import create_app

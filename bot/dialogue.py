@@ -258,8 +258,8 @@ def after_enrol(
 ) -> Turn:
     """The words for an enrolment once the service knows whether a seat was taken."""
     option = _workshop(world, workshop_id)
-    if option is None or outcome == EnrolOutcome.UNAVAILABLE:
-        return _add(_offer(resident, world), replies=(Reply(say.workshop_just_filled()),), first=True)
+    if option is None or outcome == EnrolOutcome.UNAVAILABLE:  # cancelled, or too close, since it was offered
+        return _add(_offer(resident, world), replies=(Reply(say.workshop_no_longer_offered()),), first=True)
     if outcome == EnrolOutcome.SEATED:
         text = say.seated(resident.first_name, option.starts_at, world.tz, option.venue, option.address)
         return Turn(state=None, replies=(Reply(text),))

@@ -6,6 +6,7 @@ converted with the time zone passed in. SMS-specific transliteration and segment
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, tzinfo
 
 from babel.dates import format_date
@@ -14,6 +15,19 @@ from bot.gsm7 import count_segments, to_gsm7
 from storage.models import Level
 
 LOCALE = "fr_FR"
+
+
+def venue_label(venue: str, commune: str) -> str:
+    """A venue as residents read it: "Mairie de Domérat" says where it is; "Salle des fêtes" alone does not (every
+    village has one), so it becomes "Salle des fêtes (Domérat)"."""
+    if _folded(commune) in _folded(venue):
+        return venue
+    return f"{venue} ({commune})"
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("-", " "))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def clock_fr(moment: datetime) -> str:
@@ -146,7 +160,11 @@ def waiting(first_name: str, position: int, start: datetime, tz: tzinfo, venue: 
 
 
 def workshop_just_filled() -> str:
-    return "Désolé, la dernière place vient d'être prise. Voici ce qu'il reste :"
+    return "Désolé, la dernière place vient d'être prise."
+
+
+def workshop_no_longer_offered() -> str:
+    return "Désolé, cet atelier n'est plus proposé (annulé ou trop proche)."
 
 
 def not_enrolled_ok() -> str:

@@ -35,6 +35,11 @@ def promotion_key(*, enrolment_id: int, workshop_id: int) -> str:
     return f"promotion:{enrolment_id}:{workshop_id}"
 
 
+def venue_of(workshop: Workshop) -> str:
+    """Where the workshop is, as residents read it."""
+    return say.venue_label(workshop.venue.name, workshop.venue.commune.name)
+
+
 async def _seated(session: AsyncSession, enrolment_id: int) -> Enrolment | None:
     enrolment = await session.get(Enrolment, enrolment_id)
     if enrolment is None or enrolment.status != EnrolmentStatus.seated:
@@ -64,7 +69,7 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
         now=now,
     ):
         body = say.reminder_body(
-            workshop.starts_at, ctx.tz, workshop.venue.name, asks_confirmation=reminder.asks_confirmation
+            workshop.starts_at, ctx.tz, venue_of(workshop), asks_confirmation=reminder.asks_confirmation
         )
         choices = say.YES_NO if reminder.asks_confirmation else ()
         key = reminder_key(enrolment_id=enrolment.id, starts_at=workshop.starts_at, label=reminder.label)
@@ -171,7 +176,7 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
             session=session,
             channel=channel,
             to_address=address,
-            body=say.promotion_body(workshop.starts_at, ctx.tz, workshop.venue.name),
+            body=say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop)),
             choices=say.YES_NO,
             kind=MessageKind.promotion,
             due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import dialogue
+from bot import messages as say
 from bot.callbacks import request_callback
 from bot.channels import SMS, TELEGRAM, Inbound, Reply
 from bot.context import Context
@@ -160,7 +161,7 @@ def _option(workshop: Workshop, seated: int) -> WorkshopOption:
         starts_at=workshop.starts_at,
         level=workshop.level,
         topic=workshop.topic,
-        venue=venue.name,
+        venue=say.venue_label(venue.name, venue.commune.name),
         address=venue.address,
         commune_insee=venue.commune_insee,
         commune=venue.commune.name,
@@ -176,7 +177,7 @@ def _open_option(row: OpenWorkshop) -> WorkshopOption:
         starts_at=row.starts_at,
         level=row.level,
         topic=row.topic,
-        venue=row.venue,
+        venue=say.venue_label(row.venue, row.commune),
         address=row.address,
         commune_insee=row.commune_insee,
         commune=row.commune,
@@ -331,8 +332,11 @@ async def _apply_simple(
                 await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)  # seated only
     elif isinstance(effect, RequestCallback):
         # What a sign-up not finished yet told us, so that the adviser knows whom they call (and where).
-        resident.name = resident.name or effect.name
-        resident.commune_insee = resident.commune_insee or effect.commune_insee
+        if resident.name is None or resident.commune_insee is None:
+            resident.name = resident.name or effect.name
+            resident.commune_insee = resident.commune_insee or effect.commune_insee
+            await session.flush()
+            await session.refresh(resident, attribute_names=["commune"])  # loaded here: no lazy load in async
         await request_callback(session=session, ctx=ctx, resident=resident, now=now, phone=effect.phone)
     elif isinstance(effect, ContactOffered):
         resident.telegram_contact_offered = True

@@ -22,6 +22,7 @@ from bot.identity import identity_hash, was_erased
 from bot.phones import is_landline, to_e164
 from bot.planning_csv import WorkshopFieldsError, find_commune, parse_level, plain
 from bot.recipients import address_of
+from bot.reminders import venue_of
 from bot.scheduler.planning import is_urgent_change, next_allowed
 from bot.understanding import first_name_of
 from bot.workshops import WorkshopError
@@ -236,6 +237,11 @@ async def enrol_by_phone(
             await session.execute(delete(ErasedIdentity).where(ErasedIdentity.identity_hash == digest))
             notes.append("numéro effacé autrefois : la personne redonne son accord, la marque d'effacement est levée")
         resident, new_resident = await _resident(session=session, ctx=ctx, checked=checked, workshop=workshop)
+        if not new_resident and resident.name and plain(resident.name) != plain(checked.name):
+            notes.append(
+                f"ce numéro est déjà celui de « {resident.name} » (personne n°{resident.id}) : c'est cette personne "
+                "qui est inscrite ; vérifiez le numéro si ce n'est pas elle"
+            )
         if checked.level is not None and checked.level != workshop.level:
             notes.append(
                 f"niveau indiqué « {say.LEVEL_NAMES[checked.level]} », atelier de niveau "
@@ -328,10 +334,10 @@ async def _confirm(
     first_name = first_name_of(resident.name or "")
     venue = workshop.venue
     if outcome.seated:
-        body = say.seated(first_name, workshop.starts_at, ctx.tz, venue.name, venue.address)
+        body = say.seated(first_name, workshop.starts_at, ctx.tz, venue_of(workshop), venue.address)
     else:
         position = outcome.enrolment.position or 1
-        body = say.waiting(first_name, position, workshop.starts_at, ctx.tz, venue.name)
+        body = say.waiting(first_name, position, workshop.starts_at, ctx.tz, venue_of(workshop))
         body = f"{body} {say.phone_enrolment_waiting_hint()}"
     if new_resident:
         body = f"{say.phone_enrolment_intro(ctx.territory.name)} {body}"

@@ -328,14 +328,17 @@ async def _place(
     )
 
 
-async def _existing(*, session: AsyncSession, venue_id: int, starts_at: datetime, level: Level) -> int | None:
-    """The workshop already planned at that venue, time and level (cancelled ones count: no resurrection)."""
-    result = await session.execute(
-        select(Workshop.id).where(
-            Workshop.venue_id == venue_id, Workshop.starts_at == starts_at, Workshop.level == level
-        )
+async def _existing(
+    *, session: AsyncSession, venue_id: int, starts_at: datetime, level: Level, planned_only: bool = False
+) -> int | None:
+    """The workshop already planned at that venue, time and level (cancelled ones count, unless ``planned_only``:
+    an import run twice must not bring a cancelled workshop back)."""
+    query = select(Workshop.id).where(
+        Workshop.venue_id == venue_id, Workshop.starts_at == starts_at, Workshop.level == level
     )
-    return result.scalars().first()
+    if planned_only:
+        query = query.where(Workshop.status == WorkshopStatus.planned)
+    return (await session.execute(query.order_by(Workshop.id))).scalars().first()
 
 
 async def _adviser_named(*, session: AsyncSession, name: str) -> Adviser:
@@ -581,6 +584,11 @@ async def move_workshop_plan(
     new_place = await _new_place(session=session, territory=territory, before=before, change=change)
     if (new_start, new_end, new_place.venue_id) == (before.starts_at, before.ends_at, before.venue_id):
         raise WorkshopError(f"l'atelier n°{workshop_id} a déjà cette date, cet horaire et ce lieu : rien ne change")
+    twin = await _existing(
+        session=session, venue_id=new_place.venue_id, starts_at=new_start, level=workshop.level, planned_only=True
+    )
+    if twin is not None and twin != workshop_id:  # the same refusal as `workshops add`: two groups would meet
+        raise WorkshopError(f"l'atelier n°{twin} a déjà lieu à ce lieu, à cette heure et pour ce niveau")
     workshop.starts_at, workshop.ends_at, workshop.venue_id = new_start, new_end, new_place.venue_id
     workshop.updated_at = now
     await session.flush()

@@ -247,6 +247,24 @@ async def last_asked_enrolment(
     return int(row[0]), row[1]
 
 
+async def pending_about_workshop(
+    *, session: AsyncSession, workshop_id: int, kinds: Collection[MessageKind]
+) -> list[OutboundMessage]:
+    """The workshop's messages of these kinds not sent yet, locked (PostgreSQL: a dispatcher claiming one makes
+    us wait, then it is no longer pending and is left alone)."""
+    result = await session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.workshop_id == workshop_id,
+            OutboundMessage.kind.in_(list(kinds)),
+            OutboundMessage.status == MessageStatus.pending,
+        )
+        .order_by(OutboundMessage.id)
+        .with_for_update()
+    )
+    return list(result)
+
+
 async def replies_for_inbound(*, session: AsyncSession, inbound_id: int) -> list[OutboundMessage]:
     result = await session.scalars(
         select(OutboundMessage).where(OutboundMessage.inbound_id == inbound_id).order_by(OutboundMessage.id)

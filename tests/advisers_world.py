@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.channels import SMS, Inbound
 from bot.context import Context
@@ -117,6 +117,15 @@ class Town:
             for name, value in where.items():
                 query = query.where(getattr(OutboundMessage, name) == value)
             return list((await session.execute(query)).scalars())
+
+    async def deliver(self, kind: MessageKind) -> None:
+        """As if the dispatcher had just sent every pending message of this kind."""
+        async with self.ctx.db.write() as session:
+            await session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.kind == kind, OutboundMessage.status == MessageStatus.pending)
+                .values(status=MessageStatus.sent, sent_at=self.clock.now)
+            )
 
     async def notices(self, resident_id: int) -> list[OutboundMessage]:
         found = await self.messages(resident_id=resident_id, kind=MessageKind.change_notice)

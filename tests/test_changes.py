@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.broadcasts import Audience, send_broadcast
 from bot.changes import ChangeReport, cancel_workshop_and_notify, move_workshop_and_notify
 from bot.config import Settings
 from bot.context import Context
@@ -303,10 +304,43 @@ async def test_no_other_workshop_means_no_choices_and_no_stored_offer(town: Town
         assert await load_conversation(session=session, channel="sms", address=PHONES["Anne"]) is None
 
 
+async def test_an_unsent_message_to_the_participants_is_dropped_when_the_workshop_is_cancelled(
+    town: Town, clock: Clock
+) -> None:
+    world = await build(town, paris(10, 14))
+    clock.now = paris(2, 21)  # the adviser's message waits for 08:30 tomorrow
+    broadcast_id = await send_broadcast(
+        ctx=town.ctx, audience=Audience(workshop_id=world.w), body="Apportez votre tablette chargée.", author="Julie"
+    )
+    assert {r.status for r in await town.messages(broadcast_id=broadcast_id)} == {MessageStatus.pending}
+    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason="salle inondée", author="Julie")
+    assert {r.status for r in await town.messages(broadcast_id=broadcast_id)} == {MessageStatus.cancelled}
+
+
+async def test_a_promotion_not_sent_yet_is_rewritten_for_the_new_time_and_place(town: Town, clock: Clock) -> None:
+    world = await build(town, paris(10, 14))
+    clock.now = paris(2, 21)  # the promotion waits for 08:30 tomorrow
+    async with town.ctx.db.write() as session:
+        await cancel(session=session, ctx=town.ctx, enrolment_id=world.seats["Anne"], now=clock.now)
+    [before] = await town.messages(resident_id=world.people["Chantal"], kind=MessageKind.promotion)
+    assert "mardi 10 mars à 14 h, Mairie de Saint-Victor" in before.body
+    await move_workshop_and_notify(
+        ctx=town.ctx,
+        workshop_id=world.w,
+        new_date="12/03/2026",
+        venue_id=await town.venue("Quinssaines"),
+        author="Julie",
+    )
+    [after] = await town.messages(resident_id=world.people["Chantal"], kind=MessageKind.promotion)
+    assert after.status == MessageStatus.pending and after.expires_at == paris(12, 14)
+    assert "jeudi 12 mars à 14 h, Mairie de Quinssaines" in after.body and "10 mars" not in after.body
+
+
 async def test_non_after_a_move_gives_up_this_seat_and_promotes(town: Town, clock: Clock) -> None:
     world = await build(town, paris(10, 14))
     clock.now = paris(2, 9, 30)
     await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
+    await town.deliver(MessageKind.change_notice)  # the notice asks "NON if the new time does not suit you"
     clock.now = paris(2, 11)
     [reply] = await town.say(PHONES["Anne"], "NON")
     assert "jeudi 12 mars" in reply
@@ -345,11 +379,11 @@ async def test_a_second_move_before_the_first_notice_left_tells_the_whole_change
     clock.now = paris(2, 21)
     await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
     await move_workshop_and_notify(
-        ctx=town.ctx, workshop_id=world.w, venue_id=await town.venue("Domérat"), author="Julie"
+        ctx=town.ctx, workshop_id=world.w, venue_id=await town.venue("Quinssaines"), author="Julie"
     )
     [notice] = await town.notices(world.people["Anne"])
     assert notice.body.startswith(
-        "L'atelier du mardi 10 mars à 14 h à Saint-Victor est déplacé au jeudi 12 mars à 14 h, Mairie de Domérat"
+        "L'atelier du mardi 10 mars à 14 h à Saint-Victor est déplacé au jeudi 12 mars à 14 h, Mairie de Quinssaines"
     )
 
 

@@ -5,7 +5,7 @@ nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -145,6 +145,20 @@ async def test_enrolment_by_phone(town: Town, case: Case) -> None:
     assert (sms.due_at, sms.urgent, sms.expires_at) == (case.due or case.now, case.urgent, case.start)
     reminders = await town.messages(kind=MessageKind.reminder)
     assert bool(reminders) is case.seated
+
+
+async def test_a_number_known_under_another_name_enrols_that_person_and_says_so(town: Town) -> None:
+    workshop = await town.workshop("Saint-Victor", MONDAY_9H + timedelta(days=2))
+    paul = await town.resident(phone=PHONE, name="Paul Durand")
+    done = await enrol_by_phone(
+        ctx=town.ctx, name="Martine Dupont", phone=PHONE, commune="st victor", workshop_id=workshop
+    )
+    assert done.resident_id == paul and not done.new_resident
+    assert any("Paul Durand" in note and f"n°{paul}" in note for note in done.notes), done.notes
+    same = await enrol_by_phone(
+        ctx=town.ctx, name="paul  DURAND", phone=PHONE, commune="st victor", workshop_id=workshop
+    )
+    assert not any("déjà celui" in note for note in same.notes), same.notes
 
 
 async def test_the_same_call_twice_enrols_and_texts_once(town: Town) -> None:

@@ -92,3 +92,16 @@ def test_longer_messages_stay_within_three_segments(label: str, text: str, choic
 def test_dates_are_written_out_in_french() -> None:
     assert say.when_fr(datetime(2026, 4, 14, 12, 0, tzinfo=UTC), PARIS) == "mardi 14 avril à 14 h"
     assert say.when_fr(datetime(2026, 12, 1, 8, 30, tzinfo=UTC), PARIS) == "mardi 1er décembre à 9 h 30"
+
+
+@pytest.mark.parametrize(
+    ("venue", "commune", "label"),
+    [
+        ("Mairie de Domérat", "Domérat", "Mairie de Domérat"),
+        ("Salle des fêtes", "Domérat", "Salle des fêtes (Domérat)"),
+        ("salle polyvalente de domerat", "Domérat", "salle polyvalente de domerat"),
+        ("Mairie de Saint Victor", "Saint-Victor", "Mairie de Saint Victor"),
+    ],
+)
+def test_a_venue_says_which_village_it_is_in(venue: str, commune: str, label: str) -> None:
+    assert say.venue_label(venue, commune) == label

@@ -381,8 +381,8 @@ def test_messages_list_command(db_url: str, args: list[str], expect_exit: int, e
     elif "--json" in args:
         rows = json.loads(result.stdout)
         assert [r["body"].removeprefix("texte ") for r in rows] == expect_keys
-        assert set(rows[0]) == {"id", "resident_id", "channel", "to", "kind", "body", "due_at", "status", "attempts",
-                                "provider_id", "error"}  # fmt: skip
+        assert set(rows[0]) == {"id", "resident_id", "channel", "to", "kind", "body", "choices", "due_at", "status",
+                                "attempts", "provider_id", "error"}  # fmt: skip
         assert rows[0]["to"] == "+33612345678"  # advisers see full numbers
         assert datetime.fromisoformat(rows[0]["due_at"]).utcoffset() is not None
     else:

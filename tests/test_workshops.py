@@ -264,6 +264,19 @@ async def test_move(case: Move, ctx: Context) -> None:
     assert (stored.starts_at, stored.ends_at, stored.venue) == (moved.new_start, moved.new_end, case.venue)
 
 
+async def test_a_move_onto_another_group_of_the_same_level_is_refused(ctx: Context) -> None:
+    first = await add_workshop(ctx=ctx, fields=fields())
+    second = await add_workshop(ctx=ctx, fields=fields(date="16/04/2026"))
+    with pytest.raises(WorkshopError, match=f"l'atelier n°{first.id} a déjà lieu"):
+        await move_workshop(ctx=ctx, workshop_id=second.id, change=MoveRequest(date="14/04/2026"))
+    other_level = await add_workshop(ctx=ctx, fields=fields(date="16/04/2026", level="avancé"))
+    moved = await move_workshop(ctx=ctx, workshop_id=other_level.id, change=MoveRequest(date="14/04/2026"))
+    assert moved.new_start == first.starts_at  # another level may share the hall (two rooms, two groups)
+    await cancel_workshop(ctx=ctx, workshop_id=first.id, reason="test")
+    again = await move_workshop(ctx=ctx, workshop_id=second.id, change=MoveRequest(date="14/04/2026"))
+    assert again.new_start == first.starts_at  # a cancelled workshop holds no slot
+
+
 async def test_cancelled_or_started_workshops_cannot_move(ctx: Context, now: datetime) -> None:
     workshop = await add_workshop(ctx=ctx, fields=fields())
     async with ctx.db.write() as session:

@@ -379,8 +379,12 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
         final=Final(seated=1, confirmed=True),
     ),
     Transcript(
-        "NON to the reminder cancels",
-        (*SIGNUP, Say("non je peux pas", expect=("annulé",))),
+        "NON that answers no reminder asks before cancelling",
+        (
+            *SIGNUP,
+            Say("non je peux pas", expect=("Annuler votre inscription", "OUI ou NON"), refuse=("C'est annulé",)),
+            Say("oui", expect=("C'est annulé", "merci de nous avoir prévenus")),
+        ),
         final=Final(seated=0, cancelled=1),
     ),
     Transcript(

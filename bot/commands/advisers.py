@@ -31,7 +31,7 @@ def adviser_json(adviser: Adviser, ctx: Context) -> dict[str, Any]:
 
 @app.command("list")
 def list_(as_json: JsonOption = False) -> None:
-    """The registered advisers."""
+    """Les conseillers enregistrés."""
 
     async def action(ctx: Context) -> None:
         advisers = await list_advisers(ctx=ctx)
@@ -64,7 +64,7 @@ def add(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Register an adviser (or complete the one of that name)."""
+    """Enregistrer un conseiller (ou compléter celui qui porte ce nom)."""
 
     async def action(ctx: Context) -> None:
         adviser = await add_adviser(

@@ -95,7 +95,7 @@ def send(
     as_json: JsonOption = False,
     yes: YesOption = False,
 ) -> None:
-    """Send a message (the default: « atelier broadcast --workshop 3 TEXTE » is « atelier broadcast send … »)."""
+    """Envoyer un message (par défaut : « atelier broadcast --workshop 3 TEXTE » est « atelier broadcast send … »)."""
     chosen = sum((workshop is not None, bool(commune), upcoming))
     if chosen != 1:
         fail("choisissez un seul public : --workshop ID, --commune NOM (répétable) ou --upcoming. Rien n'a été envoyé.")
@@ -160,7 +160,7 @@ def report(
     broadcast_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de la diffusion.")],
     as_json: JsonOption = False,
 ) -> None:
-    """What became of a broadcast's messages, and who to phone instead."""
+    """Ce que sont devenus les messages d'une diffusion, et qui appeler à la place."""
 
     async def action(ctx: Context) -> None:
         found = await broadcast_report(ctx=ctx, broadcast_id=broadcast_id)

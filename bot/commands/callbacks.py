@@ -34,7 +34,7 @@ def list_(
     show_all: Annotated[bool, typer.Option("--all", help="Aussi les demandes déjà traitées.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Callback requests to handle, oldest first (full numbers: advisers phone people)."""
+    """Les demandes de rappel à traiter, les plus anciennes d'abord (numéros complets : pour appeler)."""
 
     async def action(ctx: Context) -> None:
         items = await list_callbacks(ctx=ctx, include_done=show_all)
@@ -67,7 +67,7 @@ def done(
     callback_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de la demande.")],
     by: Annotated[str, typer.Option("--by", help="Qui a rappelé (votre nom).")] = "conseiller",
 ) -> None:
-    """Mark a callback request handled."""
+    """Marquer une demande de rappel comme traitée."""
 
     async def action(ctx: Context) -> None:
         if await mark_callback_done(ctx=ctx, callback_id=callback_id, by=by):

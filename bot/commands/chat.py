@@ -18,7 +18,7 @@ DEFAULT_PHONE = "+33612345678"
 def chat(
     phone: str = typer.Option(DEFAULT_PHONE, "--phone", help="Le numéro du résident simulé (+33…)."),
 ) -> None:
-    """Talk to the assistant as a resident would by SMS (Ctrl-D or 'quitter' to leave)."""
+    """Parler à l'assistant comme un résident par SMS (Ctrl-D ou « quitter » pour sortir)."""
     number = to_e164(phone)
     if number is None:
         fail(f"numéro de téléphone invalide : {phone}")

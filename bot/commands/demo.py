@@ -17,7 +17,7 @@ def demo(
         bool, typer.Option("--if-empty", help="Ne rien faire si la base contient déjà des ateliers (make run).")
     ] = False,
 ) -> None:
-    """Load a realistic four-week demo planning across the territory."""
+    """Charger un planning de démonstration de quatre semaines sur le territoire."""
 
     async def action(ctx: Context) -> None:
         result = await load_demo(ctx=ctx, if_empty=if_empty)

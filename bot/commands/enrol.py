@@ -27,7 +27,7 @@ def enrol(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Enrol someone who phoned: seated, or on the waiting list; they get the confirmation SMS."""
+    """Inscrire une personne qui a téléphoné (place ou liste d'attente) ; elle reçoit le SMS de confirmation."""
 
     async def action(ctx: Context) -> PhoneEnrolment:
         adviser_id = (await find_adviser(ctx=ctx, name_or_id=adviser)).id if adviser else None

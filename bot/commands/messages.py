@@ -47,6 +47,7 @@ def message_json(row: OutboundMessage, ctx: Context) -> dict[str, Any]:
         "to": row.to_address,
         "kind": MessageKind(row.kind).value,
         "body": row.body,
+        "choices": list(row.choices or []),  # shown under the body: numbered in an SMS, buttons on Telegram
         "due_at": iso(row.due_at, ctx),
         "status": MessageStatus(row.status).value,
         "attempts": row.attempts,
@@ -94,7 +95,7 @@ def list_(
     limit: Annotated[int, typer.Option("--limit", min=0, help="Au plus N messages (0 : tous).")] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """The outbox, newest due first."""
+    """La boîte d'envoi, les messages les plus récents d'abord."""
     wanted_status = _parse(MessageStatus, status, "statut")
     wanted_kind = _parse(MessageKind, kind, "type")
 

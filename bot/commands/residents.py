@@ -39,7 +39,7 @@ def _stops(resident: Resident) -> str:
 
 @app.command("list")
 def list_(as_json: JsonOption = False) -> None:
-    """Residents (full numbers: advisers phone people); erased people are not listed."""
+    """Les résidents (numéros complets : pour appeler) ; les personnes effacées n'apparaissent pas."""
 
     async def action(ctx: Context) -> None:
         residents = await list_residents(ctx=ctx)
@@ -73,7 +73,7 @@ def erase(
     resident_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro du résident.")],
     yes: YesOption = False,
 ) -> None:
-    """Erase a resident's personal data at their request (as OUBLIER does); their seats go to people waiting."""
+    """Effacer les données d'une personne à sa demande (comme OUBLIER) ; ses places vont aux personnes en attente."""
 
     async def look(ctx: Context) -> Resident:
         return await get_resident(ctx=ctx, resident_id=resident_id)

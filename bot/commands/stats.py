@@ -70,7 +70,7 @@ def stats(
     until: Annotated[str | None, typer.Option("--until", help="Jusqu'à ce jour exclu (JJ/MM/AAAA).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Per commune and level: signed up, waiting, seated, confirmed, came, share of reminders answered."""
+    """Par commune et niveau : inscrits, en attente, places, confirmés, venus, part des rappels répondus."""
 
     async def action(ctx: Context) -> None:
         found = await workshop_stats(ctx=ctx, since=_day(since, ctx), until=_day(until, ctx))

@@ -26,7 +26,7 @@ def webhook(
         bool, typer.Option("--delete", help="Retirer le webhook (pour revenir à l'interrogation régulière).")
     ] = False,
 ) -> None:
-    """Register ATELIER_PUBLIC_URL/telegram/webhook with Telegram, with the secret ATELIER_TELEGRAM_SECRET."""
+    """Déclarer ATELIER_PUBLIC_URL/telegram/webhook à Telegram, avec le secret ATELIER_TELEGRAM_SECRET."""
 
     async def action(ctx: Context) -> str:
         settings = ctx.settings

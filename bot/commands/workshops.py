@@ -195,7 +195,7 @@ def add(
     adviser: Annotated[str, typer.Option(help="Conseiller responsable (nom enregistré).")] = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Plan one workshop."""
+    """Planifier un atelier."""
     fields = WorkshopFields(
         date=date,
         start=start,
@@ -223,7 +223,7 @@ def list_(
     show_all: Annotated[bool, typer.Option("--all", help="Aussi les ateliers passés et annulés.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """List upcoming workshops with their seated and waiting counts."""
+    """Les ateliers à venir, avec le nombre d'inscrits et de personnes en attente."""
 
     async def action(ctx: Context) -> None:
         found = await list_workshops(ctx=ctx, upcoming_only=not show_all, include_cancelled=show_all)
@@ -242,7 +242,7 @@ def roster_(
     workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Who is signed up, who is waiting, what they want to learn, who confirmed."""
+    """Qui est inscrit, qui attend, ce que chacun veut apprendre, qui a confirmé."""
 
     async def action(ctx: Context) -> None:
         found = await roster(ctx=ctx, workshop_id=workshop_id)
@@ -284,7 +284,7 @@ def import_(
     file: Annotated[Path, typer.Argument(metavar="FICHIER.csv", help="Le planning (CSV ; « - » lit l'entrée).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Vérifier le fichier sans rien enregistrer.")] = False,
 ) -> None:
-    """Import a planning spreadsheet (CSV): every row, or none if one is wrong."""
+    """Importer un planning (tableur CSV) : toutes les lignes, ou aucune si l'une est fausse."""
     data = _read(file)
 
     async def action(ctx: Context) -> None:
@@ -314,7 +314,7 @@ def cancel(
     author: AuthorOption = "ligne de commande",
     yes: YesOption = False,
 ) -> None:
-    """Cancel a workshop; everyone seated or waiting is told, and offered the next workshops."""
+    """Annuler un atelier ; chaque inscrit ou personne en attente est prévenu, et d'autres ateliers proposés."""
 
     async def preview(ctx: Context) -> str:
         cancelled = await cancel_workshop(ctx=ctx, workshop_id=workshop_id, reason=reason, dry_run=True)
@@ -351,7 +351,7 @@ def move(
     author: AuthorOption = "ligne de commande",
     yes: YesOption = False,
 ) -> None:
-    """Move a workshop to another date, time or venue; everyone seated or waiting is told."""
+    """Déplacer un atelier (date, horaire ou lieu) ; chaque inscrit ou personne en attente est prévenu."""
     change = MoveRequest(date=date, start=start, end=end, commune=commune, venue=venue, address=address)
 
     async def preview(ctx: Context) -> str:
@@ -386,7 +386,7 @@ def attendance(
     ] = None,
     absent: Annotated[list[int] | None, typer.Option("--absent", help="N° de résident absent (répétable).")] = None,
 ) -> None:
-    """Mark who came to a workshop (asked one by one on a terminal when neither --present nor --absent is given)."""
+    """Noter qui est venu (une question par personne sur un terminal, sans --present ni --absent)."""
     came, missed = list(present or []), list(absent or [])
     if not came and not missed:
         came, missed = _ask_attendance(workshop_id)
