@@ -98,6 +98,7 @@ class ChangeReport:
     reminders_planned: int
     reason: str | None = None
     changed_at: datetime | None = None  # when the adviser made the change
+    reason_shortened: bool = False  # a notice had to shorten or leave out the reason to fit in three SMS
 
     @property
     def told_total(self) -> int:
@@ -227,6 +228,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
     level that have a free seat. Raises ``WorkshopError`` (nothing changed) when it cannot be cancelled."""
     now = ctx.now()
     tally = _Tally(Counter(), [])
+    shortened = False
     async with ctx.db.write() as session:
         cancelled = await cancel_workshop_plan(session=session, workshop_id=workshop_id, reason=reason, now=now)
         before = cancelled.workshop
@@ -260,6 +262,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
             body = say.workshop_cancelled_notice(
                 start, ctx.tz, commune, cancelled.reason, offers=choices, phone=ctx.territory.contact.phone
             )
+            shortened = shortened or " ".join(cancelled.reason.split()) not in body
             queued = await enqueue(
                 session=session,
                 channel=channel,
@@ -311,6 +314,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
         reminders_planned=0,
         reason=cancelled.reason,
         changed_at=now,
+        reason_shortened=shortened,
     )
 
 
@@ -546,6 +550,8 @@ def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:
         lines.append(
             f"{report.unchanged_for} personne(s) n'avaient pas encore reçu l'avis précédent : rien à leur dire."
         )
+    if report.reason_shortened:
+        lines.append("La raison était trop longue pour tenir dans le SMS : elle a été raccourcie ou omise.")
     if report.to_phone:
         lines.append(f"À appeler ({len(report.to_phone)}) :")
         lines.extend(f"  {line}" for line in describe_to_phone(report.to_phone))

@@ -567,6 +567,12 @@ async def _new_place(
     except WorkshopFieldsError as exc:
         raise WorkshopError(*exc.problems) from None
     venue = await _place(session=session, territory=territory, commune_insee=commune.insee, name=name, address=address)
+    given, known = plain(change.address or ""), plain(venue.address)
+    if given and given not in known and known not in given:  # a known venue keeps its address: say so, not "moved"
+        raise WorkshopError(
+            f"le lieu « {venue.name} » à {commune.name} est connu à l'adresse « {venue.address} » ; pour une autre "
+            "adresse, donnez un autre nom de lieu (--venue)"
+        )
     return Place(venue.id, venue.name, venue.address, commune.insee, commune.name)
 
 

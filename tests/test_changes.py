@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.broadcasts import Audience, send_broadcast
-from bot.changes import ChangeReport, cancel_workshop_and_notify, move_workshop_and_notify
+from bot.changes import ChangeReport, cancel_workshop_and_notify, move_workshop_and_notify, report_lines
 from bot.config import Settings
 from bot.context import Context
 from bot.enrolments import cancel
@@ -334,6 +334,19 @@ async def test_a_promotion_not_sent_yet_is_rewritten_for_the_new_time_and_place(
     [after] = await town.messages(resident_id=world.people["Chantal"], kind=MessageKind.promotion)
     assert after.status == MessageStatus.pending and after.expires_at == paris(12, 14)
     assert "jeudi 12 mars à 14 h, Mairie de Quinssaines" in after.body and "10 mars" not in after.body
+
+
+@pytest.mark.parametrize(
+    ("reason", "shortened"),
+    [("conseiller malade", False), ("la salle est fermée pour des travaux imprévus de plomberie " * 4, True)],
+)
+async def test_the_adviser_is_told_when_the_reason_did_not_fit(
+    town: Town, clock: Clock, reason: str, shortened: bool
+) -> None:
+    world = await build(town, paris(10, 14))
+    report = await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason=reason, author="Julie")
+    assert report.reason_shortened is shortened
+    assert any("trop longue" in line for line in report_lines(report, PARIS)) is shortened
 
 
 async def test_non_after_a_move_gives_up_this_seat_and_promotes(town: Town, clock: Clock) -> None:

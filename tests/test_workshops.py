@@ -241,6 +241,17 @@ MOVES = [
     Move("unknown-commune", MoveRequest(commune="Vichy"), error="commune inconnue"),
     Move("unknown-venue-without-address", MoveRequest(venue="Gymnase"), error="indiquez son adresse"),
     Move("address-alone", MoveRequest(address="3 rue Haute"), error="sans le nom du lieu"),
+    Move(
+        "a known venue at another address",
+        MoveRequest(venue="Mairie de Saint-Victor", address="9 rue Inconnue", date="16/04/2026"),
+        error="est connu à l'adresse",
+    ),
+    Move(
+        "a known venue with its own address",
+        MoveRequest(venue="mairie de st victor", address="7 rue André Gide", date="16/04/2026"),
+        "2026-04-16 14:00",
+        "2026-04-16 16:00",
+    ),
 ]
 
 
