@@ -542,8 +542,8 @@ def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:
     if told and report.due_at is not None:
         immediate = report.changed_at is not None and report.due_at <= report.changed_at
         leaves = "dès maintenant" if immediate else f"à partir du {say.when_fr(report.due_at, tz)}"
-        urgent = " (changement urgent : hors heures calmes autorisé)" if report.urgent else ""
-        lines.append(f"Prévenus : {told} ; les messages partent {leaves}{urgent}.")
+        urgent = " (changement urgent : envoi possible le soir et le dimanche, jamais entre 22 h et 7 h)"
+        lines.append(f"Messages prévus : {told} ; ils partent {leaves}{urgent if report.urgent else ''}.")
     elif not report.to_phone and not report.unchanged_for:
         lines.append("Personne n'était inscrit : aucun message.")
     if report.unchanged_for:

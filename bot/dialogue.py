@@ -254,14 +254,22 @@ def _answers_our_question(text: str, state: State, resident: ResidentView) -> bo
 
 
 def after_enrol(
-    *, outcome: EnrolOutcome, workshop_id: int, position: int | None, resident: ResidentView, world: World
+    *,
+    outcome: EnrolOutcome,
+    workshop_id: int,
+    position: int | None,
+    resident: ResidentView,
+    world: World,
+    reminded: bool = True,
 ) -> Turn:
-    """The words for an enrolment once the service knows whether a seat was taken."""
+    """The words for an enrolment once the service knows whether a seat was taken (and a reminder planned)."""
     option = _workshop(world, workshop_id)
     if option is None or outcome == EnrolOutcome.UNAVAILABLE:  # cancelled, or too close, since it was offered
         return _add(_offer(resident, world), replies=(Reply(say.workshop_no_longer_offered()),), first=True)
     if outcome == EnrolOutcome.SEATED:
-        text = say.seated(resident.first_name, option.starts_at, world.tz, option.venue, option.address)
+        text = say.seated(
+            resident.first_name, option.starts_at, world.tz, option.venue, option.address, reminded=reminded
+        )
         return Turn(state=None, replies=(Reply(text),))
     if outcome == EnrolOutcome.WAITING:
         text = say.waiting(resident.first_name, position or 1, option.starts_at, world.tz, option.venue)
@@ -518,7 +526,7 @@ def _offer(resident: ResidentView, world: World, exclude: Sequence[int] = ()) ->
         return Turn(state=State(Step.WAITLIST, {"workshop": first.id}), replies=(Reply(text, say.YES_NO),))
     if len(with_seats) == 1:
         only = with_seats[0]
-        text = say.offer_workshops(1) + " " + say.ask_confirm_workshop(only.starts_at, world.tz, only.venue)
+        text = say.offer_single(only.starts_at, world.tz, only.venue)
         data = {"offered": [only.id], "workshop": only.id}
         return Turn(state=State(Step.CONFIRM_WORKSHOP, data), replies=(Reply(text, say.YES_NO),))
     lines = tuple(say.workshop_line(w.starts_at, world.tz, w.commune) for w in with_seats)
@@ -622,7 +630,7 @@ def _on_callback_phone(text: str, state: State, resident: ResidentView, world: W
     phone = parse_phone(text)
     if phone is None:
         if parse_yes_no(text) is False:
-            return Turn(state=None, replies=(Reply(say.cancel_kept()),))
+            return Turn(state=None, replies=(Reply(say.no_callback(world.phone)),))
         return Turn(state=state, replies=(Reply(say.phone_not_understood()),))
     effect = RequestCallback(phone=phone, name=state.data.get("name"), commune_insee=state.data.get("commune"))
     return Turn(state=None, replies=(Reply(say.callback_phone_noted()),), effects=(effect,))

@@ -88,7 +88,7 @@ def ask_commune_again() -> str:
 
 
 def pick_commune() -> str:
-    return "Plusieurs communes possibles. Laquelle est la vôtre ? Répondez par le numéro."
+    return "Plusieurs communes possibles. Laquelle est la bonne ? Répondez par le numéro."
 
 
 def outside_territory(commune: str, territory_name: str, phone: str) -> str:
@@ -121,41 +121,45 @@ def workshop_line(start: datetime, tz: tzinfo, commune: str) -> str:
 
 
 def offer_workshops(count: int) -> str:
-    if count == 1:
-        return "L'atelier le plus proche de chez vous :"
-    return "Les ateliers les plus proches de chez vous. Lequel vous convient ?"
+    """Above the numbered workshops (several; one alone is offered with ``offer_single``)."""
+    return "Les ateliers les plus proches de chez vous. Lequel vous convient ? Répondez par son numéro."
+
+
+def offer_single(start: datetime, tz: tzinfo, venue: str) -> str:
+    return f"L'atelier le plus proche : le {when_fr(start, tz)}, {venue}. Je vous inscris ? Répondez OUI ou NON."
 
 
 def ask_confirm_workshop(start: datetime, tz: tzinfo, venue: str) -> str:
-    return f"Je vous inscris le {when_fr(start, tz)}, {venue} ? Répondez OUI ou NON."
+    return f"Je vous inscris à l'atelier du {when_fr(start, tz)}, {venue} ? Répondez OUI ou NON."
 
 
 def no_workshop_at_all(phone: str) -> str:
     return (
-        "Il n'y a pas encore d'atelier prévu pour votre niveau. Nous vous écrirons dès qu'il y en aura un. "
-        f"Questions : {phone}"
+        "Il n'y a pas encore d'atelier prévu pour votre niveau. Écrivez INSCRIPTION dans quelques semaines pour "
+        f"voir les nouveaux. Une question ? Appelez le {phone}"
     )
 
 
 def offer_waiting_list(start: datetime, tz: tzinfo, venue: str) -> str:
     return (
-        f"Tous les ateliers proches sont complets. Voulez-vous attendre une place le {when_fr(start, tz)}, "
-        f"{venue} ? Si une place se libère, on vous prévient. OUI ou NON ?"
+        f"Tout est complet. Attendre une place le {when_fr(start, tz)}, {venue} ? "
+        "On vous prévient si elle se libère. OUI ou NON ?"
     )
 
 
-def seated(first_name: str, start: datetime, tz: tzinfo, venue: str, address: str) -> str:
+def seated(first_name: str, start: datetime, tz: tzinfo, venue: str, address: str, *, reminded: bool = True) -> str:
+    """``reminded``: a reminder is planned (not when the workshop is too close for one to leave in time)."""
+    after = "Un rappel vous sera envoyé avant." if reminded else "Pensez à noter la date."
     return (
-        f"C'est noté {first_name} ! Atelier le {when_fr(start, tz)}, {venue}, {address}. "
-        "Un rappel vous sera envoyé avant. Pour annuler, écrivez ANNULER."
+        f"C'est noté, {first_name} ! Atelier le {when_fr(start, tz)}, {venue}, {address}. "
+        f"{after} Pour annuler, écrivez ANNULER."
     )
 
 
 def waiting(first_name: str, position: int, start: datetime, tz: tzinfo, venue: str) -> str:
-    rank = "en tête de" if position == 1 else f"en position {position} sur"
     return (
-        f"C'est noté {first_name}, vous êtes {rank} la liste d'attente du {when_fr(start, tz)}, {venue}. "
-        "Si une place se libère, on vous prévient."
+        f"C'est noté, {first_name} : vous êtes n°{position} sur la liste d'attente du {when_fr(start, tz)}, "
+        f"{venue}. Si une place se libère, on vous prévient."
     )
 
 
@@ -164,7 +168,7 @@ def workshop_just_filled() -> str:
 
 
 def workshop_no_longer_offered() -> str:
-    return "Désolé, cet atelier n'est plus proposé (annulé ou trop proche)."
+    return "Désolé, cet atelier n'est plus proposé : il a été annulé ou il commence trop tôt."
 
 
 def not_enrolled_ok() -> str:
@@ -185,16 +189,16 @@ def restarted() -> str:
 
 def help_text(phone: str) -> str:
     return (
-        "Vous pouvez écrire : INSCRIPTION, MES ATELIERS, ANNULER, CONSEILLER pour être rappelé, OUBLIER pour "
-        f"effacer vos données, STOP pour ne plus rien recevoir. Conseillers : {phone}"
+        "Vous pouvez écrire : INSCRIPTION, MES ATELIERS, ANNULER, CONSEILLER pour qu'on vous rappelle, OUBLIER "
+        f"pour effacer vos données, STOP pour ne plus rien recevoir. Une question ? Appelez le {phone}"
     )
 
 
 def menu(first_name: str) -> str:
-    return f"Bonjour {first_name} ! Que voulez-vous faire ?"
+    return f"Bonjour, {first_name} ! Que voulez-vous faire ?"
 
 
-MENU_CHOICES = ("M'inscrire à un atelier", "Mes ateliers", "Être rappelé par un conseiller")
+MENU_CHOICES = ("M'inscrire à un atelier", "Mes ateliers", "Parler à un conseiller")
 
 
 def my_workshops_none(*, signing_up: bool = False) -> str:
@@ -204,7 +208,7 @@ def my_workshops_none(*, signing_up: bool = False) -> str:
 
 
 def my_workshop_line(start: datetime, tz: tzinfo, venue: str, position: int | None) -> str:
-    wait = f" (liste d'attente, position {position})" if position else ""
+    wait = f" (liste d'attente, n°{position})" if position else ""
     return f"- {when_fr(start, tz)}, {venue}{wait}"
 
 
@@ -221,11 +225,13 @@ def ask_confirm_cancel(start: datetime, tz: tzinfo, venue: str) -> str:
 
 
 def cancelled_enrolment(start: datetime, tz: tzinfo, *, waiting: bool = False) -> str:
-    done = "Vous n'êtes plus sur la liste d'attente" if waiting else "C'est annulé"
-    return (
-        f"{done} pour le {when_fr(start, tz)}, merci de nous avoir prévenus. "
-        "Pour un autre atelier, écrivez INSCRIPTION."
+    """Worded about the resident ("vous ne venez pas"), never "c'est annulé", which reads as the workshop."""
+    done = (
+        f"vous quittez la liste d'attente du {when_fr(start, tz)}"
+        if waiting
+        else f"vous ne venez pas le {when_fr(start, tz)}"
     )
+    return f"C'est noté : {done}. Merci de nous avoir prévenus. Pour un autre atelier, écrivez INSCRIPTION."
 
 
 def cancel_kept() -> str:
@@ -247,7 +253,11 @@ def confirmed_coming(start: datetime, tz: tzinfo) -> str:
 def callback_requested(*, has_phone: bool) -> str:
     if has_phone:
         return "C'est noté : un conseiller va vous rappeler dans les prochains jours."
-    return "C'est noté : un conseiller va vous contacter. Quel est votre numéro de téléphone ?"
+    return "Pour qu'un conseiller vous rappelle, quel est votre numéro de téléphone ?"
+
+
+def no_callback(phone: str) -> str:
+    return f"D'accord, pas de rappel. Vous pouvez appeler les conseillers au {phone}."
 
 
 def callback_phone_noted() -> str:
@@ -330,8 +340,8 @@ def reminder_body(start: datetime, tz: tzinfo, venue: str, *, asks_confirmation:
             f"Rappel : atelier {when}. Vous venez ? Répondez OUI ou NON.",
         )
     return _one_sms(
-        f"Rappel : atelier numérique {when}, {venue}. À bientôt ! Empêché ? Écrivez ANNULER.",
-        f"Rappel : atelier {when}, {venue}. À bientôt ! Empêché ? Écrivez ANNULER.",
+        f"Rappel : atelier numérique {when}, {venue}. À bientôt ! Vous ne pouvez pas venir ? Écrivez ANNULER.",
+        f"Rappel : atelier {when}, {venue}. À bientôt ! Vous ne pouvez pas venir ? Écrivez ANNULER.",
         f"Rappel : atelier {when}, {venue}. À bientôt !",
     )
 
@@ -340,9 +350,9 @@ def promotion_body(start: datetime, tz: tzinfo, venue: str) -> str:
     """A seat freed up for someone on the waiting list: they now have it, and may still say NON."""
     when = when_fr(start, tz)
     return _one_sms(
-        f"Bonne nouvelle : une place s'est libérée pour vous ! Atelier {when}, {venue}. "
+        f"Bonne nouvelle : une place s'est libérée, elle est pour vous ! Atelier {when}, {venue}. "
         "Vous venez ? Répondez OUI ou NON.",
-        f"Une place s'est libérée pour vous : atelier {when}, {venue}. Vous venez ? Répondez OUI ou NON.",
+        f"Une place s'est libérée, elle est pour vous : atelier {when}, {venue}. Vous venez ? Répondez OUI ou NON.",
         f"Une place s'est libérée : atelier {when}. Vous venez ? Répondez OUI ou NON.",
     )
 
@@ -373,24 +383,24 @@ def _fitting(limit: int, choices: tuple[str, ...], *variants: str) -> str:
 def workshop_cancelled_notice(
     start: datetime, tz: tzinfo, commune: str, reason: str, *, offers: tuple[str, ...], phone: str
 ) -> str:
-    """Désolés : l'atelier du mardi 14 avril à 14 h à Saint-Victor n'aura pas lieu, il est annulé (conseiller
+    """Désolé : l'atelier du mardi 14 avril à 14 h à Saint-Victor n'aura pas lieu, il est annulé (conseiller
     malade). Pour aller à un autre atelier, répondez par son numéro :"""
     what = f"l'atelier du {when_fr(start, tz)} à {commune} n'aura pas lieu, il est annulé"
     if offers:
         after = "Pour aller à un autre atelier, répondez par son numéro :"
         short_after = "Autre atelier ? Répondez par son numéro :"
     else:
-        after = f"Nous vous écrirons dès qu'un autre atelier sera prévu. Questions : {phone}"
-        short_after = "Nous vous écrirons dès qu'un autre atelier sera prévu."
+        after = f"Pour un autre atelier plus tard, écrivez INSCRIPTION. Une question ? Appelez le {phone}"
+        short_after = "Pour un autre atelier plus tard, écrivez INSCRIPTION."
     reason = " ".join(reason.split())
     short_reason = reason if len(reason) <= 40 else reason[:39].rstrip() + "…"
     return _fitting(
         2 if offers else 1,
         offers,
-        f"Désolés : {what} ({reason}). {after}",
-        f"Désolés : {what} ({short_reason}). {after}",
-        f"Désolés : {what} ({short_reason}). {short_after}",
-        f"Désolés : {what}. {short_after}",
+        f"Désolé : {what} ({reason}). {after}",
+        f"Désolé : {what} ({short_reason}). {after}",
+        f"Désolé : {what} ({short_reason}). {short_after}",
+        f"Désolé : {what}. {short_after}",
     )
 
 

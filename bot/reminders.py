@@ -40,6 +40,12 @@ def venue_of(workshop: Workshop) -> str:
     return say.venue_label(workshop.venue.name, workshop.venue.commune.name)
 
 
+def will_remind(*, ctx: Context, starts_at: datetime, now: datetime) -> bool:
+    """Whether a seat taken now for a workshop starting at ``starts_at`` gets at least one reminder."""
+    rules, quiet = ctx.settings.reminders, ctx.settings.quiet_hours
+    return bool(reminder_times(starts_at=starts_at, rules=rules, quiet_hours=quiet, tz=ctx.tz, now=now))
+
+
 async def _seated(session: AsyncSession, enrolment_id: int) -> Enrolment | None:
     enrolment = await session.get(Enrolment, enrolment_id)
     if enrolment is None or enrolment.status != EnrolmentStatus.seated:

@@ -42,7 +42,7 @@ from bot.dialogue import (
 )
 from bot.enrolments import SeatError, cancel, enrol
 from bot.erasure import erase
-from bot.reminders import plan_reminders
+from bot.reminders import plan_reminders, will_remind
 from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
 from storage.conversations import forget_conversation, load_conversation, save_conversation
 from storage.inbound import record_inbound
@@ -366,8 +366,10 @@ async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, eff
     )
     if kind in (EnrolOutcome.FULL, EnrolOutcome.UNAVAILABLE):
         world = replace(world, workshops=tuple(w for w in world.workshops if w.id != effect.workshop_id))
+    option = next((w for w in world.workshops if w.id == effect.workshop_id), None)
+    reminded = option is not None and will_remind(ctx=ctx, starts_at=option.starts_at, now=world.now)
     return dialogue.after_enrol(
-        outcome=kind, workshop_id=effect.workshop_id, position=position, resident=view, world=world
+        outcome=kind, workshop_id=effect.workshop_id, position=position, resident=view, world=world, reminded=reminded
     )
 
 

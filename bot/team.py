@@ -22,7 +22,7 @@ from bot.identity import identity_hash, was_erased
 from bot.phones import is_landline, to_e164
 from bot.planning_csv import WorkshopFieldsError, find_commune, parse_level, plain
 from bot.recipients import address_of
-from bot.reminders import venue_of
+from bot.reminders import venue_of, will_remind
 from bot.scheduler.planning import is_urgent_change, next_allowed
 from bot.understanding import first_name_of
 from bot.workshops import WorkshopError
@@ -334,7 +334,8 @@ async def _confirm(
     first_name = first_name_of(resident.name or "")
     venue = workshop.venue
     if outcome.seated:
-        body = say.seated(first_name, workshop.starts_at, ctx.tz, venue_of(workshop), venue.address)
+        reminded = will_remind(ctx=ctx, starts_at=workshop.starts_at, now=now)
+        body = say.seated(first_name, workshop.starts_at, ctx.tz, venue_of(workshop), venue.address, reminded=reminded)
     else:
         position = outcome.enrolment.position or 1
         body = say.waiting(first_name, position, workshop.starts_at, ctx.tz, venue_of(workshop))

@@ -13,6 +13,17 @@ import json
 import sys
 
 
+def _town_hall(commune: str) -> str:
+    """ "Mairie de Domérat", "Mairie d'Arpheuilles-Saint-Priest" (elided before a vowel), "Mairie du Brethon"."""
+    if commune.startswith("Le "):
+        return "Mairie du " + commune[3:]
+    if commune.startswith("Les "):
+        return "Mairie des " + commune[4:]
+    if commune[:1] in "AEIOUYÉÈÊÎÔHaeiouyéèh":
+        return "Mairie d'" + commune
+    return "Mairie de " + commune
+
+
 def _quote(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
@@ -42,7 +53,7 @@ def main() -> None:
         out += [
             "[[venues]]",
             f"commune = {_quote(row['insee'])}",
-            f"name = {_quote('Mairie de ' + row['name'])}",
+            f"name = {_quote(_town_hall(row['name']))}",
             f"address = {_quote(row['town_hall_address'])}",
             f"latitude = {float(row['town_hall_lat'])}",
             f"longitude = {float(row['town_hall_lon'])}",

@@ -220,7 +220,7 @@ def test_enrol_by_phone_then_residents_list_and_erase(db_url: str) -> None:
         db_url, "enrol", "--name", "Paul Durand", "--phone", "06 12 00 00 02", "--commune", "Domérat",
         "--workshop", str(w), "--level", "débutant",
     ).stdout  # fmt: skip
-    assert "liste d'attente, en position 1" in second and "Confirmation envoyée par SMS" in second
+    assert "liste d'attente, en position 1" in second and "Message de confirmation prévu (par SMS)" in second
     assert count(db_url, OutboundMessage, OutboundMessage.kind == MessageKind.confirmation) == 2
 
     residents = as_json(ok(db_url, "residents", "list", "--json"))
@@ -307,10 +307,10 @@ def test_cancel_and_move_tell_everyone(db_url: str) -> None:
     enrol(db_url, w, "Jeanne Martin", "06 12 00 00 01")
     enrol(db_url, w, "Léon Fixe", "04 70 00 00 02")  # a landline: to phone
     moved = ok(db_url, "workshops", "move", str(w), "--start", "16:30", "--yes").stdout
-    assert "déplacé" in moved and "Prévenus : 1 par SMS" in moved
+    assert "déplacé" in moved and "Messages prévus : 1 par SMS" in moved
     assert "À appeler (1)" in moved and "Léon Fixe — +33470000002" in moved
     cancelled = ok(db_url, "workshops", "cancel", str(w), "--reason", "conseillère malade", "--yes").stdout
-    assert "annulé" in cancelled and "Prévenus : 1 par SMS" in cancelled
+    assert "annulé" in cancelled and "Messages prévus : 1 par SMS" in cancelled
     notices = count(db_url, OutboundMessage, OutboundMessage.kind == MessageKind.change_notice)
     assert notices == 2  # the move notice (it left, or was replaced) and the cancellation
 

@@ -108,7 +108,7 @@ async def test_non_answers_the_reminder_that_was_sent_not_the_next_workshop(
         )
     inbound = Inbound(channel="sms", address=PHONES["resident"], text="non", provider_id="SMnon")
     handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
-    assert "annulé" in handled.replies[0].text
+    assert "vous ne venez pas" in handled.replies[0].text
     async with db.read() as session:
         rows = await session.execute(
             select(Enrolment.workshop_id, Enrolment.status).where(Enrolment.resident_id == resident.id)

@@ -151,7 +151,7 @@ async def test_annonce_previews_then_sends_on_the_button_only(bench: Rig, now: d
     assert "la salle change : rendez-vous a la mairie." in text
     assert "destinataires : 2 (1 par sms, 1 par telegram)" in text
     assert "1 sms par personne, 0,08 €" in text
-    assert [[b["text"] for b in row] for row in preview.inline_buttons] == [["Envoyer", "Annuler"]]
+    assert [[b["text"] for b in row] for row in preview.inline_buttons] == [["Envoyer", "Ne pas envoyer"]]
     assert await count(db, Broadcast) == 0, "nothing is sent before the button"
     await press(bench, preview, "Envoyer")
     assert "envoye" in last_answer(bench)
@@ -168,7 +168,7 @@ async def test_annonce_previews_then_sends_on_the_button_only(bench: Rig, now: d
 async def test_annonce_cancelled_with_its_button_sends_nothing(bench: Rig, now: datetime, db: Database) -> None:
     ids = await with_people(bench, now)
     [preview] = await command(bench, f"/annonce {ids['sv-beg']} Message de test")
-    await press(bench, preview, "Annuler")
+    await press(bench, preview, "Ne pas envoyer")
     assert "abandonnee" in fold(last_edit(bench)["text"])
     await press(bench, preview, "Envoyer")
     assert await count(db, Broadcast) == 0

@@ -94,7 +94,7 @@ SIGNUP = (
     Say("1", expect=("apprendre",)),
     Say("1 3", expect=("Saint-Victor",)),
     Say("1", expect=("OUI ou NON", "Mairie de Saint-Victor")),
-    Say("oui", expect=("C'est noté Martine", "ANNULER")),
+    Say("oui", expect=("C'est noté, Martine", "ANNULER")),
 )
 
 TRANSCRIPTS: tuple[Transcript, ...] = (
@@ -134,7 +134,7 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
         (
             *SIGNUP[:6],
             Say("2", expect=("OUI ou NON", "Mairie de Désertines"), refuse=("Mairie de Saint-Victor",)),
-            Say("oui", expect=("C'est noté Martine", "Mairie de Désertines")),
+            Say("oui", expect=("C'est noté, Martine", "Mairie de Désertines")),
         ),
         final=Final(seated=1, commune="Saint-Victor"),
     ),
@@ -216,7 +216,7 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
         "every nearby workshop full: waiting list",
         (
             *SIGNUP[:4],
-            Say("1 3", expect=("complets", "attendre", "Saint-Victor")),
+            Say("1 3", expect=("complet", "attendre", "Saint-Victor")),
             Say("oui", expect=("liste d'attente",)),
         ),
         setup="full",
@@ -224,7 +224,7 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
     ),
     Transcript(
         "waiting list declined",
-        (*SIGNUP[:4], Say("1", expect=("complets",)), Say("non", expect=("je ne vous inscris pas",))),
+        (*SIGNUP[:4], Say("1", expect=("complet",)), Say("non", expect=("je ne vous inscris pas",))),
         setup="full",
         final=Final(seated=0, waiting=0, level="beginner"),
     ),
@@ -286,7 +286,11 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
     Transcript("MES ATELIERS with none", (Say("MES ATELIERS", expect=("aucun atelier",)),)),
     Transcript(
         "ANNULER then OUI",
-        (*SIGNUP, Say("ANNULER", expect=("Annuler votre inscription", "OUI ou NON")), Say("oui", expect=("annulé",))),
+        (
+            *SIGNUP,
+            Say("ANNULER", expect=("Annuler votre inscription", "OUI ou NON")),
+            Say("oui", expect=("vous ne venez pas",)),
+        ),
         final=Final(seated=0, cancelled=1),
     ),
     Transcript(
@@ -306,7 +310,7 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
     ),
     Transcript(
         "typo: anuler",
-        (*SIGNUP, Say("anuler", expect=("Annuler votre inscription",)), Say("oui", expect=("annulé",))),
+        (*SIGNUP, Say("anuler", expect=("Annuler votre inscription",)), Say("oui", expect=("vous ne venez pas",))),
         final=Final(seated=0),
     ),
     Transcript(
@@ -319,10 +323,10 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
             Say("Paul Durand", who="other"),
             Say("saint-victor", who="other"),
             Say("1", who="other"),
-            Say("rien", who="other", expect=("complets",)),
+            Say("rien", who="other", expect=("complet",)),
             Say("oui", who="other", expect=("liste d'attente",)),
             Say("ANNULER"),
-            Say("OUI", expect=("annulé",)),
+            Say("OUI", expect=("vous ne venez pas",)),
         ),
         setup="single",
         final=Final(seated=0, cancelled=1, other_told="place"),
@@ -382,8 +386,8 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
         "NON that answers no reminder asks before cancelling",
         (
             *SIGNUP,
-            Say("non je peux pas", expect=("Annuler votre inscription", "OUI ou NON"), refuse=("C'est annulé",)),
-            Say("oui", expect=("C'est annulé", "merci de nous avoir prévenus")),
+            Say("non je peux pas", expect=("Annuler votre inscription", "OUI ou NON"), refuse=("vous ne venez pas",)),
+            Say("oui", expect=("vous ne venez pas", "merci de nous avoir prévenus")),
         ),
         final=Final(seated=0, cancelled=1),
     ),
@@ -420,7 +424,7 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
     ),
     Transcript(
         "a known resident says hello: the menu",
-        (*SIGNUP, Say("bonjour", expect=("Bonjour Martine", "inscrire")), Say("2", expect=("Vos ateliers",))),
+        (*SIGNUP, Say("bonjour", expect=("Bonjour, Martine", "inscrire")), Say("2", expect=("Vos ateliers",))),
     ),
     Transcript(
         "NON to the menu cancels nothing",

@@ -71,8 +71,7 @@ def enrol(
             highlight=False,
         )
     if done.confirmation_channel:
-        console.print(
-            f"Confirmation envoyée par {CHANNEL_FR.get(done.confirmation_channel, done.confirmation_channel)}."
-        )
+        channel = CHANNEL_FR.get(done.confirmation_channel, done.confirmation_channel)
+        console.print(f"Message de confirmation prévu (par {channel}).")
     for note in done.notes:
         console.print(f"[yellow]Attention :[/yellow] {note}.", highlight=False)

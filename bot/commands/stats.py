@@ -39,7 +39,16 @@ def _share(row: StatsRow) -> str:
 
 def _table(stats: Stats) -> Table:
     table = Table(title="Ateliers numériques : chiffres par commune et niveau", title_justify="left")
-    for header in ("Commune", "Niveau", "Inscrits", "En attente", "Places", "Confirmés", "Venus", "Rappels répondus"):
+    for header in (
+        "Commune",
+        "Niveau",
+        "Inscrits",
+        "En attente",
+        "Avec une place",
+        "Confirmés",
+        "Venus",
+        "Réponses aux rappels",
+    ):
         table.add_column(header, overflow="fold")
     for row in (*stats.rows, stats.total):
         table.add_row(

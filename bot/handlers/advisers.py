@@ -43,7 +43,7 @@ from telegram.error import BadRequest, TelegramError
 from bot import messages as say
 from bot.broadcasts import Audience, Preview, preview_broadcast, send_broadcast
 from bot.callbacks import CallbackItem, list_callbacks, mark_callback_done
-from bot.changes import cancel_workshop_and_notify
+from bot.changes import cancel_workshop_and_notify, report_lines
 from bot.channels import TELEGRAM, plain_number
 from bot.context import Context
 from bot.team import adviser_by_telegram_id
@@ -377,7 +377,7 @@ async def _announce(ctx: Context, bot: Bot, who: Who, argument: str) -> None:
     draft = {"workshop_id": workshop_id, "body": body, "recipients": preview.recipients}
     nonce = await _keep_draft(ctx, who, "annonce", draft)
     markup = InlineKeyboardMarkup(
-        [[_button("Envoyer", "annonce-oui", nonce), _button("Annuler", "annonce-non", nonce)]]
+        [[_button("Envoyer", "annonce-oui", nonce), _button("Ne pas envoyer", "annonce-non", nonce)]]
     )
     await _say(bot, who, preview_text(preview, summary, ctx), markup)
 
@@ -502,8 +502,8 @@ async def _announce_yes(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, 
         return
     await _answer(bot, query, "Envoyé.")
     outcome = (
-        f"Envoyé à {draft.get('recipients', '?')} personne(s) : les messages partent maintenant, aux heures "
-        f"d'envoi. Suivi : atelier broadcast report {broadcast_id}"
+        f"Envoyé à {draft.get('recipients', '?')} personne(s) : les messages partiront aux heures d'envoi "
+        f"autorisées. Suivi : atelier broadcast report {broadcast_id}"
     )
     await _edit(bot, query, _previous_text(query) + "\n\n" + outcome)
 
@@ -529,10 +529,7 @@ async def _cancel_yes(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, no
         await _answer(bot, query, "Non annulé.")
         await _edit(bot, query, _previous_text(query) + "\n\nNon annulé : " + _refusal(exc))
         return
-    lines = [f"Atelier n°{workshop_id} annulé. {report.told_total} personne(s) prévenue(s)."]
-    if report.to_phone:
-        lines.append("À prévenir par téléphone :")
-        lines.extend(f"{p.name or '(sans nom)'} — {p.phone or 'pas de numéro'}" for p in report.to_phone)
+    lines = [f"Atelier n°{workshop_id} annulé.", *report_lines(report, ctx.tz)]
     await _answer(bot, query, "Atelier annulé.")
     await _edit(bot, query, _previous_text(query) + "\n\n" + "\n".join(lines))
 
