@@ -133,6 +133,11 @@ async def _residents(
         workshop = await session.get(Workshop, audience.workshop_id)
         if workshop is None:
             raise BroadcastError(f"l'atelier n°{audience.workshop_id} n'existe pas (voir « atelier workshops list »)")
+        if workshop.status == WorkshopStatus.cancelled:
+            raise BroadcastError(
+                f"l'atelier n°{audience.workshop_id} est annulé : ses participants ont été prévenus de l'annulation "
+                "(écrivez à une commune avec --commune si besoin)"
+            )
         in_workshop = select(Enrolment.resident_id).where(
             Enrolment.workshop_id == audience.workshop_id, Enrolment.status.in_(PARTICIPANTS)
         )

@@ -18,7 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -156,12 +156,14 @@ def _unreachable(resident: Resident, status: EnrolmentStatus) -> ToPhone:
 
 
 CARRIED_OVER = (MessageKind.promotion, MessageKind.confirmation)  # about one seat, still true after a move
+NOTICE_AFTER = timedelta(minutes=1)  # a move notice leaves this long after the person's carried-over message
 
 
-async def _carry_over_unsent(*, session: AsyncSession, ctx: Context, moved: WorkshopMoved) -> int:
+async def _carry_over_unsent(*, session: AsyncSession, ctx: Context, moved: WorkshopMoved) -> dict[int, datetime]:
     """A promotion or a phone enrolment's confirmation not sent yet must still reach its person, who has heard
     nothing else: it is rewritten for the new time and place (the phrases its own functions wrote are swapped),
-    rather than dropped at send time as outdated. Returns how many were rewritten."""
+    rather than dropped at send time as outdated. Returns, per resident, when their rewritten message is due (the
+    move notice must come after it)."""
     old, new = moved.old_place, moved.new_place
     swaps = [
         (say.when_fr(moved.old_start, ctx.tz), say.when_fr(moved.new_start, ctx.tz)),
@@ -174,7 +176,7 @@ async def _carry_over_unsent(*, session: AsyncSession, ctx: Context, moved: Work
             if before and before != after:
                 row.body = row.body.replace(before, after)
         row.expires_at = moved.new_start  # a seat's message expires when the workshop starts
-    return len(rows)
+    return {row.resident_id: row.due_at for row in rows if row.resident_id is not None}
 
 
 async def _replace_unsent_notices(*, session: AsyncSession, workshop_id: int) -> dict[int, tuple[datetime, int]]:
@@ -401,12 +403,15 @@ async def move_workshop_and_notify(
             session=session, workshop_id=workshop_id, kinds=(MessageKind.reminder,)
         )
         reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
-        await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
+        carried = await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
         known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
         for enrolment in moved.concerned:
+            # After their own message, if one was carried over: "une place s'est libérée", then "déplacé".
+            after = carried.get(enrolment.resident_id)
+            notice_due = max(due, after + NOTICE_AFTER) if after is not None else due
             await _tell_moved(
                 session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
-                timing=(urgent, due), now=now, tally=tally,
+                timing=(urgent, notice_due), now=now, tally=tally,
             )  # fmt: skip
     ctx.wake_dispatcher()
     log.info(

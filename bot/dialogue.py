@@ -81,6 +81,14 @@ class WorkshopOption:
     latitude: float
     longitude: float
     free_seats: int
+    ends_at: datetime | None = None  # None: taken as two hours after the start
+
+    @property
+    def until(self) -> datetime:
+        return self.ends_at or self.starts_at + timedelta(hours=2)
+
+    def overlaps(self, other: WorkshopOption) -> bool:
+        return self.starts_at < other.until and other.starts_at < self.until
 
 
 @dataclass(frozen=True)
@@ -303,13 +311,15 @@ def _on_keyword(keyword: Keyword, state: State | None, resident: ResidentView, w
             return _add(_reask(state, resident, world), replies=listed.replies, first=True)
         return _my_workshops(resident, world)
     if keyword == Keyword.ADVISER:
-        signing_up = state is not None and state.step in SIGNUP_STEPS
-        known = {k: state.data[k] for k in ("name", "commune") if k in state.data} if state and signing_up else {}
+        # In the middle of a sign-up: the adviser learns what was said so far, and the sign-up carries on after.
+        paused = state if state is not None and state.step in SIGNUP_STEPS else None
         if resident.has_phone:
-            effect = RequestCallback(name=known.get("name"), commune_insee=known.get("commune"))
-            return Turn(state=None, replies=(Reply(say.callback_requested(has_phone=True)),), effects=(effect,))
-        asking = State(Step.CALLBACK_PHONE, known)
-        return Turn(state=asking, replies=(Reply(say.callback_requested(has_phone=False)),))
+            noted = Turn(
+                state=None, replies=(Reply(say.callback_requested(has_phone=True)),), effects=(_callback(paused),)
+            )
+            return _resume(noted, paused, resident, world)
+        resume = {"resume": {"step": paused.step.value, "data": paused.data}} if paused is not None else {}
+        return Turn(state=State(Step.CALLBACK_PHONE, resume), replies=(Reply(say.callback_requested(has_phone=False)),))
     if keyword == Keyword.FORGET:
         return Turn(state=State(Step.FORGET_CONFIRM), replies=(Reply(say.ask_confirm_forget(), say.YES_NO),))
     # CANCEL
@@ -513,8 +523,10 @@ def nearest_workshops(
 def _offer(resident: ResidentView, world: World, exclude: Sequence[int] = ()) -> Turn:
     assert resident.commune_insee is not None and resident.level is not None  # noqa: S101 - registered residents only
     booked = {b.workshop.id for b in resident.bookings}
+    # Nor a workshop at the same time as one they hold: nobody can be in two villages at once.
+    busy = {w.id for w in world.workshops for b in resident.bookings if w.overlaps(b.workshop)}
     ranked = nearest_workshops(
-        world=world, commune_insee=resident.commune_insee, level=resident.level, exclude=[*exclude, *booked]
+        world=world, commune_insee=resident.commune_insee, level=resident.level, exclude=[*exclude, *booked, *busy]
     )
     with_seats = [w for w in ranked if w.free_seats > 0][:MAX_OFFERED]
     if not with_seats:
@@ -632,8 +644,23 @@ def _on_callback_phone(text: str, state: State, resident: ResidentView, world: W
         if parse_yes_no(text) is False:
             return Turn(state=None, replies=(Reply(say.no_callback(world.phone)),))
         return Turn(state=state, replies=(Reply(say.phone_not_understood()),))
-    effect = RequestCallback(phone=phone, name=state.data.get("name"), commune_insee=state.data.get("commune"))
-    return Turn(state=None, replies=(Reply(say.callback_phone_noted()),), effects=(effect,))
+    resume = state.data.get("resume")
+    paused = State(Step(resume["step"]), dict(resume["data"]), state.updated_at) if resume else None
+    noted = Turn(state=None, replies=(Reply(say.callback_phone_noted()),), effects=(_callback(paused, phone=phone),))
+    return _resume(noted, paused, resident, world)
+
+
+def _callback(paused: State | None, phone: str | None = None) -> RequestCallback:
+    """The callback request, with the name and commune of a sign-up not finished yet."""
+    data = paused.data if paused is not None else {}
+    return RequestCallback(phone=phone, name=data.get("name"), commune_insee=data.get("commune"))
+
+
+def _resume(turn: Turn, paused: State | None, resident: ResidentView, world: World) -> Turn:
+    """``turn``, then the paused sign-up's question again (nothing to resume: ``turn`` alone)."""
+    if paused is None:
+        return turn
+    return _add(_reask(paused, resident, world), replies=turn.replies, effects=turn.effects, first=True)
 
 
 def parse_phone(text: str) -> str | None:

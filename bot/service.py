@@ -168,6 +168,7 @@ def _option(workshop: Workshop, seated: int) -> WorkshopOption:
         latitude=venue.latitude,
         longitude=venue.longitude,
         free_seats=workshop.capacity - seated,
+        ends_at=workshop.ends_at,
     )
 
 
@@ -184,6 +185,7 @@ def _open_option(row: OpenWorkshop) -> WorkshopOption:
         latitude=row.latitude,
         longitude=row.longitude,
         free_seats=row.capacity - row.seated,
+        ends_at=row.ends_at,
     )
 
 

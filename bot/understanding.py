@@ -818,7 +818,7 @@ _NOT_NAME_WORDS = _set(
     "inscrire minscrire inscription inscriptions atelier ateliers voudrais veux aide stop comment pourquoi quoi "
     "quand http https www com fr oui non ok merci numero rien"
 )
-_PARTICLES = frozenset({"de", "du", "des", "d", "van", "von", "der", "den", "di", "da"})
+_PARTICLES = frozenset({"de", "du", "des", "d", "van", "von", "der", "den", "di", "da", "et"})
 _TITLES = {"mme": "Mme", "mr": "M.", "m": "M.", "mlle": "Mlle", "madame": "Madame", "monsieur": "Monsieur"}
 _NOT_NAME_CHARS = re.compile(r"[^\w\s'\-.]|[\d_]")
 _APOSTROPHES = str.maketrans("’‘`´", "''''")
@@ -871,7 +871,9 @@ def first_name_of(name: str) -> str:
     "Martine"), or title and surname when that is all they gave ("Mme Dupont" stays "Mme Dupont", never "Mme")."""
     parts = name.split()
     if len(parts) > 1 and parts[0].lower().rstrip(".") in _TITLES:
-        return " ".join(parts[:2]) if len(parts) == 2 else parts[1]
+        if len(parts) == 2 or parts[1].lower() == "et":  # "Mme Dupont", "M. et Mme Bernard": all of it
+            return " ".join(parts)
+        return parts[1]
     return parts[0] if parts else ""
 
 

@@ -598,6 +598,9 @@ async def move_workshop_plan(
     workshop.starts_at, workshop.ends_at, workshop.venue_id = new_start, new_end, new_place.venue_id
     workshop.updated_at = now
     await session.flush()
+    # The new venue_id does not reload ``workshop.venue``: without this, the reminders planned again in this
+    # transaction would name the old place.
+    await session.refresh(workshop, attribute_names=["venue"])
     return WorkshopMoved(
         workshop=before,
         old_start=before.starts_at,

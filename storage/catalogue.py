@@ -29,6 +29,7 @@ class OpenWorkshop:
     commune: str
     latitude: float
     longitude: float
+    ends_at: datetime
 
 
 @cache
@@ -55,6 +56,7 @@ def _open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, s
             Commune.name,
             Venue.latitude,
             Venue.longitude,
+            Workshop.ends_at,
         )
         .join(Venue, Venue.id == Workshop.venue_id)
         .join(Commune, Commune.insee == Venue.commune_insee)

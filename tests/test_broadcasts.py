@@ -21,7 +21,16 @@ from bot.scheduler.dispatch import Dispatcher
 from bot.territory import Territory
 from storage.database import Database
 from storage.delivery import record_status
-from storage.models import Broadcast, Enrolment, EnrolmentStatus, MessageKind, MessageStatus, Resident
+from storage.models import (
+    Broadcast,
+    Enrolment,
+    EnrolmentStatus,
+    MessageKind,
+    MessageStatus,
+    Resident,
+    Workshop,
+    WorkshopStatus,
+)
 from tests.advisers_world import Clock, Town, paris
 
 SETUP_TIME = paris(2, 9)  # Monday 2 March 2026, 09:00
@@ -232,6 +241,17 @@ async def test_bad_input_is_refused_and_sends_nothing(
     assert await town.messages(kind=MessageKind.broadcast) == []
     async with town.ctx.db.read() as session:
         assert (await session.execute(select(Broadcast))).first() is None
+
+
+async def test_a_cancelled_workshop_takes_no_broadcast(town: Town) -> None:
+    people = await populate(town)
+    async with town.ctx.db.write() as session:
+        workshop = await session.get(Workshop, people.workshop)
+        assert workshop is not None
+        workshop.status = WorkshopStatus.cancelled
+    with pytest.raises(BroadcastError, match="est annulé"):
+        await send_broadcast(ctx=town.ctx, audience=Audience(workshop_id=people.workshop), body="Bonjour", author="J")
+    assert await town.messages(kind=MessageKind.broadcast) == []
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ async def build(town: Town, start: datetime) -> World:
 
 
 CANCEL_TEXT = (
-    "Désolés : l'atelier du {when} à Saint-Victor n'aura pas lieu, il est annulé (conseiller malade). "
+    "Désolé : l'atelier du {when} à Saint-Victor n'aura pas lieu, il est annulé (conseiller malade). "
     "Pour aller à un autre atelier, répondez par son numéro :"
 )
 OFFERS = ("vendredi 13 mars à 10 h, Saint-Victor", "jeudi 12 mars à 14 h, Domérat")
@@ -282,7 +282,7 @@ async def test_cancellation_leaves_the_offers_where_a_digit_answers_them(town: T
 
     clock.now = paris(2, 10)
     [done] = await town.say(PHONES["Anne"], "2")  # one digit re-enrols, as the notice said
-    assert "C'est noté Anne" in done and "jeudi 12 mars à 14 h" in done
+    assert "C'est noté, Anne" in done and "jeudi 12 mars à 14 h" in done
     async with town.ctx.db.read() as session:
         resident = await session.get(Resident, world.people["Anne"])
         assert resident is not None
@@ -299,7 +299,7 @@ async def test_no_other_workshop_means_no_choices_and_no_stored_offer(town: Town
     await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=w, reason="travaux", author="Julie")
     [notice] = await town.notices(anne)
     assert notice.choices == []
-    assert "Nous vous écrirons dès qu'un autre atelier sera prévu" in notice.body
+    assert "Pour un autre atelier plus tard, écrivez INSCRIPTION" in notice.body
     async with town.ctx.db.read() as session:
         assert await load_conversation(session=session, channel="sms", address=PHONES["Anne"]) is None
 
@@ -334,6 +334,8 @@ async def test_a_promotion_not_sent_yet_is_rewritten_for_the_new_time_and_place(
     [after] = await town.messages(resident_id=world.people["Chantal"], kind=MessageKind.promotion)
     assert after.status == MessageStatus.pending and after.expires_at == paris(12, 14)
     assert "jeudi 12 mars à 14 h, Mairie de Quinssaines" in after.body and "10 mars" not in after.body
+    [notice] = await town.notices(world.people["Chantal"])  # "déplacé" comes after "une place s'est libérée"
+    assert notice.due_at > after.due_at
 
 
 @pytest.mark.parametrize(
@@ -347,6 +349,21 @@ async def test_the_adviser_is_told_when_the_reason_did_not_fit(
     report = await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason=reason, author="Julie")
     assert report.reason_shortened is shortened
     assert any("trop longue" in line for line in report_lines(report, PARIS)) is shortened
+
+
+async def test_a_new_place_alone_plans_reminders_naming_it(town: Town, clock: Clock) -> None:
+    world = await build(town, paris(10, 14))
+    [before, *_] = await town.messages(resident_id=world.people["Anne"], kind=MessageKind.reminder)
+    assert "Mairie de Saint-Victor" in before.body
+    await move_workshop_and_notify(
+        ctx=town.ctx, workshop_id=world.w, venue_id=await town.venue("Quinssaines"), author="Julie"
+    )
+    pending = [
+        r
+        for r in await town.messages(resident_id=world.people["Anne"], kind=MessageKind.reminder)
+        if r.status == MessageStatus.pending
+    ]
+    assert pending and all("Mairie de Quinssaines" in r.body for r in pending), [r.body for r in pending]
 
 
 async def test_non_after_a_move_gives_up_this_seat_and_promotes(town: Town, clock: Clock) -> None:
@@ -406,7 +423,7 @@ async def test_cancelled_after_an_unsent_move_names_the_date_they_know(town: Tow
     await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
     await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason="conseiller malade", author="Julie")
     [notice] = await town.notices(world.people["Anne"])
-    assert notice.body.startswith("Désolés : l'atelier du mardi 10 mars à 14 h à Saint-Victor n'aura pas lieu")
+    assert notice.body.startswith("Désolé : l'atelier du mardi 10 mars à 14 h à Saint-Victor n'aura pas lieu")
     moves = [m for m in await town.messages(resident_id=world.people["Anne"]) if m.idempotency_key.startswith("move")]
     assert [m.status for m in moves] == [MessageStatus.cancelled]
 

@@ -21,6 +21,7 @@ from bot.dialogue import (
     Erase,
     OptIn,
     OptOut,
+    RequestCallback,
     ResidentView,
     SaveProfile,
     State,
@@ -31,6 +32,7 @@ from bot.dialogue import (
     nearest_workshops,
     respond,
 )
+from bot.messages import LEVEL_CHOICES
 from bot.territory import load_territory
 from bot.understanding import CommuneIndex
 from storage.models import Level
@@ -262,3 +264,42 @@ def test_a_reminder_asked_after_the_last_question_gets_the_yes_or_no(
     turn = respond(state=menu, text=text, resident=resident, world=world)
     assert turn.effects == ((effect,) if effect is not None else ()), label
     assert (turn.state.step if turn.state else None) == step, label
+
+
+@pytest.mark.parametrize(
+    ("hours_after", "offered"),
+    [(1, False), (-1, False), (2, True), (-2, True)],  # the held workshop runs two hours
+)
+def test_a_workshop_at_the_same_time_as_a_held_seat_is_not_offered(
+    hours_after: int, offered: bool, now: datetime
+) -> None:
+    options = options_for("default", now)
+    held = options[1]  # Saint-Victor, beginners
+    clash = replace(
+        options[2], id=99, starts_at=held.starts_at + timedelta(hours=hours_after), ends_at=None, free_seats=3
+    )
+    world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=(*options.values(), clash))
+    resident = ResidentView(
+        name="Martine Dupont",
+        commune_insee="03262",
+        level=Level.beginner,
+        has_phone=True,
+        bookings=(Booking(1, replace(held, ends_at=held.starts_at + timedelta(hours=2)), None),),
+    )
+    turn = respond(state=State(Step.MENU, {}, now), text="1", resident=resident, world=world)
+    assert turn.state is not None
+    assert (99 in turn.state.data.get("offered", [])) is offered
+
+
+@pytest.mark.parametrize("has_phone", [True, False], ids=["sms", "telegram-without-number"])
+def test_conseiller_in_the_middle_of_a_sign_up_then_carries_on(has_phone: bool, now: datetime) -> None:
+    world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=())
+    signing_up = State(Step.LEVEL, {"name": "Louise Girard", "commune": "03101"}, now)
+    turn = respond(state=signing_up, text="CONSEILLER", resident=ResidentView(has_phone=has_phone), world=world)
+    if not has_phone:  # the number first, then the sign-up resumes
+        assert turn.state is not None and turn.state.step == Step.CALLBACK_PHONE and not turn.effects
+        turn = respond(state=turn.state, text="06 12 34 56 78", resident=ResidentView(), world=world)
+    assert turn.effects == (RequestCallback(phone=None if has_phone else "+33612345678", name="Louise Girard",
+                                            commune_insee="03101"),)  # fmt: skip
+    assert turn.state is not None and (turn.state.step, turn.state.data) == (Step.LEVEL, signing_up.data)
+    assert "rappel" in turn.replies[0].text and turn.replies[-1].choices == LEVEL_CHOICES

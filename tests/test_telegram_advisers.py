@@ -231,7 +231,7 @@ async def test_annuler_cancels_after_the_button_and_everyone_is_told(bench: Rig,
         before = await session.get(Workshop, ids["sv-beg"])
     assert before is not None and before.status == WorkshopStatus.planned, "nothing changes before the button"
     await press(bench, question, "Oui")
-    assert "2 personne(s) prevenue(s)" in fold(last_edit(bench)["text"])
+    assert "messages prevus : 1 par sms, 1 par telegram" in fold(last_edit(bench)["text"])
     async with db.read() as session:
         workshop = await session.get(Workshop, ids["sv-beg"])
     assert workshop is not None and workshop.status == WorkshopStatus.cancelled

@@ -394,6 +394,7 @@ NAMES = [
         "Bonjour je m'appelle Jeanne Roche j'habite a Premilhat", "Jeanne Roche", True, id="name-then-where-they-live"
     ),
     pytest.param("Paul Durand, je vis à Domérat", "Paul Durand", True, id="name-then-je-vis"),
+    pytest.param("MR ET MME BERNARD", "M. et Mme Bernard", True, id="a-couple"),
     pytest.param("McDonald", "McDonald", True, id="mixed-case-kept"),
     pytest.param("Martine Stopa", "Martine Stopa", True, id="name-close-to-stop"),
     pytest.param("<b>Paul</b> Durand", "Paul Durand", True, id="html"),
@@ -426,6 +427,7 @@ def test_names(text: str, cleaned: str, plausible: bool) -> None:
         ("Mme Dupont", "Mme Dupont"),
         ("Madame Martine Dupont", "Martine"),
         ("M. Durand", "M. Durand"),
+        ("M. et Mme Bernard", "M. et Mme Bernard"),
         ("Martine", "Martine"),
         ("", ""),
     ],
