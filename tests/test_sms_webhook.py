@@ -480,6 +480,23 @@ async def _sent_row(db: Database, now: datetime) -> tuple[int, int, int]:
         return resident.id, rows[0].id, rows[1].id
 
 
+def reply_row(
+    resident_id: int, now: datetime, status: MessageStatus, *, key: str, sid: str | None = None
+) -> OutboundMessage:
+    """A reply to the resident, in the state given (sent ones with their Twilio sid)."""
+    return OutboundMessage(
+        resident_id=resident_id,
+        channel="sms",
+        to_address=NUMBER,
+        body="Bonjour Martine",
+        kind=MessageKind.reply,
+        due_at=now,
+        status=status,
+        provider_id=sid,
+        idempotency_key=key,
+    )
+
+
 def status_form(sid: str, status: str, error: str | None) -> dict[str, str]:
     """A status callback (https://www.twilio.com/docs/messaging/guides/track-outbound-message-status)."""
     form = {
@@ -537,19 +554,7 @@ async def test_a_delivered_sms_lifts_the_unreachable_mark_and_plans_the_reminder
         assert (await resident(db, resident_id)).sms_unreachable
         assert await reminders() == [MessageStatus.cancelled] * 2
         async with db.write() as session:
-            session.add(
-                OutboundMessage(
-                    resident_id=resident_id,
-                    channel="sms",
-                    to_address=NUMBER,
-                    body="Bonjour Martine",
-                    kind=MessageKind.reply,
-                    due_at=now,
-                    status=MessageStatus.sent,
-                    provider_id="SM" + "7" * 32,
-                    idempotency_key="test:reply",
-                )
-            )
+            session.add(reply_row(resident_id, now, MessageStatus.sent, key="test:reply", sid="SM" + "7" * 32))
         delivered = await site.post(status_form("SM" + "7" * 32, "delivered", None), path=STATUS_PATH)
         assert delivered.status_code == 204
         assert not (await resident(db, resident_id)).sms_unreachable
@@ -587,16 +592,7 @@ async def test_status_callbacks_from_twilio_reach_the_row(db_url: str, now: date
                 await asyncio.sleep(0.01)
             resident_id, _, reminder_id = await _sent_row(site.ctx.db, now)
             async with site.ctx.db.write() as session:
-                row = OutboundMessage(
-                    resident_id=resident_id,
-                    channel="sms",
-                    to_address=NUMBER,
-                    body="Bonjour Martine",
-                    kind=MessageKind.reply,
-                    due_at=now,
-                    status=MessageStatus.pending,
-                    idempotency_key="test:loop",
-                )
+                row = reply_row(resident_id, now, MessageStatus.pending, key="test:loop")
                 session.add(row)
             await Dispatcher(site.ctx).tick()
             for _ in range(250):
