@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -23,7 +23,7 @@ from storage.models import (
     Resident,
 )
 from tests.harness import PHONES, Clock, seed
-from tests.transcripts import SIGNUP
+from tests.transcripts import SIGNUP, Say
 
 
 async def test_a_number_typed_for_a_callback_is_not_taken_as_an_identity(
@@ -115,3 +115,29 @@ async def test_non_answers_the_reminder_that_was_sent_not_the_next_workshop(
         )
         statuses = dict(rows.all())
     assert statuses == {ids["sv-beg"]: EnrolmentStatus.seated, ids["des-beg"]: EnrolmentStatus.cancelled}
+
+
+async def test_a_reminder_sent_after_the_menu_gets_the_answer(
+    db: Database, settings: Settings, territory: Territory, now: datetime
+) -> None:
+    """The menu seen this morning is still open when the reminder asks OUI/NON: the answer is the reminder's."""
+    clock = Clock(now)
+    ctx = Context(settings=settings, db=db, territory=territory, clock=clock)
+    await seed(db, "default", now)
+    for index, say in enumerate((*SIGNUP, Say("bonjour"))):  # signed up, then the menu
+        inbound = Inbound(channel="sms", address=PHONES["resident"], text=say.text, provider_id=f"SM{index}")
+        await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
+    clock.advance(timedelta(hours=2))
+    async with db.write() as session:
+        await session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.kind == MessageKind.reminder)
+            .values(status=MessageStatus.sent, sent_at=clock.now)
+        )
+    clock.advance(timedelta(minutes=10))
+    inbound = Inbound(channel="sms", address=PHONES["resident"], text="non je peux pas", provider_id="SMnon")
+    handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
+    assert "vous ne venez pas" in handled.replies[0].text
+    async with db.read() as session:
+        statuses = list((await session.execute(select(Enrolment.status))).scalars())
+    assert statuses == [EnrolmentStatus.cancelled]
