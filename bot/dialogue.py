@@ -543,7 +543,7 @@ def _offer(resident: ResidentView, world: World, exclude: Sequence[int] = ()) ->
         return Turn(state=State(Step.CONFIRM_WORKSHOP, data), replies=(Reply(text, say.YES_NO),))
     lines = tuple(say.workshop_line(w.starts_at, world.tz, w.commune) for w in with_seats)
     data = {"offered": [w.id for w in with_seats]}
-    return Turn(state=State(Step.WORKSHOP, data), replies=(Reply(say.offer_workshops(len(with_seats)), lines),))
+    return Turn(state=State(Step.WORKSHOP, data), replies=(Reply(say.offer_workshops(), lines),))
 
 
 def _offered(state: State, world: World) -> tuple[list[WorkshopOption], list[str]]:

@@ -120,7 +120,7 @@ def workshop_line(start: datetime, tz: tzinfo, commune: str) -> str:
     return f"{when_fr(start, tz)}, {commune}"
 
 
-def offer_workshops(count: int) -> str:
+def offer_workshops() -> str:
     """Above the numbered workshops (several; one alone is offered with ``offer_single``)."""
     return "Les ateliers les plus proches de chez vous. Lequel vous convient ? Répondez par son numéro."
 
