@@ -552,8 +552,30 @@ def _offered(state: State, world: World) -> tuple[list[WorkshopOption], list[str
     return options, [say.workshop_line(w.starts_at, world.tz, w.commune) for w in options]
 
 
+def _commune_correction(
+    text: str, options: Sequence[WorkshopOption], resident: ResidentView, world: World
+) -> Turn | None:
+    """ "Non, j'habite à Saint-Victor" at the list of workshops: answering an earlier question again corrects it
+    (SPEC §2). The commune is changed and the nearest workshops are offered again. A commune of one of the
+    workshops offered is a choice of that workshop, not a correction."""
+    if not resident.registered or parse_number(text, 99) is not None:
+        return None
+    found = match_commune(text, world.communes)
+    if found.kind != "exact" or found.communes[0].insee == resident.commune_insee:
+        return None
+    commune = found.communes[0]
+    if any(w.commune_insee == commune.insee for w in options):
+        return None
+    assert resident.name is not None and resident.level is not None  # noqa: S101 - registered
+    moved = replace(resident, commune_insee=commune.insee)
+    profile = SaveProfile(resident.name, commune.insee, resident.level, resident.interests)
+    return _add(_offer(moved, world), replies=(Reply(say.commune_noted(commune.name)),), effects=(profile,), first=True)
+
+
 def _on_workshop(text: str, state: State, resident: ResidentView, world: World) -> Turn:
     options, lines = _offered(state, world)
+    if (corrected := _commune_correction(text, options, resident, world)) is not None:
+        return corrected
     if parse_yes_no(text) is False:
         return Turn(state=None, replies=(Reply(say.not_enrolled_ok()),))
     choice = _pick(text, lines)
@@ -569,6 +591,9 @@ def _on_workshop(text: str, state: State, resident: ResidentView, world: World) 
 
 
 def _on_confirm_workshop(text: str, state: State, resident: ResidentView, world: World) -> Turn:
+    options, lines = _offered(state, world)
+    if (corrected := _commune_correction(text, options, resident, world)) is not None:
+        return corrected
     answer = parse_yes_no(text)
     workshop_id = int(state.data["workshop"])
     if answer is True:
@@ -578,7 +603,6 @@ def _on_confirm_workshop(text: str, state: State, resident: ResidentView, world:
         if others and resident.registered:
             return _offer(resident, world, exclude=[workshop_id])
         return Turn(state=None, replies=(Reply(say.not_enrolled_ok()),))
-    options, lines = _offered(state, world)
     if len(options) > 1 and (choice := _pick(text, lines)) is not None:
         # Answering the previous question again corrects it: "2" after "1" offers the second workshop instead.
         workshop_id = options[choice - 1].id

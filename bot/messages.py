@@ -98,6 +98,10 @@ def outside_territory(commune: str, territory_name: str, phone: str) -> str:
     )
 
 
+def commune_noted(commune: str) -> str:
+    return f"{commune}, c'est noté."
+
+
 def ask_level(commune: str = "") -> str:
     """The commune is said back: it was matched forgivingly ("st victor"), so the resident can correct it."""
     noted = f"{commune}, c'est noté. " if commune else ""

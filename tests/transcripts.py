@@ -139,6 +139,21 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
         final=Final(seated=1, commune="Saint-Victor"),
     ),
     Transcript(
+        "another commune at the list of workshops corrects the commune",
+        (
+            *SIGNUP[:5],
+            Say("non j'habite à Quinssaines", expect=("Quinssaines, c'est noté", "Lequel"), refuse=("je ne vous",)),
+            Say("1", expect=("OUI ou NON",)),
+            Say("oui", expect=("C'est noté, Martine",)),
+        ),
+        final=Final(seated=1, commune="Quinssaines"),
+    ),
+    Transcript(
+        "the commune of a workshop offered chooses that workshop",
+        (*SIGNUP[:5], Say("domerat", expect=("OUI ou NON", "Mairie de Domérat"))),
+        final=Final(commune="Saint-Victor"),
+    ),
+    Transcript(
         "thumbs up confirms",
         (*SIGNUP[:6], Say("👍", expect=("C'est noté",))),
         final=Final(seated=1),
