@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages as say
@@ -48,7 +47,6 @@ from storage.models import (
     EnrolmentStatus,
     MessageKind,
     MessageStatus,
-    OutboundMessage,
     Resident,
     Venue,
 )
@@ -182,30 +180,13 @@ async def _carry_over_unsent(*, session: AsyncSession, ctx: Context, moved: Work
 async def _replace_unsent_notices(*, session: AsyncSession, workshop_id: int) -> dict[int, tuple[datetime, int]]:
     """Cancel the change notices of this workshop not sent yet; returns, per resident, the start and venue their
     first unsent notice started from (what they were last told), so the new notice starts from there."""
-    rows = (
-        await session.execute(
-            select(OutboundMessage.id, OutboundMessage.resident_id, OutboundMessage.idempotency_key)
-            .where(
-                OutboundMessage.workshop_id == workshop_id,
-                OutboundMessage.kind == MessageKind.change_notice,
-                OutboundMessage.status == MessageStatus.pending,
-            )
-            .order_by(OutboundMessage.id)
-            .with_for_update()  # PostgreSQL: a dispatcher claiming one of them makes us wait, then skip it
-        )
-    ).all()
+    rows = await pending_about_workshop(session=session, workshop_id=workshop_id, kinds=(MessageKind.change_notice,))
     known: dict[int, tuple[datetime, int]] = {}
-    for _, resident_id, key in rows:
-        parts = key.split(":")
-        if resident_id is not None and resident_id not in known and parts[0] == "move" and len(parts) >= 4:
-            known[resident_id] = (datetime.strptime(parts[2], _STAMP), int(parts[3]))
-    if rows:
-        await session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id.in_([row[0] for row in rows]), OutboundMessage.status == MessageStatus.pending)
-            .values(status=MessageStatus.cancelled, error="replaced by a later change")
-            .execution_options(synchronize_session=False)
-        )
+    for row in rows:  # oldest first
+        parts = row.idempotency_key.split(":")
+        if row.resident_id is not None and row.resident_id not in known and parts[0] == "move" and len(parts) >= 4:
+            known[row.resident_id] = (datetime.strptime(parts[2], _STAMP), int(parts[3]))
+        row.status, row.error = MessageStatus.cancelled, "replaced by a later change"
     return known
 
 
@@ -539,6 +520,9 @@ __all__ = [
 ]
 
 
+URGENT_NOTE = " (changement urgent : envoi possible le soir et le dimanche, jamais entre 22 h et 7 h)"
+
+
 def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:
     """What the adviser reads after a change: who was told and when, who to phone (command line, Telegram)."""
     channels = {"sms": "SMS", "telegram": "Telegram"}
@@ -547,8 +531,8 @@ def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:
     if told and report.due_at is not None:
         immediate = report.changed_at is not None and report.due_at <= report.changed_at
         leaves = "dès maintenant" if immediate else f"à partir du {say.when_fr(report.due_at, tz)}"
-        urgent = " (changement urgent : envoi possible le soir et le dimanche, jamais entre 22 h et 7 h)"
-        lines.append(f"Messages prévus : {told} ; ils partent {leaves}{urgent if report.urgent else ''}.")
+        urgent = URGENT_NOTE if report.urgent else ""
+        lines.append(f"Messages prévus : {told} ; ils partent {leaves}{urgent}.")
     elif not report.to_phone and not report.unchanged_for:
         lines.append("Personne n'était inscrit : aucun message.")
     if report.unchanged_for:

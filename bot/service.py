@@ -42,7 +42,7 @@ from bot.dialogue import (
 )
 from bot.enrolments import SeatError, cancel, enrol
 from bot.erasure import erase
-from bot.reminders import plan_reminders, will_remind
+from bot.reminders import plan_reminders, venue_of, will_remind
 from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
 from storage.conversations import forget_conversation, load_conversation, save_conversation
 from storage.inbound import record_inbound
@@ -161,7 +161,7 @@ def _option(workshop: Workshop, seated: int) -> WorkshopOption:
         starts_at=workshop.starts_at,
         level=workshop.level,
         topic=workshop.topic,
-        venue=say.venue_label(venue.name, venue.commune.name),
+        venue=venue_of(workshop),
         address=venue.address,
         commune_insee=venue.commune_insee,
         commune=venue.commune.name,
@@ -222,8 +222,8 @@ async def resident_view(
         opted_out=opted_out,
         contact_offered=resident.telegram_contact_offered or channel != TELEGRAM,
         bookings=tuple(bookings),
-        asked_about=asked[0] if asked else None,
-        asked_at=asked[1] if asked else None,
+        asked_about=asked.enrolment_id if asked else None,
+        asked_at=asked.sent_at if asked else None,
     )
 
 

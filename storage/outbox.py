@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -224,9 +224,12 @@ async def cancel_pending(
 ASKING_KINDS = (MessageKind.reminder, MessageKind.promotion, MessageKind.change_notice)  # each about one seat
 
 
-async def last_asked_enrolment(
-    *, session: AsyncSession, resident_id: int, since: datetime
-) -> tuple[int, datetime] | None:
+class Asked(NamedTuple):
+    enrolment_id: int
+    sent_at: datetime
+
+
+async def last_asked_enrolment(*, session: AsyncSession, resident_id: int, since: datetime) -> Asked | None:
     """The enrolment that the latest reminder or notice sent to the resident since ``since`` was about, and when
     it was sent."""
     result = await session.execute(
@@ -244,7 +247,7 @@ async def last_asked_enrolment(
     row = result.one_or_none()
     if row is None or row[0] is None or row[1] is None:  # both are set on every row the query can return
         return None
-    return int(row[0]), row[1]
+    return Asked(int(row[0]), row[1])
 
 
 async def pending_about_workshop(

@@ -76,7 +76,7 @@ def _unwanted(message: DueMessage, facts: Facts) -> str | None:
     held = HELD.get(message.kind)
     if held is not None:
         if message.enrolment_id is not None and facts.enrolments.get(message.enrolment_id) not in held:
-            return "no longer seated" if EnrolmentStatus.waiting not in held else "no longer enrolled"
+            return "no longer enrolled" if EnrolmentStatus.waiting in held else "no longer seated"
         if message.workshop_id is not None:
             workshop = facts.workshops.get(message.workshop_id)
             if workshop is None or workshop[0] != WorkshopStatus.planned:
