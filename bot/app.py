@@ -15,10 +15,12 @@ from starlette.routing import Route
 from bot.channels import SMS, TELEGRAM, Sender
 from bot.config import Settings, load_settings
 from bot.context import Context, system_clock
-from bot.handlers import advisers, sms, telegram
+from bot.conversation.gsm7 import render_sms
+from bot.handlers import sms, telegram
 from bot.handlers.console import ConsoleSender
-from bot.places import sync_territory
+from bot.interfaces import telegram_advisers
 from bot.scheduler.jobs import start_jobs, stop_jobs
+from bot.service.places import sync_territory
 from bot.territory import load_territory
 from storage.database import Database
 
@@ -42,10 +44,10 @@ def create_app(
             built.append(sms.TwilioSender.from_settings(settings))
             channel_senders[SMS] = built[-1]
         else:
-            channel_senders[SMS] = ConsoleSender(render=sms.render_sms)
+            channel_senders[SMS] = ConsoleSender(render=render_sms)
     # --- end SMS channel ---
     # --- Telegram channel: when TELEGRAM_BOT_TOKEN is set (bot/handlers/telegram.py; advisers' commands in
-    # bot/handlers/advisers.py, handed to the channel as its adviser hook) ---
+    # bot/interfaces/telegram_advisers.py, handed to the channel as its adviser hook) ---
     telegram_app = telegram.build_application(settings) if settings.telegram_enabled else None
     if telegram_app is not None and TELEGRAM not in channel_senders:
         channel_senders[TELEGRAM] = telegram.TelegramSender(telegram_app.bot)
@@ -63,7 +65,7 @@ def create_app(
         jobs = start_jobs(ctx)  # --- scheduler: dispatch loop + retention purge (bot/scheduler/jobs.py) ---
         try:
             # Telegram channel: webhook registered, or long polling without ATELIER_PUBLIC_URL
-            async with telegram.running(ctx, telegram_app, advisers=advisers.handle):
+            async with telegram.running(ctx, telegram_app, advisers=telegram_advisers.handle):
                 try:
                     yield
                 finally:
@@ -77,7 +79,7 @@ def create_app(
     routes = [Route("/healthz", healthz)]
     routes += sms.routes(ctx)  # SMS channel: POST /sms/twilio, POST /sms/twilio/status
     if telegram_app is not None:  # Telegram channel: POST /telegram/webhook
-        routes += telegram.routes(ctx, telegram_app.bot, advisers=advisers.handle)
+        routes += telegram.routes(ctx, telegram_app.bot, advisers=telegram_advisers.handle)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.ctx = ctx
     return app

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -10,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from bot.channels import Sender
 from bot.config import Settings
+from bot.conversation.understanding.communes import CommuneIndex
 from bot.territory import Territory
-from bot.understanding import CommuneIndex
 from storage.database import Database
 
 
@@ -44,3 +45,13 @@ class Context:
 
     def now(self) -> datetime:
         return self.clock()
+
+
+@asynccontextmanager
+async def open_context(*, settings: Settings, territory: Territory) -> AsyncIterator[Context]:
+    """A context with its own database engine, disposed on the way out (one command, one script)."""
+    db = Database.from_url(settings.database_url)
+    try:
+        yield Context(settings=settings, db=db, territory=territory)
+    finally:
+        await db.dispose()

@@ -29,6 +29,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.enums import Channel, EnrolmentStatus, Level, MessageKind, MessageStatus, WorkshopStatus
+
+__all__ = ["Channel", "EnrolmentStatus", "Level", "MessageKind", "MessageStatus", "WorkshopStatus"]
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """An aware datetime stored as UTC; naive values are refused rather than guessed."""
@@ -49,45 +53,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:  # SQLite gives naive values back: they were stored as UTC
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-class Level(enum.StrEnum):
-    beginner = "beginner"
-    intermediate = "intermediate"
-    advanced = "advanced"
-
-
-class WorkshopStatus(enum.StrEnum):
-    planned = "planned"
-    cancelled = "cancelled"
-
-
-class EnrolmentStatus(enum.StrEnum):
-    seated = "seated"
-    waiting = "waiting"
-    cancelled = "cancelled"
-    attended = "attended"
-    absent = "absent"
-
-
-class MessageStatus(enum.StrEnum):
-    pending = "pending"
-    sending = "sending"
-    sent = "sent"
-    delivered = "delivered"
-    failed = "failed"
-    cancelled = "cancelled"
-    expired = "expired"
-
-
-class MessageKind(enum.StrEnum):
-    reply = "reply"
-    reminder = "reminder"
-    change_notice = "change_notice"
-    broadcast = "broadcast"
-    promotion = "promotion"
-    confirmation = "confirmation"
-    adviser_notice = "adviser_notice"
 
 
 def _enum(kind: type[enum.StrEnum], name: str) -> Enum:

@@ -1,5 +1,6 @@
 """A small world for the advisers' tests (changes, broadcasts, callbacks, enrolment by phone, stats): workshops at
-the town halls of the territory, residents, seats taken through ``bot.enrolments`` (so reminders are planned), and
+the town halls of the territory, residents, seats taken through ``bot.service.enrolments`` (so reminders are planned),
+and
 an injectable clock."""
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from sqlalchemy import select, update
 
 from bot.channels import SMS, Inbound
 from bot.context import Context
-from bot.enrolments import enrol
-from bot.handlers.sms import render_sms
-from bot.service import handle_inbound
+from bot.conversation.gsm7 import render_sms
+from bot.service.enrolments import enrol
+from bot.service.inbound import handle_inbound
 from storage.models import (
     Commune,
     Enrolment,

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from bot.config import DEFAULT_TERRITORY, Settings, load_settings
-from bot.places import sync_territory
+from bot.service.places import sync_territory
 from bot.territory import Territory, load_territory
 from storage.database import Database
 from storage.migrate import upgrade

@@ -20,7 +20,8 @@ from starlette.applications import Starlette
 
 from bot.config import Settings, load_settings
 from bot.context import Context
-from bot.handlers import advisers, telegram
+from bot.handlers import telegram
+from bot.interfaces import telegram_advisers as advisers
 from bot.scheduler.dispatch import Dispatcher
 from bot.territory import Territory
 from storage.database import Database

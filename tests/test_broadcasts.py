@@ -1,4 +1,5 @@
-"""Broadcasts (``bot.broadcasts``) on both databases: the preview against hand-computed segments and costs, who is
+"""Broadcasts (``bot.service.broadcasts``) on both databases: the preview against hand-computed segments and costs, who
+is
 in each audience, what is queued and when, the report after a mix of provider outcomes (the real dispatcher with a
 scripted in-memory sender, then delivery reports as Twilio's status callback records them), and 2,000 recipients
 going out at the configured rate."""
@@ -13,11 +14,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from bot.broadcasts import Audience, BroadcastError, broadcast_report, preview_broadcast, send_broadcast
 from bot.channels import SMS, TELEGRAM, Outgoing, SendError
 from bot.config import load_settings
 from bot.context import Context, system_clock
 from bot.scheduler.dispatch import Dispatcher
+from bot.service.broadcasts import Audience, BroadcastError, broadcast_report, preview_broadcast, send_broadcast
 from bot.territory import Territory
 from storage.database import Database
 from storage.delivery import record_status

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.callbacks import find_callback, list_callbacks, mark_callback_done
 from bot.config import Settings
 from bot.context import Context
-from bot.team import add_adviser
+from bot.service.callbacks import find_callback, list_callbacks, mark_callback_done
+from bot.service.team import add_adviser
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import MessageKind, MessageStatus, Resident

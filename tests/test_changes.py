@@ -1,4 +1,4 @@
-"""Cancelling and moving a workshop (``bot.changes``), on both databases: who is told, what the text says, the
+"""Cancelling and moving a workshop (``bot.service.changes``), on both databases: who is told, what the text says, the
 reminders cancelled or planned again, the urgent flag and the due time — each rule a row of one table.
 
 The world of every row: workshop W at the town hall of Saint-Victor, capacity 4, with Anne (SMS), Bruno (SMS),
@@ -15,16 +15,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.broadcasts import Audience, send_broadcast
-from bot.changes import ChangeReport, cancel_workshop_and_notify, move_workshop_and_notify, report_lines
 from bot.config import Settings
 from bot.context import Context
-from bot.enrolments import cancel
-from bot.gsm7 import count_segments, is_gsm7
-from bot.handlers.sms import render_sms
-from bot.messages import workshop_cancelled_notice, workshop_line, workshop_moved_notice
+from bot.conversation.gsm7 import count_segments, is_gsm7, render_sms
+from bot.conversation.texts import workshop_cancelled_notice, workshop_line, workshop_moved_notice
+from bot.service.broadcasts import Audience, send_broadcast
+from bot.service.changes import ChangeReport, cancel_workshop_and_notify, move_workshop_and_notify, report_lines
+from bot.service.enrolments import cancel
+from bot.service.workshops import WorkshopError
 from bot.territory import Territory
-from bot.workshops import WorkshopError
 from storage.conversations import load_conversation
 from storage.database import Database
 from storage.models import EnrolmentStatus, Level, MessageKind, MessageStatus, Resident

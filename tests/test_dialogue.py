@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.config import DEFAULT_TERRITORY
-from bot.dialogue import (
+from bot.conversation.dialogue import (
     Booking,
     CancelEnrolment,
     ConfirmAttendance,
@@ -32,9 +32,9 @@ from bot.dialogue import (
     nearest_workshops,
     respond,
 )
-from bot.messages import LEVEL_CHOICES
+from bot.conversation.texts import LEVEL_CHOICES
+from bot.conversation.understanding.communes import CommuneIndex
 from bot.territory import load_territory
-from bot.understanding import CommuneIndex
 from storage.models import Level
 from tests.harness import PARIS, Clock, check_turn
 from tests.transcripts import SETUPS, TRANSCRIPTS, Transcript

@@ -1,4 +1,5 @@
-"""Enrolment by phone (``bot.team.enrol_by_phone``), on both databases: seated or waiting, recorded as done by an
+"""Enrolment by phone (``bot.service.team.enrol_by_phone``), on both databases: seated or waiting, recorded as done by
+an
 adviser with consent given by phone, the same confirmation SMS as a self-enrolment, and every refusal changing
 nothing."""
 
@@ -11,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot import messages as say
 from bot.config import Settings
 from bot.context import Context
-from bot.identity import identity_hash
-from bot.team import PhoneEnrolment, TeamError, add_adviser, enrol_by_phone
+from bot.conversation import texts as say
+from bot.service.identity import identity_hash
+from bot.service.team import PhoneEnrolment, TeamError, add_adviser, enrol_by_phone
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import (

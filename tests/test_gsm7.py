@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.gsm7 import GSM7_BASIC, GSM7_EXTENSION, count_segments, encoding, is_gsm7, septets, to_gsm7
+from bot.conversation.gsm7 import GSM7_BASIC, GSM7_EXTENSION, count_segments, encoding, is_gsm7, septets, to_gsm7
 
 TRANSLITERATION = [
     # SPEC §6 examples

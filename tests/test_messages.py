@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import messages as say
 from bot.config import DEFAULT_TERRITORY
-from bot.dialogue import INTEREST_LABELS
-from bot.gsm7 import count_segments, is_gsm7
-from bot.handlers.sms import render_sms
+from bot.conversation import texts as say
+from bot.conversation.dialogue import INTEREST_LABELS
+from bot.conversation.gsm7 import count_segments, is_gsm7, render_sms
 from bot.territory import load_territory
 from tests.harness import PARIS
 

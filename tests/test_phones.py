@@ -1,10 +1,10 @@
-"""Reading and hiding phone numbers: every reader of a number goes through ``bot.phones``."""
+"""Reading and hiding phone numbers: every reader of a number goes through ``bot.conversation.phones``."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.phones import is_landline, to_e164
+from bot.conversation.phones import is_landline, to_e164
 
 E164_ROWS = [
     ("international", "+33612345678", "+33612345678"),

@@ -9,8 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import QuietHours, parse_quiet_hours, parse_reminders
-from bot.scheduler.planning import allowed_at, next_allowed, reminder_times, retry_delay
+from bot.scheduler.planning import (
+    QuietHours,
+    allowed_at,
+    next_allowed,
+    parse_quiet_hours,
+    parse_reminders,
+    reminder_times,
+    retry_delay,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 MONDAY_2_MARCH = datetime(2026, 3, 2, 9, tzinfo=PARIS)

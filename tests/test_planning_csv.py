@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.planning_csv import PlannedWorkshop, parse_planning
+from bot.service.planning_csv import PlannedWorkshop, parse_planning
 from bot.territory import Territory
 from storage.models import Level
 

@@ -8,9 +8,9 @@ from sqlalchemy import update
 
 from bot.channels import SMS, TELEGRAM
 from bot.context import Context
-from bot.enrolments import cancel
-from bot.gsm7 import count_segments, to_gsm7
-from bot.reminders import cancel_reminders, notify_promotion, plan_reminders, replan_workshop
+from bot.conversation.gsm7 import count_segments, to_gsm7
+from bot.service.enrolments import cancel
+from bot.service.reminders import cancel_reminders, notify_promotion, plan_reminders, replan_workshop
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import Enrolment, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage, Workshop
@@ -183,7 +183,7 @@ async def test_no_notice_for_someone_no_longer_seated(db: Database, db_url: str,
 async def test_no_saying_no_gives_the_seat_to_the_first_waiting(
     db: Database, db_url: str, territory: Territory
 ) -> None:
-    """The seam with ``bot.enrolments.cancel`` (what NON to a reminder does)."""
+    """The seam with ``bot.service.enrolments.cancel`` (what NON to a reminder does)."""
     ctx = context(db, db_url, territory)
     workshop = await make_workshop(db, TUESDAY_14H, capacity=1)
     leaving = await make_enrolment(db, await make_resident(db, 1), workshop)

@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 from bot.channels import TELEGRAM, Inbound
 from bot.config import Settings
 from bot.context import Context
-from bot.enrolments import enrol
-from bot.service import handle_inbound
+from bot.service.enrolments import enrol
+from bot.service.inbound import handle_inbound
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import (

@@ -9,7 +9,7 @@ import pytest
 from bot.channels import SMS, Inbound
 from bot.config import Settings
 from bot.context import Context
-from bot.service import handle_inbound
+from bot.service.inbound import handle_inbound
 from bot.territory import Territory
 from storage.database import Database
 from tests.harness import PHONES, Clock, check_final, play, seed

@@ -25,15 +25,15 @@ from sqlalchemy import func, select
 from starlette.applications import Starlette
 from twilio.request_validator import RequestValidator
 
-from bot import service
 from bot.app import create_app
 from bot.channels import Outgoing, SentLookup
 from bot.config import load_settings
 from bot.context import Context
-from bot.gsm7 import is_gsm7
+from bot.conversation.gsm7 import is_gsm7
 from bot.handlers.sms import INBOUND_PATH, REPLY_CONFIRMATION, STATUS_PATH
-from bot.reminders import plan_reminders
 from bot.scheduler.dispatch import Dispatcher
+from bot.service import inbound as service
+from bot.service.reminders import plan_reminders
 from storage.database import Database
 from storage.models import (
     Conversation,

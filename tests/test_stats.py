@@ -1,4 +1,4 @@
-"""After the workshop (``bot.stats``), on both databases: attendance, and the quarterly figures per commune and
+"""After the workshop (``bot.service.stats``), on both databases: attendance, and the quarterly figures per commune and
 level — signed up, waiting, seated, confirmed, came, and the share of reminders answered."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from sqlalchemy import update
 
 from bot.config import Settings
 from bot.context import Context
-from bot.stats import StatsRow, mark_attendance, workshop_stats
+from bot.service.stats import StatsRow, mark_attendance, workshop_stats
+from bot.service.workshops import WorkshopError, roster
 from bot.territory import Territory
-from bot.workshops import WorkshopError, roster
 from storage.database import Database
 from storage.models import (
     EnrolmentStatus,

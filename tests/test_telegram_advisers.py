@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot import service
 from bot.channels import SMS, TELEGRAM, Inbound
-from bot.handlers.advisers import DRAFT_TTL, chunks, split_id
-from bot.team import add_adviser
+from bot.interfaces.telegram_advisers import DRAFT_TTL, chunks, split_id
+from bot.service import inbound as service
+from bot.service.team import add_adviser
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import (

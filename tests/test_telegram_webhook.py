@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import service
 from bot.channels import SMS, Inbound
+from bot.service import inbound as service
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import (

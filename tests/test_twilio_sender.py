@@ -24,9 +24,10 @@ import pytest
 
 from bot.channels import Outgoing, Sender, SendError, SentLookup
 from bot.config import load_settings
+from bot.conversation.gsm7 import render_sms
+from bot.conversation.phones import masked
 from bot.handlers.console import ConsoleSender
-from bot.handlers.sms import STATUS_PATH, TwilioSender, parse_retry_after, render_sms
-from bot.phones import masked
+from bot.handlers.sms import STATUS_PATH, TwilioSender, parse_retry_after
 from tests.fakes.twilio import (
     ACCEPT_THEN_DROP,
     DEFAULT_ACCOUNT_SID,

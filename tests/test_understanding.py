@@ -10,25 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.gsm7 import GSM7
+from bot.conversation.gsm7 import GSM7
+from bot.conversation.understanding.choices import INTEREST_LABELS, match_choice, parse_interests
+from bot.conversation.understanding.communes import CommuneIndex, match_commune
+from bot.conversation.understanding.keywords import Keyword, detect_keyword, parse_yes_no
+from bot.conversation.understanding.names import clean_name, first_name_of, is_greeting, looks_like_name
+from bot.conversation.understanding.numbers import parse_number, parse_numbers
+from bot.conversation.understanding.text import normalize
 from bot.territory import Territory
-from bot.understanding import (
-    INTEREST_LABELS,
-    CommuneIndex,
-    Keyword,
-    clean_name,
-    detect_keyword,
-    first_name_of,
-    is_greeting,
-    looks_like_name,
-    match_choice,
-    match_commune,
-    normalize,
-    parse_interests,
-    parse_number,
-    parse_numbers,
-    parse_yes_no,
-)
 
 LONG = ("Bonjour, je voudrais savoir comment ça marche pour les ateliers. " * 30)[:1600]
 HOSTILE = {

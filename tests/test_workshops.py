@@ -1,4 +1,4 @@
-"""Workshop operations (``bot.workshops``) on both databases: counts, import, demo, cancel and move."""
+"""Workshop operations (``bot.service.workshops``) on both databases: counts, import, demo, cancel and move."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from sqlalchemy import event, func, select
 
 from bot.config import Settings
 from bot.context import Context
-from bot.demo_planning import ADVISERS, demo_planning
-from bot.planning_csv import WorkshopFields
-from bot.territory import Territory
-from bot.workshops import (
+from bot.service.demo_planning import ADVISERS, demo_planning
+from bot.service.planning_csv import WorkshopFields
+from bot.service.workshops import (
     MoveRequest,
     WorkshopError,
     add_workshop,
@@ -27,6 +26,7 @@ from bot.workshops import (
     move_workshop,
     roster,
 )
+from bot.territory import Territory
 from storage.database import Database
 from storage.models import Adviser, Level, Resident, Workshop, WorkshopStatus
 from storage.seats import seat_resident

@@ -1,6 +1,6 @@
 """The sender used when no SMS provider is configured: it prints each message as the resident would read it.
 
-It prints what the channel's own renderer makes of the message (for SMS, ``bot.handlers.sms.render_sms``:
+It prints what the channel's own renderer makes of the message (for SMS, ``bot.conversation.gsm7.render_sms``:
 numbered choices, GSM-7), given by the wiring, so what a developer reads in the terminal is what a resident's phone
 would show, with its SMS segment count. The header masks the number like the logs do.
 """
@@ -14,8 +14,8 @@ from datetime import timedelta
 from typing import TextIO
 
 from bot.channels import SMS, Outgoing
-from bot.gsm7 import count_segments
-from bot.phones import masked
+from bot.conversation.gsm7 import count_segments
+from bot.conversation.phones import masked
 
 Render = Callable[[str, Sequence[str]], str]
 

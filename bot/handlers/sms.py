@@ -9,7 +9,7 @@ Out: ``TwilioSender`` sends outbox rows with the official client and classifies 
 dispatcher (https://www.twilio.com/docs/api/errors).
 
 This module translates between Twilio and the neutral types of ``bot.channels``; what to answer is decided by
-``bot.service``. Logs never show a whole phone number (``masked``) nor a message body.
+``bot.service.inbound``. Logs never show a whole phone number (``masked``) nor a message body.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import asyncio
 import base64
 import contextvars
 import logging
-import re
 import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -39,13 +38,14 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import messages, service
 from bot.channels import SMS, Inbound, Outgoing, SendError, SentLookup, plain_number
 from bot.config import Settings
 from bot.context import Context
-from bot.gsm7 import to_gsm7
-from bot.phones import masked, to_e164
-from bot.reminders import record_report
+from bot.conversation import texts as messages
+from bot.conversation.gsm7 import render_sms
+from bot.conversation.phones import masked, to_e164
+from bot.service import inbound as service
+from bot.service.reminders import record_report
 from storage.models import MessageStatus
 
 log = logging.getLogger("atelier.sms")
@@ -70,21 +70,6 @@ AUTHENTICATION = {20003}  # https://www.twilio.com/docs/api/errors/20003 — wro
 
 
 # --- Rendering ---------------------------------------------------------------------------------------------------
-
-_NEWLINES = re.compile(r"\r\n?")
-
-
-def render_sms(body: str, choices: Sequence[str] = ()) -> str:
-    """The SMS a resident receives: the text, then one line per choice ("1 Je débute"), made GSM-7.
-
-    The compact "1 Je débute" (no dot, no dash) costs one character per choice less than "1. Je débute" and reads
-    the same on a basic phone. Choices the text already spells out (OUI / NON) are not listed again: an SMS costs
-    money per segment. Used by the webhook (TwiML), ``TwilioSender`` and the console sender alike.
-    """
-    lines = [_NEWLINES.sub("\n", body).strip()]
-    if not all(choice in body for choice in choices):  # "Répondez OUI ou NON." already names its choices
-        lines += [f"{number} {choice.strip()}" for number, choice in enumerate(choices, start=1)]
-    return to_gsm7("\n".join(line for line in lines if line))
 
 
 def twiml(texts: Sequence[str] = (), reports: Sequence[str | None] = ()) -> Response:

@@ -1,13 +1,14 @@
 """The Telegram channel, both directions: updates in (webhook or long polling), the sender out.
 
 python-telegram-bot 22 is the transport only: it parses updates (``Update.de_json``), talks to the Bot API and,
-without a public URL, long-polls. The conversation state stays in our database (``bot.service``), never in PTB's
+without a public URL, long-polls. The conversation state stays in our database (``bot.service.inbound``), never in PTB's
 ``ConversationHandler`` or persistence, so any server instance can answer the next message.
 
 In: ``POST /telegram/webhook`` (https://core.telegram.org/bots/api#setwebhook) checks the
 ``X-Telegram-Bot-Api-Secret-Token`` header in constant time (403 otherwise, before anything is stored), parses the
 update and hands it to ``handle_update``: adviser commands to the hook wired in by ``app.py``
-(``bot.handlers.advisers``), everything else translated to an ``Inbound`` for the same service as SMS. The update_id
+(``bot.interfaces.telegram_advisers``), everything else translated to an ``Inbound`` for the same service as SMS.
+The update_id
 is the provider id, so an update Telegram delivers twice changes state once. Replies are queued in the outbox
 (``inline=False``) and leave through ``TelegramSender`` when the dispatcher sends them.
 
@@ -15,7 +16,7 @@ Out: ``TelegramSender`` renders choices as a reply keyboard (https://core.telegr
 removes it when a message offers none (https://core.telegram.org/bots/api#replykeyboardremove), and classifies the
 Bot API's errors for the dispatcher (https://core.telegram.org/bots/api#making-requests).
 
-This module translates; what to answer is decided by ``bot.service``. Logs never show a whole chat id nor a
+This module translates; what to answer is decided by ``bot.service.inbound``. Logs never show a whole chat id nor a
 message body.
 """
 
@@ -57,11 +58,12 @@ from telegram.error import (
 )
 from telegram.ext import Application, CallbackContext, TypeHandler
 
-from bot import messages, service
 from bot.channels import MAX_STORED_INT, TELEGRAM, Inbound, Outgoing, SendError, plain_number
 from bot.config import Settings
 from bot.context import Context
-from bot.phones import masked, to_e164
+from bot.conversation import texts as messages
+from bot.conversation.phones import masked, to_e164
+from bot.service import inbound as service
 
 log = logging.getLogger("atelier.telegram")
 

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import Outgoing, Sender, SendError, SentLookup
 from bot.context import Context
-from bot.phones import masked
+from bot.conversation.phones import masked
 from bot.scheduler.pacing import Pacer, spacing_of
 from bot.scheduler.planning import retry_delay
 from bot.scheduler.recording import Effect, Recorder

@@ -18,8 +18,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.context import Context
-from bot.erasure import erase
 from bot.scheduler.dispatch import Dispatcher, log_failure
+from bot.service.erasure import erase
 from storage.models import Resident
 from storage.residents import inactive_residents
 

@@ -11,13 +11,91 @@ hours to a UTC instant, so that a daylight-saving change moves nothing by an hou
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 import holidays
 
-from bot.config import QuietHours, ReminderRule
+# Settings' value types and their parsers live here, beside the rules that use them: ``bot.config`` imports them,
+# so this pure module depends on no settings library.
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|j)\s*$", re.IGNORECASE)
+_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "j": "days"}
+_CLOCK = re.compile(r"^(\d{1,2})[:hH](\d{2})$")
+
+
+def parse_duration(value: str) -> timedelta:
+    """``30m``, ``3h``, ``2d`` → timedelta."""
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"not a duration: {value!r} (write 30m, 3h or 2d)")
+    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+
+
+def parse_clock(value: str) -> time:
+    match = _CLOCK.match(value.strip())
+    if not match:
+        raise ValueError(f"not a time of day: {value!r} (write 10:00)")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"not a time of day: {value!r}")
+    return time(hour, minute)
+
+
+@dataclass(frozen=True)
+class ReminderRule:
+    """One reminder: either ``days`` before at local ``at``, or ``before`` the start."""
+
+    days: int | None = None
+    at: time | None = None
+    before: timedelta | None = None
+
+    @property
+    def label(self) -> str:
+        if self.before is not None:
+            return f"-{int(self.before.total_seconds() // 60)}m"
+        return f"-{self.days}d@{self.at:%H:%M}" if self.at else f"-{self.days}d"
+
+
+def parse_reminders(value: str) -> tuple[ReminderRule, ...]:
+    rules: list[ReminderRule] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if not item.startswith("-"):
+            raise ValueError(f"a reminder is written -1d@10:00 or -3h, not {item!r}")
+        item = item[1:]
+        if "@" in item:
+            days, _, clock = item.partition("@")
+            delta = parse_duration(days)
+            if delta.seconds or delta.days < 0:
+                raise ValueError(f"a day reminder is written -Nd@HH:MM, not -{item!r}")
+            rules.append(ReminderRule(days=delta.days, at=parse_clock(clock)))
+        else:
+            rules.append(ReminderRule(before=parse_duration(item)))
+    return tuple(rules)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time  # e.g. 20:00
+    end: time  # e.g. 08:30 (the next morning when end < start)
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+
+def parse_quiet_hours(value: str) -> QuietHours | None:
+    if value.strip().lower() in {"none", "off", ""}:
+        return None
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ValueError(f"quiet hours are written 20:00-08:30 or none, not {value!r}")
+    return QuietHours(parse_clock(start), parse_clock(end))
+
 
 URGENT_NIGHT = QuietHours(start=time(22, 0), end=time(7, 0))  # even an urgent notice never leaves then
 URGENT_WITHIN = timedelta(hours=24)  # a change this close to the workshop is urgent

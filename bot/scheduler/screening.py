@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
 from bot.channels import SMS, TELEGRAM
-from bot.config import QuietHours
+from bot.scheduler.planning import QuietHours, next_allowed
 from bot.scheduler.planning import allowed_at as window_open
-from bot.scheduler.planning import next_allowed
 from storage.models import EnrolmentStatus, MessageKind, WorkshopStatus
 from storage.outbox import DueMessage, Facts
 

@@ -1,0 +1,98 @@
+"""Normalization shared by every reader: folding accents and case, words, politeness, vocabulary helpers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+# Longer input is cut before any analysis: SMS concatenation stops at 1,600 characters and Telegram at 4,096;
+# nothing meaningful to us is that long, and the cut keeps every function fast on hostile input.
+MAX_INPUT = 4096
+# A short answer (a commune, a choice, yes/no) is found in the first words of a message.
+SHORT_ANSWER_CHARS = 400
+
+
+def pipe(text: str) -> tuple[str, ...]:
+    """ "a|b c" -> ("a", "b c"): the vocabulary lists below, written compactly."""
+    return tuple(item.strip() for item in text.split("|") if item.strip())
+
+
+def word_set(text: str) -> frozenset[str]:
+    """ "a b c" -> {"a", "b", "c"}: word sets written compactly."""
+    return frozenset(text.split())
+
+
+# HTML is not what residents write, but a pasted snippet must not read as words: tags go, scripts and styles too.
+TAG_RE = re.compile(r"<(script|style)\b[^<>]{0,200}>[^<]{0,2000}</\1\s*>|</?[A-Za-z][^<>]{0,200}>", re.IGNORECASE)
+_FOLD = str.maketrans(
+    {"’": "'", "‘": "'", "‚": "'", "‛": "'", "`": "'", "´": "'", "′": "'"}
+    | {"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "″": '"'}
+    | {"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
+)
+_ASCII_CONTROLS = str.maketrans({chr(i): " " for i in [*range(32), 127]})
+_SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff]")
+WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+def normalize(text: str) -> str:
+    """Lowercase, accents stripped, HTML tags and control characters removed, curly quotes made straight,
+    whitespace collapsed. Letters, digits, punctuation and emoji are kept ("Aide ?" -> "aide ?")."""
+    text = TAG_RE.sub("", text[:MAX_INPUT]).lower()
+    if text.isascii():
+        return " ".join(text.translate(_ASCII_CONTROLS).split())
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", text.translate(_FOLD)):
+        category = unicodedata.category(ch)
+        if category in ("Mn", "Me", "Cf", "Cs", "Co", "Cn"):
+            # Accents, the emoji variation selector and keycap ("3️⃣" -> "3"), zero-width joiners, soft hyphens.
+            continue
+        out.append(" " if category[0] in "CZ" else ch)
+    return " ".join(_SKIN_TONES.sub("", "".join(out).translate(_FOLD)).split())
+
+
+def words(text: str) -> list[str]:
+    """The Latin letters-and-digits words of the normalized text: "N°2, l'atelier!" -> ["n", "2", "l", "atelier"]."""
+    return WORD_RE.findall(normalize(text))
+
+
+def squeeze(word: str) -> str:
+    """ "ouiii" -> "oui", "okk" -> "ok": letters repeated, as typed on a phone."""
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
+def has_phrase(padded: str, phrase: str) -> bool:
+    """Whole-word containment: ``padded`` is " word word ... " (see ``pad_words``)."""
+    return f" {phrase} " in padded
+
+
+def pad_words(tokens: Iterable[str]) -> str:
+    return f" {' '.join(tokens)} "
+
+
+# Politeness that may surround a keyword or an answer: "aide svp", "stop merci", "bonjour, annuler".
+_POLITENESS = tuple(
+    tuple(p.split())
+    for p in pipe(
+        "s il vous plait|s il te plait|sil vous plait|merci beaucoup|merci bien|bonne journee|bonne soiree|svp merci"
+        "|svp|stp|svpl|merci|mci|bonjour|bjr|bonsoir|salut|slt|coucou|hello|please|pls|cordialement|cdlt|madame"
+        "|monsieur"
+    )
+)
+POLITENESS_WORDS = frozenset(word for phrase in _POLITENESS for word in phrase)
+
+
+def strip_politeness(tokens: list[str]) -> list[str]:
+    """Remove politeness from both ends of the token list, as often as it appears (longest phrases first)."""
+    changed = True
+    while changed and tokens:
+        changed = False
+        for phrase in _POLITENESS:
+            size = len(phrase)
+            if tuple(tokens[:size]) == phrase:
+                tokens, changed = tokens[size:], True
+                break
+            if len(tokens) >= size and tuple(tokens[-size:]) == phrase:
+                tokens, changed = tokens[:-size], True
+                break
+    return tokens

@@ -1,0 +1,1 @@
+"""How advisers act: the command line, Telegram commands, the web console."""

@@ -1,0 +1,79 @@
+"""``atelier advisers list [--json]`` and ``atelier advisers add --name … [--phone …] [--telegram-id …]
+[--commune …]``: the team, and who may use the advisers' Telegram commands."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bot.context import Context
+from bot.interfaces.cli.common import console, iso, print_json
+from bot.interfaces.cli.workshops import JsonOption, act
+from bot.service.team import add_adviser, commune_names, list_advisers
+from storage.models import Adviser
+
+app = typer.Typer(help="Conseillers : lister, ajouter.", no_args_is_help=True)
+
+
+def adviser_json(adviser: Adviser, ctx: Context) -> dict[str, Any]:
+    return {
+        "id": adviser.id,
+        "name": adviser.name,
+        "phone": adviser.phone,
+        "telegram_user_id": adviser.telegram_user_id,
+        "communes": commune_names(ctx, adviser.communes or []),
+        "role": adviser.role,
+        "created_at": iso(adviser.created_at, ctx),
+    }
+
+
+@app.command("list")
+def list_(as_json: JsonOption = False) -> None:
+    """Les conseillers enregistrés."""
+
+    async def action(ctx: Context) -> None:
+        advisers = await list_advisers(ctx=ctx)
+        if as_json:
+            print_json([adviser_json(a, ctx) for a in advisers])
+            return
+        if not advisers:
+            console.print("Aucun conseiller. Ajoutez-en un : atelier advisers add --name …")
+            return
+        table = Table(title="Conseillers", title_justify="left")
+        for header in ("N°", "Nom", "Téléphone", "Telegram", "Communes"):
+            table.add_column(header, overflow="fold")
+        for a in advisers:
+            communes = ", ".join(commune_names(ctx, a.communes or [])) or "tout le territoire"
+            table.add_row(str(a.id), a.name, a.phone or "", str(a.telegram_user_id or ""), communes)
+        console.print(table)
+
+    act(action)
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Option("--name", help="Prénom et nom.")],
+    phone: Annotated[str | None, typer.Option("--phone", help="Mobile (reçoit les demandes de rappel).")] = None,
+    telegram_id: Annotated[
+        int | None, typer.Option("--telegram-id", help="Identifiant du compte Telegram (commandes conseiller).")
+    ] = None,
+    commune: Annotated[
+        list[str] | None, typer.Option("--commune", help="Commune suivie (répétable) ; aucune = tout le territoire.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Enregistrer un conseiller (ou compléter celui qui porte ce nom)."""
+
+    async def action(ctx: Context) -> None:
+        adviser = await add_adviser(
+            ctx=ctx, name=name, phone=phone, telegram_id=telegram_id, communes=tuple(commune or ())
+        )
+        if as_json:
+            print_json(adviser_json(adviser, ctx))
+            return
+        communes = ", ".join(commune_names(ctx, adviser.communes or [])) or "tout le territoire"
+        console.print(f"Conseiller n°{adviser.id} : {adviser.name} ({communes}).", highlight=False)
+
+    act(action)

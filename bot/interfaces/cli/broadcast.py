@@ -1,0 +1,189 @@
+"""``atelier broadcast (--workshop ID | --commune NAME… | --upcoming) TEXT [--dry-run] [--yes]`` and
+``atelier broadcast report ID [--json]``.
+
+``broadcast`` is a group whose default command sends: anything that is not a sub-command's name is handed to the
+hidden ``send`` command, so that ``atelier broadcast --workshop 3 "texte"`` and ``atelier broadcast report 5``
+both read naturally. Translation only: the work is in ``bot.service.broadcasts``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from bot.context import Context
+from bot.interfaces.cli.common import confirm_or_refuse, console, fail, iso, print_json
+from bot.interfaces.cli.workshops import JsonOption, YesOption, act
+from bot.service.broadcasts import Audience, Preview, Report, broadcast_report, preview_broadcast, send_broadcast
+
+CHANNEL_FR = {"sms": "SMS", "telegram": "Telegram"}
+REASON_FR = {
+    "no_channel": "ni mobile ni Telegram",
+    "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
+    "opted_out": "a demandé STOP",
+    "failed": "échec d'envoi",
+    "expired": "pas parti à temps",
+    "cancelled": "retiré avant l'envoi",
+}
+
+
+class SendByDefault(TyperGroup):
+    """A group that runs ``send`` unless the first word names a sub-command (or asks for help)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # Any: the click context typer vendors
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = ["send", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=SendByDefault,
+    help=(
+        "Diffuser un message : atelier broadcast (--workshop ID | --commune NOM… | --upcoming) TEXTE "
+        "[--dry-run] [--yes] ; suivi : atelier broadcast report ID."
+    ),
+)
+
+
+def euros(amount: float) -> str:
+    return f"{amount:.2f} €".replace(".", ",")
+
+
+def preview_lines(preview: Preview) -> list[str]:
+    channels = ", ".join(f"{count} par {CHANNEL_FR.get(ch, ch)}" for ch, count in preview.by_channel.items() if count)
+    lines = [f"Destinataires : {preview.recipients} ({channels or 'aucun'})."]
+    if preview.skipped_opted_out:
+        lines.append(f"Ont demandé STOP, non contactés : {preview.skipped_opted_out}.")
+    if preview.unreachable:
+        lines.append(f"Sans mobile ni Telegram (à appeler) : {preview.unreachable}.")
+    sms = preview.by_channel.get("sms", 0)
+    plural = "s" if preview.segments > 1 else ""
+    lines.append(
+        f"SMS : {preview.segments} segment{plural} par message ({len(preview.sms_text)} caractères) ; "
+        f"coût estimé : {sms} × {preview.segments} × prix du segment = {euros(preview.estimated_cost)}."
+    )
+    if preview.sms_text != preview.body:
+        lines.append(f"Texte reçu par SMS (sans les caractères spéciaux) : {preview.sms_text}")
+    return lines
+
+
+def preview_json(preview: Preview) -> dict[str, Any]:
+    return {
+        "recipients": preview.recipients,
+        "by_channel": dict(preview.by_channel),
+        "skipped_opted_out": preview.skipped_opted_out,
+        "unreachable": preview.unreachable,
+        "segments": preview.segments,
+        "estimated_cost": preview.estimated_cost,
+        "sms_text": preview.sms_text,
+        "communes": list(preview.communes),
+    }
+
+
+@app.command("send")
+def send(
+    text: Annotated[str, typer.Argument(metavar="TEXTE", help="Le message (entre guillemets).")],
+    workshop: Annotated[int | None, typer.Option("--workshop", help="Les inscrits de cet atelier.")] = None,
+    commune: Annotated[
+        list[str] | None, typer.Option("--commune", help="Les habitants de cette commune (répétable).")
+    ] = None,
+    upcoming: Annotated[bool, typer.Option("--upcoming", help="Tous les inscrits d'un atelier à venir.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer le coût sans rien envoyer.")] = False,
+    author: Annotated[str, typer.Option("--author", help="Qui envoie (votre nom).")] = "ligne de commande",
+    as_json: JsonOption = False,
+    yes: YesOption = False,
+) -> None:
+    """Envoyer un message (par défaut : « atelier broadcast --workshop 3 TEXTE » est « atelier broadcast send … »)."""
+    chosen = sum((workshop is not None, bool(commune), upcoming))
+    if chosen != 1:
+        fail("choisissez un seul public : --workshop ID, --commune NOM (répétable) ou --upcoming. Rien n'a été envoyé.")
+    audience = Audience(workshop_id=workshop, communes=tuple(commune or ()), upcoming=upcoming)
+
+    async def look(ctx: Context) -> Preview:
+        return await preview_broadcast(ctx=ctx, audience=audience, body=text)
+
+    preview = act(look)
+    if as_json and dry_run:
+        print_json(preview_json(preview))
+        return
+    for line in preview_lines(preview):
+        console.print(line, highlight=False)
+    if dry_run:
+        console.print("Rien n'a été envoyé (--dry-run).")
+        return
+    if not preview.recipients:
+        fail("personne ne peut recevoir ce message. Rien n'a été envoyé.")
+    confirm_or_refuse(f"Envoyer ce message à {preview.recipients} personne(s) ?", yes=yes)
+
+    async def go(ctx: Context) -> int:
+        return await send_broadcast(ctx=ctx, audience=audience, body=text, author=author)
+
+    broadcast_id = act(go)
+    if as_json:
+        print_json({"id": broadcast_id, **preview_json(preview)})
+        return
+    console.print(
+        f"Diffusion n°{broadcast_id} enregistrée : les messages partent aux heures d'envoi autorisées. "
+        f"Suivi : atelier broadcast report {broadcast_id}",
+        highlight=False,
+    )
+
+
+def report_json(report: Report, ctx: Context) -> dict[str, Any]:
+    return {
+        "id": report.id,
+        "author": report.author,
+        "created_at": iso(report.created_at, ctx),
+        "body": report.body,
+        "audience": dict(report.audience),
+        "segments": report.segments,
+        "recipients": report.recipients,
+        "by_channel": dict(report.by_channel),
+        "sent": report.sent,
+        "delivered": report.delivered,
+        "failed": report.failed,
+        "opted_out": report.opted_out,
+        "expired": report.expired,
+        "pending": report.pending,
+        "cancelled": report.cancelled,
+        "to_phone": [
+            {"resident_id": p.resident_id, "name": p.name, "phone": p.phone, "reason": p.reason}
+            for p in report.to_phone
+        ],
+    }
+
+
+@app.command("report")
+def report(
+    broadcast_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de la diffusion.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Ce que sont devenus les messages d'une diffusion, et qui appeler à la place."""
+
+    async def action(ctx: Context) -> None:
+        found = await broadcast_report(ctx=ctx, broadcast_id=broadcast_id)
+        if as_json:
+            print_json(report_json(found, ctx))
+            return
+        when = found.created_at.astimezone(ctx.tz)
+        console.print(f"Diffusion n°{found.id} du {when:%d/%m/%Y à %H:%M}, par {found.author}.", highlight=False)
+        console.print(
+            f"{found.recipients} message(s) : {found.sent} parti(s) dont {found.delivered} reçu(s), "
+            f"{found.failed} en échec, {found.expired} expiré(s), {found.pending} en attente, "
+            f"{found.cancelled} retiré(s) ; {found.opted_out} personne(s) ont demandé STOP.",
+            highlight=False,
+        )
+        if not found.to_phone:
+            console.print("Personne à appeler.")
+            return
+        console.print(f"À appeler ({len(found.to_phone)}) :")
+        for person in found.to_phone:
+            console.print(
+                f"  {person.name or '(sans nom)'} — {person.phone or 'pas de numéro'} "
+                f"({REASON_FR.get(person.reason, person.reason)})",
+                highlight=False,
+            )
+
+    act(action)

@@ -1,0 +1,74 @@
+"""What every command shares: building the context, running async code, printing, refusing kindly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from bot.config import load_settings
+from bot.context import Context
+from bot.context import open_context as context_for
+from bot.territory import TerritoryError, load_territory
+
+T = TypeVar("T")
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One clear sentence and a non-zero exit; never a traceback."""
+    errors.print(f"[red]Erreur :[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@asynccontextmanager
+async def open_context() -> AsyncIterator[Context]:
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"configuration invalide ({first['loc'][0] if first['loc'] else ''}) : {first['msg']}")
+    try:
+        territory = load_territory(settings.territory)
+    except TerritoryError as exc:
+        fail(str(exc))
+    async with context_for(settings=settings, territory=territory) as ctx:
+        yield ctx
+
+
+def run(action: Callable[[Context], Awaitable[T]]) -> T:
+    """Run ``action`` with a fresh context in a new event loop."""
+
+    async def main() -> T:
+        async with open_context() as ctx:
+            return await action(ctx)
+
+    return asyncio.run(main())
+
+
+def iso(moment: datetime | None, ctx: Context) -> str | None:
+    """ISO 8601 with the territory's offset, as every ``--json`` field is written."""
+    return moment.astimezone(ctx.tz).isoformat() if moment else None
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def confirm_or_refuse(question: str, *, yes: bool) -> None:
+    """Commands that change or send ask first; ``--yes`` skips it; no terminal and no ``--yes`` refuses."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        fail("pas de terminal pour confirmer : relancez avec --yes pour confirmer. Rien n'a été changé.")
+    if not typer.confirm(question, default=False):
+        fail("annulé, rien n'a été changé.")

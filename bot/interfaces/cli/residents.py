@@ -1,0 +1,90 @@
+"""``atelier residents list [--json]`` and ``atelier residents erase ID [--yes]``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bot.context import Context
+from bot.conversation.texts import LEVEL_NAMES
+from bot.interfaces.cli.common import confirm_or_refuse, console, iso, print_json
+from bot.interfaces.cli.workshops import JsonOption, YesOption, act
+from bot.service.team import erase_resident_for, get_resident, list_residents
+from storage.models import Resident
+
+app = typer.Typer(help="Résidents : lister, effacer à leur demande.", no_args_is_help=True)
+
+
+def resident_json(resident: Resident, ctx: Context) -> dict[str, Any]:
+    """SPEC §6: exactly these fields."""
+    return {
+        "id": resident.id,
+        "name": resident.name,
+        "phone": resident.phone,
+        "telegram_chat_id": resident.telegram_chat_id,
+        "commune": resident.commune.name if resident.commune else None,
+        "level": resident.level.value if resident.level else None,
+        "opted_out_sms": resident.opted_out_sms,
+        "opted_out_telegram": resident.opted_out_telegram,
+        "created_at": iso(resident.created_at, ctx),
+    }
+
+
+def _stops(resident: Resident) -> str:
+    stops = [name for name, on in (("SMS", resident.opted_out_sms), ("Telegram", resident.opted_out_telegram)) if on]
+    return ", ".join(stops)
+
+
+@app.command("list")
+def list_(as_json: JsonOption = False) -> None:
+    """Les résidents (numéros complets : pour appeler) ; les personnes effacées n'apparaissent pas."""
+
+    async def action(ctx: Context) -> None:
+        residents = await list_residents(ctx=ctx)
+        if as_json:
+            print_json([resident_json(r, ctx) for r in residents])
+            return
+        if not residents:
+            console.print("Aucun résident inscrit.")
+            return
+        table = Table(title="Résidents", title_justify="left")
+        for header in ("N°", "Nom", "Téléphone", "Telegram", "Commune", "Niveau", "STOP", "Depuis"):
+            table.add_column(header, overflow="fold")
+        for r in residents:
+            table.add_row(
+                str(r.id),
+                r.name or "(sans nom)",
+                r.phone or "",
+                str(r.telegram_chat_id or ""),
+                r.commune.name if r.commune else "",
+                LEVEL_NAMES[r.level] if r.level else "",
+                _stops(r),
+                f"{r.created_at.astimezone(ctx.tz):%d/%m/%Y}",
+            )
+        console.print(table)
+
+    act(action)
+
+
+@app.command("erase")
+def erase(
+    resident_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro du résident.")],
+    yes: YesOption = False,
+) -> None:
+    """Effacer les données d'une personne à sa demande (comme OUBLIER) ; ses places vont aux personnes en attente."""
+
+    async def look(ctx: Context) -> Resident:
+        return await get_resident(ctx=ctx, resident_id=resident_id)
+
+    resident = act(look)
+    who = f"{resident.name or '(sans nom)'}, {resident.phone or 'pas de numéro'}"
+    confirm_or_refuse(f"Effacer définitivement les données de {who} ?", yes=yes)
+
+    async def action(ctx: Context) -> None:
+        erased = await erase_resident_for(ctx=ctx, resident_id=resident_id)
+        promoted = f" {erased.promoted} personne(s) en attente ont reçu sa place." if erased.promoted else ""
+        console.print(f"Données de la personne n°{resident_id} effacées.{promoted}", highlight=False)
+
+    act(action)

@@ -1,0 +1,101 @@
+"""``atelier stats [--since JJ/MM/AAAA] [--until JJ/MM/AAAA] [--json]``: the quarterly figures, per commune and
+level."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from bot.context import Context
+from bot.conversation.texts import LEVEL_NAMES
+from bot.interfaces.cli.common import console, fail, iso, print_json
+from bot.interfaces.cli.workshops import JsonOption, act
+from bot.service.planning_csv import WorkshopFieldsError, parse_date
+from bot.service.stats import Stats, StatsRow, workshop_stats
+
+
+def row_json(row: StatsRow) -> dict[str, Any]:
+    return {
+        "commune": row.commune,
+        "commune_insee": row.commune_insee,
+        "level": row.level.value if row.level else None,
+        "signed_up": row.signed_up,
+        "waiting": row.waiting,
+        "seated": row.seated,
+        "confirmed": row.confirmed,
+        "came": row.came,
+        "reminded": row.reminded,
+        "answered": row.answered,
+        "answered_share": row.answered_share,
+    }
+
+
+def _share(row: StatsRow) -> str:
+    return "—" if row.answered_share is None else f"{round(row.answered_share * 100)} %"
+
+
+def _table(stats: Stats) -> Table:
+    table = Table(title="Ateliers numériques : chiffres par commune et niveau", title_justify="left")
+    for header in (
+        "Commune",
+        "Niveau",
+        "Inscrits",
+        "En attente",
+        "Avec une place",
+        "Confirmés",
+        "Venus",
+        "Réponses aux rappels",
+    ):
+        table.add_column(header, overflow="fold")
+    for row in (*stats.rows, stats.total):
+        table.add_row(
+            row.commune,
+            LEVEL_NAMES[row.level] if row.level else "",
+            str(row.signed_up),
+            str(row.waiting),
+            str(row.seated),
+            str(row.confirmed),
+            str(row.came),
+            _share(row),
+            style="bold" if row is stats.total else None,
+        )
+    return table
+
+
+def _day(text: str | None, ctx: Context) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.combine(parse_date(text), time(0, 0), tzinfo=ctx.tz)
+    except WorkshopFieldsError as exc:
+        fail(f"{'; '.join(exc.problems)}.")
+
+
+def stats(
+    since: Annotated[str | None, typer.Option("--since", help="Depuis ce jour inclus (JJ/MM/AAAA).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Jusqu'à ce jour exclu (JJ/MM/AAAA).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Par commune et niveau : inscrits, en attente, places, confirmés, venus, part des rappels répondus."""
+
+    async def action(ctx: Context) -> None:
+        found = await workshop_stats(ctx=ctx, since=_day(since, ctx), until=_day(until, ctx))
+        if as_json:
+            print_json(
+                {
+                    "since": iso(found.since, ctx),
+                    "until": iso(found.until, ctx),
+                    "rows": [row_json(r) for r in found.rows],
+                    "total": row_json(found.total),
+                }
+            )
+            return
+        if not found.rows:
+            console.print("Aucune inscription sur cette période.")
+            return
+        console.print(_table(found))
+
+    act(action)

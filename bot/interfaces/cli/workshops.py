@@ -1,0 +1,439 @@
+"""``atelier workshops …``: plan, list, import, cancel and move workshops from the command line.
+
+Translation only: options in, ``bot.service.workshops`` operations, a French table or SPEC §6 JSON out. Every refusal is
+one sentence on stderr and a non-zero exit, with nothing changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from babel.dates import format_date
+from rich.table import Table
+from sqlalchemy.exc import DBAPIError
+
+from bot.context import Context
+from bot.conversation.texts import LEVEL_NAMES, when_fr
+from bot.conversation.understanding.keywords import parse_yes_no
+from bot.interfaces.cli.common import confirm_or_refuse, console, errors, fail, iso, print_json, run
+from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify, report_lines
+from bot.service.planning_csv import WorkshopFields
+from bot.service.stats import mark_attendance
+from bot.service.workshops import (
+    MoveRequest,
+    Roster,
+    RosterEntry,
+    WorkshopError,
+    WorkshopSummary,
+    add_workshop,
+    cancel_workshop,
+    import_planning,
+    list_workshops,
+    move_workshop,
+    roster,
+)
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Ateliers : planifier, lister, importer, annuler, déplacer.", no_args_is_help=True)
+
+STATUS_FR = {"planned": "prévu", "cancelled": "annulé"}
+ENROLMENT_FR = {
+    "seated": "inscrit",
+    "waiting": "en attente",
+    "cancelled": "désinscrit",
+    "attended": "présent",
+    "absent": "absent",
+}
+CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (noms de champs en anglais, heures ISO 8601).")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Ne pas demander de confirmation.")]
+AuthorOption = Annotated[str, typer.Option("--author", help="Qui fait le changement (votre nom, pour le journal).")]
+
+
+def act(action: Callable[[Context], Awaitable[T]]) -> T:
+    """Run an operation; refusals and an unreachable or outdated database become one sentence, not a traceback."""
+    try:
+        return run(action)
+    except WorkshopError as exc:
+        fail(f"{exc} Rien n'a été changé.")
+    except BrokenPipeError:
+        _quiet_stdout()
+        raise typer.Exit(1) from None
+    except (DBAPIError, OSError) as exc:
+        fail(
+            "la base de données ne répond pas ou n'est pas à jour : vérifiez ATELIER_DATABASE_URL et lancez "
+            f"« atelier db upgrade » ({type(exc).__name__})."
+        )
+
+
+def _quiet_stdout() -> None:
+    """The reader of our output went away (``| head``): stop quietly, as Unix tools do, without Python's own
+    complaint when it flushes stdout at exit (https://docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def workshop_json(workshop: WorkshopSummary, ctx: Context) -> dict[str, Any]:
+    """SPEC §6 field names; ``confirmed`` and ``adviser`` are additions."""
+    return {
+        "id": workshop.id,
+        "start": iso(workshop.starts_at, ctx),
+        "end": iso(workshop.ends_at, ctx),
+        "commune": workshop.commune,
+        "venue": workshop.venue,
+        "address": workshop.address,
+        "level": workshop.level.value,
+        "topic": workshop.topic,
+        "capacity": workshop.capacity,
+        "seated": workshop.seated,
+        "waiting": workshop.waiting,
+        "status": workshop.status.value,
+        "confirmed": workshop.confirmed,
+        "adviser": workshop.adviser,
+    }
+
+
+def enrolment_json(entry: RosterEntry) -> dict[str, Any]:
+    return {
+        "resident_id": entry.resident_id,
+        "name": entry.name,
+        "phone": entry.phone,
+        "telegram_chat_id": entry.telegram_chat_id,
+        "channel": entry.channel,
+        "status": entry.status.value,
+        "position": entry.position,
+        "interests": list(entry.interests),
+        "confirmed": entry.confirmed,
+    }
+
+
+def _day(workshop: WorkshopSummary, ctx: Context) -> str:
+    return format_date(workshop.starts_at.astimezone(ctx.tz), "EEE dd/MM/yyyy", locale="fr_FR")
+
+
+def _hours(workshop: WorkshopSummary, ctx: Context) -> str:
+    return f"{workshop.starts_at.astimezone(ctx.tz):%H:%M}–{workshop.ends_at.astimezone(ctx.tz):%H:%M}"
+
+
+def _describe(workshop: WorkshopSummary, ctx: Context) -> str:
+    """atelier n°3 du mardi 14 avril à 14 h, Mairie de Saint-Victor (Saint-Victor), débutant, « Tablette »"""
+    return (
+        f"atelier n°{workshop.id} du {when_fr(workshop.starts_at, ctx.tz)}, {workshop.venue} ({workshop.commune}), "
+        f"{LEVEL_NAMES[workshop.level]}, « {workshop.topic} »"
+    )
+
+
+def workshops_table(workshops: list[WorkshopSummary], ctx: Context) -> Table:
+    table = Table(title="Ateliers", title_justify="left")
+    for header in ("N°", "Date", "Commune", "Lieu", "Niveau", "Thème", "Inscrits", "Attente", "Conseiller"):
+        table.add_column(header, overflow="fold")
+    for w in workshops:
+        cancelled = w.status.value == "cancelled"
+        table.add_row(
+            str(w.id),
+            f"{_day(w, ctx)} {_hours(w, ctx)}" + (" (annulé)" if cancelled else ""),
+            w.commune,
+            w.venue,
+            LEVEL_NAMES[w.level],
+            w.topic,
+            f"{w.seated}/{w.capacity}",
+            str(w.waiting),
+            w.adviser or "",
+            style="dim" if cancelled else None,
+        )
+    return table
+
+
+def roster_table(found: Roster) -> Table:
+    table = Table(title_justify="left")
+    # The first column is the person's number: the one `workshops attendance --present` and `enrol` speak of.
+    for header in ("N° personne", "Nom", "Téléphone", "Telegram", "Canal", "Statut", "Souhaits", "Confirmé"):
+        table.add_column(header, overflow="fold")
+    for e in found.enrolments:
+        status = ENROLMENT_FR[e.status.value] + (f" n°{e.position}" if e.position else "")
+        table.add_row(
+            str(e.resident_id),
+            e.name or "(sans nom)",
+            e.phone or "",
+            str(e.telegram_chat_id or ""),
+            e.channel or "injoignable",
+            status,
+            ", ".join(e.interests),
+            CONFIRMED_FR[e.confirmed],
+        )
+    return table
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Commands
+
+
+@app.command("add")
+def add(
+    date: Annotated[str, typer.Option(help="Jour : JJ/MM/AAAA ou AAAA-MM-JJ.")],
+    start: Annotated[str, typer.Option(help="Heure de début : 14:00, 14h ou 14h30.")],
+    end: Annotated[str, typer.Option(help="Heure de fin.")],
+    commune: Annotated[str, typer.Option(help="Commune du territoire (« st victor » convient).")],
+    level: Annotated[str, typer.Option(help="débutant, intermédiaire, confirmé (ou 1, 2, 3).")],
+    topic: Annotated[str, typer.Option(help="Thème, par exemple « Premiers pas sur la tablette ».")],
+    venue: Annotated[str, typer.Option(help="Lieu ; par défaut la mairie de la commune.")] = "",
+    address: Annotated[str, typer.Option(help="Adresse du lieu, obligatoire pour un lieu nouveau.")] = "",
+    capacity: Annotated[str, typer.Option(help="Nombre de places (1 à 30).")] = "6",
+    adviser: Annotated[str, typer.Option(help="Conseiller responsable (nom enregistré).")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Planifier un atelier."""
+    fields = WorkshopFields(
+        date=date,
+        start=start,
+        end=end,
+        commune=commune,
+        level=level,
+        topic=topic,
+        venue=venue,
+        address=address,
+        capacity=capacity,
+    )
+
+    async def action(ctx: Context) -> None:
+        workshop = await add_workshop(ctx=ctx, fields=fields, adviser=adviser or None)
+        if as_json:
+            print_json(workshop_json(workshop, ctx))
+        else:
+            console.print(f"Créé : {_describe(workshop, ctx)}, {workshop.capacity} places.", highlight=False)
+
+    act(action)
+
+
+@app.command("list")
+def list_(
+    show_all: Annotated[bool, typer.Option("--all", help="Aussi les ateliers passés et annulés.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Les ateliers à venir, avec le nombre d'inscrits et de personnes en attente."""
+
+    async def action(ctx: Context) -> None:
+        found = await list_workshops(ctx=ctx, upcoming_only=not show_all, include_cancelled=show_all)
+        if as_json:
+            print_json([workshop_json(w, ctx) for w in found])
+        elif not found:
+            console.print("Aucun atelier à venir." if not show_all else "Aucun atelier.")
+        else:
+            console.print(workshops_table(found, ctx))
+
+    act(action)
+
+
+@app.command("roster")
+def roster_(
+    workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Qui est inscrit, qui attend, ce que chacun veut apprendre, qui a confirmé."""
+
+    async def action(ctx: Context) -> None:
+        found = await roster(ctx=ctx, workshop_id=workshop_id)
+        if as_json:
+            print_json(
+                {
+                    "workshop": workshop_json(found.workshop, ctx),
+                    "enrolments": [enrolment_json(e) for e in found.enrolments],
+                }
+            )
+            return
+        w = found.workshop
+        console.print(f"{_describe(w, ctx)[0].upper()}{_describe(w, ctx)[1:]}", highlight=False)
+        console.print(
+            f"{w.seated} inscrit(s) sur {w.capacity} places, {w.waiting} en attente, {w.confirmed} confirmé(s).",
+            highlight=False,
+        )
+        if found.enrolments:
+            console.print(roster_table(found))
+
+    act(action)
+
+
+def _read(file: Path) -> bytes:
+    if str(file) == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        fail(f"le fichier {file} n'existe pas.")
+    except IsADirectoryError:
+        fail(f"{file} est un dossier, pas un fichier CSV.")
+    except OSError as exc:
+        fail(f"impossible de lire {file} ({exc.strerror}).")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(metavar="FICHIER.csv", help="Le planning (CSV ; « - » lit l'entrée).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Vérifier le fichier sans rien enregistrer.")] = False,
+) -> None:
+    """Importer un planning (tableur CSV) : toutes les lignes, ou aucune si l'une est fausse."""
+    data = _read(file)
+
+    async def action(ctx: Context) -> None:
+        result = await import_planning(ctx=ctx, data=data, dry_run=dry_run)
+        if not result.ok:
+            for error in result.errors:
+                errors.print(f"  {error}", highlight=False)
+            count = len(result.errors)
+            fail(f"rien n'a été importé : {count} erreur{'s' if count > 1 else ''} à corriger dans {file.name}.")
+        already = f", {result.already} déjà présent{'s' if result.already > 1 else ''}" if result.already else ""
+        if dry_run:
+            console.print(
+                f"Fichier correct : {result.created} atelier(s) à importer{already}. Rien n'a été enregistré "
+                "(--dry-run).",
+                highlight=False,
+            )
+        else:
+            console.print(f"{result.created} atelier(s) importé(s){already}.", highlight=False)
+
+    act(action)
+
+
+@app.command("cancel")
+def cancel(
+    workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
+    reason: Annotated[str, typer.Option("--reason", help="La raison, donnée aux personnes inscrites.")],
+    author: AuthorOption = "ligne de commande",
+    yes: YesOption = False,
+) -> None:
+    """Annuler un atelier ; chaque inscrit ou personne en attente est prévenu, et d'autres ateliers proposés."""
+
+    async def preview(ctx: Context) -> str:
+        cancelled = await cancel_workshop(ctx=ctx, workshop_id=workshop_id, reason=reason, dry_run=True)
+        w = cancelled.workshop
+        return f"Annuler l'{_describe(w, ctx)} ? {_concerned(w)}."
+
+    confirm_or_refuse(act(preview), yes=yes)
+
+    async def action(ctx: Context) -> None:
+        report = await cancel_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, reason=reason, author=author)
+        console.print(f"Atelier n°{workshop_id} annulé. {_concerned(report.workshop)}.", highlight=False)
+        for line in report_lines(report, ctx.tz):
+            console.print(line, highlight=False)
+
+    act(action)
+
+
+def _concerned(workshop: WorkshopSummary) -> str:
+    people = workshop.seated + workshop.waiting
+    if not people:
+        return "Personne n'est inscrit"
+    return f"Personnes concernées : {workshop.seated} inscrite(s), {workshop.waiting} en attente"
+
+
+@app.command("move")
+def move(
+    workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
+    date: Annotated[str | None, typer.Option(help="Nouveau jour : JJ/MM/AAAA ou AAAA-MM-JJ.")] = None,
+    start: Annotated[str | None, typer.Option(help="Nouvelle heure de début (la durée est gardée).")] = None,
+    end: Annotated[str | None, typer.Option(help="Nouvelle heure de fin.")] = None,
+    commune: Annotated[str | None, typer.Option(help="Nouvelle commune (lieu par défaut : la mairie).")] = None,
+    venue: Annotated[str | None, typer.Option(help="Nouveau lieu.")] = None,
+    address: Annotated[str | None, typer.Option(help="Adresse du nouveau lieu, s'il est nouveau.")] = None,
+    author: AuthorOption = "ligne de commande",
+    yes: YesOption = False,
+) -> None:
+    """Déplacer un atelier (date, horaire ou lieu) ; chaque inscrit ou personne en attente est prévenu."""
+    change = MoveRequest(date=date, start=start, end=end, commune=commune, venue=venue, address=address)
+
+    async def preview(ctx: Context) -> str:
+        moved = await move_workshop(ctx=ctx, workshop_id=workshop_id, change=change, dry_run=True)
+        new = f"{when_fr(moved.new_start, ctx.tz)} – {moved.new_end.astimezone(ctx.tz):%H:%M}"
+        return (
+            f"Déplacer l'{_describe(moved.workshop, ctx)} au {new}, {moved.new_place.venue} "
+            f"({moved.new_place.commune}) ? {_concerned(moved.workshop)}."
+        )
+
+    confirm_or_refuse(act(preview), yes=yes)
+
+    async def action(ctx: Context) -> None:
+        report = await move_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, change=change, author=author)
+        assert report.new is not None  # noqa: S101 - a move always has a new place and time
+        console.print(
+            f"Atelier n°{workshop_id} déplacé au {when_fr(report.new.starts_at, ctx.tz)}, {report.new.venue} "
+            f"({report.new.commune}). {_concerned(report.workshop)}.",
+            highlight=False,
+        )
+        for line in report_lines(report, ctx.tz):
+            console.print(line, highlight=False)
+
+    act(action)
+
+
+@app.command("attendance")
+def attendance(
+    workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
+    present: Annotated[
+        list[int] | None, typer.Option("--present", help="N° de résident venu (répétable ; voir roster).")
+    ] = None,
+    absent: Annotated[list[int] | None, typer.Option("--absent", help="N° de résident absent (répétable).")] = None,
+) -> None:
+    """Noter qui est venu (une question par personne sur un terminal, sans --present ni --absent)."""
+    came, missed = list(present or []), list(absent or [])
+    if not came and not missed:
+        came, missed = _ask_attendance(workshop_id)
+
+    async def action(ctx: Context) -> None:
+        done = await mark_attendance(ctx=ctx, workshop_id=workshop_id, present=came, absent=missed)
+        counts = Counter(status.value for status in done.marked.values())
+        console.print(
+            f"Présences de l'atelier n°{workshop_id} : {counts['attended']} présent(s), {counts['absent']} absent(s).",
+            highlight=False,
+        )
+        for rid, status in done.marked.items():
+            said = "présent" if status.value == "attended" else "absent"
+            console.print(f"  n°{rid} {done.names[rid]} : {said}", highlight=False)
+
+    act(action)
+
+
+def _ask_attendance(workshop_id: int) -> tuple[list[int], list[int]]:
+    """On a terminal: each person holding a seat, one question each."""
+    if not sys.stdin.isatty():
+        fail("indiquez --present ID et/ou --absent ID (ou lancez la commande sur un terminal). Rien n'a été changé.")
+
+    async def load(ctx: Context) -> Roster:
+        return await roster(ctx=ctx, workshop_id=workshop_id)
+
+    found = act(load)
+    came: list[int] = []
+    missed: list[int] = []
+    for entry in found.enrolments:
+        if entry.status.value == "waiting":
+            continue
+        already = entry.status.value == "attended" or (entry.status.value == "seated" and entry.confirmed is not False)
+        here = _yes_no(f"{entry.name or '(sans nom)'} était là ?", default=already)
+        (came if here else missed).append(entry.resident_id)
+    if not came and not missed:
+        fail("personne n'avait de place dans cet atelier.")
+    return came, missed
+
+
+def _yes_no(question: str, *, default: bool) -> bool:
+    """A French yes/no question: o, oui, n, non (and y/yes); Enter keeps the default."""
+    while True:
+        answer = typer.prompt(f"{question} [{'O/n' if default else 'o/N'}]", default="", show_default=False)
+        if not answer.strip():
+            return default
+        understood = parse_yes_no(answer)
+        if understood is not None:
+            return understood
+        console.print("Répondez o (oui) ou n (non).")

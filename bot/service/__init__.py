@@ -1,0 +1,1 @@
+"""The operations every interface uses, each in one transaction."""

@@ -1,0 +1,133 @@
+"""A resident's CONSEILLER request: recorded, and the advisers of their commune told through their own channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels import SMS, TELEGRAM
+from bot.context import Context
+from bot.conversation import texts as say
+from storage.models import Adviser, CallbackRequest, MessageKind, Resident
+from storage.outbox import enqueue
+
+
+async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> list[Adviser]:
+    """Advisers covering the commune; everyone when nobody covers it (a request never falls on the floor)."""
+    advisers = list((await session.execute(select(Adviser).order_by(Adviser.id))).scalars())
+    covering = [a for a in advisers if commune_insee and commune_insee in (a.communes or [])]
+    return covering or [a for a in advisers if not a.communes] or advisers
+
+
+async def request_callback(
+    *, session: AsyncSession, ctx: Context, resident: Resident, now: datetime, phone: str | None = None
+) -> CallbackRequest:
+    """``phone``: a number the resident typed for this call-back; kept on the request, not on the resident.
+
+    A request still open is not made again (nor are the advisers told twice): asking twice is impatience, not a
+    second request. A newly given number is added to it."""
+    open_request = (
+        await session.execute(
+            select(CallbackRequest)
+            .where(CallbackRequest.resident_id == resident.id, CallbackRequest.handled_at.is_(None))
+            .order_by(CallbackRequest.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if open_request is not None:
+        open_request.phone = phone or open_request.phone
+        return open_request
+    request = CallbackRequest(resident_id=resident.id, created_at=now, phone=phone)
+    session.add(request)
+    await session.flush()
+    commune = resident.commune.name if resident.commune else "commune inconnue"
+    body = say.callback_notice(resident.name or "(nom inconnu)", commune, phone or resident.phone or "pas de numéro")
+    for adviser in await advisers_for(session=session, commune_insee=resident.commune_insee):
+        if adviser.telegram_user_id is not None:
+            channel, address = TELEGRAM, str(adviser.telegram_user_id)  # a private chat's id is the user's id
+        elif adviser.phone:
+            channel, address = SMS, adviser.phone
+        else:
+            continue
+        await enqueue(
+            session=session,
+            channel=channel,
+            to_address=address,
+            body=body,
+            kind=MessageKind.adviser_notice,
+            due_at=now,
+            idempotency_key=f"callback:{request.id}:adviser:{adviser.id}",
+            adviser_id=adviser.id,
+            urgent=True,  # advisers' own notices are work messages, not subject to residents' quiet hours
+        )
+    return request
+
+
+# --- Advisers' side: the list of requests, and marking one handled ------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallbackItem:
+    """A request as advisers see it: who to call (full number: advisers phone people), since when, done or not."""
+
+    id: int
+    resident_id: int
+    name: str | None
+    phone: str | None
+    telegram_chat_id: int | None
+    commune: str | None
+    created_at: datetime
+    handled_at: datetime | None
+    handled_by: str | None
+
+
+def _item(request: CallbackRequest) -> CallbackItem:
+    resident = request.resident
+    return CallbackItem(
+        id=request.id,
+        resident_id=resident.id,
+        name=resident.name,
+        phone=request.phone or resident.phone,
+        telegram_chat_id=resident.telegram_chat_id,
+        commune=resident.commune.name if resident.commune else None,
+        created_at=request.created_at,
+        handled_at=request.handled_at,
+        handled_by=request.handled_by,
+    )
+
+
+async def list_callbacks(*, ctx: Context, include_done: bool = False) -> list[CallbackItem]:
+    """Requests to handle, oldest first (with ``include_done``, the handled ones too). Requests of people who
+    since asked to be forgotten are left out: there is nobody left to call."""
+    query = (
+        select(CallbackRequest)
+        .join(Resident, Resident.id == CallbackRequest.resident_id)
+        .where(Resident.erased.is_(False))
+        .order_by(CallbackRequest.created_at, CallbackRequest.id)
+    )
+    if not include_done:
+        query = query.where(CallbackRequest.handled_at.is_(None))
+    async with ctx.db.read() as session:
+        return [_item(request) for request in (await session.execute(query)).unique().scalars()]
+
+
+async def find_callback(*, ctx: Context, callback_id: int) -> CallbackItem | None:
+    async with ctx.db.read() as session:
+        request = await session.get(CallbackRequest, callback_id)
+        return _item(request) if request is not None else None
+
+
+async def mark_callback_done(*, ctx: Context, callback_id: int, by: str) -> bool:
+    """Mark a request handled by ``by`` (an adviser's name); False when unknown or already handled (the first
+    adviser to mark it keeps the credit)."""
+    async with ctx.db.write() as session:
+        result = await session.execute(
+            update(CallbackRequest)
+            .where(CallbackRequest.id == callback_id, CallbackRequest.handled_at.is_(None))
+            .values(handled_at=ctx.now(), handled_by=" ".join(by.split())[:200] or "conseiller")
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))

@@ -1,0 +1,380 @@
+"""Handling one inbound message: the operation every channel uses.
+
+One write transaction per message: de-duplicate on the provider id, load what the dialogue needs, run the pure
+dialogue, apply its effects, store the new conversation state and record the replies in the outbox. A message
+delivered twice changes state once, and gets the replies given the first time.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels import SMS, TELEGRAM, Inbound, Reply
+from bot.context import Context
+from bot.conversation import dialogue
+from bot.conversation import texts as say
+from bot.conversation.dialogue import (
+    Booking,
+    CancelEnrolment,
+    ConfirmAttendance,
+    ContactOffered,
+    Effect,
+    Enrol,
+    EnrolOutcome,
+    Erase,
+    OptIn,
+    OptOut,
+    RequestCallback,
+    ResidentView,
+    SaveProfile,
+    State,
+    Step,
+    Turn,
+    WorkshopOption,
+    World,
+)
+from bot.service.callbacks import request_callback
+from bot.service.enrolments import SeatError, cancel, enrol
+from bot.service.erasure import erase
+from bot.service.reminders import plan_reminders, venue_of, will_remind
+from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
+from storage.conversations import forget_conversation, load_conversation, save_conversation
+from storage.inbound import record_inbound
+from storage.models import Conversation, Enrolment, MessageKind, MessageStatus, Resident, Workshop
+from storage.outbox import enqueue, last_asked_enrolment, replies_for_inbound
+from storage.residents import set_opt_out
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 1600  # Twilio's longest inbound body; anything longer is cut, never refused
+ASKED_WITHIN = timedelta(days=2)  # an OUI/NON answers a reminder or notice sent this recently, not an older one
+
+
+@dataclass(frozen=True)
+class Handled:
+    replies: tuple[Reply, ...]
+    duplicate: bool  # the same provider id was seen before: these are the replies given the first time
+    reply_ids: tuple[int, ...] = ()  # their outbox rows, in the same order (a channel may ask for reports on them)
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (but keep line breaks) and cap the length: the dialogue sees plain text."""
+    kept = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text[:MAX_TEXT])
+    return kept.strip()
+
+
+async def handle_inbound(
+    *, ctx: Context, inbound: Inbound, inline: bool, confirm_within: timedelta | None = None
+) -> Handled:
+    """Answer one message. ``inline``: the channel returns the replies itself (TwiML, the terminal), so they are
+    recorded as sent; otherwise they are queued for the dispatcher. ``confirm_within``: inline replies that the
+    provider will report on (TwiML): unconfirmed until a report, or until the dispatcher asks the provider."""
+    now = ctx.now()
+    text = clean_text(inbound.text)
+    provider_id = inbound.provider_id or f"local-{uuid.uuid4()}"
+    async with ctx.db.write() as session:
+        record, new = await record_inbound(
+            session=session, channel=inbound.channel, provider_id=provider_id, body=text, now=now
+        )
+        if not new:
+            previous = await replies_for_inbound(session=session, inbound_id=record.id)
+            # The same id from another number is not a retry: never show anyone the replies meant for someone else
+            # ("" is the address of a reply to someone since erased, and holds nothing personal).
+            previous = [m for m in previous if m.to_address in (inbound.address, "")]
+            replayed = tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous)
+            return Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous))
+        resident = await _find_resident(session=session, inbound=inbound)
+        conversation = await load_conversation(session=session, channel=inbound.channel, address=inbound.address)
+        state = _state_of(conversation)
+        if inbound.shared_phone and resident is not None and resident.name and resident.level:
+            state = None  # recognised by their number: no need to finish a sign-up they already did
+        world = await build_world(session=session, ctx=ctx, now=now)
+        view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now, world=world)
+        turn = dialogue.respond(state=state, text=text, resident=view, world=world)
+        applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
+        resident = applied.resident
+        erased = resident is not None and resident.erased
+        if erased:
+            record.body = None  # what an erased resident wrote is personal data too
+            await forget_conversation(session=session, channel=inbound.channel, address=inbound.address)
+            resident = None
+        else:
+            if resident is not None:
+                record.resident_id = resident.id
+                resident.last_activity_at, resident.preferred_channel = now, inbound.channel
+            await save_conversation(
+                session=session,
+                existing=conversation,
+                channel=inbound.channel,
+                address=inbound.address,
+                resident_id=resident.id if resident is not None else None,
+                step=applied.turn.state.step.value if applied.turn.state else None,
+                data=applied.turn.state.data if applied.turn.state else {},
+                now=now,
+            )
+        replies = applied.turn.replies
+        confirm = inline and confirm_within is not None and not erased  # an erased number is never looked up
+        reply_ids = []
+        for index, reply in enumerate(replies):
+            queued = await enqueue(
+                session=session,
+                channel=inbound.channel,
+                to_address="" if erased and inline else inbound.address,  # erased: keep no trace of the number
+                body=reply.text,
+                choices=reply.choices,
+                ask_contact=reply.ask_contact,
+                kind=MessageKind.reply,
+                due_at=now,
+                idempotency_key=f"reply:{record.id}:{index}",
+                resident_id=resident.id if resident is not None else None,
+                inbound_id=record.id,
+                status=MessageStatus.sent if inline else MessageStatus.pending,
+                sent_at=now if inline and not confirm else None,
+                unconfirmed_until=now + confirm_within if confirm and confirm_within is not None else None,
+            )
+            if queued is not None:  # always, for a new inbound message: its reply keys are its own
+                reply_ids.append(queued)
+    if not inline and replies:
+        ctx.wake_dispatcher()
+    return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids))
+
+
+# --- Loading what the dialogue needs -------------------------------------------------------------------------
+
+
+def _state_of(conversation: Conversation | None) -> State | None:
+    if conversation is None or conversation.step not in {step.value for step in Step}:
+        return None  # no conversation, or one stored by an older version with a step that no longer exists
+    return State(Step(conversation.step), dict(conversation.data or {}), conversation.updated_at)
+
+
+def _option(workshop: Workshop, seated: int) -> WorkshopOption:
+    venue = workshop.venue
+    return WorkshopOption(
+        id=workshop.id,
+        starts_at=workshop.starts_at,
+        level=workshop.level,
+        topic=workshop.topic,
+        venue=venue_of(workshop),
+        address=venue.address,
+        commune_insee=venue.commune_insee,
+        commune=venue.commune.name,
+        latitude=venue.latitude,
+        longitude=venue.longitude,
+        free_seats=workshop.capacity - seated,
+        ends_at=workshop.ends_at,
+    )
+
+
+def _open_option(row: OpenWorkshop) -> WorkshopOption:
+    return WorkshopOption(
+        id=row.id,
+        starts_at=row.starts_at,
+        level=row.level,
+        topic=row.topic,
+        venue=say.venue_label(row.venue, row.commune),
+        address=row.address,
+        commune_insee=row.commune_insee,
+        commune=row.commune,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        free_seats=row.capacity - row.seated,
+        ends_at=row.ends_at,
+    )
+
+
+async def build_world(*, session: AsyncSession, ctx: Context, now: datetime) -> World:
+    rows = await open_workshops(session=session, starting_after=now + ctx.settings.signup_cutoff)
+    return World(
+        now=now,
+        tz=ctx.tz,
+        territory=ctx.territory,
+        communes=ctx.commune_index,
+        workshops=tuple(_open_option(row) for row in rows),
+    )
+
+
+async def resident_view(
+    *, session: AsyncSession, resident: Resident | None, channel: str, now: datetime, world: World
+) -> ResidentView:
+    if resident is None:
+        return ResidentView(has_phone=channel == SMS, contact_offered=channel != TELEGRAM)
+    bookings = []
+    for enrolment in await active_bookings(session=session, resident_id=resident.id, now=now):
+        option = _option(enrolment.workshop, 0)
+        bookings.append(Booking(enrolment.id, option, enrolment.position, enrolment.confirmed))
+    opted_out = resident.opted_out_telegram if channel == TELEGRAM else resident.opted_out_sms
+    asked = None
+    if any(booking.waiting_position is None for booking in bookings):
+        asked = await last_asked_enrolment(session=session, resident_id=resident.id, since=now - ASKED_WITHIN)
+    return ResidentView(
+        name=resident.name,
+        commune_insee=resident.commune_insee,
+        level=resident.level,
+        interests=tuple(resident.interests or ()),
+        has_phone=bool(resident.phone),
+        opted_out=opted_out,
+        contact_offered=resident.telegram_contact_offered or channel != TELEGRAM,
+        bookings=tuple(bookings),
+        asked_about=asked.enrolment_id if asked else None,
+        asked_at=asked.sent_at if asked else None,
+    )
+
+
+async def _find_resident(*, session: AsyncSession, inbound: Inbound) -> Resident | None:
+    if inbound.channel == TELEGRAM:
+        chat_id = _int(inbound.address)
+        resident = await find_resident(session=session, telegram_chat_id=chat_id)
+        if inbound.shared_phone:
+            resident = await _link_phone(
+                session=session, resident=resident, chat_id=chat_id, phone=inbound.shared_phone
+            )
+        return resident
+    return await find_resident(session=session, phone=inbound.address)
+
+
+async def _link_phone(
+    *, session: AsyncSession, resident: Resident | None, chat_id: int | None, phone: str
+) -> Resident | None:
+    """A Telegram user shared their number: if we know that number by SMS, it is the same person."""
+    known = await find_resident(session=session, phone=phone)
+    if known is None:
+        if resident is not None and resident.phone is None:
+            resident.phone = phone
+        return resident
+    if resident is not None and resident.id != known.id:
+        if resident.name or resident.commune_insee:
+            return resident  # two real profiles: an adviser decides; never merge people silently
+        resident.telegram_chat_id = None
+        await session.flush()
+    known.telegram_chat_id = chat_id
+    return known
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+# --- Applying the dialogue's effects -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applied:
+    turn: Turn  # the turn, with the words that depend on outcomes
+    resident: Resident | None
+
+
+async def _ensure_resident(
+    *, session: AsyncSession, inbound: Inbound, resident: Resident | None, now: datetime
+) -> Resident:
+    if resident is not None:
+        return resident
+    resident = Resident(created_at=now, last_activity_at=now, preferred_channel=inbound.channel, interests=[])
+    if inbound.channel == TELEGRAM:
+        resident.telegram_chat_id = _int(inbound.address)
+        resident.phone = inbound.shared_phone
+    else:
+        resident.phone = inbound.address
+    session.add(resident)
+    await session.flush()
+    return resident
+
+
+async def _apply(
+    *, session: AsyncSession, ctx: Context, inbound: Inbound, resident: Resident | None, turn: Turn, world: World
+) -> Applied:
+    now = world.now
+    for effect in turn.effects:
+        if isinstance(effect, Erase):
+            if resident is not None:
+                await _erase(session=session, ctx=ctx, resident=resident, now=now)
+            return Applied(Turn(state=None, replies=turn.replies), resident)
+        resident = await _ensure_resident(session=session, inbound=inbound, resident=resident, now=now)
+        if isinstance(effect, Enrol):
+            after = await _enrol(session=session, ctx=ctx, resident=resident, effect=effect, world=world)
+            turn = Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
+        else:
+            await _apply_simple(session=session, ctx=ctx, inbound=inbound, resident=resident, effect=effect, now=now)
+    return Applied(turn, resident)
+
+
+async def _apply_simple(
+    *, session: AsyncSession, ctx: Context, inbound: Inbound, resident: Resident, effect: Effect, now: datetime
+) -> None:
+    if isinstance(effect, SaveProfile):
+        resident.name, resident.commune_insee, resident.level = effect.name, effect.commune_insee, effect.level
+        resident.interests = list(effect.interests)
+        if resident.consent_at is None:
+            resident.consent_at, resident.consent_channel = now, inbound.channel
+        await session.flush()
+    elif isinstance(effect, CancelEnrolment):
+        enrolment = await session.get(Enrolment, effect.enrolment_id)
+        if enrolment is not None and enrolment.resident_id == resident.id:
+            await cancel(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+    elif isinstance(effect, ConfirmAttendance):
+        enrolment = await session.get(Enrolment, effect.enrolment_id)
+        if enrolment is not None and enrolment.resident_id == resident.id:
+            enrolment.confirmed, enrolment.updated_at = True, now
+    elif isinstance(effect, OptOut | OptIn):
+        channel = TELEGRAM if inbound.channel == TELEGRAM else SMS
+        await set_opt_out(
+            session=session, resident_id=resident.id, channel=channel, opted_out=isinstance(effect, OptOut)
+        )
+        if isinstance(effect, OptIn):  # STOP cancelled the reminders of their seats: START brings them back
+            for enrolment in await active_bookings(session=session, resident_id=resident.id, now=now):
+                await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)  # seated only
+    elif isinstance(effect, RequestCallback):
+        # What a sign-up not finished yet told us, so that the adviser knows whom they call (and where).
+        if resident.name is None or resident.commune_insee is None:
+            resident.name = resident.name or effect.name
+            resident.commune_insee = resident.commune_insee or effect.commune_insee
+            await session.flush()
+            await session.refresh(resident, attribute_names=["commune"])  # loaded here: no lazy load in async
+        await request_callback(session=session, ctx=ctx, resident=resident, now=now, phone=effect.phone)
+    elif isinstance(effect, ContactOffered):
+        resident.telegram_contact_offered = True
+
+
+async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, effect: Enrol, world: World) -> Turn:
+    try:
+        outcome = await enrol(
+            session=session,
+            ctx=ctx,
+            resident_id=resident.id,
+            workshop_id=effect.workshop_id,
+            now=world.now,
+            allow_waiting=effect.allow_waiting,
+        )
+    except SeatError:
+        kind, position = EnrolOutcome.UNAVAILABLE, None
+    else:
+        if outcome is None:
+            kind, position = EnrolOutcome.FULL, None
+        elif outcome.seated:
+            kind, position = EnrolOutcome.SEATED, None
+        else:
+            kind, position = EnrolOutcome.WAITING, outcome.enrolment.position
+    view = ResidentView(
+        name=resident.name, commune_insee=resident.commune_insee, level=resident.level, has_phone=bool(resident.phone)
+    )
+    if kind in (EnrolOutcome.FULL, EnrolOutcome.UNAVAILABLE):
+        world = replace(world, workshops=tuple(w for w in world.workshops if w.id != effect.workshop_id))
+    option = next((w for w in world.workshops if w.id == effect.workshop_id), None)
+    reminded = option is not None and will_remind(ctx=ctx, starts_at=option.starts_at, now=world.now)
+    return dialogue.after_enrol(
+        outcome=kind, workshop_id=effect.workshop_id, position=position, resident=view, world=world, reminded=reminded
+    )
+
+
+async def _erase(*, session: AsyncSession, ctx: Context, resident: Resident, now: datetime) -> None:
+    await erase(session=session, ctx=ctx, resident=resident, now=now, keep_hash=True)
+    log.info("resident %s erased on request", resident.id)

@@ -1,0 +1,200 @@
+"""Reminders and promotion notices: outbox rows planned in advance (SPEC §5), never scheduler jobs.
+
+Each runs inside the caller's write transaction, so that seating, cancelling or moving and the messages that
+follow from it are one change. Idempotency keys make planning twice plan once; a moved workshop gets new keys
+(the start time is part of them), so its old reminders can be cancelled and new ones planned.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import Context
+from bot.conversation import texts as say
+from bot.scheduler.planning import is_urgent_change, next_allowed, reminder_times
+from bot.service.recipients import address_of
+from storage.delivery import record_status
+from storage.models import Enrolment, EnrolmentStatus, MessageKind, Workshop, WorkshopStatus
+from storage.outbox import cancel_pending, enqueue, revive_cancelled
+
+log = logging.getLogger(__name__)
+
+SEAT_NOTICES = (MessageKind.reminder, MessageKind.promotion, MessageKind.confirmation)
+
+
+def reminder_key(*, enrolment_id: int, starts_at: datetime, label: str) -> str:
+    return f"reminder:{enrolment_id}:{starts_at.isoformat()}:{label}"
+
+
+def promotion_key(*, enrolment_id: int, workshop_id: int) -> str:
+    return f"promotion:{enrolment_id}:{workshop_id}"
+
+
+def venue_of(workshop: Workshop) -> str:
+    """Where the workshop is, as residents read it."""
+    return say.venue_label(workshop.venue.name, workshop.venue.commune.name)
+
+
+def will_remind(*, ctx: Context, starts_at: datetime, now: datetime) -> bool:
+    """Whether a seat taken now for a workshop starting at ``starts_at`` gets at least one reminder."""
+    rules, quiet = ctx.settings.reminders, ctx.settings.quiet_hours
+    return bool(reminder_times(starts_at=starts_at, rules=rules, quiet_hours=quiet, tz=ctx.tz, now=now))
+
+
+async def _seated(session: AsyncSession, enrolment_id: int) -> Enrolment | None:
+    enrolment = await session.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.status != EnrolmentStatus.seated:
+        return None
+    if enrolment.workshop.status != WorkshopStatus.planned:
+        return None
+    return enrolment
+
+
+async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int:
+    """Plan the reminders of a seated enrolment (ATELIER_REMINDERS, moved out of closed windows, none in the
+    past); returns how many were added. Nothing for someone not seated or with no channel left."""
+    enrolment = await _seated(session, enrolment_id)
+    if enrolment is None:
+        return 0
+    destination = address_of(enrolment.resident)
+    if destination is None:
+        return 0
+    channel, address = destination
+    workshop = enrolment.workshop
+    planned = 0
+    for reminder in reminder_times(
+        starts_at=workshop.starts_at,
+        rules=ctx.settings.reminders,
+        quiet_hours=ctx.settings.quiet_hours,
+        tz=ctx.tz,
+        now=now,
+    ):
+        body = say.reminder_body(
+            workshop.starts_at, ctx.tz, venue_of(workshop), asks_confirmation=reminder.asks_confirmation
+        )
+        choices = say.YES_NO if reminder.asks_confirmation else ()
+        key = reminder_key(enrolment_id=enrolment.id, starts_at=workshop.starts_at, label=reminder.label)
+        queued = await enqueue(
+            session=session,
+            channel=channel,
+            to_address=address,
+            body=body,
+            choices=choices,
+            kind=MessageKind.reminder,
+            due_at=reminder.due_at,
+            expires_at=workshop.starts_at,
+            idempotency_key=key,
+            resident_id=enrolment.resident_id,
+            workshop_id=workshop.id,
+            enrolment_id=enrolment.id,
+        )
+        revived = queued is None and await revive_cancelled(
+            session=session,
+            idempotency_key=key,
+            channel=channel,
+            to_address=address,
+            body=body,
+            choices=choices,
+            due_at=reminder.due_at,
+            expires_at=workshop.starts_at,
+        )
+        planned += int(queued is not None or revived)
+    return planned
+
+
+async def cancel_reminders(*, session: AsyncSession, enrolment_id: int) -> int:
+    """The seat is given up: its pending reminders (and a promotion notice not yet sent) are cancelled."""
+    return await cancel_pending(session=session, enrolment_id=enrolment_id, kinds=SEAT_NOTICES)
+
+
+async def replan_workshop(*, session: AsyncSession, ctx: Context, workshop_id: int, now: datetime) -> int:
+    """A workshop moved (or was cancelled): cancel the pending reminders of everyone in it and plan them again
+    for the new time (none when cancelled). Returns how many reminders were planned."""
+    await cancel_pending(session=session, workshop_id=workshop_id, kinds=(MessageKind.reminder,))
+    seated = await session.scalars(
+        select(Enrolment.id)
+        .where(Enrolment.workshop_id == workshop_id, Enrolment.status == EnrolmentStatus.seated)
+        .order_by(Enrolment.id)
+    )
+    planned = 0
+    for enrolment_id in list(seated):
+        planned += await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment_id, now=now)
+    return planned
+
+
+async def replan_resident(*, session: AsyncSession, ctx: Context, resident_id: int, now: datetime) -> int:
+    """Plan again the reminders of every upcoming seat of the resident (a channel works again); returns how many."""
+    seated = await session.scalars(
+        select(Enrolment.id)
+        .join(Workshop)
+        .where(
+            Enrolment.resident_id == resident_id,
+            Enrolment.status == EnrolmentStatus.seated,
+            Workshop.status == WorkshopStatus.planned,
+            Workshop.starts_at > now,
+        )
+        .order_by(Enrolment.id)
+    )
+    planned = 0
+    for enrolment_id in list(seated):
+        planned += await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment_id, now=now)
+    return planned
+
+
+async def record_report(*, session: AsyncSession, ctx: Context, report: dict[str, Any], now: datetime) -> bool:
+    """A provider's delivery report (the keyword arguments of ``record_status``); False when no message has its
+    id. When it shows that a number marked as unable to receive SMS did receive one, the reminders that the mark
+    had cancelled are planned again."""
+    recorded = await record_status(session=session, **report)
+    if recorded is None:
+        return False
+    if recorded.reachable_again and recorded.resident_id is not None:
+        planned = await replan_resident(session=session, ctx=ctx, resident_id=recorded.resident_id, now=now)
+        log.info("SMS delivered to a number marked unreachable: mark lifted, %d reminder(s) planned again", planned)
+    return True
+
+
+async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int | None:
+    """Tell someone promoted from the waiting list that they have a seat, and plan their reminders.
+
+    The notice is not an answer: it respects the sending window, as an urgent one when the workshop is within
+    24 hours. One notice per person and workshop, however many times this is called (idempotency key).
+    Returns the queued notice's id, or None (already told, not seated any more, or no channel to reach them).
+    """
+    enrolment = await _seated(session, enrolment_id)
+    if enrolment is None:
+        return None
+    workshop = enrolment.workshop
+    notice: int | None = None
+    # "You are on the waiting list", not sent yet (an adviser's phone enrolment in the quiet hours): the promotion
+    # says more and says it right; both together would contradict each other.
+    await cancel_pending(session=session, enrolment_id=enrolment.id, kinds=(MessageKind.confirmation,))
+    destination = address_of(enrolment.resident)
+    if destination is not None:
+        channel, address = destination
+        urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
+        notice = await enqueue(
+            session=session,
+            channel=channel,
+            to_address=address,
+            body=say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop)),
+            choices=say.YES_NO,
+            kind=MessageKind.promotion,
+            due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),
+            expires_at=workshop.starts_at,
+            urgent=urgent,
+            idempotency_key=promotion_key(enrolment_id=enrolment.id, workshop_id=workshop.id),
+            resident_id=enrolment.resident_id,
+            workshop_id=workshop.id,
+            enrolment_id=enrolment.id,
+        )
+    await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+    if notice is not None:
+        log.info("promotion notice %s queued for enrolment %s", notice, enrolment.id)
+        ctx.wake_dispatcher()
+    return notice

@@ -1,0 +1,214 @@
+"""After the workshop: who came (attendance), and the figures an adviser reports to the territory every quarter.
+
+Figures are per commune (where the residents live) and level (the resident's): people signed up, waiting,
+seated, confirmed, came, and the share of reminders answered. Erased residents still count: only their personal
+data is deleted, their commune and level are kept for these anonymous counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from bot.context import Context
+from bot.service.workshops import WorkshopError
+from storage.models import (
+    Enrolment,
+    EnrolmentStatus,
+    Level,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Resident,
+    Workshop,
+    WorkshopStatus,
+)
+
+HELD_SEAT = (EnrolmentStatus.seated, EnrolmentStatus.attended, EnrolmentStatus.absent)
+LEVEL_ORDER = {Level.beginner: 0, Level.intermediate: 1, Level.advanced: 2, None: 3}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Attendance
+
+
+@dataclass(frozen=True)
+class Attendance:
+    workshop_id: int
+    marked: dict[int, EnrolmentStatus]  # resident id → attended / absent
+    names: dict[int, str]  # resident id → name, so that the adviser sees whom they marked
+
+
+async def mark_attendance(
+    *, ctx: Context, workshop_id: int, present: Sequence[int] = (), absent: Sequence[int] = ()
+) -> Attendance:
+    """Mark who came (``present``) and who did not (``absent``), by resident id, once the workshop has started.
+    A mark can be corrected by marking again. Refuses (nothing changed) ids that hold no seat there."""
+    both = sorted(set(present) & set(absent))
+    if both:
+        raise WorkshopError(f"présent et absent à la fois : {', '.join(map(str, both))}")
+    if not present and not absent:
+        raise WorkshopError("indiquez qui était présent (--present) ou absent (--absent)")
+    wanted = dict.fromkeys(present, EnrolmentStatus.attended) | dict.fromkeys(absent, EnrolmentStatus.absent)
+    async with ctx.db.write() as session:
+        workshop = await session.get(Workshop, workshop_id)
+        if workshop is None:
+            raise WorkshopError(f"l'atelier n°{workshop_id} n'existe pas")
+        if workshop.status == WorkshopStatus.cancelled:
+            raise WorkshopError(f"l'atelier n°{workshop_id} a été annulé")
+        if workshop.starts_at > ctx.now():
+            raise WorkshopError(f"l'atelier n°{workshop_id} n'a pas encore commencé")
+        enrolments = {
+            e.resident_id: e
+            for e in (
+                await session.execute(
+                    select(Enrolment).where(Enrolment.workshop_id == workshop_id, Enrolment.status.in_(HELD_SEAT))
+                )
+            )
+            .unique()
+            .scalars()
+        }
+        unknown = sorted(rid for rid in wanted if rid not in enrolments)
+        if unknown:
+            raise WorkshopError(
+                f"pas de place dans l'atelier n°{workshop_id} pour : {', '.join(map(str, unknown))} "
+                "(voir « atelier workshops roster »)"
+            )
+        for rid, status in wanted.items():
+            enrolments[rid].status, enrolments[rid].updated_at = status, ctx.now()
+        names = {rid: enrolments[rid].resident.name or "(sans nom)" for rid in wanted}
+    return Attendance(workshop_id, wanted, names)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Figures
+
+
+@dataclass
+class StatsRow:
+    commune_insee: str | None
+    commune: str
+    level: Level | None
+    signed_up: int = 0
+    waiting: int = 0
+    seated: int = 0  # held a seat (came or not)
+    confirmed: int = 0  # answered OUI
+    came: int = 0
+    reminded: int = 0  # seats whose holder got at least one reminder
+    answered: int = 0  # of those, how many answered it (OUI, NON or ANNULER after the reminder)
+
+    @property
+    def answered_share(self) -> float | None:
+        return round(self.answered / self.reminded, 3) if self.reminded else None
+
+    def add(self, other: StatsRow) -> None:
+        for name in ("signed_up", "waiting", "seated", "confirmed", "came", "reminded", "answered"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class Stats:
+    since: datetime | None
+    until: datetime | None
+    rows: tuple[StatsRow, ...]
+    total: StatsRow = field(default_factory=lambda: StatsRow(None, "Total", None))
+
+
+def _within(
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+    since: datetime | None,
+    until: datetime | None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if since is not None:
+        conditions.append(column >= since)
+    if until is not None:
+        conditions.append(column < until)
+    return conditions
+
+
+async def _signed_up(
+    session: AsyncSession, since: datetime | None, until: datetime | None
+) -> list[tuple[str | None, Level | None, int]]:
+    query = (
+        select(Resident.commune_insee, Resident.level, func.count())
+        .where(Resident.consent_at.is_not(None), *_within(Resident.consent_at, since, until))
+        .group_by(Resident.commune_insee, Resident.level)
+    )
+    return [(c, lvl, int(n)) for c, lvl, n in (await session.execute(query)).all()]
+
+
+EnrolmentFacts = tuple[str | None, Level | None, EnrolmentStatus, bool | None, datetime, datetime | None]
+
+
+async def _enrolments(session: AsyncSession, since: datetime | None, until: datetime | None) -> list[EnrolmentFacts]:
+    first_reminder = (
+        select(OutboundMessage.enrolment_id.label("enrolment_id"), func.min(OutboundMessage.sent_at).label("at"))
+        .where(
+            OutboundMessage.kind == MessageKind.reminder,
+            OutboundMessage.status.in_((MessageStatus.sent, MessageStatus.delivered)),
+        )
+        .group_by(OutboundMessage.enrolment_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Resident.commune_insee,
+            Resident.level,
+            Enrolment.status,
+            Enrolment.confirmed,
+            Enrolment.updated_at,
+            first_reminder.c.at,
+        )
+        .join(Resident, Resident.id == Enrolment.resident_id)
+        .join(Workshop, Workshop.id == Enrolment.workshop_id)
+        .outerjoin(first_reminder, first_reminder.c.enrolment_id == Enrolment.id)
+        .where(Workshop.status == WorkshopStatus.planned, *_within(Workshop.starts_at, since, until))
+    )
+    # the sub-query's column loses its type: the rows are exactly the columns selected above
+    return cast(list[EnrolmentFacts], [tuple(row) for row in (await session.execute(query)).all()])
+
+
+async def workshop_stats(*, ctx: Context, since: datetime | None = None, until: datetime | None = None) -> Stats:
+    """Figures per commune and level. ``since``/``until`` bound the sign-up time and the workshops' start."""
+    rows: dict[tuple[str | None, Level | None], StatsRow] = {}
+
+    def row(commune_insee: str | None, level: Level | None) -> StatsRow:
+        key = (commune_insee, level)
+        if key not in rows:
+            info = ctx.territory.commune(commune_insee) if commune_insee else None
+            name = info.name if info else (commune_insee or "commune inconnue")
+            rows[key] = StatsRow(commune_insee, name, level)
+        return rows[key]
+
+    async with ctx.db.read() as session:
+        for commune_insee, level, count in await _signed_up(session, since, until):
+            row(commune_insee, level).signed_up += count
+        enrolments = await _enrolments(session, since, until)
+    for commune_insee, level, status, confirmed, updated_at, reminded_at in enrolments:
+        target = row(commune_insee, level)
+        held = status in HELD_SEAT
+        target.waiting += status == EnrolmentStatus.waiting
+        target.seated += held
+        target.confirmed += held and confirmed is True
+        target.came += status == EnrolmentStatus.attended
+        if reminded_at is None:
+            continue
+        answered_by_cancelling = status == EnrolmentStatus.cancelled and updated_at >= reminded_at
+        if held or answered_by_cancelling:
+            target.reminded += 1
+            target.answered += confirmed is not None or answered_by_cancelling
+    ordered = sorted(rows.values(), key=lambda r: (r.commune, LEVEL_ORDER[r.level]))
+    total = StatsRow(None, "Total", None)
+    for item in ordered:
+        total.add(item)
+    return Stats(since, until, tuple(ordered), total)
+
+
+__all__ = ["Attendance", "Stats", "StatsRow", "mark_attendance", "workshop_stats"]

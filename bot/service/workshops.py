@@ -1,0 +1,650 @@
+"""Workshop operations every interface uses (command line, advisers' Telegram commands, web console).
+
+Each operation takes the Context and runs in one transaction. Refusals are ``WorkshopError``: French sentences
+meant for the adviser, raised before anything is written. Cancelling and moving are split in two: the
+``*_plan`` functions change the rows inside the caller's transaction and say who is concerned and what changed;
+``cancel_workshop`` / ``move_workshop`` wrap them in a transaction, and that is the one place where the notices
+to residents are queued (same transaction, so a change is never committed without its notices).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import Context
+from bot.service.demo_planning import ADVISERS, demo_planning
+from bot.service.planning_csv import (
+    PlannedWorkshop,
+    RowError,
+    WorkshopFields,
+    WorkshopFieldsError,
+    check_fields,
+    find_commune,
+    local_to_utc,
+    parse_date,
+    parse_planning,
+    parse_time,
+    plain,
+    venue_for,
+)
+from bot.service.recipients import address_of
+from bot.territory import Territory
+from storage import seats
+from storage.models import Adviser, Commune, Enrolment, EnrolmentStatus, Level, Venue, Workshop, WorkshopStatus
+from storage.places import upsert_commune, upsert_venue
+
+# Statuses that hold a seat: after the workshop, attendance turns "seated" into attended or absent.
+HOLDS_SEAT = (EnrolmentStatus.seated, EnrolmentStatus.attended, EnrolmentStatus.absent)
+
+
+class WorkshopError(Exception):
+    """A refusal for the adviser: each problem is a French sentence fragment (no capital, no full stop)."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{' ; '.join(problems)}.")
+
+
+class _Rollback(Exception):  # noqa: N818 — not an error: the way a dry run leaves its transaction unwritten
+    pass
+
+
+@dataclass(frozen=True)
+class WorkshopSummary:
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    commune_insee: str
+    commune: str
+    venue_id: int
+    venue: str
+    address: str
+    level: Level
+    topic: str
+    capacity: int
+    status: WorkshopStatus
+    seated: int
+    waiting: int
+    confirmed: int  # seated people who answered OUI to a reminder
+    adviser: str | None
+    cancel_reason: str | None
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.seated, 0)
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    enrolment_id: int
+    resident_id: int
+    name: str | None
+    phone: str | None
+    telegram_chat_id: int | None
+    channel: str | None  # the channel that reaches them now; None when they opted out everywhere
+    status: EnrolmentStatus
+    position: int | None
+    interests: tuple[str, ...]
+    confirmed: bool | None
+
+
+@dataclass(frozen=True)
+class Roster:
+    workshop: WorkshopSummary
+    enrolments: tuple[RosterEntry, ...]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int = 0
+    already: int = 0  # rows whose workshop exists already (same venue, start and level): skipped
+    created_ids: tuple[int, ...] = ()  # empty for a dry run
+    errors: tuple[RowError, ...] = ()
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    created: int
+    already: int
+    skipped: bool  # --if-empty and there were workshops already
+
+
+@dataclass(frozen=True)
+class Place:
+    venue_id: int
+    venue: str
+    address: str
+    commune_insee: str
+    commune: str
+
+
+@dataclass(frozen=True)
+class WorkshopCancelled:
+    workshop: WorkshopSummary  # as it was just before the cancellation
+    reason: str
+    concerned: tuple[Enrolment, ...]  # seated and waiting, seated first: the people to tell
+
+
+@dataclass(frozen=True)
+class MoveRequest:
+    """What the adviser typed; None = unchanged."""
+
+    date: str | None = None
+    start: str | None = None
+    end: str | None = None
+    commune: str | None = None
+    venue: str | None = None
+    address: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(value is None or not value.strip() for value in self.__dict__.values())
+
+
+@dataclass(frozen=True)
+class WorkshopMoved:
+    workshop: WorkshopSummary  # as it was just before the move
+    old_start: datetime
+    old_end: datetime
+    new_start: datetime
+    new_end: datetime
+    old_place: Place
+    new_place: Place
+    concerned: tuple[Enrolment, ...]  # seated and waiting, seated first: the people to tell
+
+    @property
+    def time_changed(self) -> bool:
+        return (self.old_start, self.old_end) != (self.new_start, self.new_end)
+
+    @property
+    def place_changed(self) -> bool:
+        return self.old_place.venue_id != self.new_place.venue_id
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _summaries() -> Select[Workshop, int, int, int]:
+    """Workshops with their counts, in one query: the counts come from one grouped sub-query (no N+1)."""
+    holds_seat = Enrolment.status.in_(HOLDS_SEAT)
+    counts = (
+        select(
+            Enrolment.workshop_id.label("workshop_id"),
+            _count(holds_seat).label("seated"),
+            _count(Enrolment.status == EnrolmentStatus.waiting).label("waiting"),
+            _count(and_(holds_seat, Enrolment.confirmed.is_(True))).label("confirmed"),
+        )
+        .group_by(Enrolment.workshop_id)
+        .subquery()
+    )
+    return (
+        select(
+            Workshop,
+            func.coalesce(counts.c.seated, 0),
+            func.coalesce(counts.c.waiting, 0),
+            func.coalesce(counts.c.confirmed, 0),
+        )
+        .outerjoin(counts, counts.c.workshop_id == Workshop.id)
+        .order_by(Workshop.starts_at, Workshop.id)
+    )
+
+
+def _summary(workshop: Workshop, seated: int, waiting: int, confirmed: int) -> WorkshopSummary:
+    venue = workshop.venue
+    return WorkshopSummary(
+        id=workshop.id,
+        starts_at=workshop.starts_at,
+        ends_at=workshop.ends_at,
+        commune_insee=venue.commune_insee,
+        commune=venue.commune.name,
+        venue_id=venue.id,
+        venue=venue.name,
+        address=venue.address,
+        level=workshop.level,
+        topic=workshop.topic,
+        capacity=workshop.capacity,
+        status=workshop.status,
+        seated=int(seated),
+        waiting=int(waiting),
+        confirmed=int(confirmed),
+        adviser=workshop.adviser.name if workshop.adviser else None,
+        cancel_reason=workshop.cancel_reason,
+    )
+
+
+async def _load_summary(*, session: AsyncSession, workshop_id: int) -> WorkshopSummary:
+    row = (await session.execute(_summaries().where(Workshop.id == workshop_id))).unique().one_or_none()
+    if row is None:
+        raise WorkshopError(f"l'atelier n°{workshop_id} n'existe pas (voir « atelier workshops list --all »)")
+    return _summary(*row)
+
+
+async def list_workshops(
+    *, ctx: Context, upcoming_only: bool = True, include_cancelled: bool = False
+) -> list[WorkshopSummary]:
+    """Upcoming = not yet over (a workshop under way is still listed)."""
+    query = _summaries()
+    if upcoming_only:
+        query = query.where(Workshop.ends_at > ctx.now())
+    if not include_cancelled:
+        query = query.where(Workshop.status == WorkshopStatus.planned)
+    async with ctx.db.read() as session:
+        return [_summary(*row) for row in (await session.execute(query)).unique()]
+
+
+async def get_workshop(*, ctx: Context, workshop_id: int) -> WorkshopSummary:
+    async with ctx.db.read() as session:
+        return await _load_summary(session=session, workshop_id=workshop_id)
+
+
+def _entry(enrolment: Enrolment) -> RosterEntry:
+    resident = enrolment.resident
+    reach = address_of(resident)
+    return RosterEntry(
+        enrolment_id=enrolment.id,
+        resident_id=resident.id,
+        name=resident.name,
+        phone=resident.phone,
+        telegram_chat_id=resident.telegram_chat_id,
+        channel=reach[0] if reach else None,
+        status=enrolment.status,
+        position=enrolment.position,
+        interests=tuple(resident.interests or ()),
+        confirmed=enrolment.confirmed,
+    )
+
+
+async def _active_enrolments(*, session: AsyncSession, workshop_id: int) -> tuple[Enrolment, ...]:
+    """Seated first (in the order they signed up), then the waiting list in order."""
+    result = await session.execute(
+        select(Enrolment)
+        .where(Enrolment.workshop_id == workshop_id, Enrolment.status.in_(seats.ACTIVE))
+        .order_by(case((Enrolment.status == EnrolmentStatus.waiting, 1), else_=0), Enrolment.position, Enrolment.id)
+    )
+    return tuple(result.unique().scalars())
+
+
+async def roster(*, ctx: Context, workshop_id: int) -> Roster:
+    """Who holds a seat (or attended), then who waits, in order; cancelled enrolments are left out."""
+    async with ctx.db.read() as session:
+        summary = await _load_summary(session=session, workshop_id=workshop_id)
+        result = await session.execute(
+            select(Enrolment)
+            .where(Enrolment.workshop_id == workshop_id, Enrolment.status != EnrolmentStatus.cancelled)
+            .order_by(case((Enrolment.status == EnrolmentStatus.waiting, 1), else_=0), Enrolment.position, Enrolment.id)
+        )
+        return Roster(summary, tuple(_entry(e) for e in result.unique().scalars()))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adding
+
+
+async def _place(
+    *, session: AsyncSession, territory: Territory, commune_insee: str, name: str, address: str | None
+) -> Venue:
+    """The venue called ``name`` in that commune (spelling forgiven), created when an address is given."""
+    venues = (await session.execute(select(Venue).where(Venue.commune_insee == commune_insee))).unique().scalars()
+    for venue in venues:
+        if plain(venue.name) == plain(name):
+            return venue
+    commune = territory.commune(commune_insee)
+    if commune is None:  # find_commune only returns the territory's communes
+        raise WorkshopError(f"la commune {commune_insee} n'est pas dans le territoire")
+    if not address:
+        raise WorkshopError(f"le lieu « {name} » n'est pas encore connu à {commune.name} : indiquez son adresse")
+    if await session.get(Commune, commune_insee) is None:  # a territory file changed since `atelier db upgrade`
+        await upsert_commune(
+            session=session,
+            insee=commune.insee,
+            name=commune.name,
+            postcode=commune.postcode,
+            latitude=commune.latitude,
+            longitude=commune.longitude,
+        )
+        await session.flush()
+    # A new venue's own position is unknown: the commune's centre is close enough to rank "nearest" workshops.
+    return await upsert_venue(
+        session=session,
+        commune_insee=commune_insee,
+        name=name,
+        address=address,
+        latitude=commune.latitude,
+        longitude=commune.longitude,
+    )
+
+
+async def _existing(
+    *, session: AsyncSession, venue_id: int, starts_at: datetime, level: Level, planned_only: bool = False
+) -> int | None:
+    """The workshop already planned at that venue, time and level (cancelled ones count, unless ``planned_only``:
+    an import run twice must not bring a cancelled workshop back)."""
+    query = select(Workshop.id).where(
+        Workshop.venue_id == venue_id, Workshop.starts_at == starts_at, Workshop.level == level
+    )
+    if planned_only:
+        query = query.where(Workshop.status == WorkshopStatus.planned)
+    return (await session.execute(query.order_by(Workshop.id))).scalars().first()
+
+
+async def _adviser_named(*, session: AsyncSession, name: str) -> Adviser:
+    advisers = list((await session.execute(select(Adviser).order_by(Adviser.name))).unique().scalars())
+    for adviser in advisers:
+        if plain(adviser.name) == plain(name):
+            return adviser
+    known = ", ".join(a.name for a in advisers) or "aucun"
+    raise WorkshopError(f"conseiller inconnu « {name} » (conseillers enregistrés : {known})")
+
+
+def _check(fields: WorkshopFields, ctx: Context) -> PlannedWorkshop:
+    try:
+        return check_fields(fields, territory=ctx.territory, tz=ctx.tz, now=ctx.now())
+    except WorkshopFieldsError as exc:
+        raise WorkshopError(*exc.problems) from None
+
+
+async def add_workshop(*, ctx: Context, fields: WorkshopFields, adviser: str | None = None) -> WorkshopSummary:
+    """Check and store one workshop; refuses a duplicate (same venue, start and level)."""
+    plan = _check(fields, ctx)
+    async with ctx.db.write() as session:
+        venue = await _place(
+            session=session,
+            territory=ctx.territory,
+            commune_insee=plan.commune_insee,
+            name=plan.venue,
+            address=plan.address,
+        )
+        owner = await _adviser_named(session=session, name=adviser) if adviser else None
+        existing = await _existing(session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level)
+        if existing is not None:
+            raise WorkshopError(f"cet atelier existe déjà : c'est l'atelier n°{existing}")
+        workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
+        session.add(workshop)
+        await session.flush()
+        return await _load_summary(session=session, workshop_id=workshop.id)
+
+
+def _workshop(plan: PlannedWorkshop, venue_id: int, adviser_id: int | None, now: datetime) -> Workshop:
+    return Workshop(
+        venue_id=venue_id,
+        starts_at=plan.starts_at,
+        ends_at=plan.ends_at,
+        level=plan.level,
+        topic=plan.topic,
+        capacity=plan.capacity,
+        adviser_id=adviser_id,
+        status=WorkshopStatus.planned,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def import_planning(*, ctx: Context, data: bytes, dry_run: bool = False) -> ImportResult:
+    """Import a planning CSV in one transaction: every row, or none (``errors`` then says why, line by line).
+
+    Rows already imported (same venue, start and level) are skipped and counted in ``already``, so importing the
+    same file twice, or a file that grew by a few rows, does what the adviser means.
+    """
+    parsed = parse_planning(data, territory=ctx.territory, tz=ctx.tz, now=ctx.now())
+    if not parsed.ok:
+        return ImportResult(errors=parsed.errors, dry_run=dry_run)
+    created: list[Workshop] = []
+    already = 0
+    errors: list[RowError] = []
+    try:
+        async with ctx.db.write() as session:
+            for plan in parsed.rows:
+                try:
+                    venue = await _place(
+                        session=session,
+                        territory=ctx.territory,
+                        commune_insee=plan.commune_insee,
+                        name=plan.venue,
+                        address=plan.address,
+                    )
+                except WorkshopError as exc:
+                    errors.extend(RowError(plan.line, problem) for problem in exc.problems)
+                    continue
+                if await _existing(session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level):
+                    already += 1
+                    continue
+                workshop = _workshop(plan, venue.id, None, ctx.now())
+                session.add(workshop)
+                await session.flush()  # the next row's duplicate check sees this one
+                created.append(workshop)
+            if errors or dry_run:
+                raise _Rollback
+    except _Rollback:
+        if errors:
+            return ImportResult(errors=tuple(errors), dry_run=dry_run)
+        return ImportResult(created=len(created), already=already, dry_run=True)
+    return ImportResult(created=len(created), already=already, created_ids=tuple(w.id for w in created))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Demo
+
+
+async def _advisers(*, session: AsyncSession, names: Sequence[str]) -> dict[str, int]:
+    """The advisers of that name, created (without phone) when missing."""
+    known = {a.name: a for a in (await session.execute(select(Adviser))).unique().scalars()}
+    for name in names:
+        if name not in known:
+            known[name] = Adviser(name=name, phone=None)
+            session.add(known[name])
+    await session.flush()
+    return {name: known[name].id for name in names}
+
+
+async def load_demo(*, ctx: Context, if_empty: bool) -> DemoResult:
+    """Four weeks of workshops from next Monday; workshops already there are kept and not doubled."""
+    planning = demo_planning(territory=ctx.territory, tz=ctx.tz, now=ctx.now())
+    async with ctx.db.write() as session:
+        if if_empty and (await session.execute(select(Workshop.id).limit(1))).first() is not None:
+            return DemoResult(created=0, already=0, skipped=True)
+        advisers = await _advisers(session=session, names=ADVISERS)
+        created = already = 0
+        for item in planning:
+            venue = await _place(
+                session=session,
+                territory=ctx.territory,
+                commune_insee=item.commune_insee,
+                name=item.venue,
+                address=item.address,
+            )
+            if await _existing(session=session, venue_id=venue.id, starts_at=item.starts_at, level=item.level):
+                already += 1
+                continue
+            session.add(
+                Workshop(
+                    venue_id=venue.id,
+                    starts_at=item.starts_at,
+                    ends_at=item.ends_at,
+                    level=item.level,
+                    topic=item.topic,
+                    capacity=item.capacity,
+                    adviser_id=advisers[item.adviser],
+                    status=WorkshopStatus.planned,
+                    created_at=ctx.now(),
+                    updated_at=ctx.now(),
+                )
+            )
+            await session.flush()
+            created += 1
+    return DemoResult(created=created, already=already, skipped=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cancelling and moving
+
+
+def _place_of(summary: WorkshopSummary) -> Place:
+    return Place(summary.venue_id, summary.venue, summary.address, summary.commune_insee, summary.commune)
+
+
+async def _changeable(
+    *, session: AsyncSession, workshop_id: int, now: datetime, verb: str
+) -> tuple[WorkshopSummary, Workshop]:
+    """The workshop, locked, if it can still be changed: planned and not started."""
+    workshop = await seats.lock_workshop(session=session, workshop_id=workshop_id)
+    summary = await _load_summary(session=session, workshop_id=workshop_id)
+    if workshop is None:  # _load_summary has refused an unknown id already; this narrows the type
+        raise WorkshopError(f"l'atelier n°{workshop_id} n'existe pas")
+    if summary.status == WorkshopStatus.cancelled:
+        raise WorkshopError(f"l'atelier n°{workshop_id} est déjà annulé : il ne peut pas être {verb}")
+    if summary.starts_at <= now:
+        raise WorkshopError(f"l'atelier n°{workshop_id} a déjà commencé : il ne peut plus être {verb}")
+    return summary, workshop
+
+
+async def cancel_workshop_plan(
+    *, session: AsyncSession, workshop_id: int, reason: str, now: datetime
+) -> WorkshopCancelled:
+    """Cancel inside the caller's transaction; says who is concerned. Notices are not queued here."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise WorkshopError("indiquez la raison de l'annulation (--reason), elle sera donnée aux inscrits")
+    before, _ = await _changeable(session=session, workshop_id=workshop_id, now=now, verb="annulé")
+    concerned = await seats.cancel_workshop(session=session, workshop_id=workshop_id, reason=reason, now=now)
+    if concerned is None:  # cancelled by someone else between the check and the lock
+        raise WorkshopError(f"l'atelier n°{workshop_id} est déjà annulé")
+    return WorkshopCancelled(workshop=before, reason=reason, concerned=tuple(concerned))
+
+
+def _new_times(before: WorkshopSummary, change: MoveRequest, tz: tzinfo, now: datetime) -> tuple[datetime, datetime]:
+    """The new start and end: what was typed, the rest kept; a new start without an end keeps the length."""
+    old_start, old_end = before.starts_at.astimezone(tz), before.ends_at.astimezone(tz)
+    try:
+        day = parse_date(change.date) if change.date else old_start.date()
+        start = parse_time(change.start, "heure de début") if change.start else old_start.time()
+        end = parse_time(change.end, "heure de fin") if change.end else None
+        new_start = local_to_utc(day, start, tz)
+        if end is not None:
+            new_end = local_to_utc(day, end, tz)
+        elif change.start:
+            new_end = new_start + (before.ends_at - before.starts_at)
+        else:
+            new_end = local_to_utc(day, old_end.time(), tz)
+    except WorkshopFieldsError as exc:
+        raise WorkshopError(*exc.problems) from None
+    if new_end <= new_start:
+        raise WorkshopError(
+            f"la fin ({new_end.astimezone(tz):%H:%M}) doit venir après le début ({new_start.astimezone(tz):%H:%M})"
+        )
+    if new_start <= now:
+        raise WorkshopError(f"la nouvelle date est passée ({new_start.astimezone(tz):%d/%m/%Y à %H:%M})")
+    return new_start, new_end
+
+
+async def _new_place(
+    *, session: AsyncSession, territory: Territory, before: WorkshopSummary, change: MoveRequest
+) -> Place:
+    """Where the workshop will be: the same place unless a commune, venue or address is given."""
+    if not any((change.commune, change.venue, change.address)):
+        return _place_of(before)
+    try:
+        commune = find_commune(change.commune, territory) if change.commune else territory.commune(before.commune_insee)
+        if commune is None:
+            raise WorkshopError("la commune de l'atelier n'est plus dans le territoire : indiquez --commune")
+        name = change.venue or ""
+        if not name and not change.address and commune.insee == before.commune_insee:
+            name = before.venue  # --commune naming the commune it is already in: the venue stays
+        name, address = venue_for(commune=commune, venue=name, address=change.address or "", territory=territory)
+    except WorkshopFieldsError as exc:
+        raise WorkshopError(*exc.problems) from None
+    venue = await _place(session=session, territory=territory, commune_insee=commune.insee, name=name, address=address)
+    given, known = plain(change.address or ""), plain(venue.address)
+    if given and given not in known and known not in given:  # a known venue keeps its address: say so, not "moved"
+        raise WorkshopError(
+            f"le lieu « {venue.name} » à {commune.name} est connu à l'adresse « {venue.address} » ; pour une autre "
+            "adresse, donnez un autre nom de lieu (--venue)"
+        )
+    return Place(venue.id, venue.name, venue.address, commune.insee, commune.name)
+
+
+async def move_workshop_plan(
+    *, session: AsyncSession, territory: Territory, tz: tzinfo, now: datetime, workshop_id: int, change: MoveRequest
+) -> WorkshopMoved:
+    """Move (date, times, venue) inside the caller's transaction; says who is concerned and what changed.
+
+    Notices are not queued here. A new start without a new end keeps the workshop's length.
+    """
+    if change.is_empty():
+        raise WorkshopError("rien à changer : indiquez --date, --start, --end, --commune, --venue ou --address")
+    before, workshop = await _changeable(session=session, workshop_id=workshop_id, now=now, verb="déplacé")
+    new_start, new_end = _new_times(before, change, tz, now)
+    new_place = await _new_place(session=session, territory=territory, before=before, change=change)
+    if (new_start, new_end, new_place.venue_id) == (before.starts_at, before.ends_at, before.venue_id):
+        raise WorkshopError(f"l'atelier n°{workshop_id} a déjà cette date, cet horaire et ce lieu : rien ne change")
+    twin = await _existing(
+        session=session, venue_id=new_place.venue_id, starts_at=new_start, level=workshop.level, planned_only=True
+    )
+    if twin is not None and twin != workshop_id:  # the same refusal as `workshops add`: two groups would meet
+        raise WorkshopError(f"l'atelier n°{twin} a déjà lieu à ce lieu, à cette heure et pour ce niveau")
+    workshop.starts_at, workshop.ends_at, workshop.venue_id = new_start, new_end, new_place.venue_id
+    workshop.updated_at = now
+    await session.flush()
+    # The new venue_id does not reload ``workshop.venue``: without this, the reminders planned again in this
+    # transaction would name the old place.
+    await session.refresh(workshop, attribute_names=["venue"])
+    return WorkshopMoved(
+        workshop=before,
+        old_start=before.starts_at,
+        old_end=before.ends_at,
+        new_start=new_start,
+        new_end=new_end,
+        old_place=_place_of(before),
+        new_place=new_place,
+        concerned=await _active_enrolments(session=session, workshop_id=workshop_id),
+    )
+
+
+async def cancel_workshop(*, ctx: Context, workshop_id: int, reason: str, dry_run: bool = False) -> WorkshopCancelled:
+    """Cancel a workshop in one transaction. ``dry_run`` checks and tells who is concerned, changing nothing."""
+    try:
+        async with ctx.db.write() as session:
+            cancelled = await cancel_workshop_plan(
+                session=session, workshop_id=workshop_id, reason=reason, now=ctx.now()
+            )
+            if dry_run:
+                session.expunge_all()  # a rollback expires attached objects; detached, the preview stays readable
+                raise _Rollback
+            # Notices to the people concerned are queued here, in this same transaction (advisers' issue).
+    except _Rollback:
+        pass
+    return cancelled
+
+
+async def move_workshop(*, ctx: Context, workshop_id: int, change: MoveRequest, dry_run: bool = False) -> WorkshopMoved:
+    """Move a workshop in one transaction. ``dry_run`` checks and tells what would change, changing nothing."""
+    try:
+        async with ctx.db.write() as session:
+            moved = await move_workshop_plan(
+                session=session,
+                territory=ctx.territory,
+                tz=ctx.tz,
+                now=ctx.now(),
+                workshop_id=workshop_id,
+                change=change,
+            )
+            if dry_run:
+                session.expunge_all()  # a rollback expires attached objects; detached, the preview stays readable
+                raise _Rollback
+            # Notices to the people concerned are queued here, in this same transaction (advisers' issue).
+    except _Rollback:
+        pass
+    return moved

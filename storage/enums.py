@@ -1,0 +1,55 @@
+"""The values shared by the conversation, the service and storage: levels, statuses, kinds, channels.
+
+Standard library only, so that pure modules (``bot/conversation``, ``bot/scheduler/planning.py``) can use them
+without importing SQLAlchemy, even indirectly. ``storage.models`` stores them as plain strings.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Channel(enum.StrEnum):
+    """How a message reaches a resident (or an adviser)."""
+
+    sms = "sms"
+    telegram = "telegram"
+
+
+class Level(enum.StrEnum):
+    beginner = "beginner"
+    intermediate = "intermediate"
+    advanced = "advanced"
+
+
+class WorkshopStatus(enum.StrEnum):
+    planned = "planned"
+    cancelled = "cancelled"
+
+
+class EnrolmentStatus(enum.StrEnum):
+    seated = "seated"
+    waiting = "waiting"
+    cancelled = "cancelled"
+    attended = "attended"
+    absent = "absent"
+
+
+class MessageStatus(enum.StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    delivered = "delivered"
+    failed = "failed"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+class MessageKind(enum.StrEnum):
+    reply = "reply"
+    reminder = "reminder"
+    change_notice = "change_notice"
+    broadcast = "broadcast"
+    promotion = "promotion"
+    confirmation = "confirmation"
+    adviser_notice = "adviser_notice"
