@@ -33,6 +33,7 @@ from bot.conversation.dialogue import (
     respond,
 )
 from bot.conversation.texts import LEVEL_CHOICES
+from bot.context import france_index
 from bot.conversation.understanding.communes import CommuneIndex
 from bot.territory import load_territory
 from storage.models import Level
@@ -41,6 +42,7 @@ from tests.transcripts import SETUPS, TRANSCRIPTS, Transcript
 
 TERRITORY = load_territory(DEFAULT_TERRITORY)
 INDEX = CommuneIndex.build(TERRITORY)
+FRANCE = france_index()
 
 
 def options_for(setup: str, now: datetime) -> dict[int, WorkshopOption]:
@@ -168,17 +170,27 @@ STEP_ROWS = [
     ("a name moves on to the commune", Step.NAME, "Martine Dupont", Step.COMMUNE),
     ("a greeting is not a name", Step.NAME, "bonjour", Step.NAME),
     ("digits are not a name", Step.NAME, "0612345678", Step.NAME),
+    ("a name and a commune move on to the level", Step.NAME, "cest josette martin de domerat", Step.LEVEL),
+    ("a couple asks for nothing more than the commune", Step.NAME, "Colette et Bernard Renaud", Step.COMMUNE),
+    ("two people: the second one's name", Step.NAME, "Colette Renaud, on sera deux avec mon mari", Step.COMPANION),
     ("a commune moves on to the level", Step.COMMUNE, "Quinssaines", Step.LEVEL),
+    ("a commune and a level move on to the interests", Step.COMMUNE, "domerat et je debute", Step.INTERESTS),
     ("a shared postcode asks which commune", Step.COMMUNE, "03420", Step.COMMUNE_PICK),
-    ("an unknown commune asks again", Step.COMMUNE, "Paris", Step.COMMUNE),
+    ("a commune elsewhere in France is named and asked again", Step.COMMUNE, "Paris", Step.COMMUNE),
+    ("an unknown commune asks again", Step.COMMUNE, "zzkkq", Step.COMMUNE),
+    ("a level in words moves on", Step.LEVEL, "jai un portable mais je sais pas men servir", Step.INTERESTS),
+    ("a level and an interest move on to the offer", Step.LEVEL, "3 je voudrais apprendre les photos", None),
 ]
+SIGNED_SO_FAR = {Step.NAME: {}, Step.COMMUNE: {"name": "Martine Dupont"}}
+SIGNED_SO_FAR[Step.LEVEL] = {"name": "Martine Dupont", "commune": "03262"}
 
 
 @pytest.mark.parametrize(("label", "step", "text", "expected_step"), STEP_ROWS, ids=[row[0] for row in STEP_ROWS])
-def test_step_transitions(label: str, step: Step, text: str, expected_step: Step, now: datetime) -> None:
-    world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=())
-    turn = respond(state=State(step, {"name": "Martine Dupont"}, now), text=text, resident=ResidentView(), world=world)
-    assert turn.state is not None and turn.state.step == expected_step, label
+def test_step_transitions(label: str, step: Step, text: str, expected_step: Step | None, now: datetime) -> None:
+    world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=(), france=FRANCE)
+    state = State(step, dict(SIGNED_SO_FAR[step]), now)
+    turn = respond(state=state, text=text, resident=ResidentView(), world=world)
+    assert (turn.state.step if turn.state is not None else None) == expected_step, label
 
 
 def test_after_stop_nothing_at_all_is_answered(now: datetime) -> None:

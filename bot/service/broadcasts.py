@@ -24,7 +24,7 @@ from bot.context import Context
 from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.scheduler.planning import next_allowed
 from bot.service.changes import why_unreachable
-from bot.service.recipients import address_of
+from bot.service.recipients import address_of, speaks_for
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.workshops import WorkshopError
 from storage.models import (
@@ -178,7 +178,10 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
     residents = await _residents(session=session, audience=audience, codes=codes, now=now)
     destinations: list[tuple[Resident, str, str]] = []
     unreached: dict[int, str] = {}
+    audience_ids = {r.id for r in residents}
     for resident in residents:
+        if speaks_for(resident, audience_ids):
+            continue  # two people, one phone: one message to that phone
         destination = address_of(resident)
         if destination is None:
             unreached[resident.id] = why_unreachable(resident)

@@ -28,7 +28,7 @@ from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, Step, nearest_workshops
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service.inbound import build_world
-from bot.service.recipients import address_of
+from bot.service.recipients import address_of, speaks_for
 from bot.service.reminders import replan_workshop
 from bot.service.workshops import (
     MoveRequest,
@@ -219,8 +219,11 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
         moot = await cancel_pending(session=session, workshop_id=workshop_id, kinds=MOOT_WHEN_CANCELLED)
         known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
         world = await build_world(session=session, ctx=ctx, now=now)
+        concerned = {e.resident_id for e in cancelled.concerned}
         for enrolment in cancelled.concerned:
             resident = enrolment.resident
+            if speaks_for(resident, concerned):
+                continue  # two people, one phone: the notice to that phone is for both
             destination = address_of(resident)
             if destination is None:
                 tally.to_phone.append(_unreachable(resident, enrolment.status))
@@ -386,7 +389,10 @@ async def move_workshop_and_notify(
         reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
         carried = await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
         known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
+        concerned = {e.resident_id for e in moved.concerned}
         for enrolment in moved.concerned:
+            if speaks_for(enrolment.resident, concerned):
+                continue  # two people, one phone: the notice to that phone is for both
             # After their own message, if one was carried over: "une place s'est libérée", then "déplacé".
             after = carried.get(enrolment.resident_id)
             notice_due = max(due, after + NOTICE_AFTER) if after is not None else due

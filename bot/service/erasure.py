@@ -20,11 +20,15 @@ from bot.service.reminders import notify_promotion
 from storage.conversations import forget_conversations
 from storage.inbound import scrub_inbound
 from storage.models import Resident
-from storage.residents import erase_resident, scrub_address
+from storage.residents import companions_of, erase_resident, scrub_address
 
 
 async def erase(*, session: AsyncSession, ctx: Context, resident: Resident, now: datetime, keep_hash: bool) -> int:
-    """Erase the resident; returns how many people waiting got their seats."""
+    """Erase the resident, and the people who share their phone (they have no other way to be reached); returns
+    how many people waiting got their seats."""
+    freed = 0
+    for companion in await companions_of(session=session, resident_id=resident.id):
+        freed += await erase(session=session, ctx=ctx, resident=companion, now=now, keep_hash=False)
     addresses = [(SMS, resident.phone)] if resident.phone else []
     if resident.telegram_chat_id is not None:
         addresses.append((TELEGRAM, str(resident.telegram_chat_id)))
@@ -44,4 +48,4 @@ async def erase(*, session: AsyncSession, ctx: Context, resident: Resident, now:
         await scrub_address(session=session, channel=channel, address=address)
     for enrolment in promoted:
         await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
-    return len(promoted)
+    return freed + len(promoted)
