@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.config import DEFAULT_TERRITORY
+from bot.context import france_index
 from bot.conversation.dialogue import (
     Booking,
     CancelEnrolment,
@@ -19,6 +20,7 @@ from bot.conversation.dialogue import (
     Enrol,
     EnrolOutcome,
     Erase,
+    MoveBooking,
     OptIn,
     OptOut,
     RequestCallback,
@@ -26,18 +28,19 @@ from bot.conversation.dialogue import (
     SaveProfile,
     State,
     Step,
+    Turn,
     WorkshopOption,
     World,
     after_enrol,
+    after_move,
     nearest_workshops,
     respond,
 )
 from bot.conversation.texts import LEVEL_CHOICES
-from bot.context import france_index
 from bot.conversation.understanding.communes import CommuneIndex
 from bot.territory import load_territory
 from storage.models import Level
-from tests.harness import PARIS, Clock, check_turn
+from tests.harness import PARIS, Clock, Shown, play
 from tests.transcripts import SETUPS, TRANSCRIPTS, Transcript
 
 TERRITORY = load_territory(DEFAULT_TERRITORY)
@@ -56,7 +59,7 @@ def options_for(setup: str, now: datetime) -> dict[int, WorkshopOption]:
             id=number,
             starts_at=day.replace(hour=spec.hour, minute=0, second=0, microsecond=0),
             level=Level(spec.level),
-            topic="Premiers pas",
+            topic=spec.topic,
             venue=venue.name,
             address=venue.address,
             commune_insee=spec.commune_insee,
@@ -88,23 +91,24 @@ class MemoryWorld:
             now=self.clock.now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=tuple(self.options.values())
         )
 
-    def send(self, who: str, text: str) -> list[str]:
+    async def send(self, who: str, text: str) -> list[Shown]:
         person = self.people.setdefault(who, Person())
         turn = respond(state=person.state, text=text, resident=person.view, world=self.world())
-        replies = [r.text + "\n" + "\n".join(r.choices) for r in turn.replies]
+        replies = [(r.text, r.choices) for r in turn.replies]
         person.state = replace(turn.state, updated_at=self.clock.now) if turn.state else None
         for effect in turn.effects:
-            if isinstance(effect, Enrol):
-                after = self.enrol(person, effect)
+            if isinstance(effect, Enrol | MoveBooking):
+                after = self.enrol(person, effect) if isinstance(effect, Enrol) else self.move(person, effect)
                 person.state = replace(after.state, updated_at=self.clock.now) if after.state else None
-                replies += [r.text + "\n" + "\n".join(r.choices) for r in after.replies]
+                replies += [(r.text, r.choices) for r in after.replies]
             else:
                 self.apply(person, effect)
         return replies
 
-    def enrol(self, person: Person, effect: Enrol):  # type: ignore[no-untyped-def]
+    def enrol(self, person: Person, effect: Enrol) -> Turn:
         option = self.options[effect.workshop_id]
-        waiting = option.free_seats <= 0
+        party = 2 if effect.companion else 1
+        waiting = option.free_seats < party
         if waiting and not effect.allow_waiting:
             return after_enrol(
                 outcome=EnrolOutcome.FULL,
@@ -112,12 +116,16 @@ class MemoryWorld:
                 position=None,
                 resident=person.view,
                 world=self.world(),
+                companion=effect.companion,
             )
         if not waiting:
-            self.options[option.id] = replace(option, free_seats=option.free_seats - 1)
+            self.options[option.id] = replace(option, free_seats=option.free_seats - party)
         booking = Booking(self.next_enrolment, option, 1 if waiting else None)
-        self.next_enrolment += 1
-        person.view = replace(person.view, bookings=(*person.view.bookings, booking))
+        bookings = [booking]
+        if effect.companion:
+            bookings.append(Booking(self.next_enrolment + 1, option, 2 if waiting else None, who=effect.companion))
+        self.next_enrolment += len(bookings)
+        person.view = replace(person.view, bookings=(*person.view.bookings, *bookings))
         outcome = EnrolOutcome.WAITING if waiting else EnrolOutcome.SEATED
         return after_enrol(
             outcome=outcome,
@@ -125,7 +133,21 @@ class MemoryWorld:
             position=booking.waiting_position,
             resident=person.view,
             world=self.world(),
+            companion=effect.companion,
         )
+
+    def move(self, person: Person, effect: MoveBooking) -> Turn:
+        moving = [b for b in person.view.bookings if b.enrolment_id in effect.enrolment_ids]
+        option = self.options[effect.workshop_id]
+        if option.free_seats < len(moving):
+            return after_move(moved=False, old=None, workshop_id=option.id, resident=person.view, world=self.world())
+        self.options[option.id] = replace(option, free_seats=option.free_seats - len(moving))
+        old = moving[0].workshop
+        self.options[old.id] = replace(self.options[old.id], free_seats=self.options[old.id].free_seats + len(moving))
+        kept = tuple(b for b in person.view.bookings if b not in moving)
+        moved = tuple(replace(b, workshop=self.options[option.id]) for b in moving)
+        person.view = replace(person.view, bookings=kept + moved)
+        return after_move(moved=True, old=old, workshop_id=option.id, resident=person.view, world=self.world())
 
     def apply(self, person: Person, effect: object) -> None:
         view = person.view
@@ -150,12 +172,10 @@ class MemoryWorld:
 
 
 @pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t.label for t in TRANSCRIPTS])
-def test_transcript_through_the_pure_dialogue(transcript: Transcript, now: datetime) -> None:
+async def test_transcript_through_the_pure_dialogue(transcript: Transcript, now: datetime) -> None:
     clock = Clock(now)
     memory = MemoryWorld(transcript.setup, clock)
-    for index, say in enumerate(transcript.turns):
-        clock.advance(say.after)
-        check_turn(transcript.label, index, say, memory.send(say.who, say.text))
+    await play(transcript, send=memory.send, clock=clock)
 
 
 def test_nearest_workshops_are_nearest_first_then_soonest(now: datetime) -> None:

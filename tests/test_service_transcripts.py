@@ -12,7 +12,7 @@ from bot.context import Context
 from bot.service.inbound import handle_inbound
 from bot.territory import Territory
 from storage.database import Database
-from tests.harness import PHONES, Clock, check_final, play, seed
+from tests.harness import PHONES, Clock, Shown, check_final, play, seed
 from tests.transcripts import TRANSCRIPTS, Transcript
 
 
@@ -22,13 +22,13 @@ async def test_transcript_through_the_service(
 ) -> None:
     clock = Clock(now)
     ctx = Context(settings=settings, db=db, territory=territory, clock=clock)
-    await seed(db, transcript.setup, now)
+    ids = await seed(db, transcript.setup, now)
     counter = iter(range(10_000))
 
-    async def send(who: str, text: str) -> list[str]:
+    async def send(who: str, text: str) -> list[Shown]:
         inbound = Inbound(channel=SMS, address=PHONES[who], text=text, provider_id=f"SM{next(counter):032d}")
         handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
-        return [reply.text + "\n" + "\n".join(reply.choices) for reply in handled.replies]
+        return [(reply.text, reply.choices) for reply in handled.replies]
 
     await play(transcript, send=send, clock=clock)
-    await check_final(db, transcript, PHONES["resident"], PHONES["other"])
+    await check_final(db, transcript, PHONES["resident"], PHONES["other"], ids=ids)

@@ -44,7 +44,7 @@ from storage.models import (
     Resident,
 )
 from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_FROM, FakeTwilio
-from tests.harness import PHONES, Clock, check_final, check_turn, seed
+from tests.harness import PHONES, Clock, Shown, check_final, check_turn, seed, sms_shown, words_of_choice
 from tests.scheduling import make_enrolment, make_workshop, message, resident
 from tests.transcripts import TRANSCRIPTS, Transcript, fold
 
@@ -677,14 +677,18 @@ async def test_a_reply_without_any_report_is_settled_by_asking_twilio(
 @pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t.label for t in TRANSCRIPTS])
 async def test_transcript_through_the_sms_webhook(transcript: Transcript, db_url: str, now: datetime) -> None:
     async with open_site(db_url, now) as site:
-        await seed(site.ctx.db, transcript.setup, now)
+        ids = await seed(site.ctx.db, transcript.setup, now)
+        last: dict[str, list[Shown]] = {}
         for index, say in enumerate(transcript.turns):
             site.clock.advance(say.after)
-            response = await site.post(twilio_form(say.text, sender=PHONES[say.who]))
+            text = words_of_choice(say, last.get(say.who, []))
+            response = await site.post(twilio_form(text, sender=PHONES[say.who]))
             assert response.status_code == 200, response.text
-            check_turn(transcript.label, index, say, messages_of(response.text))
+            shown = [sms_shown(sms) for sms in messages_of(response.text)]
+            check_turn(transcript.label, index, say, shown)
+            last[say.who] = shown
             await report_as_twilio(site, response.text)
-        await check_final(site.ctx.db, transcript, PHONES["resident"], PHONES["other"])
+        await check_final(site.ctx.db, transcript, PHONES["resident"], PHONES["other"], ids=ids)
         # What is not an answer (the promoted resident's notice…) leaves through the outbox, sent to Twilio by the
         # dispatcher the app's lifespan runs.
         assert await settled(site.ctx.db, site.clock.now), "due messages left unsent"

@@ -23,9 +23,11 @@ class WorkshopSpec:
     level: str
     capacity: int = 6
     taken: int = 0  # seats already taken by other residents
+    topic: str = "Premiers pas"
 
 
 SAINT_VICTOR, DOMERAT, QUINSSAINES, MARCILLAT, DESERTINES = "03262", "03101", "03212", "03161", "03098"
+LAVAULT, MONTLUCON, PREMILHAT = "03140", "03185", "03213"
 
 SETUPS: dict[str, tuple[WorkshopSpec, ...]] = {
     "default": (
@@ -41,17 +43,41 @@ SETUPS: dict[str, tuple[WorkshopSpec, ...]] = {
     ),
     "single": (WorkshopSpec("sv-beg", SAINT_VICTOR, 3, 14, "beginner", capacity=1),),
     "none": (),
+    # Weekly workshops: the same weekday, time and village, three weeks running (the most common planning).
+    "weekly": (
+        WorkshopSpec("sv-1", SAINT_VICTOR, 7, 14, "beginner"),
+        WorkshopSpec("sv-2", SAINT_VICTOR, 14, 14, "beginner"),
+        WorkshopSpec("sv-3", SAINT_VICTOR, 21, 14, "beginner"),
+    ),
+    # A planning with topics, mornings and afternoons, a full workshop at Lavault and one on the 31st.
+    "planning": (
+        WorkshopSpec("sv-tab", SAINT_VICTOR, 3, 14, "beginner", topic="Premiers pas sur la tablette"),
+        WorkshopSpec("dom-imp", DOMERAT, 4, 9, "beginner", topic="Déclarer ses impôts en ligne"),
+        WorkshopSpec("des-vid", DESERTINES, 8, 14, "beginner", topic="Appels vidéo avec la famille"),
+        WorkshopSpec("sv-mail", SAINT_VICTOR, 10, 10, "beginner", topic="Envoyer et recevoir des e-mails"),
+        WorkshopSpec("lav-ph", LAVAULT, 9, 14, "beginner", capacity=2, taken=2, topic="Trier ses photos"),
+        WorkshopSpec("mon-31", MONTLUCON, 29, 14, "beginner", topic="Premiers pas sur le smartphone"),
+        WorkshopSpec("qui-int", QUINSSAINES, 4, 14, "intermediate", topic="Banque en ligne en sécurité"),
+    ),
+    # Moving a seat: the first workshop has one seat (taken by the resident, someone waits for it).
+    "move": (
+        WorkshopSpec("sv-beg", SAINT_VICTOR, 3, 14, "beginner", capacity=1),
+        WorkshopSpec("des-beg", DESERTINES, 8, 14, "beginner"),
+    ),
 }
 
 
 @dataclass(frozen=True)
 class Say:
-    text: str
+    text: str = ""
     expect: tuple[str, ...] = ()  # fragments that must appear in the replies (text and choices)
     refuse: tuple[str, ...] = ()  # fragments that must not appear
     silent: bool = False  # no reply at all
     who: str = "resident"  # "other": a second resident, from another number
     after: timedelta = timedelta()  # the clock moves on before this message
+    # Send the words of choice N of the last reply instead of ``text``: a tap on that button on Telegram, the
+    # line's words typed out by SMS.
+    choice: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +96,11 @@ class Final:
     callbacks: int | None = None
     exists: bool | None = None
     other_told: str | None = None  # a message queued for the other resident contains this
+    seated_in: tuple[str, ...] | None = None  # the setup keys of the workshops the resident is seated in
+    name: str | None = None  # the resident's name as stored
+    household_seated: int | None = None  # seats held by the resident and the people sharing their phone
+    reminder_says: str | None = None  # a reminder planned for the resident contains this
+    callback_reason: str | None = None  # the callback request records this reason
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,8 @@ def choose(
         return Chosen(Pick.ONE, (open_options[0],))
     if wish.others:
         return Chosen(Pick.OTHERS)
+    if number is not None:
+        return Chosen(Pick.UNCLEAR)  # a number off the list is no choice (nor the "9" of "9 h")
     answer = parse_yes_no(text)
     if answer is False:
         return Chosen(Pick.DECLINED)

@@ -295,7 +295,7 @@ def confirm_not_understood(start: datetime, tz: tzinfo, venue: str, subject: str
 def no_workshop_at_all(phone: str) -> str:
     return (
         "Il n'y a pas encore d'atelier prévu pour votre niveau. Écrivez INSCRIPTION dans quelques semaines pour "
-        f"voir les nouveaux. Une question ? Appelez le {phone}"
+        f"voir les nouveaux, ou appelez le {phone}."
     )
 
 
