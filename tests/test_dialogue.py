@@ -38,6 +38,7 @@ from bot.conversation.dialogue import (
 )
 from bot.conversation.texts import LEVEL_CHOICES
 from bot.conversation.understanding.communes import CommuneIndex
+from bot.conversation.understanding.names import first_name_of
 from bot.territory import load_territory
 from storage.models import Level
 from tests.harness import PARIS, Clock, Shown, play
@@ -88,7 +89,12 @@ class MemoryWorld:
 
     def world(self) -> World:
         return World(
-            now=self.clock.now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=tuple(self.options.values())
+            now=self.clock.now,
+            tz=PARIS,
+            territory=TERRITORY,
+            communes=INDEX,
+            workshops=tuple(self.options.values()),
+            france=FRANCE,
         )
 
     async def send(self, who: str, text: str) -> list[Shown]:
@@ -123,7 +129,8 @@ class MemoryWorld:
         booking = Booking(self.next_enrolment, option, 1 if waiting else None)
         bookings = [booking]
         if effect.companion:
-            bookings.append(Booking(self.next_enrolment + 1, option, 2 if waiting else None, who=effect.companion))
+            who = first_name_of(effect.companion)
+            bookings.append(Booking(self.next_enrolment + 1, option, 2 if waiting else None, who=who))
         self.next_enrolment += len(bookings)
         person.view = replace(person.view, bookings=(*person.view.bookings, *bookings))
         outcome = EnrolOutcome.WAITING if waiting else EnrolOutcome.SEATED

@@ -424,7 +424,9 @@ def _gather(text: str, data: dict[str, Any], step: Step | None, resident: Reside
     if "name" not in data and reads_for_someone_else(text):
         data["for_someone"], found = True, True
     if "name" not in data:
-        reading = read_name(text, communes=world.communes, expected=step == Step.NAME)
+        # A usual question ("c'est une arnaque ?") holds a name only when it is introduced as one.
+        expected = step == Step.NAME and read_question(text, world.territory.faq) is None
+        reading = read_name(text, communes=world.communes, expected=expected)
         if reading.name:
             data["name"], found = reading.name, True
             notes.append(say.thanks_name(_first(data)))
@@ -674,7 +676,7 @@ def _offer(
         wish=wish,
     )
     if wish.specific and not fitting(wish, order, world):
-        note = note or say.nothing_that_day()
+        note = note or _nothing_for(wish, world)
     data.pop("wish", None)
     return _present(order, party, data, world, note=note)
 
@@ -689,8 +691,7 @@ def _present(order: Sequence[WorkshopOption], party: int, data: dict[str, Any], 
         return _offer_waiting(full[0], data, world, note=note)
     if len(with_seats) == 1:
         return _confirm(with_seats[0], {**data, "offered": [with_seats[0].id]}, world, note=note, single=True)
-    header = say.offer_header(note)
-    text, labels = listed(with_seats, world, header)
+    text, labels = listed(with_seats, world, lambda subject: say.offer_header(note, subject))
     ids = [w.id for w in with_seats]
     state = State(Step.WORKSHOP, {**data, "offered": ids, "labels": list(labels), "seen": _seen(data, ids)})
     return Turn(state=state, replies=(Reply(text, labels),))
@@ -717,7 +718,7 @@ def _confirm(
     old_option = _workshop(world, int(old)) if old is not None else None
     if data.get("moving") and old_option is not None:
         text = say.ask_confirm_move(old_option.starts_at, option.starts_at, world.tz, option.venue, subject)
-    elif single:
+    elif single and _party(data) == 1:
         text = say.offer_single(option.starts_at, world.tz, option.venue, subject, note=note)
     else:
         two = _party(data) == 2
@@ -838,7 +839,7 @@ def _further(wish: Wish, state: State, resident: ResidentView, world: World) -> 
         return _present(with_seats, party, data, world, note="")
     if found and not data.get("moving"):
         return _offer_waiting(found[0], data, world, note=say.full_workshop())
-    return _reshow(state, world, note=say.full_workshop() if found else say.nothing_that_day())
+    return _reshow(state, world, note=say.full_workshop() if found else _nothing_for(wish, world))
 
 
 def _others(state: State, resident: ResidentView, world: World) -> Turn:
@@ -852,18 +853,34 @@ def _others(state: State, resident: ResidentView, world: World) -> Turn:
 
 
 def _reshow(state: State, world: World, *, note: str) -> Turn:
-    """The same offer again, after a note ("Pas d'atelier de votre niveau à ce moment-là.")."""
-    options, labels = _offered(state, world)
-    if state.step == Step.WORKSHOP and any(o is not None for o in options):
-        header = say.offer_header(note)
-        for candidate in (header[0], *header[1]):
-            if say.fits_one_sms(candidate, labels):
-                return Turn(state=state, replies=(Reply(candidate, tuple(labels)),))
-        return Turn(state=state, replies=(Reply(note), Reply(say.offer_header()[1][-1], tuple(labels))))
+    """The same offer again, after a note ("Pas d'atelier de votre niveau le jeudi.")."""
+    options, _ = _offered(state, world)
+    still = [o for o in options if o is not None]
+    if state.step == Step.WORKSHOP and still:
+        text, labels = listed(still, world, lambda subject: say.offer_header(note, subject))
+        data = {**state.data, "offered": [o.id for o in still], "labels": list(labels)}
+        return Turn(state=State(Step.WORKSHOP, data), replies=(Reply(text, labels),))
     option = _workshop(world, int(state.data.get("workshop", 0) or 0))
     if option is not None:
         return _confirm(option, state.data, world, note=note)
     return Turn(state=state, replies=(Reply(note),))
+
+
+def _nothing_for(wish: Wish, world: World) -> str:
+    """ "Pas d'atelier de votre niveau le jeudi." — what was asked for, said back."""
+    parts = []
+    if wish.days:
+        parts.append("le " + " ou le ".join(str(d) for d in sorted(wish.days)))
+    elif wish.weekdays:
+        names = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+        parts.append("le " + " ou le ".join(names[d] for d in sorted(wish.weekdays)))
+    if wish.part:
+        parts.append("le matin" if wish.part == "morning" else "l'après-midi")
+    if wish.communes:
+        parts.append("à " + " ou à ".join(_commune_name(world, c) for c in wish.communes))
+    if wish.subjects and not parts:
+        return say.nothing_on(", ".join(wish.subjects))
+    return say.nothing_that_day(" ".join(parts))
 
 
 def _on_confirm_workshop(text: str, state: State, resident: ResidentView, world: World) -> Turn:
@@ -938,12 +955,14 @@ def _booking_groups(bookings: Sequence[Booking]) -> list[list[Booking]]:
     return groups
 
 
-def _group_line(group: list[Booking], world: World, style: int) -> str:
+def _group_line(group: list[Booking], world: World, style: int, *, one_workshop: bool, me: str) -> str:
+    """A cancelling choice: the workshop (and whose seat, when two share the phone); only whose seat when every
+    choice is for the same workshop ("Colette", "Bernard", "Tous les deux")."""
+    who = "tous les deux" if len(group) > 1 else group[0].who or ""
+    if one_workshop:
+        return (who or me or "moi")[:1].upper() + (who or me or "moi")[1:]
     first = group[0].workshop
     line = say.workshop_line(first.starts_at, world.tz, first.commune, style=style)
-    if len(group) > 1:
-        return f"{line} (tous les deux)"
-    who = group[0].who
     return f"{line} ({who})" if who else line
 
 
@@ -959,14 +978,18 @@ def _start_cancel(state: State | None, resident: ResidentView, world: World, *, 
     groups = _booking_groups(bookings)
     if len(groups) == 1:
         return _ask_confirm_cancel(groups[0], world)
-    return _ask_which_group(groups, world)
+    return _ask_which_group(groups, resident, world)
 
 
-def _ask_which_group(groups: list[list[Booking]], world: World, *, again: bool = False) -> Turn:
-    question = say.choose_by_number(len(groups)) if again else say.ask_which_to_cancel()
+def _ask_which_group(groups: list[list[Booking]], resident: ResidentView, world: World, *, again: bool = False) -> Turn:
+    one_workshop = len({b.workshop.id for g in groups for b in g}) == 1
+    if one_workshop:
+        question = say.ask_who_cancels(groups[0][0].workshop.starts_at, world.tz, again=again)
+    else:
+        question = say.choose_by_number(len(groups)) if again else say.ask_which_to_cancel()
     lines: tuple[str, ...] = ()
-    for style in range(4):
-        lines = tuple(_group_line(g, world, style) for g in groups)
+    for style in range(5):
+        lines = tuple(_group_line(g, world, style, one_workshop=one_workshop, me=resident.first_name) for g in groups)
         if say.fits_one_sms(question, lines):
             break
     data = {"options": [[b.enrolment_id for b in g] for g in groups], "labels": list(lines)}
@@ -992,7 +1015,7 @@ def _on_cancel_pick(text: str, state: State, resident: ResidentView, world: Worl
     groups = _groups_of(state, resident)
     if not groups:
         return Turn(state=None, replies=(Reply(say.nothing_to_cancel()),))
-    labels = list(state.data.get("labels") or [_group_line(g, world, 0) for g in groups])
+    labels = list(state.data.get("labels") or [])
     choice = _pick_line(text, labels)
     if choice is None:
         wish = _booking_wish(text, world)
@@ -1001,7 +1024,7 @@ def _on_cancel_pick(text: str, state: State, resident: ResidentView, world: Worl
             return _ask_confirm_cancel(fits[0], world)
         if parse_yes_no(text) is False:
             return Turn(state=None, replies=(Reply(say.cancel_kept()),))
-        return _ask_which_group(groups, world, again=True)
+        return _ask_which_group(groups, resident, world, again=True)
     return _ask_confirm_cancel(groups[choice - 1], world)
 
 
@@ -1047,7 +1070,7 @@ def _offer_move(booking: Booking, text: str, resident: ResidentView, world: Worl
         found = [w for w in fitting(wish, order, world) if w.free_seats >= len(together)]
         if found:
             return _present(found, len(together), data, world, note="")
-        note = say.full_workshop() if fitting(wish, order, world) else say.nothing_that_day()
+        note = say.full_workshop() if fitting(wish, order, world) else _nothing_for(wish, world)
     else:
         note = ""
     with_seats = [w for w in order if w.free_seats >= len(together)]
@@ -1055,17 +1078,11 @@ def _offer_move(booking: Booking, text: str, resident: ResidentView, world: Worl
         return Turn(state=None, replies=(Reply(say.nothing_to_move_to()),))
     if len(with_seats[:MAX_OFFERED]) == 1:
         return _confirm(with_seats[0], data, world, note=note)
-    text_out, labels = listed(with_seats[:MAX_OFFERED], world, say.move_header(booking.workshop.starts_at, world.tz))
-    if note:
-        text_out = _prefixed(note, text_out, labels)
+    old_start = booking.workshop.starts_at
+    text_out, labels = listed(with_seats[:MAX_OFFERED], world, lambda _: say.move_header(old_start, world.tz, note))
     ids = [w.id for w in with_seats[:MAX_OFFERED]]
     data = {**data, "offered": ids, "labels": list(labels), "seen": ids}
     return Turn(state=State(Step.WORKSHOP, data), replies=(Reply(text_out, labels),))
-
-
-def _prefixed(note: str, text: str, labels: Sequence[str]) -> str:
-    together = f"{note} {text}"
-    return together if say.fits_one_sms(together, labels) else text
 
 
 def _on_move_pick(text: str, state: State, resident: ResidentView, world: World) -> Turn:
@@ -1171,8 +1188,7 @@ def _reask(state: State, resident: ResidentView, world: World, *, again: bool = 
     if step == Step.WORKSHOP:
         options, labels = _offered(state, world)
         if any(o is not None for o in options):
-            header = say.offer_again_header() if again else say.offer_header()
-            for candidate in (header[0], *header[1]):
+            for candidate in say.offer_again_header() if again else say.offer_header():
                 if say.fits_one_sms(candidate, labels):
                     return Turn(state=state, replies=(Reply(candidate, tuple(labels)),), misunderstood=again)
     if step == Step.CONFIRM_WORKSHOP:

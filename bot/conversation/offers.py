@@ -91,12 +91,10 @@ def fitting(wish: Wish, options: Sequence[WorkshopOption], world: World) -> list
     return [o for o in options if _fits(wish, o, world)]
 
 
-def listed(
-    options: Sequence[WorkshopOption], world: World, header: tuple[str, tuple[str, ...]]
-) -> tuple[str, tuple[str, ...]]:
+def listed(options: Sequence[WorkshopOption], world: World, header: say.Header) -> tuple[str, tuple[str, ...]]:
     """The question and the numbered lines of these workshops, in the plainest words that fit one SMS."""
     items = [(o.starts_at, o.commune, subject_of(o, world)) for o in options]
-    return say.fitting_lines(header[0], items, world.tz, headers=header[1])
+    return say.fitting_lines(header, items, world.tz)
 
 
 # --- Which one the answer chooses ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ converted with the time zone passed in. SMS-specific transliteration and segment
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 
 from babel.dates import format_date
@@ -212,18 +212,18 @@ def workshop_line(start: datetime, tz: tzinfo, commune: str, subject: str = "", 
     return f"{weekday[:3]}. {local.day}/{local.month} {clock_short(local)} {short_commune(commune)}{about}"
 
 
-def fitting_lines(
-    header: str, items: list[tuple[datetime, str, str]], tz: tzinfo, *, headers: tuple[str, ...] = ()
-) -> tuple[str, tuple[str, ...]]:
-    """The header and one line per (start, commune, subject), in the plainest style that fits one SMS with them
+Header = Callable[[str], tuple[str, ...]]  # the common subject of the lines ("" if none) → wordings, longest first
+
+
+def fitting_lines(header: Header, items: list[tuple[datetime, str, str]], tz: tzinfo) -> tuple[str, tuple[str, ...]]:
+    """The question and one line per (start, commune, subject), in the plainest style that fits one SMS with them
     (the subject is dropped last of all). Lines stay different from each other: a button's label is its choice.
-    When every workshop has the same subject, it is said once, above the lines."""
+    When every workshop has the same subject, it is said once, in the question."""
     subjects = {subject for _, _, subject in items}
     common = subjects.pop() if len(subjects) == 1 and len(items) > 1 else ""
-    variants = (header, *headers)
     if common:
-        variants = tuple(f"Atelier {common}. {h[0].lower()}{h[1:]}" if h.startswith("Lequel") else h for h in variants)
         items = [(start, commune, "") for start, commune, _ in items]
+    variants = header(common)
     for style in range(10):
         for text in variants:
             lines = tuple(workshop_line(start, tz, commune, subject, style) for start, commune, subject in items)
@@ -232,26 +232,36 @@ def fitting_lines(
     return variants[-1], tuple(workshop_line(start, tz, commune, "", 9) for start, commune, _ in items)
 
 
-def offer_header(note: str = "") -> tuple[str, tuple[str, ...]]:
-    """Above the numbered workshops (several; one alone is offered with ``offer_single``), with what to say first
-    (a correction noted, "no workshop that day"), and shorter forms for long lists."""
+def offer_header(note: str = "", subject: str = "") -> tuple[str, ...]:
+    """Above the numbered workshops (several; one alone is offered with ``offer_single``), after what to say first
+    (a correction noted, "no workshop that day"); shorter forms for long lists."""
     head = f"{note} " if note else ""
+    if subject:
+        return (
+            f"{head}Atelier {subject} : quelle date vous convient ? Répondez par son numéro :",
+            f"{head}Atelier {subject} : quelle date vous convient ? Son numéro :",
+            f"{head}Atelier {subject} : laquelle ? Son numéro :",
+            f"{head}Laquelle ? Son numéro :",
+        )
     return (
         f"{head}Quel atelier vous convient ? Répondez par son numéro :",
-        (
-            f"{head}Lequel vous convient ? Répondez par son numéro :",
-            f"{head}Lequel vous convient ? Son numéro :",
-            f"{head}Lequel ?" if head else "Lequel ? Son numéro :",
-        ),
+        f"{head}Lequel vous convient ? Répondez par son numéro :",
+        f"{head}Lequel vous convient ? Son numéro :",
+        f"{head}Lequel ? Son numéro :",
     )
 
 
-def offer_again_header() -> tuple[str, tuple[str, ...]]:
-    return f"{NOT_UNDERSTOOD} Répondez par un numéro :", (f"{NOT_UNDERSTOOD} Un numéro :", "Un numéro :")
+def offer_again_header() -> tuple[str, ...]:
+    return f"{NOT_UNDERSTOOD} Répondez par un numéro :", f"{NOT_UNDERSTOOD} Un numéro :", "Un numéro :"
 
 
-def nothing_that_day() -> str:
-    return "Pas d'atelier de votre niveau à ce moment-là."
+def nothing_that_day(when: str = "") -> str:
+    """ "Pas d'atelier de votre niveau le jeudi." (``when``: what they asked for, as said back)"""
+    return f"Pas d'atelier de votre niveau {when}." if when else "Pas d'atelier de votre niveau à ce moment-là."
+
+
+def nothing_on(subject: str) -> str:
+    return f"Pas d'atelier {subject} pour votre niveau."
 
 
 def nothing_else() -> str:
@@ -343,12 +353,12 @@ def seated(
 
 
 def waiting(first_name: str, position: int, start: datetime, tz: tzinfo, venue: str, *, two: bool = False) -> str:
-    where = "sur la liste d'attente" if not two else "tous les deux sur la liste d'attente"
+    who = "vous êtes" if not two else "vous êtes tous les deux"
     return _fitting(
         2,
         (),
-        f"C'est noté, {first_name} : vous êtes n°{position} {where} du {when_fr(start, tz)}, {venue}. "
-        "Si une place se libère, on vous prévient.",
+        f"C'est noté, {first_name} : {who} en position {position} sur la liste d'attente du {when_fr(start, tz)}, "
+        f"{venue}. Si une place se libère, on vous prévient.",
     )
 
 
@@ -401,7 +411,7 @@ def no_workshop_yet() -> str:
 
 
 def my_workshop_line(start: datetime, tz: tzinfo, venue: str, position: int | None, who: str = "") -> str:
-    wait = f" (liste d'attente, n°{position})" if position else ""
+    wait = f" (liste d'attente, position {position})" if position else ""
     person = f" ({who})" if who else ""
     return f"- {when_fr(start, tz)}, {venue}{person}{wait}"
 
@@ -412,6 +422,12 @@ def my_workshops(lines: list[str]) -> str:
 
 def ask_which_to_cancel() -> str:
     return "Quel atelier voulez-vous annuler ? Répondez par le numéro."
+
+
+def ask_who_cancels(start: datetime, tz: tzinfo, *, again: bool = False) -> str:
+    """Two people share the phone and the workshop: which of them will not come."""
+    head = f"{NOT_UNDERSTOOD} " if again else ""
+    return f"{head}Qui ne viendra pas le {when_fr(start, tz)} ? Répondez par le numéro."
 
 
 def ask_which_to_move() -> str:
@@ -489,9 +505,15 @@ def ask_confirm_move(old_start: datetime, start: datetime, tz: tzinfo, venue: st
     )
 
 
-def move_header(old_start: datetime, tz: tzinfo) -> tuple[str, tuple[str, ...]]:
+def move_header(old_start: datetime, tz: tzinfo, note: str = "") -> tuple[str, ...]:
     old = day_fr(old_start, tz)
-    return f"Au lieu du {old}, lequel vous convient ? Son numéro :", ("Lequel vous convient ? Son numéro :",)
+    head = f"{note} " if note else ""
+    return (
+        f"{head}Au lieu du {old}, lequel vous convient ? Répondez par son numéro :",
+        f"{head}Au lieu du {old}, lequel vous convient ? Son numéro :",
+        f"{head}Lequel vous convient ? Son numéro :",
+        f"{head}Lequel ? Son numéro :",
+    )
 
 
 def moved(first_name: str, old_start: datetime, start: datetime, tz: tzinfo, venue: str, address: str) -> str:

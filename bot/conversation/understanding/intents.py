@@ -97,6 +97,8 @@ def read_intent(text: str) -> Intent | None:
     for intent in _ORDER:
         if any(has_phrase(padded, phrase) for phrase in _PHRASES[intent]):
             return intent
+        if intent == Intent.CALLBACK and tokens[0] in ("conseiller", "conseillere", "conseillers") and len(tokens) > 1:
+            return intent  # "CONSEILLER je n'ai pas de voiture": the keyword, and why
     if "merci" in tokens and set(tokens) <= _THANKS:
         return Intent.THANKS
     return None

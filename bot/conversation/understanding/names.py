@@ -14,7 +14,6 @@ from bot.conversation.understanding.text import (
     POLITENESS_WORDS,
     SHORT_ANSWER_CHARS,
     TAG_RE,
-    has_phrase,
     pipe,
     squeeze,
     word_set,
@@ -239,24 +238,29 @@ def _namelike(item: str) -> bool:
     head, _, rest = key.partition(" ")
     if rest and head in _ELISIONS:
         return False
+    if rest and all(word in _SOFT_WORDS | _SENTENCE_WORDS for word in key.split()):
+        return False  # "grand-mère", "petite-fille"
     return key not in _SENTENCE_WORDS and key not in _GREETINGS and key not in POLITENESS_WORDS
 
 
 def _skip_intro(items: list[str]) -> tuple[list[str], bool]:
-    """The items after greetings, requests and "je m'appelle" / "c'est"; whether an introduction was there."""
+    """The items right after "je m'appelle" / "c'est" / "moi c'est" when a name follows it at once; whether such
+    an introduction was found ("c'est pour ma grand-mère…" or "c'est une arnaque" introduce no name)."""
     keys = [_key(i) for i in items]
     for start in range(len(items)):
         tail = " ".join(k for k in keys[start : start + 4] if k)
         for intro in _INTROS:
-            if has_phrase(f" {tail} ", intro) and f" {tail} ".startswith(f" {intro} "):
-                size = len(intro.split())
-                used, count = start, 0
-                while count < size and used < len(items):
-                    count += len(keys[used].split()) or 1
-                    used += 1
-                following = items[used:]
-                if intro == "je suis" and (not following or not _namelike(following[0])):
-                    continue  # "je suis de Domérat", "je suis nulle": not a name
+            if not f" {tail} ".startswith(f" {intro} "):
+                continue
+            size = len(intro.split())
+            used, count = start, 0
+            while count < size and used < len(items):
+                count += len(keys[used].split()) or 1
+                used += 1
+            following = items[used:]
+            if following and (_namelike(following[0]) or _key(following[0]) in _TITLES):
+                if intro == "je suis" and len(following) > 1 and not _namelike(following[1]):
+                    continue  # "je suis Martine" yes; "je suis perdue avec…" no
                 return following, True
     return items, False
 
