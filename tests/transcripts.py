@@ -609,7 +609,6 @@ ISSUE_13: tuple[Transcript, ...] = (
     Transcript(
         "5. Yvette Morel Point (dictated)",
         (Say("Bonjour"), Say("Yvette Morel Point", expect=("Merci Yvette", "commune"), refuse=("Point",))),
-        final=Final(exists=False),
     ),
     Transcript(
         "5. Jeanine Lefebvre de Marcillat gives the name and the commune",
@@ -710,7 +709,6 @@ ISSUE_13: tuple[Transcript, ...] = (
             ),
             Say("3 je suis a l aise", expect=("apprendre",)),
         ),
-        final=Final(exists=False),
     ),
     Transcript(
         "9. the whole sign-up in one SMS",
