@@ -38,7 +38,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels import SMS, Inbound, Outgoing, SendError, SentLookup, plain_number
+from bot.channels import Inbound, Outgoing, SendError, SentLookup, plain_number
 from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as messages
@@ -46,6 +46,7 @@ from bot.conversation.gsm7 import render_sms
 from bot.conversation.phones import masked, to_e164
 from bot.service import inbound as service
 from bot.service.reminders import record_report
+from storage.enums import Channel
 from storage.models import MessageStatus
 
 log = logging.getLogger("atelier.sms")
@@ -90,7 +91,7 @@ def twiml(texts: Sequence[str] = (), reports: Sequence[str | None] = ()) -> Resp
 def _confirm_within(ctx: Context) -> timedelta | None:
     """How long a reply in TwiML stays unconfirmed before Twilio is asked whether it sent it: only when the SMS
     sender can ask (Twilio itself; never the console sender, whose replies would otherwise be sent again)."""
-    return REPLY_CONFIRMATION if isinstance(ctx.senders.get(SMS), SentLookup) else None
+    return REPLY_CONFIRMATION if isinstance(ctx.senders.get(Channel.sms), SentLookup) else None
 
 
 def report_url(settings: Settings, outbox_id: int) -> str | None:
@@ -158,7 +159,7 @@ def _inbound_of(form: FormData) -> Inbound | None:
     if "Body" not in form and not plain_number(_text(form, "NumMedia")):
         return None
     return Inbound(
-        channel=SMS, address=address, text=_text(form, "Body"), provider_id=_text(form, "MessageSid") or None
+        channel=Channel.sms, address=address, text=_text(form, "Body"), provider_id=_text(form, "MessageSid") or None
     )
 
 
@@ -382,7 +383,7 @@ class TwilioSender:
     releases it.
     """
 
-    channel = SMS
+    channel = Channel.sms
     max_length = 1600  # https://www.twilio.com/docs/api/errors/21617 — concatenated body limit
     supports_buttons = False
     recipient_interval: timedelta | None = None  # Twilio queues per sender number, not per recipient

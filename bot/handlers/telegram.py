@@ -58,12 +58,13 @@ from telegram.error import (
 )
 from telegram.ext import Application, CallbackContext, TypeHandler
 
-from bot.channels import MAX_STORED_INT, TELEGRAM, Inbound, Outgoing, SendError, plain_number
+from bot.channels import MAX_STORED_INT, Inbound, Outgoing, SendError, plain_number
 from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as messages
 from bot.conversation.phones import masked, to_e164
 from bot.service import inbound as service
+from storage.enums import Channel
 
 log = logging.getLogger("atelier.telegram")
 
@@ -209,7 +210,7 @@ def inbound_of(update: Update) -> Inbound | None:
     if message is None or message.from_user is None:
         return None
     common: dict[str, Any] = {
-        "channel": TELEGRAM,
+        "channel": Channel.telegram,
         "address": str(message.chat.id),
         "provider_id": str(update.update_id),
         "user_id": message.from_user.id,
@@ -455,7 +456,7 @@ class TelegramSender:
     what it sent, so this sender has no ``find_sent``.
     """
 
-    channel = TELEGRAM
+    channel = Channel.telegram
     max_length = MAX_TEXT
     supports_buttons = True
     # "avoid sending more than one message per second" in one chat: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this

@@ -40,7 +40,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram.constants import ChatType, MessageEntityType
 from telegram.error import BadRequest, TelegramError
 
-from bot.channels import TELEGRAM, plain_number
+from bot.channels import plain_number
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.service.broadcasts import Audience, Preview, preview_broadcast, send_broadcast
@@ -57,6 +57,7 @@ from bot.service.workshops import (
     roster,
 )
 from storage.conversations import replace_draft, take_draft
+from storage.enums import Channel
 from storage.inbound import record_inbound
 from storage.models import Adviser, EnrolmentStatus, WorkshopStatus
 
@@ -70,7 +71,6 @@ MAX_TEXT = 4096  # https://core.telegram.org/bots/api#sendmessage
 MAX_LISTED = 40  # workshops or requests listed in one answer; the command line lists everything
 MAX_BUTTONS = 20  # call-back buttons under one message
 MAX_ANNOUNCEMENT = 1000  # characters; an SMS above three segments is refused by the broadcast anyway
-CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram"}
 CONFIRM = "Envoyer ?"
 USAGE_ROSTER = "Écrivez /inscrits suivi du numéro de l'atelier, par exemple : /inscrits 12. La liste : /ateliers"
 USAGE_ANNOUNCE = (
@@ -140,7 +140,7 @@ async def _first_delivery(ctx: Context, update: Update, what: str) -> bool:
     """Record the update_id (the same table as residents' messages): False when it was seen before."""
     async with ctx.db.write() as session:
         _, new = await record_inbound(
-            session=session, channel=TELEGRAM, provider_id=str(update.update_id), body=what, now=ctx.now()
+            session=session, channel=Channel.telegram, provider_id=str(update.update_id), body=what, now=ctx.now()
         )
     return new
 
@@ -280,7 +280,7 @@ def euros(amount: float) -> str:
 
 
 def preview_text(preview: Preview, summary: WorkshopSummary, ctx: Context) -> str:
-    reach = ", ".join(f"{count} par {CHANNEL_NAMES.get(ch, ch)}" for ch, count in preview.by_channel.items() if count)
+    reach = ", ".join(f"{count} par {say.channel_name(ch)}" for ch, count in preview.by_channel.items() if count)
     lines = [
         f"Annonce pour l'atelier {workshop_title(summary, ctx)} :",
         "",

@@ -41,7 +41,16 @@ from bot.scheduler.planning import retry_delay
 from bot.scheduler.recording import Effect, Recorder
 from bot.scheduler.screening import Action, is_answer, screen
 from storage.models import MessageStatus
-from storage.outbox import DueMessage, Facts, Outcome, load_facts, lock_due, lock_pace, mark_claimed, record_outcomes
+from storage.outbox.claiming import (
+    DueMessage,
+    Facts,
+    Outcome,
+    load_facts,
+    lock_due,
+    lock_pace,
+    mark_claimed,
+    record_outcomes,
+)
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.context import Context
-from storage.outbox import Outcome, record_outcomes
+from storage.outbox.claiming import Outcome, record_outcomes
 from storage.residents import mark_sms_unreachable, set_opt_out
 
 

@@ -50,7 +50,7 @@ from storage.models import (
     Resident,
     Venue,
 )
-from storage.outbox import cancel_pending, enqueue, pending_about_workshop
+from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, pending_about_workshop
 
 log = logging.getLogger(__name__)
 
@@ -248,18 +248,20 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
             shortened = shortened or " ".join(cancelled.reason.split()) not in body
             queued = await enqueue(
                 session=session,
-                channel=channel,
-                to_address=address,
-                body=body,
-                choices=choices,
-                kind=MessageKind.change_notice,
-                due_at=due,
-                expires_at=before.starts_at,
-                urgent=urgent,
-                idempotency_key=f"cancel:{workshop_id}:{resident.id}",
-                resident_id=resident.id,
-                workshop_id=workshop_id,
-                enrolment_id=enrolment.id,
+                message=NewMessage(
+                    channel=channel,
+                    to_address=address,
+                    body=body,
+                    choices=choices,
+                    kind=MessageKind.change_notice,
+                    due_at=due,
+                    expires_at=before.starts_at,
+                    urgent=urgent,
+                    idempotency_key=f"cancel:{workshop_id}:{resident.id}",
+                    resident_id=resident.id,
+                    workshop_id=workshop_id,
+                    enrolment_id=enrolment.id,
+                ),
             )
             if queued is None:
                 continue
@@ -472,17 +474,19 @@ async def _tell_moved(
     )
     queued = await enqueue(
         session=session,
-        channel=channel,
-        to_address=address,
-        body=body,
-        kind=MessageKind.change_notice,
-        due_at=due,
-        expires_at=moved.new_start,
-        urgent=urgent,
-        idempotency_key=key,
-        resident_id=resident.id,
-        workshop_id=moved.workshop.id,
-        enrolment_id=enrolment.id,
+        message=NewMessage(
+            channel=channel,
+            to_address=address,
+            body=body,
+            kind=MessageKind.change_notice,
+            due_at=due,
+            expires_at=moved.new_start,
+            urgent=urgent,
+            idempotency_key=key,
+            resident_id=resident.id,
+            workshop_id=moved.workshop.id,
+            enrolment_id=enrolment.id,
+        ),
     )
     if queued is None:
         return
@@ -525,8 +529,7 @@ URGENT_NOTE = " (changement urgent : envoi possible le soir et le dimanche, jama
 
 def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:
     """What the adviser reads after a change: who was told and when, who to phone (command line, Telegram)."""
-    channels = {"sms": "SMS", "telegram": "Telegram"}
-    told = ", ".join(f"{count} par {channels.get(ch, ch)}" for ch, count in sorted(report.told.items()) if count)
+    told = ", ".join(f"{count} par {say.channel_name(ch)}" for ch, count in sorted(report.told.items()) if count)
     lines = []
     if told and report.due_at is not None:
         immediate = report.changed_at is not None and report.due_at <= report.changed_at

@@ -13,11 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import SMS, TELEGRAM
 from bot.context import Context
 from bot.service.identity import identity_hash
 from bot.service.reminders import notify_promotion
 from storage.conversations import forget_conversations
+from storage.enums import Channel
 from storage.inbound import scrub_inbound
 from storage.models import Resident
 from storage.residents import erase_resident, scrub_address
@@ -25,9 +25,9 @@ from storage.residents import erase_resident, scrub_address
 
 async def erase(*, session: AsyncSession, ctx: Context, resident: Resident, now: datetime, keep_hash: bool) -> int:
     """Erase the resident; returns how many people waiting got their seats."""
-    addresses = [(SMS, resident.phone)] if resident.phone else []
+    addresses = [(Channel.sms, resident.phone)] if resident.phone else []
     if resident.telegram_chat_id is not None:
-        addresses.append((TELEGRAM, str(resident.telegram_chat_id)))
+        addresses.append((Channel.telegram, str(resident.telegram_chat_id)))
     digest = None
     if keep_hash and resident.phone:
         digest = await identity_hash(session=session, settings=ctx.settings, identity=resident.phone)

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from bot.channels import SMS, TELEGRAM
+from storage.enums import Channel
 from storage.models import Resident
 
 
-def reachable_channels(resident: Resident) -> list[tuple[str, str]]:
+def reachable_channels(resident: Resident) -> list[tuple[Channel, str]]:
     """(channel, address) pairs that may be used, the resident's preferred channel first."""
     if resident.erased:
         return []
-    options: list[tuple[str, str]] = []
+    options: list[tuple[Channel, str]] = []
     if resident.phone and not resident.opted_out_sms and not resident.sms_unreachable:
-        options.append((SMS, resident.phone))
+        options.append((Channel.sms, resident.phone))
     if resident.telegram_chat_id is not None and not resident.opted_out_telegram:
-        options.append((TELEGRAM, str(resident.telegram_chat_id)))
+        options.append((Channel.telegram, str(resident.telegram_chat_id)))
     options.sort(key=lambda option: option[0] != resident.preferred_channel)
     return options
 
 
-def address_of(resident: Resident) -> tuple[str, str] | None:
+def address_of(resident: Resident) -> tuple[Channel, str] | None:
     options = reachable_channels(resident)
     return options[0] if options else None
 

@@ -28,7 +28,7 @@ from bot.service.reminders import venue_of, will_remind
 from bot.service.workshops import WorkshopError
 from storage.catalogue import find_resident
 from storage.models import Adviser, ErasedIdentity, Level, MessageKind, Resident, Workshop, WorkshopStatus
-from storage.outbox import enqueue
+from storage.outbox.queueing import NewMessage, enqueue
 from storage.seats import SeatOutcome
 
 log = logging.getLogger(__name__)
@@ -345,17 +345,19 @@ async def _confirm(
     urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
     await enqueue(
         session=session,
-        channel=channel,
-        to_address=address,
-        body=body,
-        kind=MessageKind.confirmation,
-        due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),
-        expires_at=workshop.starts_at,
-        urgent=urgent,
-        idempotency_key=f"phone-enrol:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}",
-        resident_id=resident.id,
-        workshop_id=workshop.id,
-        enrolment_id=outcome.enrolment.id,
+        message=NewMessage(
+            channel=channel,
+            to_address=address,
+            body=body,
+            kind=MessageKind.confirmation,
+            due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),
+            expires_at=workshop.starts_at,
+            urgent=urgent,
+            idempotency_key=f"phone-enrol:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}",
+            resident_id=resident.id,
+            workshop_id=workshop.id,
+            enrolment_id=outcome.enrolment.id,
+        ),
     )
     return channel
 

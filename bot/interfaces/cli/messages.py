@@ -14,7 +14,7 @@ from bot.context import Context
 from bot.interfaces.cli.common import console, fail, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
 from storage.models import MessageKind, MessageStatus, OutboundMessage
-from storage.outbox import list_messages
+from storage.outbox.queueing import list_messages
 
 app = typer.Typer(help="Messages envoyés et à envoyer (la boîte d'envoi).", no_args_is_help=True)
 
