@@ -153,25 +153,9 @@ def violations(rule: Rule, modules: Mapping[str, Iterable[str]]) -> dict[str, li
     return found
 
 
-# Breaks inherited from before the layout, being removed (issue 11); this table must end empty.
-KNOWN_BREAKS: dict[str, set[str]] = {
-    "bot.interfaces.cli.advisers": {"storage.models"},
-    "bot.interfaces.cli.messages": {"storage.models", "storage.outbox"},
-    "bot.interfaces.cli.residents": {"storage.models"},
-    "bot.interfaces.telegram_advisers": {"storage.conversations", "storage.inbound", "storage.models"},
-}
-
-
-def _known(module: str, imported: str) -> bool:
-    return any(under(imported, known) for known in KNOWN_BREAKS.get(module, ()))
-
-
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.label)
 def test_import_rules(rule: Rule) -> None:
-    found = violations(rule, graph())
-    assert {
-        m: [i for i in bad if not _known(m, i)] for m, bad in found.items() if any(not _known(m, i) for i in bad)
-    } == {}
+    assert violations(rule, graph()) == {}
 
 
 # The checker on a made-up graph: each row is a break it must find.

@@ -12,6 +12,10 @@ from typer.testing import CliRunner
 
 from bot.channels import SMS, TELEGRAM
 from bot.cli import app as cli
+from bot.config import Settings
+from bot.context import Context
+from bot.service.outbox_views import list_messages
+from bot.territory import Territory
 from storage.database import Database
 from storage.inbound import record_inbound
 from storage.models import (
@@ -30,7 +34,6 @@ from storage.outbox.queueing import (
     cancel_pending,
     enqueue,
     enqueue_many,
-    list_messages,
     replies_for_inbound,
 )
 from storage.residents import erase_resident, inactive_residents, mark_sms_unreachable, set_opt_out
@@ -325,15 +328,15 @@ async def test_inactive_residents(db: Database, now: datetime) -> None:
         assert await inactive_residents(session=session, before=before) == [old]
 
 
-async def test_list_messages_filters(db: Database, now: datetime) -> None:
+async def test_list_messages_filters(db: Database, now: datetime, settings: Settings, territory: Territory) -> None:
     await queue(db, "a", now, kind=MessageKind.reminder)
     await queue(db, "b", now, kind=MessageKind.broadcast, due=timedelta(hours=1))
-    async with db.read() as session:
-        everything = await list_messages(session=session)
-        reminders = await list_messages(session=session, kind=MessageKind.reminder)
-        sent = await list_messages(session=session, status=MessageStatus.sent)
-    assert [m.idempotency_key for m in everything] == ["b", "a"]
-    assert [m.idempotency_key for m in reminders] == ["a"] and sent == []
+    ctx = Context(settings=settings, db=db, territory=territory)
+    everything = await list_messages(ctx=ctx)
+    reminders = await list_messages(ctx=ctx, kind=MessageKind.reminder)
+    sent = await list_messages(ctx=ctx, status=MessageStatus.sent)
+    assert [m.body for m in everything] == ["message b", "message a"]  # the body names the key (``queue``)
+    assert [m.body for m in reminders] == ["message a"] and sent == []
 
 
 async def test_outbox_rows_are_plain_rows(db: Database, now: datetime) -> None:

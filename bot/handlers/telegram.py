@@ -81,9 +81,10 @@ MAX_TEXT = 4096  # https://core.telegram.org/bots/api#sendmessage — "1-4096 ch
 # menu answer, and nothing about the command.
 RESIDENT_COMMANDS = {"start": "START", "aide": "AIDE", "help": "AIDE", "annuler": "ANNULER", "stop": "STOP"}
 
-# Something that may take an update for itself (adviser commands): True when it did. Wired in by ``app.py`` — the
-# channel modules never import each other.
-AdviserHook = Callable[[Context, Bot, Update], Awaitable[bool]]
+# Something that may take an update for itself (adviser commands): True when it did. It is given the message's
+# /command as this channel reads it (``command_of``), None for anything else. Wired in by ``app.py``: channels and
+# interfaces never import each other.
+AdviserHook = Callable[[Context, Bot, Update, tuple[str, str] | None], Awaitable[bool]]
 TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -256,7 +257,8 @@ def _is_id(value: object) -> bool:
 async def handle_update(*, ctx: Context, bot: Bot, update: Update, advisers: AdviserHook | None = None) -> None:
     """One update, from the webhook or from long polling. Never raises: a failure is logged, the person told."""
     try:
-        if advisers is not None and await advisers(ctx, bot, update):
+        command = command_of(update.message) if update.message is not None else None
+        if advisers is not None and await advisers(ctx, bot, update, command):
             return
         if update.callback_query is not None:
             # Residents are never shown inline buttons; an old adviser button pressed by someone who no longer is

@@ -148,6 +148,17 @@ async def handle_inbound(
     return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids))
 
 
+async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, body: str) -> bool:
+    """Record a message that is not a resident's (an adviser's command or button press) in the same table as
+    residents' messages, so that one the provider delivers twice is handled once: False when this provider id was
+    seen before."""
+    async with ctx.db.write() as session:
+        _, new = await record_inbound(
+            session=session, channel=channel, provider_id=provider_id, body=body, now=ctx.now()
+        )
+    return new
+
+
 # --- Loading what the dialogue needs -------------------------------------------------------------------------
 
 

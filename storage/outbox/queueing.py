@@ -224,21 +224,3 @@ async def replies_for_inbound(*, session: AsyncSession, inbound_id: int) -> list
         select(OutboundMessage).where(OutboundMessage.inbound_id == inbound_id).order_by(OutboundMessage.id)
     )
     return list(result)
-
-
-async def list_messages(
-    *,
-    session: AsyncSession,
-    status: MessageStatus | None = None,
-    kind: MessageKind | None = None,
-    limit: int | None = None,
-) -> list[OutboundMessage]:
-    """The outbox, newest due first."""
-    statement = select(OutboundMessage).order_by(OutboundMessage.due_at.desc(), OutboundMessage.id.desc())
-    if status is not None:
-        statement = statement.where(OutboundMessage.status == status)
-    if kind is not None:
-        statement = statement.where(OutboundMessage.kind == kind)
-    if limit is not None:
-        statement = statement.limit(limit)
-    return list(await session.scalars(statement))

@@ -1,5 +1,5 @@
 """``atelier enrol --name … --phone … --commune … --workshop ID [--level …] [--adviser …] [--force]``: an adviser
-enrols someone who phoned. Translation only: the work is in ``bot.service.team.enrol_by_phone``."""
+enrols someone who phoned. Translation only: the work is in ``bot.service.phone_enrolment``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from bot.context import Context
 from bot.conversation.texts import channel_name
 from bot.interfaces.cli.common import console, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.team import PhoneEnrolment, enrol_by_phone, find_adviser
+from bot.service.phone_enrolment import PhoneEnrolment, enrol_by_phone
+from bot.service.team import find_adviser
 
 
 def enrol(
