@@ -20,6 +20,7 @@ from bot.handlers import sms, telegram
 from bot.handlers.console import ConsoleSender
 from bot.interfaces import telegram_advisers
 from bot.scheduler.jobs import start_jobs, stop_jobs
+from bot.service.erasure import purge_inactive
 from bot.service.places import sync_territory
 from bot.territory import load_territory
 from storage.database import Database
@@ -63,7 +64,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await sync_territory(db=db, territory=territory)
-        jobs = start_jobs(ctx)  # --- scheduler: dispatch loop + retention purge (bot/scheduler/jobs.py) ---
+        # --- scheduler: dispatch loop + retention purge (bot/scheduler/jobs.py, bot/service/erasure.py) ---
+        jobs = start_jobs(ctx, purge=purge_inactive)
         try:
             # Telegram channel: webhook registered, or long polling without ATELIER_PUBLIC_URL
             async with telegram.running(ctx, telegram_app, advisers=telegram_advisers.handle):

@@ -137,6 +137,11 @@ RULES = [
         lambda _, i: under(i, "bot.handlers", "bot.interfaces", *WIRING),
     ),
     Rule(
+        "the scheduler never imports the service: the wiring hands it the jobs it runs",
+        lambda m: under(m, "bot.scheduler"),
+        lambda _, i: under(i, "bot.service"),
+    ),
+    Rule(
         "only app.py and cli.py wire channels and interfaces",
         lambda m: m not in WIRING and not under(m, "bot.handlers", "bot.interfaces"),
         lambda _, i: under(i, "bot.handlers", "bot.interfaces"),
@@ -169,7 +174,7 @@ FAKE_GRAPH = {
     "bot.handlers.sms": {"bot.handlers.telegram", "bot.conversation.dialogue"},
     "bot.interfaces.web.routes": {"storage.models"},
     "storage.seats": {"bot.config"},
-    "bot.scheduler.jobs": {"bot.interfaces.cli.workshops"},
+    "bot.scheduler.jobs": {"bot.interfaces.cli.workshops", "bot.service.erasure"},
 }
 EXPECTED_BREAKS = {
     "storage imports nothing from bot": {"storage.seats": ["bot.config"]},
@@ -182,6 +187,9 @@ EXPECTED_BREAKS = {
     },
     "the scheduler reaches channels only through the Sender protocol": {
         "bot.scheduler.jobs": ["bot.interfaces.cli.workshops"]
+    },
+    "the scheduler never imports the service: the wiring hands it the jobs it runs": {
+        "bot.scheduler.jobs": ["bot.service.erasure"]
     },
     "only app.py and cli.py wire channels and interfaces": {
         "bot.scheduler.jobs": ["bot.interfaces.cli.workshops"],

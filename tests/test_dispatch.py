@@ -14,7 +14,8 @@ from sqlalchemy import update
 from bot.channels import SMS, TELEGRAM, Outgoing, SendError
 from bot.context import system_clock
 from bot.scheduler.dispatch import Dispatcher
-from bot.scheduler.jobs import purge_inactive, start_jobs, stop_jobs
+from bot.scheduler.jobs import start_jobs, stop_jobs
+from bot.service.erasure import purge_inactive
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import (
@@ -565,7 +566,7 @@ async def test_jobs_start_send_and_stop_cleanly(db: Database, db_url: str, terri
     sender = RecordingSender()
     ctx = make_context(db, db_url, territory, Clock(MONDAY_10H), {SMS: sender}, ATELIER_QUIET_HOURS="none")
     ctx.clock = system_clock
-    jobs = start_jobs(ctx)
+    jobs = start_jobs(ctx, purge=purge_inactive)
     try:
         [job] = jobs.scheduler.get_jobs()
         next_run = job.next_run_time.astimezone(ctx.tz)

@@ -18,7 +18,6 @@ import asyncio
 import base64
 import contextvars
 import logging
-import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -44,6 +43,7 @@ from bot.context import Context
 from bot.conversation import texts as messages
 from bot.conversation.gsm7 import render_sms
 from bot.conversation.phones import masked, to_e164
+from bot.logs import log_failure
 from bot.service import inbound as service
 from bot.service.reminders import record_report
 from storage.enums import Channel
@@ -163,13 +163,6 @@ def _inbound_of(form: FormData) -> Inbound | None:
     )
 
 
-def _log_failure(what: str, number: str | None, exc: BaseException) -> None:
-    # The exception's message is left out on purpose: database errors quote the statement's parameters (numbers,
-    # bodies). Its type and the frames are enough to find the fault.
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("%s for %s failed: %s\n%s", what, masked(number), type(exc).__name__, frames)
-
-
 def routes(ctx: Context) -> list[Route]:
     """The two Twilio webhooks, bound to ``ctx``."""
 
@@ -192,7 +185,7 @@ def routes(ctx: Context) -> list[Route]:
             # again. Twilio does not retry a messaging webhook that failed (it only logs error 11200), so an
             # apology is kinder than a 500. It is the one SMS that leaves without an outbox row: the database is
             # the likely culprit.
-            _log_failure("SMS", message.address, exc)
+            log_failure(log, f"SMS for {masked(message.address)}", exc)
             return twiml([render_sms(messages.technical_problem())])
         log.info(
             "SMS from %s answered with %d message(s)%s",
@@ -217,7 +210,7 @@ def routes(ctx: Context) -> list[Route]:
         try:
             found = await _record(ctx, update)
         except Exception as exc:  # Twilio shows a failed callback in its console (error 11200); we log it
-            _log_failure("SMS status", None, exc)
+            log_failure(log, "SMS status for ?", exc)
             return Response(status_code=500)
         if not found:
             log.info("SMS status %s for an unknown message", update["status"].value)

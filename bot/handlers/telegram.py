@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import re
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -63,6 +62,7 @@ from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as messages
 from bot.conversation.phones import masked, to_e164
+from bot.logs import log_failure
 from bot.service import inbound as service
 from storage.enums import Channel
 
@@ -271,7 +271,7 @@ async def handle_update(*, ctx: Context, bot: Bot, update: Update, advisers: Adv
         handled = await service.handle_inbound(ctx=ctx, inbound=inbound, inline=False)
     except Exception as exc:
         chat = update.effective_chat
-        _log_failure(chat.id if chat else None, exc)
+        log_failure(log, f"Telegram update for {masked(chat.id if chat else None)}", exc)
         if chat is not None and chat.type == ChatType.PRIVATE:
             # The service's transaction was rolled back: nothing changed, and the person may write again.
             await _quietly(bot.send_message(chat_id=chat.id, text=messages.technical_problem()))
@@ -289,12 +289,6 @@ async def _quietly(call: Awaitable[Any]) -> None:
         await call
     except TelegramError as exc:
         log.warning("Telegram call failed: %s", type(exc).__name__)
-
-
-def _log_failure(chat_id: int | None, exc: BaseException) -> None:
-    # The exception's message is left out on purpose: database errors quote parameters (numbers, bodies).
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("Telegram update for %s failed: %s\n%s", masked(chat_id), type(exc).__name__, frames)
 
 
 def secret_ok(request: Request, secret: str | None) -> bool:
