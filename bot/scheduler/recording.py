@@ -33,10 +33,6 @@ class Recorder:
         if effect is not None:
             self._effects.append(effect)
 
-    @property
-    def waiting(self) -> int:
-        return len(self._outcomes)
-
     async def flush(self) -> None:
         async with self._lock:
             if not self._outcomes and not self._effects:

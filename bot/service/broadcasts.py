@@ -22,8 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.scheduler.planning import next_allowed
-from bot.service.changes import why_unreachable
-from bot.service.recipients import address_of
+from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.workshops import WorkshopError
 from storage.enums import Channel
@@ -81,14 +80,6 @@ class Preview:
     @property
     def recipients(self) -> int:
         return sum(self.by_channel.values())
-
-
-@dataclass(frozen=True)
-class ToPhone:
-    resident_id: int
-    name: str | None
-    phone: str | None
-    reason: str  # no_channel, sms_unreachable, opted_out, failed, expired, cancelled
 
 
 @dataclass(frozen=True)
@@ -314,7 +305,7 @@ async def broadcast_report(*, ctx: Context, broadcast_id: int) -> Report:
     for resident_id, reason in unreached.items():
         to_phone.setdefault(resident_id, reason)
     people = tuple(
-        ToPhone(rid, residents[rid].name, residents[rid].phone, reason)
+        person_to_phone(residents[rid], reason=reason)
         for rid, reason in sorted(to_phone.items())
         if rid in residents and not residents[rid].erased
     )

@@ -28,7 +28,7 @@ from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, Step, nearest_workshops
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service.inbound import build_world
-from bot.service.recipients import address_of
+from bot.service.recipients import ToPhone, address_of, person_to_phone
 from bot.service.reminders import replan_workshop
 from bot.service.workshops import (
     MoveRequest,
@@ -47,7 +47,6 @@ from storage.models import (
     EnrolmentStatus,
     MessageKind,
     MessageStatus,
-    Resident,
     Venue,
 )
 from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, pending_about_workshop
@@ -68,17 +67,6 @@ class WhenWhere:
     venue: str
     address: str
     commune: str
-
-
-@dataclass(frozen=True)
-class ToPhone:
-    """Someone concerned whom no message can reach: the adviser phones them (full number: advisers call)."""
-
-    resident_id: int
-    name: str | None
-    phone: str | None
-    status: str  # their enrolment: seated or waiting
-    reason: str  # no_channel, sms_unreachable, opted_out
 
 
 @dataclass(frozen=True)
@@ -132,25 +120,6 @@ def _where(summary: WorkshopSummary) -> WhenWhere:
     return WhenWhere(
         summary.starts_at, summary.ends_at, summary.venue_id, summary.venue, summary.address, summary.commune
     )
-
-
-def why_unreachable(resident: Resident) -> str:
-    """Why no channel reaches this resident: ``opted_out`` (STOP on every channel they have), ``sms_unreachable``
-    (their number cannot receive SMS: a landline), or ``no_channel`` (neither a number nor Telegram)."""
-    stops: list[bool] = []  # per channel they have: did they opt out of it?
-    if resident.phone:
-        stops.append(resident.opted_out_sms)
-    if resident.telegram_chat_id is not None:
-        stops.append(resident.opted_out_telegram)
-    if stops and all(stops):
-        return "opted_out"
-    if resident.phone and resident.sms_unreachable and not resident.opted_out_sms:
-        return "sms_unreachable"
-    return "opted_out" if any(stops) else "no_channel"
-
-
-def _unreachable(resident: Resident, status: EnrolmentStatus) -> ToPhone:
-    return ToPhone(resident.id, resident.name, resident.phone, status.value, why_unreachable(resident))
 
 
 CARRIED_OVER = (MessageKind.promotion, MessageKind.confirmation)  # about one seat, still true after a move
@@ -223,7 +192,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
             resident = enrolment.resident
             destination = address_of(resident)
             if destination is None:
-                tally.to_phone.append(_unreachable(resident, enrolment.status))
+                tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
                 continue
             channel, address = destination
             booked = [e.workshop_id for e in await active_bookings(session=session, resident_id=resident.id, now=now)]
@@ -440,7 +409,7 @@ async def _tell_moved(
     resident = enrolment.resident
     destination = address_of(resident)
     if destination is None:
-        tally.to_phone.append(_unreachable(resident, enrolment.status))
+        tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
         return
     channel, address = destination
     old_start, old_venue_id = known.get(resident.id, (moved.old_start, moved.old_place.venue_id))
@@ -513,14 +482,12 @@ def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
 
 __all__ = [
     "ChangeReport",
-    "ToPhone",
     "WhenWhere",
     "cancel_workshop_and_notify",
     "describe_to_phone",
     "move_workshop_and_notify",
     "notice_timing",
     "report_lines",
-    "why_unreachable",
 ]
 
 
