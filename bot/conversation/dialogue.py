@@ -1052,9 +1052,10 @@ def _start_move(text: str, resident: ResidentView, world: World) -> Turn:
         return Turn(state=None, replies=(Reply(say.nothing_to_move()),))
     if len(own) == 1:
         return _offer_move(own[0], text, resident, world)
-    lines = tuple(say.workshop_line(b.workshop.starts_at, world.tz, b.workshop.commune) for b in own)
+    items = [(b.workshop.starts_at, b.workshop.commune, "") for b in own]
+    question, lines = say.fitting_lines(lambda _: (say.ask_which_to_move(),), items, world.tz)
     data = {"options": [b.enrolment_id for b in own], "labels": list(lines), "said": text[:MAX_SAID]}
-    return Turn(state=State(Step.MOVE_PICK, data), replies=(Reply(say.ask_which_to_move(), lines),))
+    return Turn(state=State(Step.MOVE_PICK, data), replies=(Reply(question, lines),))
 
 
 def _offer_move(booking: Booking, text: str, resident: ResidentView, world: World) -> Turn:

@@ -66,7 +66,7 @@ def _by_words(tokens: list[str], *, at_question: bool) -> int | None:
 def _leading_number(tokens: list[str]) -> int | None:
     """ "3 je suis a l aise", "le 1 merci": the number the answer starts with."""
     head = [t for t in tokens[:3] if t not in ("le", "la", "n", "no", "numero", "niveau", "c", "est")]
-    return parse_number(head[0], 3) if head else None
+    return parse_number(head[0], 3) if head and head[0].isdigit() else None  # "un peu" is no number
 
 
 def parse_level(text: str, *, at_question: bool = True) -> int | None:
