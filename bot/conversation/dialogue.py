@@ -111,7 +111,7 @@ MAX_SAID = 200  # what a resident said, kept for the adviser who calls back
 CHOOSING = frozenset({Step.WORKSHOP, Step.CONFIRM_WORKSHOP, Step.WAITLIST})
 # Carried from one offer to the next: how many come, the second person, when they would like it, a booking being
 # moved, the workshops already shown.
-CARRIED = ("party", "companion", "wish", "moving", "seen", "said")
+CARRIED = ("party", "companion", "wish", "moving", "seen", "said", "declined", "from")
 # "Non, j'habite à Quinssaines": a commune said with one of these is where the resident lives, not a workshop.
 _HOME_WORDS = ("j habite", "je vis", "je suis de", "j suis de", "chez moi", "je reside", "nous habitons")
 
@@ -479,6 +479,8 @@ def _commune_said(text: str, data: dict[str, Any], step: Step | None, world: Wor
     if "commune" in data and step != Step.LEVEL:
         return None
     found = match_commune(text, world.communes)
+    if found.kind == "outside" and found.neighbour is None and found.postcode is not None:
+        found = match_commune(text, world.communes, world.france)  # "je suis de vichy 03200": named
     if found.kind == "none" or found.approximate:
         return None
     if found.kind == "several" and found.postcode is None:
@@ -795,8 +797,6 @@ def _chosen(chosen: Chosen, state: State, resident: ResidentView, world: World) 
             # enrols.
             return Turn(state=None, effects=(Enrol(option.id, allow_waiting=False),))
         return _confirm(option, data, world)
-    if chosen.pick == Pick.SOME:
-        return _present(chosen.options, _party(data), {k: v for k, v in data.items() if k in CARRIED}, world, note="")
     if chosen.pick == Pick.ELSEWHERE and chosen.wish is not None:
         return _further(chosen.wish, state, resident, world)
     if chosen.pick == Pick.OTHERS and resident.registered:
@@ -827,18 +827,21 @@ def _candidates(state: State, resident: ResidentView, world: World, wish: Wish |
 
 
 def _further(wish: Wish, state: State, resident: ResidentView, world: World) -> Turn:
-    """A day, date, place or subject none of the offered workshops has: looked for in the whole planning. A full
-    workshop that matches is offered with its waiting list (never for a move: a move keeps the seat held)."""
+    """A day, date, place or subject none of the offered workshops has: looked for in the whole planning. When the
+    best one that fits is full, its waiting list is offered (never for a move: a move keeps the seat held), and a
+    "non" shows the others."""
     if not resident.registered:
         return _reask(state, resident, world, again=True)
     data = {k: v for k, v in state.data.items() if k in CARRIED}
     party = _party(data)
-    found = fitting(wish, _candidates(state, resident, world, wish), world)
+    declined = set(data.get("declined", ()))
+    found = [w for w in fitting(wish, _candidates(state, resident, world, wish), world) if w.id not in declined]
+    named = bool(wish.weekdays or wish.days or wish.communes)  # "jeudi 5", "celui de Lavault": that one
+    if named and found and found[0].free_seats < party and not data.get("moving"):
+        return _offer_waiting(found[0], data, world, note=say.full_workshop())
     with_seats = [w for w in found if w.free_seats >= party]
     if with_seats:
         return _present(with_seats, party, data, world, note="")
-    if found and not data.get("moving"):
-        return _offer_waiting(found[0], data, world, note=say.full_workshop())
     return _reshow(state, world, note=say.full_workshop() if found else _nothing_for(wish, world))
 
 
@@ -910,7 +913,7 @@ def _on_confirm_workshop(text: str, state: State, resident: ResidentView, world:
         return Turn(state=None, replies=(Reply(say.not_enrolled_ok()),))
     options, labels = _offered(state, world)
     chosen = choose(text, options, labels, world)
-    if chosen.pick in (Pick.ONE, Pick.SOME, Pick.ELSEWHERE, Pick.OTHERS):
+    if chosen.pick in (Pick.ONE, Pick.ELSEWHERE, Pick.OTHERS):
         return _chosen(chosen, State(Step.WORKSHOP, data), resident, world)
     return _reask(State(Step.CONFIRM_WORKSHOP, data), resident, world, again=True)
 
@@ -922,15 +925,21 @@ def _says_which(text: str, world: World) -> bool:
 
 def _on_waitlist(text: str, state: State, resident: ResidentView, world: World) -> Turn:
     data = _with_party(text, state.data)
+    workshop_id = int(data["workshop"])
     answer = parse_yes_no(text)
     if answer is True:
         companion = str(data["companion"]) if _party(data) == 2 and data.get("companion") else None
-        return Turn(state=None, effects=(Enrol(int(data["workshop"]), allow_waiting=True, companion=companion),))
-    if answer is False and not _says_which(text, world):
-        return Turn(state=None, replies=(Reply(say.not_enrolled_ok()),))
+        return Turn(state=None, effects=(Enrol(workshop_id, allow_waiting=True, companion=companion),))
+    declined = {**data, "declined": sorted({*data.get("declined", ()), workshop_id})}
     chosen = choose(text, [], [], world)
-    if chosen.pick in (Pick.ELSEWHERE, Pick.OTHERS):
-        return _chosen(chosen, State(Step.WORKSHOP, data), resident, world)
+    if chosen.pick in (Pick.ELSEWHERE, Pick.OTHERS):  # "non, un autre jour à Lavault"
+        return _chosen(chosen, State(Step.WORKSHOP, declined), resident, world)
+    if answer is False:
+        others = _candidates(State(Step.WORKSHOP, declined), resident, world) if resident.registered else []
+        if [w for w in others if w.id != workshop_id and w.free_seats >= _party(data)]:
+            carried = {k: v for k, v in declined.items() if k in CARRIED and k != "seen"}
+            return _offer(resident, world, carried, exclude=[workshop_id])
+        return Turn(state=None, replies=(Reply(say.not_enrolled_ok()),))
     return _reask(state, resident, world, again=True)
 
 

@@ -2,8 +2,8 @@
 
 Ranking: a workshop near home, on what the resident asked to learn, soon, comes first. Each kilometre from the
 resident's town hall counts one point, a workshop on another subject than those they asked for counts
-``OTHER_SUBJECT_KM`` more, each day of waiting ``DAY_KM``: a workshop on taxes 6 km away beats a general one next
-door for someone who asked for taxes, but not one 30 km away.
+``OTHER_SUBJECT_KM`` more, each day of waiting ``DAY_KM``: a workshop on taxes 12 km away beats a general one next
+door for someone who asked for taxes, but not one 30 km away (the territory is about 30 km across).
 
 Choosing: the label of a line (a Telegram button sends exactly it) picks that line before anything else; then
 its number; then what the answer says of the day, date, place, time or subject (``understanding.when``).
@@ -28,7 +28,7 @@ from bot.territory import Interest, distance_km
 from storage.enums import Level
 
 MAX_OFFERED = 3
-OTHER_SUBJECT_KM = 8.0
+OTHER_SUBJECT_KM = 15.0
 DAY_KM = 0.2
 MAX_SUBJECT_LABEL = 18
 
@@ -102,7 +102,6 @@ def listed(options: Sequence[WorkshopOption], world: World, header: say.Header) 
 
 class Pick(StrEnum):
     ONE = "one"  # ``options[0]`` is chosen
-    SOME = "some"  # several fit what was said: offer them
     ELSEWHERE = "elsewhere"  # what was said fits none of those offered: look further (``wish``)
     OTHERS = "others"  # "autre", "pas d'autres dates ?"
     DECLINED = "declined"  # "non"
@@ -160,10 +159,9 @@ def choose(
         found = fitting(wish, open_options, world)
         if wish.soonest and found:
             found = [min(found, key=lambda o: o.starts_at)]
-        if len(found) == 1:
-            return Chosen(Pick.ONE, (found[0],))
         if found:
-            return Chosen(Pick.SOME, tuple(found), wish)
+            # The best of those that fit (the list is in order): asked to confirm, a "non" shows the others.
+            return Chosen(Pick.ONE, (found[0],))
         return Chosen(Pick.ELSEWHERE, wish=wish)
     if wish.soonest and open_options:
         return Chosen(Pick.ONE, (min(open_options, key=lambda o: o.starts_at),))

@@ -334,6 +334,14 @@ def names_fr(first_names: list[str]) -> str:
     return " et ".join(n for n in first_names if n)
 
 
+def street_of(venue: str, address: str) -> str:
+    """The address without its postcode and commune when the venue's name already says the commune ("Mairie de
+    Saint-Victor", "7 rue André-Gide"): shorter, and just as easy to find."""
+    street, _, town = address.rpartition(",")
+    commune = town.strip().split(" ", 1)[-1].removesuffix(" cedex").removesuffix(" CEDEX")
+    return street.strip() if street and commune and _folded(commune) in _folded(venue) else address
+
+
 def seated(
     first_name: str,
     start: datetime,
@@ -345,26 +353,42 @@ def seated(
     subject: str = "",
     two: bool = False,
 ) -> str:
-    """``reminded``: a reminder is planned (not when the workshop is too close for one to leave in time)."""
+    """The seat, with the address: one SMS when the words allow it, two at most. ``reminded``: a reminder is
+    planned (not when the workshop is too close for one to leave in time)."""
     after = "Un rappel vous sera envoyé avant." if reminded else "Pensez à noter la date."
     what = f"Atelier {subject}" if subject else "Atelier"
     seats = " Deux places réservées." if two else ""
+    when = when_fr(start, tz)
+    street = street_of(venue, address)
+    tail = f"{after} Pour annuler, écrivez ANNULER."
+    short = f"{'On vous le rappellera.' if reminded else 'Notez bien la date.'} Pour annuler : ANNULER."
+    head = f"C'est noté, {first_name} !{seats}"
+    for text in (
+        f"{head} {what} le {when}, {venue}, {address}. {tail}",
+        f"{head} {what} le {when}, {venue}, {street}. {tail}",
+        f"{head} {what} le {when}, {venue}, {street}. {short}",
+        f"{head} Atelier le {when}, {venue}, {street}. {short}",
+    ):
+        if sms_segments(text) == 1:
+            return text
     return _fitting(
         2,
         (),
-        f"C'est noté, {first_name} !{seats} {what} le {when_fr(start, tz)}, {venue}, {address}. {after} "
-        "Pour annuler, écrivez ANNULER.",
-        f"C'est noté, {first_name} !{seats} {what} le {when_fr(start, tz)}, {venue}, {address}. {after}",
+        f"{head} {what} le {when}, {venue}, {address}. {tail}",
+        f"{head} {what} le {when}, {venue}, {address}. {after}",
     )
 
 
 def waiting(first_name: str, position: int, start: datetime, tz: tzinfo, venue: str, *, two: bool = False) -> str:
     who = "vous êtes" if not two else "vous êtes tous les deux"
+    when = when_fr(start, tz)
     return _fitting(
-        2,
+        1,
         (),
-        f"C'est noté, {first_name} : {who} en position {position} sur la liste d'attente du {when_fr(start, tz)}, "
-        f"{venue}. Si une place se libère, on vous prévient.",
+        f"C'est noté, {first_name} : {who} en position {position} sur la liste d'attente du {when}, {venue}. "
+        "Si une place se libère, on vous prévient.",
+        f"C'est noté, {first_name} : {who} en position {position} sur la liste d'attente du {when}. Si une place "
+        "se libère, on vous prévient.",
     )
 
 
@@ -523,11 +547,14 @@ def move_header(old_start: datetime, tz: tzinfo, note: str = "") -> tuple[str, .
 
 
 def moved(first_name: str, old_start: datetime, start: datetime, tz: tzinfo, venue: str, address: str) -> str:
+    when, old = when_fr(start, tz), day_fr(old_start, tz)
+    street = street_of(venue, address)
     return _fitting(
-        2,
+        1,
         (),
-        f"C'est noté, {first_name} : atelier le {when_fr(start, tz)}, {venue}, {address}. Votre place du "
-        f"{day_fr(old_start, tz)} est libérée. Un rappel vous sera envoyé avant.",
+        f"C'est noté, {first_name} : atelier le {when}, {venue}, {street}. Votre place du {old} est libérée.",
+        f"C'est noté, {first_name} : atelier le {when}, {venue}. Votre place du {old} est libérée.",
+        f"C'est noté : atelier le {when}. Votre place du {old} est libérée.",
     )
 
 

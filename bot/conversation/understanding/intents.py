@@ -118,7 +118,10 @@ _TWO = pipe(
     "|ma femme vient|et mon mari|et ma femme|avec mon|avec ma"
 )
 _ON_BEHALF = word_set("pour inscris inscrire part")
-_SELF = pipe("je suis sa petite fille|je suis son petit fils|je suis sa fille|je suis son fils|je suis sa voisine")
+_SELF = pipe(
+    "je suis sa petite fille|je suis son petit fils|je suis sa fille|je suis son fils|je suis sa voisine"
+    "|je suis la petite fille de|je suis le petit fils de|je suis la fille de|je suis le fils de|je l inscris"
+)
 
 
 @dataclass(frozen=True)

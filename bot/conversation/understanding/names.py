@@ -170,7 +170,8 @@ _SENTENCE_WORDS = word_set(
     "aujourd hui semaine lundi mardi mercredi jeudi vendredi samedi dimanche cordialement bonne journee soiree "
     "inscrit inscrite voila alors bon ben euh svpl bisous bises et nul nulle debutant debutante perdu perdue "
     "novice zero seul seule veuve veuf retraite retraitee interesse interessee content contente sera serons "
-    "vient viendra viendrons venons allons va vais deux trois quatre personnes personne ans"
+    "vient viendra viendrons venons allons va vais deux trois quatre personnes personne ans gratuit gratuite "
+    "payant payante arnaque vrai serieux quoi combien message sms"
 )
 # Relatives and such: skipped before a name ("ma grand mere Raymonde"), but a surname once a name has begun
 # ("Raymonde Petit").
@@ -278,7 +279,7 @@ def _run(items: list[str], communes: CommuneIndex | None) -> tuple[int, list[str
             if place:
                 index += place
                 continue
-            if _namelike(item) and key not in _SOFT_WORDS:
+            if _namelike(item) and key not in _SOFT_WORDS and key not in _PLACE_MARKS | _PARTICLES:
                 run, start = [item], index
             index += 1
             continue
