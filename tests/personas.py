@@ -849,9 +849,8 @@ async def _reached(db: Database, persona: Persona, seated: list[int], heard: str
                 await session.scalars(select(CallbackRequest.reason).where(CallbackRequest.resident_id == resident.id))
             ).all()
             return any(goal.reason is None or goal.reason in (r or "").casefold() for r in reasons)
-        household = [resident.id] + list(
-            (await session.scalars(select(Resident.id).where(Resident.companion_of_id == resident.id))).all()
-        )
+        companions = await session.scalars(select(Resident.id).where(Resident.companion_of_id == resident.id))
+        household = [resident.id, *companions.all()]
         enrolments = list(
             (await session.scalars(select(Enrolment).where(Enrolment.resident_id.in_(household)))).unique()
         )
