@@ -157,7 +157,7 @@ def p(label: str, goal: Goal, *, seated: tuple[tuple[str, int], ...] = (), **say
 
 
 SEAT = Goal("seat")
-PERSONAS: tuple[Persona, ...] = (
+FIRST_SET: tuple[Persona, ...] = (
     # Signing up, from the first message.
     p(
         "all caps",
@@ -693,6 +693,171 @@ PERSONAS: tuple[Persona, ...] = (
 )
 
 
+# A second set, written after the first one had shaped the conversation, and measured as it came the first time
+# (README: "Issue 13 figures"): how the conversation copes with writing it was not tuned on.
+SECOND_SET: tuple[Persona, ...] = (
+    p(
+        "slt jveux",
+        SEAT,
+        first="slt jveux minscrire",
+        name="jean claude BERNARD",
+        commune="j'habite a montlucon quartier fontbouillant",
+        level="pas tres doue avec ces trucs",
+        interests="jsp",
+        workshop="ok le 1",
+        confirm_workshop="ouii",
+    ),
+    p(
+        "a granddaughter with emoji",
+        SEAT,
+        first="Bonjour 😊 je suis la petite fille de Mme Colette Girard, elle voudrait participer 🙏",
+        name="Colette Girard",
+        commune="Domérat 03410",
+        level="elle n'a jamais touché un ordi",
+        interests="elle veut voir ses arrières petits enfants en visio",
+        workshop="le premier",
+        confirm_workshop="Oui merci beaucoup 😊",
+    ),
+    p(
+        "dictated commas",
+        SEAT,
+        first="bonjour virgule je voudrais m'inscrire à un atelier point",
+        name="Bernadette Faure point",
+        commune="à Lignerolles",
+        level="débutante",
+        interests="les impôts et la banque",
+        workshop="1",
+        confirm_workshop="oui",
+    ),
+    p(
+        "phonetic",
+        SEAT,
+        first="bjr je voudré minscrir",
+        name="suzane lefevre",
+        commune="st jenest",
+        level="je debut",
+        interests="les foto",
+        workshop="1",
+        confirm_workshop="ok",
+    ),
+    p(
+        "several ideas and the price",
+        SEAT,
+        first="Bonjour, je m'appelle Lucien Mercier, j'habite à Quinssaines, je me débrouille un peu, c'est combien ?",
+        interests="la banque en ligne",
+        workshop="1",
+        confirm_workshop="oui",
+    ),
+    p(
+        "03420",
+        SEAT,
+        first="Bonjour",
+        name="Raymonde Chatelain",
+        commune="03420",
+        commune_pick="marcillat",
+        level="1",
+        interests="rien",
+        workshop="1",
+        confirm_workshop="oui",
+    ),
+    p(
+        "Neris les bains",
+        Goal("told", hear=("Néris-les-Bains ne fait pas partie",)),
+        first="Bonjour",
+        name="Jacques Lemoine",
+        commune="Neris les bains",
+    ),
+    p(
+        "not coming on the 4th",
+        Goal("cancel"),
+        seated=((DESERTINES, 4),),
+        first="bonjour je ne pourrai pas venir le 4 mars desolee",
+        cancel_confirm="oui",
+    ),
+    p(
+        "changing for Friday the 13th",
+        Goal("move", day=13),
+        seated=((PREMILHAT, 6),),
+        first="est ce que je peux changer pour le vendredi 13",
+        confirm_workshop="oui",
+    ),
+    p(
+        "what are these workshops for",
+        SEAT,
+        first="c'est pour quoi ces ateliers ?",
+        name="Maurice Blanc",
+        commune="Teillet",
+        level="1",
+        interests="rien",
+        workshop="1",
+        confirm_workshop="oui",
+    ),
+    p(
+        "a question at the confirmation",
+        SEAT,
+        first="Bonjour",
+        name="Huguette Garnier",
+        commune="Villebret",
+        level="1",
+        interests="rien",
+        workshop="1",
+        confirm_workshop=("ca dure combien de temps ?", "oui"),
+    ),
+    p(
+        "numbers in words",
+        SEAT,
+        first="Bonjour",
+        name="Arlette Dumont",
+        commune="Quinssaines",
+        level="le deux",
+        interests="2 et 5",
+        workshop="le deuxieme",
+        confirm_workshop="OUI OUI",
+    ),
+    p(
+        "Madame and her full name",
+        SEAT,
+        first="Bonjour",
+        name="Madame Paulette Renard",
+        commune="Ronnet",
+        level="1",
+        interests="rien",
+        workshop="1",
+        confirm_workshop="oui",
+    ),
+    p(
+        "stop sending me messages",
+        Goal("stop"),
+        first="arretez de m envoyer des messages",
+    ),
+    p(
+        "husband and wife",
+        Goal("seat", seats=2),
+        first="nous voudrions nous inscrire mon epouse et moi",
+        name="Michel Dubois",
+        companion="Monique Dubois",
+        commune="Villebret",
+        level="debutants",
+        interests="whatsapp",
+        workshop="1",
+        confirm_workshop="oui",
+    ),
+    p(
+        "none of these suits me",
+        SEAT,
+        first="Bonjour",
+        name="Yves Poirier",
+        commune="Premilhat",
+        level="1",
+        interests="rien",
+        workshop=("aucun ne me va", "1"),
+        confirm_workshop="oui",
+    ),
+)
+
+PERSONAS = FIRST_SET + SECOND_SET
+
+
 # --- Running them -----------------------------------------------------------------------------------------------
 
 
@@ -742,6 +907,7 @@ NAME_AND_VILLAGE = (
     "name and village, all caps",
     "name and village, no greeting",
     "voice dictation",
+    "several ideas and the price",
 )
 
 

@@ -578,6 +578,14 @@ def _signup_step(text: str, state: State, resident: ResidentView, world: World) 
             return Turn(state=retry, replies=(Reply(say.interests_not_understood(), choices),), misunderstood=True)
         data["interests"] = []  # an optional question: never block a sign-up on it
         gathered = replace(gathered, found=True)
+    if state.step == Step.LEVEL and "level" not in data and not gathered.found:
+        if not state.data.get("level_retry"):
+            retry = State(Step.LEVEL, {**data, "level_retry": True})
+            reply = Reply(say.level_not_understood(), say.LEVEL_CHOICES)
+            return Turn(state=retry, replies=(reply,), misunderstood=True)
+        # Twice not understood: someone who cannot say is new to this; they start with the beginners.
+        data["level"] = Level.beginner.value
+        gathered = replace(gathered, found=True, notes=[*gathered.notes, say.starting_as_beginner()])
     if state.step == Step.COMPANION and not data.get("companion") and parse_yes_no(text) is False:
         data.pop("party", None)  # "non, finalement je viens seule"
         gathered = replace(gathered, found=True)
@@ -841,7 +849,9 @@ def _further(wish: Wish, state: State, resident: ResidentView, world: World) -> 
         return _offer_waiting(found[0], data, world, note=say.full_workshop())
     with_seats = [w for w in found if w.free_seats >= party]
     if with_seats:
-        return _present(with_seats, party, data, world, note="")
+        # The best one that fits, to confirm; a "non" shows the next ones that fit.
+        alternatives = [w.id for w in with_seats[:MAX_OFFERED]]
+        return _confirm(with_seats[0], {**data, "offered": alternatives}, world)
     return _reshow(state, world, note=say.full_workshop() if found else _nothing_for(wish, world))
 
 
@@ -904,7 +914,12 @@ def _on_confirm_workshop(text: str, state: State, resident: ResidentView, world:
     if answer is False and not _says_which(text, world):
         if data.get("moving"):
             return _others(State(Step.WORKSHOP, {**data, "seen": _seen(data, [workshop_id])}), resident, world)
-        others = [i for i in data.get("offered", []) if i != workshop_id]
+        others = [o for o in (_workshop(world, int(i)) for i in data.get("offered", [])) if o is not None]
+        others = [o for o in others if o.id != workshop_id and o.free_seats >= _party(data)]
+        if others and resident.registered and not data.get("labels"):
+            # What was offered after a wish ("mardi"): the next ones that fit it.
+            carried = {k: v for k, v in data.items() if k in CARRIED}
+            return _present(others, _party(data), carried, world, note="")
         if others and resident.registered:
             fresh = {k: v for k, v in data.items() if k != "seen"}
             return _offer(resident, world, fresh, exclude=[workshop_id])
@@ -1078,8 +1093,8 @@ def _offer_move(booking: Booking, text: str, resident: ResidentView, world: Worl
     order = [w for w in _candidates(state, resident, world, wish) if w.id != booking.workshop.id]
     if wish.specific:
         found = [w for w in fitting(wish, order, world) if w.free_seats >= len(together)]
-        if found:
-            return _present(found, len(together), data, world, note="")
+        if found:  # the best one that fits, to confirm; a "non" shows the next ones
+            return _confirm(found[0], {**data, "offered": [w.id for w in found[:MAX_OFFERED]]}, world)
         note = say.full_workshop() if fitting(wish, order, world) else _nothing_for(wish, world)
     else:
         note = ""

@@ -171,6 +171,10 @@ def level_not_understood() -> str:
     return f"{NOT_UNDERSTOOD} Répondez 1, 2 ou 3 :"
 
 
+def starting_as_beginner() -> str:
+    return "On commence avec les débutants."
+
+
 def ask_interests() -> str:
     return "Qu'aimeriez-vous apprendre ? Un ou plusieurs numéros :"
 

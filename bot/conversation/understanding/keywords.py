@@ -62,7 +62,9 @@ _KEYWORD_PHRASES: dict[Keyword, tuple[str, ...]] = {
         "|je ne veux plus de messages|ne plus recevoir|ne plus recevoir de sms|ne plus recevoir de messages"
         "|je ne veux plus recevoir|je ne veux plus rien recevoir|je ne veux plus recevoir de messages"
         "|je ne veux plus recevoir de sms|desabonner"
-        "|me desabonner|desabonnez moi|desabonnement|unsubscribe"
+        "|me desabonner|desabonnez moi|desabonnement|unsubscribe|arretez de m envoyer des messages"
+        "|arretez de m envoyer des sms|arretez de m ecrire|ne m envoyez plus de messages|ne m envoyez plus rien"
+        "|ne m envoyez plus de sms|je ne veux plus de vos messages|arretez de m envoyer"
         # Twilio's own opt-out words: Twilio blocks the number on them, so they must stop us too
         # (https://help.twilio.com/articles/223134027).
         "|stopall|stop all|end|cancel|quit|optout|opt out|revoke"

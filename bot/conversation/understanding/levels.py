@@ -22,6 +22,8 @@ _SURE: dict[int, tuple[str, ...]] = {
         "|ne sais que telephoner|sais que telephoner|que telephoner|juste telephoner|seulement telephoner"
         "|juste appeler|que appeler|offert une tablette|offert un telephone|offert un portable|offert un ordinateur"
         "|offert un smartphone|pas a l aise|pas du tout a l aise|pas doue|pas douee|je suis perdu|je suis perdue"
+        "|pas tres doue|pas tres douee|pas trop doue|pas trop douee|pas doue avec|nul avec|nulle avec|jamais touche"
+        "|jamais touche un ordi|jamais touche un ordinateur|y connais rien|n y comprends rien|comprends rien"
         "|perdu avec|perdue avec|premiere fois|jamais utilise|jamais servi|zero|niveau zero|aucune connaissance"
         "|je n y arrive pas|j y arrive pas|pas doue du tout|vraiment debutant|tout debut|totalement debutant|niveau 1"
     ),
@@ -42,11 +44,15 @@ _AT_THE_QUESTION: dict[int, tuple[str, ...]] = {
 }
 
 
+def _singular(word: str) -> str:
+    """ "debutants" → "debutant", "nuls" → "nul": couples answer for two."""
+    return word[:-1] if len(word) > 4 and word.endswith("s") else word
+
+
 @cache
 def _table(*, at_question: bool) -> tuple[tuple[tuple[str, ...], int], ...]:
-    rows = [(tuple(p.split()), level) for level, phrases in _SURE.items() for p in phrases]
-    if at_question:
-        rows += [(tuple(p.split()), level) for level, phrases in _AT_THE_QUESTION.items() for p in phrases]
+    tables = [_SURE, _AT_THE_QUESTION] if at_question else [_SURE]
+    rows = [(tuple(_singular(w) for w in p.split()), level) for t in tables for level, ps in t.items() for p in ps]
     return tuple(sorted(rows, key=lambda row: -len(" ".join(row[0]))))
 
 
@@ -82,4 +88,4 @@ def parse_level(text: str, *, at_question: bool = True) -> int | None:
         leading = _leading_number(tokens)
         if leading is not None:
             return leading  # the list's number wins over the words around it
-    return _by_words(tokens, at_question=at_question)
+    return _by_words([_singular(t) for t in tokens], at_question=at_question)

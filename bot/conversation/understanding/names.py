@@ -171,7 +171,8 @@ _SENTENCE_WORDS = word_set(
     "inscrit inscrite voila alors bon ben euh svpl bisous bises et nul nulle debutant debutante perdu perdue "
     "novice zero seul seule veuve veuf retraite retraitee interesse interessee content contente sera serons "
     "vient viendra viendrons venons allons va vais deux trois quatre personnes personne ans gratuit gratuite "
-    "payant payante arnaque vrai serieux quoi combien message sms"
+    "payant payante arnaque vrai serieux quoi combien message sms jveux jvoudrais jvoudrai voudre voudré jsuis "
+    "chuis jai jsp pk pcq ds tt bcp mrc dsl minscrir inscrir participer"
 )
 # Relatives and such: skipped before a name ("ma grand mere Raymonde"), but a surname once a name has begun
 # ("Raymonde Petit").
@@ -334,6 +335,21 @@ def _tidy(parts: list[str]) -> str:
     return " ".join(_capitalize_word(word, first=position == 0) for position, word in enumerate(parts))
 
 
+def _only_a_place_after(items: list[str], communes: CommuneIndex | None) -> bool:
+    """What follows a name in a message that is nothing but a name: where they live ("de Domérat"), politeness."""
+    index = 0
+    while index < len(items):
+        key = _key(items[index])
+        if items[index] == "|" or key in POLITENESS_WORDS or key in _PLACE_MARKS or key in ("j habite", "habite"):
+            index += 1
+            continue
+        place = _commune_at(items, index, communes)
+        if not place:
+            return False
+        index += place
+    return True
+
+
 # What may come before a name nobody introduced: "bonjour, je voudrais m'inscrire pour ma mère : Jeanne Roux".
 _BEFORE_NAME = (
     word_set(
@@ -360,6 +376,8 @@ def read_name(text: str, *, communes: CommuneIndex | None = None, expected: bool
         before = [_key(i) for i in items[:start] if i != "|"]
         if any(word not in allowed for key in before for word in key.split()):
             return NameReading()  # "je voudrais savoir les horaires": a sentence, not a name
+        if not expected and not _only_a_place_after(items[start + len(run) :], communes):
+            return NameReading()  # "slt jveux minscrire": a sentence again
     left, right = _split_couple(run)
     name = _tidy(left)
     if not looks_like_name(name):
