@@ -7,8 +7,10 @@ import logging
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
+from bot.config import load_settings
 from bot.context import Context
 from bot.handlers import telegram
 from bot.interfaces.cli import advisers, broadcast, callbacks, chat, demo, enrol, messages, residents, stats, workshops
@@ -116,11 +118,18 @@ def serve(
 
     from bot.app import create_app
 
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"configuration invalide ({first['loc'][0] if first['loc'] else ''}) : {first['msg']}")
+    if (problem := settings.unprotected_webhooks()) is not None:
+        fail(problem)
     # Our own logs at INFO (never numbers in full, nor bodies); the database driver stays quiet, since at DEBUG
     # it prints statement parameters, which hold phone numbers.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
 
 
 def main() -> None:

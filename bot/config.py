@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # claim and nobody else picks the row up meanwhile.
     dispatch_lease: float = Field(60.0, ge=15.0, validation_alias="ATELIER_DISPATCH_LEASE")
     secret_key: str | None = Field(None, validation_alias="ATELIER_SECRET_KEY")  # keys the erased-number hash
+    # A public URL without a Twilio auth token lets anyone post to the SMS webhook as any resident: `atelier serve`
+    # refuses that unless this says it is a local trial (a tunnel to a laptop, say).
+    allow_unsigned: bool = Field(False, validation_alias="ATELIER_ALLOW_UNSIGNED")
 
     @field_validator("reminders", mode="before")
     @classmethod
@@ -119,6 +122,24 @@ class Settings(BaseSettings):
             value = value.strip().rstrip("/")
             return value or None
         return value
+
+    @field_validator("twilio_auth_token", "telegram_bot_token", "telegram_secret", "secret_key", mode="before")
+    @classmethod
+    def _secret(cls, value: Any) -> Any:
+        """A blank secret is no secret: treated as not set."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    def unprotected_webhooks(self) -> str | None:
+        """Why ``atelier serve`` must not start as configured, in one sentence for the operator; None when it may."""
+        if self.public_url and not self.twilio_auth_token and not self.allow_unsigned:
+            return (
+                "ATELIER_PUBLIC_URL est défini mais pas TWILIO_AUTH_TOKEN : n'importe qui pourrait écrire au service "
+                "au nom de n'importe quel habitant ; donnez le jeton d'authentification Twilio (ou, pour un essai "
+                "local seulement, ATELIER_ALLOW_UNSIGNED=1)."
+            )
+        return None
 
     def rate_of(self, channel: str) -> float | None:
         """The channel's overall rate limit (messages per second); None for a channel without one."""
