@@ -12,6 +12,7 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.config import load_settings
 from bot.context import Context
+from bot.guards import protect_logs
 from bot.handlers import telegram
 from bot.interfaces.cli import advisers, broadcast, callbacks, chat, demo, enrol, messages, residents, stats, workshops
 from bot.interfaces.cli.common import console, fail, open_context, run
@@ -46,6 +47,7 @@ def telegram_webhook(
                 telegram.webhook_url(settings)
             except ValueError as exc:
                 fail(f"{exc}. Rien n'a été changé.")
+        protect_logs(settings)  # httpx logs the Bot API URLs, token included
         bot = telegram.build_application(settings).bot
         try:
             async with bot:  # getMe first: a wrong token is reported as such
@@ -125,10 +127,10 @@ def serve(
         fail(f"configuration invalide ({first['loc'][0] if first['loc'] else ''}) : {first['msg']}")
     if (problem := settings.unprotected_webhooks()) is not None:
         fail(problem)
-    # Our own logs at INFO (never numbers in full, nor bodies); the database driver stays quiet, since at DEBUG
-    # it prints statement parameters, which hold phone numbers.
+    # Our own logs at INFO (never numbers in full, nor bodies); the database drivers stay quiet, since at DEBUG
+    # they print statement parameters, which hold phone numbers; no secret in any record (bot/guards.py).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    protect_logs(settings)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
 
 
