@@ -17,10 +17,11 @@ from bot.channels import Sender
 from bot.config import Settings, load_settings
 from bot.context import Context, system_clock
 from bot.conversation.gsm7 import render_sms
-from bot.guards import BodyLimit, protect_logs
+from bot.guards import BodyLimit
 from bot.handlers import sms, telegram
 from bot.handlers.console import ConsoleSender
 from bot.interfaces import telegram_advisers
+from bot.logs import protect_logs
 from bot.scheduler.jobs import start_jobs, stop_jobs
 from bot.service.erasure import purge_inactive
 from bot.service.places import sync_territory
@@ -38,7 +39,9 @@ def create_app(
     clock: Callable[[], datetime] = system_clock,
 ) -> Starlette:
     settings = settings or load_settings()
-    protect_logs(settings)  # before anything can log: no secret in any record, no query string in access lines
+    protect_logs(
+        settings.secrets()
+    )  # before anything can log: no secret in any record, no query string in access lines
     territory = load_territory(settings.territory)
     db = Database.from_url(settings.database_url)
     channel_senders: dict[str, Sender] = dict(senders or {})

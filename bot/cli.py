@@ -12,10 +12,10 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.config import load_settings
 from bot.context import Context
-from bot.guards import protect_logs
 from bot.handlers import telegram
 from bot.interfaces.cli import advisers, broadcast, callbacks, chat, demo, enrol, messages, residents, stats, workshops
 from bot.interfaces.cli.common import console, fail, open_context, run
+from bot.logs import protect_logs
 
 # ``atelier telegram webhook`` lives here, in the wiring, because it drives the Telegram channel itself: it tells
 # Telegram where to post the bot's updates (or stop it, to go back to polling).
@@ -47,7 +47,7 @@ def telegram_webhook(
                 telegram.webhook_url(settings)
             except ValueError as exc:
                 fail(f"{exc}. Rien n'a été changé.")
-        protect_logs(settings)  # httpx logs the Bot API URLs, token included
+        protect_logs(settings.secrets())  # httpx logs the Bot API URLs, token included
         bot = telegram.build_application(settings).bot
         try:
             async with bot:  # getMe first: a wrong token is reported as such
@@ -128,9 +128,9 @@ def serve(
     if (problem := settings.unprotected_webhooks()) is not None:
         fail(problem)
     # Our own logs at INFO (never numbers in full, nor bodies); the database drivers stay quiet, since at DEBUG
-    # they print statement parameters, which hold phone numbers; no secret in any record (bot/guards.py).
+    # they print statement parameters, which hold phone numbers; no secret in any record (bot/logs.py).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    protect_logs(settings)
+    protect_logs(settings.secrets())
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
 
 

@@ -6,11 +6,13 @@ explicit mapping, so tests never depend on the machine's environment).
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote, quote_plus
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -19,6 +21,7 @@ from bot.scheduler.planning import QuietHours, ReminderRule, parse_duration, par
 from storage.enums import Channel
 
 DEFAULT_TERRITORY = Path(__file__).parent / "territories" / "montlucon-communaute.toml"
+MIN_SECRET_PART = 16  # a part of a secret shorter than this is no secret on its own (and would blank common words)
 
 
 def parse_rate(value: str) -> float:
@@ -130,6 +133,24 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    def secrets(self) -> set[str]:
+        """Every secret here, as the logs must never show it: any field named like a token, secret, key or password
+        (one added later, a console session key say, is covered by its name), with the forms it takes in URLs and
+        headers."""
+        found: set[str] = set()
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, str) and value and name.endswith(("_token", "_secret", "_key", "_password")):
+                found.add(value)
+        token_secret = (self.telegram_bot_token or "").partition(":")[2]
+        if len(token_secret) >= MIN_SECRET_PART:  # "123456789:AAH…": the part after the bot's id is the secret one
+            found.add(token_secret)
+        if self.twilio_account_sid and self.twilio_auth_token:  # the HTTP Basic authentication of Twilio's API
+            pair = f"{self.twilio_account_sid}:{self.twilio_auth_token}"
+            found.add(base64.b64encode(pair.encode()).decode("ascii"))
+        encoded = {form for secret in found for form in (quote(secret, safe=""), quote_plus(secret), quote(secret))}
+        return found | encoded
 
     def unprotected_webhooks(self) -> str | None:
         """Why ``atelier serve`` must not start as configured, in one sentence for the operator; None when it may."""

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -22,9 +23,10 @@ from starlette.applications import Starlette
 from twilio.request_validator import RequestValidator
 
 from bot.app import create_app
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.handlers.sms import INBOUND_PATH, REPLY_CONFIRMATION
 from bot.handlers.telegram import SECRET_HEADER, WEBHOOK_PATH
+from bot.logs import protect_logs
 from storage.database import Database
 from storage.models import MessageStatus, OutboundMessage
 from tests.fakes.telegram import FakeTelegram, text_update
@@ -106,7 +108,11 @@ async def settle(both: Both) -> None:
         if await unsettled(both) == 0:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("the dispatcher did not send everything")
+        both.clock.advance(timedelta(seconds=0.2))  # the SMS pace (10/s) spreads messages in the clock's time
+    async with both.app.state.ctx.db.read() as session:
+        rows = (await session.execute(select(OutboundMessage))).scalars().all()
+    left = [(r.channel, r.kind, r.status, r.due_at, r.attempts) for r in rows if r.status in ("pending", "sending")]
+    raise AssertionError(f"the dispatcher did not send everything at {both.clock.now}: {left}")
 
 
 async def sms_conversation(both: Both) -> None:
@@ -148,3 +154,65 @@ async def test_no_secret_in_any_log_line_after_a_conversation_on_each_channel(
         leaks = [line for line in lines if secret in line]
         assert not leaks, f"{secret[:6]}… in {leaks[0][:300]!r}"
     assert all(logging.getLogger(name).getEffectiveLevel() >= logging.WARNING for name in DATABASE_DRIVERS)
+
+
+# --- The redaction, record by record ---------------------------------------------------------------------------
+
+
+def _raise(message: str) -> None:
+    raise RuntimeError(message)
+
+
+@pytest.mark.parametrize(
+    ("label", "log"),
+    [
+        ("in the message", lambda log: log.info(f"token {BOT_TOKEN}")),
+        ("in a %s argument", lambda log: log.info("calling %s", f"/bot{BOT_TOKEN}/getMe")),
+        ("in an object's str()", lambda log: log.info("GET %s", httpx.URL(f"https://x/bot{BOT_TOKEN}/getMe"))),
+        ("in a mapping argument", lambda log: log.debug("%(auth)s", {"auth": AUTH_TOKEN})),
+        ("URL-encoded", lambda log: log.warning("url %s", quote(BOT_TOKEN, safe=""))),
+        ("the bot token's secret part alone", lambda log: log.error(BOT_TOKEN.partition(":")[2])),
+        ("at DEBUG", lambda log: log.debug("secret=%s", WEBHOOK_SECRET)),
+    ],
+)
+def test_a_secret_is_redacted_wherever_it_is_in_a_record(
+    label: str, log: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    protect_logs(settings_with_secrets().secrets())
+    caplog.set_level(logging.DEBUG, logger="redaction-test")
+    log(logging.getLogger("redaction-test"))
+    assert caplog.records, label
+    assert "[secret]" in caplog.text
+    assert not any(secret in caplog.text for secret in FORBIDDEN), caplog.text
+
+
+def test_a_secret_in_an_exception_is_redacted_from_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    protect_logs(settings_with_secrets().secrets())
+    try:
+        _raise(f"Unauthorized for url https://api.telegram.org/bot{BOT_TOKEN}/getMe")
+    except RuntimeError:
+        logging.getLogger("redaction-test").exception("the Bot API refused")
+    assert "Unauthorized for url" in caplog.text and "[secret]" in caplog.text
+    assert BOT_TOKEN not in caplog.text
+
+
+def test_an_access_line_keeps_its_shape_without_its_query_string(caplog: pytest.LogCaptureFixture) -> None:
+    protect_logs(settings_with_secrets().secrets())
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
+    args = ("127.0.0.1:5000", "GET", f"/sms/twilio?From={quote(PHONE)}&Body=Bonjour", "1.1", 405)
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', *args)
+    (record,) = caplog.records
+    assert record.args == ("127.0.0.1:5000", "GET", "/sms/twilio", "1.1", 405)  # uvicorn's formatter reads them
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /sms/twilio HTTP/1.1" 405'
+
+
+def settings_with_secrets() -> Settings:
+    return load_settings(
+        {
+            "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+            "ATELIER_TELEGRAM_SECRET": WEBHOOK_SECRET,
+            "ATELIER_SECRET_KEY": SECRET_KEY,
+        }
+    )
