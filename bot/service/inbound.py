@@ -96,7 +96,7 @@ async def handle_inbound(
         if inbound.shared_phone and resident is not None and resident.name and resident.level:
             state = None  # recognised by their number: no need to finish a sign-up they already did
         world = await build_world(session=session, ctx=ctx, now=now)
-        view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now, world=world)
+        view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now)
         turn = dialogue.respond(state=state, text=text, resident=view, world=world)
         applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
         resident = applied.resident
@@ -215,7 +215,7 @@ async def build_world(*, session: AsyncSession, ctx: Context, now: datetime) -> 
 
 
 async def resident_view(
-    *, session: AsyncSession, resident: Resident | None, channel: str, now: datetime, world: World
+    *, session: AsyncSession, resident: Resident | None, channel: str, now: datetime
 ) -> ResidentView:
     if resident is None:
         return ResidentView(has_phone=channel == Channel.sms, contact_offered=channel != Channel.telegram)
@@ -352,7 +352,7 @@ async def _apply_simple(
             resident.commune_insee = resident.commune_insee or effect.commune_insee
             await session.flush()
             await session.refresh(resident, attribute_names=["commune"])  # loaded here: no lazy load in async
-        await request_callback(session=session, ctx=ctx, resident=resident, now=now, phone=effect.phone)
+        await request_callback(session=session, resident=resident, now=now, phone=effect.phone)
     elif isinstance(effect, ContactOffered):
         resident.telegram_contact_offered = True
 
