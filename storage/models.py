@@ -294,6 +294,8 @@ class OutboundMessage(Base):
     enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id"))
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    # a change notice: the change it announces, as data (where and when the workshop was said to be before it)
+    change: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -537,6 +537,12 @@ def _offer(resident: ResidentView, world: World, exclude: Sequence[int] = ()) ->
     return Turn(state=State(Step.WORKSHOP, data), replies=(Reply(say.offer_workshops(), lines),))
 
 
+def offers_after_cancellation(workshop_ids: Sequence[int]) -> State:
+    """Where a cancellation notice leaves the conversation: at its offers of other workshops, where one digit
+    enrols (the notice said "answer with the number")."""
+    return State(Step.WORKSHOP, {"offered": list(workshop_ids), "direct": True})
+
+
 def _offered(state: State, world: World) -> tuple[list[WorkshopOption], list[str]]:
     """The workshops offered at the last question (those still planned) and their numbered lines."""
     options = [w for w in (_workshop(world, int(i)) for i in state.data.get("offered", [])) if w is not None]

@@ -109,14 +109,13 @@ async def handle_inbound(
             if resident is not None:
                 record.resident_id = resident.id
                 resident.last_activity_at, resident.preferred_channel = now, inbound.channel
-            await save_conversation(
+            await keep_state(
                 session=session,
                 existing=conversation,
                 channel=inbound.channel,
                 address=inbound.address,
                 resident_id=resident.id if resident is not None else None,
-                step=applied.turn.state.step.value if applied.turn.state else None,
-                data=applied.turn.state.data if applied.turn.state else {},
+                state=applied.turn.state,
                 now=now,
             )
         replies = applied.turn.replies
@@ -159,13 +158,40 @@ async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, bo
     return new
 
 
-# --- Loading what the dialogue needs -------------------------------------------------------------------------
+# --- The conversation's state ---------------------------------------------------------------------------------
 
 
 def _state_of(conversation: Conversation | None) -> State | None:
     if conversation is None or conversation.step not in {step.value for step in Step}:
         return None  # no conversation, or one stored by an older version with a step that no longer exists
     return State(Step(conversation.step), dict(conversation.data or {}), conversation.updated_at)
+
+
+async def keep_state(
+    *,
+    session: AsyncSession,
+    existing: Conversation | None,
+    channel: str,
+    address: str,
+    resident_id: int | None,
+    state: State | None,
+    now: datetime,
+) -> None:
+    """Store where the conversation with this address is; a state of None forgets it. ``existing``: the row
+    stored for it (``load_conversation``), None when there is none."""
+    await save_conversation(
+        session=session,
+        existing=existing,
+        channel=channel,
+        address=address,
+        resident_id=resident_id,
+        step=state.step.value if state is not None else None,
+        data=state.data if state is not None else {},
+        now=now,
+    )
+
+
+# --- Loading what the dialogue needs -------------------------------------------------------------------------
 
 
 def _option(workshop: Workshop, seated: int) -> WorkshopOption:

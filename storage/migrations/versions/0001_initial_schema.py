@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 17:44:22.791494
+Create Date: 2026-12-05 08:14:50.427668
 """
 
 from collections.abc import Sequence
@@ -287,6 +287,7 @@ def upgrade() -> None:
         sa.Column("enrolment_id", sa.Integer(), nullable=True),
         sa.Column("broadcast_id", sa.Integer(), nullable=True),
         sa.Column("inbound_id", sa.Integer(), nullable=True),
+        sa.Column("change", sa.JSON(), nullable=True),
         sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", storage.models.UtcDateTime(timezone=True), nullable=False),
