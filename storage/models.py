@@ -279,7 +279,7 @@ class OutboundMessage(Base):
     ask_contact: Mapped[bool] = mapped_column(Boolean, default=False)  # Telegram: offer the "share my number" button
     kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "message_kind"))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    # claim order: 0 answers to the resident, 1 urgent notices, 2 everything else (set by storage.outbox.enqueue)
+    # claim order: 0 answers to the resident, 1 urgent notices, 2 everything else (set by queueing.enqueue)
     priority: Mapped[int] = mapped_column(Integer, default=2)
     due_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
