@@ -18,14 +18,17 @@ SMS, TELEGRAM = Channel.sms, Channel.telegram
 
 
 MAX_STORED_INT = 2**63 - 1  # a BIGINT column: a larger id in a request is bad input, not a database error
+_MAX_DIGITS = len(str(MAX_STORED_INT))
 
 
 def plain_number(text: str) -> int | None:
     """A number written in a request (a header, a URL parameter, a button's data): ASCII digits only, and small
-    enough to store. None otherwise, so that odd input is refused rather than raising ("²".isdigit() is true)."""
-    if not (text.isascii() and text.isdigit()):
+    enough to store. None otherwise, so that odd input is refused rather than raising ("²".isdigit() is true, and
+    ``int()`` raises on more than 4,300 digits)."""
+    digits = text.lstrip("0") or "0"
+    if not (text.isascii() and text.isdigit()) or len(digits) > _MAX_DIGITS:
         return None
-    value = int(text)
+    value = int(digits)
     return value if value <= MAX_STORED_INT else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -141,3 +142,32 @@ async def test_a_reminder_sent_after_the_menu_gets_the_answer(
     async with db.read() as session:
         statuses = list((await session.execute(select(Enrolment.status))).scalars())
     assert statuses == [EnrolmentStatus.cancelled]
+
+
+async def test_the_residents_who_lose_the_race_for_the_last_seat_are_told_so(
+    db: Database, settings: Settings, territory: Territory, now: datetime
+) -> None:
+    """Twelve people at the confirmation of the one seat left answer OUI at the same moment: one is seated, and
+    each of the others reads that the seat was just taken and is offered its waiting list — never that the
+    workshop was cancelled."""
+    ctx = Context(settings=settings, db=db, territory=territory, clock=Clock(now))
+    await seed(db, "single", now)
+    numbers = [f"+3367000{index:04d}" for index in range(12)]
+
+    async def say(number: str, text: str, index: int) -> list[str]:
+        inbound = Inbound(channel="sms", address=number, text=text, provider_id=f"SM{number}-{index}")
+        handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
+        return [reply.text for reply in handled.replies]
+
+    for number in numbers:
+        for index, step in enumerate(SIGNUP[:-1]):
+            await say(number, step.text, index)
+    answers = await asyncio.gather(*(say(number, "oui", len(SIGNUP)) for number in numbers))
+    seated = [replies for replies in answers if "C'est noté" in replies[0]]
+    lost = [replies for replies in answers if "dernière place vient d'être prise" in replies[0]]
+    assert (len(seated), len(lost)) == (1, len(numbers) - 1), answers
+    assert all("Attendre une place" in replies[-1] for replies in lost), lost
+    assert not any("plus proposé" in text for replies in answers for text in replies)
+    async with db.read() as session:
+        statuses = list((await session.execute(select(Enrolment.status))).scalars())
+    assert statuses == [EnrolmentStatus.seated]

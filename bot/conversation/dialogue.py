@@ -273,8 +273,14 @@ def after_enrol(
     if outcome == EnrolOutcome.WAITING:
         text = say.waiting(resident.first_name, position or 1, option.starts_at, world.tz, option.venue)
         return Turn(state=None, replies=(Reply(text),))
-    excluded = (workshop_id,)
-    return _add(_offer(resident, world, exclude=excluded), replies=(Reply(say.workshop_just_filled()),), first=True)
+    # FULL: someone else took the last seat a moment ago. Other workshops with a seat, or else this one's waiting
+    # list (the one they chose, rather than the nearest full one).
+    taken = Reply(say.workshop_just_filled())
+    others = _offer(resident, world, exclude=(workshop_id,))
+    if others.state is not None and others.state.step in (Step.WORKSHOP, Step.CONFIRM_WORKSHOP):
+        return _add(others, replies=(taken,), first=True)
+    wait = Reply(say.offer_waiting_list(option.starts_at, world.tz, option.venue), say.YES_NO)
+    return Turn(state=State(Step.WAITLIST, {"workshop": workshop_id}), replies=(taken, wait))
 
 
 # --- Keywords work at every step ----------------------------------------------------------------------------

@@ -405,8 +405,13 @@ async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, eff
     view = ResidentView(
         name=resident.name, commune_insee=resident.commune_insee, level=resident.level, has_phone=bool(resident.phone)
     )
-    if kind in (EnrolOutcome.FULL, EnrolOutcome.UNAVAILABLE):
+    if kind == EnrolOutcome.UNAVAILABLE:  # cancelled or started meanwhile: not to be offered again
         world = replace(world, workshops=tuple(w for w in world.workshops if w.id != effect.workshop_id))
+    elif kind == EnrolOutcome.FULL:  # taken meanwhile (the world was read before): still there, to wait for
+        world = replace(
+            world,
+            workshops=tuple(replace(w, free_seats=0) if w.id == effect.workshop_id else w for w in world.workshops),
+        )
     option = next((w for w in world.workshops if w.id == effect.workshop_id), None)
     reminded = option is not None and will_remind(ctx=ctx, starts_at=option.starts_at, now=world.now)
     return dialogue.after_enrol(
