@@ -155,7 +155,7 @@ async def test_the_residents_who_lose_the_race_for_the_last_seat_are_told_so(
     numbers = [f"+3367000{index:04d}" for index in range(12)]
 
     async def say(number: str, text: str, index: int) -> list[str]:
-        inbound = Inbound(channel="sms", address=number, text=text, provider_id=f"SM{number}-{index}")
+        inbound = Inbound(channel=SMS, address=number, text=text, provider_id=f"SM{number}-{index}")
         handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
         return [reply.text for reply in handled.replies]
 
