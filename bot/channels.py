@@ -86,7 +86,11 @@ class SendError(Exception):
 
 @runtime_checkable
 class Sender(Protocol):
-    channel: Channel
+    @property
+    def channel(self) -> str:
+        """The channel it sends on (a ``Channel``); read-only, so any sender's own type of label fits."""
+        ...
+
     max_length: int  # longest body the provider accepts, in characters
     supports_buttons: bool  # choices can be shown as buttons rather than numbered lines
     recipient_interval: timedelta | None  # shortest gap between two messages to one recipient; None: no such limit

@@ -23,7 +23,7 @@ async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> l
 
 
 async def request_callback(
-    *, session: AsyncSession, ctx: Context, resident: Resident, now: datetime, phone: str | None = None
+    *, session: AsyncSession, resident: Resident, now: datetime, phone: str | None = None
 ) -> CallbackRequest:
     """``phone``: a number the resident typed for this call-back; kept on the request, not on the resident.
 

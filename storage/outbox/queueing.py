@@ -5,7 +5,7 @@ Every function runs in the caller's transaction. Idempotency keys make a message
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -49,6 +49,7 @@ class NewMessage:
     broadcast_id: int | None = None
     inbound_id: int | None = None  # an answer to this inbound message
     about_resident_id: int | None = None  # to someone else about this resident: erased with them (or once sent)
+    change: Mapping[str, Any] | None = None  # a change notice: the change it announces, as data
     # A reply handed to the provider already, outside the dispatcher (the terminal, a webhook's answer): recorded
     # ``sent`` at ``sent_at``; or, with ``unconfirmed_until``, ``sending`` under a lease until then: the provider's
     # report confirms it, and if none came by then, the dispatcher settles it as any message in doubt (asks the
@@ -81,6 +82,7 @@ def _values(message: NewMessage) -> dict[str, Any]:
         "broadcast_id": message.broadcast_id,
         "inbound_id": message.inbound_id,
         "about_resident_id": message.about_resident_id,
+        "change": dict(message.change) if message.change is not None else None,
         "sent_at": message.sent_at,
         "claimed_at": message.due_at if claimed else None,
         "lease_until": message.unconfirmed_until,

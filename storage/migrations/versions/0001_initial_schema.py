@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 08:29:42.336482
+Create Date: 2026-12-05 08:33:55.081514
 """
 
 from collections.abc import Sequence
@@ -288,6 +288,7 @@ def upgrade() -> None:
         sa.Column("enrolment_id", sa.Integer(), nullable=True),
         sa.Column("broadcast_id", sa.Integer(), nullable=True),
         sa.Column("inbound_id", sa.Integer(), nullable=True),
+        sa.Column("change", sa.JSON(), nullable=True),
         sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", storage.models.UtcDateTime(timezone=True), nullable=False),
