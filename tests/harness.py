@@ -185,7 +185,7 @@ async def check_final(
             ).scalar_one()
             for status in EnrolmentStatus
         }
-        expectations = [
+        expectations: list[tuple[str, object, object]] = [
             ("seated", final.seated, counts[EnrolmentStatus.seated]),
             ("waiting", final.waiting, counts[EnrolmentStatus.waiting]),
             ("cancelled", final.cancelled, counts[EnrolmentStatus.cancelled]),
@@ -231,19 +231,23 @@ async def check_final(
             ).scalar_one()
             expectations.append(("household seats", final.household_seated, seats))
         if final.reminder_says is not None:
-            bodies = (
+            reminders = (
                 await session.scalars(
                     select(OutboundMessage.body).where(
                         OutboundMessage.kind == MessageKind.reminder, OutboundMessage.status == "pending"
                     )
                 )
             ).all()
-            assert bodies, f"{label}: no reminder planned"
-            assert all(fold(final.reminder_says) in fold(b) for b in bodies), f"{label}: reminders {bodies}"
+            assert reminders, f"{label}: no reminder planned"
+            assert all(fold(final.reminder_says) in fold(b) for b in reminders), f"{label}: reminders {reminders}"
         if final.callback_reason is not None:
-            reasons = (
-                await session.scalars(select(CallbackRequest.reason).where(CallbackRequest.resident_id == resident.id))
-            ).all()
+            reasons = list(
+                (
+                    await session.scalars(
+                        select(CallbackRequest.reason).where(CallbackRequest.resident_id == resident.id)
+                    )
+                ).all()
+            )
             assert any(fold(final.callback_reason) in fold(r or "") for r in reasons), f"{label}: reasons {reasons}"
         for name, expected, actual in expectations:
             if expected is not None:

@@ -102,6 +102,7 @@ __all__ = [
     "after_enrol",
     "after_move",
     "nearest_workshops",
+    "offers_after_cancellation",
     "respond",
 ]
 
@@ -187,9 +188,15 @@ def after_enrol(
     if outcome == EnrolOutcome.WAITING:
         text = say.waiting(names, position or 1, option.starts_at, world.tz, option.venue, two=two)
         return Turn(state=None, replies=(Reply(text),))
-    carried = {"party": 2, "companion": companion} if two else {}
-    turn = _offer(resident, world, carried, exclude=(workshop_id,))
-    return _add(turn, replies=(Reply(say.workshop_just_filled()),), first=True)
+    # FULL: someone else took the last seat a moment ago. Other workshops with a seat, or else this one's waiting
+    # list (the one they chose, rather than the nearest full one).
+    carried: dict[str, Any] = {"party": 2, "companion": companion} if two else {}
+    taken = Reply(say.workshop_just_filled())
+    others = _offer(resident, world, carried, exclude=(workshop_id,))
+    if others.state is not None and others.state.step in (Step.WORKSHOP, Step.CONFIRM_WORKSHOP):
+        return _add(others, replies=(taken,), first=True)
+    wait = _offer_waiting(option, carried, world)
+    return _add(wait, replies=(taken,), first=True)
 
 
 def after_move(
@@ -304,7 +311,7 @@ def _welcome(text: str, resident: ResidentView, world: World) -> Turn:
     said taken ("Bonjour c'est Josette Martin de Domérat" → the level is asked next)."""
     ask_contact = not resident.has_phone and not resident.contact_offered
     effects: tuple[Effect, ...] = (ContactOffered(),) if ask_contact else ()
-    gathered = _gather(text, {}, None, resident, world) if text.strip() else _Gathered({}, [], None)
+    gathered = _gather(text, {}, None, world) if text.strip() else _Gathered({}, [], None)
     turn = gathered.special or _next(gathered.data, resident, world, gathered.notes)
     first, rest = turn.replies[0], turn.replies[1:]
     texts = say.welcome_and(world.territory.name, first.text, first.choices)
@@ -388,7 +395,7 @@ def _my_workshops(resident: ResidentView, world: World, *, signing_up: bool = Fa
     return Turn(state=None, replies=(Reply(say.my_workshops(lines)),))
 
 
-def _on_menu(text: str, state: State, resident: ResidentView, world: World) -> Turn:
+def _on_menu(text: str, _state: State, resident: ResidentView, world: World) -> Turn:
     choice = _pick_number_or_words(text, say.MENU_CHOICES)
     if choice == 1:
         return _offer(resident, world)
@@ -417,7 +424,7 @@ class _Gathered:
     found: bool = False  # the message said something new
 
 
-def _gather(text: str, data: dict[str, Any], step: Step | None, resident: ResidentView, world: World) -> _Gathered:
+def _gather(text: str, data: dict[str, Any], step: Step | None, world: World) -> _Gathered:
     """Everything a sign-up message says: name (and a second person), commune, level, interests, when they would
     like to come. What was said before is kept; a commune may be corrected at the level question."""
     data, notes, found = dict(data), [], False
@@ -567,7 +574,7 @@ def _interest_labels(world: World) -> tuple[str, ...]:
 
 def _signup_step(text: str, state: State, resident: ResidentView, world: World) -> Turn:
     """One answer during the sign-up: all it says is kept, then the next question."""
-    gathered = _gather(text, state.data, state.step, resident, world)
+    gathered = _gather(text, state.data, state.step, world)
     if gathered.special is not None:
         return gathered.special
     data = gathered.data
@@ -1131,7 +1138,7 @@ def _ask_forget(*, again: bool = False) -> Turn:
     return Turn(state=State(Step.FORGET_CONFIRM), replies=(Reply(text, say.YES_NO),), misunderstood=again)
 
 
-def _on_forget_confirm(text: str, state: State, resident: ResidentView, world: World) -> Turn:
+def _on_forget_confirm(text: str, _state: State, _resident: ResidentView, _world: World) -> Turn:
     answer = parse_yes_no(text)
     if answer is True:
         return Turn(state=None, replies=(Reply(say.forgotten()),), effects=(Erase(),))
@@ -1181,6 +1188,12 @@ def _resume(turn: Turn, paused: State | None, resident: ResidentView, world: Wor
     if paused is None:
         return turn
     return _add(_reask(paused, resident, world), replies=turn.replies, effects=turn.effects, first=True)
+
+
+def offers_after_cancellation(workshop_ids: Sequence[int]) -> State:
+    """Where a cancellation notice leaves the conversation: at its offers of other workshops, where one digit
+    enrols (the notice said "answer with the number")."""
+    return State(Step.WORKSHOP, {"offered": list(workshop_ids), "direct": True})
 
 
 def parse_phone(text: str) -> str | None:
@@ -1283,6 +1296,10 @@ def _commune_name(world: World, insee: str) -> str:
     return commune.name if commune else insee
 
 
+# Every step takes the same four arguments (what was written, the state, the resident, the world), in this order;
+# one that needs not all of them names the others with a leading underscore.
+# Every step takes the same four arguments (what was written, the state, the resident, the world), in this order;
+# one that needs not all of them names the others with a leading underscore.
 STEPS: dict[Step, Callable[[str, State, ResidentView, World], Turn]] = {
     Step.NAME: _signup_step,
     Step.COMPANION: _signup_step,

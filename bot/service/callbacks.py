@@ -25,7 +25,6 @@ async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> l
 async def request_callback(
     *,
     session: AsyncSession,
-    ctx: Context,
     resident: Resident,
     now: datetime,
     phone: str | None = None,
@@ -72,6 +71,7 @@ async def request_callback(
                 due_at=now,
                 idempotency_key=f"callback:{request.id}:adviser:{adviser.id}",
                 adviser_id=adviser.id,
+                about_resident_id=resident.id,  # it names them: erased with them
                 urgent=True,  # advisers' own notices are work messages, not subject to residents' quiet hours
             ),
         )
