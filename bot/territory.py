@@ -69,14 +69,16 @@ class FaqEntry:
     answer: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FrenchCommune:
-    """Any commune of France (for names and postcodes outside the territory)."""
+    """Any commune of France (for names and postcodes outside the territory). ``keys``: the name as looked up,
+    compacted ("saintpourcainsursioule"), computed when the file is bundled so that loading it is only reading."""
 
     insee: str
     name: str
     postcodes: tuple[str, ...]
     population: int
+    keys: tuple[str, ...] = ()
 
     @property
     def departement(self) -> str:
@@ -223,12 +225,14 @@ def load_territory(path: Path) -> Territory:
 
 
 def load_france(path: Path = FRANCE_FILE) -> tuple[FrenchCommune, ...]:
-    """Every French commune, from the bundled file (a few tenths of a second: call it once, when first needed)."""
+    """Every French commune, from the bundled file (about 0.2 s: call it once, when first needed)."""
     communes = []
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         for line in handle:
             if line.startswith("#") or not line.strip():
                 continue
-            insee, name, postcodes, population = line.rstrip("\n").split("\t")
-            communes.append(FrenchCommune(insee, name, tuple(postcodes.split()), int(population or 0)))
+            insee, name, postcodes, population, keys = line.rstrip("\n").split("\t")
+            communes.append(
+                FrenchCommune(insee, name, tuple(postcodes.split()), int(population or 0), tuple(keys.split(",")))
+            )
     return tuple(communes)

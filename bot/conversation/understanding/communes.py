@@ -265,30 +265,30 @@ class FranceIndex:
     """Every French commune by name and by postcode, to name a place outside the territory properly. Built once
     from ``bot.territory.load_france`` by the wiring (it takes a moment), and passed in."""
 
-    by_name: dict[str, tuple[FrenchCommune, ...]] = field(repr=False)
-    by_postcode: dict[str, tuple[FrenchCommune, ...]] = field(repr=False)
-    max_tokens: int = 8
+    by_name: dict[str, list[FrenchCommune]] = field(repr=False)
+    by_postcode: dict[str, list[FrenchCommune]] = field(repr=False)
+    max_tokens: int = 9  # the longest names have eight words ("Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson")
 
     @classmethod
     def build(cls, communes: Iterable[FrenchCommune]) -> FranceIndex:
         by_name: dict[str, list[FrenchCommune]] = {}
         by_postcode: dict[str, list[FrenchCommune]] = {}
-        longest = 1
         for commune in communes:
-            tokens = _place_tokens(commune.name)
-            longest = max(longest, len(tokens))
-            keys = {"".join(tokens)}
-            if len(tokens) > 1 and tokens[0] in _ARTICLES:
-                keys.add("".join(tokens[1:]))  # "Le Mayet-de-Montagne" is also "Mayet de Montagne"
-            for key in keys:
+            for key in commune.keys or france_keys(commune.name):
                 by_name.setdefault(key, []).append(commune)
             for postcode in commune.postcodes:
                 by_postcode.setdefault(postcode, []).append(commune)
-        return cls(
-            by_name={k: tuple(v) for k, v in by_name.items()},
-            by_postcode={k: tuple(v) for k, v in by_postcode.items()},
-            max_tokens=longest + 1,
-        )
+        return cls(by_name=by_name, by_postcode=by_postcode)
+
+
+def france_keys(name: str) -> tuple[str, ...]:
+    """How a commune's name is looked up: compacted ("lemayetdemontagne"), and without its article too
+    ("mayetdemontagne"). Computed once, when the file of every commune is bundled."""
+    tokens = _place_tokens(name)
+    keys = ["".join(tokens)]
+    if len(tokens) > 1 and tokens[0] in _ARTICLES:
+        keys.append("".join(tokens[1:]))
+    return tuple(keys)
 
 
 def _preferred(found: Iterable[FrenchCommune], departements: frozenset[str]) -> FrenchCommune | None:
