@@ -30,13 +30,10 @@ def main() -> None:
     args = parser.parse_args()
     with open(args.csv, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    lines = [
-        "\t".join(
-            (r["insee"], r["name"], r["postcodes"], str(int(r["population"] or 0)), ",".join(france_keys(r["name"])))
-        )
-        + "\n"
-        for r in rows
-    ]
+    lines = []
+    for r in rows:
+        population, keys = str(int(r["population"] or 0)), ",".join(france_keys(r["name"]))
+        lines.append("\t".join((r["insee"], r["name"], r["postcodes"], population, keys)) + "\n")
     # mtime=0: the same input gives the same bytes
     TARGET.write_bytes(gzip.compress((HEADER + "".join(lines)).encode("utf-8"), compresslevel=9, mtime=0))
 
