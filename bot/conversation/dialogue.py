@@ -284,6 +284,8 @@ def _answered(
     we did). What they asked is kept for an adviser who calls back."""
     place = _place(state, resident, world) if entry.key == "where" else None
     answer = say.where_exactly(*place) if place is not None else entry.answer
+    if state is None and resident.registered and turn.state is not None and turn.state.step == Step.MENU:
+        return Turn(state=None, replies=(Reply(answer),))  # asked out of the blue: the answer is enough
     if turn.misunderstood:
         turn = _reask(state, resident, world) if state is not None else Turn(state=None)
     if turn.state is not None:
