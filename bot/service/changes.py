@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
@@ -32,6 +32,7 @@ from bot.service.recipients import address_of
 from bot.service.reminders import replan_workshop
 from bot.service.workshops import (
     MoveRequest,
+    WorkshopCancelled,
     WorkshopError,
     WorkshopMoved,
     WorkshopSummary,
@@ -82,6 +83,24 @@ class ToPhone:
 
 
 @dataclass(frozen=True)
+class PlannedNotice:
+    """One message a change queues (or would queue, in a preview): to whom, by which channel, what, and when."""
+
+    resident_id: int
+    name: str | None
+    channel: str
+    to_address: str
+    body: str
+    choices: tuple[str, ...]
+    due_at: datetime
+    urgent: bool
+
+
+class _Preview(Exception):  # noqa: N818 — not an error: how a preview leaves its transaction unwritten
+    pass
+
+
+@dataclass(frozen=True)
 class ChangeReport:
     action: Literal["cancelled", "moved"]
     workshop: WorkshopSummary  # as it is after the change
@@ -97,6 +116,8 @@ class ChangeReport:
     reason: str | None = None
     changed_at: datetime | None = None  # when the adviser made the change
     reason_shortened: bool = False  # a notice had to shorten or leave out the reason to fit in three SMS
+    notices: tuple[PlannedNotice, ...] = ()  # every message queued, in order
+    preview: bool = False  # nothing was written: this is what confirming would do
 
     @property
     def told_total(self) -> int:
@@ -200,89 +221,55 @@ class _Tally:
     told: Counter[str]
     to_phone: list[ToPhone]
     unchanged: int = 0
+    notices: list[PlannedNotice] = field(default_factory=list)
+
+    def queued(
+        self,
+        resident: Resident,
+        channel: str,
+        address: str,
+        body: str,
+        choices: Sequence[str],
+        timing: tuple[bool, datetime],
+    ) -> None:
+        self.told[channel] += 1
+        urgent, due = timing
+        self.notices.append(
+            PlannedNotice(resident.id, resident.name, channel, address, body, tuple(choices), due, urgent)
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Cancelling
 
 
-async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: str, author: str) -> ChangeReport:
+async def cancel_workshop_and_notify(
+    *, ctx: Context, workshop_id: int, reason: str, author: str, preview: bool = False
+) -> ChangeReport:
     """Cancel the workshop and tell everyone seated or waiting, offering the nearest next workshops of the same
-    level that have a free seat. Raises ``WorkshopError`` (nothing changed) when it cannot be cancelled."""
+    level that have a free seat. Raises ``WorkshopError`` (nothing changed) when it cannot be cancelled.
+
+    ``preview``: do it all in a transaction that is then rolled back, and report exactly the messages that
+    confirming would queue (the web console's preview page)."""
     now = ctx.now()
     tally = _Tally(Counter(), [])
     shortened = False
-    async with ctx.db.write() as session:
-        cancelled = await cancel_workshop_plan(session=session, workshop_id=workshop_id, reason=reason, now=now)
-        before = cancelled.workshop
-        urgent, due = notice_timing(ctx=ctx, starts_at=before.starts_at, now=now)
-        moot = await cancel_pending(session=session, workshop_id=workshop_id, kinds=MOOT_WHEN_CANCELLED)
-        known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
-        world = await build_world(session=session, ctx=ctx, now=now)
-        for enrolment in cancelled.concerned:
-            resident = enrolment.resident
-            destination = address_of(resident)
-            if destination is None:
-                tally.to_phone.append(_unreachable(resident, enrolment.status))
-                continue
-            channel, address = destination
-            booked = [e.workshop_id for e in await active_bookings(session=session, resident_id=resident.id, now=now)]
-            offers = [
-                w
-                for w in nearest_workshops(
-                    world=world,
-                    commune_insee=resident.commune_insee or before.commune_insee,
-                    level=before.level,
-                    exclude=booked,
-                )
-                if w.free_seats > 0
-            ][:MAX_OFFERED]
-            choices = tuple(say.workshop_line(w.starts_at, ctx.tz, w.commune) for w in offers)
-            start, commune = before.starts_at, before.commune
-            if resident.id in known:
-                start, venue_id = known[resident.id]
-                commune = await _venue_commune(session, venue_id) or commune
-            body = say.workshop_cancelled_notice(
-                start, ctx.tz, commune, cancelled.reason, offers=choices, phone=ctx.territory.contact.phone
+    try:
+        async with ctx.db.write() as session:
+            cancelled, urgent, due, moot, shortened = await _cancel_in(
+                session=session, ctx=ctx, workshop_id=workshop_id, reason=reason, now=now, tally=tally
             )
-            shortened = shortened or " ".join(cancelled.reason.split()) not in body
-            queued = await enqueue(
-                session=session,
-                channel=channel,
-                to_address=address,
-                body=body,
-                choices=choices,
-                kind=MessageKind.change_notice,
-                due_at=due,
-                expires_at=before.starts_at,
-                urgent=urgent,
-                idempotency_key=f"cancel:{workshop_id}:{resident.id}",
-                resident_id=resident.id,
-                workshop_id=workshop_id,
-                enrolment_id=enrolment.id,
-            )
-            if queued is None:
-                continue
-            tally.told[channel] += 1
-            if offers:
-                # The reply "2" must reach the dialogue's WORKSHOP step with these offers; its idle restart
-                # counts from the moment the notice may leave, not from now.
-                existing = await load_conversation(session=session, channel=channel, address=address)
-                await save_conversation(
-                    session=session,
-                    existing=existing,
-                    channel=channel,
-                    address=address,
-                    resident_id=resident.id,
-                    step=Step.WORKSHOP.value,
-                    data={"offered": [w.id for w in offers], "direct": True},  # one digit re-enrols
-                    now=due,
-                )
-    ctx.wake_dispatcher()
-    log.info(
-        "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
-        len(tally.to_phone),
-    )  # fmt: skip
+            if preview:
+                raise _Preview
+    except _Preview:
+        pass
+    else:
+        ctx.wake_dispatcher()
+        log.info(
+            "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
+            len(tally.to_phone),
+        )  # fmt: skip
+    before = cancelled.workshop
     return ChangeReport(
         action="cancelled",
         workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
@@ -298,7 +285,81 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
         reason=cancelled.reason,
         changed_at=now,
         reason_shortened=shortened,
+        notices=tuple(tally.notices),
+        preview=preview,
     )
+
+
+async def _cancel_in(
+    *, session: AsyncSession, ctx: Context, workshop_id: int, reason: str, now: datetime, tally: _Tally
+) -> tuple[WorkshopCancelled, bool, datetime, int, bool]:
+    shortened = False
+    cancelled = await cancel_workshop_plan(session=session, workshop_id=workshop_id, reason=reason, now=now)
+    before = cancelled.workshop
+    urgent, due = notice_timing(ctx=ctx, starts_at=before.starts_at, now=now)
+    moot = await cancel_pending(session=session, workshop_id=workshop_id, kinds=MOOT_WHEN_CANCELLED)
+    known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
+    world = await build_world(session=session, ctx=ctx, now=now)
+    for enrolment in cancelled.concerned:
+        resident = enrolment.resident
+        destination = address_of(resident)
+        if destination is None:
+            tally.to_phone.append(_unreachable(resident, enrolment.status))
+            continue
+        channel, address = destination
+        booked = [e.workshop_id for e in await active_bookings(session=session, resident_id=resident.id, now=now)]
+        offers = [
+            w
+            for w in nearest_workshops(
+                world=world,
+                commune_insee=resident.commune_insee or before.commune_insee,
+                level=before.level,
+                exclude=booked,
+            )
+            if w.free_seats > 0
+        ][:MAX_OFFERED]
+        choices = tuple(say.workshop_line(w.starts_at, ctx.tz, w.commune) for w in offers)
+        start, commune = before.starts_at, before.commune
+        if resident.id in known:
+            start, venue_id = known[resident.id]
+            commune = await _venue_commune(session, venue_id) or commune
+        body = say.workshop_cancelled_notice(
+            start, ctx.tz, commune, cancelled.reason, offers=choices, phone=ctx.territory.contact.phone
+        )
+        shortened = shortened or " ".join(cancelled.reason.split()) not in body
+        queued = await enqueue(
+            session=session,
+            channel=channel,
+            to_address=address,
+            body=body,
+            choices=choices,
+            kind=MessageKind.change_notice,
+            due_at=due,
+            expires_at=before.starts_at,
+            urgent=urgent,
+            idempotency_key=f"cancel:{workshop_id}:{resident.id}",
+            resident_id=resident.id,
+            workshop_id=workshop_id,
+            enrolment_id=enrolment.id,
+        )
+        if queued is None:
+            continue
+        tally.queued(resident, channel, address, body, choices, (urgent, due))
+        if offers:
+            # The reply "2" must reach the dialogue's WORKSHOP step with these offers; its idle restart
+            # counts from the moment the notice may leave, not from now.
+            existing = await load_conversation(session=session, channel=channel, address=address)
+            await save_conversation(
+                session=session,
+                existing=existing,
+                channel=channel,
+                address=address,
+                resident_id=resident.id,
+                step=Step.WORKSHOP.value,
+                data={"offered": [w.id for w in offers], "direct": True},  # one digit re-enrols
+                now=due,
+            )
+    return cancelled, urgent, due, moot, shortened
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -357,48 +418,56 @@ async def move_workshop_and_notify(
     venue_id: int | None = None,
     author: str,
     change: MoveRequest | None = None,
+    preview: bool = False,
 ) -> ChangeReport:
     """Move the workshop (date, times, venue) and tell everyone seated or waiting what changed; seated people
     keep their seat, their reminders are planned again for the new time, and they are asked to answer NON if
     it no longer suits them. ``change`` (the command line's commune / venue / address) is an alternative to the
-    keyword arguments. Raises ``WorkshopError`` (nothing changed) when it cannot be moved."""
+    keyword arguments. Raises ``WorkshopError`` (nothing changed) when it cannot be moved. ``preview``: report
+    exactly what confirming would queue, and write nothing."""
     now = ctx.now()
     tally = _Tally(Counter(), [])
-    async with ctx.db.write() as session:
-        request = change or await _change_request(
-            session=session, new_date=new_date, new_start=new_start, new_end=new_end, venue_id=venue_id
-        )
-        # Lock first, so the version stamp read here is the one being moved from (the plan locks again: no-op).
-        workshop = await seats.lock_workshop(session=session, workshop_id=workshop_id)
-        version = f"{workshop.updated_at:%Y%m%d%H%M%S%f}" if workshop is not None else "0"
-        moved = await move_workshop_plan(
-            session=session, territory=ctx.territory, tz=ctx.tz, now=now, workshop_id=workshop_id, change=request
-        )
-        urgent, due = notice_timing(ctx=ctx, starts_at=min(moved.old_start, moved.new_start), now=now)
-        if moved.time_changed:
-            # An OUI given for the old time says nothing about the new one: the new reminder asks again.
+    try:
+        async with ctx.db.write() as session:
+            request = change or await _change_request(
+                session=session, new_date=new_date, new_start=new_start, new_end=new_end, venue_id=venue_id
+            )
+            # Lock first, so the version stamp read here is the one being moved from (the plan locks again: no-op).
+            workshop = await seats.lock_workshop(session=session, workshop_id=workshop_id)
+            version = f"{workshop.updated_at:%Y%m%d%H%M%S%f}" if workshop is not None else "0"
+            moved = await move_workshop_plan(
+                session=session, territory=ctx.territory, tz=ctx.tz, now=now, workshop_id=workshop_id, change=request
+            )
+            urgent, due = notice_timing(ctx=ctx, starts_at=min(moved.old_start, moved.new_start), now=now)
+            if moved.time_changed:
+                # An OUI given for the old time says nothing about the new one: the new reminder asks again.
+                for enrolment in moved.concerned:
+                    if enrolment.status == EnrolmentStatus.seated:
+                        enrolment.confirmed = None
+            reminders_cancelled = await cancel_pending(
+                session=session, workshop_id=workshop_id, kinds=(MessageKind.reminder,)
+            )
+            reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
+            carried = await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
+            known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
             for enrolment in moved.concerned:
-                if enrolment.status == EnrolmentStatus.seated:
-                    enrolment.confirmed = None
-        reminders_cancelled = await cancel_pending(
-            session=session, workshop_id=workshop_id, kinds=(MessageKind.reminder,)
-        )
-        reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
-        carried = await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
-        known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
-        for enrolment in moved.concerned:
-            # After their own message, if one was carried over: "une place s'est libérée", then "déplacé".
-            after = carried.get(enrolment.resident_id)
-            notice_due = max(due, after + NOTICE_AFTER) if after is not None else due
-            await _tell_moved(
-                session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
-                timing=(urgent, notice_due), now=now, tally=tally,
-            )  # fmt: skip
-    ctx.wake_dispatcher()
-    log.info(
-        "workshop %s moved by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
-        len(tally.to_phone),
-    )  # fmt: skip
+                # After their own message, if one was carried over: "une place s'est libérée", then "déplacé".
+                after = carried.get(enrolment.resident_id)
+                notice_due = max(due, after + NOTICE_AFTER) if after is not None else due
+                await _tell_moved(
+                    session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
+                    timing=(urgent, notice_due), now=now, tally=tally,
+                )  # fmt: skip
+            if preview:
+                raise _Preview
+    except _Preview:
+        pass
+    else:
+        ctx.wake_dispatcher()
+        log.info(
+            "workshop %s moved by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
+            len(tally.to_phone),
+        )  # fmt: skip
     new = WhenWhere(
         moved.new_start,
         moved.new_end,
@@ -420,6 +489,8 @@ async def move_workshop_and_notify(
         reminders_cancelled=reminders_cancelled,
         reminders_planned=reminders_planned,
         changed_at=now,
+        notices=tuple(tally.notices),
+        preview=preview,
     )
 
 
@@ -486,7 +557,7 @@ async def _tell_moved(
     )
     if queued is None:
         return
-    tally.told[channel] += 1
+    tally.queued(resident, channel, address, body, (), (urgent, due))
     if answer_non:
         # NON must reach the dialogue's idle state, where it answers this notice: it cancels the seat moved.
         await forget_conversation(session=session, channel=channel, address=address)
@@ -509,6 +580,7 @@ def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
 
 __all__ = [
     "ChangeReport",
+    "PlannedNotice",
     "ToPhone",
     "WhenWhere",
     "cancel_workshop_and_notify",

@@ -1,20 +1,24 @@
-"""``atelier advisers list [--json]`` and ``atelier advisers add --name … [--phone …] [--telegram-id …]
-[--commune …]``: the team, and who may use the advisers' Telegram commands."""
+"""``atelier advisers list [--json]``, ``atelier advisers add --name … [--phone …] [--telegram-id …] [--commune …]
+[--email …] [--admin]`` and ``atelier advisers password EMAIL``: the team, who may use the advisers' Telegram
+commands, and who may sign in to the web console."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from bot.context import Context
-from bot.interfaces.cli.common import console, iso, print_json
+from bot.interfaces.cli.common import console, fail, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.team import add_adviser, commune_names, list_advisers
+from bot.service.accounts import account_by_email, check_password, set_console_access, set_password
+from bot.service.audit import Actor, record_change
+from bot.service.team import TeamError, add_adviser, commune_names, list_advisers
 from storage.models import Adviser
 
-app = typer.Typer(help="Conseillers : lister, ajouter.", no_args_is_help=True)
+app = typer.Typer(help="Conseillers : lister, ajouter, mot de passe de la console.", no_args_is_help=True)
 
 
 def adviser_json(adviser: Adviser, ctx: Context) -> dict[str, Any]:
@@ -25,6 +29,7 @@ def adviser_json(adviser: Adviser, ctx: Context) -> dict[str, Any]:
         "telegram_user_id": adviser.telegram_user_id,
         "communes": commune_names(ctx, adviser.communes or []),
         "role": adviser.role,
+        "email": adviser.login,
         "created_at": iso(adviser.created_at, ctx),
     }
 
@@ -42,11 +47,12 @@ def list_(as_json: JsonOption = False) -> None:
             console.print("Aucun conseiller. Ajoutez-en un : atelier advisers add --name …")
             return
         table = Table(title="Conseillers", title_justify="left")
-        for header in ("N°", "Nom", "Téléphone", "Telegram", "Communes"):
+        for header in ("N°", "Nom", "Téléphone", "Telegram", "E-mail", "Communes"):
             table.add_column(header, overflow="fold")
         for a in advisers:
             communes = ", ".join(commune_names(ctx, a.communes or [])) or "tout le territoire"
-            table.add_row(str(a.id), a.name, a.phone or "", str(a.telegram_user_id or ""), communes)
+            email = (a.login or "") + (" (admin)" if a.role == "admin" else "")
+            table.add_row(str(a.id), a.name, a.phone or "", str(a.telegram_user_id or ""), email, communes)
         console.print(table)
 
     act(action)
@@ -62,6 +68,13 @@ def add(
     commune: Annotated[
         list[str] | None, typer.Option("--commune", help="Commune suivie (répétable) ; aucune = tout le territoire.")
     ] = None,
+    email: Annotated[
+        str | None, typer.Option("--email", help="Adresse e-mail : l'identifiant de la console web.")
+    ] = None,
+    admin: Annotated[
+        bool,
+        typer.Option("--admin", help="Coordinateur : peut ajouter des conseillers et changer leurs mots de passe."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Enregistrer un conseiller (ou compléter celui qui porte ce nom)."""
@@ -70,10 +83,57 @@ def add(
         adviser = await add_adviser(
             ctx=ctx, name=name, phone=phone, telegram_id=telegram_id, communes=tuple(commune or ())
         )
+        if email is not None or admin:
+            await set_console_access(ctx=ctx, adviser_id=adviser.id, email=email, admin=True if admin else None)
+            adviser.login = email.strip().lower() if email else adviser.login
+            adviser.role = "admin" if admin else adviser.role
+        await record_change(
+            ctx=ctx, actor=Actor("cli", "ligne de commande"), action="adviser_added",
+            summary=f"conseiller n°{adviser.id} enregistré ou complété",
+        )  # fmt: skip
         if as_json:
             print_json(adviser_json(adviser, ctx))
             return
         communes = ", ".join(commune_names(ctx, adviser.communes or [])) or "tout le territoire"
         console.print(f"Conseiller n°{adviser.id} : {adviser.name} ({communes}).", highlight=False)
+
+    act(action)
+
+
+def _read_password() -> str:
+    """From standard input when it is not a terminal (scripts); asked twice, hidden, on a terminal."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = typer.prompt("Nouveau mot de passe", hide_input=True)
+    second = typer.prompt("Le même, encore une fois", hide_input=True)
+    if first != second:
+        fail("les deux mots de passe diffèrent. Rien n'a été changé.")
+    return str(first)
+
+
+@app.command("password")
+def password(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="L'adresse e-mail du conseiller.")],
+) -> None:
+    """Définir le mot de passe de la console web (lu sur l'entrée standard hors terminal, demandé deux fois sinon).
+    Les sessions ouvertes de ce conseiller sont fermées."""
+
+    async def find(ctx: Context) -> int:
+        return (await account_by_email(ctx=ctx, email=email)).adviser_id
+
+    adviser_id = act(find)
+    secret = _read_password()
+    try:
+        check_password(secret)
+    except TeamError as exc:
+        fail(f"{exc} Rien n'a été changé.")
+
+    async def action(ctx: Context) -> None:
+        account = await set_password(ctx=ctx, adviser_id=adviser_id, password=secret)
+        await record_change(
+            ctx=ctx, actor=Actor("cli", "ligne de commande"), action="password_set",
+            summary=f"mot de passe de la console changé pour le conseiller n°{account.adviser_id}",
+        )  # fmt: skip
+        console.print(f"Mot de passe enregistré pour {account.name} ({account.email}).", highlight=False)
 
     act(action)
