@@ -73,7 +73,7 @@ def add(
     ] = None,
     admin: Annotated[
         bool,
-        typer.Option("--admin", help="Coordinateur : peut ajouter des conseillers et changer leurs mots de passe."),
+        typer.Option("--admin", help="Coordinateur : ajoute des conseillers, change leurs mots de passe."),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
