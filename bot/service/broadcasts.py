@@ -341,3 +341,22 @@ def _outcome(status: MessageStatus, *, opted_out: bool) -> str:
     if status in (MessageStatus.failed, MessageStatus.cancelled) and opted_out:
         return "opted_out"
     return status.value  # sent, delivered, failed, expired, cancelled
+
+
+@dataclass(frozen=True)
+class BroadcastItem:
+    id: int
+    author: str
+    created_at: datetime
+    body: str
+    recipients: int
+
+
+async def recent_broadcasts(*, ctx: Context, limit: int = 20) -> list[BroadcastItem]:
+    """The latest broadcasts, newest first (the console lists them to open their reports)."""
+    query = select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(limit)
+    async with ctx.db.read() as session:
+        return [
+            BroadcastItem(b.id, b.author, b.created_at, b.body, b.recipients)
+            for b in (await session.execute(query)).scalars()
+        ]

@@ -7,9 +7,10 @@ data is deleted, their commune and level are kept for these anonymous counts.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import ColumnElement, func, select
@@ -211,4 +212,46 @@ async def workshop_stats(*, ctx: Context, since: datetime | None = None, until: 
     return Stats(since, until, tuple(ordered), total)
 
 
-__all__ = ["Attendance", "Stats", "StatsRow", "mark_attendance", "workshop_stats"]
+@dataclass(frozen=True)
+class WeekFigures:
+    """One week (from its Monday, local time): people who signed up, and seats attended or missed."""
+
+    week: date
+    signed_up: int
+    attended: int
+    absent: int
+
+
+async def weekly_figures(*, ctx: Context, since: datetime, until: datetime) -> list[WeekFigures]:
+    """Week by week between ``since`` and ``until`` (every week listed, empty ones too), for the console's charts."""
+    async with ctx.db.read() as session:
+        consents = (
+            await session.execute(select(Resident.consent_at).where(*_within(Resident.consent_at, since, until)))
+        ).scalars()
+        signed_up = Counter(_monday(moment, ctx) for moment in consents if moment is not None)
+        seats = (
+            await session.execute(
+                select(Workshop.starts_at, Enrolment.status)
+                .join(Workshop, Workshop.id == Enrolment.workshop_id)
+                .where(
+                    Enrolment.status.in_((EnrolmentStatus.attended, EnrolmentStatus.absent)),
+                    *_within(Workshop.starts_at, since, until),
+                )
+            )
+        ).all()
+    attended = Counter(_monday(start, ctx) for start, status in seats if status == EnrolmentStatus.attended)
+    absent = Counter(_monday(start, ctx) for start, status in seats if status == EnrolmentStatus.absent)
+    weeks: list[WeekFigures] = []
+    week = _monday(since, ctx)
+    while week <= _monday(until - timedelta(seconds=1), ctx):
+        weeks.append(WeekFigures(week, signed_up[week], attended[week], absent[week]))
+        week += timedelta(days=7)
+    return weeks
+
+
+def _monday(moment: datetime, ctx: Context) -> date:
+    day = moment.astimezone(ctx.tz).date()
+    return day - timedelta(days=day.weekday())
+
+
+__all__ = ["Attendance", "Stats", "StatsRow", "WeekFigures", "mark_attendance", "weekly_figures", "workshop_stats"]

@@ -234,12 +234,22 @@ async def _load_summary(*, session: AsyncSession, workshop_id: int) -> WorkshopS
 
 
 async def list_workshops(
-    *, ctx: Context, upcoming_only: bool = True, include_cancelled: bool = False
+    *,
+    ctx: Context,
+    upcoming_only: bool = True,
+    include_cancelled: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[WorkshopSummary]:
-    """Upcoming = not yet over (a workshop under way is still listed)."""
+    """Upcoming = not yet over (a workshop under way is still listed). ``since``/``until`` bound the start
+    (a week of the console's planning)."""
     query = _summaries()
     if upcoming_only:
         query = query.where(Workshop.ends_at > ctx.now())
+    if since is not None:
+        query = query.where(Workshop.starts_at >= since)
+    if until is not None:
+        query = query.where(Workshop.starts_at < until)
     if not include_cancelled:
         query = query.where(Workshop.status == WorkshopStatus.planned)
     async with ctx.db.read() as session:
