@@ -10,7 +10,7 @@ from datetime import datetime
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.channels import SMS, TELEGRAM, Sender
 from bot.config import Settings, load_settings
@@ -19,6 +19,7 @@ from bot.conversation.gsm7 import render_sms
 from bot.handlers import sms, telegram
 from bot.handlers.console import ConsoleSender
 from bot.interfaces import telegram_advisers
+from bot.interfaces.web import console
 from bot.scheduler.jobs import start_jobs, stop_jobs
 from bot.service.places import sync_territory
 from bot.territory import load_territory
@@ -76,10 +77,11 @@ def create_app(
                 await sender.aclose()
             await db.dispose()
 
-    routes = [Route("/healthz", healthz)]
+    routes: list[BaseRoute] = [Route("/healthz", healthz)]
     routes += sms.routes(ctx)  # SMS channel: POST /sms/twilio, POST /sms/twilio/status
     if telegram_app is not None:  # Telegram channel: POST /telegram/webhook
         routes += telegram.routes(ctx, telegram_app.bot, advisers=telegram_advisers.handle)
+    routes.append(console.mount(ctx))  # the advisers' web console: /console/…
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.ctx = ctx
     return app

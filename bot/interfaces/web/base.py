@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.context import Context
 from bot.interfaces.web import formats
+from bot.interfaces.web.charts import fill_bar
 from bot.service.accounts import SignedIn, signed_in
 
 HERE = Path(__file__).parent
@@ -31,7 +32,8 @@ PREFIX = "/console"
 SESSION_COOKIE = "atelier_session"
 LOGIN_CSRF_COOKIE = "atelier_csrf"
 FORM_LIMIT = 64 * 1024  # an ordinary form: a broadcast of 3 SMS is under 1 KiB
-UPLOAD_LIMIT = 2 * 1024 * 1024  # a planning spreadsheet of a year is about 100 KiB
+FILE_LIMIT = 2 * 1024 * 1024  # a planning spreadsheet of a year is about 100 KiB
+UPLOAD_LIMIT = FILE_LIMIT * 3 // 2  # a multipart body: the file, or the file again in base64 (import preview)
 MAX_FIELDS = 500
 
 # No inline script or style anywhere (SPEC: CSP without inline scripts); SVG charts use attributes, not styles.
@@ -126,7 +128,7 @@ async def read_form(request: Request, limit: int = FORM_LIMIT) -> Form:
 
 
 async def _multipart(headers: Headers, body: bytes) -> Form:
-    async def stream() -> AsyncIterator[bytes]:
+    async def stream() -> AsyncGenerator[bytes, None]:
         yield body
 
     try:
@@ -164,6 +166,7 @@ class Web:
             lstrip_blocks=True,
         )
         formats.install(env, ctx.tz)
+        env.globals["fill"] = fill_bar
         env.globals["territory"] = ctx.territory.name
         env.globals["prefix"] = PREFIX
         secure = (ctx.settings.public_url or "").lower().startswith("https://")
@@ -249,3 +252,17 @@ BAD_FORM = "Le formulaire reçu est illisible. Rechargez la page et recommencez.
 BAD_CSRF = (
     "Ce formulaire a expiré (ou ne vient pas de la console). Rechargez la page et recommencez : rien n'a été changé."
 )
+
+
+def sentence(error: Exception) -> str:
+    """A service refusal ("l'atelier n°3 est déjà annulé.") as the console shows it: capitalised."""
+    text = str(error).strip()
+    return text[:1].upper() + text[1:]
+
+
+def int_or_none(value: str | None) -> int | None:
+    """A number typed in a form or a URL; None for anything else (huge ones included)."""
+    value = (value or "").strip()
+    if not value.isdigit() or len(value) > 9:
+        return None
+    return int(value)

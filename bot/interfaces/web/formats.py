@@ -90,12 +90,12 @@ def install(env: Environment, tz: tzinfo) -> None:
         when=when,
         phone=phone_fr,
         level=level,
-        enrolment=lookup(ENROLMENT_FR),  # type: ignore[arg-type]  # StrEnum members and their strings alike
-        message_status=lookup(MESSAGE_STATUS_FR),  # type: ignore[arg-type]
-        kind=lookup(KIND_FR),  # type: ignore[arg-type]
-        channel=lookup(CHANNEL_FR),  # type: ignore[arg-type]
-        reason=lookup(REASON_FR),  # type: ignore[arg-type]
-        confirmed=lookup(CONFIRMED_FR),  # type: ignore[arg-type]
+        enrolment=lookup(ENROLMENT_FR),  # StrEnum members and their strings alike
+        message_status=lookup(MESSAGE_STATUS_FR),
+        kind=lookup(KIND_FR),
+        channel=lookup(CHANNEL_FR),
+        reason=lookup(REASON_FR),
+        confirmed=lookup(CONFIRMED_FR),
         euros=lambda amount: f"{amount:.2f} €".replace(".", ","),
         iso=lambda moment: local(moment).isoformat() if moment else "",
     )
