@@ -28,6 +28,7 @@ typecheck: install
 
 pytest: install
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	PTB_TIMEDELTA=true $(BIN)/pytest
 
 test: lint typecheck pytest

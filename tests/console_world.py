@@ -1,0 +1,107 @@
+"""A small world for the web console's tests: the app (no lifespan: no scheduler, nothing leaves), a fixed clock,
+workshops, residents seated, a call-back request, a broadcast, and an adviser signed in through the service."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select, text
+from starlette.applications import Starlette
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.context import Context
+from bot.service.accounts import set_console_access, set_password, sign_in, signed_in
+from bot.service.broadcasts import Audience, send_broadcast
+from bot.service.callbacks import request_callback
+from bot.service.team import add_adviser
+from storage.models import Base, Resident
+from tests.advisers_world import Clock, Town, paris
+
+PASSWORD = "un mot de passe assez long"
+EMAIL = "claire@example.fr"
+# Rows that reading a page may write (a sign-in, a failed one): not part of "what changed".
+IGNORED = {"console_sessions", "login_failures"}
+
+
+@dataclass
+class ConsoleWorld:
+    app: Starlette
+    ctx: Context
+    client: httpx.AsyncClient
+    town: Town
+    token: str
+    csrf: str
+    workshop_id: int  # in a week, two people seated, one waiting
+    started_id: int  # started an hour ago, one person seated
+    resident_id: int
+    callback_id: int
+    broadcast_id: int
+    adviser_id: int
+
+    async def fingerprint(self) -> str:
+        """A digest of every row of every table (sessions and failed sign-ins aside): equal means nothing changed."""
+        digest = hashlib.sha256()
+        async with self.ctx.db.read() as session:
+            for table in Base.metadata.sorted_tables:
+                if table.name in IGNORED:
+                    continue
+                order = ", ".join(c.name for c in table.primary_key.columns)
+                rows = await session.execute(text(f"SELECT * FROM {table.name} ORDER BY {order}"))  # noqa: S608
+                digest.update(f"{table.name}:{rows.all()!r}".encode())
+        return digest.hexdigest()
+
+    def anonymous(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://testserver")
+
+
+@asynccontextmanager
+async def console_world(settings: Settings, now: datetime) -> AsyncIterator[ConsoleWorld]:
+    clock = Clock(now)
+    app = create_app(settings, clock=clock)
+    ctx: Context = app.state.ctx
+    town = Town(ctx, clock)
+    workshop_id = await town.workshop("Saint-Victor", paris(9, 14), capacity=2)
+    started_id = await town.workshop("Domérat", now - timedelta(hours=1))
+    resident_id = await town.resident("Martine Dupont", phone="+33612345678")
+    for rid in (resident_id, await town.resident("Jean Morel", phone="+33612345679")):
+        await town.seat(rid, workshop_id)
+    await town.seat(await town.resident("Paul Petit", phone="+33612345680"), workshop_id)  # waits
+    clock.now = now - timedelta(days=1)
+    await town.seat(await town.resident("Rose Blanc", phone="+33612345681"), started_id)
+    clock.now = now
+    async with ctx.db.write() as session:
+        resident = await session.get(Resident, resident_id)
+        assert resident is not None
+        callback_id = (await request_callback(session=session, ctx=ctx, resident=resident, now=now)).id
+    broadcast_id = await send_broadcast(
+        ctx=ctx, audience=Audience(workshop_id=workshop_id), body="Pensez à votre tablette.", author="Claire"
+    )
+    adviser = await add_adviser(ctx=ctx, name="Claire Martin")
+    await set_console_access(ctx=ctx, adviser_id=adviser.id, email=EMAIL, admin=True)
+    await set_password(ctx=ctx, adviser_id=adviser.id, password=PASSWORD)
+    outcome = await sign_in(ctx=ctx, email=EMAIL, password=PASSWORD, address="127.0.0.1")
+    assert outcome.token is not None
+    user = await signed_in(ctx=ctx, token=outcome.token)
+    assert user is not None
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", cookies={"atelier_session": outcome.token}
+    )
+    try:
+        yield ConsoleWorld(
+            app, ctx, client, town, outcome.token, user.csrf_token, workshop_id, started_id, resident_id,
+            callback_id, broadcast_id, adviser.id,
+        )  # fmt: skip
+    finally:
+        await client.aclose()
+        await ctx.db.dispose()
+
+
+async def count_rows(ctx: Context, model: type[Base]) -> int:
+    async with ctx.db.read() as session:
+        return len((await session.execute(select(model))).unique().scalars().all())
