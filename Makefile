@@ -36,6 +36,7 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/python bench/inbound_sms.py
 	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/console.py
 
 clean:
 	rm -rf $(VENV) atelier.db atelier.db-wal atelier.db-shm

@@ -57,7 +57,7 @@ class ConsoleWorld:
         return digest.hexdigest()
 
     def anonymous(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://testserver")
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="https://testserver")
 
 
 @asynccontextmanager
@@ -89,8 +89,9 @@ async def console_world(settings: Settings, now: datetime) -> AsyncIterator[Cons
     assert outcome.token is not None
     user = await signed_in(ctx=ctx, token=outcome.token)
     assert user is not None
+    transport = httpx.ASGITransport(app=app)
     client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver", cookies={"atelier_session": outcome.token}
+        transport=transport, base_url="https://testserver", cookies={"atelier_session": outcome.token}
     )
     try:
         yield ConsoleWorld(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
@@ -372,11 +372,21 @@ def _why_no_sms(resident: Resident) -> str:
 # Residents, as advisers see them
 
 
-async def list_residents(*, ctx: Context) -> list[Resident]:
-    """Residents who were not erased, oldest first (advisers see full numbers: they phone people)."""
+async def list_residents(
+    *, ctx: Context, newest_first: bool = False, limit: int | None = None, offset: int = 0
+) -> list[Resident]:
+    """Residents who were not erased, oldest first (advisers see full numbers: they phone people); a page of them
+    with ``limit``/``offset`` (the console lists the newest first, a hundred at a time)."""
     async with ctx.db.read() as session:
-        query = select(Resident).where(Resident.erased.is_(False)).order_by(Resident.id)
+        order = Resident.id.desc() if newest_first else Resident.id
+        query = select(Resident).where(Resident.erased.is_(False)).order_by(order).offset(offset).limit(limit)
         return list((await session.execute(query)).unique().scalars())
+
+
+async def count_residents(*, ctx: Context) -> int:
+    async with ctx.db.read() as session:
+        query = select(func.count()).select_from(Resident).where(Resident.erased.is_(False))
+        return int((await session.execute(query)).scalar_one())
 
 
 async def get_resident(*, ctx: Context, resident_id: int) -> Resident:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -48,7 +50,8 @@ def counters(text: str) -> dict[str, object]:
 
 
 async def _page(web: Web, request: Request, user: SignedIn, **values: object) -> Response:
-    workshops = await list_workshops(ctx=web.ctx)
+    # the next two months: a broadcast is about a workshop soon, and the list stays short
+    workshops = await list_workshops(ctx=web.ctx, until=web.ctx.now() + timedelta(days=61))
     defaults: dict[str, object] = {"body": "", "target": "upcoming", "chosen_workshop": None, "chosen_communes": []}
     status = int(str(values.pop("status", 200)))
     return web.render(

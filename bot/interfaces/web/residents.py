@@ -8,24 +8,25 @@ from starlette.responses import Response
 from bot.interfaces.web.base import Web, int_or_none
 from bot.service.accounts import SignedIn
 from bot.service.audit import Actor, history, record_change
-from bot.service.team import erase_resident_for, get_resident, list_residents
+from bot.service.team import count_residents, erase_resident_for, get_resident, list_residents
 from bot.service.workshops import WorkshopError
 
 PAGE_SIZE = 100
 
 
 async def listing(web: Web, request: Request, user: SignedIn) -> Response:
-    residents = await list_residents(ctx=web.ctx)
-    newest = list(reversed(residents))
-    start = max(0, (int_or_none(request.query_params.get("page")) or 1) - 1) * PAGE_SIZE
+    total = await count_residents(ctx=web.ctx)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, int_or_none(request.query_params.get("page")) or 1), pages)
+    residents = await list_residents(ctx=web.ctx, newest_first=True, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return web.render(
         request,
         "residents.html",
         user=user,
-        residents=newest[start : start + PAGE_SIZE],
-        total=len(newest),
-        page=start // PAGE_SIZE + 1,
-        pages=max(1, -(-len(newest) // PAGE_SIZE)),
+        residents=residents,
+        total=total,
+        page=page,
+        pages=pages,
         done=request.query_params.get("fait"),
     )
 
