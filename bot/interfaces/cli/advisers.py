@@ -13,7 +13,7 @@ from rich.table import Table
 from bot.context import Context
 from bot.interfaces.cli.common import console, fail, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.accounts import account_by_email, check_password, set_console_access, set_password
+from bot.service.accounts import account_by_email, check_password, clean_email, set_console_access, set_password
 from bot.service.audit import Actor, record_change
 from bot.service.team import TeamError, add_adviser, commune_names, list_advisers
 from storage.models import Adviser
@@ -80,6 +80,8 @@ def add(
     """Enregistrer un conseiller (ou compléter celui qui porte ce nom)."""
 
     async def action(ctx: Context) -> None:
+        if email is not None:
+            clean_email(email)  # refused before anything is written
         adviser = await add_adviser(
             ctx=ctx, name=name, phone=phone, telegram_id=telegram_id, communes=tuple(commune or ())
         )

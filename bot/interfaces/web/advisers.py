@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.interfaces.web.base import Web, form_of, int_or_none, sentence
-from bot.service.accounts import SignedIn, list_accounts, new_password, set_console_access, set_password
+from bot.service.accounts import SignedIn, clean_email, list_accounts, new_password, set_console_access, set_password
 from bot.service.audit import Actor, record_change
 from bot.service.team import TeamError, add_adviser
 
@@ -28,6 +28,7 @@ async def add(web: Web, request: Request, user: SignedIn) -> Response:
     try:
         if not values["email"]:
             raise TeamError("l'adresse e-mail manque : c'est l'identifiant de la console")
+        clean_email(values["email"])  # refused before anything is written
         adviser = await add_adviser(ctx=web.ctx, name=values["name"], phone=values["phone"] or None)
         await set_console_access(ctx=web.ctx, adviser_id=adviser.id, email=values["email"], admin=False)
         password = new_password()
