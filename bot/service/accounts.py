@@ -210,7 +210,11 @@ async def find_account(*, ctx: Context, name_or_email: str) -> Account:
     wanted = name_or_email.strip()
     if "@" in wanted:
         return await account_by_email(ctx=ctx, email=wanted)
-    adviser = await find_adviser(ctx=ctx, name_or_id=wanted)
+    found = await find_adviser(ctx=ctx, name_or_id=wanted)
+    async with ctx.db.read() as session:
+        adviser = await session.get(Adviser, found.id)
+    if adviser is None:  # deleted in between
+        raise TeamError(f"le conseiller n°{found.id} n'existe pas")
     return _account(adviser)
 
 

@@ -5,6 +5,7 @@ commands, and who may sign in to the web console."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
@@ -15,19 +16,18 @@ from bot.interfaces.cli.common import console, fail, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.accounts import account_by_email, check_password, clean_email, set_console_access, set_password
 from bot.service.audit import Actor, record_change
-from bot.service.team import TeamError, add_adviser, commune_names, list_advisers
-from storage.models import Adviser
+from bot.service.team import AdviserSummary, TeamError, add_adviser, commune_names, list_advisers
 
 app = typer.Typer(help="Conseillers : lister, ajouter, mot de passe de la console.", no_args_is_help=True)
 
 
-def adviser_json(adviser: Adviser, ctx: Context) -> dict[str, Any]:
+def adviser_json(adviser: AdviserSummary, ctx: Context) -> dict[str, Any]:
     return {
         "id": adviser.id,
         "name": adviser.name,
         "phone": adviser.phone,
         "telegram_user_id": adviser.telegram_user_id,
-        "communes": commune_names(ctx, adviser.communes or []),
+        "communes": commune_names(ctx, adviser.communes),
         "role": adviser.role,
         "email": adviser.login,
         "created_at": iso(adviser.created_at, ctx),
@@ -50,7 +50,7 @@ def list_(as_json: JsonOption = False) -> None:
         for header in ("N°", "Nom", "Téléphone", "Telegram", "E-mail", "Communes"):
             table.add_column(header, overflow="fold")
         for a in advisers:
-            communes = ", ".join(commune_names(ctx, a.communes or [])) or "tout le territoire"
+            communes = ", ".join(commune_names(ctx, a.communes)) or "tout le territoire"
             email = (a.login or "") + (" (admin)" if a.role == "admin" else "")
             table.add_row(str(a.id), a.name, a.phone or "", str(a.telegram_user_id or ""), email, communes)
         console.print(table)
@@ -87,8 +87,8 @@ def add(
         )
         if email is not None or admin:
             await set_console_access(ctx=ctx, adviser_id=adviser.id, email=email, admin=True if admin else None)
-            adviser.login = email.strip().lower() if email else adviser.login
-            adviser.role = "admin" if admin else adviser.role
+            login = email.strip().lower() if email else adviser.login
+            adviser = replace(adviser, login=login, role="admin" if admin else adviser.role)
         await record_change(
             ctx=ctx, actor=Actor("cli", "ligne de commande"), action="adviser_added",
             summary=f"conseiller n°{adviser.id} enregistré ou complété",
@@ -96,7 +96,7 @@ def add(
         if as_json:
             print_json(adviser_json(adviser, ctx))
             return
-        communes = ", ".join(commune_names(ctx, adviser.communes or [])) or "tout le territoire"
+        communes = ", ".join(commune_names(ctx, adviser.communes)) or "tout le territoire"
         console.print(f"Conseiller n°{adviser.id} : {adviser.name} ({communes}).", highlight=False)
 
     act(action)

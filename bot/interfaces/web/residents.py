@@ -8,7 +8,7 @@ from starlette.responses import Response
 from bot.interfaces.web.base import Web, int_or_none
 from bot.service.accounts import SignedIn
 from bot.service.audit import Actor, history, record_change
-from bot.service.team import count_residents, erase_resident_for, get_resident, list_residents
+from bot.service.residents import count_residents, erase_resident_for, get_resident, list_residents
 from bot.service.workshops import WorkshopError
 
 PAGE_SIZE = 100

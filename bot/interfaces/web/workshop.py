@@ -10,8 +10,8 @@ from bot.interfaces.web.base import Web, form_of, int_or_none, sentence
 from bot.service.accounts import SignedIn
 from bot.service.audit import Actor, history, record_change
 from bot.service.changes import ChangeReport, cancel_workshop_and_notify, move_workshop_and_notify
+from bot.service.phone_enrolment import enrol_by_phone
 from bot.service.stats import mark_attendance
-from bot.service.team import enrol_by_phone
 from bot.service.workshops import MoveRequest, Roster, RosterEntry, WorkshopError, roster
 from storage.enums import EnrolmentStatus, WorkshopStatus
 
