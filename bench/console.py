@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.config import load_settings
-from bot.service.accounts import set_console_access, set_password, sign_in
+from bot.service.accounts import set_password, sign_in
+from bot.service.actors import Actor
 from bot.service.places import sync_territory
 from bot.service.team import add_adviser
 from bot.territory import load_territory
@@ -83,9 +84,9 @@ async def main(residents: int, workshops: int, loads: int) -> None:
         await seed(url, residents, workshops)
         app = create_app(load_settings({"ATELIER_DATABASE_URL": url}))
         ctx = app.state.ctx
-        adviser = await add_adviser(ctx=ctx, name="Banc d'essai")
-        await set_console_access(ctx=ctx, adviser_id=adviser.id, email="banc@example.fr", admin=True)
-        await set_password(ctx=ctx, adviser_id=adviser.id, password=PASSWORD)
+        bench = Actor("banc d'essai", interface="cli")
+        adviser = await add_adviser(ctx=ctx, name="Banc d'essai", email="banc@example.fr", admin=True, actor=bench)
+        await set_password(ctx=ctx, adviser_id=adviser.id, password=PASSWORD, actor=bench)
         token = (await sign_in(ctx=ctx, email="banc@example.fr", password=PASSWORD, address="bench")).token
         assert token is not None
         middle = workshops // 2 + 1

@@ -22,10 +22,11 @@ from playwright.sync_api import sync_playwright
 
 from bot.config import load_settings
 from bot.context import open_context
-from bot.service.accounts import DEMO_EMAIL, ensure_demo_account
+from bot.service.accounts import DEMO_EMAIL, DEMO_NAME, ensure_demo_account
+from bot.service.actors import Actor
 from bot.service.broadcasts import Audience, send_broadcast
+from bot.service.phone_enrolment import enrol_by_phone
 from bot.service.places import sync_territory
-from bot.service.team import enrol_by_phone
 from bot.service.workshops import list_workshops, load_demo
 from bot.territory import load_territory
 from storage.migrate import upgrade
@@ -33,6 +34,7 @@ from storage.migrate import upgrade
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 CHROMIUM = os.environ.get("ATELIER_CHROMIUM", "/usr/bin/chromium")
+DEMO_ADVISER = Actor(DEMO_NAME, interface="console")  # the pages show what it did in their history
 PEOPLE = [
     ("Martine Dupont", "06 12 34 56 01", "Saint-Victor"),
     ("Jean Morel", "06 12 34 56 02", "Saint-Victor"),
@@ -46,16 +48,19 @@ async def prepare(url: str) -> tuple[str, int]:
     async with open_context(settings=settings, territory=load_territory(settings.territory)) as ctx:
         await upgrade(ctx.db.engine)
         await sync_territory(db=ctx.db, territory=ctx.territory)
-        await load_demo(ctx=ctx, if_empty=False)
-        account = await ensure_demo_account(ctx=ctx)
+        setup = Actor("capture d'écran", interface="cli")
+        await load_demo(ctx=ctx, if_empty=False, actor=setup)
+        account = await ensure_demo_account(ctx=ctx, actor=setup)
         if account is None:
             raise SystemExit("the demo account exists already in a fresh database?")
         first = (await list_workshops(ctx=ctx))[0]
         for name, phone, commune in PEOPLE:
-            await enrol_by_phone(ctx=ctx, name=name, phone=phone, commune=commune, workshop_id=first.id)
+            await enrol_by_phone(
+                ctx=ctx, name=name, phone=phone, commune=commune, workshop_id=first.id, actor=DEMO_ADVISER
+            )
         await send_broadcast(
             ctx=ctx, audience=Audience(workshop_id=first.id), body="Pensez à apporter votre tablette chargée.",
-            author="Compte de démonstration", expires_in=timedelta(days=2),
+            actor=DEMO_ADVISER, expires_in=timedelta(days=2),
         )  # fmt: skip
         return account[1], first.id
 

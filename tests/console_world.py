@@ -3,25 +3,24 @@ workshops, residents seated, a call-back request, a broadcast, and an adviser si
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import select
 from starlette.applications import Starlette
 
 from bot.app import create_app
 from bot.config import Settings
 from bot.context import Context
-from bot.service.accounts import set_console_access, set_password, sign_in, signed_in
+from bot.service.accounts import set_password, sign_in, signed_in
 from bot.service.broadcasts import Audience, send_broadcast
 from bot.service.callbacks import request_callback
 from bot.service.team import add_adviser
 from storage.models import Base, Resident
-from tests.advisers_world import Clock, Town, paris
+from tests.advisers_world import JULIE, Clock, Town, paris
 
 PASSWORD = "un mot de passe assez long"
 EMAIL = "claire@example.fr"
@@ -46,15 +45,7 @@ class ConsoleWorld:
 
     async def fingerprint(self) -> str:
         """A digest of every row of every table (sessions and failed sign-ins aside): equal means nothing changed."""
-        digest = hashlib.sha256()
-        async with self.ctx.db.read() as session:
-            for table in Base.metadata.sorted_tables:
-                if table.name in IGNORED:
-                    continue
-                order = ", ".join(c.name for c in table.primary_key.columns)
-                rows = await session.execute(text(f"SELECT * FROM {table.name} ORDER BY {order}"))  # noqa: S608
-                digest.update(f"{table.name}:{rows.all()!r}".encode())
-        return digest.hexdigest()
+        return await self.town.fingerprint(ignore=IGNORED)
 
     def anonymous(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="https://testserver")
@@ -80,11 +71,10 @@ async def console_world(settings: Settings, now: datetime) -> AsyncIterator[Cons
         assert resident is not None
         callback_id = (await request_callback(session=session, ctx=ctx, resident=resident, now=now)).id
     broadcast_id = await send_broadcast(
-        ctx=ctx, audience=Audience(workshop_id=workshop_id), body="Pensez à votre tablette.", author="Claire"
+        ctx=ctx, audience=Audience(workshop_id=workshop_id), body="Pensez à votre tablette.", actor=JULIE
     )
-    adviser = await add_adviser(ctx=ctx, name="Claire Martin")
-    await set_console_access(ctx=ctx, adviser_id=adviser.id, email=EMAIL, admin=True)
-    await set_password(ctx=ctx, adviser_id=adviser.id, password=PASSWORD)
+    adviser = await add_adviser(ctx=ctx, name="Claire Martin", email=EMAIL, admin=True, actor=JULIE)
+    await set_password(ctx=ctx, adviser_id=adviser.id, password=PASSWORD, actor=JULIE)
     outcome = await sign_in(ctx=ctx, email=EMAIL, password=PASSWORD, address="127.0.0.1")
     assert outcome.token is not None
     user = await signed_in(ctx=ctx, token=outcome.token)

@@ -12,6 +12,7 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.service.accounts import MAX_FAILURES_PER_ACCOUNT, set_password
+from tests.advisers_world import JULIE
 from tests.console_world import EMAIL, PASSWORD, ConsoleWorld, console_world
 
 
@@ -72,7 +73,7 @@ async def test_sessions_end_at_logout_at_a_password_change_and_after_a_day(world
     async with world.anonymous() as client:
         await _sign_in(client, EMAIL, PASSWORD)
         assert (await client.get("/console/planning")).status_code == 200
-        await set_password(ctx=world.ctx, adviser_id=world.adviser_id, password="un nouveau mot de passe")
+        await set_password(ctx=world.ctx, adviser_id=world.adviser_id, password="un nouveau mot de passe", actor=JULIE)
         assert (await client.get("/console/planning")).status_code == 303
     async with world.anonymous() as client:
         await _sign_in(client, EMAIL, "un nouveau mot de passe")

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from bot.config import load_settings
 from bot.context import Context
 from bot.territory import Territory
-from tests.advisers_world import Clock, Town
+from tests.advisers_world import JULIE, Clock, Town
 from tests.serving import ATELIER, ROOT, Served, start_serve
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ class Site:
 
 
 async def _seed(url: str, territory: Territory) -> dict[str, int]:
-    from bot.service.accounts import set_console_access, set_password
+    from bot.service.accounts import set_password
     from bot.service.team import add_adviser
     from storage.database import Database
 
@@ -62,9 +62,8 @@ async def _seed(url: str, territory: Territory) -> dict[str, int]:
             for key in ("cancel", "broadcast", "started"):
                 if key != "started" or index < 2:
                     await town.seat(rid, ids[key])
-        adviser = await add_adviser(ctx=ctx, name="Claire Martin")
-        await set_console_access(ctx=ctx, adviser_id=adviser.id, email=EMAIL, admin=True)
-        await set_password(ctx=ctx, adviser_id=adviser.id, password=PASSWORD)
+        adviser = await add_adviser(ctx=ctx, name="Claire Martin", email=EMAIL, admin=True, actor=JULIE)
+        await set_password(ctx=ctx, adviser_id=adviser.id, password=PASSWORD, actor=JULIE)
         return ids
     finally:
         await db.dispose()

@@ -25,7 +25,7 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from tests.advisers_world import Clock, Town, paris
+from tests.advisers_world import JULIE, Clock, Town, paris
 
 
 @pytest.fixture
@@ -86,7 +86,11 @@ async def test_figures_per_commune_and_level(town: Town) -> None:
     story = await tell(town)
     town.clock.now = paris(3, 16, 30)
     await mark_attendance(
-        ctx=town.ctx, workshop_id=story.w, present=[story.ids["Anne"], story.ids["Denis"]], absent=[story.ids["Chloé"]]
+        ctx=town.ctx,
+        actor=JULIE,
+        workshop_id=story.w,
+        present=[story.ids["Anne"], story.ids["Denis"]],
+        absent=[story.ids["Chloé"]],
     )
     stats = await workshop_stats(ctx=town.ctx)
     names = ("signed_up", "waiting", "seated", "confirmed", "came", "reminded", "answered")
@@ -130,13 +134,13 @@ async def test_attendance_is_marked_corrected_and_shown_in_the_roster(town: Town
     for label, moment, marks, says in refusals:
         town.clock.now = moment
         with pytest.raises(WorkshopError, match=says):
-            await mark_attendance(ctx=ctx, workshop_id=story.w, **marks)
+            await mark_attendance(ctx=ctx, actor=JULIE, workshop_id=story.w, **marks)
         assert (await town.enrolment(story.seats["Anne"])).status == EnrolmentStatus.seated, label
     with pytest.raises(WorkshopError, match="n'existe pas"):
-        await mark_attendance(ctx=ctx, workshop_id=99999, present=[anne])
+        await mark_attendance(ctx=ctx, actor=JULIE, workshop_id=99999, present=[anne])
 
-    await mark_attendance(ctx=ctx, workshop_id=story.w, present=[anne], absent=[chloe])
-    await mark_attendance(ctx=ctx, workshop_id=story.w, present=[chloe])  # she came late: corrected
+    await mark_attendance(ctx=ctx, actor=JULIE, workshop_id=story.w, present=[anne], absent=[chloe])
+    await mark_attendance(ctx=ctx, actor=JULIE, workshop_id=story.w, present=[chloe])  # she came late: corrected
     statuses = {e.name: e.status for e in (await roster(ctx=ctx, workshop_id=story.w)).enrolments}
     assert statuses == {
         "Anne": EnrolmentStatus.attended,

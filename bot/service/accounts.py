@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +25,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.service.team import TeamError, find_adviser
+from bot.service.actors import Actor
+from bot.service.audit import record
+from bot.service.team import ADMIN, TeamError, clean_email, find_adviser
 from storage.models import Adviser, ConsoleSession, LoginFailure
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,8 @@ MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200  # argon2 hashes anything, but a megabyte "password" is an attack, not a password
-ADMIN, ADVISER = "admin", "adviser"
 DEMO_EMAIL = "demo@atelier.invalid"
 DEMO_NAME = "Compte de démonstration"
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,11 @@ class SignedIn:
     admin: bool
     csrf_token: str
     session_id: int
+
+    @property
+    def actor(self) -> Actor:
+        """Who the console's changes are recorded as, in the audit trail."""
+        return Actor(self.name, self.adviser_id, interface="console")
 
 
 @dataclass(frozen=True)
@@ -107,13 +111,6 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def clean_email(raw: str) -> str:
-    email = raw.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 254:
-        raise TeamError(f"adresse e-mail invalide « {raw.strip()[:80]} » (exemple : prenom.nom@example.fr)")
-    return email
-
-
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise TeamError(f"mot de passe trop court ({len(password)} caractères) : {MIN_PASSWORD} au moins")
@@ -128,26 +125,6 @@ def _account(adviser: Adviser) -> Account:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Accounts
-
-
-async def set_console_access(
-    *, ctx: Context, adviser_id: int, email: str | None = None, admin: bool | None = None
-) -> Account:
-    """Give an adviser their console e-mail and/or the admin role (the coordinator who manages accounts)."""
-    address = clean_email(email) if email is not None else None
-    async with ctx.db.write() as session:
-        adviser = await session.get(Adviser, adviser_id)
-        if adviser is None:
-            raise TeamError(f"le conseiller n°{adviser_id} n'existe pas")
-        if address is not None and address != adviser.login:
-            holder = (await session.execute(select(Adviser).where(Adviser.login == address))).scalars().first()
-            if holder is not None:
-                raise TeamError(f"l'adresse {address} est déjà celle de {holder.name}")
-            adviser.login = address
-        if admin is not None:
-            adviser.role = ADMIN if admin else ADVISER
-        await session.flush()
-        return _account(adviser)
 
 
 async def account_by_email(*, ctx: Context, email: str) -> Account:
@@ -165,7 +142,7 @@ async def list_accounts(*, ctx: Context) -> list[Account]:
         return [_account(a) for a in advisers]
 
 
-async def set_password(*, ctx: Context, adviser_id: int, password: str) -> Account:
+async def set_password(*, ctx: Context, adviser_id: int, password: str, actor: Actor) -> Account:
     """Set the password and end every session of this adviser (a stolen session dies with the old password)."""
     digest = await hashing().hash(check_password(password))
     async with ctx.db.write() as session:
@@ -178,6 +155,10 @@ async def set_password(*, ctx: Context, adviser_id: int, password: str) -> Accou
         await session.execute(delete(ConsoleSession).where(ConsoleSession.adviser_id == adviser_id))
         await session.flush()
         account = _account(adviser)
+        await record(
+            session=session, actor=actor, action="password_set", at=ctx.now(),
+            summary=f"mot de passe de la console du conseiller n°{adviser_id} changé ; ses sessions sont fermées",
+        )  # fmt: skip
     log.info("console password set for adviser %s; their sessions were ended", adviser_id)
     return account
 
@@ -188,20 +169,25 @@ def new_password() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(16))
 
 
-async def ensure_demo_account(*, ctx: Context) -> tuple[str, str] | None:
+async def ensure_demo_account(*, ctx: Context, actor: Actor) -> tuple[str, str] | None:
     """The demo adviser (admin), created once with a fresh password; returns (e-mail, password) the first time
     only — the password is shown once and kept nowhere but as its hash."""
     async with ctx.db.read() as session:
         exists = (await session.execute(select(Adviser.id).where(Adviser.login == DEMO_EMAIL))).first()
     if exists is not None:
         return None
+    password = new_password()
+    digest = await hashing().hash(password)
     async with ctx.db.write() as session:
-        adviser = Adviser(name=DEMO_NAME, communes=[], login=DEMO_EMAIL, role=ADMIN, created_at=ctx.now())
+        adviser = Adviser(
+            name=DEMO_NAME, communes=[], login=DEMO_EMAIL, password_hash=digest, role=ADMIN, created_at=ctx.now()
+        )
         session.add(adviser)
         await session.flush()
-        adviser_id = adviser.id
-    password = new_password()
-    await set_password(ctx=ctx, adviser_id=adviser_id, password=password)
+        await record(
+            session=session, actor=actor, action="adviser_added", at=ctx.now(),
+            summary=f"compte de démonstration créé (conseiller n°{adviser.id}, coordinateur)",
+        )  # fmt: skip
     return DEMO_EMAIL, password
 
 
@@ -293,11 +279,15 @@ async def sign_out(*, ctx: Context, token: str | None) -> None:
         await session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _digest(token)))
 
 
-async def change_own_password(*, ctx: Context, adviser_id: int, current: str, new: str) -> bool:
-    """An adviser changes their password (their sessions end, this one included); False when ``current`` is wrong."""
+async def change_own_password(*, ctx: Context, current: str, new: str, actor: Actor) -> bool:
+    """The acting adviser changes their own password (their sessions end, this one included); False when
+    ``current`` is wrong."""
+    adviser_id = actor.adviser_id
+    if adviser_id is None:
+        return False
     async with ctx.db.read() as session:
         adviser = await session.get(Adviser, adviser_id)
     if adviser is None or not await hashing().verify(adviser.password_hash, current[:MAX_PASSWORD]):
         return False
-    await set_password(ctx=ctx, adviser_id=adviser_id, password=new)
+    await set_password(ctx=ctx, adviser_id=adviser_id, password=new, actor=actor)
     return True

@@ -1,34 +1,25 @@
 """The audit trail: who changed what, when, and from where (web console, command line, Telegram).
 
-Every interface calls ``record_change`` after an operation that changed something (``record`` inside a transaction
-it already holds). Summaries are French, for the advisers who read them on a workshop's or a person's page, and name
-people by number only: an erasure must leave no name or phone number behind.
+Every operation that changes something on an adviser's behalf takes their ``Actor`` and calls ``record`` inside its
+own transaction: the change and its trace commit together or not at all (a preview, rolled back, leaves neither).
+Summaries are French, for the advisers who read them on a workshop's or a person's page, and name people by number
+only: an erasure must leave no name or phone number behind.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
+from bot.service.actors import Actor
 from storage.models import AuditEvent
 
-Interface = Literal["console", "cli", "telegram"]
-INTERFACE_FR = {"console": "console", "cli": "ligne de commande", "telegram": "Telegram"}
+INTERFACE_FR: dict[str, str] = {"console": "console", "cli": "ligne de commande", "telegram": "Telegram"}
 MAX_SUMMARY = 1000
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: an adviser (by id when known) through one interface."""
-
-    interface: Interface
-    name: str
-    adviser_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,35 +54,13 @@ async def record(
             at=at,
             interface=actor.interface,
             adviser_id=actor.adviser_id,
-            actor=" ".join(actor.name.split())[:200] or "conseiller",
+            actor=actor.label,
             action=action[:50],
             summary=" ".join(summary.split())[:MAX_SUMMARY],
             workshop_id=workshop_id,
             resident_id=resident_id,
         )
     )
-
-
-async def record_change(
-    *,
-    ctx: Context,
-    actor: Actor,
-    action: str,
-    summary: str,
-    workshop_id: int | None = None,
-    resident_id: int | None = None,
-) -> None:
-    """Write one event in its own transaction, right after the operation it describes."""
-    async with ctx.db.write() as session:
-        await record(
-            session=session,
-            actor=actor,
-            action=action,
-            summary=summary,
-            at=ctx.now(),
-            workshop_id=workshop_id,
-            resident_id=resident_id,
-        )
 
 
 def _entry(event: AuditEvent) -> AuditEntry:

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.scheduler.planning import next_allowed
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.workshops import WorkshopError
@@ -204,8 +206,7 @@ async def send_broadcast(
     ctx: Context,
     audience: Audience,
     body: str,
-    author: str,
-    adviser_id: int | None = None,
+    actor: Actor,
     expires_in: timedelta = timedelta(days=2),
 ) -> int:
     """Record the broadcast and queue one message per recipient; returns the broadcast's id.
@@ -220,8 +221,8 @@ async def send_broadcast(
             raise BroadcastError("personne ne peut recevoir ce message : rien n'a été envoyé")
         preview = plan.preview
         broadcast = Broadcast(
-            author=" ".join(author.split())[:200] or "conseiller",
-            adviser_id=adviser_id,
+            author=actor.label,
+            adviser_id=actor.adviser_id,
             audience={
                 "workshop_id": audience.workshop_id,
                 "communes": list(plan.codes),
@@ -252,11 +253,15 @@ async def send_broadcast(
                     expires_at=broadcast.expires_at,
                     idempotency_key=f"broadcast:{broadcast.id}:{resident.id}",
                     resident_id=resident.id,
-                    adviser_id=adviser_id,
+                    adviser_id=actor.adviser_id,
                     broadcast_id=broadcast.id,
                     workshop_id=audience.workshop_id,  # a message about a workshop is moot once it is cancelled
                 ),
             )
+        await record(
+            session=session, actor=actor, action="broadcast_sent", at=now, workshop_id=audience.workshop_id,
+            summary=f"diffusion n°{broadcast.id} envoyée à {preview.recipients} personne(s)",
+        )  # fmt: skip
         broadcast_id = broadcast.id
     ctx.wake_dispatcher()
     log.info("broadcast %s queued for %s recipients", broadcast_id, preview.recipients)

@@ -27,6 +27,8 @@ from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, Step, nearest_workshops
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.inbound import build_world
 from bot.service.recipients import ToPhone, address_of, person_to_phone
 from bot.service.reminders import replan_workshop
@@ -209,12 +211,17 @@ class _Tally:
         )
 
 
+def _told(tally: _Tally) -> str:
+    """The audit trail's account of the notices: how many queued, how many people to phone."""
+    return f"{sum(tally.told.values())} message(s) prévu(s), {len(tally.to_phone)} personne(s) à appeler"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Cancelling
 
 
 async def cancel_workshop_and_notify(
-    *, ctx: Context, workshop_id: int, reason: str, author: str, preview: bool = False
+    *, ctx: Context, workshop_id: int, reason: str, actor: Actor, preview: bool = False
 ) -> ChangeReport:
     """Cancel the workshop and tell everyone seated or waiting, offering the nearest next workshops of the same
     level that have a free seat. Raises ``WorkshopError`` (nothing changed) when it cannot be cancelled.
@@ -229,6 +236,10 @@ async def cancel_workshop_and_notify(
             cancelled, urgent, due, moot, shortened = await _cancel_in(
                 session=session, ctx=ctx, workshop_id=workshop_id, reason=reason, now=now, tally=tally
             )
+            await record(
+                session=session, actor=actor, action="workshop_cancelled", at=now, workshop_id=workshop_id,
+                summary=f"atelier n°{workshop_id} annulé : {cancelled.reason} ; {_told(tally)}",
+            )  # fmt: skip
             if preview:
                 raise _Preview
     except _Preview:
@@ -236,7 +247,7 @@ async def cancel_workshop_and_notify(
     else:
         ctx.wake_dispatcher()
         log.info(
-            "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
+            "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
             len(tally.to_phone),
         )  # fmt: skip
     before = cancelled.workshop
@@ -388,7 +399,7 @@ async def move_workshop_and_notify(
     new_start: time | str | None = None,
     new_end: time | str | None = None,
     venue_id: int | None = None,
-    author: str,
+    actor: Actor,
     change: MoveRequest | None = None,
     preview: bool = False,
 ) -> ChangeReport:
@@ -430,6 +441,12 @@ async def move_workshop_and_notify(
                     session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
                     timing=(urgent, notice_due), now=now, tally=tally,
                 )  # fmt: skip
+            where = f"{moved.new_place.venue} ({moved.new_place.commune})"
+            await record(
+                session=session, actor=actor, action="workshop_moved", at=now, workshop_id=workshop_id,
+                summary=f"atelier n°{workshop_id} déplacé du {say.when_fr(moved.old_start, ctx.tz)} au "
+                f"{say.when_fr(moved.new_start, ctx.tz)}, {where} ; {_told(tally)}",
+            )  # fmt: skip
             if preview:
                 raise _Preview
     except _Preview:
@@ -437,7 +454,7 @@ async def move_workshop_and_notify(
     else:
         ctx.wake_dispatcher()
         log.info(
-            "workshop %s moved by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
+            "workshop %s moved by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
             len(tally.to_phone),
         )  # fmt: skip
     new = WhenWhere(

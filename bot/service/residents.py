@@ -12,6 +12,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from bot.context import Context
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.erasure import erase
 from bot.service.team import TeamError
 from storage.enums import Level
@@ -93,7 +95,7 @@ class Erased:
     promoted: int  # people on a waiting list who got the freed seats (and were told)
 
 
-async def erase_resident_for(*, ctx: Context, resident_id: int) -> Erased:
+async def erase_resident_for(*, ctx: Context, resident_id: int, actor: Actor) -> Erased:
     """Erase a resident on their request made to an adviser, exactly as OUBLIER does: personal data deleted, a
     keyed hash of the number kept (never contacted again by mistake), seats given to the people waiting."""
     now = ctx.now()
@@ -104,6 +106,11 @@ async def erase_resident_for(*, ctx: Context, resident_id: int) -> Erased:
         if resident.erased:
             raise TeamError(f"les données de la personne n°{resident_id} sont déjà effacées")
         promoted = await erase(session=session, ctx=ctx, resident=resident, now=now, keep_hash=True)
+        await record(
+            session=session, actor=actor, action="resident_erased", at=now, resident_id=resident_id,
+            summary=f"données de la personne n°{resident_id} effacées à sa demande ; {promoted} place(s) donnée(s) "
+            "à des personnes en attente",
+        )  # fmt: skip
     ctx.wake_dispatcher()
     log.info("resident %s erased by an adviser", resident_id)
     return Erased(resident_id, promoted)

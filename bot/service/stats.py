@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.context import Context
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.workshops import WorkshopError
 from storage.models import (
     Enrolment,
@@ -47,7 +49,7 @@ class Attendance:
 
 
 async def mark_attendance(
-    *, ctx: Context, workshop_id: int, present: Sequence[int] = (), absent: Sequence[int] = ()
+    *, ctx: Context, workshop_id: int, actor: Actor, present: Sequence[int] = (), absent: Sequence[int] = ()
 ) -> Attendance:
     """Mark who came (``present``) and who did not (``absent``), by resident id, once the workshop has started.
     A mark can be corrected by marking again. Refuses (nothing changed) ids that hold no seat there."""
@@ -84,6 +86,11 @@ async def mark_attendance(
         for rid, status in wanted.items():
             enrolments[rid].status, enrolments[rid].updated_at = status, ctx.now()
         names = {rid: enrolments[rid].resident.name or "(sans nom)" for rid in wanted}
+        came = sum(status == EnrolmentStatus.attended for status in wanted.values())
+        await record(
+            session=session, actor=actor, action="attendance", at=ctx.now(), workshop_id=workshop_id,
+            summary=f"présences de l'atelier n°{workshop_id} : {came} présent(s), {len(wanted) - came} absent(s)",
+        )  # fmt: skip
     return Attendance(workshop_id, wanted, names)
 
 

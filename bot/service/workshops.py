@@ -17,6 +17,8 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.demo_planning import ADVISERS, demo_planning
 from bot.service.planning_csv import (
     PlannedWorkshop,
@@ -367,7 +369,9 @@ def _check(fields: WorkshopFields, ctx: Context) -> PlannedWorkshop:
         raise WorkshopError(*exc.problems) from None
 
 
-async def add_workshop(*, ctx: Context, fields: WorkshopFields, adviser: str | None = None) -> WorkshopSummary:
+async def add_workshop(
+    *, ctx: Context, fields: WorkshopFields, actor: Actor, adviser: str | None = None
+) -> WorkshopSummary:
     """Check and store one workshop; refuses a duplicate (same venue, start and level)."""
     plan = _check(fields, ctx)
     async with ctx.db.write() as session:
@@ -385,6 +389,10 @@ async def add_workshop(*, ctx: Context, fields: WorkshopFields, adviser: str | N
         workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
         session.add(workshop)
         await session.flush()
+        await record(
+            session=session, actor=actor, action="workshop_added", summary=f"atelier n°{workshop.id} planifié",
+            at=ctx.now(), workshop_id=workshop.id,
+        )  # fmt: skip
         return await _load_summary(session=session, workshop_id=workshop.id)
 
 
@@ -403,7 +411,7 @@ def _workshop(plan: PlannedWorkshop, venue_id: int, adviser_id: int | None, now:
     )
 
 
-async def import_planning(*, ctx: Context, data: bytes, dry_run: bool = False) -> ImportResult:
+async def import_planning(*, ctx: Context, data: bytes, actor: Actor, dry_run: bool = False) -> ImportResult:
     """Import a planning CSV in one transaction: every row, or none (``errors`` then says why, line by line).
 
     Rows already imported (same venue, start and level) are skipped and counted in ``already``, so importing the
@@ -438,6 +446,14 @@ async def import_planning(*, ctx: Context, data: bytes, dry_run: bool = False) -
                 created.append(workshop)
             if errors or dry_run:
                 raise _Rollback
+            if created:
+                numbers = ", ".join(str(w.id) for w in created)
+                await record(
+                    session=session, actor=actor, action="planning_imported",
+                    summary=f"planning importé : {len(created)} atelier(s) créé(s) (n° {numbers}), {already} déjà "
+                    "présent(s)",
+                    at=ctx.now(),
+                )  # fmt: skip
     except _Rollback:
         if errors:
             return ImportResult(errors=tuple(errors), dry_run=dry_run)
@@ -460,7 +476,7 @@ async def _advisers(*, session: AsyncSession, names: Sequence[str]) -> dict[str,
     return {name: known[name].id for name in names}
 
 
-async def load_demo(*, ctx: Context, if_empty: bool) -> DemoResult:
+async def load_demo(*, ctx: Context, if_empty: bool, actor: Actor) -> DemoResult:
     """Four weeks of workshops from next Monday; workshops already there are kept and not doubled."""
     planning = demo_planning(territory=ctx.territory, tz=ctx.tz, now=ctx.now())
     async with ctx.db.write() as session:
@@ -495,6 +511,11 @@ async def load_demo(*, ctx: Context, if_empty: bool) -> DemoResult:
             )
             await session.flush()
             created += 1
+        if created:
+            await record(
+                session=session, actor=actor, action="demo_loaded",
+                summary=f"planning de démonstration chargé : {created} atelier(s) créé(s)", at=ctx.now(),
+            )  # fmt: skip
     return DemoResult(created=created, already=already, skipped=False)
 
 

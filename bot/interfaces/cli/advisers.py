@@ -5,17 +5,15 @@ commands, and who may sign in to the web console."""
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from bot.context import Context
-from bot.interfaces.cli.common import console, fail, iso, print_json
+from bot.interfaces.cli.common import AsOption, acting, console, fail, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.accounts import account_by_email, check_password, clean_email, set_console_access, set_password
-from bot.service.audit import Actor, record_change
+from bot.service.accounts import account_by_email, check_password, set_password
 from bot.service.team import AdviserSummary, TeamError, add_adviser, commune_names, list_advisers
 
 app = typer.Typer(help="Conseillers : lister, ajouter, mot de passe de la console.", no_args_is_help=True)
@@ -76,22 +74,14 @@ def add(
         typer.Option("--admin", help="Coordinateur : ajoute des conseillers, change leurs mots de passe."),
     ] = False,
     as_json: JsonOption = False,
+    as_: AsOption = None,
 ) -> None:
     """Enregistrer un conseiller (ou compléter celui qui porte ce nom)."""
 
     async def action(ctx: Context) -> None:
-        if email is not None:
-            clean_email(email)  # refused before anything is written
         adviser = await add_adviser(
-            ctx=ctx, name=name, phone=phone, telegram_id=telegram_id, communes=tuple(commune or ())
-        )
-        if email is not None or admin:
-            await set_console_access(ctx=ctx, adviser_id=adviser.id, email=email, admin=True if admin else None)
-            login = email.strip().lower() if email else adviser.login
-            adviser = replace(adviser, login=login, role="admin" if admin else adviser.role)
-        await record_change(
-            ctx=ctx, actor=Actor("cli", "ligne de commande"), action="adviser_added",
-            summary=f"conseiller n°{adviser.id} enregistré ou complété",
+            ctx=ctx, name=name, phone=phone, telegram_id=telegram_id, communes=tuple(commune or ()), email=email,
+            admin=True if admin else None, actor=await acting(ctx, as_),
         )  # fmt: skip
         if as_json:
             print_json(adviser_json(adviser, ctx))
@@ -116,6 +106,7 @@ def _read_password() -> str:
 @app.command("password")
 def password(
     email: Annotated[str, typer.Argument(metavar="EMAIL", help="L'adresse e-mail du conseiller.")],
+    as_: AsOption = None,
 ) -> None:
     """Définir le mot de passe de la console web (lu sur l'entrée standard hors terminal, demandé deux fois sinon).
     Les sessions ouvertes de ce conseiller sont fermées."""
@@ -131,11 +122,7 @@ def password(
         fail(f"{exc} Rien n'a été changé.")
 
     async def action(ctx: Context) -> None:
-        account = await set_password(ctx=ctx, adviser_id=adviser_id, password=secret)
-        await record_change(
-            ctx=ctx, actor=Actor("cli", "ligne de commande"), action="password_set",
-            summary=f"mot de passe de la console changé pour le conseiller n°{account.adviser_id}",
-        )  # fmt: skip
+        account = await set_password(ctx=ctx, adviser_id=adviser_id, password=secret, actor=await acting(ctx, as_))
         console.print(f"Mot de passe enregistré pour {account.name} ({account.email}).", highlight=False)
 
     act(action)

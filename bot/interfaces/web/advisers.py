@@ -6,8 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.interfaces.web.base import Web, form_of, int_or_none, sentence
-from bot.service.accounts import SignedIn, clean_email, list_accounts, new_password, set_console_access, set_password
-from bot.service.audit import Actor, record_change
+from bot.service.accounts import SignedIn, list_accounts, new_password, set_password
 from bot.service.team import TeamError, add_adviser
 
 
@@ -28,17 +27,14 @@ async def add(web: Web, request: Request, user: SignedIn) -> Response:
     try:
         if not values["email"]:
             raise TeamError("l'adresse e-mail manque : c'est l'identifiant de la console")
-        clean_email(values["email"])  # refused before anything is written
-        adviser = await add_adviser(ctx=web.ctx, name=values["name"], phone=values["phone"] or None)
-        await set_console_access(ctx=web.ctx, adviser_id=adviser.id, email=values["email"], admin=False)
+        adviser = await add_adviser(
+            ctx=web.ctx, name=values["name"], phone=values["phone"] or None, email=values["email"], admin=False,
+            actor=user.actor,
+        )  # fmt: skip
         password = new_password()
-        account = await set_password(ctx=web.ctx, adviser_id=adviser.id, password=password)
+        account = await set_password(ctx=web.ctx, adviser_id=adviser.id, password=password, actor=user.actor)
     except TeamError as exc:
         return await _page(web, request, user, errors=[sentence(exc)], values=values, status=400)
-    await record_change(
-        ctx=web.ctx, actor=Actor("console", user.name, user.adviser_id), action="adviser_added",
-        summary=f"compte de console créé pour le conseiller n°{account.adviser_id}",
-    )  # fmt: skip
     return await _page(web, request, user, handed=(account, password))
 
 
@@ -46,11 +42,7 @@ async def reset(web: Web, request: Request, user: SignedIn) -> Response:
     adviser_id = int_or_none(request.path_params.get("adviser_id"))
     password = new_password()
     try:
-        account = await set_password(ctx=web.ctx, adviser_id=adviser_id or 0, password=password)
+        account = await set_password(ctx=web.ctx, adviser_id=adviser_id or 0, password=password, actor=user.actor)
     except TeamError as exc:
         return await _page(web, request, user, errors=[sentence(exc)], status=400)
-    await record_change(
-        ctx=web.ctx, actor=Actor("console", user.name, user.adviser_id), action="password_reset",
-        summary=f"mot de passe du conseiller n°{account.adviser_id} remplacé (ses sessions sont fermées)",
-    )  # fmt: skip
     return await _page(web, request, user, handed=(account, password))

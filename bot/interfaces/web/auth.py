@@ -24,7 +24,6 @@ from bot.interfaces.web.base import (
     sentence,
 )
 from bot.service.accounts import SignedIn, change_own_password, sign_in, sign_out
-from bot.service.audit import Actor, record_change
 from bot.service.team import TeamError
 
 REFUSED = "Adresse e-mail ou mot de passe incorrect."
@@ -97,9 +96,7 @@ async def password_page(web: Web, request: Request, user: SignedIn) -> Response:
         error = "Les deux nouveaux mots de passe diffèrent."
     else:
         try:
-            changed = await change_own_password(
-                ctx=web.ctx, adviser_id=user.adviser_id, current=form.get("current"), new=new
-            )
+            changed = await change_own_password(ctx=web.ctx, current=form.get("current"), new=new, actor=user.actor)
         except TeamError as exc:
             error = sentence(exc)
         else:
@@ -107,10 +104,6 @@ async def password_page(web: Web, request: Request, user: SignedIn) -> Response:
                 error = "Le mot de passe actuel est incorrect."
     if error is not None:
         return web.render(request, "password.html", user=user, error=error, status=400)
-    await record_change(
-        ctx=web.ctx, actor=Actor("console", user.name, user.adviser_id), action="password_changed",
-        summary=f"le conseiller n°{user.adviser_id} a changé son mot de passe (ses sessions sont fermées)",
-    )  # fmt: skip
     answer = web.see_other("/connexion")
     answer.delete_cookie(SESSION_COOKIE, path=PREFIX)
     return answer

@@ -10,7 +10,6 @@ from starlette.responses import JSONResponse, Response
 from bot.conversation.gsm7 import count_segments, is_gsm7, to_gsm7
 from bot.interfaces.web.base import Form, Web, form_of, int_or_none
 from bot.service.accounts import SignedIn
-from bot.service.audit import Actor, record_change
 from bot.service.broadcasts import (
     Audience,
     BroadcastError,
@@ -94,16 +93,10 @@ async def send(web: Web, request: Request, user: SignedIn) -> Response:
     form = form_of(request)
     body, audience = form.get("body")[:MAX_BODY], _audience(form)
     try:
-        broadcast_id = await send_broadcast(
-            ctx=web.ctx, audience=audience, body=body, author=user.name, adviser_id=user.adviser_id
-        )
+        broadcast_id = await send_broadcast(ctx=web.ctx, audience=audience, body=body, actor=user.actor)
     except BroadcastError as exc:
         keep = {"body": body, "target": form.get("target"), "chosen_workshop": int_or_none(form.get("workshop"))}
         return await _page(web, request, user, errors=exc.problems, status=400, **keep)
-    await record_change(
-        ctx=web.ctx, actor=Actor("console", user.name, user.adviser_id), action="broadcast_sent",
-        summary=f"diffusion n°{broadcast_id} envoyée", workshop_id=audience.workshop_id,
-    )  # fmt: skip
     return web.see_other(f"/diffusion/{broadcast_id}")
 
 

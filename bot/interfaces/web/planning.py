@@ -13,7 +13,6 @@ from starlette.responses import Response
 from bot.interfaces.web.base import FILE_LIMIT, Web, form_of, sentence
 from bot.interfaces.web.today import week_bounds
 from bot.service.accounts import SignedIn
-from bot.service.audit import Actor, record_change
 from bot.service.planning_csv import WorkshopFields
 from bot.service.team import list_advisers
 from bot.service.workshops import WorkshopError, add_workshop, import_planning, list_workshops
@@ -78,16 +77,12 @@ async def new_workshop(web: Web, request: Request, user: SignedIn) -> Response:
     values = {name: form.get(name).strip() for name in (*WorkshopFields.__dataclass_fields__, "adviser")}
     fields = WorkshopFields(**{k: v for k, v in values.items() if k != "adviser"})
     try:
-        created = await add_workshop(ctx=web.ctx, fields=fields, adviser=values["adviser"] or None)
+        created = await add_workshop(ctx=web.ctx, fields=fields, adviser=values["adviser"] or None, actor=user.actor)
     except WorkshopError as exc:
         return web.render(
             request, "workshop_new.html", user=user, values=values, errors=exc.problems, advisers=advisers,
             status=400, **_choices(web),
         )  # fmt: skip
-    await record_change(
-        ctx=web.ctx, actor=Actor("console", user.name, user.adviser_id), action="workshop_added",
-        summary=f"atelier n°{created.id} planifié", workshop_id=created.id,
-    )  # fmt: skip
     return web.see_other(f"/ateliers/{created.id}", fait="cree")
 
 
@@ -102,7 +97,7 @@ async def import_page(web: Web, request: Request, user: SignedIn) -> Response:
             request, "import.html", user=user, result=None, data="", filename="", status=400,
             error="Choisissez le fichier du planning (CSV, enregistré depuis le tableur).",
         )  # fmt: skip
-    result = await import_planning(ctx=web.ctx, data=data, dry_run=True)
+    result = await import_planning(ctx=web.ctx, data=data, dry_run=True, actor=user.actor)
     encoded = base64.b64encode(data).decode() if result.ok else ""
     return web.render(
         request, "import.html", user=user, result=result, data=encoded, filename=filename,
@@ -118,15 +113,9 @@ async def import_confirm(web: Web, request: Request, user: SignedIn) -> Response
         data = b""
     if not data or len(data) > FILE_LIMIT:
         return web.see_other("/planning/import")
-    result = await import_planning(ctx=web.ctx, data=data)
+    result = await import_planning(ctx=web.ctx, data=data, actor=user.actor)
     if not result.ok:  # the territory or the planning changed since the preview: show the errors again
         return web.render(request, "import.html", user=user, result=result, data="", filename="", status=422)
-    if result.created:
-        await record_change(
-            ctx=web.ctx, actor=Actor("console", user.name, user.adviser_id), action="planning_imported",
-            summary=f"planning importé : {result.created} atelier(s) créé(s) (n° "
-            f"{', '.join(map(str, result.created_ids))}), {result.already} déjà présent(s)",
-        )  # fmt: skip
     return web.render(request, "import_done.html", user=user, result=result)
 
 

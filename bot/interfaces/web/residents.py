@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from bot.interfaces.web.base import Web, int_or_none
 from bot.service.accounts import SignedIn
-from bot.service.audit import Actor, history, record_change
+from bot.service.audit import history
 from bot.service.residents import count_residents, erase_resident_for, get_resident, list_residents
 from bot.service.workshops import WorkshopError
 
@@ -51,11 +51,5 @@ async def erase(web: Web, request: Request, user: SignedIn) -> Response:
         return web.render(request, "error.html", user=user, status=404, message="Cette personne n'existe pas.")
     if request.method == "GET":
         return web.render(request, "erase.html", user=user, r=resident)
-    erased = await erase_resident_for(ctx=web.ctx, resident_id=resident.id)
-    await record_change(
-        ctx=web.ctx, actor=Actor("console", user.name, user.adviser_id), action="resident_erased",
-        summary=f"données de la personne n°{resident.id} effacées à sa demande ; {erased.promoted} place(s) "
-        "donnée(s) à des personnes en attente",
-        resident_id=resident.id,
-    )  # fmt: skip
+    await erase_resident_for(ctx=web.ctx, resident_id=resident.id, actor=user.actor)
     return web.see_other("/residents", fait="efface")

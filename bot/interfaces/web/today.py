@@ -9,7 +9,6 @@ from starlette.responses import Response
 
 from bot.interfaces.web.base import Web, int_or_none
 from bot.service.accounts import SignedIn
-from bot.service.audit import Actor, record_change
 from bot.service.callbacks import list_callbacks, mark_callback_done
 from bot.service.outbox_views import failed_messages, held_messages
 from bot.service.workshops import list_workshops
@@ -41,10 +40,6 @@ async def today(web: Web, request: Request, user: SignedIn) -> Response:
 
 async def callback_done(web: Web, request: Request, user: SignedIn) -> Response:
     callback_id = int_or_none(request.path_params.get("callback_id"))
-    if callback_id is None or not await mark_callback_done(ctx=web.ctx, callback_id=callback_id, by=user.name):
+    if callback_id is None or not await mark_callback_done(ctx=web.ctx, callback_id=callback_id, actor=user.actor):
         return web.see_other("/aujourdhui")
-    await record_change(
-        ctx=web.ctx, actor=Actor("console", user.name, user.adviser_id), action="callback_done",
-        summary=f"demande de rappel n°{callback_id} marquée traitée",
-    )  # fmt: skip
     return web.see_other("/aujourdhui", fait="rappel")

@@ -8,18 +8,14 @@ from starlette.responses import Response
 
 from bot.interfaces.web.base import Web, form_of, int_or_none, sentence
 from bot.service.accounts import SignedIn
-from bot.service.audit import Actor, history, record_change
-from bot.service.changes import ChangeReport, cancel_workshop_and_notify, move_workshop_and_notify
+from bot.service.audit import history
+from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify
 from bot.service.phone_enrolment import enrol_by_phone
 from bot.service.stats import mark_attendance
 from bot.service.workshops import MoveRequest, Roster, RosterEntry, WorkshopError, roster
 from storage.enums import EnrolmentStatus, WorkshopStatus
 
 MOVE_FIELDS = ("date", "start", "end", "commune", "venue", "address")
-
-
-def _actor(user: SignedIn) -> Actor:
-    return Actor("console", user.name, user.adviser_id)
 
 
 async def _roster(web: Web, request: Request) -> Roster | None:
@@ -87,12 +83,10 @@ async def cancel(web: Web, request: Request, user: SignedIn) -> Response:
     preview = request.url.path.endswith("/apercu")
     try:
         report = await cancel_workshop_and_notify(
-            ctx=web.ctx, workshop_id=w.id, reason=reason, author=user.name, preview=preview
+            ctx=web.ctx, workshop_id=w.id, reason=reason, actor=user.actor, preview=preview
         )
     except WorkshopError as exc:
         return web.render(request, "cancel.html", user=user, w=w, reason=reason, errors=exc.problems, status=400)
-    if not preview:
-        await _record(web, user, report, f"atelier n°{w.id} annulé : {report.reason}")
     return web.render(request, "change.html", user=user, w=w, report=report, hidden={"reason": reason})
 
 
@@ -113,25 +107,14 @@ async def move(web: Web, request: Request, user: SignedIn) -> Response:
     preview = request.url.path.endswith("/apercu")
     try:
         report = await move_workshop_and_notify(
-            ctx=web.ctx, workshop_id=w.id, change=change, author=user.name, preview=preview
+            ctx=web.ctx, workshop_id=w.id, change=change, actor=user.actor, preview=preview
         )
     except WorkshopError as exc:
         return web.render(
             request, "move.html", user=user, w=w, values=values, errors=exc.problems, communes=communes,
             venues=venues, status=400,
         )  # fmt: skip
-    if not preview:
-        await _record(web, user, report, f"atelier n°{w.id} déplacé")
     return web.render(request, "change.html", user=user, w=w, report=report, hidden=values)
-
-
-async def _record(web: Web, user: SignedIn, report: ChangeReport, summary: str) -> None:
-    told = sum(report.told.values())
-    await record_change(
-        ctx=web.ctx, actor=_actor(user), action=f"workshop_{report.action}",
-        summary=f"{summary} ; {told} message(s) prévu(s), {len(report.to_phone)} personne(s) à appeler",
-        workshop_id=report.workshop.id,
-    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -155,16 +138,11 @@ async def attendance(web: Web, request: Request, user: SignedIn) -> Response:
         elif answer == "absent":
             absent.append(entry.resident_id)
     try:
-        await mark_attendance(ctx=web.ctx, workshop_id=w.id, present=present, absent=absent)
+        await mark_attendance(ctx=web.ctx, workshop_id=w.id, present=present, absent=absent, actor=user.actor)
     except WorkshopError as exc:
         return web.render(
             request, "attendance.html", user=user, w=w, seated=seated, errors=exc.problems, saved=False, status=400
         )  # fmt: skip
-    await record_change(
-        ctx=web.ctx, actor=_actor(user), action="attendance",
-        summary=f"présences de l'atelier n°{w.id} : {len(present)} présent(s), {len(absent)} absent(s)",
-        workshop_id=w.id,
-    )  # fmt: skip
     return web.see_other(f"/ateliers/{w.id}", fait="presences")
 
 
@@ -181,18 +159,11 @@ async def enrol(web: Web, request: Request, user: SignedIn) -> Response:
     try:
         done = await enrol_by_phone(
             ctx=web.ctx, name=values["name"], phone=values["phone"], commune=values["commune"], workshop_id=w.id,
-            adviser_id=user.adviser_id,
+            actor=user.actor,
         )  # fmt: skip
     except WorkshopError as exc:
         return web.render(
             request, "enrol.html", user=user, w=w, values=values, errors=exc.problems, communes=communes, status=400
-        )  # fmt: skip
-    if not done.already:
-        place = "inscrite" if done.seated else f"en liste d'attente (n°{done.position})"
-        await record_change(
-            ctx=web.ctx, actor=_actor(user), action="enrolled_by_phone",
-            summary=f"personne n°{done.resident_id} {place} par téléphone à l'atelier n°{w.id}",
-            workshop_id=w.id, resident_id=done.resident_id,
         )  # fmt: skip
     return web.render(request, "enrolled.html", user=user, w=w, done=done)
 
