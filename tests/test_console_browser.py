@@ -182,9 +182,9 @@ def test_cancel_a_workshop_through_its_preview_and_see_the_notices(browser: Brow
     page.get_by_label("Raison").fill("salle des fêtes inondée")
     page.get_by_role("button", name="Voir qui sera prévenu").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Aperçu")
-    table = page.locator("table")
+    notices = page.get_by_role("list", name="Messages (3)")
     for name in ("Martine Dupont", "Jean Morel", "Rose Blanc"):
-        expect(table).to_contain_text(name)
+        expect(notices).to_contain_text(name)
     assert rows(site, "SELECT count(*) FROM outbound_messages WHERE kind = 'change_notice'") == [(0,)]
     page.get_by_role("button", name="Confirmer l'annulation").click()
     expect(page.get_by_role("status")).to_contain_text("3 message(s) prévu(s)")
@@ -194,6 +194,20 @@ def test_cancel_a_workshop_through_its_preview_and_see_the_notices(browser: Brow
     assert len(notices) == 3 and all("inond" in str(body) for (body,) in notices)
     page.goto(f"{site.url}/ateliers/{workshop}")
     expect(page.locator("#history + ul")).to_contain_text("Claire Martin (console)")
+    page.close()
+
+
+def test_a_change_preview_reads_on_a_phone(browser: Browser, site: Site) -> None:
+    page = signed_in(browser, site, viewport=PHONE)
+    page.goto(f"{site.url}/ateliers/{site.ids['broadcast']}/annuler")
+    page.get_by_label("Raison").fill("salle des fêtes inondée")
+    page.get_by_role("button", name="Voir qui sera prévenu").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Aperçu")
+    messages = page.locator(".notice .message")
+    expect(messages).to_have_count(3)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing wider than the phone
+    widths = [box["width"] for box in (m.bounding_box() for m in messages.all()) if box is not None]
+    assert len(widths) == 3 and min(widths) >= 0.75 * PHONE["width"], widths  # the text gets the screen's width
     page.close()
 
 
