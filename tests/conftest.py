@@ -20,7 +20,7 @@ from bot.service.places import sync_territory
 from bot.territory import Territory, load_territory
 from storage.database import Database
 from storage.migrate import upgrade
-from tests import pgserver
+from tests.helpers import pgserver
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 

@@ -32,9 +32,10 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from tests.advisers_world import Clock, Town, paris
+from tests.helpers.clock import Clock
+from tests.helpers.world import Town, in_2026
 
-SETUP_TIME = paris(2, 9)  # Monday 2 March 2026, 09:00
+SETUP_TIME = in_2026(2, 9)  # Monday 2 March 2026, 09:00
 
 
 def context(db: Database, db_url: str, territory: Territory, clock: Callable[[], datetime], **env: str) -> Context:
@@ -74,8 +75,8 @@ async def populate(town: Town) -> People:
     people.ids["Denis"] = await add(
         "Denis", phone="+33612000007", telegram=555007, commune="Domérat", opted_out_sms=True
     )
-    people.workshop = await town.workshop("Saint-Victor", paris(10, 14), capacity=3)
-    people.later = await town.workshop("Domérat", paris(12, 14))
+    people.workshop = await town.workshop("Saint-Victor", in_2026(10, 14), capacity=3)
+    people.later = await town.workshop("Domérat", in_2026(12, 14))
     for name in ("Anne", "Bruno", "Chloé", "Léon", "Denis"):
         await town.seat(people.ids[name], people.workshop)
     await town.seat(people.ids["Denis"], people.later)
@@ -192,7 +193,7 @@ AUDIENCES = [
 async def test_audiences_and_what_is_queued(town: Town, clock: Clock, case: AudienceCase) -> None:
     people = await populate(town)
     names: dict[int | None, str] = {rid: name for name, rid in people.ids.items()}
-    clock.now = paris(2, 21)  # in quiet hours: the messages wait for 08:30 tomorrow
+    clock.now = in_2026(2, 21)  # in quiet hours: the messages wait for 08:30 tomorrow
     audience = case.audience(people)
     preview = await preview_broadcast(ctx=town.ctx, audience=audience, body="Bonjour")
     assert (preview.skipped_opted_out, preview.unreachable) == (case.skipped_opted_out, case.unreachable)
@@ -203,22 +204,22 @@ async def test_audiences_and_what_is_queued(town: Town, clock: Clock, case: Audi
     for row in rows:
         assert (row.kind, row.status, row.urgent) == (MessageKind.broadcast, MessageStatus.pending, False)
         assert row.idempotency_key == f"broadcast:{broadcast_id}:{row.resident_id}"
-        assert row.due_at == paris(3, 8, 30)
-        assert row.expires_at == paris(4, 21)
+        assert row.due_at == in_2026(3, 8, 30)
+        assert row.expires_at == in_2026(4, 21)
     async with town.ctx.db.read() as session:
         recorded = await session.get(Broadcast, broadcast_id)
     assert recorded is not None
-    assert (recorded.author, recorded.body, recorded.created_at) == ("Julie", "Bonjour", paris(2, 21))
+    assert (recorded.author, recorded.body, recorded.created_at) == ("Julie", "Bonjour", in_2026(2, 21))
     assert recorded.recipients == len(rows) and recorded.skipped_opted_out == case.skipped_opted_out
 
 
 async def test_saturday_evening_broadcast_waits_for_monday(town: Town, clock: Clock) -> None:
     people = await populate(town)
-    clock.now = paris(7, 21)
+    clock.now = in_2026(7, 21)
     broadcast_id = await send_broadcast(
         ctx=town.ctx, audience=Audience(workshop_id=people.workshop), body="Bonjour", author="Julie"
     )
-    assert {r.due_at for r in await town.messages(broadcast_id=broadcast_id)} == {paris(9, 8, 30)}
+    assert {r.due_at for r in await town.messages(broadcast_id=broadcast_id)} == {in_2026(9, 8, 30)}
 
 
 REFUSALS: list[tuple[str, Audience, str, str]] = [

@@ -8,48 +8,28 @@ list call) before anything is sent again.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
-from sqlalchemy import func, select
 
-from storage.database import Database
-from storage.models import MessageStatus, OutboundMessage
-from tests.fakes.twilio import spawn
-from tests.serving import by_recipient, number, seed_reminders, serve_env, serving, start_serve, wait_for
+from storage.models import MessageStatus
+from tests.helpers.fake_twilio import spawn
+from tests.helpers.serving import (
+    by_recipient,
+    number,
+    outbox_rows,
+    seed_reminders,
+    serve_env,
+    serving,
+    start_serve,
+    unsettled,
+    wait_for,
+    with_db,
+)
 
-T = TypeVar("T")
 COUNT = 1000
-
-
-def with_db(url: str, action: Callable[[Database], Awaitable[T]]) -> T:
-    async def main() -> T:
-        db = Database.from_url(url)
-        try:
-            return await action(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
-
-
-async def unsettled(db: Database) -> int:
-    async with db.read() as session:
-        query = select(func.count()).where(OutboundMessage.status.in_([MessageStatus.pending, MessageStatus.sending]))
-        return int((await session.execute(query)).scalar_one())
-
-
-async def outbox_rows(db: Database) -> list[tuple[str, MessageStatus, str | None]]:
-    async with db.read() as session:
-        rows = await session.execute(
-            select(OutboundMessage.to_address, OutboundMessage.status, OutboundMessage.provider_id)
-        )
-        return [(to, MessageStatus(status), provider) for to, status, provider in rows]
 
 
 @pytest.mark.slow

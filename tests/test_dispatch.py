@@ -26,20 +26,17 @@ from storage.models import (
     WorkshopStatus,
 )
 from storage.outbox import enqueue
-from tests.scheduling import (
-    Clock,
-    LookupSender,
-    RecordingSender,
+from tests.helpers.clock import Clock, paris
+from tests.helpers.scheduling import (
     make_context,
     make_enrolment,
     make_resident,
     make_workshop,
     message,
     outbox,
-    paris,
     resident,
-    transient,
 )
+from tests.helpers.senders import LookupSender, RecordingSender, transient
 
 MONDAY_10H = paris(2026, 3, 2, 10)
 SEAT_KINDS = (MessageKind.reminder, MessageKind.promotion, MessageKind.confirmation)  # expire at the start

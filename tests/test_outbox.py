@@ -37,7 +37,7 @@ from storage.outbox import (
     replies_for_inbound,
 )
 from storage.residents import erase_resident, inactive_residents, mark_sms_unreachable, set_opt_out
-from tests.scheduling import make_enrolment, make_resident, make_workshop, message, outbox, resident
+from tests.helpers.scheduling import make_enrolment, make_resident, make_workshop, message, outbox, resident
 
 
 async def queue(

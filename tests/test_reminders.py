@@ -16,15 +16,8 @@ from storage.database import Database
 from storage.models import Enrolment, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage, Workshop
 from storage.outbox import enqueue
 from storage.seats import seat_resident
-from tests.scheduling import (
-    Clock,
-    make_context,
-    make_enrolment,
-    make_resident,
-    make_workshop,
-    outbox,
-    paris,
-)
+from tests.helpers.clock import Clock, paris
+from tests.helpers.scheduling import make_context, make_enrolment, make_resident, make_workshop, outbox
 
 MONDAY_9H = paris(2026, 3, 2, 9)
 TUESDAY_14H = paris(2026, 3, 10, 14)

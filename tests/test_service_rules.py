@@ -22,8 +22,9 @@ from storage.models import (
     OutboundMessage,
     Resident,
 )
-from tests.harness import PHONES, Clock, seed
-from tests.transcripts import SIGNUP, Say
+from tests.helpers.clock import Clock
+from tests.helpers.harness import PHONES, seed
+from tests.helpers.transcripts import SIGNUP, Say
 
 
 async def test_a_number_typed_for_a_callback_is_not_taken_as_an_identity(

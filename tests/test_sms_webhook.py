@@ -43,10 +43,11 @@ from storage.models import (
     OutboundMessage,
     Resident,
 )
-from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_FROM, FakeTwilio
-from tests.harness import PHONES, Clock, check_final, check_turn, seed
-from tests.scheduling import make_enrolment, make_workshop, message, resident
-from tests.transcripts import TRANSCRIPTS, Transcript, fold
+from tests.helpers.clock import Clock
+from tests.helpers.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_FROM, FakeTwilio
+from tests.helpers.harness import PHONES, check_final, check_turn, seed
+from tests.helpers.scheduling import make_enrolment, make_workshop, message, resident
+from tests.helpers.transcripts import TRANSCRIPTS, Transcript, fold
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC = "https://atelier.example.org"

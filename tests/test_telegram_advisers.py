@@ -28,10 +28,10 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from tests.fakes.telegram import FakeTelegram, SentMessage, callback_update, command_update, group_update
-from tests.harness import seed
-from tests.telegram_rig import Rig, rig
-from tests.transcripts import SIGNUP, fold
+from tests.helpers.fake_telegram import FakeTelegram, SentMessage, callback_update, command_update, group_update
+from tests.helpers.harness import seed
+from tests.helpers.telegram_rig import Rig, rig
+from tests.helpers.transcripts import SIGNUP, fold
 
 ADVISER = 9_990_001  # a private chat's id is the user's id
 OTHER_ADVISER = 9_990_002

@@ -16,10 +16,10 @@ import pytest
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import Resident
-from tests.fakes.telegram import FakeTelegram, SentMessage
-from tests.harness import PHONES, check_final, play, seed
-from tests.telegram_rig import Rig, rig
-from tests.transcripts import TRANSCRIPTS, Transcript
+from tests.helpers.fake_telegram import FakeTelegram, SentMessage
+from tests.helpers.harness import PHONES, check_final, play, seed
+from tests.helpers.telegram_rig import Rig, rig
+from tests.helpers.transcripts import TRANSCRIPTS, Transcript
 
 CHATS = {"resident": 5_550_001, "other": 5_550_002}
 

@@ -31,7 +31,7 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from tests.fakes.telegram import (
+from tests.helpers.fake_telegram import (
     BAD_GATEWAY,
     TOO_MANY_REQUESTS,
     FakeTelegram,
@@ -41,9 +41,9 @@ from tests.fakes.telegram import (
     group_update,
     text_update,
 )
-from tests.harness import seed
-from tests.telegram_rig import SECRET, Rig, rig
-from tests.transcripts import SIGNUP, fold
+from tests.helpers.harness import seed
+from tests.helpers.telegram_rig import SECRET, Rig, rig
+from tests.helpers.transcripts import SIGNUP, fold
 
 CHAT = 7_770_001
 PHONE = "+33612345678"

@@ -11,9 +11,19 @@ from pathlib import Path
 import pytest
 
 from storage.models import MessageStatus
-from tests.fakes.twilio import spawn
-from tests.serving import busiest_second, by_recipient, number, seed_messages, serve_env, serving, wait_for
-from tests.test_crash import outbox_rows, unsettled, with_db
+from tests.helpers.fake_twilio import spawn
+from tests.helpers.serving import (
+    busiest_second,
+    by_recipient,
+    number,
+    outbox_rows,
+    seed_messages,
+    serve_env,
+    serving,
+    unsettled,
+    wait_for,
+    with_db,
+)
 
 
 @pytest.mark.slow

@@ -2,29 +2,75 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.channels import SMS
 from storage.database import Database
-from storage.models import Enrolment, EnrolmentStatus, Level, MessageKind, Resident, Venue, Workshop
+from storage.models import (
+    Enrolment,
+    EnrolmentStatus,
+    Level,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Resident,
+    Venue,
+    Workshop,
+)
 from storage.outbox import NewMessage, enqueue_many
-from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FROM, FakeTwilioProcess, RecordedMessage
-from tests.pgserver import free_port
+from tests.helpers.fake_twilio import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    DEFAULT_FROM,
+    FakeTwilioProcess,
+    RecordedMessage,
+)
+from tests.helpers.pgserver import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ATELIER = Path(sys.executable).parent / "atelier"
+T = TypeVar("T")
+
+
+def with_db(url: str, action: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``action`` on the database at ``url`` from synchronous code (the tests that drive processes)."""
+
+    async def main() -> T:
+        db = Database.from_url(url)
+        try:
+            return await action(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+async def unsettled(db: Database) -> int:
+    async with db.read() as session:
+        query = select(func.count()).where(OutboundMessage.status.in_([MessageStatus.pending, MessageStatus.sending]))
+        return int((await session.execute(query)).scalar_one())
+
+
+async def outbox_rows(db: Database) -> list[tuple[str, MessageStatus, str | None]]:
+    async with db.read() as session:
+        rows = await session.execute(
+            select(OutboundMessage.to_address, OutboundMessage.status, OutboundMessage.provider_id)
+        )
+        return [(to, MessageStatus(status), provider) for to, status, provider in rows]
 
 
 def serve_env(db_url: str, fake: FakeTwilioProcess, **extra: str) -> dict[str, str]:
