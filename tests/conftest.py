@@ -1,4 +1,27 @@
-"""Shared fixtures. Every test that takes ``db`` runs twice: on SQLite and on a throwaway PostgreSQL server."""
+"""Shared fixtures: the territory, the clock's "now", and a fresh database per test.
+
+Which database a test runs on
+-----------------------------
+A test that takes ``db``, ``db_url`` or ``settings`` gets a fresh, migrated database holding the territory. It runs
+on **SQLite** only, unless it is marked ``both_dialects`` — on the module (``pytestmark = pytest.mark.both_dialects``)
+or on the test — and then it runs on SQLite and on a throwaway **PostgreSQL** server the run starts itself
+(``tests/helpers/pgserver.py``). Production runs on either, so every behaviour that can differ between the two runs on
+both. Mark a test ``both_dialects`` when its outcome can depend on the engine:
+
+- locks and concurrency: seating (``FOR UPDATE`` vs ``BEGIN IMMEDIATE``), claiming the outbox (``SKIP LOCKED``),
+  the shared sending pace, leases, several dispatchers or processes;
+- statements written per dialect: ``INSERT … ON CONFLICT`` (idempotency keys, inbound de-duplication, erased
+  identities), the ``FOR UPDATE`` only PostgreSQL takes on delivery reports;
+- what the engine does with values: time zones, JSON, aggregates and ``min``/``max`` of times, ordering of text
+  and NULLs, integers too large for a column, transactions rolled back;
+- the operations of ``bot/service`` and ``storage`` that run their own SQL (listings, reports, changes, reminders,
+  stats, enrolments, the advisers' and residents' registers), and every transcript through the service.
+
+Channels (SMS webhook, Telegram), interfaces (CLI, Telegram advisers) and the app's wiring reach the database only
+through those operations: their tests run on SQLite, except the few that are the only ones to reach a dialect's
+statement (a replayed provider message, a delivery report, an outbox id out of range), which are marked. The
+modules and tests marked are listed by ``pytest --collect-only -q | grep postgresql``.
+"""
 
 from __future__ import annotations
 
@@ -77,9 +100,23 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory, territory: Territo
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+DIALECTS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``backend`` (what ``db_url`` and ``db`` are built on): SQLite, and PostgreSQL too for ``both_dialects``; a
+    test that parametrizes ``backend`` itself keeps its choice."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    if any(_names(mark).count("backend") for mark in metafunc.definition.iter_markers("parametrize")):
+        return
+    both = metafunc.definition.get_closest_marker("both_dialects") is not None
+    metafunc.parametrize("backend", DIALECTS if both else DIALECTS[:1])
+
+
+def _names(mark: pytest.Mark) -> list[str]:
+    names = mark.args[0]
+    return [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
 
 
 @pytest.fixture

@@ -183,6 +183,7 @@ def test_bad_input_is_refused_kindly_and_changes_nothing(db_url: str) -> None:
 # What advisers do, with the JSON the scripts read
 
 
+@pytest.mark.both_dialects  # the advisers' register, only reached from here
 def test_advisers_add_and_list(db_url: str) -> None:
     added = as_json(
         ok(db_url, "advisers", "add", "--name", "Julie Martin", "--phone", "06 11 22 33 44", "--telegram-id", "4242",
@@ -207,6 +208,7 @@ def test_advisers_add_and_list(db_url: str) -> None:
     assert "Julie Martin" in ok(db_url, "advisers", "list").stdout
 
 
+@pytest.mark.both_dialects  # the residents' register and erasure, only reached from here
 def test_enrol_by_phone_then_residents_list_and_erase(db_url: str) -> None:
     w = planned_workshop(db_url, hours_ahead=72, capacity=1)
     ok(db_url, "advisers", "add", "--name", "Julie Martin")

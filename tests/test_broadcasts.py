@@ -121,6 +121,7 @@ SEGMENTS = [
 
 
 @pytest.mark.parametrize("case", SEGMENTS, ids=[c.label for c in SEGMENTS])
+@pytest.mark.both_dialects  # audiences counted in SQL
 async def test_preview_figures(town: Town, case: SegmentCase) -> None:
     people = await populate(town)
     preview = await preview_broadcast(ctx=town.ctx, audience=Audience(workshop_id=people.workshop), body=case.body)
@@ -190,6 +191,7 @@ AUDIENCES = [
 
 
 @pytest.mark.parametrize("case", AUDIENCES, ids=[c.label for c in AUDIENCES])
+@pytest.mark.both_dialects  # audiences selected in SQL, messages queued by key
 async def test_audiences_and_what_is_queued(town: Town, clock: Clock, case: AudienceCase) -> None:
     people = await populate(town)
     names: dict[int | None, str] = {rid: name for name, rid in people.ids.items()}
@@ -213,6 +215,7 @@ async def test_audiences_and_what_is_queued(town: Town, clock: Clock, case: Audi
     assert recorded.recipients == len(rows) and recorded.skipped_opted_out == case.skipped_opted_out
 
 
+@pytest.mark.both_dialects  # times stored and compared
 async def test_saturday_evening_broadcast_waits_for_monday(town: Town, clock: Clock) -> None:
     people = await populate(town)
     clock.now = in_2026(7, 21)
@@ -245,6 +248,7 @@ async def test_bad_input_is_refused_and_sends_nothing(
         assert (await session.execute(select(Broadcast))).first() is None
 
 
+@pytest.mark.both_dialects  # audiences selected in SQL
 async def test_a_cancelled_workshop_takes_no_broadcast(town: Town) -> None:
     people = await populate(town)
     async with town.ctx.db.write() as session:
@@ -278,6 +282,7 @@ class ScriptedSender:
         return f"{self.channel}-{len(self.sent)}-{message.to}"
 
 
+@pytest.mark.both_dialects  # the report's aggregates
 async def test_report_after_a_mix_of_outcomes(db: Database, db_url: str, territory: Territory) -> None:
     clock = Clock(SETUP_TIME)
     town = Town(context(db, db_url, territory, clock), clock)
@@ -383,6 +388,7 @@ def busiest_second(times: list[float]) -> int:
     return best
 
 
+@pytest.mark.both_dialects  # a large batch queued and claimed at the shared pace
 async def test_two_thousand_recipients_go_out_at_the_configured_rate(
     db: Database, db_url: str, territory: Territory
 ) -> None:

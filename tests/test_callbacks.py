@@ -17,6 +17,9 @@ from storage.models import MessageKind, MessageStatus, Resident
 from tests.helpers.clock import Clock
 from tests.helpers.world import Town, in_2026
 
+# On both databases: callback requests listed, ordered and marked done.
+pytestmark = pytest.mark.both_dialects
+
 RESIDENT_PHONE = "+33612345678"
 
 

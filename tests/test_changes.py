@@ -30,6 +30,9 @@ from storage.models import EnrolmentStatus, Level, MessageKind, MessageStatus, R
 from tests.helpers.clock import PARIS, Clock
 from tests.helpers.world import Town, in_2026
 
+# On both databases: cancel, move and edit lock the workshop, re-plan reminders and queue notices in one transaction.
+pytestmark = pytest.mark.both_dialects
+
 SETUP_TIME = in_2026(2, 9)  # Monday 2 March 2026, 09:00
 PHONES = {"Anne": "+33611000001", "Bruno": "+33611000002", "Chantal": "+33611000003", "Denis": "+33611000004"}
 PHONES |= {"Eve": "+33611000005"}

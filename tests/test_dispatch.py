@@ -38,6 +38,9 @@ from tests.helpers.scheduling import (
 )
 from tests.helpers.senders import LookupSender, RecordingSender, transient
 
+# On both databases: the dispatcher's claims, leases and shared pace, several dispatchers on one database.
+pytestmark = pytest.mark.both_dialects
+
 MONDAY_10H = paris(2026, 3, 2, 10)
 SEAT_KINDS = (MessageKind.reminder, MessageKind.promotion, MessageKind.confirmation)  # expire at the start
 

@@ -32,6 +32,9 @@ from storage.models import (
 from tests.helpers.clock import PARIS, Clock
 from tests.helpers.world import Town, in_2026
 
+# On both databases: seating or queueing from the advisers' side, and finding a resident by number.
+pytestmark = pytest.mark.both_dialects
+
 PHONE = "+33612345678"
 NEXT_TUESDAY, MONDAY_9H = in_2026(10, 14), in_2026(2, 9)
 INTRO = say.phone_enrolment_intro("Montluçon Communauté")

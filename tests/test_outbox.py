@@ -39,6 +39,9 @@ from storage.outbox import (
 from storage.residents import erase_resident, inactive_residents, mark_sms_unreachable, set_opt_out
 from tests.helpers.scheduling import make_enrolment, make_resident, make_workshop, message, outbox, resident
 
+# On both databases: claims (SKIP LOCKED vs BEGIN IMMEDIATE), leases, idempotency keys (ON CONFLICT), the pace row.
+pytestmark = pytest.mark.both_dialects
+
 
 async def queue(
     db: Database,

@@ -16,6 +16,9 @@ from tests.helpers.clock import Clock
 from tests.helpers.harness import PHONES, check_final, play, seed
 from tests.helpers.transcripts import TRANSCRIPTS, Transcript
 
+# On both databases: every conversation's effects on the database, through the service.
+pytestmark = pytest.mark.both_dialects
+
 
 @pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t.label for t in TRANSCRIPTS])
 async def test_transcript_through_the_service(

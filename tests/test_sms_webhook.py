@@ -340,6 +340,7 @@ async def test_inbound(
     assert NUMBER not in capsys.readouterr().out
 
 
+@pytest.mark.both_dialects  # the MessageSid's unique key (ON CONFLICT)
 async def test_replayed_message_sid_gets_the_same_answer_and_changes_state_once(db_url: str, now: datetime) -> None:
     async with open_site(db_url, now) as site:
         hello = twilio_form("Bonjour")
@@ -365,6 +366,7 @@ async def test_replayed_message_sid_gets_the_same_answer_and_changes_state_once(
         assert await counts(site.ctx.db) == before
 
 
+@pytest.mark.both_dialects  # the transaction rolled back
 async def test_a_failure_while_handling_gets_an_apology_and_changes_nothing(
     db_url: str, now: datetime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -516,6 +518,7 @@ def status_form(sid: str, status: str, error: str | None) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("case", STATUS_CASES, ids=[case.label for case in STATUS_CASES])
+@pytest.mark.both_dialects  # delivery reports lock the row on PostgreSQL only
 async def test_status_callback(case: StatusCase, db_url: str, now: datetime) -> None:
     async with open_site(db_url, now) as site:
         resident_id, row_id, reminder_id = await _sent_row(site.ctx.db, now)
@@ -532,6 +535,7 @@ async def test_status_callback(case: StatusCase, db_url: str, now: datetime) -> 
         assert reminder.status == case.reminder
 
 
+@pytest.mark.both_dialects  # a report that re-plans reminders
 async def test_a_delivered_sms_lifts_the_unreachable_mark_and_plans_the_reminders_again(
     db_url: str, now: datetime
 ) -> None:
@@ -562,6 +566,7 @@ async def test_a_delivered_sms_lifts_the_unreachable_mark_and_plans_the_reminder
         assert await reminders() == [MessageStatus.pending] * 2
 
 
+@pytest.mark.both_dialects  # an id too large for the column
 async def test_a_report_naming_an_impossible_row_is_ignored(db_url: str, now: datetime) -> None:
     async with open_site(db_url, now) as site:
         _, row_id, _ = await _sent_row(site.ctx.db, now)
@@ -614,6 +619,7 @@ async def test_status_callbacks_from_twilio_reach_the_row(db_url: str, now: date
         assert resident.sms_unreachable and reminder.status == MessageStatus.cancelled
 
 
+@pytest.mark.both_dialects  # reports matched by outbox id
 async def test_a_reply_in_twiml_gets_its_delivery_reports(db_url: str, now: datetime) -> None:
     """Each <Message> of our TwiML names its outbox row in its report URL; Twilio's reports then reach that row,
     which gets the sid Twilio gave the message. Only a signed URL can name a row, and only a reply's row."""

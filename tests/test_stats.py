@@ -28,6 +28,9 @@ from storage.models import (
 from tests.helpers.clock import Clock
 from tests.helpers.world import Town, in_2026
 
+# On both databases: aggregates over times and groups, which the engines type differently.
+pytestmark = pytest.mark.both_dialects
+
 
 @pytest.fixture
 def town(settings: Settings, db: Database, territory: Territory) -> Town:

@@ -174,6 +174,7 @@ async def test_annonce_cancelled_with_its_button_sends_nothing(bench: Rig, now: 
     assert await count(db, Broadcast) == 0
 
 
+@pytest.mark.both_dialects  # previews kept and dropped by key prefix (LIKE)
 async def test_only_the_newest_preview_can_be_sent(bench: Rig, now: datetime, db: Database) -> None:
     ids = await with_people(bench, now)
     [first] = await command(bench, f"/annonce {ids['sv-beg']} Premier message")
@@ -194,6 +195,7 @@ async def test_a_preview_left_too_long_is_not_sent(bench: Rig, now: datetime, db
     assert await count(db, Broadcast) == 0
 
 
+@pytest.mark.both_dialects  # previews kept and dropped by key prefix (LIKE)
 async def test_another_adviser_cannot_confirm_someone_else_s_preview(bench: Rig, now: datetime, db: Database) -> None:
     ids = await with_people(bench, now)
     [preview] = await command(bench, f"/annonce {ids['sv-beg']} Bonjour")
@@ -298,6 +300,7 @@ async def test_rappels_with_nobody_to_call(bench: Rig) -> None:
 # --- Who may use them -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_dialects  # the update_id's unique key (ON CONFLICT)
 async def test_a_replayed_adviser_command_is_answered_once(bench: Rig, now: datetime) -> None:
     ids = await with_people(bench, now)
     update = command_update(bench.next_update_id(), ADVISER, f"/annonce {ids['sv-beg']} Bonjour")

@@ -166,6 +166,7 @@ async def test_group_messages_and_other_people_s_contacts_are_not_a_sign_up(benc
 # --- Replayed updates -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_dialects  # the update_id's unique key (ON CONFLICT)
 async def test_a_replayed_update_changes_state_once(bench: Rig, db: Database) -> None:
     await bench.say(CHAT, "Bonjour")
     update = text_update(bench.next_update_id(), CHAT, "Martine Dupont")
@@ -182,6 +183,7 @@ async def test_a_replayed_update_changes_state_once(bench: Rig, db: Database) ->
     assert "debute" in texts(await bench.say(CHAT, "st victor"))
 
 
+@pytest.mark.both_dialects  # the update_id's unique key (ON CONFLICT)
 async def test_updates_replayed_out_of_order_are_each_handled_once(bench: Rig, db: Database) -> None:
     first, second = bench.next_update_id(), bench.next_update_id()
     assert await bench.post(text_update(first, CHAT, "Bonjour")) == 200
@@ -295,6 +297,7 @@ async def test_a_bad_gateway_is_retried(bench: Rig, db: Database) -> None:
     assert row.status == MessageStatus.sent and row.attempts == 2
 
 
+@pytest.mark.both_dialects  # the transaction rolled back
 async def test_a_failure_while_handling_gets_an_apology_and_changes_nothing(
     bench: Rig, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -320,6 +323,7 @@ async def known_by_sms(bench: Rig) -> int:
 
 
 @pytest.mark.parametrize("written", ["33612345678", "+33612345678"], ids=["number without +", "number with +"])
+@pytest.mark.both_dialects  # two residents merged
 async def test_a_resident_known_by_sms_who_shares_their_number_on_telegram_is_recognised(
     written: str, bench: Rig, db: Database
 ) -> None:
@@ -338,6 +342,7 @@ async def test_a_resident_known_by_sms_who_shares_their_number_on_telegram_is_re
     assert "saint-victor" in texts(await bench.say(CHAT, "mes ateliers"))
 
 
+@pytest.mark.both_dialects  # a chat linked to a number (unique keys)
 async def test_sharing_the_number_first_links_at_once(bench: Rig, db: Database) -> None:
     resident_id = await known_by_sms(bench)
     assert await bench.post(contact_update(bench.next_update_id(), CHAT, "33612345678")) == 200

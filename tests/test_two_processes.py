@@ -25,6 +25,9 @@ from tests.helpers.serving import (
     with_db,
 )
 
+# On both databases: several processes on one database: PostgreSQL by nature (the rate test picks SQLite).
+pytestmark = pytest.mark.both_dialects
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["postgresql"])
