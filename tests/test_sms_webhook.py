@@ -139,9 +139,11 @@ async def open_site(
     base_url: str = PUBLIC,
     public_url: str = PUBLIC,
     status_callbacks: bool = False,
+    status_lookup_delays: str = "0.01,0.01",
 ) -> AsyncIterator[Site]:
     """The app on ``db_url`` with its lifespan, an HTTP client reaching it, and a fake Twilio for what it sends
-    (the same account and token: Twilio signs webhooks with the token the API is called with)."""
+    (the same account and token: Twilio signs webhooks with the token the API is called with). A report naming an
+    unknown sid is looked up twice more, 10 ms apart, unless ``status_lookup_delays`` says otherwise."""
     with FakeTwilio(auth_token=token or TOKEN, status_callbacks=status_callbacks) as fake:
         environ = {
             "ATELIER_DATABASE_URL": db_url,
@@ -150,6 +152,7 @@ async def open_site(
             "TWILIO_FROM": OUR_NUMBER,
             "ATELIER_TWILIO_API_URL": fake.url,
             "ATELIER_DISPATCH_INTERVAL": "0.1",  # the lifespan's dispatcher looks for due messages this often
+            "ATELIER_STATUS_LOOKUP_DELAYS": status_lookup_delays,
         }
         if token is not None:
             environ["TWILIO_AUTH_TOKEN"] = token
@@ -585,7 +588,9 @@ async def test_status_callbacks_from_twilio_reach_the_row(db_url: str, now: date
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     public = f"http://127.0.0.1:{port}"
-    async with open_site(db_url, now, public_url=public, status_callbacks=True) as site:
+    # Twilio's reports race the dispatcher's record of the sid here: the product's delays, not the tests' short ones
+    delays = ",".join(str(delay) for delay in load_settings({}).status_lookup_delays)
+    async with open_site(db_url, now, public_url=public, status_callbacks=True, status_lookup_delays=delays) as site:
         site.fake.undeliverable(NUMBER, 30006)
         server = uvicorn.Server(
             uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")

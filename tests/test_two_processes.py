@@ -12,8 +12,8 @@ import pytest
 
 from storage.models import MessageStatus
 from tests.helpers.fake_twilio import spawn
+from tests.helpers.pacing import busiest_second
 from tests.helpers.serving import (
-    busiest_second,
     by_recipient,
     number,
     outbox_rows,
@@ -48,9 +48,11 @@ def test_two_processes_send_each_message_once(db_url: str, tmp_path: Path) -> No
     # and scheduling jitter of two busy processes on one machine stay under the rest of RATE_MARGIN; at 400/s on
     # two shared cores they sometimes do not, by a message or two: hence 2 % of slack here (the strict
     # single-process rate test is below).
-    busiest = busiest_second([m.created_at for m in recorded])
+    times = sorted(m.created_at for m in recorded)
+    busiest = busiest_second(times)
     print(f"two processes: busiest second {busiest} for a limit of {rate}/s")
     assert busiest <= rate * 1.02
+    assert (times[-1] - times[0]).total_seconds() >= (count - rate) / rate  # one pace: twice the rate would be half
 
 
 @pytest.mark.slow
@@ -63,7 +65,11 @@ def test_rate_limit_seen_by_the_provider(db_url: str, tmp_path: Path) -> None:
             wait_for(lambda: len(fake.messages()) == count, 30, "every message sent")
         times = sorted(m.created_at for m in fake.messages())
     busiest = busiest_second(times)
-    achieved = (count - 1) / (times[-1] - times[0]).total_seconds()
-    print(f"rate test: busiest second {busiest} for a limit of {rate}/s, achieved {achieved / rate:.3f} of it")
+    span = (times[-1] - times[0]).total_seconds()
+    print(
+        f"rate test: busiest second {busiest} for a limit of {rate}/s, achieved {(count - 1) / span / rate:.3f} of it"
+    )
     assert busiest <= rate
-    assert achieved >= 0.9 * rate
+    # Paced, not a burst. How close to the limit a process gets is a figure of the machine's load: the benchmark
+    # prints it (bench/dispatch.py); test_dispatch.py checks, on an injected clock, that each second gets its slots.
+    assert span >= (count - rate) / rate

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -230,17 +230,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def busiest_second(times: Sequence[datetime]) -> int:
-    """The most messages in any one-second window [t, t + 1 s)."""
-    ordered = sorted(times)
-    best, end = 0, 0
-    for start, moment in enumerate(ordered):
-        while end < len(ordered) and ordered[end] < moment + timedelta(seconds=1):
-            end += 1
-        best = max(best, end - start)
-    return best
 
 
 def by_recipient(messages: list[RecordedMessage]) -> dict[str, int]:
