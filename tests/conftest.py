@@ -31,7 +31,6 @@ import shutil
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +42,13 @@ from bot.service.places import sync_territory
 from bot.territory import Territory, load_territory
 from storage.database import Database
 from storage.migrate import upgrade
+from storage.models import Base
 from tests.helpers import pgserver
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-TEMPLATE_DB = "atelier_template"
+PG_DATABASE = "atelier_test"
+TABLES = [table.name for table in Base.metadata.sorted_tables]  # parents before children
 
 
 def run_sync(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -55,9 +56,6 @@ def run_sync(coroutine: Coroutine[Any, Any, None]) -> None:
     a test's running event loop (``getfixturevalue`` in an async fixture)."""
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, coroutine).result()
-
-
-_database_numbers = count(1)
 
 
 async def _prepare(url: str, territory: Territory) -> None:
@@ -76,21 +74,32 @@ def territory() -> Territory:
 
 @pytest.fixture(scope="session")
 def pg_server(territory: Territory) -> Iterator[pgserver.PostgresServer]:
+    """The run's PostgreSQL server, holding one migrated database with the territory (``PG_DATABASE``), whose rows
+    are kept aside to be put back before each test."""
     server = pgserver.start()
     try:
 
-        async def make_template() -> None:
+        async def make_database() -> None:
             conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user, database="postgres")
             try:
-                await conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+                await conn.execute(f"CREATE DATABASE {PG_DATABASE}")
             finally:
                 await conn.close()
-            await _prepare(server.url(TEMPLATE_DB), territory)
+            await _prepare(server.url(PG_DATABASE), territory)
+            conn = await _connect(server)
+            try:
+                await pgserver.snapshot(conn, TABLES)
+            finally:
+                await conn.close()
 
-        run_sync(make_template())
+        run_sync(make_database())
         yield server
     finally:
         pgserver.stop(server)
+
+
+async def _connect(server: pgserver.PostgresServer) -> asyncpg.Connection:
+    return await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user, database=PG_DATABASE)
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +130,8 @@ def _names(mark: pytest.Mark) -> list[str]:
 
 @pytest.fixture
 async def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, migrated database holding the territory, on the current backend."""
+    """A fresh, migrated database holding the territory, on the current backend: a copy of a template file on
+    SQLite; on PostgreSQL, the run's database with its rows put back as they were after the migration."""
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "atelier.db"
@@ -129,18 +139,12 @@ async def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         yield f"sqlite+aiosqlite:///{path}"
         return
     server: pgserver.PostgresServer = request.getfixturevalue("pg_server")
-    name = f"atelier_test_{os.getpid()}_{next(_database_numbers)}"
-    conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user, database="postgres")
+    conn = await _connect(server)
     try:
-        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        await pgserver.restore(conn, TABLES)
     finally:
         await conn.close()
-    yield server.url(name)
-    conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user=server.user, database="postgres")
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await conn.close()
+    yield server.url(PG_DATABASE)
 
 
 @pytest.fixture

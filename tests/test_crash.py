@@ -39,7 +39,7 @@ def test_kill_9_while_sending_loses_nothing_and_sends_nothing_twice(sqlite_templ
     url = f"sqlite+aiosqlite:///{path}"
     with_db(url, lambda db: seed_reminders(db, COUNT, datetime.now(UTC)))
     with spawn(tmp_path / "sent.jsonl", latency=0.02) as fake:
-        env = serve_env(url, fake, ATELIER_SMS_RATE="100/s")
+        env = serve_env(url, fake, ATELIER_SMS_RATE="200/s")
         first = start_serve(env, tmp_path / "first.log")
         try:
             wait_for(lambda: len(fake.messages()) >= 300, 40, "300 messages sent by the first process")

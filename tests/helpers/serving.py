@@ -80,7 +80,7 @@ def serve_env(db_url: str, fake: FakeTwilioProcess, **extra: str) -> dict[str, s
         ATELIER_DATABASE_URL=db_url,
         ATELIER_QUIET_HOURS="none",
         ATELIER_DISPATCH_INTERVAL="0.5",
-        ATELIER_DISPATCH_LEASE="20",  # the restart after a kill -9 waits for the lease: keep the tests short
+        ATELIER_DISPATCH_LEASE="15",  # the restart after a kill -9 waits for the lease: the shortest allowed
         TWILIO_ACCOUNT_SID=DEFAULT_ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=DEFAULT_AUTH_TOKEN,
         TWILIO_FROM=DEFAULT_FROM,
