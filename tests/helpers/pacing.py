@@ -45,12 +45,17 @@ class Pacers:
         return sorted(start for pacer in self.made for start in pacer.starts)
 
 
-def busiest_second(times: Sequence[float] | Sequence[datetime]) -> int:
-    """The most events in any one-second window [t, t + 1 s) starting at an event."""
+def most_within(window: float, times: Sequence[float] | Sequence[datetime]) -> int:
+    """The most events in any window [t, t + ``window`` seconds) starting at an event."""
     seconds = sorted(t.timestamp() if isinstance(t, datetime) else t for t in times)
     best, start = 0, 0
     for end, moment in enumerate(seconds):
-        while moment - seconds[start] >= 1.0:
+        while moment - seconds[start] >= window:
             start += 1
         best = max(best, end - start + 1)
     return best
+
+
+def busiest_second(times: Sequence[float] | Sequence[datetime]) -> int:
+    """The most events in any one-second window [t, t + 1 s) starting at an event."""
+    return most_within(1.0, times)
