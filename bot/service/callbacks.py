@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import SMS, TELEGRAM
 from bot.context import Context
 from bot.conversation import texts as say
+from storage.enums import Channel
 from storage.models import Adviser, CallbackRequest, MessageKind, Resident
-from storage.outbox import enqueue
+from storage.outbox.queueing import NewMessage, enqueue
 
 
 async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> list[Adviser]:
@@ -47,21 +47,23 @@ async def request_callback(
     body = say.callback_notice(resident.name or "(nom inconnu)", commune, phone or resident.phone or "pas de numéro")
     for adviser in await advisers_for(session=session, commune_insee=resident.commune_insee):
         if adviser.telegram_user_id is not None:
-            channel, address = TELEGRAM, str(adviser.telegram_user_id)  # a private chat's id is the user's id
+            channel, address = Channel.telegram, str(adviser.telegram_user_id)  # a private chat's id is the user's id
         elif adviser.phone:
-            channel, address = SMS, adviser.phone
+            channel, address = Channel.sms, adviser.phone
         else:
             continue
         await enqueue(
             session=session,
-            channel=channel,
-            to_address=address,
-            body=body,
-            kind=MessageKind.adviser_notice,
-            due_at=now,
-            idempotency_key=f"callback:{request.id}:adviser:{adviser.id}",
-            adviser_id=adviser.id,
-            urgent=True,  # advisers' own notices are work messages, not subject to residents' quiet hours
+            message=NewMessage(
+                channel=channel,
+                to_address=address,
+                body=body,
+                kind=MessageKind.adviser_notice,
+                due_at=now,
+                idempotency_key=f"callback:{request.id}:adviser:{adviser.id}",
+                adviser_id=adviser.id,
+                urgent=True,  # advisers' own notices are work messages, not subject to residents' quiet hours
+            ),
         )
     return request
 

@@ -28,7 +28,7 @@ from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, Step, nearest_workshops
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service.inbound import build_world
-from bot.service.recipients import address_of
+from bot.service.recipients import ToPhone, address_of, person_to_phone
 from bot.service.reminders import replan_workshop
 from bot.service.workshops import (
     MoveRequest,
@@ -47,10 +47,9 @@ from storage.models import (
     EnrolmentStatus,
     MessageKind,
     MessageStatus,
-    Resident,
     Venue,
 )
-from storage.outbox import cancel_pending, enqueue, pending_about_workshop
+from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, pending_about_workshop
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +67,6 @@ class WhenWhere:
     venue: str
     address: str
     commune: str
-
-
-@dataclass(frozen=True)
-class ToPhone:
-    """Someone concerned whom no message can reach: the adviser phones them (full number: advisers call)."""
-
-    resident_id: int
-    name: str | None
-    phone: str | None
-    status: str  # their enrolment: seated or waiting
-    reason: str  # no_channel, sms_unreachable, opted_out
 
 
 @dataclass(frozen=True)
@@ -132,25 +120,6 @@ def _where(summary: WorkshopSummary) -> WhenWhere:
     return WhenWhere(
         summary.starts_at, summary.ends_at, summary.venue_id, summary.venue, summary.address, summary.commune
     )
-
-
-def why_unreachable(resident: Resident) -> str:
-    """Why no channel reaches this resident: ``opted_out`` (STOP on every channel they have), ``sms_unreachable``
-    (their number cannot receive SMS: a landline), or ``no_channel`` (neither a number nor Telegram)."""
-    stops: list[bool] = []  # per channel they have: did they opt out of it?
-    if resident.phone:
-        stops.append(resident.opted_out_sms)
-    if resident.telegram_chat_id is not None:
-        stops.append(resident.opted_out_telegram)
-    if stops and all(stops):
-        return "opted_out"
-    if resident.phone and resident.sms_unreachable and not resident.opted_out_sms:
-        return "sms_unreachable"
-    return "opted_out" if any(stops) else "no_channel"
-
-
-def _unreachable(resident: Resident, status: EnrolmentStatus) -> ToPhone:
-    return ToPhone(resident.id, resident.name, resident.phone, status.value, why_unreachable(resident))
 
 
 CARRIED_OVER = (MessageKind.promotion, MessageKind.confirmation)  # about one seat, still true after a move
@@ -223,7 +192,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
             resident = enrolment.resident
             destination = address_of(resident)
             if destination is None:
-                tally.to_phone.append(_unreachable(resident, enrolment.status))
+                tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
                 continue
             channel, address = destination
             booked = [e.workshop_id for e in await active_bookings(session=session, resident_id=resident.id, now=now)]
@@ -248,18 +217,20 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
             shortened = shortened or " ".join(cancelled.reason.split()) not in body
             queued = await enqueue(
                 session=session,
-                channel=channel,
-                to_address=address,
-                body=body,
-                choices=choices,
-                kind=MessageKind.change_notice,
-                due_at=due,
-                expires_at=before.starts_at,
-                urgent=urgent,
-                idempotency_key=f"cancel:{workshop_id}:{resident.id}",
-                resident_id=resident.id,
-                workshop_id=workshop_id,
-                enrolment_id=enrolment.id,
+                message=NewMessage(
+                    channel=channel,
+                    to_address=address,
+                    body=body,
+                    choices=choices,
+                    kind=MessageKind.change_notice,
+                    due_at=due,
+                    expires_at=before.starts_at,
+                    urgent=urgent,
+                    idempotency_key=f"cancel:{workshop_id}:{resident.id}",
+                    resident_id=resident.id,
+                    workshop_id=workshop_id,
+                    enrolment_id=enrolment.id,
+                ),
             )
             if queued is None:
                 continue
@@ -438,7 +409,7 @@ async def _tell_moved(
     resident = enrolment.resident
     destination = address_of(resident)
     if destination is None:
-        tally.to_phone.append(_unreachable(resident, enrolment.status))
+        tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
         return
     channel, address = destination
     old_start, old_venue_id = known.get(resident.id, (moved.old_start, moved.old_place.venue_id))
@@ -472,17 +443,19 @@ async def _tell_moved(
     )
     queued = await enqueue(
         session=session,
-        channel=channel,
-        to_address=address,
-        body=body,
-        kind=MessageKind.change_notice,
-        due_at=due,
-        expires_at=moved.new_start,
-        urgent=urgent,
-        idempotency_key=key,
-        resident_id=resident.id,
-        workshop_id=moved.workshop.id,
-        enrolment_id=enrolment.id,
+        message=NewMessage(
+            channel=channel,
+            to_address=address,
+            body=body,
+            kind=MessageKind.change_notice,
+            due_at=due,
+            expires_at=moved.new_start,
+            urgent=urgent,
+            idempotency_key=key,
+            resident_id=resident.id,
+            workshop_id=moved.workshop.id,
+            enrolment_id=enrolment.id,
+        ),
     )
     if queued is None:
         return
@@ -509,14 +482,12 @@ def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
 
 __all__ = [
     "ChangeReport",
-    "ToPhone",
     "WhenWhere",
     "cancel_workshop_and_notify",
     "describe_to_phone",
     "move_workshop_and_notify",
     "notice_timing",
     "report_lines",
-    "why_unreachable",
 ]
 
 
@@ -525,8 +496,7 @@ URGENT_NOTE = " (changement urgent : envoi possible le soir et le dimanche, jama
 
 def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:
     """What the adviser reads after a change: who was told and when, who to phone (command line, Telegram)."""
-    channels = {"sms": "SMS", "telegram": "Telegram"}
-    told = ", ".join(f"{count} par {channels.get(ch, ch)}" for ch, count in sorted(report.told.items()) if count)
+    told = ", ".join(f"{count} par {say.channel_name(ch)}" for ch, count in sorted(report.told.items()) if count)
     lines = []
     if told and report.due_at is not None:
         immediate = report.changed_at is not None and report.due_at <= report.changed_at

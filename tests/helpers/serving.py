@@ -31,7 +31,7 @@ from storage.models import (
     Venue,
     Workshop,
 )
-from storage.outbox import NewMessage, enqueue_many
+from storage.outbox.queueing import NewMessage, enqueue_many
 from tests.helpers.fake_twilio import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,

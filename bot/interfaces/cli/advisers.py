@@ -11,19 +11,18 @@ from rich.table import Table
 from bot.context import Context
 from bot.interfaces.cli.common import console, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.team import add_adviser, commune_names, list_advisers
-from storage.models import Adviser
+from bot.service.team import AdviserSummary, add_adviser, commune_names, list_advisers
 
 app = typer.Typer(help="Conseillers : lister, ajouter.", no_args_is_help=True)
 
 
-def adviser_json(adviser: Adviser, ctx: Context) -> dict[str, Any]:
+def adviser_json(adviser: AdviserSummary, ctx: Context) -> dict[str, Any]:
     return {
         "id": adviser.id,
         "name": adviser.name,
         "phone": adviser.phone,
         "telegram_user_id": adviser.telegram_user_id,
-        "communes": commune_names(ctx, adviser.communes or []),
+        "communes": commune_names(ctx, adviser.communes),
         "role": adviser.role,
         "created_at": iso(adviser.created_at, ctx),
     }
@@ -45,7 +44,7 @@ def list_(as_json: JsonOption = False) -> None:
         for header in ("N°", "Nom", "Téléphone", "Telegram", "Communes"):
             table.add_column(header, overflow="fold")
         for a in advisers:
-            communes = ", ".join(commune_names(ctx, a.communes or [])) or "tout le territoire"
+            communes = ", ".join(commune_names(ctx, a.communes)) or "tout le territoire"
             table.add_row(str(a.id), a.name, a.phone or "", str(a.telegram_user_id or ""), communes)
         console.print(table)
 
@@ -73,7 +72,7 @@ def add(
         if as_json:
             print_json(adviser_json(adviser, ctx))
             return
-        communes = ", ".join(commune_names(ctx, adviser.communes or [])) or "tout le territoire"
+        communes = ", ".join(commune_names(ctx, adviser.communes)) or "tout le territoire"
         console.print(f"Conseiller n°{adviser.id} : {adviser.name} ({communes}).", highlight=False)
 
     act(action)

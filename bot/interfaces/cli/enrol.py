@@ -1,5 +1,5 @@
 """``atelier enrol --name … --phone … --commune … --workshop ID [--level …] [--adviser …] [--force]``: an adviser
-enrols someone who phoned. Translation only: the work is in ``bot.service.team.enrol_by_phone``."""
+enrols someone who phoned. Translation only: the work is in ``bot.service.phone_enrolment``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from bot.context import Context
+from bot.conversation.texts import channel_name
 from bot.interfaces.cli.common import console, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.team import PhoneEnrolment, enrol_by_phone, find_adviser
-
-CHANNEL_FR = {"sms": "SMS", "telegram": "Telegram"}
+from bot.service.phone_enrolment import PhoneEnrolment, enrol_by_phone
+from bot.service.team import find_adviser
 
 
 def enrol(
@@ -71,7 +71,6 @@ def enrol(
             highlight=False,
         )
     if done.confirmation_channel:
-        channel = CHANNEL_FR.get(done.confirmation_channel, done.confirmation_channel)
-        console.print(f"Message de confirmation prévu (par {channel}).")
+        console.print(f"Message de confirmation prévu (par {channel_name(done.confirmation_channel)}).")
     for note in done.notes:
         console.print(f"[yellow]Attention :[/yellow] {note}.", highlight=False)

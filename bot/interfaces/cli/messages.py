@@ -13,8 +13,8 @@ from rich.table import Table
 from bot.context import Context
 from bot.interfaces.cli.common import console, fail, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
-from storage.models import MessageKind, MessageStatus, OutboundMessage
-from storage.outbox import list_messages
+from bot.service.outbox_views import MessageView, list_messages
+from storage.enums import MessageKind, MessageStatus
 
 app = typer.Typer(help="Messages envoyés et à envoyer (la boîte d'envoi).", no_args_is_help=True)
 
@@ -38,18 +38,18 @@ KIND_FR = {
 }
 
 
-def message_json(row: OutboundMessage, ctx: Context) -> dict[str, Any]:
+def message_json(row: MessageView, ctx: Context) -> dict[str, Any]:
     """SPEC §6 field names, times ISO 8601 with the territory's offset."""
     return {
         "id": row.id,
         "resident_id": row.resident_id,
         "channel": row.channel,
         "to": row.to_address,
-        "kind": MessageKind(row.kind).value,
+        "kind": row.kind.value,
         "body": row.body,
-        "choices": list(row.choices or []),  # shown under the body: numbered in an SMS, buttons on Telegram
+        "choices": list(row.choices),  # shown under the body: numbered in an SMS, buttons on Telegram
         "due_at": iso(row.due_at, ctx),
-        "status": MessageStatus(row.status).value,
+        "status": row.status.value,
         "attempts": row.attempts,
         "provider_id": row.provider_id,
         "error": row.error,
@@ -68,7 +68,7 @@ def _parse(kind: type[E], value: str | None, what: str) -> E | None:
         fail(f"{what} inconnu « {value} » : {', '.join(member.value for member in kind)}.")
 
 
-def messages_table(rows: list[OutboundMessage], ctx: Context) -> Table:
+def messages_table(rows: list[MessageView], ctx: Context) -> Table:
     table = Table(title="Messages", title_justify="left")
     for header in ("N°", "Prévu le", "Canal", "Destinataire", "Type", "Statut", "Essais", "Texte", "Erreur"):
         table.add_column(header, overflow="fold")
@@ -100,8 +100,7 @@ def list_(
     wanted_kind = _parse(MessageKind, kind, "type")
 
     async def action(ctx: Context) -> None:
-        async with ctx.db.read() as session:
-            rows = await list_messages(session=session, status=wanted_status, kind=wanted_kind, limit=limit or None)
+        rows = await list_messages(ctx=ctx, status=wanted_status, kind=wanted_kind, limit=limit or None)
         if as_json:
             print_json([message_json(row, ctx) for row in rows])
             return

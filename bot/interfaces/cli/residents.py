@@ -11,20 +11,19 @@ from bot.context import Context
 from bot.conversation.texts import LEVEL_NAMES
 from bot.interfaces.cli.common import confirm_or_refuse, console, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
-from bot.service.team import erase_resident_for, get_resident, list_residents
-from storage.models import Resident
+from bot.service.residents import ResidentSummary, erase_resident_for, get_resident, list_residents
 
 app = typer.Typer(help="Résidents : lister, effacer à leur demande.", no_args_is_help=True)
 
 
-def resident_json(resident: Resident, ctx: Context) -> dict[str, Any]:
+def resident_json(resident: ResidentSummary, ctx: Context) -> dict[str, Any]:
     """SPEC §6: exactly these fields."""
     return {
         "id": resident.id,
         "name": resident.name,
         "phone": resident.phone,
         "telegram_chat_id": resident.telegram_chat_id,
-        "commune": resident.commune.name if resident.commune else None,
+        "commune": resident.commune,
         "level": resident.level.value if resident.level else None,
         "opted_out_sms": resident.opted_out_sms,
         "opted_out_telegram": resident.opted_out_telegram,
@@ -32,7 +31,7 @@ def resident_json(resident: Resident, ctx: Context) -> dict[str, Any]:
     }
 
 
-def _stops(resident: Resident) -> str:
+def _stops(resident: ResidentSummary) -> str:
     stops = [name for name, on in (("SMS", resident.opted_out_sms), ("Telegram", resident.opted_out_telegram)) if on]
     return ", ".join(stops)
 
@@ -58,7 +57,7 @@ def list_(as_json: JsonOption = False) -> None:
                 r.name or "(sans nom)",
                 r.phone or "",
                 str(r.telegram_chat_id or ""),
-                r.commune.name if r.commune else "",
+                r.commune or "",
                 LEVEL_NAMES[r.level] if r.level else "",
                 _stops(r),
                 f"{r.created_at.astimezone(ctx.tz):%d/%m/%Y}",
@@ -75,7 +74,7 @@ def erase(
 ) -> None:
     """Effacer les données d'une personne à sa demande (comme OUBLIER) ; ses places vont aux personnes en attente."""
 
-    async def look(ctx: Context) -> Resident:
+    async def look(ctx: Context) -> ResidentSummary:
         return await get_resident(ctx=ctx, resident_id=resident_id)
 
     resident = act(look)
