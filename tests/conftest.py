@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import ssl
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx._transports.default as httpx_transports  # the one function patched below
 import pytest
 
 from bot.config import DEFAULT_TERRITORY, Settings, load_settings
@@ -65,6 +67,27 @@ async def _prepare(url: str, territory: Territory) -> None:
         await sync_territory(db=db, territory=territory)
     finally:
         await db.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context() -> Iterator[None]:
+    """Every HTTP client of the tests speaks plain HTTP on loopback, yet httpx loads the CA bundle for each client it
+    makes (a tenth of a second or more; python-telegram-bot makes two per bot, hundreds in a run). One context per
+    set of options, made once, serves them all; httpx only adds to a context for an HTTPS connection, never made."""
+    made: dict[tuple[Any, ...], ssl.SSLContext] = {}
+    create = httpx_transports.create_ssl_context
+
+    def create_once(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
+        if not isinstance(verify, bool) or cert is not None:
+            return create(verify=verify, cert=cert, trust_env=trust_env)
+        key = (verify, trust_env)
+        if key not in made:
+            made[key] = create(verify=verify, cert=cert, trust_env=trust_env)
+        return made[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx_transports, "create_ssl_context", create_once)
+        yield
 
 
 @pytest.fixture(scope="session")
