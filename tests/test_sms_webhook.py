@@ -132,7 +132,7 @@ class Site:
 
 @asynccontextmanager
 async def open_site(
-    db_url: str,
+    db: Database,
     now: datetime,
     *,
     token: str | None = TOKEN,
@@ -141,12 +141,12 @@ async def open_site(
     status_callbacks: bool = False,
     status_lookup_delays: str = "0.01,0.01",
 ) -> AsyncIterator[Site]:
-    """The app on ``db_url`` with its lifespan, an HTTP client reaching it, and a fake Twilio for what it sends
+    """The app on ``db`` with its lifespan, an HTTP client reaching it, and a fake Twilio for what it sends
     (the same account and token: Twilio signs webhooks with the token the API is called with). A report naming an
     unknown sid is looked up twice more, 10 ms apart, unless ``status_lookup_delays`` says otherwise."""
     with FakeTwilio(auth_token=token or TOKEN, status_callbacks=status_callbacks) as fake:
         environ = {
-            "ATELIER_DATABASE_URL": db_url,
+            "ATELIER_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
             "ATELIER_PUBLIC_URL": public_url,
             "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
             "TWILIO_FROM": OUR_NUMBER,
@@ -157,7 +157,7 @@ async def open_site(
         if token is not None:
             environ["TWILIO_AUTH_TOKEN"] = token
         clock = Clock(now)
-        app = create_app(load_settings(environ), clock=clock)
+        app = create_app(load_settings(environ), clock=clock, db=db)
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
@@ -294,10 +294,10 @@ INBOUND_CASES = [
 
 @pytest.mark.parametrize("case", INBOUND_CASES, ids=[case.label for case in INBOUND_CASES])
 async def test_inbound(
-    case: InboundCase, db_url: str, now: datetime, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    case: InboundCase, db: Database, now: datetime, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.INFO)  # what production logs (DEBUG is aiosqlite quoting every statement's parameters)
-    async with open_site(db_url, now, token=case.token, base_url=case.base_url) as site:
+    async with open_site(db, now, token=case.token, base_url=case.base_url) as site:
         response = await site.post(
             case.form,
             signature=case.signature,
@@ -344,8 +344,8 @@ async def test_inbound(
 
 
 @pytest.mark.both_dialects  # the MessageSid's unique key (ON CONFLICT)
-async def test_replayed_message_sid_gets_the_same_answer_and_changes_state_once(db_url: str, now: datetime) -> None:
-    async with open_site(db_url, now) as site:
+async def test_replayed_message_sid_gets_the_same_answer_and_changes_state_once(db: Database, now: datetime) -> None:
+    async with open_site(db, now) as site:
         hello = twilio_form("Bonjour")
         first = await site.post(hello)
         name = twilio_form("Martine Dupont")
@@ -371,7 +371,7 @@ async def test_replayed_message_sid_gets_the_same_answer_and_changes_state_once(
 
 @pytest.mark.both_dialects  # the transaction rolled back
 async def test_a_failure_while_handling_gets_an_apology_and_changes_nothing(
-    db_url: str, now: datetime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    db: Database, now: datetime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     leak = f"{NUMBER}: Bonjour"  # what a database error would quote
 
@@ -379,7 +379,7 @@ async def test_a_failure_while_handling_gets_an_apology_and_changes_nothing(
         raise RuntimeError(leak)
 
     monkeypatch.setattr(service, "handle_inbound", broken)
-    async with open_site(db_url, now) as site:
+    async with open_site(db, now) as site:
         response = await site.post(twilio_form("Bonjour"))
         assert response.status_code == 200
         assert messages_of(response.text) == ["Désolé, un problème technique. Réessayez dans quelques minutes."]
@@ -522,8 +522,8 @@ def status_form(sid: str, status: str, error: str | None) -> dict[str, str]:
 
 @pytest.mark.parametrize("case", STATUS_CASES, ids=[case.label for case in STATUS_CASES])
 @pytest.mark.both_dialects  # delivery reports lock the row on PostgreSQL only
-async def test_status_callback(case: StatusCase, db_url: str, now: datetime) -> None:
-    async with open_site(db_url, now) as site:
+async def test_status_callback(case: StatusCase, db: Database, now: datetime) -> None:
+    async with open_site(db, now) as site:
         resident_id, row_id, reminder_id = await _sent_row(site.ctx.db, now)
         for status, error in case.reports:
             response = await site.post(status_form(case.sid, status, error), path=STATUS_PATH, signature=case.signature)
@@ -540,11 +540,11 @@ async def test_status_callback(case: StatusCase, db_url: str, now: datetime) -> 
 
 @pytest.mark.both_dialects  # a report that re-plans reminders
 async def test_a_delivered_sms_lifts_the_unreachable_mark_and_plans_the_reminders_again(
-    db_url: str, now: datetime
+    db: Database, now: datetime
 ) -> None:
     """30006 also means a carrier's passing refusal: once an SMS to the number is delivered (a reply to a message
     they sent, say), the number receives SMS after all, and the reminders the mark cancelled are planned again."""
-    async with open_site(db_url, now) as site:
+    async with open_site(db, now) as site:
         db = site.ctx.db
         resident_id, _, _ = await _sent_row(db, now)
         enrolment_id = await make_enrolment(db, resident_id, await make_workshop(db, now + 3 * DAY))
@@ -570,8 +570,8 @@ async def test_a_delivered_sms_lifts_the_unreachable_mark_and_plans_the_reminder
 
 
 @pytest.mark.both_dialects  # an id too large for the column
-async def test_a_report_naming_an_impossible_row_is_ignored(db_url: str, now: datetime) -> None:
-    async with open_site(db_url, now) as site:
+async def test_a_report_naming_an_impossible_row_is_ignored(db: Database, now: datetime) -> None:
+    async with open_site(db, now) as site:
         _, row_id, _ = await _sent_row(site.ctx.db, now)
         for outbox in ("9" * 30, "%C2%B2", "-1"):  # %C2%B2: "²", a digit to str.isdigit()
             response = await site.post(
@@ -581,7 +581,7 @@ async def test_a_report_naming_an_impossible_row_is_ignored(db_url: str, now: da
         assert (await message(site.ctx.db, row_id)).status == MessageStatus.delivered
 
 
-async def test_status_callbacks_from_twilio_reach_the_row(db_url: str, now: datetime) -> None:
+async def test_status_callbacks_from_twilio_reach_the_row(db: Database, now: datetime) -> None:
     """The whole loop over real HTTP: the dispatcher sends through the fake with our status URL (from the public
     URL), the fake posts signed callbacks to the running server, the row and the resident are updated."""
     with socket.socket() as probe:
@@ -590,7 +590,7 @@ async def test_status_callbacks_from_twilio_reach_the_row(db_url: str, now: date
     public = f"http://127.0.0.1:{port}"
     # Twilio's reports race the dispatcher's record of the sid here: the product's delays, not the tests' short ones
     delays = ",".join(str(delay) for delay in load_settings({}).status_lookup_delays)
-    async with open_site(db_url, now, public_url=public, status_callbacks=True, status_lookup_delays=delays) as site:
+    async with open_site(db, now, public_url=public, status_callbacks=True, status_lookup_delays=delays) as site:
         site.fake.undeliverable(NUMBER, 30006)
         server = uvicorn.Server(
             uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
@@ -625,10 +625,10 @@ async def test_status_callbacks_from_twilio_reach_the_row(db_url: str, now: date
 
 
 @pytest.mark.both_dialects  # reports matched by outbox id
-async def test_a_reply_in_twiml_gets_its_delivery_reports(db_url: str, now: datetime) -> None:
+async def test_a_reply_in_twiml_gets_its_delivery_reports(db: Database, now: datetime) -> None:
     """Each <Message> of our TwiML names its outbox row in its report URL; Twilio's reports then reach that row,
     which gets the sid Twilio gave the message. Only a signed URL can name a row, and only a reply's row."""
-    async with open_site(db_url, now) as site:
+    async with open_site(db, now) as site:
         response = await site.post(twilio_form("Bonjour"))
         root = ET.fromstring(response.text)  # noqa: S314 - our own server's answer
         actions = [(message.get("action"), message.get("method")) for message in root.iter("Message")]
@@ -660,12 +660,12 @@ async def test_a_reply_in_twiml_gets_its_delivery_reports(db_url: str, now: date
     ids=["no report, Twilio had it: recorded, not resent", "no report, Twilio never had it: sent once, late"],
 )
 async def test_a_reply_without_any_report_is_settled_by_asking_twilio(
-    twilio_had_it: bool, db_url: str, now: datetime
+    twilio_had_it: bool, db: Database, now: datetime
 ) -> None:
     """Twilio's reports on a TwiML reply never came (or our answer missed Twilio's 15 s timeout). After
     REPLY_CONFIRMATION the dispatcher asks Twilio, as for any message in doubt: a reply Twilio has is recorded with
     its sid; a reply it never had is sent through the API — once."""
-    async with open_site(db_url, now) as site:
+    async with open_site(db, now) as site:
         response = await site.post(twilio_form("Bonjour"))
         (text,) = messages_of(response.text)
         sender = site.ctx.senders["sms"]
@@ -687,8 +687,8 @@ async def test_a_reply_without_any_report_is_settled_by_asking_twilio(
 
 
 @pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t.label for t in TRANSCRIPTS])
-async def test_transcript_through_the_sms_webhook(transcript: Transcript, db_url: str, now: datetime) -> None:
-    async with open_site(db_url, now) as site:
+async def test_transcript_through_the_sms_webhook(transcript: Transcript, db: Database, now: datetime) -> None:
+    async with open_site(db, now) as site:
         await seed(site.ctx.db, transcript.setup, now)
         for index, say in enumerate(transcript.turns):
             site.clock.advance(say.after)
