@@ -10,17 +10,15 @@ command runs its own ``asyncio.run``.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import click.testing
 import pytest
 import typer.testing
 from sqlalchemy import func, select
-from typer.testing import CliRunner, Result
 
-from bot.cli import app
 from storage.database import Database
 from storage.models import (
     Broadcast,
@@ -34,8 +32,9 @@ from storage.models import (
     Venue,
     Workshop,
 )
+from tests.helpers import cli
+from tests.helpers.cli import as_json
 
-runner = CliRunner()
 RESIDENT_FIELDS = {
     "id", "name", "phone", "telegram_chat_id", "commune", "level", "opted_out_sms", "opted_out_telegram", "created_at",
 }  # fmt: skip
@@ -55,19 +54,9 @@ ENROL_FIELDS = {"resident_id", "enrolment_id", "workshop_id", "status", "positio
 ENROL_FIELDS |= {"confirmation_channel", "notes"}
 
 
-def atelier(db_url: str, *args: str, stdin: str | None = None) -> Result:
-    env = {"ATELIER_DATABASE_URL": db_url, "ATELIER_TIMEZONE": "Europe/Paris", "ATELIER_QUIET_HOURS": "none"}
-    return runner.invoke(app, list(args), env=env | {"COLUMNS": "200"}, input=stdin)
-
-
-def ok(db_url: str, *args: str, stdin: str | None = None) -> Result:
-    result = atelier(db_url, *args, stdin=stdin)
-    assert result.exit_code == 0, (args, result.stdout, result.stderr)
-    return result
-
-
-def as_json(result: Result) -> Any:
-    return json.loads(result.stdout)
+# The notices these commands queue leave at once, whatever the hour the tests run at.
+atelier = partial(cli.atelier, quiet_hours="none")
+ok = partial(cli.ok, quiet_hours="none")
 
 
 def in_db(db_url: str, query: Any) -> Any:
