@@ -42,7 +42,7 @@ def test_kill_9_while_sending_loses_nothing_and_sends_nothing_twice(sqlite_templ
         env = serve_env(url, fake, ATELIER_SMS_RATE="200/s")
         first = start_serve(env, tmp_path / "first.log")
         try:
-            wait_for(lambda: len(fake.messages()) >= 300, 40, "300 messages sent by the first process")
+            wait_for(lambda: len(fake.messages()) >= 300, 90, "300 messages sent by the first process")
         finally:
             first.kill()
         at_kill = fake.messages()
@@ -53,7 +53,7 @@ def test_kill_9_while_sending_loses_nothing_and_sends_nothing_twice(sqlite_templ
         unrecorded = in_doubt & {message.to for message in at_kill}  # Twilio has them, our database does not
         print(f"at the kill: {len(at_kill)} sent, {len(in_doubt)} in doubt, {len(unrecorded)} sent but not recorded")
         with serving(env, tmp_path / "second.log"):
-            wait_for(lambda: with_db(url, unsettled) == 0, 50, "every message sent after the restart")
+            wait_for(lambda: with_db(url, unsettled) == 0, 120, "every message sent after the restart")
         recorded = fake.messages()
     counts = by_recipient(recorded)
     assert sorted(counts) == sorted(number(i) for i in range(COUNT))  # every one arrived …

@@ -606,7 +606,7 @@ async def test_status_callbacks_from_twilio_reach_the_row(db: Database, now: dat
                 row = reply_row(resident_id, now, MessageStatus.pending, key="test:loop")
                 session.add(row)
             await Dispatcher(site.ctx).tick()
-            for _ in range(250):
+            for _ in range(1000):  # 20 s at most: the wait ends as soon as it is over
                 if len(site.fake.callback_results) >= 2:
                     break
                 await asyncio.sleep(0.02)
@@ -673,7 +673,7 @@ async def test_a_reply_without_any_report_is_settled_by_asking_twilio(
             await sender.send(Outgoing(to=NUMBER, body=text))
         site.clock.advance(REPLY_CONFIRMATION + timedelta(seconds=1))
         site.ctx.wake_dispatcher()
-        for _ in range(250):
+        for _ in range(1000):  # 20 s at most: the wait ends as soon as it is over
             async with site.ctx.db.read() as session:
                 row = (await session.execute(select(OutboundMessage))).scalar_one()
             if row.status == MessageStatus.sent:
@@ -716,7 +716,7 @@ async def report_as_twilio(site: Site, twiml: str) -> None:
         assert report.status_code == 204
 
 
-async def settled(db: Database, now: datetime, patience: float = 10.0) -> bool:
+async def settled(db: Database, now: datetime, patience: float = 30.0) -> bool:
     """True once no message due by ``now`` (reminders aside) is waiting to be sent."""
     for _ in range(int(patience / 0.02)):
         async with db.read() as session:

@@ -32,7 +32,7 @@ def fake() -> Iterator[FakeTelegram]:
         yield server
 
 
-async def wait_for(condition: object, seconds: float = 10.0) -> None:
+async def wait_for(condition: object, seconds: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while not callable(condition) or not condition():

@@ -121,7 +121,7 @@ def launch(env: dict[str, str], log: Path) -> Served:
     return Served(process, port, log)
 
 
-def wait_ready(served: Served, timeout: float = 30) -> None:
+def wait_ready(served: Served, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if served.process.poll() is not None:
