@@ -1,7 +1,7 @@
-"""The advisers' commands in-process (typer's CliRunner) against a real database, both backends: ``broadcast``
-(and ``broadcast report``), ``callbacks``, ``advisers``, ``residents``, ``enrol``, ``stats``, and the notifying
-``workshops cancel|move`` and ``workshops attendance``. JSON field names as SPEC §6; bad input refused kindly with
-nothing changed.
+"""The advisers' commands in-process (typer's CliRunner) against a real database (SQLite; the registers only they reach
+on PostgreSQL too): ``broadcast`` (and ``broadcast report``), ``callbacks``, ``advisers``, ``residents``, ``enrol``,
+``stats``, and the notifying ``workshops cancel|move`` and ``workshops attendance``. JSON field names as SPEC §6; bad
+input refused kindly with nothing changed.
 
 The commands read the real clock, so the world is built relative to now. The tests are plain ``def``: each
 command runs its own ``asyncio.run``.

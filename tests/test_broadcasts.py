@@ -1,8 +1,7 @@
-"""Broadcasts (``bot.service.broadcasts``) on both databases: the preview against hand-computed segments and costs, who
-is
-in each audience, what is queued and when, the report after a mix of provider outcomes (the real dispatcher with a
-scripted in-memory sender, then delivery reports as Twilio's status callback records them), and 2,000 recipients
-going out at the configured rate."""
+"""Broadcasts (``bot.service.broadcasts``) on both databases: the preview against hand-computed segments and costs,
+who is in each audience, what is queued and when, the report after a mix of provider outcomes (the real dispatcher
+with a scripted in-memory sender, then delivery reports as Twilio's status callback records them), and 2,000
+recipients going out at the configured rate."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""The Twilio webhooks, end to end through the ASGI app (its lifespan running) on both databases.
+"""The Twilio webhooks, end to end through the ASGI app (its lifespan running), on SQLite (PostgreSQL too for what
+reaches a dialect's own statement: replays, delivery reports).
 
 Tables of labelled rows: what Twilio (or an impostor) posts, with which signature; the HTTP answer; the TwiML
-messages; and what changed in the database. Then the conversation transcripts (tests/transcripts.py) played
+messages; and what changed in the database. Then the conversation transcripts (tests/helpers/transcripts.py) played
 through the webhook, with the dispatcher sending what is not an immediate answer to a fake Twilio on loopback.
 """
 

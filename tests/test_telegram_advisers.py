@@ -1,5 +1,5 @@
-"""Advisers' commands on Telegram, end to end on both databases: /ateliers, /inscrits, /annonce (preview, then a
-button), /annuler (a button too), /rappels (a button per request) — and who may use them.
+"""Advisers' commands on Telegram, end to end (on SQLite; replays and previews on PostgreSQL too): /ateliers, /inscrits,
+/annonce (preview, then a button), /annuler (a button too), /rappels (a button per request) — and who may use them.
 
 Commands are posted to the webhook from the adviser's private chat; the answers are sent straight to the fake Bot
 API (they are not resident messages); what reaches residents goes through the outbox and the dispatcher.

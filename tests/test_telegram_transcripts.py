@@ -1,4 +1,5 @@
-"""The conversation table (tests/transcripts.py) through Telegram, end to end, on both databases.
+"""The conversation table (tests/helpers/transcripts.py) through Telegram, end to end, on SQLite (the same rows run
+through the service on both databases: test_service_transcripts.py).
 
 Each message is posted to the webhook as Telegram would post it; the replies are queued in the outbox and sent by
 dispatcher ticks through ``TelegramSender`` to the fake Bot API; what the chat received is checked against the same

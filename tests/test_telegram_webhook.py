@@ -1,8 +1,9 @@
-"""The Telegram webhook end to end, on both databases: who may post, what is ignored, what a resident's taps and
-commands do, what happens when Telegram refuses a message, and one resident across SMS and Telegram.
+"""The Telegram webhook end to end (on SQLite; replays and linked identities on PostgreSQL too): who may post, what is
+ignored, what a resident's taps and commands do, what happens when Telegram refuses a message, and one resident across
+SMS and Telegram.
 
 Rows are posted to ``POST /telegram/webhook`` as Telegram posts them; answers leave through dispatcher ticks and
-``TelegramSender`` to the fake Bot API (tests/telegram_rig.py).
+``TelegramSender`` to the fake Bot API (tests/helpers/telegram_rig.py).
 """
 
 from __future__ import annotations
