@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx._config as httpx_config
 import httpx._transports.default as httpx_transports  # the one function patched below
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -76,7 +77,7 @@ def one_tls_context() -> Iterator[None]:
     makes (a tenth of a second or more; python-telegram-bot makes two per bot, hundreds in a run). One context per
     set of options, made once, serves them all; httpx only adds to a context for an HTTPS connection, never made."""
     made: dict[tuple[Any, ...], ssl.SSLContext] = {}
-    create = httpx_transports.create_ssl_context
+    create = httpx_config.create_ssl_context  # what httpx_transports calls
 
     def create_once(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
         if not isinstance(verify, bool) or cert is not None:
