@@ -137,6 +137,7 @@ async def telegram_conversation(both: Both) -> None:
         both.clock.advance(timedelta(seconds=2))  # Telegram's one message a second per chat
 
 
+@pytest.mark.both_dialects  # each database driver logs in its own way
 async def test_no_secret_in_any_log_line_after_a_conversation_on_each_channel(
     db: Database, db_url: str, now: datetime, caplog: pytest.LogCaptureFixture
 ) -> None:
