@@ -23,6 +23,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from twilio.request_validator import RequestValidator
@@ -536,6 +537,15 @@ def status_form(sid: str, status: str, error: str | None) -> dict[str, str]:
     if error is not None:
         form["ErrorCode"] = error
     return form
+
+
+def test_the_status_lookup_delays_are_a_setting() -> None:
+    """How long an unknown sid is looked up again (``ATELIER_STATUS_LOOKUP_DELAYS``): the tests above shorten it."""
+    assert load_settings({}).status_lookup_delays == (0.05, 0.1, 0.2, 0.4, 0.8)
+    assert load_settings({"ATELIER_STATUS_LOOKUP_DELAYS": "0.01, 0.02"}).status_lookup_delays == (0.01, 0.02)
+    assert load_settings({"ATELIER_STATUS_LOOKUP_DELAYS": ""}).status_lookup_delays == ()  # one look, no wait
+    with pytest.raises(ValidationError):
+        load_settings({"ATELIER_STATUS_LOOKUP_DELAYS": "-1"})
 
 
 @pytest.mark.parametrize("case", STATUS_CASES, ids=[case.label for case in STATUS_CASES])
