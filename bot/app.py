@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -16,10 +17,12 @@ from bot.channels import Sender
 from bot.config import Settings, load_settings
 from bot.context import Context, system_clock
 from bot.conversation.gsm7 import render_sms
+from bot.guards import BodyLimit
 from bot.handlers import sms, telegram
 from bot.handlers.console import ConsoleSender
 from bot.interfaces import telegram_advisers
 from bot.interfaces.web import console
+from bot.logs import protect_logs
 from bot.scheduler.jobs import start_jobs, stop_jobs
 from bot.service.erasure import purge_inactive
 from bot.service.places import sync_territory
@@ -35,10 +38,17 @@ def create_app(
     *,
     senders: Mapping[str, Sender] | None = None,
     clock: Callable[[], datetime] = system_clock,
+    db: Database | None = None,
 ) -> Starlette:
+    """The application. ``senders``, ``clock`` and ``db`` are injected by tests; a database made here (from
+    ``ATELIER_DATABASE_URL``) is disposed with the application, an injected one is left to its owner."""
     settings = settings or load_settings()
+    protect_logs(
+        settings.secrets()
+    )  # before anything can log: no secret in any record, no query string in access lines
     territory = load_territory(settings.territory)
-    db = Database.from_url(settings.database_url)
+    own_db = db is None
+    db = db or Database.from_url(settings.database_url)
     channel_senders: dict[str, Sender] = dict(senders or {})
     # --- SMS channel: Twilio when configured, else printed on the console (bot/handlers/sms.py) ---
     built: list[sms.TwilioSender] = []  # senders made here are closed here
@@ -78,13 +88,19 @@ def create_app(
         finally:
             for sender in built:  # SMS channel
                 await sender.aclose()
-            await db.dispose()
+            if own_db:
+                await db.dispose()
 
     routes: list[BaseRoute] = [Route("/healthz", healthz)]
     routes += sms.routes(ctx)  # SMS channel: POST /sms/twilio, POST /sms/twilio/status
     if telegram_app is not None:  # Telegram channel: POST /telegram/webhook
         routes += telegram.routes(ctx, telegram_app.bot, advisers=telegram_advisers.handle)
     routes.append(console.mount(ctx))  # the advisers' web console: /console/…
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # Every route reads at most its limit of request body (the default for the others), before any parsing or
+    # signature check: 413 beyond it.
+    limits = {sms.INBOUND_PATH: sms.MAX_FORM_BYTES, sms.STATUS_PATH: sms.MAX_FORM_BYTES}
+    limits[telegram.WEBHOOK_PATH] = telegram.MAX_UPDATE_BYTES
+    limits |= console.BODY_LIMITS
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=limits)])
     app.state.ctx = ctx
     return app

@@ -18,7 +18,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import ViewportSize, sync_playwright
 
 from bot.config import load_settings
 from bot.context import open_context
@@ -115,10 +115,11 @@ def next_monday() -> str:
 def shoot(base: str, password: str, workshop: int) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        for device, viewport in (
+        devices: tuple[tuple[str, ViewportSize], ...] = (
             ("bureau", {"width": 1280, "height": 900}),
             ("telephone", {"width": 360, "height": 740}),
-        ):
+        )
+        for device, viewport in devices:
             page = browser.new_page(viewport=viewport)
             page.goto(f"{base}/connexion")
             page.screenshot(path=DOCS / f"console-connexion-{device}.png")

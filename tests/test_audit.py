@@ -2,19 +2,18 @@
 transaction as the change, so that a change is never kept without its trace.
 
 Service operations on both databases: a database that refuses the trace (a trigger standing for a crash at commit)
-keeps nothing of the change either; one that accepts it holds exactly one entry by the actor. Then every changing
-command of the command line: the adviser named by ``--as`` (or its older names), else the system's user.
+keeps nothing of the change either (transactions rolled back: both dialects); one that accepts it holds exactly one
+entry by the actor. Then every changing command of the command line (SQLite: it reaches the database only through
+those operations): the adviser named by ``--as`` (or its older names), else the system's user.
 The console's routes and the Telegram commands are checked in their own tests (test_console_http,
 test_telegram_advisers)."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
@@ -40,7 +39,8 @@ from bot.service.workshops import add_workshop, import_planning, load_demo
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import AuditEvent, Resident
-from tests.advisers_world import JULIE, Clock, Town, paris
+from tests.helpers.clock import Clock
+from tests.helpers.world import JULIE, Town, in_2026
 
 CLAIRE = "claire@example.fr"
 
@@ -68,7 +68,7 @@ async def build(town: Town, now: datetime) -> World:
     async with town.ctx.db.write() as session:
         resident = await session.get(Resident, anne)
         assert resident is not None
-        callback = (await request_callback(session=session, ctx=town.ctx, resident=resident, now=now)).id
+        callback = (await request_callback(session=session, resident=resident, now=now)).id
     setup = Actor("préparation du test", interface="cli")
     claire = await add_adviser(ctx=town.ctx, name="Claire Martin", email=CLAIRE, actor=setup)
     julie = await add_adviser(ctx=town.ctx, name="Julie Martin", actor=setup)
@@ -103,7 +103,7 @@ FIELDS = WorkshopFields(
 OPERATIONS = [
     Operation("add a workshop", lambda c, w: add_workshop(ctx=c, fields=FIELDS, actor=JULIE), "workshop_added",
               lambda w: (ANY, None)),  # the new workshop's number
-    Operation("import a planning", lambda c, w: import_planning(ctx=c, data=planning_csv(paris(16, 0)), actor=JULIE),
+    Operation("import a planning", lambda c, w: import_planning(ctx=c, data=planning_csv(in_2026(16, 0)), actor=JULIE),
               "planning_imported"),
     Operation("cancel a workshop", lambda c, w: cancel_workshop_and_notify(
         ctx=c, workshop_id=w.workshop, reason="salle prise", actor=JULIE), "workshop_cancelled",
@@ -137,13 +137,16 @@ async def refuse_traces(db: Database, *, refuse: bool) -> None:
         ("sqlite", True): [
             "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'refused'); END"
         ],
-        ("sqlite", False): ["DROP TRIGGER refuse_audit"],
+        ("sqlite", False): ["DROP TRIGGER IF EXISTS refuse_audit"],
         ("postgresql", True): [
             "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$ "
             "LANGUAGE plpgsql",
             "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
         ],
-        ("postgresql", False): ["DROP TRIGGER refuse_audit ON audit_events", "DROP FUNCTION refuse_audit()"],
+        ("postgresql", False): [
+            "DROP TRIGGER IF EXISTS refuse_audit ON audit_events",
+            "DROP FUNCTION IF EXISTS refuse_audit()",
+        ],
     }[(db.engine.dialect.name, refuse)]
     async with db.write() as session:
         for statement in statements:
@@ -156,11 +159,12 @@ async def trail(ctx: Context, *, after: int = 0) -> list[AuditEvent]:
         return list((await session.execute(query)).scalars())
 
 
+@pytest.mark.both_dialects
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda o: o.label)
 async def test_a_change_and_its_trace_commit_together(
     operation: Operation, settings: Settings, db: Database, territory: Territory
 ) -> None:
-    now = paris(2, 9)
+    now = in_2026(2, 9)
     clock = Clock(now)
     town = Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
     world = await build(town, now)
@@ -168,9 +172,11 @@ async def test_a_change_and_its_trace_commit_together(
     before = await town.fingerprint()
 
     await refuse_traces(db, refuse=True)
-    with pytest.raises(DBAPIError, match="refused"):
-        await operation.run(town.ctx, world)
-    await refuse_traces(db, refuse=False)
+    try:
+        with pytest.raises(DBAPIError, match="refused"):
+            await operation.run(town.ctx, world)
+    finally:
+        await refuse_traces(db, refuse=False)  # the PostgreSQL database is the run's: leave no trigger behind
     assert await town.fingerprint() == before, "the change was kept without its trace"
 
     await operation.run(town.ctx, world)
@@ -182,8 +188,9 @@ async def test_a_change_and_its_trace_commit_together(
     assert "Anne" not in event.summary and "+336" not in event.summary, "people by number only"
 
 
+@pytest.mark.both_dialects
 async def test_a_preview_leaves_no_trace(settings: Settings, db: Database, territory: Territory) -> None:
-    clock = Clock(paris(2, 9))
+    clock = Clock(in_2026(2, 9))
     town = Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
     world = await build(town, clock.now)
     before = await town.fingerprint()
@@ -192,7 +199,7 @@ async def test_a_preview_leaves_no_trace(settings: Settings, db: Database, terri
         move_workshop_and_notify(
             ctx=town.ctx, workshop_id=world.workshop, new_start="15:00", actor=JULIE, preview=True
         ),
-        import_planning(ctx=town.ctx, data=planning_csv(paris(16, 0)), actor=JULIE, dry_run=True),
+        import_planning(ctx=town.ctx, data=planning_csv(in_2026(16, 0)), actor=JULIE, dry_run=True),
     ):
         await preview
     assert await town.fingerprint() == before
@@ -247,14 +254,6 @@ COMMANDS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
-    """Who the command line names is dialect-independent (the trail's writes are tested above on both)."""
-    path = tmp_path / "atelier.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite+aiosqlite:///{path}"
-
-
 def _cli_world(db_url: str, territory: Territory) -> World:
     async def main() -> World:
         db = Database.from_url(db_url)
@@ -282,8 +281,7 @@ def _trail(db_url: str) -> list[tuple[str, str, bool, str]]:
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.label)
-def test_every_changing_command_records_who(command: Command, sqlite_url: str, territory: Territory) -> None:
-    db_url = sqlite_url
+def test_every_changing_command_records_who(command: Command, db_url: str, territory: Territory) -> None:
     world = _cli_world(db_url, territory)
     before = _trail(db_url)
     env = {"ATELIER_DATABASE_URL": db_url, "ATELIER_QUIET_HOURS": "none", "COLUMNS": "200"}

@@ -3,27 +3,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.database import Database
 from storage.models import Adviser, AuditEvent
-from tests.test_advisers_cli import atelier, in_db, ok
+from tests.helpers.cli import atelier, ok
 
 
 def rows(db_url: str, model: Any) -> list[Any]:
-    async def query(session: AsyncSession) -> list[Any]:
-        return list((await session.execute(select(model).order_by(model.id))).scalars())
+    async def query() -> list[Any]:
+        db = Database.from_url(db_url)
+        try:
+            async with db.read() as session:
+                return list((await session.execute(select(model).order_by(model.id))).scalars())
+        finally:
+            await db.dispose()
 
-    return list(in_db(db_url, query))
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
+    return asyncio.run(query())
 
 
 def test_an_adviser_gets_an_email_a_role_and_a_password_read_from_standard_input(db_url: str) -> None:

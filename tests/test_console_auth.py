@@ -12,13 +12,8 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.service.accounts import MAX_FAILURES_PER_ACCOUNT, set_password
-from tests.advisers_world import JULIE
-from tests.console_world import EMAIL, PASSWORD, ConsoleWorld, console_world
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
+from tests.helpers.console_world import EMAIL, PASSWORD, ConsoleWorld, console_world
+from tests.helpers.world import JULIE
 
 
 @pytest.fixture

@@ -22,8 +22,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from bot.config import load_settings
 from bot.context import Context
 from bot.territory import Territory
-from tests.advisers_world import JULIE, Clock, Town
-from tests.serving import ATELIER, ROOT, Served, start_serve
+from tests.helpers.clock import Clock
+from tests.helpers.serving import ATELIER, ROOT, Served, start_serve
+from tests.helpers.world import JULIE, Town
 
 pytestmark = pytest.mark.slow
 
@@ -182,9 +183,9 @@ def test_cancel_a_workshop_through_its_preview_and_see_the_notices(browser: Brow
     page.get_by_label("Raison").fill("salle des fêtes inondée")
     page.get_by_role("button", name="Voir qui sera prévenu").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Aperçu")
-    notices = page.get_by_role("list", name="Messages (3)")
+    listed = page.get_by_role("list", name="Messages (3)")
     for name in ("Martine Dupont", "Jean Morel", "Rose Blanc"):
-        expect(notices).to_contain_text(name)
+        expect(listed).to_contain_text(name)
     assert rows(site, "SELECT count(*) FROM outbound_messages WHERE kind = 'change_notice'") == [(0,)]
     page.get_by_role("button", name="Confirmer l'annulation").click()
     expect(page.get_by_role("status")).to_contain_text("3 message(s) prévu(s)")

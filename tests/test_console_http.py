@@ -15,16 +15,11 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from storage.models import AuditEvent
-from tests.console_world import EMAIL, PASSWORD, ConsoleWorld, console_world
+from tests.helpers.console_world import EMAIL, PASSWORD, ConsoleWorld, console_world
 
 CSV = (
     "date;debut;fin;commune;lieu;adresse;niveau;theme;places\n16/03/2026;14:00;16:00;Désertines;;;débutant;Tablette;6\n"
 )
-
-
-@pytest.fixture
-def backend() -> str:
-    return "sqlite"
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from bot.context import Context
 from bot.service.outbox_views import list_messages
 from bot.territory import Territory
 from storage.database import Database
+from storage.enums import Channel
 from storage.inbound import record_inbound
 from storage.models import (
     EnrolmentStatus,
@@ -37,7 +38,10 @@ from storage.outbox.queueing import (
     replies_for_inbound,
 )
 from storage.residents import erase_resident, inactive_residents, mark_sms_unreachable, set_opt_out
-from tests.scheduling import make_enrolment, make_resident, make_workshop, message, outbox, resident
+from tests.helpers.scheduling import make_enrolment, make_resident, make_workshop, message, outbox, resident
+
+# On both databases: claims (SKIP LOCKED vs BEGIN IMMEDIATE), leases, idempotency keys (ON CONFLICT), the pace row.
+pytestmark = pytest.mark.both_dialects
 
 
 async def queue(
@@ -46,7 +50,7 @@ async def queue(
     now: datetime,
     *,
     kind: MessageKind = MessageKind.broadcast,
-    channel: str = SMS,
+    channel: Channel = SMS,
     resident_id: int | None = None,
     enrolment_id: int | None = None,
     due: timedelta = timedelta(0),

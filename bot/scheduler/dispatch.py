@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
 
@@ -118,8 +119,10 @@ class Dispatcher:
         concurrency: int = 32,
         max_batch: int = 500,
         rng: random.Random | None = None,
+        pacer: Callable[[timedelta], Pacer] = Pacer,  # one per channel, given its spacing
     ) -> None:
         self.ctx = ctx
+        self._new_pacer = pacer
         self.lease = lease or timedelta(seconds=ctx.settings.dispatch_lease)
         self.send_timeout = send_timeout
         self.concurrency = concurrency
@@ -195,7 +198,7 @@ class Dispatcher:
             spacing = spacing_of(self.ctx.settings.rate_of(channel))
             sender = self.ctx.senders.get(channel)
             interval = sender.recipient_interval if sender is not None else None
-            state = _ChannelState(spacing=spacing, pacer=Pacer(spacing), recipient_interval=interval)
+            state = _ChannelState(spacing=spacing, pacer=self._new_pacer(spacing), recipient_interval=interval)
             self._channels[channel] = state
         return state
 
@@ -478,7 +481,8 @@ class Dispatcher:
                 provider_id=found,
                 sent_at=self.ctx.now(),
                 attempted=True,  # the try before the crash
-            )
+            ),
+            about_resident=message.about_resident_id is not None,
         )
 
     async def _send(self, sender: Sender, item: Claimed, result: TickResult) -> None:
@@ -507,7 +511,7 @@ class Dispatcher:
             sent_at=self.ctx.now(),
             attempted=True,
         )
-        self._recorder.add(sent)
+        self._recorder.add(sent, about_resident=message.about_resident_id is not None)
 
     def _failed(self, sender: Sender, item: Claimed, error: SendError, result: TickResult) -> None:
         message = item.message
@@ -523,7 +527,7 @@ class Dispatcher:
             return
         result.failed += 1
         failed = Outcome(message.id, MessageStatus.failed, claim=item.claim, error=text, attempted=True)
-        self._recorder.add(failed, effect)
+        self._recorder.add(failed, effect, about_resident=message.about_resident_id is not None)
 
     def _retry(self, sender: Sender, item: Claimed, error: str, retry_after: float | None, result: TickResult) -> None:
         """A transient failure: try again after the backoff, unless that is past the message's deadline."""

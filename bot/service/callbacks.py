@@ -25,7 +25,7 @@ async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> l
 
 
 async def request_callback(
-    *, session: AsyncSession, ctx: Context, resident: Resident, now: datetime, phone: str | None = None
+    *, session: AsyncSession, resident: Resident, now: datetime, phone: str | None = None
 ) -> CallbackRequest:
     """``phone``: a number the resident typed for this call-back; kept on the request, not on the resident.
 
@@ -64,6 +64,7 @@ async def request_callback(
                 due_at=now,
                 idempotency_key=f"callback:{request.id}:adviser:{adviser.id}",
                 adviser_id=adviser.id,
+                about_resident_id=resident.id,  # it names them: erased with them
                 urgent=True,  # advisers' own notices are work messages, not subject to residents' quiet hours
             ),
         )

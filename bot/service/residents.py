@@ -111,6 +111,7 @@ async def erase_resident_for(*, ctx: Context, resident_id: int, actor: Actor) ->
             summary=f"données de la personne n°{resident_id} effacées à sa demande ; {promoted} place(s) donnée(s) "
             "à des personnes en attente",
         )  # fmt: skip
+    await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
     ctx.wake_dispatcher()
     log.info("resident %s erased by an adviser", resident_id)
     return Erased(resident_id, promoted)

@@ -79,7 +79,7 @@ def _error(web: Web, request: Request, status: int, message: str) -> Response:
     return web.render(request, "error.html", user=None, status=status, message=message)
 
 
-async def logout(web: Web, request: Request, user: SignedIn) -> Response:
+async def logout(web: Web, request: Request, _user: SignedIn) -> Response:
     await sign_out(ctx=web.ctx, token=request.cookies.get(SESSION_COOKIE))
     answer = web.see_other("/connexion")
     answer.delete_cookie(SESSION_COOKIE, path=PREFIX)

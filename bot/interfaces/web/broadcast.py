@@ -100,7 +100,7 @@ async def send(web: Web, request: Request, user: SignedIn) -> Response:
     return web.see_other(f"/diffusion/{broadcast_id}")
 
 
-async def count(web: Web, request: Request, user: SignedIn) -> Response:
+async def count(web: Web, request: Request, _user: SignedIn) -> Response:
     """The live counters (the page's script asks as the adviser types): text and audience in, figures out."""
     form = form_of(request)
     body = form.get("body")[:MAX_BODY]

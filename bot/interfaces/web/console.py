@@ -12,9 +12,11 @@ from starlette.staticfiles import StaticFiles
 
 from bot.context import Context
 from bot.interfaces.web import advisers, auth, broadcast, planning, residents, stats, today, workshop
-from bot.interfaces.web.base import HERE, PREFIX, SecurityHeaders, Web
+from bot.interfaces.web.base import HERE, PREFIX, UPLOAD_LIMIT, SecurityHeaders, Web
 
 GET, POST, BOTH = ["GET"], ["POST"], ["GET", "POST"]
+# Request bodies above the wiring's default limit: the planning's upload and its confirmation (the file again).
+BODY_LIMITS = {f"{PREFIX}/planning/import": UPLOAD_LIMIT, f"{PREFIX}/planning/import/confirmer": UPLOAD_LIMIT}
 
 
 def mount(ctx: Context) -> Mount:

@@ -9,10 +9,10 @@ from starlette.responses import Response
 from bot.interfaces.web.base import Web, form_of, int_or_none, sentence
 from bot.service.accounts import SignedIn
 from bot.service.audit import history
-from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify
+from bot.service.changes import MoveRequest, cancel_workshop_and_notify, move_workshop_and_notify
 from bot.service.phone_enrolment import enrol_by_phone
 from bot.service.stats import mark_attendance
-from bot.service.workshops import MoveRequest, Roster, RosterEntry, WorkshopError, roster
+from bot.service.workshops import Roster, RosterEntry, WorkshopError, roster
 from storage.enums import EnrolmentStatus, WorkshopStatus
 
 MOVE_FIELDS = ("date", "start", "end", "commune", "venue", "address")

@@ -20,7 +20,8 @@ from bot.service.broadcasts import Audience, send_broadcast
 from bot.service.callbacks import request_callback
 from bot.service.team import add_adviser
 from storage.models import Base, Resident
-from tests.advisers_world import JULIE, Clock, Town, paris
+from tests.helpers.clock import Clock
+from tests.helpers.world import JULIE, Town, in_2026
 
 PASSWORD = "un mot de passe assez long"
 EMAIL = "claire@example.fr"
@@ -57,7 +58,7 @@ async def console_world(settings: Settings, now: datetime) -> AsyncIterator[Cons
     app = create_app(settings, clock=clock)
     ctx: Context = app.state.ctx
     town = Town(ctx, clock)
-    workshop_id = await town.workshop("Saint-Victor", paris(9, 14), capacity=2)
+    workshop_id = await town.workshop("Saint-Victor", in_2026(9, 14), capacity=2)
     started_id = await town.workshop("Domérat", now - timedelta(hours=1))
     resident_id = await town.resident("Martine Dupont", phone="+33612345678")
     for rid in (resident_id, await town.resident("Jean Morel", phone="+33612345679")):
@@ -69,7 +70,7 @@ async def console_world(settings: Settings, now: datetime) -> AsyncIterator[Cons
     async with ctx.db.write() as session:
         resident = await session.get(Resident, resident_id)
         assert resident is not None
-        callback_id = (await request_callback(session=session, ctx=ctx, resident=resident, now=now)).id
+        callback_id = (await request_callback(session=session, resident=resident, now=now)).id
     broadcast_id = await send_broadcast(
         ctx=ctx, audience=Audience(workshop_id=workshop_id), body="Pensez à votre tablette.", actor=JULIE
     )
