@@ -264,6 +264,7 @@ class OutboundMessage(Base):
         Index("ix_outbound_due", "status", "due_at"),
         # cancelling a person's or an enrolment's pending messages, and the daily cap, look rows up by these
         Index("ix_outbound_resident", "resident_id"),
+        Index("ix_outbound_about_resident", "about_resident_id"),
         Index("ix_outbound_enrolment", "enrolment_id"),
         # the dispatcher claims per channel, answers first, then urgent notices, then the rest, oldest first
         Index("ix_outbound_claim", "status", "channel", "priority", "due_at"),
@@ -272,6 +273,9 @@ class OutboundMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
     adviser_id: Mapped[int | None] = mapped_column(ForeignKey("advisers.id"))
+    # The resident a message speaks about when it goes to someone else (an adviser's call-back notice) or to an
+    # address no longer theirs (the goodbye after OUBLIER): erased with them, or once sent.
+    about_resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(20))
     to_address: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)

@@ -62,6 +62,7 @@ async def request_callback(
                 due_at=now,
                 idempotency_key=f"callback:{request.id}:adviser:{adviser.id}",
                 adviser_id=adviser.id,
+                about_resident_id=resident.id,  # it names them: erased with them
                 urgent=True,  # advisers' own notices are work messages, not subject to residents' quiet hours
             ),
         )

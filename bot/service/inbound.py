@@ -101,6 +101,7 @@ async def handle_inbound(
         applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
         resident = applied.resident
         erased = resident is not None and resident.erased
+        erased_id = resident.id if erased and resident is not None else None
         if erased:
             record.body = None  # what an erased resident wrote is personal data too
             await forget_conversation(session=session, channel=inbound.channel, address=inbound.address)
@@ -134,6 +135,7 @@ async def handle_inbound(
                     due_at=now,
                     idempotency_key=f"reply:{record.id}:{index}",
                     resident_id=resident.id if resident is not None else None,
+                    about_resident_id=erased_id,  # a goodbye queued for Telegram: blanked once sent
                     inbound_id=record.id,
                     status=MessageStatus.sent if inline else MessageStatus.pending,
                     sent_at=now if inline and not confirm else None,
@@ -142,6 +144,8 @@ async def handle_inbound(
             )
             if queued is not None:  # always, for a new inbound message: its reply keys are its own
                 reply_ids.append(queued)
+    if erased_id is not None:
+        await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
     if not inline and replies:
         ctx.wake_dispatcher()
     return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids))
