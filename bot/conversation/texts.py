@@ -510,14 +510,14 @@ def unabbreviated(text: str) -> str:
     """ "St Victor, 2 r. de la Mairie" → "Saint Victor, 2 rue de la Mairie": every word written short, in full."""
     words = []
     for word in text.split():
-        core = word.rstrip(",.;:")
+        core = word.rstrip(",.;:!?")
         tail = word[len(core) :]
-        if core.endswith(".") or tail.startswith("."):
-            tail = tail.removeprefix(".")
         prefix, _, rest = core.partition("-")
-        spoken = SPOKEN_WORDS.get(core.rstrip(".").casefold())
+        spoken = SPOKEN_WORDS.get(core.casefold())
         if spoken is None and rest and prefix.casefold() in SPOKEN_WORDS:  # "St-Victor"
             spoken = f"{SPOKEN_WORDS[prefix.casefold()]}-{rest}"
+        if spoken is not None and tail.startswith("."):  # "r." → "rue": the dot marked the abbreviation
+            tail = tail[1:]
         words.append((spoken or core) + tail)
     return " ".join(words)
 

@@ -71,6 +71,7 @@ class RecordedCall:
     heard: list[str] = field(default_factory=list)  # every <Say>, in order
     keys: list[str] = field(default_factory=list)  # every key pressed
     gather_action: str | None = None  # where the next key goes
+    last_press: tuple[str, str] | None = None  # (action, digits) of the last key posted
     callbacks: list[tuple[str, int]] = field(default_factory=list)  # (status posted, our HTTP answer)
 
     def to_json(self) -> dict[str, Any]:
@@ -343,12 +344,25 @@ class FakeVoice:
         call = self.call(sid)
         if call.gather_action is None:
             raise AssertionError(f"no <Gather> to press {digits!r} into on call {sid}")
+        action = call.gather_action
         with self._lock:
             call.keys.append(digits)
+            call.last_press = (action, digits)
+        return self._post_keys(call, action, digits)
+
+    def press_again(self, sid: str) -> Twiml:
+        """Twilio posts the last key a second time (a retry after a timeout): our answer must be the same."""
+        call = self.call(sid)
+        if call.last_press is None:
+            raise AssertionError(f"no key was pressed on call {sid}")
+        action, digits = call.last_press
+        return self._post_keys(call, action, digits)
+
+    def _post_keys(self, call: RecordedCall, action: str, digits: str) -> Twiml:
         params = {**self._params(call, "in-progress"), "Digits": digits, "FinishedOnKey": ""}
         if call.answered_by:
             params["AnsweredBy"] = call.answered_by
-        return self._hear(call, call.gather_action, params)
+        return self._hear(call, action, params)
 
     def hang_up(self, sid: str, *, seconds: int = ANSWERED_SECONDS) -> None:
         self._end(sid, "completed", duration=seconds)
