@@ -13,16 +13,18 @@ from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_no
 from bot.service.enrolments import cancel
 from bot.service.phone_enrolment import enrol_by_phone
 from storage.models import CallbackRequest, Enrolment, OutboundMessage, Resident
-from tests.advisers_world import paris
-from tests.call_transcripts import CALL_TRANSCRIPTS, CallTranscript, Step
-from tests.fakes.twilio_voice import RecordedCall, Twiml
-from tests.transcripts import fold
-from tests.voice_rig import VoiceSite, voice_site
+from tests.helpers.call_transcripts import CALL_TRANSCRIPTS, CallTranscript, Step
+from tests.helpers.fake_twilio_voice import RecordedCall, Twiml
+from tests.helpers.transcripts import fold
+from tests.helpers.voice_rig import VoiceSite, voice_site
+from tests.helpers.world import in_2026
+
+pytestmark = pytest.mark.both_dialects  # the service's statements of calls (FOR UPDATE on PostgreSQL)
 
 HENRI, MARTINE = "+33470051234", "+33612345678"
-MONDAY_10H = paris(2, 10)
-W_START, DOMERAT_START = paris(10, 14), paris(11, 14)
-REMINDER_DAY = paris(9, 10)  # the day before W, at 10:00: the reminder that asks
+MONDAY_10H = in_2026(2, 10)
+W_START, DOMERAT_START = in_2026(10, 14), in_2026(11, 14)
+REMINDER_DAY = in_2026(9, 10)  # the day before W, at 10:00: the reminder that asks
 
 
 class World:

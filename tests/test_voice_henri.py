@@ -13,6 +13,7 @@ import asyncio
 import re
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -20,7 +21,9 @@ from bot.cli import app as atelier
 from bot.conversation import texts as say
 from bot.scheduler.planning import is_closed_day, next_call_at
 from storage.models import Enrolment, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage
-from tests.voice_rig import PARIS, voice_environ, voice_site
+from tests.helpers.voice_rig import PARIS, voice_environ, voice_site
+
+pytestmark = pytest.mark.both_dialects  # the service's statements of calls (FOR UPDATE on PostgreSQL)
 
 HENRI = "+33470051234"  # 04 70 05 12 34: a fixed line in the Allier
 MARTINE = "+33612345678"

@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 from twilio.request_validator import RequestValidator
 
 if TYPE_CHECKING:
-    from tests.fakes.twilio import FakeTwilio
+    from tests.helpers.fake_twilio import FakeTwilio
 
 API_VERSION = "2010-04-01"
 CALLS = "Calls"
@@ -172,7 +172,7 @@ class FakeVoice:
     def handle(
         self, method: str, sid: str | None, query: dict[str, list[str]], form: dict[str, list[str]]
     ) -> tuple[int, Any]:
-        from tests.fakes.twilio import Fault, _ApiError
+        from tests.helpers.fake_twilio import Fault, _ApiError
 
         if sid is not None:
             if method != "GET":
@@ -188,7 +188,7 @@ class FakeVoice:
         raise _ApiError(Fault(status=405, code=20004, message="Method not allowed"))
 
     def _create(self, form: dict[str, list[str]]) -> RecordedCall:
-        from tests.fakes.twilio import _E164, Fault, _ApiError
+        from tests.helpers.fake_twilio import _E164, Fault, _ApiError
 
         def one(name: str) -> str:
             values = form.get(name)

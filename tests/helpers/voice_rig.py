@@ -23,8 +23,9 @@ from bot.app import create_app
 from bot.config import load_settings
 from bot.context import Context
 from bot.scheduler.dispatch import Dispatcher, TickResult
-from tests.advisers_world import PARIS, Clock, Town
-from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
+from tests.helpers.clock import PARIS, Clock
+from tests.helpers.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
+from tests.helpers.world import Town
 
 OUR_NUMBER = "+33939000000"  # the territory's 09 number: SMS and calls
 T = TypeVar("T")
