@@ -51,6 +51,7 @@ from bot.conversation.phones import masked, to_e164
 from bot.logs import log_failure
 from bot.scheduler.screening import LINE_REST
 from bot.service import voice as service
+from bot.service.voice_costs import spoken_seconds
 from storage.enums import Channel
 
 log = logging.getLogger("atelier.voice")
@@ -384,6 +385,9 @@ class VoiceSender:
         if len(message.body) > self.max_length:
             log.warning("call to %s not placed: %d characters to say", masked(message.to), len(message.body))
             raise SendError(f"longer than {self.max_length} characters", transient=False, code="13521")
+        if 2 * spoken_seconds(message.body) > self.spoken_limit.total_seconds():  # said twice
+            log.warning("call to %s not placed: too long to say", masked(message.to))
+            raise SendError("too long to say on the phone", transient=False, code="spoken")
         query = {"outbox": str(message.message_id)}
         try:
             created = await asyncio.to_thread(
