@@ -7,6 +7,7 @@ converted with the time zone passed in. SMS-specific transliteration and segment
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime, tzinfo
 
@@ -486,7 +487,11 @@ SPOKEN_WORDS = {
     "n°": "numéro",
     "mjc": "M J C",
     "ccas": "C C A S",
+    "rdv": "rendez-vous",
+    "tél": "téléphone",
+    "tel": "téléphone",
 }
+_CLOCK_WRITTEN = re.compile(r"\b([01]?\d|2[0-3]) ?[hH](?: ?([0-5]\d))?\b")  # 14h, 14 h 30, 9H30
 # How a place's first word is introduced: "à la mairie", "au centre social", "à l'espace numérique".
 PLACE_ARTICLES = {
     "mairie": "à la",
@@ -507,7 +512,9 @@ PLACE_ARTICLES = {
 
 
 def unabbreviated(text: str) -> str:
-    """ "St Victor, 2 r. de la Mairie" → "Saint Victor, 2 rue de la Mairie": every word written short, in full."""
+    """ "St Victor, 2 r. de la Mairie, à 14h" → "Saint Victor, 2 rue de la Mairie, à 14 heures": every word written
+    short, in full."""
+    text = _CLOCK_WRITTEN.sub(lambda m: f"{m.group(1)} heures" + (f" {m.group(2)}" if m.group(2) else ""), text)
     words = []
     for word in text.split():
         core = word.rstrip(",.;:!?")

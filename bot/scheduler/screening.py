@@ -113,13 +113,17 @@ def screen(
         return SEND  # the window protects residents; an adviser's work notice (a callback request) leaves at once
     later: datetime | None = None
     calling = message.channel == Channel.voice
-    if calling and call_hours is not None:
+    if calling and call_hours is not None:  # a call keeps to the call hours, urgent or not
         if not call_allowed_at(now, hours=call_hours, quiet_hours=quiet_hours, tz=tz):
             later, reason = next_call_at(now, hours=call_hours, quiet_hours=quiet_hours, tz=tz), "call hours"
     elif not window_open(now, urgent=message.urgent, quiet_hours=quiet_hours, tz=tz):
         later, reason = next_allowed(now, urgent=message.urgent, quiet_hours=quiet_hours, tz=tz), "sending window"
+    if later is not None:
+        pass
     elif not message.urgent and message.resident_id is not None and sent_today >= daily_cap:
         later = next_allowed(next_day(now, tz), urgent=False, quiet_hours=quiet_hours, tz=tz)
+        if calling and call_hours is not None:
+            later = next_call_at(later, hours=call_hours, quiet_hours=quiet_hours, tz=tz)
         reason = "daily cap"
     elif calling and facts.line_busy(message):
         later, reason = now + LINE_RECHECK, "another call to this number"
