@@ -195,7 +195,7 @@ class FakeVoice:
             return values[-1].strip() if values else ""
 
         to = one("To")
-        fault = self.fake.take_fault("POST", to or None)
+        fault = self.fake.take_fault("POST", None)  # the SMS fake's refused numbers are refused SMS, not calls
         if fault is not None:
             if fault.accept:
                 self._accept(form, to)
