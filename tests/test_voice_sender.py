@@ -67,7 +67,8 @@ def test_the_sender_is_a_sender_with_its_capabilities_as_data() -> None:
     voice = make_sender("http://127.0.0.1:1")
     assert isinstance(voice, Sender) and isinstance(voice, SentLookup) and isinstance(voice, CallLookup)
     assert (voice.channel, voice.supports_buttons, voice.max_length) == ("voice", False, 3000)
-    assert voice.recipient_interval == timedelta(minutes=10) and voice.spoken_limit == timedelta(minutes=2)
+    assert voice.recipient_interval is None and voice.line_rest == timedelta(minutes=10)  # kept in the database
+    assert voice.spoken_limit == timedelta(minutes=2)
 
 
 # --- placing a call ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -290,3 +291,22 @@ async def test_previews_and_statistics_count_calls_apart_from_sms(
     logged = caplog.text
     assert HENRI not in logged and "0470051234" not in logged and "470051234" not in logged  # no number in logs
     assert "Nous vous rappelons" not in logged  # nor what is said
+
+
+async def test_two_calls_due_at_once_to_one_number_ring_ten_minutes_apart(db_url: str) -> None:
+    """A freed seat and a broadcast due together for Henri: one call, the other after the line's rest."""
+    async with voice_site(db_url, MONDAY_10H) as site:
+        workshop = await henri_with_a_reminder_call(site)
+        text = "N'oubliez pas votre tablette chargée."
+        await send_broadcast(ctx=site.ctx, audience=Audience(workshop_id=workshop), body=text, author="Julie")
+        await send_broadcast(
+            ctx=site.ctx, audience=Audience(workshop_id=workshop), body="Et un casque.", author="Julie"
+        )
+        await site.dispatch()
+        assert len(site.fake.voice.calls) == 1
+        site.clock.advance(timedelta(minutes=5))
+        await site.dispatch()
+        assert len(site.fake.voice.calls) == 1  # the line rests
+        site.clock.advance(timedelta(minutes=6))
+        await site.dispatch()
+        assert len(site.fake.voice.calls) == 2

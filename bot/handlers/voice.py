@@ -320,9 +320,11 @@ class VoiceSender:
     # characters in one <Say> with an Amazon Polly voice (https://www.twilio.com/docs/api/errors/13521)
     max_length = 3000
     supports_buttons = False  # keys, said after the message
-    # One call at a time to a number, and ten minutes between two calls: nobody is rung twice in a row (the
-    # dispatcher also checks it in the database, across processes: ``bot.scheduler.screening.LINE_REST``).
-    recipient_interval: timedelta | None = LINE_REST
+    # One call at a time to a number, and ten minutes between two calls (nobody is rung twice in a row): the
+    # dispatcher keeps that gap in the database, across processes and restarts (``screening.LINE_REST``), rather
+    # than in a process's memory, which would also hold back a call given back for a later slot.
+    recipient_interval: timedelta | None = None
+    line_rest = LINE_REST
     spoken_limit = timedelta(minutes=2)  # the longest a message may take to say (said twice, then the keys)
     ring_seconds = 30  # how long a call rings before it counts as "no-answer"
     time_limit_seconds = 300  # a call never lasts longer (and never costs more than five minutes)

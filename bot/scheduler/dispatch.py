@@ -41,6 +41,7 @@ from bot.scheduler.pacing import Pacer, spacing_of
 from bot.scheduler.planning import retry_delay
 from bot.scheduler.recording import Effect, Recorder
 from bot.scheduler.screening import LINE_REST, Action, is_answer, screen
+from storage.enums import Channel
 from storage.models import MessageStatus
 from storage.outbox.claiming import (
     DueMessage,
@@ -311,6 +312,8 @@ class Dispatcher:
                 state.recipient_next[message.to_address] = slot + state.recipient_interval
             if message.resident_id is not None and not message.urgent and not is_answer(message):
                 counts[message.resident_id] = counts.get(message.resident_id, 0) + 1
+            if message.channel == Channel.voice:  # the line is busy from now on, for the rest of this batch too
+                facts.lines.setdefault(message.to_address, set()).add(message.id)
             taken.append(Claimed(message, slot, claim, probe=cold))
             sending += 1
         return taken, settled
