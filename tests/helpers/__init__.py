@@ -4,7 +4,8 @@
 - ``fake_twilio``, ``fake_telegram``: the providers as real HTTP peers on loopback (the official clients talk to
   them); ``fake_twilio`` also runs as a process of its own for the crash and multi-process tests, and serves the
   Calls API too (``fake_twilio_voice``: the phones it rings fetch our TwiML, press keys, post status callbacks);
-- ``senders``: in-memory senders (recording, failing, slow) and ``pacing``: what the dispatcher's pacer granted;
+- ``senders``: in-memory senders (recording, failing, looking up what they sent); ``pacing``: what the
+  dispatcher's pacer granted, and the busiest second of a run;
 - ``scheduling``: rows built directly (workshops, residents, enrolments, outbox) and a context around them;
 - ``world``: a small territory for the advisers' tests, built through the service operations (``Town``);
 - ``transcripts`` (the conversations, as data) and ``harness`` (one runner for them, whatever the channel);
