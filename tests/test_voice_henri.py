@@ -58,6 +58,11 @@ async def test_henri_presses_2_and_his_seat_goes_to_martine_by_sms(db_url: str) 
         )  # fmt: skip
         assert enrolled.exit_code == 0, enrolled.output
         assert "Place réservée" in enrolled.output and "numéro fixe" in enrolled.output, enrolled.output
+        roster = await asyncio.to_thread(
+            CliRunner().invoke, atelier, ["workshops", "roster", str(workshop)], env=environ | {"COLUMNS": "200"}
+        )
+        [henri_line] = [line for line in roster.output.splitlines() if "Henri Bouchet" in line]
+        assert "appel" in henri_line, roster.output  # his channel, as the advisers read it
         martine = await town.resident("Martine Dupont", phone=MARTINE)
         await town.seat(martine, workshop)  # the workshop is full: Martine waits, first in line
 
