@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.context import Context
 from bot.service.erasure import erase
+from bot.service.recipients import address_of
 from bot.service.team import TeamError
 from storage.enums import Level
 from storage.models import Resident
@@ -35,12 +36,14 @@ class ResidentSummary:
     opted_out_sms: bool
     opted_out_telegram: bool
     sms_unreachable: bool  # a landline, or a number the carrier refuses: phone them
+    channel: str | None  # what reaches them now: sms, telegram, voice (a call to their landline), None: nothing
     consent_at: datetime | None
     consent_channel: str | None
     created_at: datetime
 
 
-def _summary(resident: Resident) -> ResidentSummary:
+def _summary(resident: Resident, *, calls: bool) -> ResidentSummary:
+    reach = address_of(resident, calls=calls)
     return ResidentSummary(
         id=resident.id,
         name=resident.name,
@@ -53,6 +56,7 @@ def _summary(resident: Resident) -> ResidentSummary:
         opted_out_sms=resident.opted_out_sms,
         opted_out_telegram=resident.opted_out_telegram,
         sms_unreachable=resident.sms_unreachable,
+        channel=reach[0] if reach else None,
         consent_at=resident.consent_at,
         consent_channel=resident.consent_channel,
         created_at=resident.created_at,
@@ -63,13 +67,18 @@ async def list_residents(*, ctx: Context) -> list[ResidentSummary]:
     """Residents who were not erased, oldest first."""
     async with ctx.db.read() as session:
         query = select(Resident).where(Resident.erased.is_(False)).order_by(Resident.id)
-        return [_summary(r) for r in (await session.execute(query)).unique().scalars()]
+        calls = ctx.settings.calls_enabled
+        return [_summary(r, calls=calls) for r in (await session.execute(query)).unique().scalars()]
 
 
 async def get_resident(*, ctx: Context, resident_id: int) -> ResidentSummary:
     async with ctx.db.read() as session:
         resident = await session.get(Resident, resident_id)
-        found = _summary(resident) if resident is not None and not resident.erased else None
+        found = (
+            _summary(resident, calls=ctx.settings.calls_enabled)
+            if resident is not None and not resident.erased
+            else None
+        )
     if resident is None:
         raise TeamError(f"la personne n°{resident_id} n'existe pas (voir « atelier residents list »)")
     if found is None:
