@@ -35,6 +35,7 @@ from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, World, nearest_workshops, offers_after_cancellation
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
+from bot.service import spoken
 from bot.service.actors import Actor
 from bot.service.audit import record
 from bot.service.inbound import build_world, keep_state
@@ -62,6 +63,7 @@ from bot.territory import Territory
 from storage import seats
 from storage.catalogue import active_bookings
 from storage.conversations import forget_conversation, load_conversation
+from storage.enums import Channel
 from storage.models import (
     Enrolment,
     EnrolmentStatus,
@@ -396,6 +398,9 @@ async def _carry_over_unsent(*, session: AsyncSession, ctx: Context, moved: Work
         (say.when_fr(moved.old_start, ctx.tz), say.when_fr(moved.new_start, ctx.tz)),
         (say.venue_label(old.venue, old.commune), say.venue_label(new.venue, new.commune)),
         (old.address, new.address),
+        # the same message said by a call (a landline): its spoken phrases
+        (say.when_spoken(moved.old_start, ctx.tz), say.when_spoken(moved.new_start, ctx.tz)),
+        (say.place_spoken(old.venue, old.commune), say.place_spoken(new.venue, new.commune)),
     ]
     rows = await pending_about_workshop(session=session, workshop_id=moved.workshop.id, kinds=CARRIED_OVER)
     for row in rows:
@@ -522,7 +527,7 @@ async def _tell_cancelled(
 ) -> bool:
     """Queue one person's cancellation notice, with its offers; False when the reason had to be shortened."""
     resident, before = enrolment.resident, cancelled.workshop
-    destination = address_of(resident)
+    destination = address_of(resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
         return True
@@ -547,6 +552,11 @@ async def _tell_cancelled(
         start, ctx.tz, commune, cancelled.reason, offers=choices, phone=ctx.territory.contact.phone
     )
     urgent, due = timing
+    if channel == Channel.voice:  # a landline: said by a call, with the nearest other workshop (key 1 takes it)
+        offer = await session.get(Workshop, offers[0].id) if offers else None
+        said = spoken.cancelled(starts_at=start, commune=commune, reason=cancelled.reason, offer=offer, ctx=ctx)
+        body, choices, offers = said.body, said.choices, []
+        due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
     notice = NewMessage(
         channel=channel,
         to_address=address,
@@ -728,7 +738,7 @@ async def _tell_moved(
     tally: _Tally,
 ) -> None:
     resident = enrolment.resident
-    destination = address_of(resident)
+    destination = address_of(resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
         return
@@ -759,6 +769,13 @@ async def _tell_moved(
         answer_non=answer_non,
     )
     urgent, due = timing
+    choices: tuple[str, ...] = ()
+    if channel == Channel.voice:  # a landline: said by a call; key 2 gives the seat up, as NON does
+        workshop = await session.get(Workshop, moved.workshop.id)
+        if workshop is not None:
+            said = spoken.moved(old_start=old_start, old_commune=old_commune, workshop=workshop, seated=seated, ctx=ctx)
+            body, choices = said.body, said.choices
+        due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
     key = (
         f"move:{moved.workshop.id}:{old_start:{_STAMP}}:{old_venue_id}:{moved.new_start:{_STAMP}}:"
         f"{moved.new_place.venue_id}:{version}:{resident.id}"
@@ -767,6 +784,7 @@ async def _tell_moved(
         channel=channel,
         to_address=address,
         body=body,
+        choices=choices,
         kind=MessageKind.change_notice,
         due_at=due,
         expires_at=moved.new_start,

@@ -15,6 +15,7 @@ from bot.context import Context
 from bot.service.actors import Actor
 from bot.service.audit import record
 from bot.service.erasure import erase
+from bot.service.recipients import address_of
 from bot.service.team import TeamError
 from storage.enums import Level
 from storage.models import Resident
@@ -37,12 +38,14 @@ class ResidentSummary:
     opted_out_sms: bool
     opted_out_telegram: bool
     sms_unreachable: bool  # a landline, or a number the carrier refuses: phone them
+    channel: str | None  # what reaches them now: sms, telegram, voice (a call to their landline), None: nothing
     consent_at: datetime | None
     consent_channel: str | None
     created_at: datetime
 
 
-def _summary(resident: Resident) -> ResidentSummary:
+def _summary(resident: Resident, *, calls: bool) -> ResidentSummary:
+    reach = address_of(resident, calls=calls)
     return ResidentSummary(
         id=resident.id,
         name=resident.name,
@@ -55,6 +58,7 @@ def _summary(resident: Resident) -> ResidentSummary:
         opted_out_sms=resident.opted_out_sms,
         opted_out_telegram=resident.opted_out_telegram,
         sms_unreachable=resident.sms_unreachable,
+        channel=reach[0] if reach else None,
         consent_at=resident.consent_at,
         consent_channel=resident.consent_channel,
         created_at=resident.created_at,
@@ -69,7 +73,8 @@ async def list_residents(
     async with ctx.db.read() as session:
         order = Resident.id.desc() if newest_first else Resident.id
         query = select(Resident).where(Resident.erased.is_(False)).order_by(order).offset(offset).limit(limit)
-        return [_summary(r) for r in (await session.execute(query)).unique().scalars()]
+        calls = ctx.settings.calls_enabled
+        return [_summary(r, calls=calls) for r in (await session.execute(query)).unique().scalars()]
 
 
 async def count_residents(*, ctx: Context) -> int:
@@ -81,7 +86,11 @@ async def count_residents(*, ctx: Context) -> int:
 async def get_resident(*, ctx: Context, resident_id: int) -> ResidentSummary:
     async with ctx.db.read() as session:
         resident = await session.get(Resident, resident_id)
-        found = _summary(resident) if resident is not None and not resident.erased else None
+        found = (
+            _summary(resident, calls=ctx.settings.calls_enabled)
+            if resident is not None and not resident.erased
+            else None
+        )
     if resident is None:
         raise TeamError(f"la personne n°{resident_id} n'existe pas (voir « atelier residents list »)")
     if found is None:

@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
 from bot.context import Context
-from bot.conversation.texts import LEVEL_NAMES, when_fr
+from bot.conversation.texts import LEVEL_NAMES, channel_name, when_fr
 from bot.conversation.understanding.keywords import parse_yes_no
 from bot.interfaces.cli.common import (
     AS_HELP,
@@ -179,7 +179,7 @@ def roster_table(found: Roster) -> Table:
             e.name or "(sans nom)",
             e.phone or "",
             str(e.telegram_chat_id or ""),
-            e.channel or "injoignable",
+            channel_name(e.channel) if e.channel else "injoignable",
             status,
             ", ".join(e.interests),
             CONFIRMED_FR[e.confirmed],

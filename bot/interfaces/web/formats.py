@@ -9,7 +9,7 @@ import phonenumbers
 from babel.dates import format_date
 from jinja2 import Environment
 
-from bot.conversation.texts import LEVEL_NAMES
+from bot.conversation.texts import CHANNEL_NAMES, LEVEL_NAMES
 from storage.enums import EnrolmentStatus, Level, MessageKind, MessageStatus
 
 ENROLMENT_FR = {
@@ -37,7 +37,7 @@ KIND_FR = {
     MessageKind.confirmation: "confirmation",
     MessageKind.adviser_notice: "conseiller",
 }
-CHANNEL_FR = {"sms": "SMS", "telegram": "Telegram", None: "injoignable"}
+CHANNEL_FR: dict[str | None, str] = {None: "injoignable"} | dict(CHANNEL_NAMES.items())
 REASON_FR = {
     "no_channel": "ni mobile ni Telegram",
     "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
