@@ -41,8 +41,9 @@ from bot.conversation.understanding.communes import CommuneIndex
 from bot.conversation.understanding.names import first_name_of
 from bot.territory import load_territory
 from storage.models import Level
-from tests.harness import PARIS, Clock, Shown, play
-from tests.transcripts import SETUPS, TRANSCRIPTS, Transcript
+from tests.helpers.clock import PARIS, Clock
+from tests.helpers.harness import Shown, play
+from tests.helpers.transcripts import SETUPS, TRANSCRIPTS, Transcript
 
 TERRITORY = load_territory(DEFAULT_TERRITORY)
 INDEX = CommuneIndex.build(TERRITORY)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as say
+from bot.service.actors import Actor
 from bot.service.identity import identity_hash
 from bot.service.phone_enrolment import PhoneEnrolment, enrol_by_phone
 from bot.service.team import TeamError, add_adviser
@@ -29,16 +30,20 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from tests.advisers_world import PARIS, Clock, Town, paris
+from tests.helpers.clock import PARIS, Clock
+from tests.helpers.world import JULIE, Town, in_2026
+
+# On both databases: seating or queueing from the advisers' side, and finding a resident by number.
+pytestmark = pytest.mark.both_dialects
 
 PHONE = "+33612345678"
-NEXT_TUESDAY, MONDAY_9H = paris(10, 14), paris(2, 9)
+NEXT_TUESDAY, MONDAY_9H = in_2026(10, 14), in_2026(2, 9)
 INTRO = say.phone_enrolment_intro("Montluçon Communauté")
 
 
 @pytest.fixture
 def town(settings: Settings, db: Database, territory: Territory) -> Town:
-    clock = Clock(paris(2, 9))
+    clock = Clock(in_2026(2, 9))
     return Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
 
 
@@ -85,14 +90,14 @@ CASES = [
         consent_channel="sms",
     ),
     Case("an erased number, confirmed with --force", erased_before=True, force=True, notes=("effacé autrefois",)),
-    Case("in the evening: the SMS waits for 08:30", now=paris(2, 21), due=paris(3, 8, 30)),
-    Case("in the evening for tomorrow: urgent, leaves now", now=paris(2, 21), start=paris(3, 14), urgent=True),
+    Case("in the evening: the SMS waits for 08:30", now=in_2026(2, 21), due=in_2026(3, 8, 30)),
+    Case("in the evening for tomorrow: urgent, leaves now", now=in_2026(2, 21), start=in_2026(3, 14), urgent=True),
 ]
 
 
 async def prepare(town: Town, case: Case) -> tuple[int, int]:
     workshop = await town.workshop("Saint-Victor", case.start, capacity=case.capacity)
-    adviser = await add_adviser(ctx=town.ctx, name="Julie Martin")
+    adviser = await add_adviser(ctx=town.ctx, actor=JULIE, name="Julie Martin")
     if case.known is not None:
         await town.resident(phone=PHONE, **case.known)
     if case.erased_before:
@@ -112,7 +117,7 @@ async def test_enrolment_by_phone(town: Town, case: Case) -> None:
         phone=case.phone,
         commune="st victor",
         workshop_id=workshop,
-        adviser_id=adviser,
+        actor=Actor("Julie Martin", adviser, interface="cli"),
         force=case.force,
     )
     assert (done.seated, done.new_resident, done.already) == (case.seated, case.new_resident, False)
@@ -152,29 +157,29 @@ async def test_a_number_known_under_another_name_enrols_that_person_and_says_so(
     workshop = await town.workshop("Saint-Victor", MONDAY_9H + timedelta(days=2))
     paul = await town.resident(phone=PHONE, name="Paul Durand")
     done = await enrol_by_phone(
-        ctx=town.ctx, name="Martine Dupont", phone=PHONE, commune="st victor", workshop_id=workshop
+        ctx=town.ctx, name="Martine Dupont", phone=PHONE, commune="st victor", workshop_id=workshop, actor=JULIE
     )
     assert done.resident_id == paul and not done.new_resident
     assert any("Paul Durand" in note and f"n°{paul}" in note for note in done.notes), done.notes
     same = await enrol_by_phone(
-        ctx=town.ctx, name="paul  DURAND", phone=PHONE, commune="st victor", workshop_id=workshop
+        ctx=town.ctx, name="paul  DURAND", phone=PHONE, commune="st victor", workshop_id=workshop, actor=JULIE
     )
     assert not any("déjà celui" in note for note in same.notes), same.notes
 
 
 async def test_the_same_call_twice_enrols_and_texts_once(town: Town) -> None:
-    workshop = await town.workshop("Saint-Victor", paris(10, 14))
+    workshop = await town.workshop("Saint-Victor", in_2026(10, 14))
     arguments: dict[str, Any] = {"name": "Martine Dupont", "phone": PHONE, "commune": "Saint-Victor"}
-    first = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, **arguments)
-    again = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, **arguments)
+    first = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, actor=JULIE, **arguments)
+    again = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, actor=JULIE, **arguments)
     assert (again.already, again.enrolment_id, again.confirmation_channel) == (True, first.enrolment_id, None)
     assert len(await town.messages(kind=MessageKind.confirmation)) == 1
 
 
 async def test_the_resident_can_cancel_by_sms_as_the_confirmation_says(town: Town) -> None:
-    workshop = await town.workshop("Saint-Victor", paris(10, 14))
+    workshop = await town.workshop("Saint-Victor", in_2026(10, 14))
     done = await enrol_by_phone(
-        ctx=town.ctx, name="Martine Dupont", phone=PHONE, commune="Saint-Victor", workshop_id=workshop
+        ctx=town.ctx, name="Martine Dupont", phone=PHONE, commune="Saint-Victor", workshop_id=workshop, actor=JULIE
     )
     [question] = await town.say(PHONE, "annuler")
     assert "mardi 10 mars" in question
@@ -206,7 +211,7 @@ REFUSALS = [
 
 @pytest.mark.parametrize("refusal", REFUSALS, ids=[r.label for r in REFUSALS])
 async def test_refusals_change_nothing(town: Town, refusal: Refusal) -> None:
-    start = paris(2, 8) if refusal.workshop == "started" else paris(10, 14)
+    start = in_2026(2, 8) if refusal.workshop == "started" else in_2026(10, 14)
     workshop = await town.workshop("Saint-Victor", start)
     if refusal.workshop == "cancelled":
         async with town.ctx.db.write() as session:
@@ -221,7 +226,7 @@ async def test_refusals_change_nothing(town: Town, refusal: Refusal) -> None:
     arguments |= refusal.arguments
     with pytest.raises(TeamError, match=refusal.says):
         await enrol_by_phone(
-            ctx=town.ctx, workshop_id=99999 if refusal.workshop == "unknown" else workshop, **arguments
+            ctx=town.ctx, workshop_id=99999 if refusal.workshop == "unknown" else workshop, actor=JULIE, **arguments
         )
     async with town.ctx.db.read() as session:
         residents = (await session.execute(select(func.count()).select_from(Resident))).scalar_one()

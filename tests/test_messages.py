@@ -13,7 +13,7 @@ from bot.conversation import texts as say
 from bot.conversation.gsm7 import count_segments, is_gsm7, render_sms
 from bot.conversation.understanding.names import first_name_of
 from bot.territory import load_territory
-from tests.harness import PARIS
+from tests.helpers.clock import PARIS
 
 TERRITORY = load_territory(DEFAULT_TERRITORY)
 INTEREST_LABELS = tuple(i.label for i in TERRITORY.interests)

@@ -19,7 +19,11 @@ from bot.service.changes import cancel_workshop_and_notify
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import Enrolment, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage, Resident
-from tests.advisers_world import Clock, Town, paris
+from tests.helpers.clock import Clock
+from tests.helpers.world import JULIE, Town, in_2026
+
+# The companions' joins and the seating transaction are the service's own queries: on both databases.
+pytestmark = pytest.mark.both_dialects
 
 COLETTE = "+33622000001"
 SIGN_UP = ("Bonjour", "Colette et Bernard Renaud", "st victor", "1", "rien", "oui")
@@ -27,12 +31,12 @@ SIGN_UP = ("Bonjour", "Colette et Bernard Renaud", "st victor", "1", "rien", "ou
 
 @pytest.fixture
 def town(settings: Settings, db: Database, territory: Territory) -> Town:
-    clock = Clock(paris(2, 9))
+    clock = Clock(in_2026(2, 9))
     return Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
 
 
 async def signed_up(town: Town, capacity: int = 6) -> int:
-    workshop = await town.workshop("Saint-Victor", paris(9, 14), capacity=capacity)
+    workshop = await town.workshop("Saint-Victor", in_2026(9, 14), capacity=capacity)
     for text in SIGN_UP:
         replies = await town.say(COLETTE, text)
     assert any("Colette et Bernard" in r for r in replies), replies
@@ -70,7 +74,7 @@ async def test_both_seated_and_one_reminder_per_moment_names_both(town: Town) ->
 
 
 async def test_two_people_for_one_seat_are_offered_the_waiting_list_together(town: Town) -> None:
-    await town.workshop("Saint-Victor", paris(9, 14), capacity=1)
+    await town.workshop("Saint-Victor", in_2026(9, 14), capacity=1)
     for text in SIGN_UP[:-1]:
         replies = await town.say(COLETTE, text)
     assert any("complet" in r.lower() or "Attendre" in r for r in replies), replies
@@ -83,14 +87,14 @@ async def test_two_people_for_one_seat_are_offered_the_waiting_list_together(tow
 
 async def test_a_cancelled_workshop_tells_the_phone_once(town: Town) -> None:
     workshop = await signed_up(town)
-    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=workshop, reason="conseiller malade", author="test")
+    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=workshop, reason="conseiller malade", actor=JULIE)
     notices = await pending(town, MessageKind.change_notice)
     assert [m.to_address for m in notices] == [COLETTE]
 
 
 async def test_a_broadcast_reaches_the_phone_once(town: Town) -> None:
     workshop = await signed_up(town)
-    await send_broadcast(ctx=town.ctx, audience=Audience(workshop_id=workshop), body="Salle changée.", author="test")
+    await send_broadcast(ctx=town.ctx, audience=Audience(workshop_id=workshop), body="Salle changée.", actor=JULIE)
     assert [m.to_address for m in await town.messages(kind=MessageKind.broadcast)] == [COLETTE]
 
 

@@ -67,6 +67,7 @@ MAX_ERROR_CODE = 10  # digits
 OPTED_OUT = {21610}  # https://www.twilio.com/docs/api/errors/21610 — "Attempt to send to unsubscribed recipient"
 UNREACHABLE = {
     21614,  # https://www.twilio.com/docs/api/errors/21614 — "'To' number is not a valid mobile number"
+    21635,  # https://www.twilio.com/docs/api/errors/21635 — "'To' number cannot be a landline" (France among others)
     30006,  # https://www.twilio.com/docs/api/errors/30006 — "Landline or unreachable carrier"
 }
 RATE_LIMITED = {20429}  # https://www.twilio.com/docs/api/errors/20429 — "Too Many Requests"
@@ -233,12 +234,12 @@ def routes(ctx: Context) -> list[Route]:
 
 # A report can overtake the sender's own record of the sid: Twilio may call back ("queued", or "failed" for a
 # landline) a few milliseconds after answering the send, before the dispatcher has written the sid on the row.
-# Twilio does not retry status callbacks, so an unknown sid is looked up again for a moment before giving up.
-STATUS_LOOKUP_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
+# Twilio does not retry status callbacks, so an unknown sid is looked up again for a moment before giving up
+# (``ATELIER_STATUS_LOOKUP_DELAYS``: 1.55 s in all by default).
 
 
 async def _record(ctx: Context, update: dict[str, Any]) -> bool:
-    for delay in (*STATUS_LOOKUP_DELAYS, None):
+    for delay in (*ctx.settings.status_lookup_delays, None):
         async with ctx.db.write() as session:
             if await record_report(session=session, ctx=ctx, report=update, now=ctx.now()):
                 return True
