@@ -9,15 +9,19 @@ https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-sa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage.sqlite_writer import SQLiteWriter
+
+T = TypeVar("T")
 
 _BEGIN_OPTION = "atelier_sqlite_begin"
 BUSY_TIMEOUT_MS = 30_000
@@ -27,20 +31,25 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def _sqlite_pragmas(dbapi_connection: Any) -> None:
+    """Every SQLite connection's settings, whichever driver made it."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut loses at most the last commits
+    # Deleted or overwritten content is zeroed, not left in free space of the file: an erased resident's name
+    # and number must not stay readable on disk (https://www.sqlite.org/pragma.html#pragma_secure_delete; some
+    # builds, Debian's, have it on by default, others not).
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut loses at most the last commits
-        # Deleted or overwritten content is zeroed, not left in free space of the file: an erased resident's name
-        # and number must not stay readable on disk (https://www.sqlite.org/pragma.html#pragma_secure_delete; some
-        # builds, Debian's, have it on by default, others not).
-        cursor.execute("PRAGMA secure_delete=ON")
-        cursor.close()
+        _sqlite_pragmas(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -68,6 +77,14 @@ def _insert_or_skip(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
     return insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c.id)
 
 
+def sqlite_writer(engine: AsyncEngine) -> SQLiteWriter | None:
+    """The writer thread for an SQLite file's ``Database.transaction()``; None for an in-memory database (which
+    only the engine's own connections can reach) and for PostgreSQL."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    return SQLiteWriter(str(engine.url), prepare=_sqlite_pragmas, begin="BEGIN IMMEDIATE")
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, **kwargs)
@@ -81,9 +98,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 @dataclass
 class Database:
-    """The engine and its session factory; built by the application factory, never at import time."""
+    """The engine and its session factory; built by the application factory, never at import time.
+
+    ``writer``: SQLite's writer thread (``transaction()``), made here for a file database unless one is given (the
+    tests keep one per file for the whole run, with its compiled SQL); one given is released, not closed, by
+    ``dispose()``.
+    """
 
     engine: AsyncEngine
+    writer: SQLiteWriter | None = None
 
     def __post_init__(self) -> None:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -91,6 +114,9 @@ class Database:
         # file lock (busy_timeout sleeps up to 100 ms between tries, which makes the slowest requests very slow).
         # Other processes on the same file still meet at the file lock. Not re-entrant: never nest write().
         self._write_queue = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._own_writer = self.writer is None
+        if self.writer is None and self._write_queue is not None:
+            self.writer = sqlite_writer(self.engine)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -124,6 +150,22 @@ class Database:
                 raise
             await session.commit()
 
+    async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``await work(session)`` in one write transaction, as inside ``write()``: committed when it returns,
+        rolled back when it raises; its result is returned.
+
+        On SQLite the whole transaction goes to the writer thread in one hop (``storage/sqlite_writer.py``), where
+        each statement costs a direct call instead of a round trip through aiosqlite's thread: the hot path (a
+        resident's message, a delivery report) runs here. ``work`` then runs on that thread's event loop: it must
+        touch the database through ``session`` only, and nothing bound to the caller's event loop. On PostgreSQL
+        it runs on the caller's loop, through asyncpg, like ``write()``.
+        """
+        if self.writer is None:
+            async with self.write() as session:
+                return await work(session)
+        async with self._queued():
+            return await self.writer.run(work)
+
     @asynccontextmanager
     async def _queued(self) -> AsyncIterator[None]:
         if self._write_queue is None:
@@ -153,4 +195,6 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self.writer is not None:
+            await (self.writer.close() if self._own_writer else self.writer.release())
         await self.engine.dispose()

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import unicodedata
 import uuid
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import Inbound, Reply
-from bot.context import Context
+from bot.context import Context, KeptWorkshops
 from bot.conversation import dialogue
 from bot.conversation import texts as say
 from bot.conversation.turns import (
@@ -45,7 +46,7 @@ from bot.service.callbacks import request_callback
 from bot.service.enrolments import SeatError, cancel, enrol_together, move
 from bot.service.erasure import erase
 from bot.service.reminders import plan_reminders, venue_of, will_remind
-from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
+from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops, world_version
 from storage.conversations import forget_conversation, load_conversation, save_conversation
 from storage.enums import Channel
 from storage.inbound import record_inbound
@@ -81,76 +82,111 @@ async def handle_inbound(
     now = ctx.now()
     text = clean_text(inbound.text)
     provider_id = inbound.provider_id or f"local-{uuid.uuid4()}"
-    async with ctx.db.write() as session:
-        record, new = await record_inbound(
-            session=session, channel=inbound.channel, provider_id=provider_id, body=text, now=now
+
+    async def turn(session: AsyncSession) -> _Outcome:
+        return await _turn(
+            session=session,
+            ctx=ctx,
+            inbound=inbound,
+            text=text,
+            provider_id=provider_id,
+            now=now,
+            inline=inline,
+            confirm_within=confirm_within,
         )
-        if not new:
-            previous = await replies_for_inbound(session=session, inbound_id=record.id)
-            # The same id from another number is not a retry: never show anyone the replies meant for someone else
-            # ("" is the address of a reply to someone since erased, and holds nothing personal).
-            previous = [m for m in previous if m.to_address in (inbound.address, "")]
-            replayed = tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous)
-            return Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous))
-        resident = await _find_resident(session=session, inbound=inbound)
-        conversation = await load_conversation(session=session, channel=inbound.channel, address=inbound.address)
-        state = _state_of(conversation)
-        if inbound.shared_phone and resident is not None and resident.name and resident.level:
-            state = None  # recognised by their number: no need to finish a sign-up they already did
-        world = await build_world(session=session, ctx=ctx, now=now)
-        view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now)
-        turn = dialogue.respond(state=state, text=text, resident=view, world=world)
-        applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
-        resident = applied.resident
-        erased = resident is not None and resident.erased
-        erased_id = resident.id if erased and resident is not None else None
-        if erased:
-            record.body = None  # what an erased resident wrote is personal data too
-            await forget_conversation(session=session, channel=inbound.channel, address=inbound.address)
-            resident = None
-        else:
-            if resident is not None:
-                record.resident_id = resident.id
-                resident.last_activity_at, resident.preferred_channel = now, inbound.channel
-            await keep_state(
-                session=session,
-                existing=conversation,
-                channel=inbound.channel,
-                address=inbound.address,
-                resident_id=resident.id if resident is not None else None,
-                state=applied.turn.state,
-                now=now,
-            )
-        replies = applied.turn.replies
-        confirm = inline and confirm_within is not None and not erased  # an erased number is never looked up
-        reply_ids = []
-        for index, reply in enumerate(replies):
-            queued = await enqueue(
-                session=session,
-                message=NewMessage(
-                    channel=inbound.channel,
-                    to_address="" if erased and inline else inbound.address,  # erased: keep no trace of the number
-                    body=reply.text,
-                    choices=reply.choices,
-                    ask_contact=reply.ask_contact,
-                    kind=MessageKind.reply,
-                    due_at=now,
-                    idempotency_key=f"reply:{record.id}:{index}",
-                    resident_id=resident.id if resident is not None else None,
-                    about_resident_id=erased_id,  # a goodbye queued for Telegram: blanked once sent
-                    inbound_id=record.id,
-                    status=MessageStatus.sent if inline else MessageStatus.pending,
-                    sent_at=now if inline and not confirm else None,
-                    unconfirmed_until=now + confirm_within if confirm and confirm_within is not None else None,
-                ),
-            )
-            if queued is not None:  # always, for a new inbound message: its reply keys are its own
-                reply_ids.append(queued)
-    if erased_id is not None:
+
+    # One transaction, in one hop on SQLite (Database.transaction): the turn touches nothing but the database.
+    outcome = await ctx.db.transaction(turn)
+    if outcome.erased_id is not None:
         await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
-    if not inline and replies:
+    if not inline and outcome.handled.replies and not outcome.handled.duplicate:
         ctx.wake_dispatcher()
-    return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids))
+    return outcome.handled
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    handled: Handled
+    erased_id: int | None = None  # the resident erased by this message
+
+
+async def _turn(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    inbound: Inbound,
+    text: str,
+    provider_id: str,
+    now: datetime,
+    inline: bool,
+    confirm_within: timedelta | None,
+) -> _Outcome:
+    record, new = await record_inbound(
+        session=session, channel=inbound.channel, provider_id=provider_id, body=text, now=now
+    )
+    if not new:
+        previous = await replies_for_inbound(session=session, inbound_id=record.id)
+        # The same id from another number is not a retry: never show anyone the replies meant for someone else
+        # ("" is the address of a reply to someone since erased, and holds nothing personal).
+        previous = [m for m in previous if m.to_address in (inbound.address, "")]
+        replayed = tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous)
+        return _Outcome(Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous)))
+    version = await world_version(session=session)  # before this turn changes anything
+    resident = await _find_resident(session=session, inbound=inbound)
+    conversation = await load_conversation(session=session, channel=inbound.channel, address=inbound.address)
+    state = _state_of(conversation)
+    if inbound.shared_phone and resident is not None and resident.name and resident.level:
+        state = None  # recognised by their number: no need to finish a sign-up they already did
+    world = await build_world(session=session, ctx=ctx, now=now, version=version)
+    view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now)
+    turn = dialogue.respond(state=state, text=text, resident=view, world=world)
+    applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
+    resident = applied.resident
+    erased = resident is not None and resident.erased
+    erased_id = resident.id if erased and resident is not None else None
+    if erased:
+        record.body = None  # what an erased resident wrote is personal data too
+        await forget_conversation(session=session, channel=inbound.channel, address=inbound.address)
+        resident = None
+    else:
+        if resident is not None:
+            record.resident_id = resident.id
+            resident.last_activity_at, resident.preferred_channel = now, inbound.channel
+        await keep_state(
+            session=session,
+            existing=conversation,
+            channel=inbound.channel,
+            address=inbound.address,
+            resident_id=resident.id if resident is not None else None,
+            state=applied.turn.state,
+            now=now,
+        )
+    replies = applied.turn.replies
+    confirm = inline and confirm_within is not None and not erased  # an erased number is never looked up
+    reply_ids = []
+    for index, reply in enumerate(replies):
+        queued = await enqueue(
+            session=session,
+            message=NewMessage(
+                channel=inbound.channel,
+                to_address="" if erased and inline else inbound.address,  # erased: keep no trace of the number
+                body=reply.text,
+                choices=reply.choices,
+                ask_contact=reply.ask_contact,
+                kind=MessageKind.reply,
+                due_at=now,
+                idempotency_key=f"reply:{record.id}:{index}",
+                resident_id=resident.id if resident is not None else None,
+                about_resident_id=erased_id,  # a goodbye queued for Telegram: blanked once sent
+                inbound_id=record.id,
+                status=MessageStatus.sent if inline else MessageStatus.pending,
+                sent_at=now if inline and not confirm else None,
+                unconfirmed_until=now + confirm_within if confirm and confirm_within is not None else None,
+            ),
+        )
+        if queued is not None:  # always, for a new inbound message: its reply keys are its own
+            reply_ids.append(queued)
+    return _Outcome(Handled(replies, duplicate=False, reply_ids=tuple(reply_ids)), erased_id)
 
 
 async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, body: str) -> bool:
@@ -235,16 +271,41 @@ def _open_option(row: OpenWorkshop) -> WorkshopOption:
     )
 
 
-async def build_world(*, session: AsyncSession, ctx: Context, now: datetime) -> World:
-    rows = await open_workshops(session=session, starting_after=now + ctx.settings.signup_cutoff)
+async def build_world(*, session: AsyncSession, ctx: Context, now: datetime, version: int | None = None) -> World:
+    """What the dialogue knows of the territory and of the workshops open for sign-up, with their free seats.
+
+    ``version``: the world's version (``storage.catalogue.world_version``) read in this transaction before it
+    changed anything. The workshops kept from an earlier turn at that same version are then still exactly what the
+    database holds: they are used, and what is read otherwise is kept for the next turns. Without it (a
+    transaction that may have changed them already) they are read, and not kept.
+    """
+    workshops = _kept(ctx, now, version)
+    if workshops is None:
+        rows = await open_workshops(session=session, starting_after=now + ctx.settings.signup_cutoff)
+        workshops = tuple(_open_option(row) for row in rows)
+        if version is not None:
+            ctx.kept_workshops = KeptWorkshops(version, now, workshops)
     return World(
         now=now,
         tz=ctx.tz,
         territory=ctx.territory,
         communes=ctx.commune_index,
-        workshops=tuple(_open_option(row) for row in rows),
+        workshops=workshops,
         france=ctx.france_index,
     )
+
+
+def _kept(ctx: Context, now: datetime, version: int | None) -> tuple[WorkshopOption, ...] | None:
+    """The kept workshops still open for sign-up at ``now``, when they are those of ``version``; else None."""
+    kept = ctx.kept_workshops
+    if version is None or kept.version != version or kept.read_for is None or now < kept.read_for:
+        return None
+    workshops = kept.workshops
+    after = now + ctx.settings.signup_cutoff
+    if workshops and workshops[0].starts_at <= after:  # some start too soon now: they are no longer offered
+        first = bisect_right([w.starts_at for w in workshops], after)
+        workshops = workshops[first:]
+    return workshops
 
 
 async def resident_view(
