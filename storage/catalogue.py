@@ -10,7 +10,18 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Commune, Enrolment, EnrolmentStatus, Level, Resident, Venue, Workshop, WorkshopStatus
+from storage.models import (
+    Commune,
+    Enrolment,
+    EnrolmentStatus,
+    Level,
+    Resident,
+    Venue,
+    Workshop,
+    WorkshopStatus,
+    WorldVersion,
+)
+from storage.world import ROW_ID
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,18 @@ async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> 
     """Planned workshops starting after the given moment, each with its number of seated people (one query)."""
     result = await session.execute(_open_workshops_statement(), {"starting_after": starting_after})
     return [OpenWorkshop(*row) for row in result]
+
+
+@cache
+def _world_version_statement() -> Select[int]:
+    return select(WorldVersion.version).where(WorldVersion.id == ROW_ID)
+
+
+async def world_version(*, session: AsyncSession) -> int | None:
+    """The world's version as this transaction sees it (``storage/world.py``): while it stays the same, so do the
+    workshops ``open_workshops`` gives and their seats. None when the database has no version (then nothing read
+    before can be trusted)."""
+    return (await session.execute(_world_version_statement())).scalar_one_or_none()
 
 
 @cache
