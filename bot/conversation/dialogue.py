@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.channels import Reply
 from bot.conversation import texts as say
-from bot.conversation.phones import MAX_RAW, to_e164
+from bot.conversation.phones import MAX_RAW, SERVED_BY_DEFAULT, to_e164, unserved
 from bot.conversation.understanding.choices import INTERESTS, match_choice, parse_interests
 from bot.conversation.understanding.communes import CommuneIndex, match_commune
 from bot.conversation.understanding.keywords import Keyword, detect_keyword, parse_yes_no
@@ -121,6 +121,7 @@ class World:
     territory: Territory
     communes: CommuneIndex
     workshops: tuple[WorkshopOption, ...]  # upcoming, planned, past the sign-up cut-off
+    served_countries: tuple[str, ...] = SERVED_BY_DEFAULT  # numbers of other countries are not called back
 
     @property
     def phone(self) -> str:
@@ -671,6 +672,9 @@ def _on_callback_phone(text: str, state: State, resident: ResidentView, world: W
         if parse_yes_no(text) is False:
             return Turn(state=None, replies=(Reply(say.no_callback(world.phone)),))
         return Turn(state=state, replies=(Reply(say.phone_not_understood()),))
+    if unserved(phone, countries=world.served_countries) is not None:
+        # a premium-rate or foreign number is never passed on to an adviser to call: another one is asked for
+        return Turn(state=state, replies=(Reply(say.phone_not_callable()),))
     resume = state.data.get("resume")
     paused = State(Step(resume["step"]), dict(resume["data"]), state.updated_at) if resume else None
     noted = Turn(state=None, replies=(Reply(say.callback_phone_noted()),), effects=(_callback(paused, phone=phone),))

@@ -275,6 +275,14 @@ def callback_phone_noted() -> str:
     return "Merci, un conseiller va vous rappeler dans les prochains jours."
 
 
+def phone_not_callable() -> str:
+    """A callback number advisers will not call: premium rate, shared cost, abroad…"""
+    return (
+        "Nos conseillers ne peuvent pas appeler ce numéro. Donnez un numéro de portable ou de fixe, "
+        "par exemple : 06 12 34 56 78"
+    )
+
+
 def phone_not_understood() -> str:
     return "Je n'ai pas compris ce numéro. Écrivez-le par exemple ainsi : 06 12 34 56 78"
 
@@ -307,11 +315,29 @@ def not_understood_idle(first_name: str) -> str:
     return f"Je n'ai pas compris, {first_name}. Que voulez-vous faire ?"
 
 
+def number_not_served(phone: str) -> str:
+    """To a number we do not serve (a special number, or another country's): once a day at most, and nothing
+    else — no sign-up, no reminder."""
+    return f"Bonjour. Ce service ne peut pas répondre à ce numéro. Pour les ateliers numériques, appelez le {phone}."
+
+
+def too_many_messages() -> str:
+    """Sent once when a number passed its replies for now; silence after it until the window has passed."""
+    return "Trop de messages. Réessayez plus tard."
+
+
 # --- Advisers ----------------------------------------------------------------------------------------------
 
 
 def callback_notice(name: str, commune: str, phone: str) -> str:
     return f"Demande de rappel : {name}, {commune}, {phone}. Liste : atelier callbacks list, ou /rappels sur Telegram."
+
+
+def callback_digest(waiting: int) -> str:
+    """What advisers get about requests from people not known yet: how many wait, never who (a stranger's words
+    and number do not go out by SMS)."""
+    asks = "demande de rappel attend" if waiting == 1 else "demandes de rappel attendent"
+    return f"{waiting} {asks}. Liste : atelier callbacks list, ou /rappels sur Telegram."
 
 
 # --- Channels ----------------------------------------------------------------------------------------------

@@ -287,6 +287,7 @@ class Dispatcher:
                 tz=self.ctx.tz,
                 daily_cap=settings.daily_cap,
                 sent_today=counts.get(message.resident_id or 0, 0),
+                served_countries=settings.served_countries,
             )
             wanted = verdict.action in (Action.send, Action.defer)
             if wanted and message.in_doubt_since is not None and lookup:

@@ -8,9 +8,11 @@ that is not an answer outside the sending window; no more than the daily cap of 
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
+from bot.conversation.phones import SERVED_BY_DEFAULT, unserved
 from bot.scheduler.planning import QuietHours, next_allowed
 from bot.scheduler.planning import allowed_at as window_open
 from storage.enums import Channel
@@ -85,6 +87,15 @@ def _unwanted(message: DueMessage, facts: Facts) -> str | None:
     return None
 
 
+def _unserved(message: DueMessage, countries: Collection[str]) -> str | None:
+    """A resident's number we do not serve (signed up before the setting changed, say): nothing that is not an
+    answer goes to it — an SMS abroad or to a special number costs dearly."""
+    if message.channel != Channel.sms or message.resident_id is None or is_answer(message) or not message.to_address:
+        return None
+    problem = unserved(message.to_address, countries=countries)
+    return None if problem is None else f"number not served ({problem})"
+
+
 def screen(
     message: DueMessage,
     *,
@@ -94,12 +105,14 @@ def screen(
     tz: tzinfo,
     daily_cap: int,
     sent_today: int,
+    served_countries: Collection[str] = SERVED_BY_DEFAULT,
 ) -> Verdict:
     """What to do with a due message now. ``sent_today``: non-urgent messages the resident already got today
-    (including those accepted earlier in the same batch)."""
+    (including those accepted earlier in the same batch). ``served_countries``: no reminder, notice or broadcast
+    goes to a resident's number of another country, nor to a special one (ATELIER_SERVED_COUNTRIES)."""
     if message.expires_at is not None and message.expires_at <= now:
         return Verdict(Action.expire, "expired")
-    reason = _unwanted(message, facts)
+    reason = _unwanted(message, facts) or _unserved(message, served_countries)
     if reason is not None:
         return Verdict(Action.cancel, reason)
     if is_answer(message) or message.kind == MessageKind.adviser_notice:
