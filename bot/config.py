@@ -76,6 +76,14 @@ def parse_reply_limit(value: str) -> ReplyLimit:
     return ReplyLimit(int(count), parse_duration(window.strip()))
 
 
+def parse_delays(value: str) -> tuple[float, ...]:
+    """``0.05,0.1,0.2`` (seconds) → the delays between tries; empty for a single try."""
+    delays = tuple(float(item) for item in value.split(",") if item.strip())
+    if any(delay < 0 for delay in delays):
+        raise ValueError("a delay cannot be negative")
+    return delays
+
+
 def _alias(name: str) -> Any:
     return Field(validation_alias=AliasChoices(name))
 
@@ -127,6 +135,11 @@ class Settings(BaseSettings):
     reply_limit: Annotated[ReplyLimit, NoDecode] = Field(
         ReplyLimit(20, timedelta(minutes=10)), validation_alias="ATELIER_REPLY_LIMIT"
     )
+    # Seconds between the lookups of a delivery report's unknown sid: a report can overtake the dispatcher's own
+    # record of the sid, and Twilio does not retry status callbacks (bot/handlers/sms.py).
+    status_lookup_delays: Annotated[tuple[float, ...], NoDecode] = Field(
+        (0.05, 0.1, 0.2, 0.4, 0.8), validation_alias="ATELIER_STATUS_LOOKUP_DELAYS"
+    )
 
     @field_validator("reminders", mode="before")
     @classmethod
@@ -157,6 +170,11 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("status_lookup_delays", mode="before")
+    @classmethod
+    def _delays(cls, value: Any) -> Any:
+        return parse_delays(value) if isinstance(value, str) else value
 
     @field_validator("retention", mode="before")
     @classmethod

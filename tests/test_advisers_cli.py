@@ -1,7 +1,7 @@
-"""The advisers' commands in-process (typer's CliRunner) against a real database, both backends: ``broadcast``
-(and ``broadcast report``), ``callbacks``, ``advisers``, ``residents``, ``enrol``, ``stats``, and the notifying
-``workshops cancel|move`` and ``workshops attendance``. JSON field names as SPEC §6; bad input refused kindly with
-nothing changed.
+"""The advisers' commands in-process (typer's CliRunner) against a real database (SQLite; the registers only they reach
+on PostgreSQL too): ``broadcast`` (and ``broadcast report``), ``callbacks``, ``advisers``, ``residents``, ``enrol``,
+``stats``, and the notifying ``workshops cancel|move`` and ``workshops attendance``. JSON field names as SPEC §6; bad
+input refused kindly with nothing changed.
 
 The commands read the real clock, so the world is built relative to now. The tests are plain ``def``: each
 command runs its own ``asyncio.run``.
@@ -10,17 +10,15 @@ command runs its own ``asyncio.run``.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import click.testing
 import pytest
 import typer.testing
 from sqlalchemy import func, select
-from typer.testing import CliRunner, Result
 
-from bot.cli import app
 from storage.database import Database
 from storage.models import (
     Broadcast,
@@ -34,8 +32,9 @@ from storage.models import (
     Venue,
     Workshop,
 )
+from tests.helpers import cli
+from tests.helpers.cli import as_json
 
-runner = CliRunner()
 RESIDENT_FIELDS = {
     "id", "name", "phone", "telegram_chat_id", "commune", "level", "opted_out_sms", "opted_out_telegram", "created_at",
 }  # fmt: skip
@@ -55,19 +54,9 @@ ENROL_FIELDS = {"resident_id", "enrolment_id", "workshop_id", "status", "positio
 ENROL_FIELDS |= {"confirmation_channel", "notes"}
 
 
-def atelier(db_url: str, *args: str, stdin: str | None = None) -> Result:
-    env = {"ATELIER_DATABASE_URL": db_url, "ATELIER_TIMEZONE": "Europe/Paris", "ATELIER_QUIET_HOURS": "none"}
-    return runner.invoke(app, list(args), env=env | {"COLUMNS": "200"}, input=stdin)
-
-
-def ok(db_url: str, *args: str, stdin: str | None = None) -> Result:
-    result = atelier(db_url, *args, stdin=stdin)
-    assert result.exit_code == 0, (args, result.stdout, result.stderr)
-    return result
-
-
-def as_json(result: Result) -> Any:
-    return json.loads(result.stdout)
+# The notices these commands queue leave at once, whatever the hour the tests run at.
+atelier = partial(cli.atelier, quiet_hours="none")
+ok = partial(cli.ok, quiet_hours="none")
 
 
 def in_db(db_url: str, query: Any) -> Any:
@@ -183,6 +172,7 @@ def test_bad_input_is_refused_kindly_and_changes_nothing(db_url: str) -> None:
 # What advisers do, with the JSON the scripts read
 
 
+@pytest.mark.both_dialects  # the advisers' register, only reached from here
 def test_advisers_add_and_list(db_url: str) -> None:
     added = as_json(
         ok(db_url, "advisers", "add", "--name", "Julie Martin", "--phone", "06 11 22 33 44", "--telegram-id", "4242",
@@ -207,6 +197,7 @@ def test_advisers_add_and_list(db_url: str) -> None:
     assert "Julie Martin" in ok(db_url, "advisers", "list").stdout
 
 
+@pytest.mark.both_dialects  # the residents' register and erasure, only reached from here
 def test_enrol_by_phone_then_residents_list_and_erase(db_url: str) -> None:
     w = planned_workshop(db_url, hours_ahead=72, capacity=1)
     ok(db_url, "advisers", "add", "--name", "Julie Martin")

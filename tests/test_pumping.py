@@ -29,8 +29,9 @@ from bot.territory import Territory
 from storage.database import Database
 from storage.enums import Channel
 from storage.models import CallbackRequest, Conversation, MessageKind, MessageStatus, OutboundMessage, Resident
-from tests.advisers_world import Clock, Town, paris
-from tests.scheduling import RecordingSender
+from tests.helpers.clock import Clock
+from tests.helpers.senders import RecordingSender
+from tests.helpers.world import Town, in_2026
 
 ADVISER_PHONE = "+33611000001"
 ADVISER_TELEGRAM = 9001
@@ -82,7 +83,7 @@ def build(db: Database, db_url: str, territory: Territory, clock: Clock, **env: 
 
 @pytest.fixture
 async def site(db: Database, db_url: str, territory: Territory) -> Site:
-    built = build(db, db_url, territory, Clock(paris(2, 14)))  # Monday 2 March 2026, 14:00 in Paris
+    built = build(db, db_url, territory, Clock(in_2026(2, 14)))  # Monday 2 March 2026, 14:00 in Paris
     await add_adviser(ctx=built.ctx, name="Julie", phone="06 11 00 00 01")
     await add_adviser(ctx=built.ctx, name="Paul", telegram_id=ADVISER_TELEGRAM)
     return built
@@ -124,11 +125,11 @@ async def test_a_hundred_strangers_writing_conseiller_page_each_adviser_once_per
 
 
 async def test_no_digest_leaves_in_quiet_hours(site: Site) -> None:
-    site.town.clock.now = paris(2, 21)
+    site.town.clock.now = in_2026(2, 21)
     await site.say(stranger(1), "CONSEILLER")
     await site.deliver()
     assert site.to_advisers() == []
-    site.town.clock.now = paris(3, 8, 31)
+    site.town.clock.now = in_2026(3, 8, 31)
     await site.deliver()
     assert len(site.to_advisers()) == 2
 
@@ -200,7 +201,7 @@ async def test_a_special_number_typed_for_a_callback_is_refused_kindly(site: Sit
 
 @pytest.mark.parametrize(("label", "number"), [*SPECIAL[:2], ("abroad", "+4915112345678")])
 async def test_an_adviser_cannot_enrol_a_special_or_foreign_number(site: Site, label: str, number: str) -> None:
-    workshop = await site.town.workshop("Saint-Victor", paris(10, 14))
+    workshop = await site.town.workshop("Saint-Victor", in_2026(10, 14))
     with pytest.raises(TeamError, match="numéro"):
         await enrol_by_phone(
             ctx=site.ctx, workshop_id=workshop, name="Martine Dupont", phone=number, commune="Saint-Victor"
@@ -241,7 +242,7 @@ async def test_a_number_of_a_served_country_signs_up(
     db: Database, db_url: str, territory: Territory, label: str, number: str, countries: str | None
 ) -> None:
     env = {"ATELIER_SERVED_COUNTRIES": countries} if countries else {}
-    site = build(db, db_url, territory, Clock(paris(2, 14)), **env)
+    site = build(db, db_url, territory, Clock(in_2026(2, 14)), **env)
     [reply] = await site.say(number, "Bonjour")
     assert "prénom" in reply
 
@@ -249,8 +250,8 @@ async def test_a_number_of_a_served_country_signs_up(
 async def test_a_reminder_never_goes_to_a_number_outside_the_served_countries(site: Site) -> None:
     """A resident enrolled before the territory's countries changed (say): their reminders are not sent."""
     resident = await site.town.resident("John Smith", phone="+447400123456")
-    await site.town.seat(resident, await site.town.workshop("Saint-Victor", paris(4, 14)))
-    site.town.clock.now = paris(3, 10)  # the day before, at 10:00: the first reminder is due
+    await site.town.seat(resident, await site.town.workshop("Saint-Victor", in_2026(4, 14)))
+    site.town.clock.now = in_2026(3, 10)  # the day before, at 10:00: the first reminder is due
     await site.deliver()
     assert [m for m in site.sms.sent if m.to == "+447400123456"] == []
     reminders = await site.town.messages(resident_id=resident, kind=MessageKind.reminder)
