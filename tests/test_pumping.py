@@ -33,6 +33,10 @@ from tests.helpers.clock import Clock
 from tests.helpers.senders import RecordingSender
 from tests.helpers.world import Town, in_2026
 
+# The cap on replies is counted in SQL under a per-number lock (an advisory lock on PostgreSQL), the digests are
+# read and rewritten in SQL: the outcome can depend on the engine.
+pytestmark = pytest.mark.both_dialects
+
 ADVISER_PHONE = "+33611000001"
 ADVISER_TELEGRAM = 9001
 CONTACT = "04 65 71 00 00"  # the advisers' number in the bundled territory file
@@ -207,6 +211,17 @@ async def test_an_adviser_cannot_enrol_a_special_or_foreign_number(site: Site, l
             ctx=site.ctx, workshop_id=workshop, name="Martine Dupont", phone=number, commune="Saint-Victor"
         )
     assert await count(site.ctx.db, Resident) == 0
+
+
+@pytest.mark.parametrize("number", ["+33899234567", "+447400123456"], ids=["premium rate", "abroad"])
+async def test_a_number_shared_on_telegram_that_we_do_not_serve_is_not_kept(site: Site, number: str) -> None:
+    """Someone known on Telegram, without a number yet, presses « Partager mon numéro »."""
+    resident = await site.town.resident("Martine Dupont", telegram=424243, preferred_channel=Channel.telegram)
+    inbound = Inbound(channel=Channel.telegram, address="424243", text="", shared_phone=number, user_id=424243)
+    await handle_inbound(ctx=site.ctx, inbound=inbound, inline=False)
+    async with site.ctx.db.read() as session:
+        found = await session.get(Resident, resident)
+    assert found is not None and found.phone is None
 
 
 # --- Numbers outside the served countries -----------------------------------------------------------------------

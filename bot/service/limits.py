@@ -13,7 +13,7 @@ Decided for each inbound message, in its transaction, before the dialogue runs:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,13 +55,7 @@ def shared_phone_served(ctx: Context, inbound: Inbound) -> Inbound:
     phone = inbound.shared_phone
     if phone is None or unserved(phone, countries=ctx.settings.served_countries) is None:
         return inbound
-    return Inbound(
-        channel=inbound.channel,
-        address=inbound.address,
-        text=inbound.text,
-        provider_id=inbound.provider_id,
-        user_id=inbound.user_id,
-    )
+    return replace(inbound, shared_phone=None)
 
 
 async def admit(*, session: AsyncSession, ctx: Context, inbound: Inbound, now: datetime) -> Admission:
