@@ -14,6 +14,7 @@ class Channel(enum.StrEnum):
 
     sms = "sms"
     telegram = "telegram"
+    voice = "voice"  # a spoken phone call (Twilio Voice): residents with a landline
 
 
 class Level(enum.StrEnum):

@@ -31,7 +31,7 @@ from storage.enums import Channel
 from storage.models import CallbackRequest, Conversation, MessageKind, MessageStatus, OutboundMessage, Resident
 from tests.helpers.clock import Clock
 from tests.helpers.senders import RecordingSender
-from tests.helpers.world import Town, in_2026
+from tests.helpers.world import JULIE, Town, in_2026
 
 # The cap on replies is counted in SQL under a per-number lock (an advisory lock on PostgreSQL), the digests are
 # read and rewritten in SQL: the outcome can depend on the engine.
@@ -88,8 +88,8 @@ def build(db: Database, db_url: str, territory: Territory, clock: Clock, **env: 
 @pytest.fixture
 async def site(db: Database, db_url: str, territory: Territory) -> Site:
     built = build(db, db_url, territory, Clock(in_2026(2, 14)))  # Monday 2 March 2026, 14:00 in Paris
-    await add_adviser(ctx=built.ctx, name="Julie", phone="06 11 00 00 01")
-    await add_adviser(ctx=built.ctx, name="Paul", telegram_id=ADVISER_TELEGRAM)
+    await add_adviser(ctx=built.ctx, actor=JULIE, name="Julie", phone="06 11 00 00 01")
+    await add_adviser(ctx=built.ctx, actor=JULIE, name="Paul", telegram_id=ADVISER_TELEGRAM)
     return built
 
 
@@ -208,7 +208,12 @@ async def test_an_adviser_cannot_enrol_a_special_or_foreign_number(site: Site, l
     workshop = await site.town.workshop("Saint-Victor", in_2026(10, 14))
     with pytest.raises(TeamError, match="numéro"):
         await enrol_by_phone(
-            ctx=site.ctx, workshop_id=workshop, name="Martine Dupont", phone=number, commune="Saint-Victor"
+            ctx=site.ctx,
+            actor=JULIE,
+            workshop_id=workshop,
+            name="Martine Dupont",
+            phone=number,
+            commune="Saint-Victor",
         )
     assert await count(site.ctx.db, Resident) == 0
 

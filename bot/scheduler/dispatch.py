@@ -11,8 +11,9 @@ One claiming transaction per round (``Database.write()``), for every channel tha
 
 Sends then run concurrently (bounded), each starting at its slot, and a local pacer spaces the actual starts in
 this process (a late batch never bursts). A send that cannot start within SLOT_TOLERANCE of its slot (a busy
-process) is given back rather than sent late, so that it does not crowd other processes' slots; the tolerance
-doubles each time the same message is given back, so a starved process still makes progress. After a pause the
+process) is given back rather than sent late, so that it does not crowd other processes' slots, and claimed again
+for a new slot as soon as that is written; the tolerance doubles each time the same message is given back, so a
+starved process still makes progress. After a pause the
 first send goes alone (a probe): it opens the connections, whose delay would otherwise crowd the next sends.
 
 Results are written in batches. A row whose worker died keeps its lease until it runs out, then comes back "in
@@ -40,7 +41,8 @@ from bot.logs import log_failure
 from bot.scheduler.pacing import Pacer, spacing_of
 from bot.scheduler.planning import retry_delay
 from bot.scheduler.recording import Effect, Recorder
-from bot.scheduler.screening import Action, is_answer, screen
+from bot.scheduler.screening import LINE_REST, Action, is_answer, screen
+from storage.enums import Channel
 from storage.models import MessageStatus
 from storage.outbox.claiming import (
     DueMessage,
@@ -138,6 +140,7 @@ class Dispatcher:
         self._capacity = concurrency * 8  # claimed and not yet settled, at most (big claims cost less)
         self._active = 0
         self._want_room = False  # the loop waits for sends to finish before claiming more
+        self._given_back = False  # rows given back since the last write of results: due again once written
 
     # --- public -----------------------------------------------------------------------------------------
 
@@ -242,7 +245,7 @@ class Dispatcher:
         due = await lock_due(session=session, channel=channel, now=now, limit=room)
         local = now.astimezone(self.ctx.tz)
         day_start = datetime.combine(local.date(), time(0, 0), tzinfo=self.ctx.tz)
-        facts = await load_facts(session=session, messages=due, day_start=day_start)
+        facts = await load_facts(session=session, messages=due, day_start=day_start, line_since=now - LINE_REST)
         lease_until = now + self.lease
         taken, settled = self._pick(
             due, facts, channel=channel, now=now, start=start, spacing=spacing, claim=lease_until, result=result
@@ -291,6 +294,7 @@ class Dispatcher:
                 daily_cap=settings.daily_cap,
                 sent_today=counts.get(message.resident_id or 0, 0),
                 served_countries=settings.served_countries,
+                call_hours=settings.call_hours,
             )
             wanted = verdict.action in (Action.send, Action.defer)
             if wanted and message.in_doubt_since is not None and lookup:
@@ -311,6 +315,8 @@ class Dispatcher:
                 state.recipient_next[message.to_address] = slot + state.recipient_interval
             if message.resident_id is not None and not message.urgent and not is_answer(message):
                 counts[message.resident_id] = counts.get(message.resident_id, 0) + 1
+            if message.channel == Channel.voice:  # the line is busy from now on, for the rest of this batch too
+                facts.lines.setdefault(message.to_address, set()).add(message.id)
             taken.append(Claimed(message, slot, claim, probe=cold))
             sending += 1
         return taken, settled
@@ -369,10 +375,15 @@ class Dispatcher:
         """Write results every FLUSH_EVERY seconds while running; ``drain`` writes the last ones."""
         while not stop.is_set():
             await asyncio.sleep(FLUSH_EVERY)
+            given_back, self._given_back = self._given_back, False
             try:
                 await self._recorder.flush()
             except Exception as exc:
+                self._given_back = self._given_back or given_back
                 log_failure(log, "dispatch: recording results (kept for the next try)", exc)
+            else:
+                if given_back:  # pending again and due: claim them now, not at the next interval
+                    self.wake()
 
     async def _deliver(self, item: Claimed, result: TickResult) -> None:
         tried = False
@@ -436,6 +447,7 @@ class Dispatcher:
             return
         result.given_back += 1
         self._recorder.add(Outcome(item.message.id, MessageStatus.pending, claim=item.claim))
+        self._given_back = True
 
     def _retry_at(self, message: DueMessage, retry_after: float | None = None) -> datetime:
         return self.ctx.now() + retry_delay(message.attempts + 1, retry_after=retry_after, rng=self.rng)
@@ -489,7 +501,11 @@ class Dispatcher:
     async def _send(self, sender: Sender, item: Claimed, result: TickResult) -> None:
         message = item.message
         outgoing = Outgoing(
-            to=message.to_address, body=message.body, choices=message.choices, ask_contact=message.ask_contact
+            to=message.to_address,
+            body=message.body,
+            choices=message.choices,
+            ask_contact=message.ask_contact,
+            message_id=message.id,
         )
         try:
             async with asyncio.timeout(self.send_timeout):

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import Context
+from bot.logs import log_failure
 from bot.scheduler.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ PURGE_AT = {"hour": 3, "minute": 30}  # local time: the quietest moment of the n
 STOP_GRACE = 10.0  # seconds given to in-flight sends at shutdown; the rest stay claimed (in doubt)
 
 Nightly = Callable[[Context], Awaitable[object]]  # a job run once a night with the context (the retention purge)
+Minutely = Callable[..., Awaitable[object]]  # a job run every minute, called with ``ctx=`` (calls never reported)
+EVERY_MINUTE = 60  # seconds
 
 
 @dataclass
@@ -38,8 +42,11 @@ class Jobs:
     loop_task: asyncio.Task[None]
 
 
-def start_jobs(ctx: Context, *, purge: Nightly, dispatcher: Dispatcher | None = None) -> Jobs:
-    """Start the dispatch loop and the nightly ``purge``. Call from inside the running event loop (the lifespan)."""
+def start_jobs(
+    ctx: Context, *, purge: Nightly, minutely: Sequence[Minutely] = (), dispatcher: Dispatcher | None = None
+) -> Jobs:
+    """Start the dispatch loop, the nightly ``purge`` and the ``minutely`` jobs. Call from inside the running
+    event loop (the lifespan)."""
     dispatcher = dispatcher or Dispatcher(ctx)
     ctx.wake_dispatcher = dispatcher.wake
     stop = asyncio.Event()
@@ -54,6 +61,15 @@ def start_jobs(ctx: Context, *, purge: Nightly, dispatcher: Dispatcher | None = 
         coalesce=True,
         misfire_grace_time=3600,
     )
+    for job in minutely:
+        scheduler.add_job(
+            _logged(job),
+            IntervalTrigger(seconds=EVERY_MINUTE),
+            kwargs={"ctx": ctx},
+            id=f"minutely-{getattr(job, '__name__', 'job')}",
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     log.info(
         "scheduler started: dispatch every %.1f s at most, retention purge at 03:30", ctx.settings.dispatch_interval
@@ -75,3 +91,16 @@ async def stop_jobs(jobs: Jobs, *, grace: float = STOP_GRACE) -> None:
 
 def _nothing() -> None:
     return None
+
+
+def _logged(job: Minutely) -> Callable[..., Awaitable[object]]:
+    """The job, its failures logged: it runs again at the next minute, and never stops the scheduler."""
+
+    async def run(**kwargs: object) -> object:
+        try:
+            return await job(**kwargs)
+        except Exception as exc:
+            log_failure(log, f"job {getattr(job, '__name__', 'job')}", exc)
+            return None
+
+    return run

@@ -17,7 +17,10 @@ from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.phones import Unserved, is_landline, unserved
 from bot.conversation.understanding.names import first_name_of
-from bot.scheduler.planning import is_urgent_change, next_allowed
+from bot.scheduler.planning import is_urgent_change
+from bot.service import spoken
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.enrolments import SeatError, enrol
 from bot.service.identity import identity_hash, was_erased
 from bot.service.planning_csv import WorkshopFieldsError, parse_level, plain
@@ -101,12 +104,13 @@ async def enrol_by_phone(
     phone: str,
     commune: str,
     workshop_id: int,
+    actor: Actor,
     level: str | None = None,
-    adviser_id: int | None = None,
     force: bool = False,
 ) -> PhoneEnrolment:
-    """Seat (or put on the waiting list) someone who phoned an adviser, record that an adviser did it and that
-    they consented by phone, and send them the confirmation a self-enrolment gets, with how to cancel.
+    """Seat (or put on the waiting list) someone who phoned an adviser, record that an adviser did it (``actor``,
+    linked to the enrolment when a registered adviser) and that they consented by phone, and send them the
+    confirmation a self-enrolment gets, with how to cancel.
 
     A number whose owner asked to be forgotten is refused unless ``force`` (the person called again themselves:
     the erasure mark is then lifted). Raises ``TeamError`` with nothing changed.
@@ -114,6 +118,7 @@ async def enrol_by_phone(
     checked = _check_phone_enrolment(ctx, name=name, phone=phone, commune=commune, level=level)
     now = ctx.now()
     notes: list[str] = []
+    lifted = False  # an erasure mark lifted at the person's request
     async with ctx.db.write() as session:
         workshop = await session.get(Workshop, workshop_id)
         if workshop is None:
@@ -130,6 +135,7 @@ async def enrol_by_phone(
                 )
             digest = await identity_hash(session=session, settings=ctx.settings, identity=checked.phone)
             await session.execute(delete(ErasedIdentity).where(ErasedIdentity.identity_hash == digest))
+            lifted = True
             notes.append("numéro effacé autrefois : la personne redonne son accord, la marque d'effacement est levée")
         resident, new_resident = await _resident(session=session, ctx=ctx, checked=checked, workshop=workshop)
         if not new_resident and resident.name and plain(resident.name) != plain(checked.name):
@@ -150,7 +156,7 @@ async def enrol_by_phone(
                 workshop_id=workshop_id,
                 now=now,
                 allow_waiting=True,
-                adviser_id=adviser_id,
+                adviser_id=actor.adviser_id,
             )
         except SeatError as exc:  # cancelled or started between the check and the lock
             raise TeamError(f"l'atelier n°{workshop_id} ne peut plus recevoir d'inscription ({exc})") from None
@@ -168,6 +174,18 @@ async def enrol_by_phone(
             )
             if channel is None:
                 notes.append(_why_no_sms(resident))
+            elif channel == Channel.voice:
+                notes.append(
+                    "numéro fixe : la confirmation puis les rappels lui seront dits au téléphone, par un appel "
+                    "automatique aux heures d'appel"
+                )
+            place = "inscrite" if outcome.seated else f"en liste d'attente (n°{outcome.enrolment.position})"
+            await record(
+                session=session, actor=actor, action="enrolled_by_phone", at=now, workshop_id=workshop_id,
+                resident_id=resident.id,
+                summary=f"personne n°{resident.id} {place} par téléphone à l'atelier n°{workshop_id}"
+                + (" (marque d'effacement levée à sa demande)" if lifted else ""),
+            )  # fmt: skip
         enrolment = outcome.enrolment
         result = PhoneEnrolment(
             resident_id=resident.id,
@@ -181,7 +199,7 @@ async def enrol_by_phone(
             notes=tuple(notes),
         )
     ctx.wake_dispatcher()
-    log.info("resident %s enrolled by phone in workshop %s (adviser %s)", resident.id, workshop_id, adviser_id)
+    log.info("resident %s enrolled by phone in workshop %s (adviser %s)", resident.id, workshop_id, actor.adviser_id)
     return result
 
 
@@ -222,20 +240,28 @@ async def _confirm(
     now: datetime,
 ) -> Channel | None:
     """Queue the confirmation a self-enrolment gets; returns its channel, None when nothing can reach them."""
-    destination = address_of(resident)
+    destination = address_of(resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         return None
     channel, address = destination
     first_name = first_name_of(resident.name or "")
     venue = workshop.venue
-    if outcome.seated:
-        reminded = will_remind(ctx=ctx, starts_at=workshop.starts_at, now=now)
+    reminded = will_remind(ctx=ctx, starts_at=workshop.starts_at, now=now)
+    position = outcome.enrolment.position or 1
+    choices: tuple[str, ...] = ()
+    if channel == Channel.voice:  # a landline: the call says it (a call always says who is calling)
+        said = (
+            spoken.seated(workshop, ctx, reminded=reminded)
+            if outcome.seated
+            else spoken.waiting(workshop, ctx, position=position)
+        )
+        body, choices = said.body, said.choices
+    elif outcome.seated:
         body = say.seated(first_name, workshop.starts_at, ctx.tz, venue_of(workshop), venue.address, reminded=reminded)
     else:
-        position = outcome.enrolment.position or 1
         body = say.waiting(first_name, position, workshop.starts_at, ctx.tz, venue_of(workshop))
         body = f"{body} {say.phone_enrolment_waiting_hint()}"
-    if new_resident:
+    if new_resident and channel != Channel.voice:
         body = f"{say.phone_enrolment_intro(ctx.territory.name)} {body}"
     urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
     await enqueue(
@@ -244,8 +270,9 @@ async def _confirm(
             channel=channel,
             to_address=address,
             body=body,
+            choices=choices,
             kind=MessageKind.confirmation,
-            due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),
+            due_at=spoken.first_moment(ctx=ctx, channel=channel, now=now, urgent=urgent),
             expires_at=workshop.starts_at,
             urgent=urgent,
             idempotency_key=f"phone-enrol:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}",

@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from bot.context import Context
 from bot.conversation.texts import channel_name
-from bot.interfaces.cli.common import confirm_or_refuse, console, fail, iso, print_json
+from bot.interfaces.cli.common import AS_HELP, acting, confirm_or_refuse, console, fail, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.broadcasts import Audience, Preview, Report, broadcast_report, preview_broadcast, send_broadcast
 from storage.enums import Channel
@@ -63,8 +63,13 @@ def preview_lines(preview: Preview) -> list[str]:
     plural = "s" if preview.segments > 1 else ""
     lines.append(
         f"SMS : {preview.segments} segment{plural} par message ({len(preview.sms_text)} caractères) ; "
-        f"coût estimé : {sms} × {preview.segments} × prix du segment = {euros(preview.estimated_cost)}."
+        f"coût estimé : {sms} × {preview.segments} × prix du segment = {euros(preview.sms_cost)}."
     )
+    if preview.calls:  # residents with a landline: the message read aloud by a call, billed by the minute
+        lines.append(
+            f"Appels (numéros fixes, message lu au téléphone) : {preview.calls} × {preview.call_minutes} minute(s) "
+            f"× prix de la minute = {euros(preview.call_cost)} ; coût total estimé : {euros(preview.estimated_cost)}."
+        )
     if preview.sms_text != preview.body:
         lines.append(f"Texte reçu par SMS (sans les caractères spéciaux) : {preview.sms_text}")
     return lines
@@ -78,6 +83,10 @@ def preview_json(preview: Preview) -> dict[str, Any]:
         "unreachable": preview.unreachable,
         "segments": preview.segments,
         "estimated_cost": preview.estimated_cost,
+        "sms_cost": preview.sms_cost,
+        "calls": preview.calls,
+        "call_minutes": preview.call_minutes,
+        "call_cost": preview.call_cost,
         "sms_text": preview.sms_text,
         "communes": list(preview.communes),
     }
@@ -92,7 +101,7 @@ def send(
     ] = None,
     upcoming: Annotated[bool, typer.Option("--upcoming", help="Tous les inscrits d'un atelier à venir.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer le coût sans rien envoyer.")] = False,
-    author: Annotated[str, typer.Option("--author", help="Qui envoie (votre nom).")] = "ligne de commande",
+    author: Annotated[str | None, typer.Option("--as", "--author", help=AS_HELP)] = None,
     as_json: JsonOption = False,
     yes: YesOption = False,
 ) -> None:
@@ -119,7 +128,7 @@ def send(
     confirm_or_refuse(f"Envoyer ce message à {preview.recipients} personne(s) ?", yes=yes)
 
     async def go(ctx: Context) -> int:
-        return await send_broadcast(ctx=ctx, audience=audience, body=text, author=author)
+        return await send_broadcast(ctx=ctx, audience=audience, body=text, actor=await acting(ctx, author))
 
     broadcast_id = act(go)
     if as_json:
