@@ -21,6 +21,7 @@ from bot.channels import Inbound
 from bot.config import load_settings
 from bot.context import Context
 from bot.scheduler.dispatch import Dispatcher
+from bot.scheduler.screening import Action, screen
 from bot.service.callbacks import list_callbacks
 from bot.service.inbound import handle_inbound
 from bot.service.phone_enrolment import enrol_by_phone
@@ -29,7 +30,8 @@ from bot.territory import Territory
 from storage.database import Database
 from storage.enums import Channel
 from storage.models import CallbackRequest, Conversation, MessageKind, MessageStatus, OutboundMessage, Resident
-from tests.helpers.clock import Clock
+from storage.outbox.claiming import DueMessage, Facts, ResidentFacts
+from tests.helpers.clock import PARIS, Clock
 from tests.helpers.senders import RecordingSender
 from tests.helpers.world import JULIE, Town, in_2026
 
@@ -277,6 +279,43 @@ async def test_a_reminder_never_goes_to_a_number_outside_the_served_countries(si
     reminders = await site.town.messages(resident_id=resident, kind=MessageKind.reminder)
     assert reminders and all(m.status in (MessageStatus.cancelled, MessageStatus.pending) for m in reminders)
     assert any(m.status == MessageStatus.cancelled for m in reminders)
+
+
+def due(channel: Channel, to: str, kind: MessageKind = MessageKind.reminder, resident_id: int | None = 1) -> DueMessage:
+    return DueMessage(
+        id=7, channel=channel, to_address=to, body="Rappel", choices=(), kind=kind, urgent=False,
+        due_at=in_2026(3, 10), expires_at=None, attempts=0, resident_id=resident_id, adviser_id=None,
+        enrolment_id=None, workshop_id=None, broadcast_id=None, inbound_id=None, ask_contact=False,
+    )  # fmt: skip
+
+
+SCREENED = [
+    ("a reminder by SMS to a French mobile", due(Channel.sms, "+33612345678"), Action.send),
+    ("a reminder by SMS abroad", due(Channel.sms, "+447400123456"), Action.cancel),
+    ("a reminder by SMS to a premium-rate number", due(Channel.sms, "+33899234567"), Action.cancel),
+    ("a reminder call to a landline", due(Channel.voice, "+33470051234"), Action.send),
+    ("a reminder call abroad", due(Channel.voice, "+4930123456"), Action.cancel),
+    ("a reminder call to a shared-cost number", due(Channel.voice, "+33810234567"), Action.cancel),
+    (
+        "an answer to whoever wrote (the refusal itself)",
+        due(Channel.sms, "+447400123456", MessageKind.reply),
+        Action.send,
+    ),
+    (
+        "a digest to an adviser's phone",
+        due(Channel.sms, "+4915112345678", MessageKind.callback_digest, None),
+        Action.send,
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "message", "action"), SCREENED, ids=[row[0] for row in SCREENED])
+def test_nothing_but_answers_goes_to_a_resident_s_number_we_do_not_serve(
+    label: str, message: DueMessage, action: Action
+) -> None:
+    facts = Facts(residents={1: ResidentFacts(False, False, False, False)})
+    verdict = screen(message, facts=facts, now=in_2026(3, 10), quiet_hours=None, tz=PARIS, daily_cap=4, sent_today=0)
+    assert verdict.action == action, f"{label}: {verdict}"
 
 
 # --- Replies per number ------------------------------------------------------------------------------------------
