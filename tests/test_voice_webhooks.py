@@ -342,3 +342,24 @@ def test_calls_are_on_with_twilio_and_a_public_url_only() -> None:
     settings = load_settings(twilio | public | {"ATELIER_CALL_HOURS": "10:00-12:00", "ATELIER_CALL_PRICE": "0.05"})
     assert settings.call_hours.ranges[0][0].hour == 10 and settings.call_price == 0.05
     assert settings.rate_of(Channel.voice) == 1.0
+
+
+async def test_a_reminder_sms_refused_as_a_landline_is_said_by_a_call_at_once(db_url: str) -> None:
+    mobile_looking = "+33612000222"
+    async with voice_site(db_url, in_2026(9, 10)) as site:
+        town = site.town
+        workshop = await town.workshop("Saint-Victor", W_START)
+        louise = await town.resident("Louise Martin", phone=mobile_looking)
+        site.clock.now = MONDAY_10H
+        await town.seat(louise, workshop)  # her reminders are SMS: nothing says yet her number is a landline
+        site.clock.now = in_2026(9, 10)
+        site.fake.refuse(mobile_looking, LANDLINE)
+        await site.dispatch()  # the reminder of the day before: refused, 30006
+        assert await take_over_from_sms(ctx=site.ctx) == 2  # the reminder now, and the one of the day itself
+        assert await take_over_from_sms(ctx=site.ctx) == 0
+        await site.dispatch()
+        [call] = site.fake.voice.calls
+        heard = await site.phone(site.fake.voice.answer, call.sid)
+        assert "Nous vous rappelons votre atelier numérique : le mardi 10 mars, à 14 heures" in " ".join(heard.says)
+        due = sorted(m.due_at.astimezone(PARIS) for m in await town.messages(resident_id=louise, channel=Channel.voice))
+        assert due == [in_2026(9, 10), in_2026(10, 11)]

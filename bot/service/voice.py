@@ -274,14 +274,13 @@ async def record_call_status(*, ctx: Context, report: CallReport, outbox_id: int
 async def _after_call(
     *, session: AsyncSession, ctx: Context, message: OutboundMessage, report: CallReport, now: datetime
 ) -> None:
-    message.provider_id = report.call_sid
-    if report.status == "completed":
-        if message.status in (MessageStatus.sending, MessageStatus.sent):
-            message.status = MessageStatus.delivered
-            message.sent_at = message.sent_at or now
-        return
     if message.status not in (MessageStatus.sending, MessageStatus.sent):
-        return  # settled otherwise already (cancelled, expired)
+        return  # settled otherwise already (cancelled, expired), or waiting for its next call
+    message.provider_id = report.call_sid  # the report may come before the dispatcher's own record of it
+    if report.status == "completed":
+        message.status = MessageStatus.delivered
+        message.sent_at = message.sent_at or now
+        return
     if report.status in UNANSWERED:
         retry = await _retry_at(session=session, ctx=ctx, message=message, now=now)
         if retry is not None:
@@ -443,7 +442,9 @@ async def _said_again(
         if seated:
             return spoken.seated(workshop, ctx, reminded=reminded)
         return spoken.waiting(workshop, ctx, position=enrolment.position or 1)
-    return None  # a reminder: planned again as a call by replan_resident
+    if kind == MessageKind.reminder and sms.status == MessageStatus.failed and seated:
+        return spoken.reminder(workshop, ctx)  # it was due when it failed: said now
+    return None  # a reminder withdrawn before its time: planned again as a call by replan_resident
 
 
 async def _told_before(session: AsyncSession, change: Mapping[str, Any] | None) -> tuple[datetime, str] | None:
