@@ -42,6 +42,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.channels import plain_number
 from bot.context import Context
 from bot.conversation import texts as say
+from bot.service.actors import Actor
 from bot.service.broadcasts import Audience, Preview, preview_broadcast, send_broadcast
 from bot.service.callbacks import CallbackItem, list_callbacks, mark_callback_done
 from bot.service.changes import cancel_workshop_and_notify, report_lines
@@ -88,6 +89,11 @@ class Who:
     adviser_id: int
     name: str
     chat_id: int
+
+    @property
+    def actor(self) -> Actor:
+        """Who their changes are recorded as, in the audit trail."""
+        return Actor(self.name, self.adviser_id, interface="telegram")
 
 
 # --- Entry point ------------------------------------------------------------------------------------------------
@@ -470,7 +476,7 @@ async def _announce_yes(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, 
     workshop_id, body = int(draft["workshop_id"]), str(draft["body"])
     try:
         broadcast_id = await send_broadcast(
-            ctx=ctx, audience=Audience(workshop_id=workshop_id), body=body, author=who.name, adviser_id=who.adviser_id
+            ctx=ctx, audience=Audience(workshop_id=workshop_id), body=body, actor=who.actor
         )
     except WorkshopError as exc:
         await _answer(bot, query, "Non envoyé.")
@@ -499,7 +505,7 @@ async def _cancel_yes(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, no
     workshop_id = int(draft["workshop_id"])
     try:
         report = await cancel_workshop_and_notify(
-            ctx=ctx, workshop_id=workshop_id, reason=str(draft["reason"]), author=who.name
+            ctx=ctx, workshop_id=workshop_id, reason=str(draft["reason"]), actor=who.actor
         )
     except WorkshopError as exc:
         await _answer(bot, query, "Non annulé.")
@@ -521,7 +527,7 @@ async def _callback_done(ctx: Context, bot: Bot, who: Who, query: CallbackQuery,
     if callback_id is None:
         await _answer(bot, query)
         return
-    done = await mark_callback_done(ctx=ctx, callback_id=callback_id, by=who.name)
+    done = await mark_callback_done(ctx=ctx, callback_id=callback_id, actor=who.actor)
     await _answer(bot, query, "Noté, merci." if done else "Cette demande était déjà traitée.")
     items = await list_callbacks(ctx=ctx)
     await _edit(bot, query, callbacks_text(items, ctx), callbacks_keyboard(items))

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.service import spoken
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.voice_costs import call_seconds, started_minutes
@@ -221,8 +223,7 @@ async def send_broadcast(
     ctx: Context,
     audience: Audience,
     body: str,
-    author: str,
-    adviser_id: int | None = None,
+    actor: Actor,
     expires_in: timedelta = timedelta(days=2),
 ) -> int:
     """Record the broadcast and queue one message per recipient; returns the broadcast's id.
@@ -237,8 +238,8 @@ async def send_broadcast(
             raise BroadcastError("personne ne peut recevoir ce message : rien n'a été envoyé")
         preview = plan.preview
         broadcast = Broadcast(
-            author=" ".join(author.split())[:200] or "conseiller",
-            adviser_id=adviser_id,
+            author=actor.label,
+            adviser_id=actor.adviser_id,
             audience={
                 "workshop_id": audience.workshop_id,
                 "communes": list(plan.codes),
@@ -271,11 +272,15 @@ async def send_broadcast(
                     expires_at=broadcast.expires_at,
                     idempotency_key=f"broadcast:{broadcast.id}:{resident.id}",
                     resident_id=resident.id,
-                    adviser_id=adviser_id,
+                    adviser_id=actor.adviser_id,
                     broadcast_id=broadcast.id,
                     workshop_id=audience.workshop_id,  # a message about a workshop is moot once it is cancelled
                 ),
             )
+        await record(
+            session=session, actor=actor, action="broadcast_sent", at=now, workshop_id=audience.workshop_id,
+            summary=f"diffusion n°{broadcast.id} envoyée à {preview.recipients} personne(s)",
+        )  # fmt: skip
         broadcast_id = broadcast.id
     ctx.wake_dispatcher()
     log.info("broadcast %s queued for %s recipients", broadcast_id, preview.recipients)
@@ -355,3 +360,22 @@ def _outcome(status: MessageStatus, *, opted_out: bool) -> str:
     if status in (MessageStatus.failed, MessageStatus.cancelled) and opted_out:
         return "opted_out"
     return status.value  # sent, delivered, failed, expired, cancelled
+
+
+@dataclass(frozen=True)
+class BroadcastItem:
+    id: int
+    author: str
+    created_at: datetime
+    body: str
+    recipients: int
+
+
+async def recent_broadcasts(*, ctx: Context, limit: int = 20) -> list[BroadcastItem]:
+    """The latest broadcasts, newest first (the console lists them to open their reports)."""
+    query = select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(limit)
+    async with ctx.db.read() as session:
+        return [
+            BroadcastItem(b.id, b.author, b.created_at, b.body, b.recipients)
+            for b in (await session.execute(query)).scalars()
+        ]

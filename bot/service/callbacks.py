@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.conversation import texts as say
+from bot.service.actors import Actor
+from bot.service.audit import record
 from storage.enums import Channel
 from storage.models import Adviser, CallbackRequest, MessageKind, Resident
 from storage.outbox.queueing import NewMessage, enqueue
@@ -123,14 +125,23 @@ async def find_callback(*, ctx: Context, callback_id: int) -> CallbackItem | Non
         return _item(request) if request is not None else None
 
 
-async def mark_callback_done(*, ctx: Context, callback_id: int, by: str) -> bool:
-    """Mark a request handled by ``by`` (an adviser's name); False when unknown or already handled (the first
-    adviser to mark it keeps the credit)."""
+async def mark_callback_done(*, ctx: Context, callback_id: int, actor: Actor) -> bool:
+    """Mark a request handled by ``actor``; False when unknown or already handled (the first adviser to mark it
+    keeps the credit)."""
     async with ctx.db.write() as session:
-        result = await session.execute(
-            update(CallbackRequest)
-            .where(CallbackRequest.id == callback_id, CallbackRequest.handled_at.is_(None))
-            .values(handled_at=ctx.now(), handled_by=" ".join(by.split())[:200] or "conseiller")
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0))
+        resident_id = (
+            await session.execute(
+                update(CallbackRequest)
+                .where(CallbackRequest.id == callback_id, CallbackRequest.handled_at.is_(None))
+                .values(handled_at=ctx.now(), handled_by=actor.label)
+                .returning(CallbackRequest.resident_id)
+                .execution_options(synchronize_session=False)
+            )
+        ).first()
+        if resident_id is None:
+            return False
+        await record(
+            session=session, actor=actor, action="callback_done", at=ctx.now(), resident_id=resident_id[0],
+            summary=f"demande de rappel n°{callback_id} marquée traitée",
+        )  # fmt: skip
+        return True

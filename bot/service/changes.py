@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
@@ -36,6 +36,8 @@ from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, World, nearest_workshops, offers_after_cancellation
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service import spoken
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.inbound import build_world, keep_state
 from bot.service.planning_csv import (
     WorkshopFieldsError,
@@ -62,7 +64,16 @@ from storage import seats
 from storage.catalogue import active_bookings
 from storage.conversations import forget_conversation, load_conversation
 from storage.enums import Channel
-from storage.models import Enrolment, EnrolmentStatus, MessageKind, MessageStatus, Venue, Workshop, WorkshopStatus
+from storage.models import (
+    Enrolment,
+    EnrolmentStatus,
+    MessageKind,
+    MessageStatus,
+    Resident,
+    Venue,
+    Workshop,
+    WorkshopStatus,
+)
 from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, pending_about_workshop
 
 log = logging.getLogger(__name__)
@@ -149,6 +160,20 @@ class Concerned:
 
 
 @dataclass(frozen=True)
+class PlannedNotice:
+    """One message a change queues (or would queue, in a preview): to whom, by which channel, what, and when."""
+
+    resident_id: int
+    name: str | None
+    channel: str
+    to_address: str
+    body: str
+    choices: tuple[str, ...]
+    due_at: datetime
+    urgent: bool
+
+
+@dataclass(frozen=True)
 class ChangeReport:
     action: Literal["cancelled", "moved"]
     workshop: WorkshopSummary  # as it is after the change (a preview: as it still is)
@@ -165,6 +190,7 @@ class ChangeReport:
     changed_at: datetime | None = None  # when the adviser made the change
     reason_shortened: bool = False  # a notice had to shorten or leave out the reason to fit in three SMS
     concerned: tuple[Concerned, ...] = ()  # seated, then waiting in order
+    notices: tuple[PlannedNotice, ...] = ()  # every message queued, in order
     preview: bool = False  # nothing was written: this is what confirming would do
 
     @property
@@ -408,6 +434,20 @@ class _Tally:
     told: Counter[str]
     to_phone: list[ToPhone]
     unchanged: int = 0
+    notices: list[PlannedNotice] = field(default_factory=list)
+
+    def queued(self, resident: Resident, message: NewMessage) -> None:
+        self.told[message.channel] += 1
+        self.notices.append(
+            PlannedNotice(
+                resident.id, resident.name, message.channel, message.to_address, message.body,
+                tuple(message.choices or ()), message.due_at, message.urgent,
+            )
+        )  # fmt: skip
+
+    def summary(self) -> str:
+        """The audit trail's account of the notices: how many queued, how many people to phone."""
+        return f"{sum(self.told.values())} message(s) prévu(s), {len(self.to_phone)} personne(s) à appeler"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -415,7 +455,7 @@ class _Tally:
 
 
 async def cancel_workshop_and_notify(
-    *, ctx: Context, workshop_id: int, reason: str, author: str, preview: bool = False
+    *, ctx: Context, workshop_id: int, reason: str, actor: Actor, preview: bool = False
 ) -> ChangeReport:
     """Cancel the workshop and tell everyone seated or waiting, offering the nearest next workshops of the same
     level that have a free seat. Raises ``WorkshopError`` (nothing changed) when it cannot be cancelled.
@@ -438,6 +478,10 @@ async def cancel_workshop_and_notify(
                 )  # fmt: skip
                 shortened = shortened or not told_all
             concerned = _concerned(cancelled.concerned)
+            await record(
+                session=session, actor=actor, action="workshop_cancelled", at=now, workshop_id=workshop_id,
+                summary=f"atelier n°{workshop_id} annulé : {cancelled.reason} ; {tally.summary()}",
+            )  # fmt: skip
             if preview:
                 raise _Preview
     except _Preview:
@@ -445,7 +489,7 @@ async def cancel_workshop_and_notify(
     else:
         ctx.wake_dispatcher()
         log.info(
-            "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
+            "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
             len(tally.to_phone),
         )  # fmt: skip
     return ChangeReport(
@@ -464,6 +508,7 @@ async def cancel_workshop_and_notify(
         changed_at=now,
         reason_shortened=shortened,
         concerned=concerned,
+        notices=tuple(tally.notices),
         preview=preview,
     )
 
@@ -512,25 +557,22 @@ async def _tell_cancelled(
         said = spoken.cancelled(starts_at=start, commune=commune, reason=cancelled.reason, offer=offer, ctx=ctx)
         body, choices, offers = said.body, said.choices, []
         due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
-    queued = await enqueue(
-        session=session,
-        message=NewMessage(
-            channel=channel,
-            to_address=address,
-            body=body,
-            choices=choices,
-            kind=MessageKind.change_notice,
-            due_at=due,
-            expires_at=before.starts_at,
-            urgent=urgent,
-            idempotency_key=f"cancel:{before.id}:{resident.id}",
-            resident_id=resident.id,
-            workshop_id=before.id,
-            enrolment_id=enrolment.id,
-        ),
+    notice = NewMessage(
+        channel=channel,
+        to_address=address,
+        body=body,
+        choices=choices,
+        kind=MessageKind.change_notice,
+        due_at=due,
+        expires_at=before.starts_at,
+        urgent=urgent,
+        idempotency_key=f"cancel:{before.id}:{resident.id}",
+        resident_id=resident.id,
+        workshop_id=before.id,
+        enrolment_id=enrolment.id,
     )
-    if queued is not None:
-        tally.told[channel] += 1
+    if await enqueue(session=session, message=notice) is not None:
+        tally.queued(resident, notice)
         if offers:
             # A reply "2" must reach the dialogue's offer; its idle restart counts from the moment the notice may
             # leave, not from now.
@@ -597,7 +639,7 @@ async def move_workshop_and_notify(
     new_start: time | str | None = None,
     new_end: time | str | None = None,
     venue_id: int | None = None,
-    author: str,
+    actor: Actor,
     change: MoveRequest | None = None,
     preview: bool = False,
 ) -> ChangeReport:
@@ -640,6 +682,12 @@ async def move_workshop_and_notify(
                     timing=(urgent, notice_due), now=now, tally=tally,
                 )  # fmt: skip
             concerned = _concerned(moved.concerned)
+            where = f"{moved.new_place.venue} ({moved.new_place.commune})"
+            await record(
+                session=session, actor=actor, action="workshop_moved", at=now, workshop_id=workshop_id,
+                summary=f"atelier n°{workshop_id} déplacé du {say.when_fr(moved.old_start, ctx.tz)} au "
+                f"{say.when_fr(moved.new_start, ctx.tz)}, {where} ; {tally.summary()}",
+            )  # fmt: skip
             if preview:
                 raise _Preview
     except _Preview:
@@ -647,7 +695,7 @@ async def move_workshop_and_notify(
     else:
         ctx.wake_dispatcher()
         log.info(
-            "workshop %s moved by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
+            "workshop %s moved by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
             len(tally.to_phone),
         )  # fmt: skip
     new = WhenWhere(
@@ -672,6 +720,7 @@ async def move_workshop_and_notify(
         reminders_planned=reminders_planned,
         changed_at=now,
         concerned=concerned,
+        notices=tuple(tally.notices),
         preview=preview,
     )
 
@@ -731,27 +780,24 @@ async def _tell_moved(
         f"move:{moved.workshop.id}:{old_start:{_STAMP}}:{old_venue_id}:{moved.new_start:{_STAMP}}:"
         f"{moved.new_place.venue_id}:{version}:{resident.id}"
     )
-    queued = await enqueue(
-        session=session,
-        message=NewMessage(
-            channel=channel,
-            to_address=address,
-            body=body,
-            choices=choices,
-            kind=MessageKind.change_notice,
-            due_at=due,
-            expires_at=moved.new_start,
-            urgent=urgent,
-            idempotency_key=key,
-            resident_id=resident.id,
-            workshop_id=moved.workshop.id,
-            enrolment_id=enrolment.id,
-            change=Told(old_start, old_venue_id).as_data(),
-        ),
+    notice = NewMessage(
+        channel=channel,
+        to_address=address,
+        body=body,
+        choices=choices,
+        kind=MessageKind.change_notice,
+        due_at=due,
+        expires_at=moved.new_start,
+        urgent=urgent,
+        idempotency_key=key,
+        resident_id=resident.id,
+        workshop_id=moved.workshop.id,
+        enrolment_id=enrolment.id,
+        change=Told(old_start, old_venue_id).as_data(),
     )
-    if queued is None:
+    if await enqueue(session=session, message=notice) is None:
         return
-    tally.told[channel] += 1
+    tally.queued(resident, notice)
     if answer_non:
         # NON must reach the dialogue's idle state, where it answers this notice: it cancels the seat moved.
         await forget_conversation(session=session, channel=channel, address=address)

@@ -9,9 +9,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.context import Context
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.erasure import erase
 from bot.service.recipients import address_of
 from bot.service.team import TeamError
@@ -63,12 +65,22 @@ def _summary(resident: Resident, *, calls: bool) -> ResidentSummary:
     )
 
 
-async def list_residents(*, ctx: Context) -> list[ResidentSummary]:
-    """Residents who were not erased, oldest first."""
+async def list_residents(
+    *, ctx: Context, newest_first: bool = False, limit: int | None = None, offset: int = 0
+) -> list[ResidentSummary]:
+    """Residents who were not erased, oldest first; a page of them with ``limit``/``offset`` (the console lists
+    the newest first, a hundred at a time)."""
     async with ctx.db.read() as session:
-        query = select(Resident).where(Resident.erased.is_(False)).order_by(Resident.id)
+        order = Resident.id.desc() if newest_first else Resident.id
+        query = select(Resident).where(Resident.erased.is_(False)).order_by(order).offset(offset).limit(limit)
         calls = ctx.settings.calls_enabled
         return [_summary(r, calls=calls) for r in (await session.execute(query)).unique().scalars()]
+
+
+async def count_residents(*, ctx: Context) -> int:
+    async with ctx.db.read() as session:
+        query = select(func.count()).select_from(Resident).where(Resident.erased.is_(False))
+        return int((await session.execute(query)).scalar_one())
 
 
 async def get_resident(*, ctx: Context, resident_id: int) -> ResidentSummary:
@@ -92,7 +104,7 @@ class Erased:
     promoted: int  # people on a waiting list who got the freed seats (and were told)
 
 
-async def erase_resident_for(*, ctx: Context, resident_id: int) -> Erased:
+async def erase_resident_for(*, ctx: Context, resident_id: int, actor: Actor) -> Erased:
     """Erase a resident on their request made to an adviser, exactly as OUBLIER does: personal data deleted, a
     keyed hash of the number kept (never contacted again by mistake), seats given to the people waiting."""
     now = ctx.now()
@@ -103,6 +115,11 @@ async def erase_resident_for(*, ctx: Context, resident_id: int) -> Erased:
         if resident.erased:
             raise TeamError(f"les données de la personne n°{resident_id} sont déjà effacées")
         promoted = await erase(session=session, ctx=ctx, resident=resident, now=now, keep_hash=True)
+        await record(
+            session=session, actor=actor, action="resident_erased", at=now, resident_id=resident_id,
+            summary=f"données de la personne n°{resident_id} effacées à sa demande ; {promoted} place(s) donnée(s) "
+            "à des personnes en attente",
+        )  # fmt: skip
     await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
     ctx.wake_dispatcher()
     log.info("resident %s erased by an adviser", resident_id)

@@ -7,9 +7,10 @@ data is deleted, their commune and level are kept for these anonymous counts.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import ColumnElement, func, select
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.context import Context
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.workshops import WorkshopError
 from storage.models import (
     Enrolment,
@@ -46,7 +49,7 @@ class Attendance:
 
 
 async def mark_attendance(
-    *, ctx: Context, workshop_id: int, present: Sequence[int] = (), absent: Sequence[int] = ()
+    *, ctx: Context, workshop_id: int, actor: Actor, present: Sequence[int] = (), absent: Sequence[int] = ()
 ) -> Attendance:
     """Mark who came (``present``) and who did not (``absent``), by resident id, once the workshop has started.
     A mark can be corrected by marking again. Refuses (nothing changed) ids that hold no seat there."""
@@ -83,6 +86,11 @@ async def mark_attendance(
         for rid, status in wanted.items():
             enrolments[rid].status, enrolments[rid].updated_at = status, ctx.now()
         names = {rid: enrolments[rid].resident.name or "(sans nom)" for rid in wanted}
+        came = sum(status == EnrolmentStatus.attended for status in wanted.values())
+        await record(
+            session=session, actor=actor, action="attendance", at=ctx.now(), workshop_id=workshop_id,
+            summary=f"présences de l'atelier n°{workshop_id} : {came} présent(s), {len(wanted) - came} absent(s)",
+        )  # fmt: skip
     return Attendance(workshop_id, wanted, names)
 
 
@@ -211,4 +219,46 @@ async def workshop_stats(*, ctx: Context, since: datetime | None = None, until: 
     return Stats(since, until, tuple(ordered), total)
 
 
-__all__ = ["Attendance", "Stats", "StatsRow", "mark_attendance", "workshop_stats"]
+@dataclass(frozen=True)
+class WeekFigures:
+    """One week (from its Monday, local time): people who signed up, and seats attended or missed."""
+
+    week: date
+    signed_up: int
+    attended: int
+    absent: int
+
+
+async def weekly_figures(*, ctx: Context, since: datetime, until: datetime) -> list[WeekFigures]:
+    """Week by week between ``since`` and ``until`` (every week listed, empty ones too), for the console's charts."""
+    async with ctx.db.read() as session:
+        consents = (
+            await session.execute(select(Resident.consent_at).where(*_within(Resident.consent_at, since, until)))
+        ).scalars()
+        signed_up = Counter(_monday(moment, ctx) for moment in consents if moment is not None)
+        seats = (
+            await session.execute(
+                select(Workshop.starts_at, Enrolment.status)
+                .join(Workshop, Workshop.id == Enrolment.workshop_id)
+                .where(
+                    Enrolment.status.in_((EnrolmentStatus.attended, EnrolmentStatus.absent)),
+                    *_within(Workshop.starts_at, since, until),
+                )
+            )
+        ).all()
+    attended = Counter(_monday(start, ctx) for start, status in seats if status == EnrolmentStatus.attended)
+    absent = Counter(_monday(start, ctx) for start, status in seats if status == EnrolmentStatus.absent)
+    weeks: list[WeekFigures] = []
+    week = _monday(since, ctx)
+    while week <= _monday(until - timedelta(seconds=1), ctx):
+        weeks.append(WeekFigures(week, signed_up[week], attended[week], absent[week]))
+        week += timedelta(days=7)
+    return weeks
+
+
+def _monday(moment: datetime, ctx: Context) -> date:
+    day = moment.astimezone(ctx.tz).date()
+    return day - timedelta(days=day.weekday())
+
+
+__all__ = ["Attendance", "Stats", "StatsRow", "WeekFigures", "mark_attendance", "weekly_figures", "workshop_stats"]

@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from bot.context import Context
 from bot.conversation.texts import channel_name
-from bot.interfaces.cli.common import confirm_or_refuse, console, fail, iso, print_json
+from bot.interfaces.cli.common import AS_HELP, acting, confirm_or_refuse, console, fail, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.broadcasts import Audience, Preview, Report, broadcast_report, preview_broadcast, send_broadcast
 from storage.enums import Channel
@@ -101,7 +101,7 @@ def send(
     ] = None,
     upcoming: Annotated[bool, typer.Option("--upcoming", help="Tous les inscrits d'un atelier à venir.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer le coût sans rien envoyer.")] = False,
-    author: Annotated[str, typer.Option("--author", help="Qui envoie (votre nom).")] = "ligne de commande",
+    author: Annotated[str | None, typer.Option("--as", "--author", help=AS_HELP)] = None,
     as_json: JsonOption = False,
     yes: YesOption = False,
 ) -> None:
@@ -128,7 +128,7 @@ def send(
     confirm_or_refuse(f"Envoyer ce message à {preview.recipients} personne(s) ?", yes=yes)
 
     async def go(ctx: Context) -> int:
-        return await send_broadcast(ctx=ctx, audience=audience, body=text, author=author)
+        return await send_broadcast(ctx=ctx, audience=audience, body=text, actor=await acting(ctx, author))
 
     broadcast_id = act(go)
     if as_json:

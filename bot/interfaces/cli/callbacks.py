@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from bot.context import Context
-from bot.interfaces.cli.common import console, fail, iso, print_json
+from bot.interfaces.cli.common import AS_HELP, acting, console, fail, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.callbacks import CallbackItem, find_callback, list_callbacks, mark_callback_done
 
@@ -65,12 +65,12 @@ def list_(
 @app.command("done")
 def done(
     callback_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de la demande.")],
-    by: Annotated[str, typer.Option("--by", help="Qui a rappelé (votre nom).")] = "conseiller",
+    by: Annotated[str | None, typer.Option("--as", "--by", help=AS_HELP)] = None,
 ) -> None:
     """Marquer une demande de rappel comme traitée."""
 
     async def action(ctx: Context) -> None:
-        if await mark_callback_done(ctx=ctx, callback_id=callback_id, by=by):
+        if await mark_callback_done(ctx=ctx, callback_id=callback_id, actor=await acting(ctx, by)):
             console.print(f"Demande n°{callback_id} marquée traitée.", highlight=False)
             return
         found = await find_callback(ctx=ctx, callback_id=callback_id)

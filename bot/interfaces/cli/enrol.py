@@ -9,10 +9,9 @@ import typer
 
 from bot.context import Context
 from bot.conversation.texts import channel_name
-from bot.interfaces.cli.common import console, print_json
+from bot.interfaces.cli.common import acting, console, print_json
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.phone_enrolment import PhoneEnrolment, enrol_by_phone
-from bot.service.team import find_adviser
 
 
 def enrol(
@@ -21,7 +20,12 @@ def enrol(
     commune: Annotated[str, typer.Option("--commune", help="Sa commune (« st victor » convient).")],
     workshop: Annotated[int, typer.Option("--workshop", help="Numéro de l'atelier.")],
     level: Annotated[str | None, typer.Option("--level", help="débutant, intermédiaire, confirmé.")] = None,
-    adviser: Annotated[str | None, typer.Option("--adviser", help="Le conseiller qui inscrit (nom ou n°).")] = None,
+    adviser: Annotated[
+        str | None,
+        typer.Option(
+            "--adviser", "--as", help="Le conseiller qui inscrit (nom ou n°) ; par défaut, l'utilisateur du système."
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Inscrire même un numéro effacé autrefois, si la personne le demande.")
     ] = False,
@@ -30,7 +34,7 @@ def enrol(
     """Inscrire une personne qui a téléphoné (place ou liste d'attente) ; elle reçoit le SMS de confirmation."""
 
     async def action(ctx: Context) -> PhoneEnrolment:
-        adviser_id = (await find_adviser(ctx=ctx, name_or_id=adviser)).id if adviser else None
+        actor = await acting(ctx, adviser, registered=True)
         return await enrol_by_phone(
             ctx=ctx,
             name=name,
@@ -38,7 +42,7 @@ def enrol(
             commune=commune,
             workshop_id=workshop,
             level=level,
-            adviser_id=adviser_id,
+            actor=actor,
             force=force,
         )
 

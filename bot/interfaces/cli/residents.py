@@ -9,7 +9,7 @@ from rich.table import Table
 
 from bot.context import Context
 from bot.conversation.texts import LEVEL_NAMES
-from bot.interfaces.cli.common import confirm_or_refuse, console, iso, print_json
+from bot.interfaces.cli.common import AsOption, acting, confirm_or_refuse, console, iso, print_json
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.residents import ResidentSummary, erase_resident_for, get_resident, list_residents
 
@@ -71,6 +71,7 @@ def list_(as_json: JsonOption = False) -> None:
 def erase(
     resident_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro du résident.")],
     yes: YesOption = False,
+    as_: AsOption = None,
 ) -> None:
     """Effacer les données d'une personne à sa demande (comme OUBLIER) ; ses places vont aux personnes en attente."""
 
@@ -82,7 +83,7 @@ def erase(
     confirm_or_refuse(f"Effacer définitivement les données de {who} ?", yes=yes)
 
     async def action(ctx: Context) -> None:
-        erased = await erase_resident_for(ctx=ctx, resident_id=resident_id)
+        erased = await erase_resident_for(ctx=ctx, resident_id=resident_id, actor=await acting(ctx, as_))
         promoted = f" {erased.promoted} personne(s) en attente ont reçu sa place." if erased.promoted else ""
         console.print(f"Données de la personne n°{resident_id} effacées.{promoted}", highlight=False)
 

@@ -23,7 +23,18 @@ from sqlalchemy.exc import DBAPIError
 from bot.context import Context
 from bot.conversation.texts import LEVEL_NAMES, channel_name, when_fr
 from bot.conversation.understanding.keywords import parse_yes_no
-from bot.interfaces.cli.common import confirm_or_refuse, console, errors, fail, iso, print_json, run
+from bot.interfaces.cli.common import (
+    AS_HELP,
+    AsOption,
+    acting,
+    confirm_or_refuse,
+    console,
+    errors,
+    fail,
+    iso,
+    print_json,
+    run,
+)
 from bot.service.changes import MoveRequest, cancel_workshop_and_notify, move_workshop_and_notify, report_lines
 from bot.service.planning_csv import WorkshopFields
 from bot.service.stats import mark_attendance
@@ -54,7 +65,8 @@ CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (noms de champs en anglais, heures ISO 8601).")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Ne pas demander de confirmation.")]
-AuthorOption = Annotated[str, typer.Option("--author", help="Qui fait le changement (votre nom, pour le journal).")]
+# ``--author``: the name this option had before every changing command took ``--as``.
+AuthorOption = Annotated[str | None, typer.Option("--as", "--author", help=AS_HELP)]
 
 
 def act(action: Callable[[Context], Awaitable[T]]) -> T:
@@ -192,6 +204,7 @@ def add(
     capacity: Annotated[str, typer.Option(help="Nombre de places (1 à 30).")] = "6",
     adviser: Annotated[str, typer.Option(help="Conseiller responsable (nom enregistré).")] = "",
     as_json: JsonOption = False,
+    as_: AsOption = None,
 ) -> None:
     """Planifier un atelier."""
     fields = WorkshopFields(
@@ -207,7 +220,7 @@ def add(
     )
 
     async def action(ctx: Context) -> None:
-        workshop = await add_workshop(ctx=ctx, fields=fields, adviser=adviser or None)
+        workshop = await add_workshop(ctx=ctx, fields=fields, adviser=adviser or None, actor=await acting(ctx, as_))
         if as_json:
             print_json(workshop_json(workshop, ctx))
         else:
@@ -281,12 +294,13 @@ def _read(file: Path) -> bytes:
 def import_(
     file: Annotated[Path, typer.Argument(metavar="FICHIER.csv", help="Le planning (CSV ; « - » lit l'entrée).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Vérifier le fichier sans rien enregistrer.")] = False,
+    as_: AsOption = None,
 ) -> None:
     """Importer un planning (tableur CSV) : toutes les lignes, ou aucune si l'une est fausse."""
     data = _read(file)
 
     async def action(ctx: Context) -> None:
-        result = await import_planning(ctx=ctx, data=data, dry_run=dry_run)
+        result = await import_planning(ctx=ctx, data=data, dry_run=dry_run, actor=await acting(ctx, as_))
         if not result.ok:
             for error in result.errors:
                 errors.print(f"  {error}", highlight=False)
@@ -309,14 +323,14 @@ def import_(
 def cancel(
     workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
     reason: Annotated[str, typer.Option("--reason", help="La raison, donnée aux personnes inscrites.")],
-    author: AuthorOption = "ligne de commande",
+    author: AuthorOption = None,
     yes: YesOption = False,
 ) -> None:
     """Annuler un atelier ; chaque inscrit ou personne en attente est prévenu, et d'autres ateliers proposés."""
 
     async def preview(ctx: Context) -> str:
         report = await cancel_workshop_and_notify(
-            ctx=ctx, workshop_id=workshop_id, reason=reason, author=author, preview=True
+            ctx=ctx, workshop_id=workshop_id, reason=reason, actor=await acting(ctx, author), preview=True
         )
         w = report.workshop
         return f"Annuler l'{_describe(w, ctx)} ? {_concerned(w)}."
@@ -324,7 +338,8 @@ def cancel(
     confirm_or_refuse(act(preview), yes=yes)
 
     async def action(ctx: Context) -> None:
-        report = await cancel_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, reason=reason, author=author)
+        actor = await acting(ctx, author)
+        report = await cancel_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, reason=reason, actor=actor)
         console.print(f"Atelier n°{workshop_id} annulé. {_concerned(report.workshop)}.", highlight=False)
         for line in report_lines(report, ctx.tz):
             console.print(line, highlight=False)
@@ -348,7 +363,7 @@ def move(
     commune: Annotated[str | None, typer.Option(help="Nouvelle commune (lieu par défaut : la mairie).")] = None,
     venue: Annotated[str | None, typer.Option(help="Nouveau lieu.")] = None,
     address: Annotated[str | None, typer.Option(help="Adresse du nouveau lieu, s'il est nouveau.")] = None,
-    author: AuthorOption = "ligne de commande",
+    author: AuthorOption = None,
     yes: YesOption = False,
 ) -> None:
     """Déplacer un atelier (date, horaire ou lieu) ; chaque inscrit ou personne en attente est prévenu."""
@@ -356,7 +371,7 @@ def move(
 
     async def preview(ctx: Context) -> str:
         report = await move_workshop_and_notify(
-            ctx=ctx, workshop_id=workshop_id, change=change, author=author, preview=True
+            ctx=ctx, workshop_id=workshop_id, change=change, actor=await acting(ctx, author), preview=True
         )
         assert report.new is not None  # noqa: S101 - a move always has a new place and time
         new = f"{when_fr(report.new.starts_at, ctx.tz)} – {report.new.ends_at.astimezone(ctx.tz):%H:%M}"
@@ -368,7 +383,8 @@ def move(
     confirm_or_refuse(act(preview), yes=yes)
 
     async def action(ctx: Context) -> None:
-        report = await move_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, change=change, author=author)
+        actor = await acting(ctx, author)
+        report = await move_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, change=change, actor=actor)
         assert report.new is not None  # noqa: S101 - a move always has a new place and time
         console.print(
             f"Atelier n°{workshop_id} déplacé au {when_fr(report.new.starts_at, ctx.tz)}, {report.new.venue} "
@@ -388,6 +404,7 @@ def attendance(
         list[int] | None, typer.Option("--present", help="N° de résident venu (répétable ; voir roster).")
     ] = None,
     absent: Annotated[list[int] | None, typer.Option("--absent", help="N° de résident absent (répétable).")] = None,
+    as_: AsOption = None,
 ) -> None:
     """Noter qui est venu (une question par personne sur un terminal, sans --present ni --absent)."""
     came, missed = list(present or []), list(absent or [])
@@ -395,7 +412,8 @@ def attendance(
         came, missed = _ask_attendance(workshop_id)
 
     async def action(ctx: Context) -> None:
-        done = await mark_attendance(ctx=ctx, workshop_id=workshop_id, present=came, absent=missed)
+        actor = await acting(ctx, as_)
+        done = await mark_attendance(ctx=ctx, workshop_id=workshop_id, present=came, absent=missed, actor=actor)
         counts = Counter(status.value for status in done.marked.values())
         console.print(
             f"Présences de l'atelier n°{workshop_id} : {counts['attended']} présent(s), {counts['absent']} absent(s).",
