@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -90,7 +90,6 @@ class Script:
     prompt: str = ""
     gather: Mapping[str, str] | None = None
     closing: str = ""
-    recorded: tuple[int, ...] = field(default=(), compare=False)  # outbox rows of what was said (answers)
 
 
 def _goodbye() -> Script:
@@ -185,7 +184,7 @@ async def _act_once(
         return Script(say=tuple(m.body for m in previous) or (say.goodbye_spoken(),))
     text, outcome, resident_id = await act()
     record.resident_id = resident_id
-    reply = await enqueue(
+    await enqueue(
         session=session,
         message=NewMessage(
             channel=Channel.voice,
@@ -202,7 +201,7 @@ async def _act_once(
     )
     await set_outcome(session=session, call_sid=call_sid, outcome=outcome)
     ctx.wake_dispatcher()  # a seat given up: the next person's notice
-    return Script(say=(text,), recorded=(reply,) if reply is not None else ())
+    return Script(say=(text,))
 
 
 async def _act_on_message(
