@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/inbound_sms.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/personas.py
 
 clean:
 	rm -rf $(VENV) atelier.db atelier.db-wal atelier.db-shm

@@ -163,8 +163,13 @@ class Resident(Base):
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Two people, one phone ("on sera deux avec mon mari"): the second person is a resident of their own (their
+    # seat, their attendance, their cancellation), with no phone or chat; everything about them goes to the
+    # resident whose phone it is, named here.
+    companion_of_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
 
     commune: Mapped[Commune | None] = relationship(lazy="joined")
+    companion_of: Mapped[Resident | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
 
 
 class ErasedIdentity(Base):
@@ -250,6 +255,7 @@ class CallbackRequest(Base):
     # a number given in the conversation (Telegram residents): kept here only, never as the resident's identity,
     # since anyone can type anyone's number
     phone: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)  # what the resident said they need ("pas de voiture")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]
     handled_by: Mapped[str | None] = mapped_column(String(200))

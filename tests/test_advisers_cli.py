@@ -41,6 +41,7 @@ RESIDENT_FIELDS = {
 ADVISER_FIELDS = {"id", "name", "phone", "telegram_user_id", "communes", "role", "created_at", "email"}
 CALLBACK_FIELDS = {
     "id", "resident_id", "name", "phone", "telegram_chat_id", "commune", "created_at", "handled_at", "handled_by",
+    "reason",
 }  # fmt: skip
 REPORT_FIELDS = {
     "id", "author", "created_at", "body", "audience", "segments", "recipients", "by_channel", "sent", "delivered",

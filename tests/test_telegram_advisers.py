@@ -130,7 +130,7 @@ async def test_inscrits_shows_who_and_what_they_want_to_learn(bench: Rig, now: d
     ids = await with_people(bench, now)
     [answer] = await command(bench, f"/inscrits {ids['sv-beg']}")
     text = answer.text
-    assert "Martine Dupont — Telegram seulement — pas encore confirmé — veut apprendre : Santé" in text
+    assert "Martine Dupont — Telegram seulement — pas encore confirmé — veut apprendre : Premiers pas, Impôts" in text
     assert f"Paul Durand — {PAUL} — pas encore confirmé — veut apprendre : rien de précis" in text
 
 

@@ -293,8 +293,10 @@ def callbacks_text(items: Sequence[CallbackItem], ctx: Context) -> str:
     for item in items[:MAX_LISTED]:
         since = say.when_fr(item.created_at, ctx.tz)
         phone = item.phone or "pas de numéro (Telegram seulement)"
+        said = f" — « {item.reason[:80]} »" if item.reason else ""
         lines.append(
             f"n°{item.id} — {item.name or '(sans nom)'} — {phone} — {item.commune or 'commune inconnue'} — {since}"
+            f"{said}"
         )
     if len(items) > MAX_LISTED:
         lines.append(f"… et {len(items) - MAX_LISTED} autres : atelier callbacks list")

@@ -24,7 +24,7 @@ from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.service import spoken
 from bot.service.actors import Actor
 from bot.service.audit import record
-from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
+from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.voice_costs import call_seconds, started_minutes
 from bot.service.workshops import WorkshopError
@@ -180,7 +180,10 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
     residents = await _residents(session=session, audience=audience, codes=codes, now=now)
     destinations: list[tuple[Resident, Channel, str]] = []
     unreached: dict[int, str] = {}
+    audience_ids = {r.id for r in residents}
     for resident in residents:
+        if speaks_for(resident, audience_ids):
+            continue  # two people, one phone: one message to that phone
         destination = address_of(resident, calls=ctx.settings.calls_enabled)
         if destination is None:
             unreached[resident.id] = why_unreachable(resident)

@@ -30,9 +30,15 @@ async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> l
 
 
 async def request_callback(
-    *, session: AsyncSession, resident: Resident, now: datetime, phone: str | None = None
+    *,
+    session: AsyncSession,
+    resident: Resident,
+    now: datetime,
+    phone: str | None = None,
+    reason: str | None = None,
 ) -> CallbackRequest:
     """``phone``: a number the resident typed for this call-back; kept on the request, not on the resident.
+    ``reason``: what they said they need ("je n'ai pas de voiture"), for the adviser who calls back.
 
     A request still open is not made again (nor are the advisers told twice): asking twice is impatience, not a
     second request. A newly given number is added to it.
@@ -51,8 +57,9 @@ async def request_callback(
     ).scalar_one_or_none()
     if open_request is not None:
         open_request.phone = phone or open_request.phone
+        open_request.reason = reason or open_request.reason
         return open_request
-    request = CallbackRequest(resident_id=resident.id, created_at=now, phone=phone)
+    request = CallbackRequest(resident_id=resident.id, created_at=now, phone=phone, reason=reason)
     session.add(request)
     await session.flush()
     urgent = await _holds_a_workshop_soon(session=session, resident_id=resident.id, now=now)
@@ -91,12 +98,13 @@ async def _notify_now(
 ) -> None:
     commune = resident.commune.name if resident.commune else "commune inconnue"
     phone = request.phone or resident.phone or "pas de numéro"
+    body = say.callback_notice(resident.name or "(nom inconnu)", commune, phone, request.reason or "")
     await enqueue(
         session=session,
         message=NewMessage(
             channel=address[0],
             to_address=address[1],
-            body=say.callback_notice(resident.name or "(nom inconnu)", commune, phone),
+            body=body,
             kind=MessageKind.adviser_notice,
             due_at=request.created_at,
             idempotency_key=f"callback:{request.id}:adviser:{adviser.id}",
@@ -157,6 +165,7 @@ class CallbackItem:
     created_at: datetime
     handled_at: datetime | None
     handled_by: str | None
+    reason: str | None = None  # what the resident said they need
 
 
 def _item(request: CallbackRequest) -> CallbackItem:
@@ -171,6 +180,7 @@ def _item(request: CallbackRequest) -> CallbackItem:
         created_at=request.created_at,
         handled_at=request.handled_at,
         handled_by=request.handled_by,
+        reason=request.reason,
     )
 
 

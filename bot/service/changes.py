@@ -48,7 +48,7 @@ from bot.service.planning_csv import (
     plain,
     venue_for,
 )
-from bot.service.recipients import ToPhone, address_of, person_to_phone
+from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for
 from bot.service.reminders import replan_workshop
 from bot.service.workshops import (
     WorkshopError,
@@ -471,7 +471,10 @@ async def cancel_workshop_and_notify(
             known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
             world = await build_world(session=session, ctx=ctx, now=now)
             shortened = False
+            residents = {e.resident_id for e in cancelled.concerned}
             for enrolment in cancelled.concerned:
+                if speaks_for(enrolment.resident, residents):
+                    continue  # two people, one phone: the notice to that phone is for both
                 told_all = await _tell_cancelled(
                     session=session, ctx=ctx, world=world, enrolment=enrolment, cancelled=cancelled, known=known,
                     timing=(urgent, due), now=now, tally=tally,
@@ -673,7 +676,10 @@ async def move_workshop_and_notify(
             reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
             carried = await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
             known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
+            residents = {e.resident_id for e in moved.concerned}
             for enrolment in moved.concerned:
+                if speaks_for(enrolment.resident, residents):
+                    continue  # two people, one phone: the notice to that phone is for both
                 # After their own message, if one was carried over: "une place s'est libérée", then "déplacé".
                 after = carried.get(enrolment.resident_id)
                 notice_due = max(due, after + NOTICE_AFTER) if after is not None else due

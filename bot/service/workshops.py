@@ -212,7 +212,8 @@ def _entry(enrolment: Enrolment, *, calls: bool) -> RosterEntry:
         enrolment_id=enrolment.id,
         resident_id=resident.id,
         name=resident.name,
-        phone=resident.phone,
+        # two people, one phone: the number to call for the second one is the first one's
+        phone=resident.phone or (resident.companion_of.phone if resident.companion_of else None),
         telegram_chat_id=resident.telegram_chat_id,
         channel=reach[0] if reach else None,
         status=enrolment.status,

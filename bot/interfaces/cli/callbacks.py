@@ -26,6 +26,7 @@ def callback_json(item: CallbackItem, ctx: Context) -> dict[str, Any]:
         "created_at": iso(item.created_at, ctx),
         "handled_at": iso(item.handled_at, ctx),
         "handled_by": item.handled_by,
+        "reason": item.reason,
     }
 
 
@@ -45,7 +46,7 @@ def list_(
             console.print("Aucune demande de rappel en attente.")
             return
         table = Table(title="Demandes de rappel", title_justify="left")
-        for header in ("N°", "Demandé le", "Nom", "Téléphone", "Commune", "Traité"):
+        for header in ("N°", "Demandé le", "Nom", "Téléphone", "Commune", "Motif", "Traité"):
             table.add_column(header, overflow="fold")
         for item in items:
             done = f"{item.handled_at.astimezone(ctx.tz):%d/%m %H:%M} par {item.handled_by}" if item.handled_at else ""
@@ -55,6 +56,7 @@ def list_(
                 item.name or "(sans nom)",
                 item.phone or (f"Telegram {item.telegram_chat_id}" if item.telegram_chat_id else "pas de numéro"),
                 item.commune or "",
+                item.reason or "",
                 done,
             )
         console.print(table)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 09:32:54.091048
+Create Date: 2026-12-05 09:54:57.579206
 """
 
 from collections.abc import Sequence
@@ -131,13 +131,20 @@ def upgrade() -> None:
         sa.Column("erased", sa.Boolean(), nullable=False),
         sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_activity_at", storage.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("companion_of_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["commune_insee"], ["communes.insee"], name=op.f("fk_residents_commune_insee_communes")
+        ),
+        sa.ForeignKeyConstraint(
+            ["companion_of_id"], ["residents.id"], name=op.f("fk_residents_companion_of_id_residents")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_residents")),
         sa.UniqueConstraint("phone", name=op.f("uq_residents_phone")),
         sa.UniqueConstraint("telegram_chat_id", name=op.f("uq_residents_telegram_chat_id")),
     )
+    with op.batch_alter_table("residents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_residents_companion_of_id"), ["companion_of_id"], unique=False)
+
     op.create_table(
         "venues",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -155,6 +162,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("handled_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("handled_by", sa.String(length=200), nullable=True),
@@ -449,6 +457,9 @@ def downgrade() -> None:
     op.drop_table("conversations")
     op.drop_table("callback_requests")
     op.drop_table("venues")
+    with op.batch_alter_table("residents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_residents_companion_of_id"))
+
     op.drop_table("residents")
     with op.batch_alter_table("console_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_console_sessions_expires_at"))
