@@ -1244,8 +1244,10 @@ def _reask(state: State, resident: ResidentView, world: World, *, again: bool = 
         return Turn(state=state, replies=(Reply(say.callback_requested(has_phone=False)),))
     if step == Step.CANCEL_CONFIRM:
         return _on_cancel_confirm("", state, resident, world)
-    if step in (Step.CANCEL_PICK, Step.MOVE_PICK):
+    if step == Step.CANCEL_PICK:
         return _start_cancel(state, resident, world)
+    if step == Step.MOVE_PICK:
+        return _start_move(str(data.get("said", "")), resident, world)
     if resident.registered:
         return _menu(resident, again=again)
     return _next({}, resident, world)
