@@ -159,7 +159,7 @@ async def press_keys(*, ctx: Context, outbox_id: int, call_sid: str, digits: str
         if action == Action.replay:
             return _message_script(ctx, row, intro=False)
         return await _act_once(
-            session=session, ctx=ctx, call_sid=call_sid, digits=digits, now=now, resident_id=row.resident_id,
+            session=session, ctx=ctx, call_sid=call_sid, digits=digits, now=now,
             act=lambda: _act_on_message(session=session, ctx=ctx, row=row, menu=menu, action=action, now=now),
         )  # fmt: skip
 
@@ -171,7 +171,6 @@ async def _act_once(
     call_sid: str,
     digits: str,
     now: datetime,
-    resident_id: int | None,
     act: _Act,
 ) -> Script:
     """Carry out a key that changes something once per call: Twilio may post the same key twice (a retry); the
@@ -510,7 +509,6 @@ async def menu_keys(
         assert action in CHANGES  # noqa: S101 - callback or give_up, by the two menus' tables
         return await _act_once(
             session=session, ctx=ctx, call_sid=call_sid, digits=digits, now=now,
-            resident_id=resident.id if resident else None,
             act=lambda: _act_from_menu(session=session, ctx=ctx, resident=resident, caller=caller, action=action,
                                        subject=subject, now=now),
         )  # fmt: skip
