@@ -58,9 +58,7 @@ async def give_up_seat(session: AsyncSession, ids: Ids) -> None:
 
 
 async def cancel(session: AsyncSession, ids: Ids) -> None:
-    await session.execute(
-        update(Workshop).where(Workshop.id == ids.workshop).values(status=WorkshopStatus.cancelled)
-    )
+    await session.execute(update(Workshop).where(Workshop.id == ids.workshop).values(status=WorkshopStatus.cancelled))
 
 
 async def move(session: AsyncSession, ids: Ids) -> None:

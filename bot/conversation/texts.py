@@ -585,6 +585,14 @@ def callback_phone_noted() -> str:
     return "Merci, un conseiller va vous rappeler dans les prochains jours."
 
 
+def phone_not_callable() -> str:
+    """A callback number advisers will not call: premium rate, shared cost, abroad…"""
+    return (
+        "Nos conseillers ne peuvent pas appeler ce numéro. Donnez un numéro de portable ou de fixe, "
+        "par exemple : 06 12 34 56 78"
+    )
+
+
 def phone_not_understood() -> str:
     return f"{NOT_UNDERSTOOD} Écrivez votre numéro de téléphone, avec ses 10 chiffres."
 
@@ -627,6 +635,17 @@ def not_understood_idle(first_name: str) -> str:
     return f"Je n'ai pas compris, {first_name}. Que voulez-vous faire ?"
 
 
+def number_not_served(phone: str) -> str:
+    """To a number we do not serve (a special number, or another country's): once a day at most, and nothing
+    else — no sign-up, no reminder."""
+    return f"Bonjour. Ce service ne peut pas répondre à ce numéro. Pour les ateliers numériques, appelez le {phone}."
+
+
+def too_many_messages() -> str:
+    """Sent once when a number passed its replies for now; silence after it until the window has passed."""
+    return "Trop de messages. Réessayez plus tard."
+
+
 def where_exactly(venue: str, address: str) -> str:
     return _one_sms(f"L'atelier a lieu : {venue}, {address}.", f"Adresse : {address}.")
 
@@ -644,6 +663,13 @@ def callback_notice(name: str, commune: str, phone: str, reason: str = "") -> st
         f"Demande de rappel : {name}, {commune}, {phone}.{said} Liste : atelier callbacks list, ou /rappels sur "
         "Telegram."
     )
+
+
+def callback_digest(waiting: int) -> str:
+    """What advisers get about requests from people not known yet: how many wait, never who (a stranger's words
+    and number do not go out by SMS)."""
+    asks = "demande de rappel attend" if waiting == 1 else "demandes de rappel attendent"
+    return f"{waiting} {asks}. Liste : atelier callbacks list, ou /rappels sur Telegram."
 
 
 # --- Channels ----------------------------------------------------------------------------------------------
