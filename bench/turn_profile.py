@@ -78,17 +78,19 @@ async def serve_and_load(
     await warm.wait()
     profile = cProfile.Profile(time.thread_time)  # CPU time of the event loop's thread, not the wall clock
     writer = cProfile.Profile(time.thread_time)  # and of SQLite's writer thread
-    cpu = time.process_time()
+    cpu, loop_cpu = time.process_time(), time.thread_time()
     if args.profile:
         profile.enable()
         _profile_writer(writer)
+    else:
+        _time_writer()
     measured = await asyncio.create_subprocess_exec(
         *load, f"--conversations={args.conversations}", stdout=subprocess.PIPE, env=env
     )
     output, _ = await measured.communicate()
     profile.disable()
     _profile_writer(None)
-    cpu = time.process_time() - cpu
+    cpu, loop_cpu = time.process_time() - cpu, time.thread_time() - loop_cpu
     server.should_exit = True
     await serving
     report = output.decode()
@@ -97,10 +99,32 @@ async def serve_and_load(
         f"{report.strip()}\nserver CPU (this process, every thread): {cpu:.2f} s = "
         f"{cpu / turns * 1000:.2f} ms per turn, {cpu / requests * 1000:.2f} ms per request"
     )
+    if not args.profile:
+        writer_cpu = _writer_cpu[0]
+        summary += (
+            f"\n  of which the event loop's thread {loop_cpu / requests * 1000:.2f} ms per request, SQLite's writer "
+            f"thread {writer_cpu / requests * 1000:.2f} ms per request (the rest: other threads)"
+        )
     return profile, writer, summary
 
 
 _unprofiled = SQLiteWriter._run
+
+
+_writer_cpu = [0.0]
+
+
+def _time_writer() -> None:
+    """Add up the CPU time of each transaction run on SQLite's writer thread into ``_writer_cpu``."""
+
+    def run(self: SQLiteWriter, work: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return _unprofiled(self, work)
+        finally:
+            _writer_cpu[0] += time.thread_time() - started
+
+    SQLiteWriter._run = run  # type: ignore[method-assign]
 
 
 def _profile_writer(profile: cProfile.Profile | None) -> None:
