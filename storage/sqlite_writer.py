@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 T = TypeVar("T")
 
@@ -126,9 +126,9 @@ class SQLiteWriter:
     """Runs write transactions one after the other on its own thread, each in one hop from the caller's loop.
 
     ``prepare`` is called with each new pysqlite connection (the pragmas); ``begin`` is the statement that opens
-    each transaction (``BEGIN IMMEDIATE``: the write lock up front). The thread, its event loop and its engine
-    (with the SQL it compiled) are made at the first transaction and kept until ``close()``; ``release()`` only
-    closes the connection (the next transaction opens one again).
+    each transaction (``BEGIN IMMEDIATE``: the write lock up front). The thread, its event loop, its engine (with the
+    SQL it compiled) and its one connection are made at the first transaction and kept until ``close()``;
+    ``release()`` only closes the connection (the next transaction opens one again).
     """
 
     def __init__(self, url: str, *, prepare: Callable[[sqlite3.Connection], None], begin: str) -> None:
@@ -136,8 +136,10 @@ class SQLiteWriter:
         self._prepare = prepare
         self._begin = begin
         self._thread = _Thread()
-        # A writer dropped without close() still ends its thread and loop (no ResourceWarning, no thread left).
+        # A writer dropped without close() still ends its thread and loop (no ResourceWarning, no thread left);
+        # at the interpreter's exit, concurrent.futures ends the thread itself.
         self._finalizer = weakref.finalize(self, _Thread.stop, self._thread)
+        self._finalizer.atexit = False  # type: ignore[misc]  # a documented attribute typeshed lacks
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """``work(session)`` inside one transaction, committed when it returns, rolled back when it raises.
@@ -156,18 +158,30 @@ class SQLiteWriter:
         return self._thread.loop().run_until_complete(self._transaction(work))
 
     async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        if self._thread.sessions is None:
-            self._thread.engine = self._make_engine()
-            self._thread.sessions = async_sessionmaker(self._thread.engine, expire_on_commit=False)
-        async with self._thread.sessions() as session:
-            await session.connection()  # BEGIN (IMMEDIATE), from the engine's "begin" event
-            try:
-                result = await work(session)
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
-            return result
+        connection = await self._connection()
+        transaction = await connection.begin()  # BEGIN (IMMEDIATE), from the engine's "begin" event
+        # The session joins the connection's transaction: it flushes into it, and this function ends it.
+        session = AsyncSession(bind=connection, expire_on_commit=False)
+        try:
+            result = await work(session)
+            await session.flush()
+        except BaseException:
+            await transaction.rollback()
+            raise
+        else:
+            await transaction.commit()
+        finally:
+            await session.close()
+        return result
+
+    async def _connection(self) -> AsyncConnection:
+        """The writer's one connection, kept from one transaction to the next (no checkout from a pool each time)."""
+        thread = self._thread
+        if thread.engine is None:
+            thread.engine = self._make_engine()
+        if thread.connection is None or thread.connection.closed or thread.connection.invalidated:
+            thread.connection = await thread.engine.connect()
+        return thread.connection
 
     def _make_engine(self) -> AsyncEngine:
         async def connect() -> InlineConnection:
@@ -207,7 +221,7 @@ class _Thread:
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.engine: AsyncEngine | None = None
-        self.sessions: async_sessionmaker[AsyncSession] | None = None
+        self.connection: AsyncConnection | None = None
 
     def executor(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -221,7 +235,10 @@ class _Thread:
         return self._loop
 
     def release(self) -> None:
-        """On the thread: close the pool's connection."""
+        """On the thread: close the connection."""
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            self.loop().run_until_complete(connection.close())
         if self.engine is not None:
             self.loop().run_until_complete(self.engine.dispose())
 
@@ -237,4 +254,4 @@ class _Thread:
         self.release()
         if self._loop is not None:
             self._loop.close()
-        self._loop, self.engine, self.sessions = None, None, None
+        self._loop, self.engine = None, None
