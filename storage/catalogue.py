@@ -7,20 +7,24 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Commune,
+    Conversation,
     Enrolment,
     EnrolmentStatus,
     Level,
+    MessageStatus,
+    OutboundMessage,
     Resident,
     Venue,
     Workshop,
     WorkshopStatus,
     WorldVersion,
 )
+from storage.outbox.queueing import ASKING_KINDS, Asked
 from storage.world import ROW_ID
 
 
@@ -83,6 +87,76 @@ async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> 
     return [OpenWorkshop(*row) for row in result]
 
 
+@dataclass(frozen=True)
+class HouseholdBooking:
+    """A seated or waiting enrolment of a resident or of someone who shares their phone, with its workshop."""
+
+    enrolment_id: int
+    resident_id: int
+    resident_name: str | None
+    position: int | None  # in the waiting list; None when seated
+    confirmed: bool | None
+    workshop: OpenWorkshop  # its ``seated`` is not counted (0)
+
+
+async def household_bookings(*, session: AsyncSession, resident_id: int, now: datetime) -> list[HouseholdBooking]:
+    """The active bookings (``active_bookings``) of the resident and of the people who share their phone (not
+    erased), in one statement: soonest first; at the same start the resident's own, then the others' by id."""
+    rows = await session.execute(_household_statement(), {"resident_id": resident_id, "now": now})
+    bookings = []
+    for row in rows:
+        values: tuple[Any, ...] = tuple(row)
+        enrolment, owner, name, position, confirmed, workshop, starts_at, level, topic, capacity, *place = values
+        venue, address, insee, commune, latitude, longitude, ends_at = place
+        where = OpenWorkshop(
+            workshop, starts_at, level, topic, capacity, 0, venue, address, insee, commune, latitude, longitude, ends_at
+        )
+        bookings.append(HouseholdBooking(enrolment, owner, name, position, confirmed, where))
+    return bookings
+
+
+@cache
+def _household_statement() -> Select[*tuple[Any, ...]]:
+    """Built once: it runs for every message of a known resident."""
+    resident_id = bindparam("resident_id", type_=Integer)
+    household = or_(
+        Enrolment.resident_id == resident_id,
+        and_(Resident.companion_of_id == resident_id, Resident.erased.is_(False)),
+    )
+    return (
+        select(
+            Enrolment.id,
+            Enrolment.resident_id,
+            Resident.name,
+            Enrolment.position,
+            Enrolment.confirmed,
+            Workshop.id,
+            Workshop.starts_at,
+            Workshop.level,
+            Workshop.topic,
+            Workshop.capacity,
+            Venue.name,
+            Venue.address,
+            Venue.commune_insee,
+            Commune.name,
+            Venue.latitude,
+            Venue.longitude,
+            Workshop.ends_at,
+        )
+        .join(Resident, Resident.id == Enrolment.resident_id)
+        .join(Workshop, Workshop.id == Enrolment.workshop_id)
+        .join(Venue, Venue.id == Workshop.venue_id)
+        .join(Commune, Commune.insee == Venue.commune_insee)
+        .where(
+            household,
+            Enrolment.status.in_((EnrolmentStatus.seated, EnrolmentStatus.waiting)),
+            Workshop.status == WorkshopStatus.planned,
+            Workshop.starts_at > bindparam("now"),
+        )
+        .order_by(Workshop.starts_at, Enrolment.resident_id != resident_id, Resident.id)
+    )
+
+
 @cache
 def _world_version_statement() -> Select[int]:
     return select(WorldVersion.version).where(WorldVersion.id == ROW_ID)
@@ -141,3 +215,75 @@ async def find_resident(
         params["telegram_chat_id"] = telegram_chat_id
     result = await session.execute(_find_resident_statement(by_phone=by_phone, by_chat=by_chat), params)
     return result.unique().scalar_one_or_none()
+
+
+# --- What a turn of the conversation starts from, in one query --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TurnStart:
+    """What a resident's message is answered from: the world's version (``world_version``), the resident the
+    address belongs to (``find_resident``), the conversation stored for the address, and what the latest reminder
+    or notice sent to the resident asked about (``last_asked_enrolment``)."""
+
+    version: int | None
+    resident: Resident | None
+    conversation: Conversation | None
+    asked: Asked | None
+
+
+async def start_of_turn(
+    *,
+    session: AsyncSession,
+    channel: str,
+    address: str,
+    phone: str | None = None,
+    telegram_chat_id: int | None = None,
+    asked_since: datetime,
+) -> TurnStart:
+    """The four reads every message needs, in one statement (resident and conversation as the session's objects,
+    like ``find_resident`` and ``load_conversation``). The resident is found by ``phone`` or else by
+    ``telegram_chat_id``; by neither, there is none."""
+    params: dict[str, Any] = {"channel": channel, "address": address, "since": asked_since}
+    by_phone = bool(phone)
+    params["who"] = phone if by_phone else telegram_chat_id
+    row = (await session.execute(_start_statement(by_phone=by_phone), params)).unique().one()
+    version, resident, conversation, asked_enrolment, asked_at = row
+    asked = Asked(int(asked_enrolment), asked_at) if asked_enrolment is not None and asked_at is not None else None
+    return TurnStart(version, resident, conversation, asked)
+
+
+@cache
+def _start_statement(*, by_phone: bool) -> Select[Any, Resident, Conversation, Any, Any]:
+    """Built once per kind of address: from one row (a constant), the resident and the conversation joined when
+    they exist, and the version and the last question as scalar subqueries."""
+    anchor = select(literal(1).label("one")).subquery("turn")
+    who = Resident.phone if by_phone else Resident.telegram_chat_id
+    latest = (
+        select(OutboundMessage.enrolment_id, OutboundMessage.sent_at)
+        .where(
+            OutboundMessage.resident_id == Resident.id,
+            OutboundMessage.enrolment_id.is_not(None),
+            OutboundMessage.kind.in_(ASKING_KINDS),
+            OutboundMessage.status.in_((MessageStatus.sent, MessageStatus.delivered)),
+            OutboundMessage.sent_at >= bindparam("since"),
+        )
+        .order_by(OutboundMessage.sent_at.desc(), OutboundMessage.id.desc())
+        .limit(1)
+        .correlate(Resident)
+    )
+    return (
+        select(
+            select(WorldVersion.version).where(WorldVersion.id == ROW_ID).scalar_subquery(),
+            Resident,
+            Conversation,
+            latest.with_only_columns(OutboundMessage.enrolment_id).scalar_subquery(),
+            latest.with_only_columns(OutboundMessage.sent_at).scalar_subquery(),
+        )
+        .select_from(anchor)
+        .outerjoin(Resident, and_(who == bindparam("who"), Resident.erased.is_(False)))
+        .outerjoin(
+            Conversation,
+            and_(Conversation.channel == bindparam("channel"), Conversation.address == bindparam("address")),
+        )
+    )

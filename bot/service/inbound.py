@@ -7,6 +7,7 @@ delivered twice changes state once, and gets the replies given the first time.
 
 from __future__ import annotations
 
+import enum
 import logging
 import unicodedata
 import uuid
@@ -48,12 +49,19 @@ from bot.service.enrolments import SeatError, cancel, enrol_together, move
 from bot.service.erasure import erase
 from bot.service.limits import NOTICE_MARKER, Gate, admit, shared_phone_served
 from bot.service.reminders import plan_reminders, venue_of, will_remind
-from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops, world_version
-from storage.conversations import forget_conversation, load_conversation, save_conversation
+from storage.catalogue import (
+    OpenWorkshop,
+    active_bookings,
+    find_resident,
+    household_bookings,
+    open_workshops,
+    start_of_turn,
+)
+from storage.conversations import forget_conversation, save_conversation
 from storage.enums import Channel
 from storage.inbound import record_inbound
 from storage.models import Conversation, Enrolment, InboundMessage, MessageKind, MessageStatus, Resident, Workshop
-from storage.outbox.queueing import NewMessage, enqueue, last_asked_enrolment, replies_for_inbound
+from storage.outbox.queueing import Asked, NewMessage, enqueue, last_asked_enrolment, replies_for_inbound
 from storage.residents import companions_of, set_opt_out
 
 log = logging.getLogger(__name__)
@@ -176,14 +184,26 @@ async def _converse(
     *, session: AsyncSession, ctx: Context, inbound: Inbound, record: InboundMessage, text: str, now: datetime
 ) -> Conversed:
     """One turn of the dialogue: what it needs loaded, its effects applied, the conversation stored."""
-    version = await world_version(session=session)  # before this turn changes any workshop or seat
-    resident = await _find_resident(session=session, inbound=inbound)
-    conversation = await load_conversation(session=session, channel=inbound.channel, address=inbound.address)
+    # One statement for what every message needs, the world's version read before this turn changes anything.
+    start = await start_of_turn(
+        session=session,
+        channel=inbound.channel,
+        address=inbound.address,
+        phone=inbound.address if inbound.channel != Channel.telegram else None,
+        telegram_chat_id=_int(inbound.address) if inbound.channel == Channel.telegram else None,
+        asked_since=now - ASKED_WITHIN,
+    )
+    resident, conversation = start.resident, start.conversation
+    if inbound.channel == Channel.telegram and inbound.shared_phone:
+        resident = await _link_phone(
+            session=session, resident=resident, chat_id=_int(inbound.address), phone=inbound.shared_phone
+        )
     state = _state_of(conversation)
     if inbound.shared_phone and resident is not None and resident.name and resident.level:
         state = None  # recognised by their number: no need to finish a sign-up they already did
-    world = await build_world(session=session, ctx=ctx, now=now, version=version)
-    view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now)
+    world = await build_world(session=session, ctx=ctx, now=now, version=start.version)
+    asked = start.asked if resident is start.resident else UNKNOWN  # another resident: their own question
+    view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now, asked=asked)
     turn = dialogue.respond(state=state, text=text, resident=view, world=world)
     applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
     resident = applied.resident
@@ -326,24 +346,37 @@ def _kept(ctx: Context, now: datetime, version: int | None) -> tuple[WorkshopOpt
     return workshops
 
 
+class _Unknown(enum.Enum):
+    """Not read yet (``resident_view`` reads it)."""
+
+    token = enum.auto()
+
+
+UNKNOWN = _Unknown.token
+
+
 async def resident_view(
-    *, session: AsyncSession, resident: Resident | None, channel: str, now: datetime
+    *,
+    session: AsyncSession,
+    resident: Resident | None,
+    channel: str,
+    now: datetime,
+    asked: Asked | _Unknown | None = UNKNOWN,
 ) -> ResidentView:
+    """What the dialogue knows of the resident. ``asked``: what the latest reminder or notice sent to them asked
+    about, when it was read already (``start_of_turn``)."""
     if resident is None:
         return ResidentView(has_phone=channel == Channel.sms, contact_offered=channel != Channel.telegram)
     bookings = []
-    for enrolment in await active_bookings(session=session, resident_id=resident.id, now=now):
-        option = _option(enrolment.workshop, 0)
-        bookings.append(Booking(enrolment.id, option, enrolment.position, enrolment.confirmed))
-    for companion in await companions_of(session=session, resident_id=resident.id):
-        who = first_name_of(companion.name or "") or "?"
-        for enrolment in await active_bookings(session=session, resident_id=companion.id, now=now):
-            option = _option(enrolment.workshop, 0)
-            bookings.append(Booking(enrolment.id, option, enrolment.position, enrolment.confirmed, who=who))
+    for booking in await household_bookings(session=session, resident_id=resident.id, now=now):
+        who = None if booking.resident_id == resident.id else (first_name_of(booking.resident_name or "") or "?")
+        option = _open_option(booking.workshop)
+        bookings.append(Booking(booking.enrolment_id, option, booking.position, booking.confirmed, who=who))
     bookings.sort(key=lambda b: (b.workshop.starts_at, b.who is not None))
     opted_out = resident.opted_out_telegram if channel == Channel.telegram else resident.opted_out_sms
-    asked = None
-    if any(booking.waiting_position is None for booking in bookings):
+    if not any(booking.waiting_position is None for booking in bookings):
+        asked = None
+    elif asked is UNKNOWN:
         asked = await last_asked_enrolment(session=session, resident_id=resident.id, since=now - ASKED_WITHIN)
     return ResidentView(
         name=resident.name,
@@ -357,18 +390,6 @@ async def resident_view(
         asked_about=asked.enrolment_id if asked else None,
         asked_at=asked.sent_at if asked else None,
     )
-
-
-async def _find_resident(*, session: AsyncSession, inbound: Inbound) -> Resident | None:
-    if inbound.channel == Channel.telegram:
-        chat_id = _int(inbound.address)
-        resident = await find_resident(session=session, telegram_chat_id=chat_id)
-        if inbound.shared_phone:
-            resident = await _link_phone(
-                session=session, resident=resident, chat_id=chat_id, phone=inbound.shared_phone
-            )
-        return resident
-    return await find_resident(session=session, phone=inbound.address)
 
 
 async def _link_phone(
