@@ -62,7 +62,7 @@ from storage.enums import Channel
 from storage.inbound import record_inbound
 from storage.models import Conversation, Enrolment, InboundMessage, MessageKind, MessageStatus, Resident, Workshop
 from storage.outbox.queueing import Asked, NewMessage, enqueue, last_asked_enrolment, replies_for_inbound
-from storage.residents import companions_of, set_opt_out
+from storage.residents import companions_of, record_activity, set_opt_out
 
 log = logging.getLogger(__name__)
 
@@ -212,8 +212,9 @@ async def _converse(
         await forget_conversation(session=session, channel=inbound.channel, address=inbound.address)
         return Conversed(applied.turn.replies, resident_id=None, erased_id=resident.id)
     if resident is not None:
-        record.resident_id = resident.id
-        resident.last_activity_at, resident.preferred_channel = now, inbound.channel
+        await record_activity(
+            session=session, resident_id=resident.id, inbound_id=record.id, channel=inbound.channel, now=now
+        )
     await keep_state(
         session=session,
         existing=conversation,
