@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, bindparam, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -26,6 +27,12 @@ from storage.models import (
 )
 from storage.outbox.queueing import ASKING_KINDS, Asked
 from storage.world import ROW_ID
+
+
+def _one_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` for the statements built once: ``in_`` binds an expanding list, rendered again at
+    every execution; equalities are rendered once, with the statement."""
+    return or_(*(column == value for value in values))
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,7 @@ def _household_statement() -> Select[*tuple[Any, ...]]:
         .join(Commune, Commune.insee == Venue.commune_insee)
         .where(
             household,
-            Enrolment.status.in_((EnrolmentStatus.seated, EnrolmentStatus.waiting)),
+            _one_of(Enrolment.status, (EnrolmentStatus.seated, EnrolmentStatus.waiting)),
             Workshop.status == WorkshopStatus.planned,
             Workshop.starts_at > bindparam("now"),
         )
@@ -177,7 +184,7 @@ def _active_bookings_statement() -> Select[Enrolment]:
         .join(Workshop, Workshop.id == Enrolment.workshop_id)
         .where(
             Enrolment.resident_id == bindparam("resident_id"),
-            Enrolment.status.in_((EnrolmentStatus.seated, EnrolmentStatus.waiting)),
+            _one_of(Enrolment.status, (EnrolmentStatus.seated, EnrolmentStatus.waiting)),
             Workshop.status == WorkshopStatus.planned,
             Workshop.starts_at > bindparam("now"),
         )
@@ -264,8 +271,8 @@ def _start_statement(*, by_phone: bool) -> Select[Any, Resident, Conversation, A
         .where(
             OutboundMessage.resident_id == Resident.id,
             OutboundMessage.enrolment_id.is_not(None),
-            OutboundMessage.kind.in_(ASKING_KINDS),
-            OutboundMessage.status.in_((MessageStatus.sent, MessageStatus.delivered)),
+            _one_of(OutboundMessage.kind, ASKING_KINDS),
+            _one_of(OutboundMessage.status, (MessageStatus.sent, MessageStatus.delivered)),
             OutboundMessage.sent_at >= bindparam("since"),
         )
         .order_by(OutboundMessage.sent_at.desc(), OutboundMessage.id.desc())
