@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import logging
 import os
 import pstats
 import subprocess
@@ -65,7 +66,10 @@ async def serve_and_load(
 
     os.environ.update(env)
     app = create_app(load_settings())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # Logged as ``atelier serve`` logs (our lines at INFO, uvicorn's access lines), into the void.
+    logging.basicConfig(level=logging.INFO, stream=open(os.devnull, "w"))  # noqa: SIM115, ASYNC230 - once, kept
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", proxy_headers=True, log_config=None)
+    server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn's Server offers a flag, not an event
         await asyncio.sleep(0.05)

@@ -101,6 +101,10 @@ class InlineConnection:
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         return await self.cursor().execute(sql, parameters)
 
+    def run_now(self, sql: str) -> None:
+        """A statement with no result run at once (``BEGIN IMMEDIATE``), below SQLAlchemy's execution."""
+        self._conn.execute(sql)
+
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
 
@@ -196,7 +200,7 @@ class SQLiteWriter:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql(self._begin)
+            connection.connection.driver_connection.run_now(self._begin)  # our InlineConnection
 
         return engine
 
