@@ -237,6 +237,8 @@ class Result:
     callbacks: int
     errors: int
     cpu: float | None = None  # the server's CPU seconds during the load, when it is ours
+    database_cpu: float | None = None  # and the database server's (PostgreSQL)
+    client_cpu: float | None = None  # and this load client's
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -264,6 +266,10 @@ class Result:
         if self.cpu is not None:
             per_turn, per_request = self.cpu / self.turns * 1000, self.cpu / self.requests * 1000
             cpu = f"  server CPU {per_turn:5.2f} ms/turn {per_request:5.2f} ms/request"
+        if self.database_cpu is not None:
+            cpu += f", database {self.database_cpu / self.turns * 1000:5.2f} ms/turn"
+        if self.client_cpu is not None:
+            cpu += f", load client {self.client_cpu / self.turns * 1000:5.2f} ms/turn"
         return (
             f"{self.name:<34} {self.turns:>5} turns {self.callbacks:>5} callbacks in {self.seconds:6.2f} s "
             f"{self.turn_rate:7.1f} turns/s {self.request_rate:7.1f} req/s  turn p50 {self.percentile(0.5):6.1f} "
@@ -279,6 +285,7 @@ async def load(
     *,
     callbacks: Callbacks | None,
     server_pid: int | None = None,
+    database_pid: int | None = None,
 ) -> Result:
     import aiohttp
 
@@ -312,12 +319,17 @@ async def load(
                             errors += 1
 
         cpu = cpu_seconds(server_pid) if server_pid is not None else None
+        database = cpu_seconds(database_pid) if database_pid is not None else None
+        client = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
+        client = time.process_time() - client
         if server_pid is not None and cpu is not None:
             cpu = cpu_seconds(server_pid) - cpu
-    return Result(name, seconds, latencies, posted, errors, cpu)
+        if database_pid is not None and database is not None:
+            database = cpu_seconds(database_pid) - database
+    return Result(name, seconds, latencies, posted, errors, cpu, database, client)
 
 
 # --- the runs -----------------------------------------------------------------------------------------------------
@@ -359,14 +371,23 @@ class Plan:
 
 
 def play(
-    name: str, base: str, plan: Plan, numbers: Numbers, *, callbacks: bool, server_pid: int | None = None
+    name: str,
+    base: str,
+    plan: Plan,
+    numbers: Numbers,
+    *,
+    callbacks: bool,
+    server_pid: int | None = None,
+    database_pid: int | None = None,
 ) -> Result:
     """A warm-up, then the measured load, each from fresh numbers."""
     warm = conversations(plan.warmup, first=numbers.take(plan.warmup), token=plan.token, url=base + PATH)
     work = conversations(plan.count, first=numbers.take(plan.count), token=plan.token, url=base + PATH)
     signer = Callbacks(plan.token, base, base) if callbacks else None
     asyncio.run(load("warm-up", base, warm, min(plan.concurrency, plan.warmup), callbacks=signer))
-    return asyncio.run(load(name, base, work, plan.concurrency, callbacks=signer, server_pid=server_pid))
+    pids = {"server_pid": server_pid, "database_pid": database_pid}
+    measured = load(name, base, work, plan.concurrency, callbacks=signer, **pids)
+    return asyncio.run(measured)
 
 
 @contextmanager
@@ -439,7 +460,8 @@ def postgres_runs(stack: ExitStack, tmp: Path, plan: Plan, numbers: Numbers) -> 
         url = server.url(database)
         with atelier_serve(tmp, url, plan.token, workers=workers, label=f"pg{workers}") as (base, pid):
             name = f"PostgreSQL, {workers} process{'es' if workers > 1 else ''}, turns+callbacks"
-            results.append(play(name, base, plan, numbers, callbacks=True, server_pid=pid))
+            postmaster = int((server.directory / "data" / "postmaster.pid").read_text().split()[0])
+            results.append(play(name, base, plan, numbers, callbacks=True, server_pid=pid, database_pid=postmaster))
         print(results[-1].line(), flush=True)
     scale = results[1].request_rate / results[0].request_rate
     ok = scale >= SCALE_OUT

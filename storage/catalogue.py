@@ -8,25 +8,19 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     Commune,
-    Conversation,
     Enrolment,
     EnrolmentStatus,
     Level,
-    MessageStatus,
-    OutboundMessage,
     Resident,
     Venue,
     Workshop,
     WorkshopStatus,
-    WorldVersion,
 )
-from storage.outbox.queueing import ASKING_KINDS, Asked
-from storage.world import ROW_ID
 
 
 def _one_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
@@ -55,7 +49,7 @@ class OpenWorkshop:
 
 
 @cache
-def _open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, str, str, str, str, *tuple[Any, ...]]:
+def open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, str, str, str, str, *tuple[Any, ...]]:
     """Built once: the statement is the same for every message, only ``starting_after`` changes. (SQLAlchemy
     types the columns past the tenth as Any.)"""
     seated = (
@@ -90,7 +84,7 @@ def _open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, s
 
 async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> list[OpenWorkshop]:
     """Planned workshops starting after the given moment, each with its number of seated people (one query)."""
-    result = await session.execute(_open_workshops_statement(), {"starting_after": starting_after})
+    result = await session.execute(open_workshops_statement(), {"starting_after": starting_after})
     return [OpenWorkshop(*row) for row in result]
 
 
@@ -105,25 +99,26 @@ class HouseholdBooking:
     confirmed: bool | None
     workshop: OpenWorkshop  # its ``seated`` is not counted (0)
 
-
-async def household_bookings(*, session: AsyncSession, resident_id: int, now: datetime) -> list[HouseholdBooking]:
-    """The active bookings (``active_bookings``) of the resident and of the people who share their phone (not
-    erased), in one statement: soonest first; at the same start the resident's own, then the others' by id."""
-    rows = await session.execute(_household_statement(), {"resident_id": resident_id, "now": now})
-    bookings = []
-    for row in rows:
-        values: tuple[Any, ...] = tuple(row)
-        enrolment, owner, name, position, confirmed, workshop, starts_at, level, topic, capacity, *place = values
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> HouseholdBooking:
+        """From a row of ``household_statement``."""
+        enrolment, owner, name, position, confirmed, workshop, starts_at, level, topic, capacity, *place = row
         venue, address, insee, commune, latitude, longitude, ends_at = place
         where = OpenWorkshop(
             workshop, starts_at, level, topic, capacity, 0, venue, address, insee, commune, latitude, longitude, ends_at
         )
-        bookings.append(HouseholdBooking(enrolment, owner, name, position, confirmed, where))
-    return bookings
+        return cls(enrolment, owner, name, position, confirmed, where)
+
+
+async def household_bookings(*, session: AsyncSession, resident_id: int, now: datetime) -> list[HouseholdBooking]:
+    """The active bookings (``active_bookings``) of the resident and of the people who share their phone (not
+    erased), in one statement: soonest first; at the same start the resident's own, then the others' by id."""
+    rows = await session.execute(household_statement(), {"resident_id": resident_id, "now": now})
+    return [HouseholdBooking.of(row) for row in rows]
 
 
 @cache
-def _household_statement() -> Select[*tuple[Any, ...]]:
+def household_statement() -> Select[*tuple[Any, ...]]:
     """Built once: it runs for every message of a known resident."""
     resident_id = bindparam("resident_id", type_=Integer)
     household = or_(
@@ -162,18 +157,6 @@ def _household_statement() -> Select[*tuple[Any, ...]]:
         )
         .order_by(Workshop.starts_at, Enrolment.resident_id != resident_id, Resident.id)
     )
-
-
-@cache
-def _world_version_statement() -> Select[int]:
-    return select(WorldVersion.version).where(WorldVersion.id == ROW_ID)
-
-
-async def world_version(*, session: AsyncSession) -> int | None:
-    """The world's version as this transaction sees it (``storage/world.py``): while it stays the same, so do the
-    workshops ``open_workshops`` gives and their seats. None when the database has no version (then nothing read
-    before can be trusted)."""
-    return (await session.execute(_world_version_statement())).scalar_one_or_none()
 
 
 @cache
@@ -222,75 +205,3 @@ async def find_resident(
         params["telegram_chat_id"] = telegram_chat_id
     result = await session.execute(_find_resident_statement(by_phone=by_phone, by_chat=by_chat), params)
     return result.unique().scalar_one_or_none()
-
-
-# --- What a turn of the conversation starts from, in one query --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TurnStart:
-    """What a resident's message is answered from: the world's version (``world_version``), the resident the
-    address belongs to (``find_resident``), the conversation stored for the address, and what the latest reminder
-    or notice sent to the resident asked about (``last_asked_enrolment``)."""
-
-    version: int | None
-    resident: Resident | None
-    conversation: Conversation | None
-    asked: Asked | None
-
-
-async def start_of_turn(
-    *,
-    session: AsyncSession,
-    channel: str,
-    address: str,
-    phone: str | None = None,
-    telegram_chat_id: int | None = None,
-    asked_since: datetime,
-) -> TurnStart:
-    """The four reads every message needs, in one statement (resident and conversation as the session's objects,
-    like ``find_resident`` and ``load_conversation``). The resident is found by ``phone`` or else by
-    ``telegram_chat_id``; by neither, there is none."""
-    params: dict[str, Any] = {"channel": channel, "address": address, "since": asked_since}
-    by_phone = bool(phone)
-    params["who"] = phone if by_phone else telegram_chat_id
-    row = (await session.execute(_start_statement(by_phone=by_phone), params)).unique().one()
-    version, resident, conversation, asked_enrolment, asked_at = row
-    asked = Asked(int(asked_enrolment), asked_at) if asked_enrolment is not None and asked_at is not None else None
-    return TurnStart(version, resident, conversation, asked)
-
-
-@cache
-def _start_statement(*, by_phone: bool) -> Select[Any, Resident, Conversation, Any, Any]:
-    """Built once per kind of address: from one row (a constant), the resident and the conversation joined when
-    they exist, and the version and the last question as scalar subqueries."""
-    anchor = select(literal(1).label("one")).subquery("turn")
-    who = Resident.phone if by_phone else Resident.telegram_chat_id
-    latest = (
-        select(OutboundMessage.enrolment_id, OutboundMessage.sent_at)
-        .where(
-            OutboundMessage.resident_id == Resident.id,
-            OutboundMessage.enrolment_id.is_not(None),
-            _one_of(OutboundMessage.kind, ASKING_KINDS),
-            _one_of(OutboundMessage.status, (MessageStatus.sent, MessageStatus.delivered)),
-            OutboundMessage.sent_at >= bindparam("since"),
-        )
-        .order_by(OutboundMessage.sent_at.desc(), OutboundMessage.id.desc())
-        .limit(1)
-        .correlate(Resident)
-    )
-    return (
-        select(
-            select(WorldVersion.version).where(WorldVersion.id == ROW_ID).scalar_subquery(),
-            Resident,
-            Conversation,
-            latest.with_only_columns(OutboundMessage.enrolment_id).scalar_subquery(),
-            latest.with_only_columns(OutboundMessage.sent_at).scalar_subquery(),
-        )
-        .select_from(anchor)
-        .outerjoin(Resident, and_(who == bindparam("who"), Resident.erased.is_(False)))
-        .outerjoin(
-            Conversation,
-            and_(Conversation.channel == bindparam("channel"), Conversation.address == bindparam("address")),
-        )
-    )

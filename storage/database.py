@@ -72,6 +72,12 @@ def insert_or_skip(session: AsyncSession, table: Table, *, unique: tuple[str, ..
 
 
 @cache
+def insert_or_skip_statement(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
+    """``insert_or_skip`` for a dialect named (a synchronous connection's)."""
+    return _insert_or_skip(dialect, table, unique)
+
+
+@cache
 def _insert_or_skip(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c.id)

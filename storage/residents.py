@@ -7,10 +7,8 @@ transaction as the change (SPEC §7: no reminder to someone who opted out or was
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.conversations import forget_conversation
@@ -98,31 +96,6 @@ async def companions_of(*, session: AsyncSession, resident_id: int) -> list[Resi
         .order_by(Resident.id)
     )
     return list(result.unique())
-
-
-async def record_activity(
-    *, session: AsyncSession, resident_id: int, inbound_id: int, channel: str, now: datetime
-) -> None:
-    """A message from the resident: the inbound row names them, and they were last active now, on this channel
-    (notices go there first). Two Core statements built once (they run for every message of a known resident),
-    which leave the session's loaded objects as they are."""
-    residents, inbound = cast(Table, Resident.__table__), cast(Table, InboundMessage.__table__)
-    await session.execute(_activity_statement(residents), {"row": resident_id, "at": now, "channel": channel})
-    await session.execute(_attribution_statement(inbound), {"row": inbound_id, "resident": resident_id})
-
-
-@cache
-def _activity_statement(table: Table) -> Any:
-    return (
-        update(table)
-        .where(table.c.id == bindparam("row"))
-        .values(last_activity_at=bindparam("at"), preferred_channel=bindparam("channel"))
-    )
-
-
-@cache
-def _attribution_statement(table: Table) -> Any:
-    return update(table).where(table.c.id == bindparam("row")).values(resident_id=bindparam("resident"))
 
 
 async def set_opt_out(*, session: AsyncSession, resident_id: int, channel: str, opted_out: bool) -> int:

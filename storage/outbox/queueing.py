@@ -60,7 +60,8 @@ class NewMessage:
     unconfirmed_until: datetime | None = None
 
 
-def _values(message: NewMessage) -> dict[str, Any]:
+def message_values(message: NewMessage) -> dict[str, Any]:
+    """The outbox row's values for a message (``enqueue``)."""
     claimed = message.unconfirmed_until is not None
     return {
         "channel": message.channel,
@@ -93,7 +94,7 @@ def _values(message: NewMessage) -> dict[str, Any]:
 async def enqueue(*, session: AsyncSession, message: NewMessage) -> int | None:
     """Queue one message and return its id; None when a message with its idempotency key exists already."""
     statement = insert_or_skip(session, TABLE, unique=("idempotency_key",))
-    new_id = (await session.execute(statement, _values(message))).scalar_one_or_none()
+    new_id = (await session.execute(statement, message_values(message))).scalar_one_or_none()
     return int(new_id) if new_id is not None else None
 
 
@@ -103,7 +104,7 @@ async def enqueue_many(*, session: AsyncSession, messages: Sequence[NewMessage])
     if not messages:
         return []
     statement = insert_or_skip(session, TABLE, unique=("idempotency_key",))
-    result = await session.execute(statement, [_values(m) for m in messages])
+    result = await session.execute(statement, [message_values(m) for m in messages])
     return [int(row[0]) for row in result]
 
 
