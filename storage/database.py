@@ -19,7 +19,7 @@ from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.sqlite_writer import SQLiteWriter
+from storage.sqlite_writer import Outcome, SQLiteWriter
 
 T = TypeVar("T")
 
@@ -129,6 +129,7 @@ class Database:
         # Other processes on the same file still meet at the file lock. Not re-entrant: never nest write().
         self._write_queue = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
         self._own_writer = self.writer is None
+        self._together: _Together | None = None  # small transactions waiting to run together (SQLite)
         if self.writer is None and self._write_queue is not None:
             self.writer = sqlite_writer(self.engine)
 
@@ -180,6 +181,28 @@ class Database:
         async with self._queued():
             return await self.writer.run(work)
 
+    async def small_transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``transaction()`` for a small work that comes often (a delivery report: two for every message sent).
+        On SQLite, the small works that arrive while the writer is busy are run together in one transaction when
+        it is free (group commit: one BEGIN, one COMMIT), each committed with the others before its caller hears
+        back; one that fails is run again alone, and only its caller gets the error. Elsewhere, ``transaction()``.
+        """
+        if self.writer is None:
+            return await self.transaction(work)
+        if self._together is None or not self._together.serves(asyncio.get_running_loop()):
+            self._together = _Together(self._run_together(self.writer))
+        result: T = await self._together.submit(work)
+        return result
+
+    def _run_together(
+        self, writer: SQLiteWriter
+    ) -> Callable[[list[Callable[[AsyncSession], Awaitable[Any]]]], Awaitable[list[Outcome]]]:
+        async def run(works: list[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
+            async with self._queued():
+                return await writer.run_together(works)
+
+        return run
+
     @asynccontextmanager
     async def _queued(self) -> AsyncIterator[None]:
         if self._write_queue is None:
@@ -212,3 +235,50 @@ class Database:
         if self.writer is not None:
             await (self.writer.close() if self._own_writer else self.writer.release())
         await self.engine.dispose()
+
+
+class _Together:
+    """Small works submitted on the caller's loop, handed to ``run`` in groups: those that arrive while a group
+    runs form the next one."""
+
+    def __init__(self, run: Callable[[list[Callable[[AsyncSession], Awaitable[Any]]]], Awaitable[list[Outcome]]]):
+        self._run = run
+        self._loop = asyncio.get_running_loop()
+        self._waiting: list[tuple[Callable[[AsyncSession], Awaitable[Any]], asyncio.Future[Any]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Its futures and task belong to one event loop (a database used by two loops, as tests do, makes two)."""
+        return loop is self._loop
+
+    async def submit(self, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work, future))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain(), name="atelier-small-transactions")
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                try:
+                    outcomes = await self._run([work for work, _ in group])
+                except BaseException as error:  # the writer itself failed (or we are cancelled): tell them all
+                    for _, future in group:
+                        if future.done():
+                            continue
+                        if isinstance(error, Exception):
+                            future.set_exception(error)
+                        else:
+                            future.cancel()
+                    raise
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if future.done():  # its caller gave up waiting; the work ran all the same
+                        continue
+                    if outcome.error is not None:
+                        future.set_exception(outcome.error)
+                    else:
+                        future.set_result(outcome.value)
+        finally:
+            self._draining = None

@@ -60,13 +60,11 @@ async def record_status(
     back by one ``UPDATE … RETURNING``, which also locks it on PostgreSQL; the resident is touched only when the
     report says something about them.
     """
-    row = (
-        await session.execute(
-            _report_statement(),
-            {"pid": provider_id, "oid": outbox_id, "status": status, "rank": _RANK[status], "now": utcnow()}
-            | {"error": (error_code or "failed") if status is MessageStatus.failed else None},
-        )
-    ).one_or_none()
+    params = {"pid": provider_id, "oid": outbox_id, "status": status, "rank": _RANK[status], "now": utcnow()}
+    params["error"] = (error_code or "failed") if status is MessageStatus.failed else None
+    # Core on the transaction's connection, below the ORM session (the statement leaves no loaded object stale:
+    # nothing in this session holds the row).
+    row = await session.run_sync(lambda sync: sync.connection().execute(_report_statement(), params).one_or_none())
     if row is None:
         return None
     resident_id: int | None = row[0]

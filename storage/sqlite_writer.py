@@ -20,6 +20,7 @@ import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import event
@@ -126,6 +127,19 @@ class InlineConnection:
             self._connection = None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one of the works run together gave: its result, or the error it raised."""
+
+    value: Any
+    error: Exception | None = None
+
+    def result(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 class SQLiteWriter:
     """Runs write transactions one after the other on its own thread, each in one hop from the caller's loop.
 
@@ -160,6 +174,34 @@ class SQLiteWriter:
 
     def _run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return self._thread.loop().run_until_complete(self._transaction(work))
+
+    async def run_together(self, works: Sequence[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
+        """Several small works in one transaction, in one hop (group commit: one BEGIN and one COMMIT for all).
+        When one raises, the transaction is rolled back and each is run again in a transaction of its own, so that
+        one's failure is no other's: each outcome is then that of its own transaction."""
+        future = asyncio.get_running_loop().run_in_executor(self._thread.executor(), self._run_together, works)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            await asyncio.wait([future])  # the next transaction must not start before this one ends
+            raise
+
+    def _run_together(self, works: Sequence[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
+        loop = self._thread.loop()
+
+        async def together(session: AsyncSession) -> list[Outcome]:
+            return [Outcome(await work(session)) for work in works]
+
+        try:
+            return loop.run_until_complete(self._transaction(together))
+        except Exception:  # each is run again alone: its own outcome, error included
+            return [self._alone(loop, work) for work in works]
+
+    def _alone(self, loop: asyncio.AbstractEventLoop, work: Callable[[AsyncSession], Awaitable[Any]]) -> Outcome:
+        try:
+            return Outcome(loop.run_until_complete(self._transaction(work)))
+        except Exception as error:  # handed to the caller, who raises it
+            return Outcome(None, error)
 
     async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         connection = await self._connection()
