@@ -13,6 +13,7 @@ from bot.context import Context
 from bot.handlers import telegram
 from bot.interfaces.cli import advisers, broadcast, callbacks, chat, demo, enrol, messages, residents, stats, workshops
 from bot.interfaces.cli.common import console, fail, open_context, run
+from bot.interfaces.cli.french import french_app
 
 # ``atelier telegram webhook`` lives here, in the wiring, because it drives the Telegram channel itself: it tells
 # Telegram where to post the bot's updates (or stop it, to go back to polling).
@@ -21,7 +22,7 @@ from bot.interfaces.cli.common import console, fail, open_context, run
 # secret token (https://core.telegram.org/bots/api#setwebhook); ``atelier serve`` does the same at start-up when all
 # three variables are set. Without a public URL, ``atelier serve`` polls instead — ``--delete`` removes a webhook
 # registered before, since Telegram refuses polling while one is set.
-telegram_app = typer.Typer(help="Telegram : relier le bot au service.", no_args_is_help=True)
+telegram_app = french_app(help="Telegram : relier le bot au service.")
 
 
 @telegram_app.command("webhook")
@@ -67,13 +68,10 @@ def telegram_webhook(
     console.print(run(action), highlight=False)
 
 
-app = typer.Typer(
-    help="Atelier : inscriptions aux ateliers numériques par SMS et Telegram.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+app = french_app(
+    help="Atelier : inscriptions aux ateliers numériques par SMS et Telegram.", pretty_exceptions_enable=False
 )
-db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
+db_app = french_app(help="Base de données.")
 app.add_typer(db_app, name="db")
 app.add_typer(workshops.app, name="workshops")
 app.add_typer(messages.app, name="messages")

@@ -10,11 +10,12 @@ from rich.table import Table
 
 from bot.context import Context
 from bot.interfaces.cli.common import console, iso, print_json
+from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.team import add_adviser, commune_names, list_advisers
 from storage.models import Adviser
 
-app = typer.Typer(help="Conseillers : lister, ajouter.", no_args_is_help=True)
+app = french_app(help="Conseillers : lister, ajouter.")
 
 
 def adviser_json(adviser: Adviser, ctx: Context) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from bot.context import Context
 from bot.interfaces.cli.common import confirm_or_refuse, console, fail, iso, print_json
+from bot.interfaces.cli.french import FrenchGroup, french_app
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.broadcasts import Audience, Preview, Report, broadcast_report, preview_broadcast, send_broadcast
 
@@ -29,7 +29,7 @@ REASON_FR = {
 }
 
 
-class SendByDefault(TyperGroup):
+class SendByDefault(FrenchGroup):
     """A group that runs ``send`` unless the first word names a sub-command (or asks for help)."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # Any: the click context typer vendors
@@ -38,8 +38,9 @@ class SendByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-app = typer.Typer(
+app = french_app(
     cls=SendByDefault,
+    no_args_is_help=False,
     help=(
         "Diffuser un message : atelier broadcast (--workshop ID | --commune NOM… | --upcoming) TEXTE "
         "[--dry-run] [--yes] ; suivi : atelier broadcast report ID."

@@ -9,10 +9,11 @@ from rich.table import Table
 
 from bot.context import Context
 from bot.interfaces.cli.common import console, fail, iso, print_json
+from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.callbacks import CallbackItem, find_callback, list_callbacks, mark_callback_done
 
-app = typer.Typer(help="Demandes de rappel (CONSEILLER) : lister, marquer traitées.", no_args_is_help=True)
+app = french_app(help="Demandes de rappel (CONSEILLER) : lister, marquer traitées.")
 
 
 def callback_json(item: CallbackItem, ctx: Context) -> dict[str, Any]:

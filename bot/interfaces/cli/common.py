@@ -17,6 +17,7 @@ from rich.console import Console
 from bot.config import load_settings
 from bot.context import Context
 from bot.context import open_context as context_for
+from bot.interfaces.cli.french import ask_yes_no
 from bot.territory import TerritoryError, load_territory
 
 T = TypeVar("T")
@@ -64,11 +65,16 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def is_terminal() -> bool:
+    """Someone can answer a question (tests replace this to answer through standard input)."""
+    return sys.stdin.isatty()
+
+
 def confirm_or_refuse(question: str, *, yes: bool) -> None:
     """Commands that change or send ask first; ``--yes`` skips it; no terminal and no ``--yes`` refuses."""
     if yes:
         return
-    if not sys.stdin.isatty():
+    if not is_terminal():
         fail("pas de terminal pour confirmer : relancez avec --yes pour confirmer. Rien n'a été changé.")
-    if not typer.confirm(question, default=False):
+    if not ask_yes_no(question, default=False):
         fail("annulé, rien n'a été changé.")

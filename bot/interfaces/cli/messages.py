@@ -12,11 +12,12 @@ from rich.table import Table
 
 from bot.context import Context
 from bot.interfaces.cli.common import console, fail, iso, print_json
+from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from storage.models import MessageKind, MessageStatus, OutboundMessage
 from storage.outbox import list_messages
 
-app = typer.Typer(help="Messages envoyés et à envoyer (la boîte d'envoi).", no_args_is_help=True)
+app = french_app(help="Messages envoyés et à envoyer (la boîte d'envoi).")
 
 STATUS_FR = {
     "pending": "à envoyer",

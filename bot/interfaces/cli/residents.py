@@ -10,11 +10,12 @@ from rich.table import Table
 from bot.context import Context
 from bot.conversation.texts import LEVEL_NAMES
 from bot.interfaces.cli.common import confirm_or_refuse, console, iso, print_json
+from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.team import erase_resident_for, get_resident, list_residents
 from storage.models import Resident
 
-app = typer.Typer(help="Résidents : lister, effacer à leur demande.", no_args_is_help=True)
+app = french_app(help="Résidents : lister, effacer à leur demande.")
 
 
 def resident_json(resident: Resident, ctx: Context) -> dict[str, Any]:

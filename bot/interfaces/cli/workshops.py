@@ -21,8 +21,8 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.context import Context
 from bot.conversation.texts import LEVEL_NAMES, when_fr
-from bot.conversation.understanding.keywords import parse_yes_no
-from bot.interfaces.cli.common import confirm_or_refuse, console, errors, fail, iso, print_json, run
+from bot.interfaces.cli.common import confirm_or_refuse, console, errors, fail, is_terminal, iso, print_json, run
+from bot.interfaces.cli.french import ask_yes_no, french_app
 from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify, report_lines
 from bot.service.planning_csv import WorkshopFields
 from bot.service.stats import mark_attendance
@@ -42,7 +42,7 @@ from bot.service.workshops import (
 
 T = TypeVar("T")
 
-app = typer.Typer(help="Ateliers : planifier, lister, importer, annuler, déplacer.", no_args_is_help=True)
+app = french_app(help="Ateliers : planifier, lister, importer, annuler, déplacer.")
 
 STATUS_FR = {"planned": "prévu", "cancelled": "annulé"}
 ENROLMENT_FR = {
@@ -407,7 +407,7 @@ def attendance(
 
 def _ask_attendance(workshop_id: int) -> tuple[list[int], list[int]]:
     """On a terminal: each person holding a seat, one question each."""
-    if not sys.stdin.isatty():
+    if not is_terminal():
         fail("indiquez --present ID et/ou --absent ID (ou lancez la commande sur un terminal). Rien n'a été changé.")
 
     async def load(ctx: Context) -> Roster:
@@ -420,20 +420,8 @@ def _ask_attendance(workshop_id: int) -> tuple[list[int], list[int]]:
         if entry.status.value == "waiting":
             continue
         already = entry.status.value == "attended" or (entry.status.value == "seated" and entry.confirmed is not False)
-        here = _yes_no(f"{entry.name or '(sans nom)'} était là ?", default=already)
+        here = ask_yes_no(f"{entry.name or '(sans nom)'} était là ?", default=already)
         (came if here else missed).append(entry.resident_id)
     if not came and not missed:
         fail("personne n'avait de place dans cet atelier.")
     return came, missed
-
-
-def _yes_no(question: str, *, default: bool) -> bool:
-    """A French yes/no question: o, oui, n, non (and y/yes); Enter keeps the default."""
-    while True:
-        answer = typer.prompt(f"{question} [{'O/n' if default else 'o/N'}]", default="", show_default=False)
-        if not answer.strip():
-            return default
-        understood = parse_yes_no(answer)
-        if understood is not None:
-            return understood
-        console.print("Répondez o (oui) ou n (non).")
