@@ -11,7 +11,19 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.context import Context
 from bot.handlers import telegram
-from bot.interfaces.cli import advisers, broadcast, callbacks, chat, demo, enrol, messages, residents, stats, workshops
+from bot.interfaces.cli import (
+    advisers,
+    broadcast,
+    callbacks,
+    calls,
+    chat,
+    demo,
+    enrol,
+    messages,
+    residents,
+    stats,
+    workshops,
+)
 from bot.interfaces.cli.common import console, fail, open_context, run
 from bot.interfaces.cli.french import french_app
 
@@ -79,6 +91,7 @@ app.command("demo")(demo.demo)
 app.command("chat")(chat.chat)
 app.add_typer(broadcast.app, name="broadcast")
 app.add_typer(callbacks.app, name="callbacks")
+app.add_typer(calls.app, name="calls")
 app.add_typer(advisers.app, name="advisers")
 app.add_typer(residents.app, name="residents")
 app.command("enrol")(enrol.enrol)

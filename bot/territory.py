@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,15 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """Whether the territory asks residents to confirm (OUI / NON to the reminder), and so phones those seated for a
+    workshop within ``call_within`` who have not answered (the advisers' "to call" list)."""
+
+    required: bool = False
+    call_within: timedelta = timedelta(hours=48)
+
+
+@dataclass(frozen=True)
 class Territory:
     name: str
     sender_name: str
@@ -55,6 +65,7 @@ class Territory:
     communes: tuple[CommuneInfo, ...]
     venues: tuple[VenueInfo, ...] = ()
     neighbours: tuple[Neighbour, ...] = ()
+    confirmation: Confirmation = Confirmation()
     _by_insee: dict[str, CommuneInfo] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -129,7 +140,15 @@ def parse_territory(data: dict[str, Any]) -> Territory:
         neighbours=tuple(
             Neighbour(name=str(n["name"]), postcode=str(n.get("postcode", ""))) for n in data.get("neighbours", [])
         ),
+        confirmation=_confirmation(data.get("confirmation", {})),
     )
+
+
+def _confirmation(table: dict[str, Any]) -> Confirmation:
+    hours = table.get("call_within_hours", 48)
+    if not isinstance(hours, int | float) or hours <= 0:
+        raise TerritoryError(f"confirmation: 'call_within_hours' must be a positive number of hours, not {hours!r}")
+    return Confirmation(required=bool(table.get("required", False)), call_within=timedelta(hours=hours))
 
 
 def load_territory(path: Path) -> Territory:

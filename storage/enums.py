@@ -53,3 +53,14 @@ class MessageKind(enum.StrEnum):
     promotion = "promotion"
     confirmation = "confirmation"
     adviser_notice = "adviser_notice"
+
+
+class CallKind(enum.StrEnum):
+    """Why an adviser should phone someone (the "to call" list). Data, not code: a later channel (voice calls to
+    landlines) adds its own kinds."""
+
+    callback = "callback"  # they asked to be called back (CONSEILLER)
+    promotion = "promotion"  # a seat freed up for them and no message can tell them
+    change_notice = "change_notice"  # their workshop was cancelled or moved and no message can tell them
+    broadcast = "broadcast"  # an adviser's message to many did not reach them
+    unanswered_reminder = "unanswered_reminder"  # seated soon, asked to confirm, no answer

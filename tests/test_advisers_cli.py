@@ -55,9 +55,9 @@ ENROL_FIELDS = {"resident_id", "enrolment_id", "workshop_id", "status", "positio
 ENROL_FIELDS |= {"confirmation_channel", "notes"}
 
 
-def atelier(db_url: str, *args: str, stdin: str | None = None) -> Result:
+def atelier(db_url: str, *args: str, stdin: str | None = None, columns: int = 200) -> Result:
     env = {"ATELIER_DATABASE_URL": db_url, "ATELIER_TIMEZONE": "Europe/Paris", "ATELIER_QUIET_HOURS": "none"}
-    return runner.invoke(app, list(args), env=env | {"COLUMNS": "200"}, input=stdin)
+    return runner.invoke(app, list(args), env=env | {"COLUMNS": str(columns)}, input=stdin)
 
 
 def ok(db_url: str, *args: str, stdin: str | None = None) -> Result:

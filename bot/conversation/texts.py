@@ -308,6 +308,13 @@ def callback_notice(name: str, commune: str, phone: str) -> str:
     return f"Demande de rappel : {name}, {commune}, {phone}. Liste : atelier callbacks list, ou /rappels sur Telegram."
 
 
+def calls_notice(lines: list[str]) -> str:
+    """To the adviser in charge: people no message can reach, to phone (one line each, at most five)."""
+    shown = lines[:5]
+    more = f" Et {len(lines) - len(shown)} autre(s)." if len(lines) > len(shown) else ""
+    return f"À appeler : {' ; '.join(shown)}.{more} Liste : atelier calls list, ou /appels sur Telegram."
+
+
 # --- Channels ----------------------------------------------------------------------------------------------
 
 

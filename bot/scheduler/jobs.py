@@ -1,4 +1,5 @@
-"""What runs on its own inside ``atelier serve``: the dispatch loop and the nightly retention purge.
+"""What runs on its own inside ``atelier serve``: the dispatch loop, the "to call" list's sweep and the nightly
+retention purge.
 
 APScheduler only drives the clock (issue 4): one ``AsyncIOScheduler`` per process with its memory job store, never
 a shared job store (APScheduler 3 is not safe with several schedulers on one store) and never a message as a job —
@@ -16,9 +17,11 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import Context
 from bot.scheduler.dispatch import Dispatcher, log_failure
+from bot.service.calls import sweep_now
 from bot.service.erasure import erase
 from storage.models import Resident
 from storage.residents import inactive_residents
@@ -26,6 +29,7 @@ from storage.residents import inactive_residents
 log = logging.getLogger(__name__)
 
 PURGE_AT = {"hour": 3, "minute": 30}  # local time: the quietest moment of the night
+CALLS_EVERY = 60  # seconds between two looks for failed deliveries and unanswered reminders (the "to call" list)
 STOP_GRACE = 10.0  # seconds given to in-flight sends at shutdown; the rest stay claimed (in doubt)
 
 
@@ -54,10 +58,19 @@ def start_jobs(ctx: Context, *, dispatcher: Dispatcher | None = None) -> Jobs:
         coalesce=True,
         misfire_grace_time=3600,
     )
+    scheduler.add_job(
+        sweep_calls,
+        IntervalTrigger(seconds=CALLS_EVERY),
+        kwargs={"ctx": ctx},
+        id="calls-sweep",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
     log.info(
-        "scheduler started: dispatch every %.1f s at most, retention purge at 03:30", ctx.settings.dispatch_interval
-    )
+        "scheduler started: dispatch every %.1f s at most, to-call list every %d s, retention purge at 03:30",
+        ctx.settings.dispatch_interval, CALLS_EVERY,
+    )  # fmt: skip
     return Jobs(ctx, dispatcher, scheduler, stop, loop_task)
 
 
@@ -75,6 +88,15 @@ async def stop_jobs(jobs: Jobs, *, grace: float = STOP_GRACE) -> None:
 
 def _nothing() -> None:
     return None
+
+
+async def sweep_calls(ctx: Context) -> int:
+    """Failed deliveries and unanswered reminders become calls on the advisers' list (advisers in charge told)."""
+    try:
+        return await sweep_now(ctx)
+    except Exception as exc:  # tried again at the next interval; never stops the scheduler
+        log_failure("to-call list sweep", exc)
+        return 0
 
 
 async def purge_inactive(ctx: Context) -> int:

@@ -23,12 +23,14 @@ from bot.channels import SMS, TELEGRAM
 from bot.context import Context
 from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.scheduler.planning import next_allowed
-from bot.service.changes import why_unreachable
-from bot.service.recipients import address_of
+from bot.service.calls import broadcast_script, record_calls
+from bot.service.recipients import address_of, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.workshops import WorkshopError
+from storage.calls import NewCall
 from storage.models import (
     Broadcast,
+    CallKind,
     Enrolment,
     EnrolmentStatus,
     MessageKind,
@@ -265,6 +267,21 @@ async def send_broadcast(
                 workshop_id=audience.workshop_id,  # a message about a workshop is moot once it is cancelled
             )
         broadcast_id = broadcast.id
+        # Those no message can reach go on the "to call" list (the adviser sending sees them in the preview).
+        unreached = [
+            NewCall(
+                key=f"broadcast:{broadcast_id}:{resident_id}",
+                kind=CallKind.broadcast,
+                resident_id=resident_id,
+                what_to_say=broadcast_script(preview.body),
+                created_at=now,
+                reason=reason,
+                workshop_id=audience.workshop_id,
+                broadcast_id=broadcast_id,
+            )
+            for resident_id, reason in plan.unreached.items()
+        ]
+        await record_calls(session=session, ctx=ctx, calls=unreached, tell=False)
     ctx.wake_dispatcher()
     log.info("broadcast %s queued for %s recipients", broadcast_id, preview.recipients)
     return broadcast_id

@@ -11,15 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels import SMS, TELEGRAM
 from bot.context import Context
 from bot.conversation import texts as say
-from storage.models import Adviser, CallbackRequest, MessageKind, Resident
+from bot.service.calls import callback_call, record_calls
+from bot.service.reach import advisers_for
+from storage.calls import close_callback_calls
+from storage.models import CallbackRequest, MessageKind, Resident
 from storage.outbox import enqueue
-
-
-async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> list[Adviser]:
-    """Advisers covering the commune; everyone when nobody covers it (a request never falls on the floor)."""
-    advisers = list((await session.execute(select(Adviser).order_by(Adviser.id))).scalars())
-    covering = [a for a in advisers if commune_insee and commune_insee in (a.communes or [])]
-    return covering or [a for a in advisers if not a.communes] or advisers
 
 
 async def request_callback(
@@ -43,6 +39,13 @@ async def request_callback(
     request = CallbackRequest(resident_id=resident.id, created_at=now, phone=phone)
     session.add(request)
     await session.flush()
+    # Today's call-backs are one kind of call on the advisers' "to call" list (the advisers are told just below).
+    await record_calls(
+        session=session,
+        ctx=ctx,
+        calls=[callback_call(request=request, resident=resident, ctx=ctx, now=now)],
+        tell=False,
+    )
     commune = resident.commune.name if resident.commune else "commune inconnue"
     body = say.callback_notice(resident.name or "(nom inconnu)", commune, phone or resident.phone or "pas de numéro")
     for adviser in await advisers_for(session=session, commune_insee=resident.commune_insee):
@@ -122,12 +125,16 @@ async def find_callback(*, ctx: Context, callback_id: int) -> CallbackItem | Non
 
 async def mark_callback_done(*, ctx: Context, callback_id: int, by: str) -> bool:
     """Mark a request handled by ``by`` (an adviser's name); False when unknown or already handled (the first
-    adviser to mark it keeps the credit)."""
+    adviser to mark it keeps the credit). Its call on the "to call" list is done too."""
+    who = " ".join(by.split())[:200] or "conseiller"
     async with ctx.db.write() as session:
         result = await session.execute(
             update(CallbackRequest)
             .where(CallbackRequest.id == callback_id, CallbackRequest.handled_at.is_(None))
-            .values(handled_at=ctx.now(), handled_by=" ".join(by.split())[:200] or "conseiller")
+            .values(handled_at=ctx.now(), handled_by=who)
             .execution_options(synchronize_session=False)
         )
-        return bool(getattr(result, "rowcount", 0))
+        done = bool(getattr(result, "rowcount", 0))
+        if done:
+            await close_callback_calls(session=session, callback_request_id=callback_id, by=who, now=ctx.now())
+        return done

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
@@ -27,8 +27,9 @@ from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, Step, nearest_workshops
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
+from bot.service.calls import cancelled_script, moved_script, record_calls
 from bot.service.inbound import build_world
-from bot.service.recipients import address_of
+from bot.service.recipients import address_of, why_unreachable
 from bot.service.reminders import replan_workshop
 from bot.service.workshops import (
     MoveRequest,
@@ -40,9 +41,11 @@ from bot.service.workshops import (
     move_workshop_plan,
 )
 from storage import seats
+from storage.calls import NewCall, close_superseded
 from storage.catalogue import active_bookings
 from storage.conversations import forget_conversation, load_conversation, save_conversation
 from storage.models import (
+    CallKind,
     Enrolment,
     EnrolmentStatus,
     MessageKind,
@@ -134,21 +137,6 @@ def _where(summary: WorkshopSummary) -> WhenWhere:
     )
 
 
-def why_unreachable(resident: Resident) -> str:
-    """Why no channel reaches this resident: ``opted_out`` (STOP on every channel they have), ``sms_unreachable``
-    (their number cannot receive SMS: a landline), or ``no_channel`` (neither a number nor Telegram)."""
-    stops: list[bool] = []  # per channel they have: did they opt out of it?
-    if resident.phone:
-        stops.append(resident.opted_out_sms)
-    if resident.telegram_chat_id is not None:
-        stops.append(resident.opted_out_telegram)
-    if stops and all(stops):
-        return "opted_out"
-    if resident.phone and resident.sms_unreachable and not resident.opted_out_sms:
-        return "sms_unreachable"
-    return "opted_out" if any(stops) else "no_channel"
-
-
 def _unreachable(resident: Resident, status: EnrolmentStatus) -> ToPhone:
     return ToPhone(resident.id, resident.name, resident.phone, status.value, why_unreachable(resident))
 
@@ -200,6 +188,30 @@ class _Tally:
     told: Counter[str]
     to_phone: list[ToPhone]
     unchanged: int = 0
+    calls: list[NewCall] = field(default_factory=list)  # the people to phone, for the advisers' "to call" list
+
+
+async def _record_calls(session: AsyncSession, ctx: Context, workshop_id: int, tally: _Tally, now: datetime) -> None:
+    """The people no notice can reach go on the "to call" list (the adviser in charge is told); a call about an
+    earlier change of the same workshop, not made yet, is replaced."""
+    people = [call.resident_id for call in tally.calls]
+    await close_superseded(
+        session=session, workshop_id=workshop_id, kind=CallKind.change_notice, resident_ids=people, now=now
+    )
+    await record_calls(session=session, ctx=ctx, calls=tally.calls)
+
+
+def _change_call(enrolment: Enrolment, *, key: str, what_to_say: str, now: datetime) -> NewCall:
+    return NewCall(
+        key=key,
+        kind=CallKind.change_notice,
+        resident_id=enrolment.resident_id,
+        what_to_say=what_to_say,
+        created_at=now,
+        reason=why_unreachable(enrolment.resident),
+        workshop_id=enrolment.workshop_id,
+        enrolment_id=enrolment.id,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -224,6 +236,12 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
             destination = address_of(resident)
             if destination is None:
                 tally.to_phone.append(_unreachable(resident, enrolment.status))
+                script = cancelled_script(
+                    starts_at=before.starts_at, commune=before.commune, reason=cancelled.reason, ctx=ctx
+                )
+                tally.calls.append(
+                    _change_call(enrolment, key=f"cancel:{workshop_id}:{resident.id}", what_to_say=script, now=now)
+                )
                 continue
             channel, address = destination
             booked = [e.workshop_id for e in await active_bookings(session=session, resident_id=resident.id, now=now)]
@@ -278,6 +296,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
                     data={"offered": [w.id for w in offers], "direct": True},  # one digit re-enrols
                     now=due,
                 )
+        await _record_calls(session, ctx, workshop_id, tally, now)
     ctx.wake_dispatcher()
     log.info(
         "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
@@ -394,6 +413,7 @@ async def move_workshop_and_notify(
                 session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
                 timing=(urgent, notice_due), now=now, tally=tally,
             )  # fmt: skip
+        await _record_calls(session, ctx, workshop_id, tally, now)
     ctx.wake_dispatcher()
     log.info(
         "workshop %s moved by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
@@ -439,6 +459,12 @@ async def _tell_moved(
     destination = address_of(resident)
     if destination is None:
         tally.to_phone.append(_unreachable(resident, enrolment.status))
+        place = say.venue_label(moved.new_place.venue, moved.new_place.commune)
+        script = moved_script(
+            old_start=moved.old_start, commune=moved.old_place.commune, new_start=moved.new_start, place=place, ctx=ctx
+        )
+        key = f"move:{moved.workshop.id}:{moved.new_start:{_STAMP}}:{moved.new_place.venue_id}:{resident.id}"
+        tally.calls.append(_change_call(enrolment, key=key, what_to_say=script, now=now))
         return
     channel, address = destination
     old_start, old_venue_id = known.get(resident.id, (moved.old_start, moved.old_place.venue_id))

@@ -28,3 +28,18 @@ def opted_out_everywhere(resident: Resident) -> bool:
     """True when the resident has a channel but refused all of them (counted apart in broadcast reports)."""
     has_any = resident.phone is not None or resident.telegram_chat_id is not None
     return has_any and not reachable_channels(resident)
+
+
+def why_unreachable(resident: Resident) -> str:
+    """Why no channel reaches this resident: ``opted_out`` (STOP on every channel they have), ``sms_unreachable``
+    (their number cannot receive SMS: a landline), or ``no_channel`` (neither a number nor Telegram)."""
+    stops: list[bool] = []  # per channel they have: did they opt out of it?
+    if resident.phone:
+        stops.append(resident.opted_out_sms)
+    if resident.telegram_chat_id is not None:
+        stops.append(resident.opted_out_telegram)
+    if stops and all(stops):
+        return "opted_out"
+    if resident.phone and resident.sms_unreachable and not resident.opted_out_sms:
+        return "sms_unreachable"
+    return "opted_out" if any(stops) else "no_channel"

@@ -19,6 +19,7 @@ from bot.conversation import texts as say
 from bot.conversation.phones import is_landline, to_e164
 from bot.conversation.understanding.names import first_name_of
 from bot.scheduler.planning import is_urgent_change, next_allowed
+from bot.service.actors import COMMAND_LINE, Actor
 from bot.service.enrolments import SeatError, enrol
 from bot.service.erasure import erase
 from bot.service.identity import identity_hash, was_erased
@@ -38,6 +39,10 @@ MAX_NAME = 200
 
 class TeamError(WorkshopError):
     """A refusal for the adviser (nothing was changed)."""
+
+
+class AmbiguousAdviserError(TeamError):
+    """The name given fits several advisers."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -147,8 +152,24 @@ async def find_adviser(*, ctx: Context, name_or_id: str) -> Adviser:
         return matching[0]
     if matching:
         names = ", ".join(a.name for a in matching)
-        raise TeamError(f"plusieurs conseillers s'appellent « {wanted} » ({names}) : écrivez le nom complet")
+        raise AmbiguousAdviserError(
+            f"plusieurs conseillers s'appellent « {wanted} » ({names}) : écrivez le nom complet"
+        )
     raise TeamError(f"conseiller inconnu « {wanted} » (voir « atelier advisers list »)")
+
+
+async def acting_adviser(*, ctx: Context, name: str | None) -> Actor:
+    """Who acts, from what they typed (``--by``): a registered adviser when the name or number is one of them
+    ("julie" for Julie Martin), else the name as typed; nobody named: the command line."""
+    if name is None or not name.strip():
+        return COMMAND_LINE
+    try:
+        adviser = await find_adviser(ctx=ctx, name_or_id=name)
+    except AmbiguousAdviserError:
+        raise
+    except TeamError:
+        return Actor(name)
+    return Actor(adviser.name, adviser.id)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,475 @@
+"""The advisers' "to call" list: everyone an adviser should phone today, why, and what to tell them (issue 14).
+
+One list for every kind of need (``CallKind``, data: a later voice channel adds its own):
+
+- ``callback``: the resident wrote CONSEILLER (``bot.service.callbacks`` adds the call with the request);
+- ``promotion``: a seat freed up for someone no message can reach (``bot.service.reminders.notify_promotion``);
+- ``change_notice``: their workshop was cancelled or moved and no message can reach them (``bot.service.changes``);
+- ``broadcast``: an adviser's message to many did not reach them (``bot.service.broadcasts``, and the sweep);
+- ``unanswered_reminder``: seated for a workshop within 48 hours, asked to confirm, no answer — when the territory
+  asks for confirmation (``[confirmation]`` in the territory file).
+
+Needs that appear after the fact — a delivery that failed or expired, a notice withdrawn because the person sent
+STOP or their number turned out to be a landline, a reminder left unanswered — are found by ``sweep``, which the
+scheduler runs every minute and ``list_calls`` runs before reading, so the list is right even without ``atelier
+serve``. The adviser in charge of the workshop is told of each new undeliverable notice or promotion (one message
+per adviser and batch); a call whose reason went away (the person answered, the workshop started) closes itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels import SMS, TELEGRAM
+from bot.context import Context
+from bot.conversation import texts as say
+from bot.conversation.phones import national
+from bot.service.actors import SYSTEM, Actor
+from bot.service.reach import adviser_address, advisers_for
+from bot.service.workshops import WorkshopError
+from storage.calls import (
+    NewCall,
+    add_call,
+    close_call,
+    handle_callback_request,
+    load_calls,
+    moot_open_calls,
+    seated_without_answer,
+    undelivered_messages,
+)
+from storage.models import (
+    Adviser,
+    Broadcast,
+    Call,
+    CallbackRequest,
+    CallKind,
+    Enrolment,
+    EnrolmentStatus,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Resident,
+    Workshop,
+    WorkshopStatus,
+)
+from storage.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+SWEPT_KINDS = (MessageKind.promotion, MessageKind.change_notice, MessageKind.broadcast)
+LOOK_BACK = timedelta(days=7)  # failed deliveries older than this are not looked for again
+ANSWER_DELAY = timedelta(hours=2)  # a reminder asking OUI / NON is given this long to be answered before a call
+TOLD_KINDS = (CallKind.promotion, CallKind.change_notice, CallKind.broadcast)  # the adviser in charge is told
+
+KIND_FR = {
+    CallKind.callback: "demande de rappel",
+    CallKind.promotion: "place libérée",
+    CallKind.change_notice: "atelier changé",
+    CallKind.broadcast: "message non reçu",
+    CallKind.unanswered_reminder: "pas de réponse au rappel",
+}
+REASON_FR = {
+    "no_channel": "ni mobile ni Telegram",
+    "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
+    "opted_out": "a demandé STOP",
+    "failed": "échec d'envoi",
+    "expired": "message pas parti à temps",
+    "cancelled": "message retiré avant l'envoi",
+}
+
+
+class CallError(WorkshopError):
+    """A refusal for the adviser (nothing was changed)."""
+
+
+@dataclass(frozen=True)
+class CallItem:
+    """One person to phone, as every interface shows it (full number: advisers phone people).
+
+    ``kind`` and ``reason`` are data (``CallKind`` values; ``no_channel``, ``sms_unreachable``, ``opted_out``,
+    ``failed``, ``expired``, ``cancelled`` or None); ``kind_label`` / ``reason_label`` say them in French.
+    ``what_to_say`` is the message they did not get, or what to ask them."""
+
+    id: int
+    kind: CallKind
+    reason: str | None
+    resident_id: int
+    name: str | None
+    phone: str | None  # E.164; ``phone_display`` as advisers dial it
+    telegram_chat_id: int | None
+    commune: str | None
+    workshop_id: int | None
+    workshop_start: datetime | None
+    workshop_place: str | None
+    adviser: str | None  # the adviser in charge of the workshop
+    what_to_say: str
+    created_at: datetime
+    done_at: datetime | None
+    done_by: str | None
+    outcome: str | None
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_FR.get(self.kind, str(self.kind))
+
+    @property
+    def reason_label(self) -> str | None:
+        return REASON_FR.get(self.reason, self.reason) if self.reason else None
+
+    @property
+    def phone_display(self) -> str:
+        return national(self.phone)
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+
+def _item(call: Call) -> CallItem:
+    resident, workshop = call.resident, call.workshop
+    place = None
+    if workshop is not None:
+        place = say.venue_label(workshop.venue.name, workshop.venue.commune.name)
+    return CallItem(
+        id=call.id,
+        kind=CallKind(call.kind),
+        reason=call.reason,
+        resident_id=resident.id,
+        name=resident.name,
+        phone=call.phone or resident.phone,
+        telegram_chat_id=resident.telegram_chat_id,
+        commune=resident.commune.name if resident.commune else None,
+        workshop_id=workshop.id if workshop is not None else None,
+        workshop_start=workshop.starts_at if workshop is not None else None,
+        workshop_place=place,
+        adviser=workshop.adviser.name if workshop is not None and workshop.adviser is not None else None,
+        what_to_say=call.what_to_say,
+        created_at=call.created_at,
+        done_at=call.done_at,
+        done_by=call.done_by,
+        outcome=call.outcome,
+    )
+
+
+def _sorted(items: Sequence[CallItem]) -> list[CallItem]:
+    """Open calls first, the soonest workshop first (a call about tomorrow's workshop before a general one)."""
+    far = datetime.max.replace(tzinfo=items[0].created_at.tzinfo) if items else None
+    return sorted(items, key=lambda i: (i.done, i.workshop_start or far, i.created_at, i.id))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What to say
+
+
+def promotion_script(*, workshop: Workshop, ctx: Context) -> str:
+    venue = say.venue_label(workshop.venue.name, workshop.venue.commune.name)
+    return (
+        f"Une place s'est libérée pour vous à l'atelier du {say.when_fr(workshop.starts_at, ctx.tz)}, {venue}. "
+        "Vous venez ? (Si non : atelier residents unenrol.)"
+    )
+
+
+def cancelled_script(*, starts_at: datetime, commune: str, reason: str, ctx: Context) -> str:
+    return (
+        f"L'atelier du {say.when_fr(starts_at, ctx.tz)} à {commune} n'aura pas lieu ({reason}). "
+        "Proposez-lui un autre atelier (atelier residents move)."
+    )
+
+
+def moved_script(*, old_start: datetime, commune: str, new_start: datetime, place: str, ctx: Context) -> str:
+    return (
+        f"L'atelier du {say.when_fr(old_start, ctx.tz)} à {commune} est déplacé au "
+        f"{say.when_fr(new_start, ctx.tz)}, {place}. Sa place est gardée ; si ce n'est plus possible, annulez-la "
+        "(atelier residents unenrol)."
+    )
+
+
+def broadcast_script(body: str) -> str:
+    return f"Message des conseillers : « {body} »"
+
+
+def _unanswered_script(enrolment: Enrolment, asked_at: datetime, ctx: Context) -> str:
+    workshop = enrolment.workshop
+    venue = say.venue_label(workshop.venue.name, workshop.venue.commune.name)
+    return (
+        f"N'a pas répondu au rappel du {say.when_fr(asked_at, ctx.tz)}. Demandez si elle vient à l'atelier du "
+        f"{say.when_fr(workshop.starts_at, ctx.tz)}, {venue}. Si non : atelier residents unenrol "
+        f"{enrolment.resident_id} --workshop {workshop.id}."
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Adding calls, and telling the adviser in charge
+
+
+async def record_calls(
+    *, session: AsyncSession, ctx: Context, calls: Sequence[NewCall], tell: bool = True
+) -> list[int]:
+    """Add the calls (those already known are skipped) inside the caller's transaction; returns the new ids. With
+    ``tell``, the adviser in charge of each is told of the new ones (``TOLD_KINDS``) in one message."""
+    added = [call_id for call in calls if (call_id := await add_call(session=session, call=call)) is not None]
+    if added and tell:
+        await tell_advisers(session=session, ctx=ctx, call_ids=added)
+    return added
+
+
+async def advisers_in_charge(*, session: AsyncSession, call: Call) -> list[Adviser]:
+    """The workshop's adviser; else the broadcast's author; else the advisers of the resident's commune."""
+    if call.workshop is not None and call.workshop.adviser is not None:
+        return [call.workshop.adviser]
+    if call.broadcast_id is not None:
+        broadcast = await session.get(Broadcast, call.broadcast_id)
+        if broadcast is not None and broadcast.adviser_id is not None:
+            author = await session.get(Adviser, broadcast.adviser_id)
+            if author is not None:
+                return [author]
+    commune = call.workshop.venue.commune_insee if call.workshop is not None else call.resident.commune_insee
+    return await advisers_for(session=session, commune_insee=commune)
+
+
+async def tell_advisers(*, session: AsyncSession, ctx: Context, call_ids: Sequence[int]) -> int:
+    """One message to each adviser in charge listing their new calls; returns how many messages were queued. An
+    adviser with neither Telegram nor phone is not told (``atelier advisers list`` warns about it)."""
+    calls = [c for c in await load_calls(session=session, ids=call_ids) if c.kind in TOLD_KINDS]
+    per_adviser: dict[int, list[Call]] = defaultdict(list)
+    advisers: dict[int, Adviser] = {}
+    for call in calls:
+        for adviser in await advisers_in_charge(session=session, call=call):
+            advisers[adviser.id] = adviser
+            per_adviser[adviser.id].append(call)
+    queued = 0
+    for adviser_id, theirs in per_adviser.items():
+        destination = adviser_address(advisers[adviser_id])
+        if destination is None:
+            continue
+        lines = [_notice_line(_item(call)) for call in theirs]
+        await enqueue(
+            session=session,
+            channel=destination[0],
+            to_address=destination[1],
+            body=say.calls_notice(lines),
+            kind=MessageKind.adviser_notice,
+            due_at=ctx.now(),
+            idempotency_key=f"calls:{theirs[0].id}-{theirs[-1].id}:adviser:{adviser_id}",
+            adviser_id=adviser_id,
+            urgent=True,  # a work message for the adviser, not subject to residents' quiet hours
+        )
+        queued += 1
+    if queued:
+        ctx.wake_dispatcher()
+    return queued
+
+
+def _notice_line(item: CallItem) -> str:
+    who = f"{item.name or '(sans nom)'}, {item.phone_display or 'pas de numéro'}"
+    why = item.kind_label + (f" ({item.reason_label})" if item.reason_label else "")
+    workshop = f", atelier n°{item.workshop_id}" if item.workshop_id is not None else ""
+    return f"{who} : {why}{workshop}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The sweep: failed deliveries and unanswered reminders become calls; calls whose reason went away close
+
+
+def _unreachable_on(resident: Resident, channel: str) -> str | None:
+    """Why ``channel`` no longer reaches the resident (a message to them was withdrawn for it), or None."""
+    if (channel == SMS and resident.opted_out_sms) or (channel == TELEGRAM and resident.opted_out_telegram):
+        return "opted_out"
+    if channel == SMS and resident.sms_unreachable:
+        return "sms_unreachable"
+    return None
+
+
+async def _still_relevant(session: AsyncSession, message: OutboundMessage, now: datetime) -> bool:
+    if message.workshop_id is not None:
+        workshop = await session.get(Workshop, message.workshop_id)
+        if workshop is None or workshop.starts_at <= now:
+            return False
+        if message.kind == MessageKind.broadcast and workshop.status != WorkshopStatus.planned:
+            return False  # they were told of the cancellation; the adviser's message about it is moot
+    if message.kind == MessageKind.promotion and message.enrolment_id is not None:
+        enrolment = await session.get(Enrolment, message.enrolment_id)
+        return enrolment is not None and enrolment.status == EnrolmentStatus.seated
+    return True
+
+
+async def _call_for_message(session: AsyncSession, message: OutboundMessage, now: datetime) -> NewCall | None:
+    resident = await session.get(Resident, message.resident_id) if message.resident_id is not None else None
+    if resident is None or resident.erased:
+        return None
+    reason: str | None = MessageStatus(message.status).value
+    if message.status == MessageStatus.cancelled:
+        # withdrawn for many reasons (a later notice replaced it, the seat was given up…): only one matters here
+        reason = _unreachable_on(resident, message.channel)
+        if reason is None:
+            return None
+    elif message.status == MessageStatus.failed:
+        reason = _unreachable_on(resident, message.channel) or "failed"
+    if not await _still_relevant(session, message, now):
+        return None
+    kind = {
+        MessageKind.promotion: CallKind.promotion,
+        MessageKind.change_notice: CallKind.change_notice,
+        MessageKind.broadcast: CallKind.broadcast,
+    }[MessageKind(message.kind)]
+    text = broadcast_script(message.body) if kind == CallKind.broadcast else message.body
+    key = f"message:{message.id}"
+    if message.broadcast_id is not None:  # one call per person and broadcast, whatever the channel tried
+        key = f"broadcast:{message.broadcast_id}:{resident.id}"
+    return NewCall(
+        key=key,
+        kind=kind,
+        resident_id=resident.id,
+        what_to_say=text,
+        created_at=now,
+        reason=reason,
+        workshop_id=message.workshop_id,
+        enrolment_id=message.enrolment_id,
+        message_id=message.id,
+        broadcast_id=message.broadcast_id,
+    )
+
+
+async def _unanswered_calls(session: AsyncSession, ctx: Context, now: datetime) -> list[NewCall]:
+    confirmation = ctx.territory.confirmation
+    if not confirmation.required:
+        return []
+    found = await seated_without_answer(
+        session=session, starting_after=now, starting_before=now + confirmation.call_within,
+        asked_before=now - ANSWER_DELAY,
+    )  # fmt: skip
+    calls = []
+    for enrolment, asked_at in found:
+        if enrolment.resident.erased:
+            continue
+        calls.append(
+            NewCall(
+                key=f"unanswered:{enrolment.id}:{enrolment.workshop.starts_at.isoformat()}",
+                kind=CallKind.unanswered_reminder,
+                resident_id=enrolment.resident_id,
+                what_to_say=_unanswered_script(enrolment, asked_at, ctx),
+                created_at=now,
+                workshop_id=enrolment.workshop_id,
+                enrolment_id=enrolment.id,
+            )
+        )
+    return calls
+
+
+async def sweep(*, session: AsyncSession, ctx: Context, now: datetime) -> list[int]:
+    """Inside the caller's transaction: add the calls that failed deliveries and unanswered reminders call for
+    (the advisers in charge are told of the undelivered notices), and close the calls whose reason went away.
+    Returns the ids of the calls added."""
+    new: list[NewCall] = []
+    for message in await undelivered_messages(session=session, kinds=SWEPT_KINDS, since=now - LOOK_BACK):
+        call = await _call_for_message(session, message, now)
+        if call is not None:
+            new.append(call)
+    added = await record_calls(session=session, ctx=ctx, calls=new)
+    added += await record_calls(session=session, ctx=ctx, calls=await _unanswered_calls(session, ctx, now))
+    for call_id, why in await moot_open_calls(session=session, now=now):
+        await close_call(session=session, call_id=call_id, by=SYSTEM.label, adviser_id=None, outcome=why, now=now)
+    return added
+
+
+async def sweep_now(ctx: Context) -> int:
+    """The scheduler's job: one sweep in its own transaction; returns how many calls were added."""
+    async with ctx.db.write() as session:
+        added = await sweep(session=session, ctx=ctx, now=ctx.now())
+    if added:
+        log.info("to-call list: %d new call(s)", len(added))
+    return len(added)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What advisers do with the list
+
+
+async def list_calls(*, ctx: Context, include_done: bool = False) -> list[CallItem]:
+    """Everyone to phone: open calls, the soonest workshop first (with ``include_done``, the calls made too).
+    Calls about a workshop that has started are left out of the open list (too late)."""
+    now = ctx.now()
+    async with ctx.db.write() as session:
+        await sweep(session=session, ctx=ctx, now=now)
+        items = [_item(call) for call in await load_calls(session=session, include_done=include_done)]
+    return _sorted(items)
+
+
+async def get_call(*, ctx: Context, call_id: int) -> CallItem:
+    async with ctx.db.read() as session:
+        call = await session.get(Call, call_id)
+        if call is None:
+            raise CallError(f"l'appel n°{call_id} n'existe pas (voir « atelier calls list »)")
+        return _item(call)
+
+
+async def mark_call_done(*, ctx: Context, call_id: int, outcome: str, actor: Actor) -> CallItem:
+    """Record that ``actor`` phoned, now, and what came of it. A call-back request's call marks the request
+    handled too. Refuses (nothing changed) an unknown call, an empty outcome, or a call already done."""
+    text = " ".join(outcome.split())
+    if not text:
+        raise CallError("indiquez ce qui a été convenu (--outcome), par exemple « vient mardi » ou « pas de réponse »")
+    now = ctx.now()
+    async with ctx.db.write() as session:
+        call = await session.get(Call, call_id)
+        if call is None:
+            raise CallError(f"l'appel n°{call_id} n'existe pas (voir « atelier calls list »)")
+        if call.done_at is not None:
+            raise CallError(
+                f"l'appel n°{call_id} est déjà noté, par {call.done_by} le {say.when_fr(call.done_at, ctx.tz)}"
+            )
+        await close_call(
+            session=session, call_id=call_id, by=actor.label, adviser_id=actor.adviser_id, outcome=text, now=now
+        )
+        if call.callback_request_id is not None:
+            await handle_callback_request(
+                session=session, callback_request_id=call.callback_request_id, by=actor.label, now=now
+            )
+        await session.refresh(call)
+        return _item(call)
+
+
+async def resident_calls(*, session: AsyncSession, resident_id: int) -> list[CallItem]:
+    """A person's calls, made or not, newest first (their record)."""
+    query = select(Call).where(Call.resident_id == resident_id).order_by(Call.created_at.desc(), Call.id.desc())
+    return [_item(call) for call in (await session.execute(query)).unique().scalars()]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Calls added by the operations that find the need
+
+
+def callback_call(*, request: CallbackRequest, resident: Resident, ctx: Context, now: datetime) -> NewCall:
+    when = say.when_fr(request.created_at, ctx.tz)
+    return NewCall(
+        key=f"callback:{request.id}",
+        kind=CallKind.callback,
+        resident_id=resident.id,
+        what_to_say=f"A demandé à être rappelé(e) (CONSEILLER) le {when}.",
+        created_at=now,
+        callback_request_id=request.id,
+        phone=request.phone,
+    )
+
+
+__all__ = [
+    "CallError",
+    "CallItem",
+    "NewCall",
+    "callback_call",
+    "get_call",
+    "list_calls",
+    "mark_call_done",
+    "record_calls",
+    "resident_calls",
+    "sweep",
+    "sweep_now",
+    "tell_advisers",
+]
