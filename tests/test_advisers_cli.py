@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
+from bot.interfaces.cli import common
 from storage.database import Database
 from storage.models import (
     Broadcast,
@@ -45,7 +46,7 @@ CALLBACK_FIELDS = {
 }  # fmt: skip
 REPORT_FIELDS = {
     "id", "author", "created_at", "body", "audience", "segments", "recipients", "by_channel", "sent", "delivered",
-    "failed", "opted_out", "expired", "pending", "cancelled", "to_phone",
+    "failed", "opted_out", "expired", "pending", "cancelled", "to_phone", "waiting",
 }  # fmt: skip
 PREVIEW_FIELDS = {"recipients", "by_channel", "skipped_opted_out", "unreachable", "segments", "estimated_cost"}
 PREVIEW_FIELDS |= {"sms_text", "communes"}
@@ -207,6 +208,38 @@ def test_advisers_add_and_list(db_url: str) -> None:
     assert "Julie Martin" in ok(db_url, "advisers", "list").stdout
 
 
+@pytest.mark.parametrize(
+    ("label", "answer", "terminal", "enrolled"),
+    [
+        ("answered oui", "oui\n", True, True),
+        ("answered non", "non\n", True, False),
+        ("interrupted", "", True, False),
+        ("no terminal and no --yes", "", False, False),
+    ],
+)
+def test_enrol_with_someone_else_s_number_asks_first(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, label: str, answer: str, terminal: bool, enrolled: bool
+) -> None:
+    w = planned_workshop(db_url, hours_ahead=72)
+    paul = enrol(db_url, w, "Paul Durand", "06 12 00 00 01")["resident_id"]
+    other = planned_workshop(db_url, hours_ahead=96)
+    monkeypatch.setattr(common, "is_terminal", lambda: terminal)
+    args = ("enrol", "--name", "Martine Dupont", "--phone", "06 12 00 00 01", "--commune", "st victor",
+            "--workshop", str(other))  # fmt: skip
+    before = count(db_url, OutboundMessage)
+    result = atelier(db_url, *args, stdin=answer)
+    output = result.stdout + result.stderr
+    if terminal:
+        assert f"Le numéro 06 12 00 00 01 est celui de « Paul Durand » (personne n°{paul})." in output, label
+    assert (result.exit_code == 0) is enrolled, (label, output)
+    seated = count(db_url, Enrolment, Enrolment.workshop_id == other, Enrolment.resident_id == paul)
+    assert seated == int(enrolled), label
+    if not enrolled:
+        assert count(db_url, OutboundMessage) == before and "rien n'a été changé" in output.lower(), label
+    with_yes = atelier(db_url, *args, "--yes")
+    assert with_yes.exit_code == 0 and "celui de « Paul Durand »" in with_yes.stdout
+
+
 def test_enrol_by_phone_then_residents_list_and_erase(db_url: str) -> None:
     w = planned_workshop(db_url, hours_ahead=72, capacity=1)
     ok(db_url, "advisers", "add", "--name", "Julie Martin")
@@ -264,6 +297,7 @@ def test_broadcast_preview_send_and_report(db_url: str) -> None:
 
     sent = ok(db_url, "broadcast", "--workshop", str(w), text, "--yes", "--author", "Julie").stdout
     assert "Diffusion n°1" in sent and "atelier broadcast report 1" in sent
+    assert "2 partent dès maintenant." in sent  # no quiet hours here, nobody at their daily cap
     ok(db_url, "broadcast", "--commune", "st victor", "--commune", "Domérat", "Bonjour", "--yes")
     ok(db_url, "broadcast", "send", "--upcoming", "Bonjour", "--yes")
     assert count(db_url, Broadcast) == 3
@@ -272,7 +306,9 @@ def test_broadcast_preview_send_and_report(db_url: str) -> None:
     report = as_json(ok(db_url, "broadcast", "report", "1", "--json"))
     assert set(report) == REPORT_FIELDS
     assert (report["author"], report["recipients"], report["pending"], report["to_phone"]) == ("Julie", 2, 2, [])
-    assert "2 message(s)" in ok(db_url, "broadcast", "report", "1").stdout
+    shown = ok(db_url, "broadcast", "report", "1").stdout
+    assert "2 message(s)" in shown and "En attente : 2 partent dès maintenant." in shown
+    assert report["waiting"] == [{"count": 2, "leaves_at": None, "reasons": []}]
 
 
 def test_callbacks_list_and_done(db_url: str) -> None:

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.service.identity import identity_hash
-from bot.service.team import PhoneEnrolment, TeamError, add_adviser, enrol_by_phone
+from bot.service.team import NumberOfSomeoneElseError, PhoneEnrolment, TeamError, add_adviser, enrol_by_phone
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import (
@@ -148,18 +148,20 @@ async def test_enrolment_by_phone(town: Town, case: Case) -> None:
     assert bool(reminders) is case.seated
 
 
-async def test_a_number_known_under_another_name_enrols_that_person_and_says_so(town: Town) -> None:
+async def test_a_number_known_under_another_name_asks_first_then_enrols_that_person(town: Town) -> None:
     workshop = await town.workshop("Saint-Victor", MONDAY_9H + timedelta(days=2))
     paul = await town.resident(phone=PHONE, name="Paul Durand")
-    done = await enrol_by_phone(
-        ctx=town.ctx, name="Martine Dupont", phone=PHONE, commune="st victor", workshop_id=workshop
-    )
+    arguments: dict[str, Any] = {"phone": PHONE, "commune": "st victor", "workshop_id": workshop}
+    with pytest.raises(NumberOfSomeoneElseError) as refused:
+        await enrol_by_phone(ctx=town.ctx, name="Martine Dupont", **arguments)
+    assert (refused.value.owner_id, refused.value.owner_name) == (paul, "Paul Durand")
+    assert "le numéro 06 12 34 56 78 est celui de « Paul Durand »" in str(refused.value)
+    assert await town.messages() == [] and await town.enrolments(workshop) == []  # nothing done before asking
+    done = await enrol_by_phone(ctx=town.ctx, name="Martine Dupont", owner_confirmed=True, **arguments)
     assert done.resident_id == paul and not done.new_resident
     assert any("Paul Durand" in note and f"n°{paul}" in note for note in done.notes), done.notes
-    same = await enrol_by_phone(
-        ctx=town.ctx, name="paul  DURAND", phone=PHONE, commune="st victor", workshop_id=workshop
-    )
-    assert not any("déjà celui" in note for note in same.notes), same.notes
+    same = await enrol_by_phone(ctx=town.ctx, name="paul  DURAND", **arguments)  # his own name: nothing to ask
+    assert same.already and not any("celui de" in note for note in same.notes), same.notes
 
 
 async def test_the_same_call_twice_enrols_and_texts_once(town: Town) -> None:

@@ -50,6 +50,7 @@ from bot.service.broadcasts import Audience, Preview, preview_broadcast, send_br
 from bot.service.callbacks import CallbackItem, list_callbacks, mark_callback_done
 from bot.service.calls import CallError, CallItem, list_calls, mark_call_done
 from bot.service.changes import cancel_workshop_and_notify, report_lines
+from bot.service.departures import broadcast_departures, departure_lines
 from bot.service.team import adviser_by_telegram_id
 from bot.service.workshops import (
     Roster,
@@ -549,9 +550,10 @@ async def _announce_yes(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, 
         await _edit(bot, query, _previous_text(query) + "\n\nNon envoyé : " + _refusal(exc))
         return
     await _answer(bot, query, "Envoyé.")
+    leaving = " ".join(departure_lines(await broadcast_departures(ctx=ctx, broadcast_id=broadcast_id), ctx.tz))
     outcome = (
-        f"Envoyé à {draft.get('recipients', '?')} personne(s) : les messages partiront aux heures d'envoi "
-        f"autorisées. Suivi : atelier broadcast report {broadcast_id}"
+        f"Envoyé à {draft.get('recipients', '?')} personne(s). {leaving} Suivi : atelier broadcast report "
+        f"{broadcast_id}"
     )
     await _edit(bot, query, _previous_text(query) + "\n\n" + outcome)
 

@@ -24,6 +24,7 @@ from bot.context import Context
 from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.scheduler.planning import next_allowed
 from bot.service.calls import broadcast_script, record_calls
+from bot.service.departures import DepartureGroup, forecast_rows, group
 from bot.service.recipients import address_of, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.workshops import WorkshopError
@@ -41,6 +42,7 @@ from storage.models import (
     WorkshopStatus,
 )
 from storage.outbox import enqueue
+from storage.queue_views import pending_rows
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,7 @@ class Report:
     pending: int  # still waiting for the sending window or their turn
     cancelled: int  # withdrawn before sending for another reason (erased, number found unreachable)
     to_phone: tuple[ToPhone, ...] = field(default_factory=tuple)
+    waiting: tuple[DepartureGroup, ...] = ()  # the pending ones: when they leave, and why they wait
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -311,6 +314,9 @@ async def broadcast_report(*, ctx: Context, broadcast_id: int) -> Report:
         residents = {
             r.id: r for r in (await session.execute(select(Resident).where(Resident.id.in_(ids)))).unique().scalars()
         }
+        now = ctx.now()
+        pending = await pending_rows(session=session, broadcast_id=broadcast_id)
+        waiting = group(await forecast_rows(session=session, ctx=ctx, rows=pending, now=now), now=now)
     counts: Counter[str] = Counter()
     by_channel: Counter[str] = Counter()
     to_phone: dict[int, str] = {}
@@ -348,6 +354,7 @@ async def broadcast_report(*, ctx: Context, broadcast_id: int) -> Report:
         pending=counts["pending"],
         cancelled=counts["cancelled"],
         to_phone=people,
+        waiting=waiting,
     )
 
 

@@ -28,6 +28,7 @@ from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, Step, nearest_workshops
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service.calls import cancelled_script, moved_script, record_calls
+from bot.service.departures import DepartureGroup, departure_lines, departures_of
 from bot.service.inbound import build_world
 from bot.service.recipients import address_of, why_unreachable
 from bot.service.reminders import replan_workshop
@@ -100,6 +101,7 @@ class ChangeReport:
     reason: str | None = None
     changed_at: datetime | None = None  # when the adviser made the change
     reason_shortened: bool = False  # a notice had to shorten or leave out the reason to fit in three SMS
+    departures: tuple[DepartureGroup, ...] = ()  # when the notices leave, and why some wait
 
     @property
     def told_total(self) -> int:
@@ -188,6 +190,7 @@ class _Tally:
     told: Counter[str]
     to_phone: list[ToPhone]
     unchanged: int = 0
+    queued: list[int] = field(default_factory=list)  # the notices queued (their ids)
     calls: list[NewCall] = field(default_factory=list)  # the people to phone, for the advisers' "to call" list
 
 
@@ -282,6 +285,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
             if queued is None:
                 continue
             tally.told[channel] += 1
+            tally.queued.append(queued)
             if offers:
                 # The reply "2" must reach the dialogue's WORKSHOP step with these offers; its idle restart
                 # counts from the moment the notice may leave, not from now.
@@ -297,6 +301,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
                     now=due,
                 )
         await _record_calls(session, ctx, workshop_id, tally, now)
+        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued, now=now)
     ctx.wake_dispatcher()
     log.info(
         "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
@@ -317,6 +322,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
         reason=cancelled.reason,
         changed_at=now,
         reason_shortened=shortened,
+        departures=departures,
     )
 
 
@@ -414,6 +420,7 @@ async def move_workshop_and_notify(
                 timing=(urgent, notice_due), now=now, tally=tally,
             )  # fmt: skip
         await _record_calls(session, ctx, workshop_id, tally, now)
+        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued, now=now)
     ctx.wake_dispatcher()
     log.info(
         "workshop %s moved by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
@@ -440,6 +447,7 @@ async def move_workshop_and_notify(
         reminders_cancelled=reminders_cancelled,
         reminders_planned=reminders_planned,
         changed_at=now,
+        departures=departures,
     )
 
 
@@ -513,6 +521,7 @@ async def _tell_moved(
     if queued is None:
         return
     tally.told[channel] += 1
+    tally.queued.append(queued)
     if answer_non:
         # NON must reach the dialogue's idle state, where it answers this notice: it cancels the seat moved.
         await forget_conversation(session=session, channel=channel, address=address)
@@ -555,10 +564,9 @@ def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:
     told = ", ".join(f"{count} par {channels.get(ch, ch)}" for ch, count in sorted(report.told.items()) if count)
     lines = []
     if told and report.due_at is not None:
-        immediate = report.changed_at is not None and report.due_at <= report.changed_at
-        leaves = "dès maintenant" if immediate else f"à partir du {say.when_fr(report.due_at, tz)}"
         urgent = URGENT_NOTE if report.urgent else ""
-        lines.append(f"Messages prévus : {told} ; ils partent {leaves}{urgent}.")
+        lines.append(f"Messages prévus : {told}{urgent}.")
+        lines.extend(departure_lines(report.departures, tz))
     elif not report.to_phone and not report.unchanged_for:
         lines.append("Personne n'était inscrit : aucun message.")
     if report.unchanged_for:

@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.conversation import texts as say
-from bot.conversation.phones import is_landline, to_e164
+from bot.conversation.phones import is_landline, national, to_e164
 from bot.conversation.understanding.names import first_name_of
 from bot.scheduler.planning import is_urgent_change, next_allowed
 from bot.service.actors import COMMAND_LINE, Actor
+from bot.service.departures import DepartureGroup, departures_of
 from bot.service.enrolments import SeatError, enrol
 from bot.service.erasure import erase
 from bot.service.identity import identity_hash, was_erased
@@ -43,6 +44,17 @@ class TeamError(WorkshopError):
 
 class AmbiguousAdviserError(TeamError):
     """The name given fits several advisers."""
+
+
+class NumberOfSomeoneElseError(TeamError):
+    """The number given is already someone else's (another name): the adviser must say it is that person."""
+
+    def __init__(self, *, owner_id: int, owner_name: str, phone: str) -> None:
+        super().__init__(
+            f"le numéro {national(phone)} est celui de « {owner_name} » (personne n°{owner_id}), pas d'une nouvelle "
+            "personne ; si c'est bien elle que vous inscrivez, confirmez (--yes)"
+        )
+        self.owner_id, self.owner_name, self.phone = owner_id, owner_name, phone
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -187,6 +199,7 @@ class PhoneEnrolment:
     new_resident: bool
     confirmation_channel: str | None  # the channel the confirmation goes through; None: nobody to send it to
     notes: tuple[str, ...]  # things the adviser should know (a landline, STOP, a different level…)
+    confirmation_leaves: tuple[DepartureGroup, ...] = ()  # when the confirmation leaves, and why it waits
 
 
 @dataclass(frozen=True)
@@ -230,17 +243,23 @@ async def enrol_by_phone(
     level: str | None = None,
     adviser_id: int | None = None,
     force: bool = False,
+    owner_confirmed: bool = False,
 ) -> PhoneEnrolment:
     """Seat (or put on the waiting list) someone who phoned an adviser, record that an adviser did it and that
     they consented by phone, and send them the confirmation a self-enrolment gets, with how to cancel.
 
-    A number whose owner asked to be forgotten is refused unless ``force`` (the person called again themselves:
-    the erasure mark is then lifted). Raises ``TeamError`` with nothing changed.
+    A number already known under another name is refused with ``NumberOfSomeoneElseError`` (who it belongs to),
+    unless ``owner_confirmed``: the adviser checked that it is that person they enrol. A number whose owner asked to
+    be forgotten is refused unless ``force`` (the person called again themselves: the erasure mark is then lifted).
+    Raises ``TeamError`` with nothing changed.
     """
     checked = _check_phone_enrolment(ctx, name=name, phone=phone, commune=commune, level=level)
     now = ctx.now()
     notes: list[str] = []
     async with ctx.db.write() as session:
+        owner = await find_resident(session=session, phone=checked.phone)
+        if owner is not None and owner.name and plain(owner.name) != plain(checked.name) and not owner_confirmed:
+            raise NumberOfSomeoneElseError(owner_id=owner.id, owner_name=owner.name, phone=checked.phone)
         workshop = await session.get(Workshop, workshop_id)
         if workshop is None:
             raise TeamError(f"l'atelier n°{workshop_id} n'existe pas (voir « atelier workshops list »)")
@@ -259,10 +278,7 @@ async def enrol_by_phone(
             notes.append("numéro effacé autrefois : la personne redonne son accord, la marque d'effacement est levée")
         resident, new_resident = await _resident(session=session, ctx=ctx, checked=checked, workshop=workshop)
         if not new_resident and resident.name and plain(resident.name) != plain(checked.name):
-            notes.append(
-                f"ce numéro est déjà celui de « {resident.name} » (personne n°{resident.id}) : c'est cette personne "
-                "qui est inscrite ; vérifiez le numéro si ce n'est pas elle"
-            )
+            notes.append(f"ce numéro est celui de « {resident.name} » (personne n°{resident.id}) : elle est inscrite")
         if checked.level is not None and checked.level != workshop.level:
             notes.append(
                 f"niveau indiqué « {say.LEVEL_NAMES[checked.level]} », atelier de niveau "
@@ -281,9 +297,9 @@ async def enrol_by_phone(
         except SeatError as exc:  # cancelled or started between the check and the lock
             raise TeamError(f"l'atelier n°{workshop_id} ne peut plus recevoir d'inscription ({exc})") from None
         assert outcome is not None  # noqa: S101 - allow_waiting=True always seats or queues
-        channel = None
+        channel, leaves = None, tuple[DepartureGroup, ...]()
         if not outcome.already:
-            channel = await _confirm(
+            channel, message_id = await _confirm(
                 session=session,
                 ctx=ctx,
                 resident=resident,
@@ -294,6 +310,8 @@ async def enrol_by_phone(
             )
             if channel is None:
                 notes.append(_why_no_sms(resident))
+            if message_id is not None:
+                leaves = await departures_of(session=session, ctx=ctx, message_ids=[message_id], now=now)
         enrolment = outcome.enrolment
         result = PhoneEnrolment(
             resident_id=resident.id,
@@ -305,6 +323,7 @@ async def enrol_by_phone(
             new_resident=new_resident,
             confirmation_channel=channel,
             notes=tuple(notes),
+            confirmation_leaves=leaves,
         )
     ctx.wake_dispatcher()
     log.info("resident %s enrolled by phone in workshop %s (adviser %s)", resident.id, workshop_id, adviser_id)
@@ -346,11 +365,12 @@ async def _confirm(
     outcome: SeatOutcome,
     new_resident: bool,
     now: datetime,
-) -> str | None:
-    """Queue the confirmation a self-enrolment gets; returns its channel, None when nothing can reach them."""
+) -> tuple[str | None, int | None]:
+    """Queue the confirmation a self-enrolment gets; returns its channel and id, None when nothing can reach
+    them."""
     destination = address_of(resident)
     if destination is None:
-        return None
+        return None, None
     channel, address = destination
     first_name = first_name_of(resident.name or "")
     venue = workshop.venue
@@ -364,7 +384,7 @@ async def _confirm(
     if new_resident:
         body = f"{say.phone_enrolment_intro(ctx.territory.name)} {body}"
     urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
-    await enqueue(
+    message_id = await enqueue(
         session=session,
         channel=channel,
         to_address=address,
@@ -378,7 +398,7 @@ async def _confirm(
         workshop_id=workshop.id,
         enrolment_id=outcome.enrolment.id,
     )
-    return channel
+    return channel, message_id
 
 
 def _why_no_sms(resident: Resident) -> str:

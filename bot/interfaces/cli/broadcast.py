@@ -17,6 +17,7 @@ from bot.interfaces.cli.common import confirm_or_refuse, console, fail, iso, pri
 from bot.interfaces.cli.french import FrenchGroup, french_app
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.broadcasts import Audience, Preview, Report, broadcast_report, preview_broadcast, send_broadcast
+from bot.service.departures import broadcast_departures, departure_lines
 
 CHANNEL_FR = {"sms": "SMS", "telegram": "Telegram"}
 REASON_FR = {
@@ -119,17 +120,18 @@ def send(
     confirm_or_refuse(f"Envoyer ce message à {preview.recipients} personne(s) ?", yes=yes)
 
     async def go(ctx: Context) -> int:
-        return await send_broadcast(ctx=ctx, audience=audience, body=text, author=author)
+        broadcast_id = await send_broadcast(ctx=ctx, audience=audience, body=text, author=author)
+        if not as_json:
+            console.print(f"Diffusion n°{broadcast_id} enregistrée.", highlight=False)
+            leaving = departure_lines(await broadcast_departures(ctx=ctx, broadcast_id=broadcast_id), ctx.tz)
+            for line in leaving:
+                console.print(f"  {line}", highlight=False)
+            console.print(f"Suivi : atelier broadcast report {broadcast_id}", highlight=False)
+        return broadcast_id
 
     broadcast_id = act(go)
     if as_json:
         print_json({"id": broadcast_id, **preview_json(preview)})
-        return
-    console.print(
-        f"Diffusion n°{broadcast_id} enregistrée : les messages partent aux heures d'envoi autorisées. "
-        f"Suivi : atelier broadcast report {broadcast_id}",
-        highlight=False,
-    )
 
 
 def report_json(report: Report, ctx: Context) -> dict[str, Any]:
@@ -149,6 +151,10 @@ def report_json(report: Report, ctx: Context) -> dict[str, Any]:
         "expired": report.expired,
         "pending": report.pending,
         "cancelled": report.cancelled,
+        "waiting": [
+            {"count": g.count, "leaves_at": iso(g.leaves_at, ctx), "reasons": [r.value for r in g.reasons]}
+            for g in report.waiting
+        ],
         "to_phone": [
             {"resident_id": p.resident_id, "name": p.name, "phone": p.phone, "reason": p.reason}
             for p in report.to_phone
@@ -176,6 +182,8 @@ def report(
             f"{found.cancelled} retiré(s) ; {found.opted_out} personne(s) ont demandé STOP.",
             highlight=False,
         )
+        for line in departure_lines(found.waiting, ctx.tz):
+            console.print(f"  En attente : {line}", highlight=False)
         if not found.to_phone:
             console.print("Personne à appeler.")
             return

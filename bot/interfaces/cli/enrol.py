@@ -1,5 +1,8 @@
-"""``atelier enrol --name … --phone … --commune … --workshop ID [--level …] [--adviser …] [--force]``: an adviser
-enrols someone who phoned. Translation only: the work is in ``bot.service.team.enrol_by_phone``."""
+"""``atelier enrol --name … --phone … --commune … --workshop ID [--level …] [--adviser …] [--force] [--yes]``: an
+adviser enrols someone who phoned. Translation only: the work is in ``bot.service.team.enrol_by_phone``.
+
+A number that is already someone else's (another name) is said first, and the adviser is asked whether it is that
+person they enrol; nothing is done before the answer (without a terminal, only ``--yes`` goes on)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,10 @@ from typing import Annotated
 import typer
 
 from bot.context import Context
-from bot.interfaces.cli.common import console, print_json
-from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.team import PhoneEnrolment, enrol_by_phone, find_adviser
+from bot.interfaces.cli.common import confirm_or_refuse, console, print_json
+from bot.interfaces.cli.workshops import JsonOption, YesOption, act
+from bot.service.departures import departure_lines
+from bot.service.team import NumberOfSomeoneElseError, PhoneEnrolment, enrol_by_phone, find_adviser
 
 CHANNEL_FR = {"sms": "SMS", "telegram": "Telegram"}
 
@@ -26,38 +30,53 @@ def enrol(
         bool, typer.Option("--force", help="Inscrire même un numéro effacé autrefois, si la personne le demande.")
     ] = False,
     as_json: JsonOption = False,
+    yes: YesOption = False,
 ) -> None:
     """Inscrire une personne qui a téléphoné (place ou liste d'attente) ; elle reçoit le SMS de confirmation."""
 
-    async def action(ctx: Context) -> PhoneEnrolment:
-        adviser_id = (await find_adviser(ctx=ctx, name_or_id=adviser)).id if adviser else None
-        return await enrol_by_phone(
-            ctx=ctx,
-            name=name,
-            phone=phone,
-            commune=commune,
-            workshop_id=workshop,
-            level=level,
-            adviser_id=adviser_id,
-            force=force,
-        )
+    def attempt(owner_confirmed: bool) -> PhoneEnrolment | NumberOfSomeoneElseError:
+        async def action(ctx: Context) -> PhoneEnrolment | NumberOfSomeoneElseError:
+            adviser_id = (await find_adviser(ctx=ctx, name_or_id=adviser)).id if adviser else None
+            try:
+                done = await enrol_by_phone(
+                    ctx=ctx, name=name, phone=phone, commune=commune, workshop_id=workshop, level=level,
+                    adviser_id=adviser_id, force=force, owner_confirmed=owner_confirmed,
+                )  # fmt: skip
+            except NumberOfSomeoneElseError as owner:
+                return owner
+            if not as_json:
+                _report(done, ctx)
+            return done
 
-    done = act(action)
+        return act(action)
+
+    outcome = attempt(owner_confirmed=yes)
+    if isinstance(outcome, NumberOfSomeoneElseError):
+        confirm_or_refuse(
+            f"Le numéro {phone.strip()} est celui de « {outcome.owner_name} » (personne n°{outcome.owner_id}). "
+            f"Inscrire {outcome.owner_name} ?",
+            yes=yes,
+        )
+        outcome = attempt(owner_confirmed=True)
+    if isinstance(outcome, NumberOfSomeoneElseError):  # cannot happen once confirmed; a clear end all the same
+        raise typer.Exit(1)
     if as_json:
         print_json(
             {
-                "resident_id": done.resident_id,
-                "enrolment_id": done.enrolment_id,
-                "workshop_id": done.workshop_id,
-                "status": "seated" if done.seated else "waiting",
-                "position": done.position,
-                "already": done.already,
-                "new_resident": done.new_resident,
-                "confirmation_channel": done.confirmation_channel,
-                "notes": list(done.notes),
+                "resident_id": outcome.resident_id,
+                "enrolment_id": outcome.enrolment_id,
+                "workshop_id": outcome.workshop_id,
+                "status": "seated" if outcome.seated else "waiting",
+                "position": outcome.position,
+                "already": outcome.already,
+                "new_resident": outcome.new_resident,
+                "confirmation_channel": outcome.confirmation_channel,
+                "notes": list(outcome.notes),
             }
         )
-        return
+
+
+def _report(done: PhoneEnrolment, ctx: Context) -> None:
     if done.already:
         where = "inscrite" if done.seated else f"sur la liste d'attente (n°{done.position})"
         console.print(f"Cette personne était déjà {where} pour l'atelier n°{done.workshop_id} : rien n'a changé.")
@@ -72,6 +91,7 @@ def enrol(
         )
     if done.confirmation_channel:
         channel = CHANNEL_FR.get(done.confirmation_channel, done.confirmation_channel)
-        console.print(f"Message de confirmation prévu (par {channel}).")
+        leaves = " ".join(departure_lines(done.confirmation_leaves, ctx.tz)).removeprefix("1 part ")
+        console.print(f"Message de confirmation prévu (par {channel}) : il part {leaves}", highlight=False)
     for note in done.notes:
         console.print(f"[yellow]Attention :[/yellow] {note}.", highlight=False)
