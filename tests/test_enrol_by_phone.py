@@ -244,5 +244,6 @@ def test_phone_enrolment_type_is_complete() -> None:
         "already",
         "new_resident",
         "confirmation_channel",
+        "confirmation_leaves",
         "notes",
     }

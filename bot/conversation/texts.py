@@ -161,10 +161,16 @@ def seated(first_name: str, start: datetime, tz: tzinfo, venue: str, address: st
     )
 
 
+def rank_fr(position: int) -> str:
+    """1re, 2e, 3e: a place on the waiting list as it is said ("vous êtes en 2e position"), not "n°2", which an
+    SMS writes "no2"."""
+    return "1re" if position == 1 else f"{position}e"
+
+
 def waiting(first_name: str, position: int, start: datetime, tz: tzinfo, venue: str) -> str:
     return (
-        f"C'est noté, {first_name} : vous êtes n°{position} sur la liste d'attente du {when_fr(start, tz)}, "
-        f"{venue}. Si une place se libère, on vous prévient."
+        f"C'est noté, {first_name} : vous êtes en {rank_fr(position)} position sur la liste d'attente du "
+        f"{when_fr(start, tz)}, {venue}. Si une place se libère, on vous prévient."
     )
 
 
@@ -213,7 +219,7 @@ def my_workshops_none(*, signing_up: bool = False) -> str:
 
 
 def my_workshop_line(start: datetime, tz: tzinfo, venue: str, position: int | None) -> str:
-    wait = f" (liste d'attente, n°{position})" if position else ""
+    wait = f" (liste d'attente, {rank_fr(position)} position)" if position else ""
     return f"- {when_fr(start, tz)}, {venue}{wait}"
 
 

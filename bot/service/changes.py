@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, Step, nearest_workshops
+from bot.conversation.phones import national
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service.calls import cancelled_script, moved_script, record_calls
 from bot.service.departures import DepartureGroup, departure_lines, departures_of
@@ -538,7 +539,8 @@ def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
         "cancelled": "message retiré avant l'envoi",
     }
     return [
-        f"{p.name or '(sans nom)'} — {p.phone or 'pas de numéro'} ({reasons.get(p.reason, p.reason)})" for p in people
+        f"{p.name or '(sans nom)'} — {national(p.phone) or 'pas de numéro'} ({reasons.get(p.reason, p.reason)})"
+        for p in people
     ]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.context import Context
-from bot.service.workshops import WorkshopError
+from bot.service.workshops import Roster, WorkshopError, roster
 from storage.models import (
     Enrolment,
     EnrolmentStatus,
@@ -45,6 +45,28 @@ class Attendance:
     names: dict[int, str]  # resident id → name, so that the adviser sees whom they marked
 
 
+async def _markable(session: AsyncSession, workshop_id: int, now: datetime) -> Workshop:
+    """The workshop, if attendance can be marked: it exists, was held (not cancelled) and has started."""
+    workshop = await session.get(Workshop, workshop_id)
+    if workshop is None:
+        raise WorkshopError(f"l'atelier n°{workshop_id} n'existe pas")
+    if workshop.status == WorkshopStatus.cancelled:
+        raise WorkshopError(f"l'atelier n°{workshop_id} a été annulé")
+    if workshop.starts_at > now:
+        raise WorkshopError(f"l'atelier n°{workshop_id} n'a pas encore commencé")
+    return workshop
+
+
+async def attendance_sheet(*, ctx: Context, workshop_id: int) -> Roster:
+    """The people who held a seat, to ask one by one who came — refused before any question when attendance
+    cannot be marked yet (not started), or at all (unknown, cancelled)."""
+    async with ctx.db.read() as session:
+        await _markable(session, workshop_id, ctx.now())
+    found = await roster(ctx=ctx, workshop_id=workshop_id)
+    seats = tuple(entry for entry in found.enrolments if entry.status in HELD_SEAT)
+    return Roster(found.workshop, seats)
+
+
 async def mark_attendance(
     *, ctx: Context, workshop_id: int, present: Sequence[int] = (), absent: Sequence[int] = ()
 ) -> Attendance:
@@ -57,13 +79,7 @@ async def mark_attendance(
         raise WorkshopError("indiquez qui était présent (--present) ou absent (--absent)")
     wanted = dict.fromkeys(present, EnrolmentStatus.attended) | dict.fromkeys(absent, EnrolmentStatus.absent)
     async with ctx.db.write() as session:
-        workshop = await session.get(Workshop, workshop_id)
-        if workshop is None:
-            raise WorkshopError(f"l'atelier n°{workshop_id} n'existe pas")
-        if workshop.status == WorkshopStatus.cancelled:
-            raise WorkshopError(f"l'atelier n°{workshop_id} a été annulé")
-        if workshop.starts_at > ctx.now():
-            raise WorkshopError(f"l'atelier n°{workshop_id} n'a pas encore commencé")
+        await _markable(session, workshop_id, ctx.now())
         enrolments = {
             e.resident_id: e
             for e in (
@@ -211,4 +227,4 @@ async def workshop_stats(*, ctx: Context, since: datetime | None = None, until: 
     return Stats(since, until, tuple(ordered), total)
 
 
-__all__ = ["Attendance", "Stats", "StatsRow", "mark_attendance", "workshop_stats"]
+__all__ = ["Attendance", "Stats", "StatsRow", "attendance_sheet", "mark_attendance", "workshop_stats"]

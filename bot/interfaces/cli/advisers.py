@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from bot.context import Context
-from bot.interfaces.cli.common import console, iso, print_json
+from bot.conversation.phones import national
+from bot.interfaces.cli.common import column, console, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.team import add_adviser, commune_names, list_advisers
@@ -42,12 +42,15 @@ def list_(as_json: JsonOption = False) -> None:
         if not advisers:
             console.print("Aucun conseiller. Ajoutez-en un : atelier advisers add --name …")
             return
-        table = Table(title="Conseillers", title_justify="left")
-        for header in ("N°", "Nom", "Téléphone", "Telegram", "Communes"):
-            table.add_column(header, overflow="fold")
+        table = listing("Conseillers")
+        column(table, "N°", keep=3, right=True)
+        column(table, "Nom")
+        column(table, "Téléphone", keep=14)
+        column(table, "Telegram", keep=10)
+        column(table, "Communes", fold=True)
         for a in advisers:
             communes = ", ".join(commune_names(ctx, a.communes or [])) or "tout le territoire"
-            table.add_row(str(a.id), a.name, a.phone or "", str(a.telegram_user_id or ""), communes)
+            table.add_row(str(a.id), a.name, national(a.phone), str(a.telegram_user_id or ""), communes)
         console.print(table)
 
     act(action)

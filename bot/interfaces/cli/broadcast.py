@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from bot.context import Context
+from bot.conversation.phones import national
 from bot.interfaces.cli.common import confirm_or_refuse, console, fail, iso, print_json
 from bot.interfaces.cli.french import FrenchGroup, french_app
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
@@ -190,7 +191,7 @@ def report(
         console.print(f"À appeler ({len(found.to_phone)}) :")
         for person in found.to_phone:
             console.print(
-                f"  {person.name or '(sans nom)'} — {person.phone or 'pas de numéro'} "
+                f"  {person.name or '(sans nom)'} — {national(person.phone) or 'pas de numéro'} "
                 f"({REASON_FR.get(person.reason, person.reason)})",
                 highlight=False,
             )

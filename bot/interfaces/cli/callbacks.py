@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from bot.context import Context
-from bot.interfaces.cli.common import console, fail, iso, print_json
+from bot.conversation.phones import national
+from bot.interfaces.cli.common import column, console, fail, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.callbacks import CallbackItem, find_callback, list_callbacks, mark_callback_done
@@ -45,16 +45,20 @@ def list_(
         if not items:
             console.print("Aucune demande de rappel en attente.")
             return
-        table = Table(title="Demandes de rappel", title_justify="left")
-        for header in ("N°", "Demandé le", "Nom", "Téléphone", "Commune", "Traité"):
-            table.add_column(header, overflow="fold")
+        table = listing("Demandes de rappel")
+        column(table, "N°", keep=3, right=True)
+        column(table, "Demandé le", keep=11)
+        column(table, "Nom")
+        column(table, "Téléphone", keep=14)
+        column(table, "Commune")
+        column(table, "Traité", fold=True)
         for item in items:
             done = f"{item.handled_at.astimezone(ctx.tz):%d/%m %H:%M} par {item.handled_by}" if item.handled_at else ""
             table.add_row(
                 str(item.id),
-                f"{item.created_at.astimezone(ctx.tz):%d/%m/%Y %H:%M}",
+                f"{item.created_at.astimezone(ctx.tz):%d/%m %H:%M}",
                 item.name or "(sans nom)",
-                item.phone or (f"Telegram {item.telegram_chat_id}" if item.telegram_chat_id else "pas de numéro"),
+                national(item.phone) or (f"Telegram {item.telegram_chat_id}" if item.telegram_chat_id else "—"),
                 item.commune or "",
                 done,
             )

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from bot.context import Context
-from bot.conversation.texts import LEVEL_NAMES
-from bot.interfaces.cli.common import confirm_or_refuse, console, iso, print_json
+from bot.conversation.phones import national
+from bot.interfaces.cli.common import column, confirm_or_refuse, console, is_wide, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
-from bot.interfaces.cli.workshops import JsonOption, YesOption, act
+from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, YesOption, act
 from bot.service.team import erase_resident_for, get_resident, list_residents
 from storage.models import Resident
 
@@ -50,20 +49,25 @@ def list_(as_json: JsonOption = False) -> None:
         if not residents:
             console.print("Aucun résident inscrit.")
             return
-        table = Table(title="Résidents", title_justify="left")
-        for header in ("N°", "Nom", "Téléphone", "Telegram", "Commune", "Niveau", "STOP", "Depuis"):
-            table.add_column(header, overflow="fold")
+        wide = is_wide()
+        table = listing("Résidents")
+        column(table, "N°", keep=3, right=True)
+        column(table, "Nom")
+        column(table, "Téléphone", keep=14)
+        if wide:
+            column(table, "Telegram", keep=10)
+        column(table, "Commune")
+        column(table, "Niveau", keep=8)
+        column(table, "STOP", keep=4)
+        if wide:
+            column(table, "Depuis", keep=10)
         for r in residents:
+            since = [str(r.telegram_chat_id or "")] if wide else []
             table.add_row(
-                str(r.id),
-                r.name or "(sans nom)",
-                r.phone or "",
-                str(r.telegram_chat_id or ""),
-                r.commune.name if r.commune else "",
-                LEVEL_NAMES[r.level] if r.level else "",
-                _stops(r),
-                f"{r.created_at.astimezone(ctx.tz):%d/%m/%Y}",
-            )
+                str(r.id), r.name or "(sans nom)", national(r.phone) or ("Telegram" if r.telegram_chat_id else ""),
+                *since, r.commune.name if r.commune else "", LEVEL_SHORT[r.level.value] if r.level else "", _stops(r),
+                *([f"{r.created_at.astimezone(ctx.tz):%d/%m/%Y}"] if wide else []),
+            )  # fmt: skip
         console.print(table)
 
     act(action)
@@ -80,7 +84,7 @@ def erase(
         return await get_resident(ctx=ctx, resident_id=resident_id)
 
     resident = act(look)
-    who = f"{resident.name or '(sans nom)'}, {resident.phone or 'pas de numéro'}"
+    who = f"{resident.name or '(sans nom)'}, {national(resident.phone) or 'pas de numéro'}"
     confirm_or_refuse(f"Effacer définitivement les données de {who} ?", yes=yes)
 
     async def action(ctx: Context) -> None:

@@ -10,9 +10,8 @@ import typer
 from rich.table import Table
 
 from bot.context import Context
-from bot.conversation.texts import LEVEL_NAMES
-from bot.interfaces.cli.common import console, fail, iso, print_json
-from bot.interfaces.cli.workshops import JsonOption, act
+from bot.interfaces.cli.common import column, console, fail, iso, listing, print_json
+from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, act
 from bot.service.planning_csv import WorkshopFieldsError, parse_date
 from bot.service.stats import Stats, StatsRow, workshop_stats
 
@@ -38,22 +37,16 @@ def _share(row: StatsRow) -> str:
 
 
 def _table(stats: Stats) -> Table:
-    table = Table(title="Ateliers numériques : chiffres par commune et niveau", title_justify="left")
-    for header in (
-        "Commune",
-        "Niveau",
-        "Inscrits",
-        "En attente",
-        "Avec une place",
-        "Confirmés",
-        "Venus",
-        "Réponses aux rappels",
-    ):
-        table.add_column(header, overflow="fold")
+    """Fits 80 columns; the headers are explained under the table."""
+    table = listing("Inscriptions par commune et niveau")
+    column(table, "Commune")
+    column(table, "Niveau", keep=8)
+    for header in ("Inscrits", "Attente", "Places", "Conf.", "Venus", "Rép."):
+        column(table, header, keep=max(len(header), 5), right=True)
     for row in (*stats.rows, stats.total):
         table.add_row(
             row.commune,
-            LEVEL_NAMES[row.level] if row.level else "",
+            LEVEL_SHORT[row.level.value] if row.level else "",
             str(row.signed_up),
             str(row.waiting),
             str(row.seated),
@@ -63,6 +56,12 @@ def _table(stats: Stats) -> Table:
             style="bold" if row is stats.total else None,
         )
     return table
+
+
+LEGEND = (
+    "Attente : sur liste d'attente ; Places : avec une place ; Conf. : ont confirmé (OUI au rappel) ; "
+    "Rép. : part des rappels auxquels les gens ont répondu."
+)
 
 
 def _day(text: str | None, ctx: Context) -> datetime | None:
@@ -97,5 +96,6 @@ def stats(
             console.print("Aucune inscription sur cette période.")
             return
         console.print(_table(found))
+        console.print(LEGEND, highlight=False)
 
     act(action)

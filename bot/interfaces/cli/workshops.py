@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,12 +21,25 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
 from bot.context import Context
-from bot.conversation.texts import LEVEL_NAMES, when_fr
-from bot.interfaces.cli.common import confirm_or_refuse, console, errors, fail, is_terminal, iso, print_json, run
+from bot.conversation.phones import national
+from bot.conversation.texts import LEVEL_NAMES, rank_fr, when_fr
+from bot.interfaces.cli import common
+from bot.interfaces.cli.common import (
+    column,
+    confirm_or_refuse,
+    console,
+    errors,
+    fail,
+    is_wide,
+    iso,
+    listing,
+    print_json,
+    run,
+)
 from bot.interfaces.cli.french import ask_yes_no, french_app
 from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify, report_lines
 from bot.service.planning_csv import WorkshopFields
-from bot.service.stats import mark_attendance
+from bot.service.stats import attendance_sheet, mark_attendance
 from bot.service.workshops import (
     MoveRequest,
     Roster,
@@ -136,44 +150,69 @@ def _describe(workshop: WorkshopSummary, ctx: Context) -> str:
     )
 
 
+LEVEL_SHORT = {"beginner": "débutant", "intermediate": "interm.", "advanced": "confirmé"}
+
+
+def seats(workshop: WorkshopSummary) -> str:
+    """ "2/6", or "annulé": the seats of a cancelled workshop mean nothing any more."""
+    return "annulé" if workshop.status.value == "cancelled" else f"{workshop.seated}/{workshop.capacity}"
+
+
 def workshops_table(workshops: list[WorkshopSummary], ctx: Context) -> Table:
-    table = Table(title="Ateliers", title_justify="left")
-    for header in ("N°", "Date", "Commune", "Lieu", "Niveau", "Thème", "Inscrits", "Attente", "Conseiller"):
-        table.add_column(header, overflow="fold")
+    """Fits 80 columns: places "seated/capacity +waiting" (or "annulé"); the venue, the end time and the adviser
+    show on wider terminals."""
+    wide = is_wide()
+    table = listing("Ateliers")
+    column(table, "N°", keep=3, right=True)
+    column(table, "Date", keep=27 if wide else 15)
+    column(table, "Lieu" if wide else "Commune")
+    column(table, "Niveau", keep=8)
+    column(table, "Places", keep=7)
+    column(table, "Thème", share=2)
+    if wide:
+        column(table, "Conseiller")
     for w in workshops:
-        cancelled = w.status.value == "cancelled"
+        local = w.starts_at.astimezone(ctx.tz)
+        when = f"{_day(w, ctx)} {_hours(w, ctx)}" if wide else f"{_day(w, ctx)[:3]} {local:%d/%m %H:%M}"
+        place = w.commune
+        if wide:
+            place = f"{w.commune}, {w.venue}" if plain_text(w.commune) not in plain_text(w.venue) else w.venue
+        places = seats(w) + (f" +{w.waiting}" if w.waiting and w.status.value != "cancelled" else "")
+        row = [str(w.id), when, place, LEVEL_SHORT[w.level.value], places, w.topic]
         table.add_row(
-            str(w.id),
-            f"{_day(w, ctx)} {_hours(w, ctx)}" + (" (annulé)" if cancelled else ""),
-            w.commune,
-            w.venue,
-            LEVEL_NAMES[w.level],
-            w.topic,
-            f"{w.seated}/{w.capacity}",
-            str(w.waiting),
-            w.adviser or "",
-            style="dim" if cancelled else None,
+            *row, *([w.adviser or ""] if wide else []), style="dim" if w.status.value == "cancelled" else None
         )
     return table
 
 
+def plain_text(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("-", " "))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def roster_table(found: Roster) -> Table:
-    table = Table(title_justify="left")
-    # The first column is the person's number: the one `workshops attendance --present` and `enrol` speak of.
-    for header in ("N° personne", "Nom", "Téléphone", "Telegram", "Canal", "Statut", "Souhaits", "Confirmé"):
-        table.add_column(header, overflow="fold")
+    """Fits 80 columns: the person's number first (the one ``attendance --present`` and ``residents`` speak of),
+    the phone as advisers dial it; the Telegram id on wider terminals."""
+    wide = is_wide()
+    table = listing()
+    column(table, "N°", keep=3, right=True)
+    column(table, "Nom", share=2)
+    column(table, "Téléphone", keep=16)
+    if wide:
+        column(table, "Telegram", keep=10)
+    column(table, "Statut", keep=13)
+    column(table, "Conf.", keep=5)
+    column(table, "Souhaits")
     for e in found.enrolments:
-        status = ENROLMENT_FR[e.status.value] + (f" n°{e.position}" if e.position else "")
+        status = ENROLMENT_FR[e.status.value] + (f" {rank_fr(e.position)}" if e.position else "")
+        phone = national(e.phone) or ("Telegram" if e.telegram_chat_id else "—")
+        if e.channel is None:
+            phone += " (injoignable)" if wide else " !"
+        extra = [str(e.telegram_chat_id or "")] if wide else []
         table.add_row(
-            str(e.resident_id),
-            e.name or "(sans nom)",
-            e.phone or "",
-            str(e.telegram_chat_id or ""),
-            e.channel or "injoignable",
-            status,
+            str(e.resident_id), e.name or "(sans nom)", phone, *extra, status, CONFIRMED_FR[e.confirmed],
             ", ".join(e.interests),
-            CONFIRMED_FR[e.confirmed],
-        )
+        )  # fmt: skip
     return table
 
 
@@ -262,6 +301,8 @@ def roster_(
         )
         if found.enrolments:
             console.print(roster_table(found))
+            if any(e.channel is None for e in found.enrolments) and not is_wide():
+                console.print("! : aucun message ne peut atteindre cette personne (voir atelier calls list).")
 
     act(action)
 
@@ -407,18 +448,16 @@ def attendance(
 
 def _ask_attendance(workshop_id: int) -> tuple[list[int], list[int]]:
     """On a terminal: each person holding a seat, one question each."""
-    if not is_terminal():
+    if not common.is_terminal():  # looked up at call time: tests answer through standard input
         fail("indiquez --present ID et/ou --absent ID (ou lancez la commande sur un terminal). Rien n'a été changé.")
 
     async def load(ctx: Context) -> Roster:
-        return await roster(ctx=ctx, workshop_id=workshop_id)
+        return await attendance_sheet(ctx=ctx, workshop_id=workshop_id)
 
-    found = act(load)
+    found = act(load)  # refused here, before any question, when the workshop has not started
     came: list[int] = []
     missed: list[int] = []
     for entry in found.enrolments:
-        if entry.status.value == "waiting":
-            continue
         already = entry.status.value == "attended" or (entry.status.value == "seated" and entry.confirmed is not False)
         here = ask_yes_no(f"{entry.name or '(sans nom)'} était là ?", default=already)
         (came if here else missed).append(entry.resident_id)
