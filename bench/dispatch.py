@@ -46,7 +46,7 @@ from bot.territory import load_territory  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import MessageKind  # noqa: E402
-from storage.outbox import NewMessage, enqueue_many  # noqa: E402
+from storage.outbox.queueing import NewMessage, enqueue_many  # noqa: E402
 from tests.fakes.twilio import (  # noqa: E402
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,

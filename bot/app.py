@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.channels import SMS, TELEGRAM, Sender
+from bot.channels import Sender
 from bot.config import Settings, load_settings
 from bot.context import Context, system_clock
 from bot.conversation.gsm7 import render_sms
@@ -20,9 +20,12 @@ from bot.handlers import sms, telegram
 from bot.handlers.console import ConsoleSender
 from bot.interfaces import telegram_advisers
 from bot.scheduler.jobs import start_jobs, stop_jobs
+from bot.service.calls import sweep_calls
+from bot.service.erasure import purge_inactive
 from bot.service.places import sync_territory
 from bot.territory import load_territory
 from storage.database import Database
+from storage.enums import Channel
 
 log = logging.getLogger("atelier")
 
@@ -39,18 +42,18 @@ def create_app(
     channel_senders: dict[str, Sender] = dict(senders or {})
     # --- SMS channel: Twilio when configured, else printed on the console (bot/handlers/sms.py) ---
     built: list[sms.TwilioSender] = []  # senders made here are closed here
-    if SMS not in channel_senders:
+    if Channel.sms not in channel_senders:
         if settings.twilio_enabled:
             built.append(sms.TwilioSender.from_settings(settings))
-            channel_senders[SMS] = built[-1]
+            channel_senders[Channel.sms] = built[-1]
         else:
-            channel_senders[SMS] = ConsoleSender(render=render_sms)
+            channel_senders[Channel.sms] = ConsoleSender(render=render_sms)
     # --- end SMS channel ---
     # --- Telegram channel: when TELEGRAM_BOT_TOKEN is set (bot/handlers/telegram.py; advisers' commands in
     # bot/interfaces/telegram_advisers.py, handed to the channel as its adviser hook) ---
     telegram_app = telegram.build_application(settings) if settings.telegram_enabled else None
-    if telegram_app is not None and TELEGRAM not in channel_senders:
-        channel_senders[TELEGRAM] = telegram.TelegramSender(telegram_app.bot)
+    if telegram_app is not None and Channel.telegram not in channel_senders:
+        channel_senders[Channel.telegram] = telegram.TelegramSender(telegram_app.bot)
     # --- end Telegram channel ---
     ctx = Context(settings=settings, db=db, territory=territory, senders=channel_senders, clock=clock)
 
@@ -62,7 +65,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await sync_territory(db=db, territory=territory)
-        jobs = start_jobs(ctx)  # --- scheduler: dispatch loop + retention purge (bot/scheduler/jobs.py) ---
+        # --- scheduler: dispatch loop + retention purge + to-call sweep (bot/scheduler/jobs.py; the jobs: service) ---
+        jobs = start_jobs(ctx, purge=purge_inactive, sweep=sweep_calls)
         try:
             # Telegram channel: webhook registered, or long polling without ATELIER_PUBLIC_URL
             async with telegram.running(ctx, telegram_app, advisers=telegram_advisers.handle):

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-SMS = "sms"
-TELEGRAM = "telegram"
-CONSOLE = "console"
+from storage.enums import Channel
+
+# Short names for tests and benchmarks; the code in bot/ and storage/ writes ``Channel.sms``.
+SMS, TELEGRAM = Channel.sms, Channel.telegram
 
 
 MAX_STORED_INT = 2**63 - 1  # a BIGINT column: a larger id in a request is bad input, not a database error
@@ -32,7 +33,7 @@ def plain_number(text: str) -> int | None:
 class Inbound:
     """A message from a resident or an adviser, whatever the channel."""
 
-    channel: str
+    channel: Channel
     address: str  # where answers go: an E.164 number for SMS, the chat id for Telegram
     text: str
     provider_id: str | None = None  # Twilio MessageSid, Telegram update_id: the same id twice changes state once
@@ -82,7 +83,7 @@ class SendError(Exception):
 
 @runtime_checkable
 class Sender(Protocol):
-    channel: str  # "sms", "telegram", …
+    channel: Channel
     max_length: int  # longest body the provider accepts, in characters
     supports_buttons: bool  # choices can be shown as buttons rather than numbered lines
     recipient_interval: timedelta | None  # shortest gap between two messages to one recipient; None: no such limit

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.channels import SMS, TELEGRAM
 from bot.scheduler.planning import QuietHours, ReminderRule, parse_duration, parse_quiet_hours, parse_reminders
+from storage.enums import Channel
 
 DEFAULT_TERRITORY = Path(__file__).parent / "territories" / "montlucon-communaute.toml"
 
@@ -122,7 +122,8 @@ class Settings(BaseSettings):
 
     def rate_of(self, channel: str) -> float | None:
         """The channel's overall rate limit (messages per second); None for a channel without one."""
-        return {SMS: self.sms_rate, TELEGRAM: self.telegram_rate}.get(channel)
+        rates: dict[str, float] = {Channel.sms: self.sms_rate, Channel.telegram: self.telegram_rate}
+        return rates.get(channel)
 
     @property
     def twilio_enabled(self) -> bool:

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.enums import Channel
 from storage.models import MessageStatus, OutboundMessage
-from storage.residents import SMS, TELEGRAM, clear_sms_unreachable, mark_sms_unreachable, set_opt_out
+from storage.residents import clear_sms_unreachable, mark_sms_unreachable, set_opt_out
 
 # How far along a message is. Cancelled and expired rows were never handed to a provider: no report moves them.
 _RANK = {
@@ -74,11 +75,11 @@ async def record_status(
             row.error = error_code or "failed"
     if row.resident_id is not None:
         # set_opt_out / mark_sms_unreachable also cancel the resident's pending messages on that channel
-        if opted_out and row.channel in {SMS, TELEGRAM}:
+        if opted_out and row.channel in set(Channel):
             await set_opt_out(session=session, resident_id=row.resident_id, channel=row.channel, opted_out=True)
-        elif unreachable and row.channel == SMS:
+        elif unreachable and row.channel == Channel.sms:
             await mark_sms_unreachable(session=session, resident_id=row.resident_id)
-        elif status is MessageStatus.delivered and row.channel == SMS:
+        elif status is MessageStatus.delivered and row.channel == Channel.sms:
             reachable = await clear_sms_unreachable(session=session, resident_id=row.resident_id)
             return Recorded(row.resident_id, reachable_again=reachable)
     return Recorded(row.resident_id)

@@ -12,6 +12,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import dialect_insert
+from storage.enums import Channel
 from storage.models import (
     Enrolment,
     ErasedIdentity,
@@ -22,10 +23,9 @@ from storage.models import (
     Resident,
     Workshop,
 )
-from storage.outbox import cancel_pending, scrub_resident_messages
+from storage.outbox.queueing import cancel_pending, scrub_resident_messages
 from storage.seats import ACTIVE, cancel_enrolment
 
-SMS, TELEGRAM = "sms", "telegram"  # the channel names of bot.channels (storage imports nothing from bot)
 NOT_ANSWERS = tuple(kind for kind in MessageKind if kind != MessageKind.reply)
 
 
@@ -87,9 +87,9 @@ async def set_opt_out(*, session: AsyncSession, resident_id: int, channel: str, 
     resident = await session.get(Resident, resident_id)
     if resident is None:
         return 0
-    if channel == SMS:
+    if channel == Channel.sms:
         resident.opted_out_sms = opted_out
-    elif channel == TELEGRAM:
+    elif channel == Channel.telegram:
         resident.opted_out_telegram = opted_out
     else:
         raise ValueError(f"no opt-out for channel {channel!r}")
@@ -107,7 +107,7 @@ async def mark_sms_unreachable(*, session: AsyncSession, resident_id: int) -> in
         return 0
     resident.sms_unreachable = True
     await session.flush()
-    return await cancel_pending(session=session, resident_id=resident_id, channel=SMS)
+    return await cancel_pending(session=session, resident_id=resident_id, channel=Channel.sms)
 
 
 async def clear_sms_unreachable(*, session: AsyncSession, resident_id: int) -> bool:

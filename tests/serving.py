@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.channels import SMS
 from storage.database import Database
 from storage.models import Enrolment, EnrolmentStatus, Level, MessageKind, Resident, Venue, Workshop
-from storage.outbox import NewMessage, enqueue_many
+from storage.outbox.queueing import NewMessage, enqueue_many
 from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FROM, FakeTwilioProcess, RecordedMessage
 from tests.pgserver import free_port
 

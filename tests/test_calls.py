@@ -22,7 +22,8 @@ from bot.service.callbacks import list_callbacks, mark_callback_done
 from bot.service.calls import CallError, list_calls, mark_call_done, sweep_now
 from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify
 from bot.service.enrolments import cancel
-from bot.service.team import add_adviser, erase_resident_for
+from bot.service.residents import erase_resident_for
+from bot.service.team import add_adviser
 from bot.territory import Confirmation, Territory
 from storage.database import Database
 from storage.models import CallKind, MessageKind, MessageStatus, OutboundMessage, Resident, Workshop

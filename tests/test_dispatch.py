@@ -14,7 +14,8 @@ from sqlalchemy import update
 from bot.channels import SMS, TELEGRAM, Outgoing, SendError
 from bot.context import system_clock
 from bot.scheduler.dispatch import Dispatcher
-from bot.scheduler.jobs import purge_inactive, start_jobs, stop_jobs
+from bot.scheduler.jobs import start_jobs, stop_jobs
+from bot.service.erasure import purge_inactive
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import (
@@ -25,7 +26,7 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from storage.outbox import enqueue
+from storage.outbox.queueing import NewMessage, enqueue
 from tests.scheduling import (
     Clock,
     LookupSender,
@@ -245,31 +246,35 @@ async def prepare(db: Database, case: Case) -> tuple[int, int]:
         for index in range(case.sent_today):
             await enqueue(
                 session=session,
-                channel=SMS,
-                to_address="+33612340001",
-                body=f"déjà {index}",
-                kind=MessageKind.broadcast,
-                due_at=now - timedelta(hours=1),
-                idempotency_key=f"earlier:{index}",
-                resident_id=resident_id,
-                status=MessageStatus.sent,
-                sent_at=now - timedelta(minutes=30),
+                message=NewMessage(
+                    channel=SMS,
+                    to_address="+33612340001",
+                    body=f"déjà {index}",
+                    kind=MessageKind.broadcast,
+                    due_at=now - timedelta(hours=1),
+                    idempotency_key=f"earlier:{index}",
+                    resident_id=resident_id,
+                    status=MessageStatus.sent,
+                    sent_at=now - timedelta(minutes=30),
+                ),
             )
         seat = case.kind in SEAT_KINDS
         queued = await enqueue(
             session=session,
-            channel=case.channel,
-            to_address=case.to if case.to is not None else ("77" if case.channel == TELEGRAM else "+33612340001"),
-            body="Rappel : atelier mercredi 4 mars à 10 h. Vous venez ? Répondez OUI ou NON.",
-            choices=("OUI", "NON"),
-            kind=case.kind,
-            due_at=now + case.due,
-            expires_at=starts if seat else (now + case.expires if case.expires is not None else None),
-            idempotency_key="the-message",
-            urgent=case.urgent,
-            resident_id=resident_id,
-            workshop_id=workshop_id,
-            enrolment_id=enrolment_id,
+            message=NewMessage(
+                channel=case.channel,
+                to_address=case.to if case.to is not None else ("77" if case.channel == TELEGRAM else "+33612340001"),
+                body="Rappel : atelier mercredi 4 mars à 10 h. Vous venez ? Répondez OUI ou NON.",
+                choices=("OUI", "NON"),
+                kind=case.kind,
+                due_at=now + case.due,
+                expires_at=starts if seat else (now + case.expires if case.expires is not None else None),
+                idempotency_key="the-message",
+                urgent=case.urgent,
+                resident_id=resident_id,
+                workshop_id=workshop_id,
+                enrolment_id=enrolment_id,
+            ),
         )
         assert queued is not None
         return queued, resident_id
@@ -310,13 +315,15 @@ async def queue_many(
         for index in range(count):
             queued = await enqueue(
                 session=session,
-                channel=channel,
-                to_address=to or f"+3361111{index:04d}",
-                body=f"Message {index}",
-                kind=MessageKind.broadcast,
-                due_at=now,
-                idempotency_key=f"many:{channel}:{to}:{index}",
-                resident_id=resident_id,
+                message=NewMessage(
+                    channel=channel,
+                    to_address=to or f"+3361111{index:04d}",
+                    body=f"Message {index}",
+                    kind=MessageKind.broadcast,
+                    due_at=now,
+                    idempotency_key=f"many:{channel}:{to}:{index}",
+                    resident_id=resident_id,
+                ),
             )
             assert queued is not None
             ids.append(queued)
@@ -559,7 +566,7 @@ async def test_jobs_start_send_and_stop_cleanly(db: Database, db_url: str, terri
     sender = RecordingSender()
     ctx = make_context(db, db_url, territory, Clock(MONDAY_10H), {SMS: sender}, ATELIER_QUIET_HOURS="none")
     ctx.clock = system_clock
-    jobs = start_jobs(ctx)
+    jobs = start_jobs(ctx, purge=purge_inactive)
     try:
         [job] = jobs.scheduler.get_jobs()
         next_run = job.next_run_time.astimezone(ctx.tz)

@@ -1,7 +1,6 @@
-"""Enrolment by phone (``bot.service.team.enrol_by_phone``), on both databases: seated or waiting, recorded as done by
-an
-adviser with consent given by phone, the same confirmation SMS as a self-enrolment, and every refusal changing
-nothing."""
+"""Enrolment by phone (``bot.service.phone_enrolment``), on both databases: seated or waiting, recorded as done
+by an adviser with consent given by phone, the same confirmation SMS as a self-enrolment, and every refusal
+changing nothing."""
 
 from __future__ import annotations
 
@@ -16,7 +15,8 @@ from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.service.identity import identity_hash
-from bot.service.team import NumberOfSomeoneElseError, PhoneEnrolment, TeamError, add_adviser, enrol_by_phone
+from bot.service.phone_enrolment import NumberOfSomeoneElseError, PhoneEnrolment, enrol_by_phone
+from bot.service.team import TeamError, add_adviser
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import (

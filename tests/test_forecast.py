@@ -16,8 +16,9 @@ from bot.service.changes import move_workshop_and_notify, report_lines
 from bot.service.departures import DepartureGroup, departure_lines
 from bot.territory import Territory
 from storage.database import Database
+from storage.enums import Channel
 from storage.models import MessageKind, MessageStatus
-from storage.outbox import enqueue
+from storage.outbox.queueing import NewMessage, enqueue
 from tests.advisers_world import PARIS, Clock, Town, paris
 
 QUIET = parse_quiet_hours("20:00-08:30")
@@ -178,11 +179,12 @@ async def test_a_move_whose_notices_wait_for_the_daily_cap_says_when_and_why(tow
         await town.seat(resident, workshop)
     for number in range(2):  # Martine already had her two messages today
         async with town.ctx.db.write() as session:
-            await enqueue(
-                session=session, channel="sms", to_address="+33612345678", body=f"Diffusion {number}",
+            sent = NewMessage(
+                channel=Channel.sms, to_address="+33612345678", body=f"Diffusion {number}",
                 kind=MessageKind.broadcast, due_at=town.clock.now - timedelta(hours=1), idempotency_key=f"b{number}",
                 resident_id=busy, status=MessageStatus.sent, sent_at=town.clock.now - timedelta(hours=1),
             )  # fmt: skip
+            await enqueue(session=session, message=sent)
     report = await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop, new_start="15:00", author="Julie")
     assert report.departures == (
         DepartureGroup(1, None, ()),

@@ -12,6 +12,10 @@ from typer.testing import CliRunner
 
 from bot.channels import SMS, TELEGRAM
 from bot.cli import app as cli
+from bot.config import Settings
+from bot.context import Context
+from bot.service.outbox_views import list_messages
+from bot.territory import Territory
 from storage.database import Database
 from storage.inbound import record_inbound
 from storage.models import (
@@ -21,19 +25,15 @@ from storage.models import (
     MessageStatus,
     OutboundMessage,
 )
-from storage.outbox import (
+from storage.outbox.claiming import Outcome, lock_due, mark_claimed, record_outcomes
+from storage.outbox.queueing import (
     PRIORITY_ANSWER,
     PRIORITY_NORMAL,
     PRIORITY_URGENT,
     NewMessage,
-    Outcome,
     cancel_pending,
     enqueue,
     enqueue_many,
-    list_messages,
-    lock_due,
-    mark_claimed,
-    record_outcomes,
     replies_for_inbound,
 )
 from storage.residents import erase_resident, inactive_residents, mark_sms_unreachable, set_opt_out
@@ -55,15 +55,17 @@ async def queue(
     async with db.write() as session:
         return await enqueue(
             session=session,
-            channel=channel,
-            to_address="+33612340000",
-            body=f"message {key}",
-            kind=kind,
-            due_at=now + due,
-            idempotency_key=key,
-            resident_id=resident_id,
-            enrolment_id=enrolment_id,
-            urgent=urgent,
+            message=NewMessage(
+                channel=channel,
+                to_address="+33612340000",
+                body=f"message {key}",
+                kind=kind,
+                due_at=now + due,
+                idempotency_key=key,
+                resident_id=resident_id,
+                enrolment_id=enrolment_id,
+                urgent=urgent,
+            ),
         )
 
 
@@ -78,13 +80,15 @@ async def test_enqueue_fills_the_defaults(db: Database, now: datetime) -> None:
     async with db.write() as session:
         queued = await enqueue(
             session=session,
-            channel=TELEGRAM,
-            to_address="123",
-            body="Rappel",
-            kind=MessageKind.reminder,
-            due_at=now,
-            idempotency_key="k",
-            choices=("OUI", "NON"),
+            message=NewMessage(
+                channel=TELEGRAM,
+                to_address="123",
+                body="Rappel",
+                kind=MessageKind.reminder,
+                due_at=now,
+                idempotency_key="k",
+                choices=("OUI", "NON"),
+            ),
         )
         row = await session.get(OutboundMessage, queued) if queued is not None else None
     assert row is not None
@@ -111,14 +115,16 @@ async def test_priority(
             inbound_id = record.id
         queued = await enqueue(
             session=session,
-            channel=SMS,
-            to_address="+33612340000",
-            body="x",
-            kind=kind,
-            due_at=now,
-            idempotency_key="k",
-            urgent=urgent,
-            inbound_id=inbound_id,
+            message=NewMessage(
+                channel=SMS,
+                to_address="+33612340000",
+                body="x",
+                kind=kind,
+                due_at=now,
+                idempotency_key="k",
+                urgent=urgent,
+                inbound_id=inbound_id,
+            ),
         )
         row = await session.get(OutboundMessage, queued) if queued is not None else None
     assert row is not None and row.priority == priority
@@ -154,15 +160,17 @@ async def test_replies_for_inbound_in_order(db: Database, now: datetime) -> None
         for index in (0, 1):
             await enqueue(
                 session=session,
-                channel=SMS,
-                to_address="+33612340000",
-                body=f"réponse {index}",
-                kind=MessageKind.reply,
-                due_at=now,
-                idempotency_key=f"reply:{record.id}:{index}",
-                inbound_id=record.id,
-                status=MessageStatus.sent,
-                sent_at=now,
+                message=NewMessage(
+                    channel=SMS,
+                    to_address="+33612340000",
+                    body=f"réponse {index}",
+                    kind=MessageKind.reply,
+                    due_at=now,
+                    idempotency_key=f"reply:{record.id}:{index}",
+                    inbound_id=record.id,
+                    status=MessageStatus.sent,
+                    sent_at=now,
+                ),
             )
         replies = await replies_for_inbound(session=session, inbound_id=record.id)
     assert [r.body for r in replies] == ["réponse 0", "réponse 1"]
@@ -219,12 +227,14 @@ async def test_concurrent_claims_never_share_a_row(db_url: str, db: Database, no
         for index in range(60):
             await enqueue(
                 session=session,
-                channel=SMS,
-                to_address="+33612340000",
-                body="x",
-                kind=MessageKind.broadcast,
-                due_at=now,
-                idempotency_key=f"k{index}",
+                message=NewMessage(
+                    channel=SMS,
+                    to_address="+33612340000",
+                    body="x",
+                    kind=MessageKind.broadcast,
+                    due_at=now,
+                    idempotency_key=f"k{index}",
+                ),
             )
     others = [Database.from_url(db_url) for _ in range(3)]
 
@@ -318,15 +328,15 @@ async def test_inactive_residents(db: Database, now: datetime) -> None:
         assert await inactive_residents(session=session, before=before) == [old]
 
 
-async def test_list_messages_filters(db: Database, now: datetime) -> None:
+async def test_list_messages_filters(db: Database, now: datetime, settings: Settings, territory: Territory) -> None:
     await queue(db, "a", now, kind=MessageKind.reminder)
     await queue(db, "b", now, kind=MessageKind.broadcast, due=timedelta(hours=1))
-    async with db.read() as session:
-        everything = await list_messages(session=session)
-        reminders = await list_messages(session=session, kind=MessageKind.reminder)
-        sent = await list_messages(session=session, status=MessageStatus.sent)
-    assert [m.idempotency_key for m in everything] == ["b", "a"]
-    assert [m.idempotency_key for m in reminders] == ["a"] and sent == []
+    ctx = Context(settings=settings, db=db, territory=territory)
+    everything = await list_messages(ctx=ctx)
+    reminders = await list_messages(ctx=ctx, kind=MessageKind.reminder)
+    sent = await list_messages(ctx=ctx, status=MessageStatus.sent)
+    assert [m.body for m in everything] == ["message b", "message a"]  # the body names the key (``queue``)
+    assert [m.body for m in reminders] == ["message a"] and sent == []
 
 
 async def test_outbox_rows_are_plain_rows(db: Database, now: datetime) -> None:
@@ -359,14 +369,16 @@ def test_messages_list_command(db_url: str, args: list[str], expect_exit: int, e
                 ):
                     await enqueue(
                         session=session,
-                        channel=SMS,
-                        to_address="+33612345678",
-                        body=f"texte {key}",
-                        kind=kind,
-                        due_at=now if key == "reply" else now + timedelta(hours=1),
-                        idempotency_key=key,
-                        status=status,
-                        sent_at=now if status == MessageStatus.sent else None,
+                        message=NewMessage(
+                            channel=SMS,
+                            to_address="+33612345678",
+                            body=f"texte {key}",
+                            kind=kind,
+                            due_at=now if key == "reply" else now + timedelta(hours=1),
+                            idempotency_key=key,
+                            status=status,
+                            sent_at=now if status == MessageStatus.sent else None,
+                        ),
                     )
         finally:
             await database.dispose()
@@ -386,7 +398,7 @@ def test_messages_list_command(db_url: str, args: list[str], expect_exit: int, e
         assert rows[0]["to"] == "+33612345678"  # advisers see full numbers
         assert datetime.fromisoformat(rows[0]["due_at"]).utcoffset() is not None
     else:
-        assert "+33612345678" in result.stdout and "rappel" in result.stdout
+        assert "06 12 34 56 78" in result.stdout and "rappel" in result.stdout  # the number as advisers dial it
 
 
 async def test_enqueue_many_skips_keys_already_queued(db: Database, now: datetime) -> None:

@@ -14,7 +14,7 @@ from bot.service.reminders import cancel_reminders, notify_promotion, plan_remin
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import Enrolment, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage, Workshop
-from storage.outbox import enqueue
+from storage.outbox.queueing import NewMessage, enqueue
 from storage.seats import seat_resident
 from tests.scheduling import (
     Clock,
@@ -146,13 +146,15 @@ async def test_a_promotion_replaces_the_waiting_list_confirmation_not_sent_yet(
     async with db.write() as session:
         waiting_notice = await enqueue(
             session=session,
-            channel="sms",
-            to_address="+33612340001",
-            body="C'est noté, vous êtes en tête de la liste d'attente.",
-            kind=MessageKind.confirmation,
-            due_at=MONDAY_9H,
-            idempotency_key="phone-enrol:waiting",
-            enrolment_id=enrolment,
+            message=NewMessage(
+                channel="sms",
+                to_address="+33612340001",
+                body="C'est noté, vous êtes en tête de la liste d'attente.",
+                kind=MessageKind.confirmation,
+                due_at=MONDAY_9H,
+                idempotency_key="phone-enrol:waiting",
+                enrolment_id=enrolment,
+            ),
         )
     assert waiting_notice is not None
     assert await promote(ctx, enrolment) is not None

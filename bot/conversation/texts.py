@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 from babel.dates import format_date
 
 from bot.conversation.gsm7 import count_segments, render_sms, to_gsm7
-from storage.enums import Level
+from storage.enums import Channel, Level
 
 LOCALE = "fr_FR"
 
@@ -54,6 +54,12 @@ LEVEL_NAMES = {
     Level.intermediate: "intermédiaire",
     Level.advanced: "confirmé",
 }
+CHANNEL_NAMES: dict[str, str] = {Channel.sms: "SMS", Channel.telegram: "Telegram"}
+
+
+def channel_name(channel: str) -> str:
+    """A channel as advisers read it: SMS, Telegram."""
+    return CHANNEL_NAMES.get(channel, channel)
 
 
 # --- The sign-up conversation ------------------------------------------------------------------------------

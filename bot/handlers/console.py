@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TextIO
 
-from bot.channels import SMS, Outgoing
+from bot.channels import Outgoing
 from bot.conversation.gsm7 import count_segments
 from bot.conversation.phones import masked
+from storage.enums import Channel
 
 Render = Callable[[str, Sequence[str]], str]
 
@@ -25,7 +26,7 @@ class ConsoleSender:
     supports_buttons = False
     recipient_interval: timedelta | None = None
 
-    def __init__(self, *, render: Render, channel: str = SMS, stream: TextIO | None = None) -> None:
+    def __init__(self, *, render: Render, channel: Channel = Channel.sms, stream: TextIO | None = None) -> None:
         self.channel = channel
         self._render = render
         self._stream = stream  # None: the standard output at the time of sending (tests may swap it)

@@ -18,7 +18,6 @@ import asyncio
 import base64
 import contextvars
 import logging
-import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -38,14 +37,16 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels import SMS, Inbound, Outgoing, SendError, SentLookup, plain_number
+from bot.channels import Inbound, Outgoing, SendError, SentLookup, plain_number
 from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as messages
 from bot.conversation.gsm7 import render_sms
 from bot.conversation.phones import masked, to_e164
+from bot.logs import log_failure
 from bot.service import inbound as service
 from bot.service.reminders import record_report
+from storage.enums import Channel
 from storage.models import MessageStatus
 
 log = logging.getLogger("atelier.sms")
@@ -90,7 +91,7 @@ def twiml(texts: Sequence[str] = (), reports: Sequence[str | None] = ()) -> Resp
 def _confirm_within(ctx: Context) -> timedelta | None:
     """How long a reply in TwiML stays unconfirmed before Twilio is asked whether it sent it: only when the SMS
     sender can ask (Twilio itself; never the console sender, whose replies would otherwise be sent again)."""
-    return REPLY_CONFIRMATION if isinstance(ctx.senders.get(SMS), SentLookup) else None
+    return REPLY_CONFIRMATION if isinstance(ctx.senders.get(Channel.sms), SentLookup) else None
 
 
 def report_url(settings: Settings, outbox_id: int) -> str | None:
@@ -158,15 +159,8 @@ def _inbound_of(form: FormData) -> Inbound | None:
     if "Body" not in form and not plain_number(_text(form, "NumMedia")):
         return None
     return Inbound(
-        channel=SMS, address=address, text=_text(form, "Body"), provider_id=_text(form, "MessageSid") or None
+        channel=Channel.sms, address=address, text=_text(form, "Body"), provider_id=_text(form, "MessageSid") or None
     )
-
-
-def _log_failure(what: str, number: str | None, exc: BaseException) -> None:
-    # The exception's message is left out on purpose: database errors quote the statement's parameters (numbers,
-    # bodies). Its type and the frames are enough to find the fault.
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("%s for %s failed: %s\n%s", what, masked(number), type(exc).__name__, frames)
 
 
 def routes(ctx: Context) -> list[Route]:
@@ -191,7 +185,7 @@ def routes(ctx: Context) -> list[Route]:
             # again. Twilio does not retry a messaging webhook that failed (it only logs error 11200), so an
             # apology is kinder than a 500. It is the one SMS that leaves without an outbox row: the database is
             # the likely culprit.
-            _log_failure("SMS", message.address, exc)
+            log_failure(log, f"SMS for {masked(message.address)}", exc)
             return twiml([render_sms(messages.technical_problem())])
         log.info(
             "SMS from %s answered with %d message(s)%s",
@@ -216,7 +210,7 @@ def routes(ctx: Context) -> list[Route]:
         try:
             found = await _record(ctx, update)
         except Exception as exc:  # Twilio shows a failed callback in its console (error 11200); we log it
-            _log_failure("SMS status", None, exc)
+            log_failure(log, "SMS status for ?", exc)
             return Response(status_code=500)
         if not found:
             log.info("SMS status %s for an unknown message", update["status"].value)
@@ -382,7 +376,7 @@ class TwilioSender:
     releases it.
     """
 
-    channel = SMS
+    channel = Channel.sms
     max_length = 1600  # https://www.twilio.com/docs/api/errors/21617 — concatenated body limit
     supports_buttons = False
     recipient_interval: timedelta | None = None  # Twilio queues per sender number, not per recipient

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import re
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -58,12 +57,14 @@ from telegram.error import (
 )
 from telegram.ext import Application, CallbackContext, TypeHandler
 
-from bot.channels import MAX_STORED_INT, TELEGRAM, Inbound, Outgoing, SendError, plain_number
+from bot.channels import MAX_STORED_INT, Inbound, Outgoing, SendError, plain_number
 from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as messages
 from bot.conversation.phones import masked, to_e164
+from bot.logs import log_failure
 from bot.service import inbound as service
+from storage.enums import Channel
 
 log = logging.getLogger("atelier.telegram")
 
@@ -80,9 +81,10 @@ MAX_TEXT = 4096  # https://core.telegram.org/bots/api#sendmessage — "1-4096 ch
 # menu answer, and nothing about the command.
 RESIDENT_COMMANDS = {"start": "START", "aide": "AIDE", "help": "AIDE", "annuler": "ANNULER", "stop": "STOP"}
 
-# Something that may take an update for itself (adviser commands): True when it did. Wired in by ``app.py`` — the
-# channel modules never import each other.
-AdviserHook = Callable[[Context, Bot, Update], Awaitable[bool]]
+# Something that may take an update for itself (adviser commands): True when it did. It is given the message's
+# /command as this channel reads it (``command_of``), None for anything else. Wired in by ``app.py``: channels and
+# interfaces never import each other.
+AdviserHook = Callable[[Context, Bot, Update, tuple[str, str] | None], Awaitable[bool]]
 TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -209,7 +211,7 @@ def inbound_of(update: Update) -> Inbound | None:
     if message is None or message.from_user is None:
         return None
     common: dict[str, Any] = {
-        "channel": TELEGRAM,
+        "channel": Channel.telegram,
         "address": str(message.chat.id),
         "provider_id": str(update.update_id),
         "user_id": message.from_user.id,
@@ -255,7 +257,8 @@ def _is_id(value: object) -> bool:
 async def handle_update(*, ctx: Context, bot: Bot, update: Update, advisers: AdviserHook | None = None) -> None:
     """One update, from the webhook or from long polling. Never raises: a failure is logged, the person told."""
     try:
-        if advisers is not None and await advisers(ctx, bot, update):
+        command = command_of(update.message) if update.message is not None else None
+        if advisers is not None and await advisers(ctx, bot, update, command):
             return
         if update.callback_query is not None:
             # Residents are never shown inline buttons; an old adviser button pressed by someone who no longer is
@@ -268,7 +271,7 @@ async def handle_update(*, ctx: Context, bot: Bot, update: Update, advisers: Adv
         handled = await service.handle_inbound(ctx=ctx, inbound=inbound, inline=False)
     except Exception as exc:
         chat = update.effective_chat
-        _log_failure(chat.id if chat else None, exc)
+        log_failure(log, f"Telegram update for {masked(chat.id if chat else None)}", exc)
         if chat is not None and chat.type == ChatType.PRIVATE:
             # The service's transaction was rolled back: nothing changed, and the person may write again.
             await _quietly(bot.send_message(chat_id=chat.id, text=messages.technical_problem()))
@@ -286,12 +289,6 @@ async def _quietly(call: Awaitable[Any]) -> None:
         await call
     except TelegramError as exc:
         log.warning("Telegram call failed: %s", type(exc).__name__)
-
-
-def _log_failure(chat_id: int | None, exc: BaseException) -> None:
-    # The exception's message is left out on purpose: database errors quote parameters (numbers, bodies).
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("Telegram update for %s failed: %s\n%s", masked(chat_id), type(exc).__name__, frames)
 
 
 def secret_ok(request: Request, secret: str | None) -> bool:
@@ -455,7 +452,7 @@ class TelegramSender:
     what it sent, so this sender has no ``find_sent``.
     """
 
-    channel = TELEGRAM
+    channel = Channel.telegram
     max_length = MAX_TEXT
     supports_buttons = True
     # "avoid sending more than one message per second" in one chat: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this

@@ -31,17 +31,16 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatType, MessageEntityType
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
-from bot.channels import TELEGRAM, plain_number
+from bot.channels import plain_number
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.phones import national
@@ -51,6 +50,8 @@ from bot.service.callbacks import CallbackItem, list_callbacks, mark_callback_do
 from bot.service.calls import CallError, CallItem, list_calls, mark_call_done
 from bot.service.changes import cancel_workshop_and_notify, report_lines
 from bot.service.departures import broadcast_departures, departure_lines
+from bot.service.drafts import keep_draft, take_draft
+from bot.service.inbound import first_delivery
 from bot.service.team import adviser_by_telegram_id
 from bot.service.workshops import (
     Roster,
@@ -61,9 +62,7 @@ from bot.service.workshops import (
     list_workshops,
     roster,
 )
-from storage.conversations import replace_draft, take_draft
-from storage.inbound import record_inbound
-from storage.models import Adviser, EnrolmentStatus, WorkshopStatus
+from storage.enums import Channel, EnrolmentStatus, WorkshopStatus
 
 log = logging.getLogger("atelier.telegram.advisers")
 
@@ -75,7 +74,6 @@ MAX_TEXT = 4096  # https://core.telegram.org/bots/api#sendmessage
 MAX_LISTED = 40  # workshops or requests listed in one answer; the command line lists everything
 MAX_BUTTONS = 20  # call-back buttons under one message
 MAX_ANNOUNCEMENT = 1000  # characters; an SMS above three segments is refused by the broadcast anyway
-CHANNEL_NAMES = {"sms": "SMS", "telegram": "Telegram"}
 CONFIRM = "Envoyer ?"
 USAGE_ROSTER = "Écrivez /inscrits suivi du numéro de l'atelier, par exemple : /inscrits 12. La liste : /ateliers"
 USAGE_ANNOUNCE = (
@@ -100,14 +98,14 @@ class Who:
 # --- Entry point ------------------------------------------------------------------------------------------------
 
 
-async def handle(ctx: Context, bot: Bot, update: Update) -> bool:
-    """Take the update if it is an adviser's command or button; False leaves it to the residents' side."""
+async def handle(ctx: Context, bot: Bot, update: Update, command: tuple[str, str] | None) -> bool:
+    """Take the update if it is an adviser's command or button; False leaves it to the residents' side.
+    ``command``: the message's /command as the channel read it (name, argument), None for anything else."""
     if update.callback_query is not None:
         return await _on_button(ctx, bot, update, update.callback_query)
     message = update.message
     if message is None or message.chat.type != ChatType.PRIVATE or message.from_user is None:
         return False
-    command = command_of(message)
     if command is None or command[0] not in COMMANDS:
         return False
     who = await _adviser(ctx, message.from_user.id, message.chat.id)
@@ -122,32 +120,14 @@ async def handle(ctx: Context, bot: Bot, update: Update) -> bool:
     return True
 
 
-def command_of(message: Message) -> tuple[str, str] | None:
-    """``("inscrits", "12")`` for "/inscrits@atelier_bot 12"; None for anything that is not a /command."""
-    text = message.text or ""
-    marked = any(e.type == MessageEntityType.BOT_COMMAND and e.offset == 0 for e in message.entities or ())
-    if not (marked or text.startswith("/")):
-        return None
-    head, *rest = text.split(maxsplit=1) or [""]
-    name = head.removeprefix("/").split("@", 1)[0].lower()
-    return (name, rest[0].strip() if rest else "") if name.isalnum() else None
-
-
 async def _adviser(ctx: Context, telegram_user_id: int, chat_id: int) -> Who | None:
-    async with ctx.db.read() as session:
-        adviser: Adviser | None = await adviser_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
-        if adviser is None:
-            return None
-        return Who(adviser.id, adviser.name, chat_id)
+    adviser = await adviser_by_telegram_id(ctx=ctx, telegram_user_id=telegram_user_id)
+    return Who(adviser.id, adviser.name, chat_id) if adviser is not None else None
 
 
 async def _first_delivery(ctx: Context, update: Update, what: str) -> bool:
     """Record the update_id (the same table as residents' messages): False when it was seen before."""
-    async with ctx.db.write() as session:
-        _, new = await record_inbound(
-            session=session, channel=TELEGRAM, provider_id=str(update.update_id), body=what, now=ctx.now()
-        )
-    return new
+    return await first_delivery(ctx=ctx, channel=Channel.telegram, provider_id=str(update.update_id), body=what)
 
 
 # --- Answering ----------------------------------------------------------------------------------------------------
@@ -285,7 +265,7 @@ def euros(amount: float) -> str:
 
 
 def preview_text(preview: Preview, summary: WorkshopSummary, ctx: Context) -> str:
-    reach = ", ".join(f"{count} par {CHANNEL_NAMES.get(ch, ch)}" for ch, count in preview.by_channel.items() if count)
+    reach = ", ".join(f"{count} par {say.channel_name(ch)}" for ch, count in preview.by_channel.items() if count)
     lines = [
         f"Annonce pour l'atelier {workshop_title(summary, ctx)} :",
         "",
@@ -479,32 +459,16 @@ async def _keep_draft(ctx: Context, who: Who, kind: str, data: dict[str, Any]) -
     """Keep what the button will confirm, replacing the adviser's earlier draft of the same kind (an older
     preview's buttons then do nothing: a corrected announcement is not sent twice). Returns the draft's nonce,
     carried by its buttons."""
-    nonce = secrets.token_hex(4)
-    async with ctx.db.write() as session:
-        await replace_draft(
-            session=session,
-            channel=DRAFTS,
-            owner=str(who.chat_id),
-            kind=kind,
-            nonce=nonce,
-            data={**data, "adviser_id": who.adviser_id},
-            now=ctx.now(),
-        )
-    return nonce
+    data = {**data, "adviser_id": who.adviser_id}
+    return await keep_draft(ctx=ctx, box=DRAFTS, owner=str(who.chat_id), kind=kind, data=data)
 
 
 async def _take_draft(ctx: Context, who: Who, kind: str, nonce: str) -> dict[str, Any] | None:
     """The draft these buttons confirm, if it is this adviser's and still fresh; taken once, whoever presses."""
-    if not re.fullmatch(r"[0-9a-f]{8}", nonce):
+    draft = await take_draft(ctx=ctx, box=DRAFTS, owner=str(who.chat_id), kind=kind, nonce=nonce)
+    if draft is None or draft.data.get("adviser_id") != who.adviser_id or ctx.now() - draft.kept_at > DRAFT_TTL:
         return None
-    async with ctx.db.write() as session:
-        taken = await take_draft(session=session, channel=DRAFTS, owner=str(who.chat_id), kind=kind, nonce=nonce)
-    if taken is None:
-        return None
-    data, kept_at = taken
-    if data.get("adviser_id") != who.adviser_id or ctx.now() - kept_at > DRAFT_TTL:
-        return None
-    return data
+    return draft.data
 
 
 # --- Buttons ------------------------------------------------------------------------------------------------------

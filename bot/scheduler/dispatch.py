@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import traceback
 from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
 
@@ -36,12 +35,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels import Outgoing, Sender, SendError, SentLookup
 from bot.context import Context
 from bot.conversation.phones import masked
+from bot.logs import log_failure
 from bot.scheduler.pacing import Pacer, spacing_of
 from bot.scheduler.planning import retry_delay
 from bot.scheduler.recording import Effect, Recorder
 from bot.scheduler.screening import Action, is_answer, screen
 from storage.models import MessageStatus
-from storage.outbox import DueMessage, Facts, Outcome, load_facts, lock_due, lock_pace, mark_claimed, record_outcomes
+from storage.outbox.claiming import (
+    DueMessage,
+    Facts,
+    Outcome,
+    load_facts,
+    lock_due,
+    lock_pace,
+    mark_claimed,
+    record_outcomes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +92,6 @@ class Claimed:
     lookup_only: bool = False
     due_after: datetime | None = None
     probe: bool = False  # the first send after a pause: the channel waits for its answer
-
-
-def log_failure(what: str, exc: BaseException) -> None:
-    """The exception's type and frames, not its message: database errors quote the statement's parameters
-    (numbers, message bodies), which logs never show (SPEC §7)."""
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("dispatch: %s failed: %s\n%s", what, type(exc).__name__, frames)
 
 
 @dataclass
@@ -167,7 +169,7 @@ class Dispatcher:
                     if more:
                         wait = self._next_claim_in(interval)
                 except Exception as exc:
-                    log_failure("claiming due messages", exc)
+                    log_failure(log, "dispatch: claiming due messages", exc)
                 await self._pause(wait, stop)
         finally:
             stop.set()
@@ -366,7 +368,7 @@ class Dispatcher:
             try:
                 await self._recorder.flush()
             except Exception as exc:
-                log_failure("recording results (kept for the next try)", exc)
+                log_failure(log, "dispatch: recording results (kept for the next try)", exc)
 
     async def _deliver(self, item: Claimed, result: TickResult) -> None:
         tried = False

@@ -1,5 +1,6 @@
-"""What runs on its own inside ``atelier serve``: the dispatch loop, the "to call" list's sweep and the nightly
-retention purge.
+"""What runs on its own inside ``atelier serve``: the dispatch loop, a nightly job (the retention purge) and a job
+every minute (the "to call" list's sweep). The wiring hands both jobs in: the scheduler only knows when they run,
+``bot.service.erasure`` and ``bot.service.calls`` what they do.
 
 APScheduler only drives the clock (issue 4): one ``AsyncIOScheduler`` per process with its memory job store, never
 a shared job store (APScheduler 3 is not safe with several schedulers on one store) and never a message as a job —
@@ -12,25 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import Context
-from bot.scheduler.dispatch import Dispatcher, log_failure
-from bot.service.calls import sweep_now
-from bot.service.erasure import erase
-from storage.models import Resident
-from storage.residents import inactive_residents
+from bot.scheduler.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
 PURGE_AT = {"hour": 3, "minute": 30}  # local time: the quietest moment of the night
-CALLS_EVERY = 60  # seconds between two looks for failed deliveries and unanswered reminders (the "to call" list)
 STOP_GRACE = 10.0  # seconds given to in-flight sends at shutdown; the rest stay claimed (in doubt)
+
+Nightly = Callable[[Context], Awaitable[object]]  # a job run once a night with the context (the retention purge)
+Periodic = Callable[[Context], Awaitable[object]]  # a job run every SWEEP_EVERY seconds (the "to call" list's sweep)
+SWEEP_EVERY = 60
 
 
 @dataclass
@@ -42,35 +42,38 @@ class Jobs:
     loop_task: asyncio.Task[None]
 
 
-def start_jobs(ctx: Context, *, dispatcher: Dispatcher | None = None) -> Jobs:
-    """Start the dispatch loop and the nightly purge. Call from inside the running event loop (the lifespan)."""
+def start_jobs(
+    ctx: Context, *, purge: Nightly, sweep: Periodic | None = None, dispatcher: Dispatcher | None = None
+) -> Jobs:
+    """Start the dispatch loop, the nightly ``purge`` and, when given, ``sweep`` every minute. Call from inside the
+    running event loop (the lifespan)."""
     dispatcher = dispatcher or Dispatcher(ctx)
     ctx.wake_dispatcher = dispatcher.wake
     stop = asyncio.Event()
     loop_task = asyncio.create_task(dispatcher.run(stop), name="atelier-dispatch")
     scheduler = AsyncIOScheduler(timezone=ctx.tz)
     scheduler.add_job(
-        purge_inactive,
+        purge,
         CronTrigger(**PURGE_AT, timezone=ctx.tz),
-        kwargs={"ctx": ctx},
+        args=(ctx,),
         id="retention-purge",
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,
     )
-    scheduler.add_job(
-        sweep_calls,
-        IntervalTrigger(seconds=CALLS_EVERY),
-        kwargs={"ctx": ctx},
-        id="calls-sweep",
-        max_instances=1,
-        coalesce=True,
-    )
+    if sweep is not None:
+        scheduler.add_job(
+            sweep,
+            IntervalTrigger(seconds=SWEEP_EVERY),
+            args=(ctx,),
+            id="calls-sweep",
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     log.info(
-        "scheduler started: dispatch every %.1f s at most, to-call list every %d s, retention purge at 03:30",
-        ctx.settings.dispatch_interval, CALLS_EVERY,
-    )  # fmt: skip
+        "scheduler started: dispatch every %.1f s at most, retention purge at 03:30", ctx.settings.dispatch_interval
+    )
     return Jobs(ctx, dispatcher, scheduler, stop, loop_task)
 
 
@@ -88,41 +91,3 @@ async def stop_jobs(jobs: Jobs, *, grace: float = STOP_GRACE) -> None:
 
 def _nothing() -> None:
     return None
-
-
-async def sweep_calls(ctx: Context) -> int:
-    """Failed deliveries and unanswered reminders become calls on the advisers' list (advisers in charge told)."""
-    try:
-        return await sweep_now(ctx)
-    except Exception as exc:  # tried again at the next interval; never stops the scheduler
-        log_failure("to-call list sweep", exc)
-        return 0
-
-
-async def purge_inactive(ctx: Context) -> int:
-    """Erase the residents inactive for longer than ``ATELIER_RETENTION`` (anonymous counts are kept).
-
-    One transaction per resident, so that a failure leaves the others done. No keyed hash is kept: they did not
-    ask never to be contacted, they were only gone for long. Returns how many were erased."""
-    now = ctx.now()
-    async with ctx.db.read() as session:
-        ids = await inactive_residents(session=session, before=now - ctx.settings.retention)
-    erased = 0
-    for resident_id in ids:
-        try:
-            await _erase_inactive(ctx, resident_id, now)
-        except Exception as exc:  # the others are still erased; this one is tried again tomorrow night
-            log_failure(f"erasing inactive resident {resident_id}", exc)
-        else:
-            erased += 1
-    if ids:
-        log.info("retention: %d of %d inactive resident(s) erased", erased, len(ids))
-    return erased
-
-
-async def _erase_inactive(ctx: Context, resident_id: int, now: datetime) -> None:
-    async with ctx.db.write() as session:
-        resident = await session.get(Resident, resident_id)
-        if resident is not None and not resident.erased:
-            # they did not ask to be forgotten: no hash kept, they may be written to again if they come back
-            await erase(session=session, ctx=ctx, resident=resident, now=now, keep_hash=False)

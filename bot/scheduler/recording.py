@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.context import Context
-from storage.outbox import Outcome, record_outcomes
+from storage.outbox.claiming import Outcome, record_outcomes
 from storage.residents import mark_sms_unreachable, set_opt_out
 
 
@@ -32,10 +32,6 @@ class Recorder:
         self._outcomes.append(outcome)
         if effect is not None:
             self._effects.append(effect)
-
-    @property
-    def waiting(self) -> int:
-        return len(self._outcomes)
 
     async def flush(self) -> None:
         async with self._lock:

@@ -11,11 +11,11 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
-from bot.channels import SMS, TELEGRAM
 from bot.scheduler.planning import QuietHours, next_allowed
 from bot.scheduler.planning import allowed_at as window_open
+from storage.enums import Channel
 from storage.models import EnrolmentStatus, MessageKind, WorkshopStatus
-from storage.outbox import DueMessage, Facts
+from storage.outbox.claiming import DueMessage, Facts
 
 # The messages about one enrolment, and the enrolment states in which they still mean something: a reminder or a
 # promotion while the person holds the seat; a confirmation (an adviser enrolled them by phone) while they hold the
@@ -65,10 +65,10 @@ def _unwanted(message: DueMessage, facts: Facts) -> str | None:
             return "resident deleted"
         if resident.erased:
             return "resident erased"
-        if message.channel == SMS and resident.sms_unreachable:
+        if message.channel == Channel.sms and resident.sms_unreachable:
             return "number cannot receive SMS"
-        opted_out = (message.channel == SMS and resident.opted_out_sms) or (
-            message.channel == TELEGRAM and resident.opted_out_telegram
+        opted_out = (message.channel == Channel.sms and resident.opted_out_sms) or (
+            message.channel == Channel.telegram and resident.opted_out_telegram
         )
         if opted_out and not is_answer(message):  # the STOP confirmation itself is an answer and still leaves
             return "resident opted out"

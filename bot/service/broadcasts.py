@@ -19,16 +19,16 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import SMS, TELEGRAM
 from bot.context import Context
 from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.scheduler.planning import next_allowed
 from bot.service.calls import broadcast_script, record_calls
 from bot.service.departures import DepartureGroup, forecast_rows, group
-from bot.service.recipients import address_of, why_unreachable
+from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.workshops import WorkshopError
 from storage.calls import NewCall
+from storage.enums import Channel
 from storage.models import (
     Broadcast,
     CallKind,
@@ -41,8 +41,8 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from storage.outbox import enqueue
-from storage.queue_views import pending_rows
+from storage.outbox.departures import pending_rows
+from storage.outbox.queueing import NewMessage, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +85,6 @@ class Preview:
     @property
     def recipients(self) -> int:
         return sum(self.by_channel.values())
-
-
-@dataclass(frozen=True)
-class ToPhone:
-    resident_id: int
-    name: str | None
-    phone: str | None
-    reason: str  # no_channel, sms_unreachable, opted_out, failed, expired, cancelled
 
 
 @dataclass(frozen=True)
@@ -162,7 +154,7 @@ async def _residents(
 @dataclass(frozen=True)
 class _Plan:
     preview: Preview
-    destinations: tuple[tuple[Resident, str, str], ...]  # (resident, channel, address)
+    destinations: tuple[tuple[Resident, Channel, str], ...]  # (resident, channel, address)
     unreached: Mapping[int, str]  # resident id → reason
     codes: tuple[str, ...]
 
@@ -181,7 +173,7 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
     except TeamError as exc:
         raise BroadcastError(*exc.problems) from None
     residents = await _residents(session=session, audience=audience, codes=codes, now=now)
-    destinations: list[tuple[Resident, str, str]] = []
+    destinations: list[tuple[Resident, Channel, str]] = []
     unreached: dict[int, str] = {}
     for resident in residents:
         destination = address_of(resident)
@@ -189,15 +181,15 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
             unreached[resident.id] = why_unreachable(resident)
         else:
             destinations.append((resident, *destination))
-    by_channel = Counter(channel for _, channel, _ in destinations)
+    by_channel: Counter[str] = Counter(channel for _, channel, _ in destinations)
     preview = Preview(
         body=text,
         sms_text=sms_text,
-        by_channel={SMS: by_channel[SMS], TELEGRAM: by_channel[TELEGRAM]} | dict(by_channel),
+        by_channel={channel: by_channel[channel] for channel in Channel} | dict(by_channel),
         skipped_opted_out=sum(1 for reason in unreached.values() if reason == "opted_out"),
         unreachable=sum(1 for reason in unreached.values() if reason != "opted_out"),
         segments=segments,
-        estimated_cost=round(by_channel[SMS] * segments * ctx.settings.sms_price, 2),
+        estimated_cost=round(by_channel[Channel.sms] * segments * ctx.settings.sms_price, 2),
         communes=tuple(commune_names(ctx, codes)),
     )
     return _Plan(preview, tuple(destinations), unreached, codes)
@@ -257,17 +249,19 @@ async def send_broadcast(
         for resident, channel, address in plan.destinations:
             await enqueue(
                 session=session,
-                channel=channel,
-                to_address=address,
-                body=preview.body,
-                kind=MessageKind.broadcast,
-                due_at=due,
-                expires_at=broadcast.expires_at,
-                idempotency_key=f"broadcast:{broadcast.id}:{resident.id}",
-                resident_id=resident.id,
-                adviser_id=adviser_id,
-                broadcast_id=broadcast.id,
-                workshop_id=audience.workshop_id,  # a message about a workshop is moot once it is cancelled
+                message=NewMessage(
+                    channel=channel,
+                    to_address=address,
+                    body=preview.body,
+                    kind=MessageKind.broadcast,
+                    due_at=due,
+                    expires_at=broadcast.expires_at,
+                    idempotency_key=f"broadcast:{broadcast.id}:{resident.id}",
+                    resident_id=resident.id,
+                    adviser_id=adviser_id,
+                    broadcast_id=broadcast.id,
+                    workshop_id=audience.workshop_id,  # a message about a workshop is moot once it is cancelled
+                ),
             )
         broadcast_id = broadcast.id
         # Those no message can reach go on the "to call" list (the adviser sending sees them in the preview).
@@ -293,7 +287,9 @@ async def send_broadcast(
 def _opted_out_of(resident: Resident | None, channel: str) -> bool:
     if resident is None:
         return False
-    return resident.opted_out_sms if channel == SMS else channel == TELEGRAM and resident.opted_out_telegram
+    if channel == Channel.sms:
+        return resident.opted_out_sms
+    return channel == Channel.telegram and resident.opted_out_telegram
 
 
 async def broadcast_report(*, ctx: Context, broadcast_id: int) -> Report:
@@ -328,12 +324,12 @@ async def broadcast_report(*, ctx: Context, broadcast_id: int) -> Report:
         if outcome == "delivered":
             counts["sent"] += 1
         if outcome in ("failed", "expired", "cancelled", "opted_out") and resident_id is not None:
-            landline = channel == SMS and resident is not None and resident.sms_unreachable
+            landline = channel == Channel.sms and resident is not None and resident.sms_unreachable
             to_phone.setdefault(resident_id, "sms_unreachable" if landline and outcome == "failed" else outcome)
     for resident_id, reason in unreached.items():
         to_phone.setdefault(resident_id, reason)
     people = tuple(
-        ToPhone(rid, residents[rid].name, residents[rid].phone, reason)
+        person_to_phone(residents[rid], reason=reason)
         for rid, reason in sorted(to_phone.items())
         if rid in residents and not residents[rid].erased
     )

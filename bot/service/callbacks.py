@@ -8,14 +8,13 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import SMS, TELEGRAM
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.service.calls import callback_call, record_calls
-from bot.service.reach import advisers_for
+from bot.service.reach import adviser_address, advisers_for
 from storage.calls import close_callback_calls
 from storage.models import CallbackRequest, MessageKind, Resident
-from storage.outbox import enqueue
+from storage.outbox.queueing import NewMessage, enqueue
 
 
 async def request_callback(
@@ -49,22 +48,22 @@ async def request_callback(
     commune = resident.commune.name if resident.commune else "commune inconnue"
     body = say.callback_notice(resident.name or "(nom inconnu)", commune, phone or resident.phone or "pas de numéro")
     for adviser in await advisers_for(session=session, commune_insee=resident.commune_insee):
-        if adviser.telegram_user_id is not None:
-            channel, address = TELEGRAM, str(adviser.telegram_user_id)  # a private chat's id is the user's id
-        elif adviser.phone:
-            channel, address = SMS, adviser.phone
-        else:
+        destination = adviser_address(adviser)  # Telegram first, else SMS to their phone; nobody without either
+        if destination is None:
             continue
+        channel, address = destination
         await enqueue(
             session=session,
-            channel=channel,
-            to_address=address,
-            body=body,
-            kind=MessageKind.adviser_notice,
-            due_at=now,
-            idempotency_key=f"callback:{request.id}:adviser:{adviser.id}",
-            adviser_id=adviser.id,
-            urgent=True,  # advisers' own notices are work messages, not subject to residents' quiet hours
+            message=NewMessage(
+                channel=channel,
+                to_address=address,
+                body=body,
+                kind=MessageKind.adviser_notice,
+                due_at=now,
+                idempotency_key=f"callback:{request.id}:adviser:{adviser.id}",
+                adviser_id=adviser.id,
+                urgent=True,  # advisers' own notices are work messages, not subject to residents' quiet hours
+            ),
         )
     return request
 

@@ -27,10 +27,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import SMS, TELEGRAM
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.phones import national
+from bot.logs import log_failure
 from bot.service.actors import SYSTEM, Actor
 from bot.service.reach import adviser_address, advisers_for
 from bot.service.workshops import WorkshopError
@@ -44,6 +44,7 @@ from storage.calls import (
     seated_without_answer,
     undelivered_messages,
 )
+from storage.enums import Channel
 from storage.models import (
     Adviser,
     Broadcast,
@@ -59,7 +60,7 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from storage.outbox import enqueue
+from storage.outbox.queueing import NewMessage, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -250,8 +251,7 @@ async def tell_advisers(*, session: AsyncSession, ctx: Context, call_ids: Sequen
         if destination is None:
             continue
         lines = [_notice_line(_item(call)) for call in theirs]
-        await enqueue(
-            session=session,
+        notice = NewMessage(
             channel=destination[0],
             to_address=destination[1],
             body=say.calls_notice(lines),
@@ -261,6 +261,7 @@ async def tell_advisers(*, session: AsyncSession, ctx: Context, call_ids: Sequen
             adviser_id=adviser_id,
             urgent=True,  # a work message for the adviser, not subject to residents' quiet hours
         )
+        await enqueue(session=session, message=notice)
         queued += 1
     if queued:
         ctx.wake_dispatcher()
@@ -280,9 +281,11 @@ def _notice_line(item: CallItem) -> str:
 
 def _unreachable_on(resident: Resident, channel: str) -> str | None:
     """Why ``channel`` no longer reaches the resident (a message to them was withdrawn for it), or None."""
-    if (channel == SMS and resident.opted_out_sms) or (channel == TELEGRAM and resident.opted_out_telegram):
+    if (channel == Channel.sms and resident.opted_out_sms) or (
+        channel == Channel.telegram and resident.opted_out_telegram
+    ):
         return "opted_out"
-    if channel == SMS and resident.sms_unreachable:
+    if channel == Channel.sms and resident.sms_unreachable:
         return "sms_unreachable"
     return None
 
@@ -380,12 +383,21 @@ async def sweep(*, session: AsyncSession, ctx: Context, now: datetime) -> list[i
 
 
 async def sweep_now(ctx: Context) -> int:
-    """The scheduler's job: one sweep in its own transaction; returns how many calls were added."""
+    """One sweep in its own transaction; returns how many calls were added."""
     async with ctx.db.write() as session:
         added = await sweep(session=session, ctx=ctx, now=ctx.now())
     if added:
         log.info("to-call list: %d new call(s)", len(added))
     return len(added)
+
+
+async def sweep_calls(ctx: Context) -> int:
+    """The scheduler's job, every minute: a failure is logged and the next minute tries again."""
+    try:
+        return await sweep_now(ctx)
+    except Exception as exc:  # never stops the scheduler
+        log_failure(log, "to-call list sweep", exc)
+        return 0
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -470,6 +482,7 @@ __all__ = [
     "record_calls",
     "resident_calls",
     "sweep",
+    "sweep_calls",
     "sweep_now",
     "tell_advisers",
 ]

@@ -31,7 +31,7 @@ from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service.calls import cancelled_script, moved_script, record_calls
 from bot.service.departures import DepartureGroup, departure_lines, departures_of
 from bot.service.inbound import build_world
-from bot.service.recipients import address_of, why_unreachable
+from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
 from bot.service.reminders import replan_workshop
 from bot.service.workshops import (
     MoveRequest,
@@ -52,10 +52,9 @@ from storage.models import (
     EnrolmentStatus,
     MessageKind,
     MessageStatus,
-    Resident,
     Venue,
 )
-from storage.outbox import cancel_pending, enqueue, pending_about_workshop
+from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, pending_about_workshop
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +72,6 @@ class WhenWhere:
     venue: str
     address: str
     commune: str
-
-
-@dataclass(frozen=True)
-class ToPhone:
-    """Someone concerned whom no message can reach: the adviser phones them (full number: advisers call)."""
-
-    resident_id: int
-    name: str | None
-    phone: str | None
-    status: str  # their enrolment: seated or waiting
-    reason: str  # no_channel, sms_unreachable, opted_out
 
 
 @dataclass(frozen=True)
@@ -138,10 +126,6 @@ def _where(summary: WorkshopSummary) -> WhenWhere:
     return WhenWhere(
         summary.starts_at, summary.ends_at, summary.venue_id, summary.venue, summary.address, summary.commune
     )
-
-
-def _unreachable(resident: Resident, status: EnrolmentStatus) -> ToPhone:
-    return ToPhone(resident.id, resident.name, resident.phone, status.value, why_unreachable(resident))
 
 
 CARRIED_OVER = (MessageKind.promotion, MessageKind.confirmation)  # about one seat, still true after a move
@@ -239,7 +223,7 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
             resident = enrolment.resident
             destination = address_of(resident)
             if destination is None:
-                tally.to_phone.append(_unreachable(resident, enrolment.status))
+                tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
                 script = cancelled_script(
                     starts_at=before.starts_at, commune=before.commune, reason=cancelled.reason, ctx=ctx
                 )
@@ -270,18 +254,20 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
             shortened = shortened or " ".join(cancelled.reason.split()) not in body
             queued = await enqueue(
                 session=session,
-                channel=channel,
-                to_address=address,
-                body=body,
-                choices=choices,
-                kind=MessageKind.change_notice,
-                due_at=due,
-                expires_at=before.starts_at,
-                urgent=urgent,
-                idempotency_key=f"cancel:{workshop_id}:{resident.id}",
-                resident_id=resident.id,
-                workshop_id=workshop_id,
-                enrolment_id=enrolment.id,
+                message=NewMessage(
+                    channel=channel,
+                    to_address=address,
+                    body=body,
+                    choices=choices,
+                    kind=MessageKind.change_notice,
+                    due_at=due,
+                    expires_at=before.starts_at,
+                    urgent=urgent,
+                    idempotency_key=f"cancel:{workshop_id}:{resident.id}",
+                    resident_id=resident.id,
+                    workshop_id=workshop_id,
+                    enrolment_id=enrolment.id,
+                ),
             )
             if queued is None:
                 continue
@@ -467,7 +453,7 @@ async def _tell_moved(
     resident = enrolment.resident
     destination = address_of(resident)
     if destination is None:
-        tally.to_phone.append(_unreachable(resident, enrolment.status))
+        tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
         place = say.venue_label(moved.new_place.venue, moved.new_place.commune)
         script = moved_script(
             old_start=moved.old_start, commune=moved.old_place.commune, new_start=moved.new_start, place=place, ctx=ctx
@@ -507,17 +493,19 @@ async def _tell_moved(
     )
     queued = await enqueue(
         session=session,
-        channel=channel,
-        to_address=address,
-        body=body,
-        kind=MessageKind.change_notice,
-        due_at=due,
-        expires_at=moved.new_start,
-        urgent=urgent,
-        idempotency_key=key,
-        resident_id=resident.id,
-        workshop_id=moved.workshop.id,
-        enrolment_id=enrolment.id,
+        message=NewMessage(
+            channel=channel,
+            to_address=address,
+            body=body,
+            kind=MessageKind.change_notice,
+            due_at=due,
+            expires_at=moved.new_start,
+            urgent=urgent,
+            idempotency_key=key,
+            resident_id=resident.id,
+            workshop_id=moved.workshop.id,
+            enrolment_id=enrolment.id,
+        ),
     )
     if queued is None:
         return
@@ -546,14 +534,12 @@ def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
 
 __all__ = [
     "ChangeReport",
-    "ToPhone",
     "WhenWhere",
     "cancel_workshop_and_notify",
     "describe_to_phone",
     "move_workshop_and_notify",
     "notice_timing",
     "report_lines",
-    "why_unreachable",
 ]
 
 
@@ -562,8 +548,7 @@ URGENT_NOTE = " (changement urgent : envoi possible le soir et le dimanche, jama
 
 def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:
     """What the adviser reads after a change: who was told and when, who to phone (command line, Telegram)."""
-    channels = {"sms": "SMS", "telegram": "Telegram"}
-    told = ", ".join(f"{count} par {channels.get(ch, ch)}" for ch, count in sorted(report.told.items()) if count)
+    told = ", ".join(f"{count} par {say.channel_name(ch)}" for ch, count in sorted(report.told.items()) if count)
     lines = []
     if told and report.due_at is not None:
         urgent = URGENT_NOTE if report.urgent else ""

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import SMS, TELEGRAM, Inbound, Reply
+from bot.channels import Inbound, Reply
 from bot.context import Context
 from bot.conversation import dialogue
 from bot.conversation import texts as say
@@ -45,9 +45,10 @@ from bot.service.erasure import erase
 from bot.service.reminders import plan_reminders, venue_of, will_remind
 from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
 from storage.conversations import forget_conversation, load_conversation, save_conversation
+from storage.enums import Channel
 from storage.inbound import record_inbound
 from storage.models import Conversation, Enrolment, MessageKind, MessageStatus, Resident, Workshop
-from storage.outbox import enqueue, last_asked_enrolment, replies_for_inbound
+from storage.outbox.queueing import NewMessage, enqueue, last_asked_enrolment, replies_for_inbound
 from storage.residents import set_opt_out
 
 log = logging.getLogger(__name__)
@@ -124,25 +125,38 @@ async def handle_inbound(
         for index, reply in enumerate(replies):
             queued = await enqueue(
                 session=session,
-                channel=inbound.channel,
-                to_address="" if erased and inline else inbound.address,  # erased: keep no trace of the number
-                body=reply.text,
-                choices=reply.choices,
-                ask_contact=reply.ask_contact,
-                kind=MessageKind.reply,
-                due_at=now,
-                idempotency_key=f"reply:{record.id}:{index}",
-                resident_id=resident.id if resident is not None else None,
-                inbound_id=record.id,
-                status=MessageStatus.sent if inline else MessageStatus.pending,
-                sent_at=now if inline and not confirm else None,
-                unconfirmed_until=now + confirm_within if confirm and confirm_within is not None else None,
+                message=NewMessage(
+                    channel=inbound.channel,
+                    to_address="" if erased and inline else inbound.address,  # erased: keep no trace of the number
+                    body=reply.text,
+                    choices=reply.choices,
+                    ask_contact=reply.ask_contact,
+                    kind=MessageKind.reply,
+                    due_at=now,
+                    idempotency_key=f"reply:{record.id}:{index}",
+                    resident_id=resident.id if resident is not None else None,
+                    inbound_id=record.id,
+                    status=MessageStatus.sent if inline else MessageStatus.pending,
+                    sent_at=now if inline and not confirm else None,
+                    unconfirmed_until=now + confirm_within if confirm and confirm_within is not None else None,
+                ),
             )
             if queued is not None:  # always, for a new inbound message: its reply keys are its own
                 reply_ids.append(queued)
     if not inline and replies:
         ctx.wake_dispatcher()
     return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids))
+
+
+async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, body: str) -> bool:
+    """Record a message that is not a resident's (an adviser's command or button press) in the same table as
+    residents' messages, so that one the provider delivers twice is handled once: False when this provider id was
+    seen before."""
+    async with ctx.db.write() as session:
+        _, new = await record_inbound(
+            session=session, channel=channel, provider_id=provider_id, body=body, now=ctx.now()
+        )
+    return new
 
 
 # --- Loading what the dialogue needs -------------------------------------------------------------------------
@@ -204,12 +218,12 @@ async def resident_view(
     *, session: AsyncSession, resident: Resident | None, channel: str, now: datetime, world: World
 ) -> ResidentView:
     if resident is None:
-        return ResidentView(has_phone=channel == SMS, contact_offered=channel != TELEGRAM)
+        return ResidentView(has_phone=channel == Channel.sms, contact_offered=channel != Channel.telegram)
     bookings = []
     for enrolment in await active_bookings(session=session, resident_id=resident.id, now=now):
         option = _option(enrolment.workshop, 0)
         bookings.append(Booking(enrolment.id, option, enrolment.position, enrolment.confirmed))
-    opted_out = resident.opted_out_telegram if channel == TELEGRAM else resident.opted_out_sms
+    opted_out = resident.opted_out_telegram if channel == Channel.telegram else resident.opted_out_sms
     asked = None
     if any(booking.waiting_position is None for booking in bookings):
         asked = await last_asked_enrolment(session=session, resident_id=resident.id, since=now - ASKED_WITHIN)
@@ -220,7 +234,7 @@ async def resident_view(
         interests=tuple(resident.interests or ()),
         has_phone=bool(resident.phone),
         opted_out=opted_out,
-        contact_offered=resident.telegram_contact_offered or channel != TELEGRAM,
+        contact_offered=resident.telegram_contact_offered or channel != Channel.telegram,
         bookings=tuple(bookings),
         asked_about=asked.enrolment_id if asked else None,
         asked_at=asked.sent_at if asked else None,
@@ -228,7 +242,7 @@ async def resident_view(
 
 
 async def _find_resident(*, session: AsyncSession, inbound: Inbound) -> Resident | None:
-    if inbound.channel == TELEGRAM:
+    if inbound.channel == Channel.telegram:
         chat_id = _int(inbound.address)
         resident = await find_resident(session=session, telegram_chat_id=chat_id)
         if inbound.shared_phone:
@@ -279,7 +293,7 @@ async def _ensure_resident(
     if resident is not None:
         return resident
     resident = Resident(created_at=now, last_activity_at=now, preferred_channel=inbound.channel, interests=[])
-    if inbound.channel == TELEGRAM:
+    if inbound.channel == Channel.telegram:
         resident.telegram_chat_id = _int(inbound.address)
         resident.phone = inbound.shared_phone
     else:
@@ -325,9 +339,8 @@ async def _apply_simple(
         if enrolment is not None and enrolment.resident_id == resident.id:
             enrolment.confirmed, enrolment.updated_at = True, now
     elif isinstance(effect, OptOut | OptIn):
-        channel = TELEGRAM if inbound.channel == TELEGRAM else SMS
         await set_opt_out(
-            session=session, resident_id=resident.id, channel=channel, opted_out=isinstance(effect, OptOut)
+            session=session, resident_id=resident.id, channel=inbound.channel, opted_out=isinstance(effect, OptOut)
         )
         if isinstance(effect, OptIn):  # STOP cancelled the reminders of their seats: START brings them back
             for enrolment in await active_bookings(session=session, resident_id=resident.id, now=now):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels import SMS, TELEGRAM
+from storage.enums import Channel
 from storage.models import Adviser
 
 
@@ -16,10 +16,10 @@ async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> l
     return covering or [a for a in advisers if not a.communes] or advisers
 
 
-def adviser_address(adviser: Adviser) -> tuple[str, str] | None:
+def adviser_address(adviser: Adviser) -> tuple[Channel, str] | None:
     """(channel, address) that reaches the adviser: Telegram first, else their phone; None when neither."""
     if adviser.telegram_user_id is not None:
-        return TELEGRAM, str(adviser.telegram_user_id)  # a private chat's id is the user's id
+        return Channel.telegram, str(adviser.telegram_user_id)  # a private chat's id is the user's id
     if adviser.phone:
-        return SMS, adviser.phone
+        return Channel.sms, adviser.phone
     return None

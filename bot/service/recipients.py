@@ -1,33 +1,31 @@
-"""Which channel and address reach a resident: their own channel first, never one they opted out of."""
+"""Which channel and address reach a resident: their own channel first, never one they opted out of; and, for
+whom none does, why — the adviser phones them.
+"""
 
 from __future__ import annotations
 
-from bot.channels import SMS, TELEGRAM
+from dataclasses import dataclass
+
+from storage.enums import Channel
 from storage.models import Resident
 
 
-def reachable_channels(resident: Resident) -> list[tuple[str, str]]:
+def reachable_channels(resident: Resident) -> list[tuple[Channel, str]]:
     """(channel, address) pairs that may be used, the resident's preferred channel first."""
     if resident.erased:
         return []
-    options: list[tuple[str, str]] = []
+    options: list[tuple[Channel, str]] = []
     if resident.phone and not resident.opted_out_sms and not resident.sms_unreachable:
-        options.append((SMS, resident.phone))
+        options.append((Channel.sms, resident.phone))
     if resident.telegram_chat_id is not None and not resident.opted_out_telegram:
-        options.append((TELEGRAM, str(resident.telegram_chat_id)))
+        options.append((Channel.telegram, str(resident.telegram_chat_id)))
     options.sort(key=lambda option: option[0] != resident.preferred_channel)
     return options
 
 
-def address_of(resident: Resident) -> tuple[str, str] | None:
+def address_of(resident: Resident) -> tuple[Channel, str] | None:
     options = reachable_channels(resident)
     return options[0] if options else None
-
-
-def opted_out_everywhere(resident: Resident) -> bool:
-    """True when the resident has a channel but refused all of them (counted apart in broadcast reports)."""
-    has_any = resident.phone is not None or resident.telegram_chat_id is not None
-    return has_any and not reachable_channels(resident)
 
 
 def why_unreachable(resident: Resident) -> str:
@@ -43,3 +41,20 @@ def why_unreachable(resident: Resident) -> str:
     if resident.phone and resident.sms_unreachable and not resident.opted_out_sms:
         return "sms_unreachable"
     return "opted_out" if any(stops) else "no_channel"
+
+
+@dataclass(frozen=True)
+class ToPhone:
+    """Someone a message should have reached and did not (or cannot): the adviser phones them (full number)."""
+
+    resident_id: int
+    name: str | None
+    phone: str | None
+    # why_unreachable's reasons; for a broadcast, also what became of the message: failed, expired, cancelled
+    reason: str
+    status: str | None = None  # a change's notice: their enrolment (seated or waiting)
+
+
+def person_to_phone(resident: Resident, *, reason: str | None = None, status: str | None = None) -> ToPhone:
+    """The resident to phone, for ``reason`` (by default: why no channel reaches them)."""
+    return ToPhone(resident.id, resident.name, resident.phone, reason or why_unreachable(resident), status)

@@ -22,7 +22,7 @@ from bot.service.recipients import address_of, why_unreachable
 from storage.calls import NewCall
 from storage.delivery import record_status
 from storage.models import CallKind, Enrolment, EnrolmentStatus, MessageKind, Workshop, WorkshopStatus
-from storage.outbox import cancel_pending, enqueue, revive_cancelled
+from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, revive_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,7 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
             workshop.starts_at, ctx.tz, venue_of(workshop), asks_confirmation=reminder.asks_confirmation
         )
         choices = say.YES_NO if reminder.asks_confirmation else ()
-        key = reminder_key(enrolment_id=enrolment.id, starts_at=workshop.starts_at, label=reminder.label)
-        queued = await enqueue(
-            session=session,
+        message = NewMessage(
             channel=channel,
             to_address=address,
             body=body,
@@ -90,21 +88,13 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
             kind=MessageKind.reminder,
             due_at=reminder.due_at,
             expires_at=workshop.starts_at,
-            idempotency_key=key,
+            idempotency_key=reminder_key(enrolment_id=enrolment.id, starts_at=workshop.starts_at, label=reminder.label),
             resident_id=enrolment.resident_id,
             workshop_id=workshop.id,
             enrolment_id=enrolment.id,
         )
-        revived = queued is None and await revive_cancelled(
-            session=session,
-            idempotency_key=key,
-            channel=channel,
-            to_address=address,
-            body=body,
-            choices=choices,
-            due_at=reminder.due_at,
-            expires_at=workshop.starts_at,
-        )
+        queued = await enqueue(session=session, message=message)
+        revived = queued is None and await revive_cancelled(session=session, message=message)
         planned += int(queued is not None or revived)
     return planned
 
@@ -196,18 +186,20 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
         urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
         notice = await enqueue(
             session=session,
-            channel=channel,
-            to_address=address,
-            body=say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop)),
-            choices=say.YES_NO,
-            kind=MessageKind.promotion,
-            due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),
-            expires_at=workshop.starts_at,
-            urgent=urgent,
-            idempotency_key=promotion_key(enrolment_id=enrolment.id, workshop_id=workshop.id),
-            resident_id=enrolment.resident_id,
-            workshop_id=workshop.id,
-            enrolment_id=enrolment.id,
+            message=NewMessage(
+                channel=channel,
+                to_address=address,
+                body=say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop)),
+                choices=say.YES_NO,
+                kind=MessageKind.promotion,
+                due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),
+                expires_at=workshop.starts_at,
+                urgent=urgent,
+                idempotency_key=promotion_key(enrolment_id=enrolment.id, workshop_id=workshop.id),
+                resident_id=enrolment.resident_id,
+                workshop_id=workshop.id,
+                enrolment_id=enrolment.id,
+            ),
         )
     await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
     if notice is not None:

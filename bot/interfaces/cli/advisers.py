@@ -12,19 +12,18 @@ from bot.conversation.phones import national
 from bot.interfaces.cli.common import column, console, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.team import add_adviser, commune_names, list_advisers
-from storage.models import Adviser
+from bot.service.team import AdviserSummary, add_adviser, commune_names, list_advisers
 
 app = french_app(help="Conseillers : lister, ajouter.")
 
 
-def adviser_json(adviser: Adviser, ctx: Context) -> dict[str, Any]:
+def adviser_json(adviser: AdviserSummary, ctx: Context) -> dict[str, Any]:
     return {
         "id": adviser.id,
         "name": adviser.name,
         "phone": adviser.phone,
         "telegram_user_id": adviser.telegram_user_id,
-        "communes": commune_names(ctx, adviser.communes or []),
+        "communes": commune_names(ctx, adviser.communes),
         "role": adviser.role,
         "created_at": iso(adviser.created_at, ctx),
     }
@@ -49,7 +48,7 @@ def list_(as_json: JsonOption = False) -> None:
         column(table, "Telegram", keep=10)
         column(table, "Communes", fold=True)
         for a in advisers:
-            communes = ", ".join(commune_names(ctx, a.communes or [])) or "tout le territoire"
+            communes = ", ".join(commune_names(ctx, a.communes)) or "tout le territoire"
             table.add_row(str(a.id), a.name, national(a.phone), str(a.telegram_user_id or ""), communes)
         console.print(table)
 
@@ -77,7 +76,7 @@ def add(
         if as_json:
             print_json(adviser_json(adviser, ctx))
             return
-        communes = ", ".join(commune_names(ctx, adviser.communes or [])) or "tout le territoire"
+        communes = ", ".join(commune_names(ctx, adviser.communes)) or "tout le territoire"
         console.print(f"Conseiller n°{adviser.id} : {adviser.name} ({communes}).", highlight=False)
 
     act(action)

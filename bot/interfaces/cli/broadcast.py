@@ -14,13 +14,14 @@ import typer
 
 from bot.context import Context
 from bot.conversation.phones import national
+from bot.conversation.texts import channel_name
 from bot.interfaces.cli.common import confirm_or_refuse, console, fail, iso, print_json
 from bot.interfaces.cli.french import FrenchGroup, french_app
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.broadcasts import Audience, Preview, Report, broadcast_report, preview_broadcast, send_broadcast
 from bot.service.departures import broadcast_departures, departure_lines
+from storage.enums import Channel
 
-CHANNEL_FR = {"sms": "SMS", "telegram": "Telegram"}
 REASON_FR = {
     "no_channel": "ni mobile ni Telegram",
     "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
@@ -55,13 +56,13 @@ def euros(amount: float) -> str:
 
 
 def preview_lines(preview: Preview) -> list[str]:
-    channels = ", ".join(f"{count} par {CHANNEL_FR.get(ch, ch)}" for ch, count in preview.by_channel.items() if count)
+    channels = ", ".join(f"{count} par {channel_name(ch)}" for ch, count in preview.by_channel.items() if count)
     lines = [f"Destinataires : {preview.recipients} ({channels or 'aucun'})."]
     if preview.skipped_opted_out:
         lines.append(f"Ont demandé STOP, non contactés : {preview.skipped_opted_out}.")
     if preview.unreachable:
         lines.append(f"Sans mobile ni Telegram (à appeler) : {preview.unreachable}.")
-    sms = preview.by_channel.get("sms", 0)
+    sms = preview.by_channel.get(Channel.sms, 0)
     plural = "s" if preview.segments > 1 else ""
     lines.append(
         f"SMS : {preview.segments} segment{plural} par message ({len(preview.sms_text)} caractères) ; "

@@ -6,11 +6,12 @@ import asyncio
 
 import typer
 
-from bot.channels import SMS, Inbound
+from bot.channels import Inbound
 from bot.conversation.gsm7 import render_sms
 from bot.conversation.phones import to_e164
 from bot.interfaces.cli.common import console, fail, open_context
 from bot.service.inbound import handle_inbound
+from storage.enums import Channel
 
 DEFAULT_PHONE = "+33612345678"
 
@@ -37,7 +38,7 @@ async def _loop(number: str) -> None:
             if text.strip().lower() in {"quitter", "exit", "quit"}:
                 return
             handled = await handle_inbound(
-                ctx=ctx, inbound=Inbound(channel=SMS, address=number, text=text), inline=True
+                ctx=ctx, inbound=Inbound(channel=Channel.sms, address=number, text=text), inline=True
             )
             for reply in handled.replies:
                 console.print(

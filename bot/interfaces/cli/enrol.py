@@ -1,5 +1,5 @@
 """``atelier enrol --name … --phone … --commune … --workshop ID [--level …] [--adviser …] [--force] [--yes]``: an
-adviser enrols someone who phoned. Translation only: the work is in ``bot.service.team.enrol_by_phone``.
+adviser enrols someone who phoned. Translation only: the work is in ``bot.service.phone_enrolment``.
 
 A number that is already someone else's (another name) is said first, and the adviser is asked whether it is that
 person they enrol; nothing is done before the answer (without a terminal, only ``--yes`` goes on)."""
@@ -11,12 +11,12 @@ from typing import Annotated
 import typer
 
 from bot.context import Context
+from bot.conversation.texts import channel_name
 from bot.interfaces.cli.common import confirm_or_refuse, console, print_json
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.departures import departure_lines
-from bot.service.team import NumberOfSomeoneElseError, PhoneEnrolment, enrol_by_phone, find_adviser
-
-CHANNEL_FR = {"sms": "SMS", "telegram": "Telegram"}
+from bot.service.phone_enrolment import NumberOfSomeoneElseError, PhoneEnrolment, enrol_by_phone
+from bot.service.team import find_adviser
 
 
 def enrol(
@@ -90,8 +90,10 @@ def _report(done: PhoneEnrolment, ctx: Context) -> None:
             highlight=False,
         )
     if done.confirmation_channel:
-        channel = CHANNEL_FR.get(done.confirmation_channel, done.confirmation_channel)
         leaves = " ".join(departure_lines(done.confirmation_leaves, ctx.tz)).removeprefix("1 part ")
-        console.print(f"Message de confirmation prévu (par {channel}) : il part {leaves}", highlight=False)
+        console.print(
+            f"Message de confirmation prévu (par {channel_name(done.confirmation_channel)}) : il part {leaves}",
+            highlight=False,
+        )
     for note in done.notes:
         console.print(f"[yellow]Attention :[/yellow] {note}.", highlight=False)

@@ -16,8 +16,8 @@ from bot.conversation.phones import national
 from bot.interfaces.cli.common import column, console, fail, is_wide, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
-from storage.models import MessageKind, MessageStatus, OutboundMessage
-from storage.outbox import list_messages
+from bot.service.outbox_views import MessageView, list_messages
+from storage.enums import MessageKind, MessageStatus
 
 app = french_app(help="Messages envoyés et à envoyer (la boîte d'envoi).")
 
@@ -41,18 +41,18 @@ KIND_FR = {
 }
 
 
-def message_json(row: OutboundMessage, ctx: Context) -> dict[str, Any]:
+def message_json(row: MessageView, ctx: Context) -> dict[str, Any]:
     """SPEC §6 field names, times ISO 8601 with the territory's offset."""
     return {
         "id": row.id,
         "resident_id": row.resident_id,
         "channel": row.channel,
         "to": row.to_address,
-        "kind": MessageKind(row.kind).value,
+        "kind": row.kind.value,
         "body": row.body,
-        "choices": list(row.choices or []),  # shown under the body: numbered in an SMS, buttons on Telegram
+        "choices": list(row.choices),  # shown under the body: numbered in an SMS, buttons on Telegram
         "due_at": iso(row.due_at, ctx),
-        "status": MessageStatus(row.status).value,
+        "status": row.status.value,
         "attempts": row.attempts,
         "provider_id": row.provider_id,
         "error": row.error,
@@ -80,7 +80,7 @@ def _parse(kind: type[E], value: str | None, what: str, labels: dict[str, str]) 
     return found
 
 
-def messages_table(rows: list[OutboundMessage], ctx: Context) -> Table:
+def messages_table(rows: list[MessageView], ctx: Context) -> Table:
     """Fits 80 columns: the text is cut with "…"; channel, attempts and error show on wider terminals."""
     wide = is_wide()
     table = listing("Messages")
@@ -125,8 +125,7 @@ def list_(
     wanted_kind = _parse(MessageKind, kind, "type", KIND_FR)
 
     async def action(ctx: Context) -> None:
-        async with ctx.db.read() as session:
-            rows = await list_messages(session=session, status=wanted_status, kind=wanted_kind, limit=limit or None)
+        rows = await list_messages(ctx=ctx, status=wanted_status, kind=wanted_kind, limit=limit or None)
         if as_json:
             print_json([message_json(row, ctx) for row in rows])
             return

@@ -11,20 +11,19 @@ from bot.conversation.phones import national
 from bot.interfaces.cli.common import column, confirm_or_refuse, console, is_wide, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, YesOption, act
-from bot.service.team import erase_resident_for, get_resident, list_residents
-from storage.models import Resident
+from bot.service.residents import ResidentSummary, erase_resident_for, get_resident, list_residents
 
 app = french_app(help="Résidents : lister, effacer à leur demande.")
 
 
-def resident_json(resident: Resident, ctx: Context) -> dict[str, Any]:
+def resident_json(resident: ResidentSummary, ctx: Context) -> dict[str, Any]:
     """SPEC §6: exactly these fields."""
     return {
         "id": resident.id,
         "name": resident.name,
         "phone": resident.phone,
         "telegram_chat_id": resident.telegram_chat_id,
-        "commune": resident.commune.name if resident.commune else None,
+        "commune": resident.commune,
         "level": resident.level.value if resident.level else None,
         "opted_out_sms": resident.opted_out_sms,
         "opted_out_telegram": resident.opted_out_telegram,
@@ -32,7 +31,7 @@ def resident_json(resident: Resident, ctx: Context) -> dict[str, Any]:
     }
 
 
-def _stops(resident: Resident) -> str:
+def _stops(resident: ResidentSummary) -> str:
     stops = [name for name, on in (("SMS", resident.opted_out_sms), ("Telegram", resident.opted_out_telegram)) if on]
     return ", ".join(stops)
 
@@ -65,7 +64,7 @@ def list_(as_json: JsonOption = False) -> None:
             since = [str(r.telegram_chat_id or "")] if wide else []
             table.add_row(
                 str(r.id), r.name or "(sans nom)", national(r.phone) or ("Telegram" if r.telegram_chat_id else ""),
-                *since, r.commune.name if r.commune else "", LEVEL_SHORT[r.level.value] if r.level else "", _stops(r),
+                *since, r.commune or "", LEVEL_SHORT[r.level.value] if r.level else "", _stops(r),
                 *([f"{r.created_at.astimezone(ctx.tz):%d/%m/%Y}"] if wide else []),
             )  # fmt: skip
         console.print(table)
@@ -80,7 +79,7 @@ def erase(
 ) -> None:
     """Effacer les données d'une personne à sa demande (comme OUBLIER) ; ses places vont aux personnes en attente."""
 
-    async def look(ctx: Context) -> Resident:
+    async def look(ctx: Context) -> ResidentSummary:
         return await get_resident(ctx=ctx, resident_id=resident_id)
 
     resident = act(look)

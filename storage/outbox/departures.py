@@ -14,9 +14,9 @@ from sqlalchemy import Result, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import MessageKind, MessageStatus, OutboundMessage
-from storage.outbox import PRIORITY_NORMAL
+from storage.outbox.queueing import PRIORITY_NORMAL
 
-# What counts towards the daily cap (as the dispatcher counts it in ``storage.outbox.load_facts``).
+# What counts towards the daily cap (as the dispatcher counts it in ``storage.outbox.claiming.load_facts``).
 _COUNTED = (MessageStatus.sending, MessageStatus.sent, MessageStatus.delivered)
 
 

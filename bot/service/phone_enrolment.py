@@ -1,0 +1,268 @@
+"""An adviser enrols someone who phoned: seated or waiting, recorded as done by an adviser with consent given by
+phone, and sent the confirmation a self-enrolment gets.
+
+Refusals are ``TeamError``, raised before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import Context
+from bot.conversation import texts as say
+from bot.conversation.phones import is_landline, national
+from bot.conversation.understanding.names import first_name_of
+from bot.scheduler.planning import is_urgent_change, next_allowed
+from bot.service.departures import DepartureGroup, departures_of
+from bot.service.enrolments import SeatError, enrol
+from bot.service.identity import identity_hash, was_erased
+from bot.service.planning_csv import WorkshopFieldsError, parse_level, plain
+from bot.service.recipients import address_of
+from bot.service.reminders import venue_of, will_remind
+from bot.service.team import TeamError, check_name, check_phone, commune_codes
+from storage.catalogue import find_resident
+from storage.enums import Channel
+from storage.models import ErasedIdentity, Level, MessageKind, Resident, Workshop, WorkshopStatus
+from storage.outbox.queueing import NewMessage, enqueue
+from storage.seats import SeatOutcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PhoneEnrolment:
+    resident_id: int
+    enrolment_id: int
+    workshop_id: int
+    seated: bool
+    position: int | None  # on the waiting list
+    already: bool  # they were already seated or waiting there: nothing changed, no SMS
+    new_resident: bool
+    confirmation_channel: Channel | None  # the channel the confirmation goes through; None: nobody to send it to
+    notes: tuple[str, ...]  # things the adviser should know (a landline, STOP, a different level…)
+    confirmation_leaves: tuple[DepartureGroup, ...] = ()  # when the confirmation leaves, and why it waits
+
+
+class NumberOfSomeoneElseError(TeamError):
+    """The number given is already someone else's (another name): the adviser must say it is that person."""
+
+    def __init__(self, *, owner_id: int, owner_name: str, phone: str) -> None:
+        super().__init__(
+            f"le numéro {national(phone)} est celui de « {owner_name} » (personne n°{owner_id}), pas d'une nouvelle "
+            "personne ; si c'est bien elle que vous inscrivez, confirmez (--yes)"
+        )
+        self.owner_id, self.owner_name, self.phone = owner_id, owner_name, phone
+
+
+@dataclass(frozen=True)
+class _Checked:
+    name: str
+    phone: str
+    commune_insee: str
+    level: Level | None
+
+
+def _check_phone_enrolment(ctx: Context, *, name: str, phone: str, commune: str, level: str | None) -> _Checked:
+    problems: list[str] = []
+    checked_name = checked_phone = commune_insee = ""
+    checked_level: Level | None = None
+    for check in ("name", "phone", "commune", "level"):
+        try:
+            if check == "name":
+                checked_name = check_name(name)
+            elif check == "phone":
+                checked_phone = check_phone(phone) or ""
+                if not checked_phone:
+                    raise TeamError("le numéro de téléphone manque")
+            elif check == "commune":
+                commune_insee = commune_codes(ctx, [commune])[0]
+            elif level is not None and level.strip():
+                checked_level = parse_level(level)
+        except (TeamError, WorkshopFieldsError) as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise TeamError(*problems)
+    return _Checked(checked_name, checked_phone, commune_insee, checked_level)
+
+
+async def enrol_by_phone(
+    *,
+    ctx: Context,
+    name: str,
+    phone: str,
+    commune: str,
+    workshop_id: int,
+    level: str | None = None,
+    adviser_id: int | None = None,
+    force: bool = False,
+    owner_confirmed: bool = False,
+) -> PhoneEnrolment:
+    """Seat (or put on the waiting list) someone who phoned an adviser, record that an adviser did it and that
+    they consented by phone, and send them the confirmation a self-enrolment gets, with how to cancel.
+
+    A number already known under another name is refused with ``NumberOfSomeoneElseError`` (who it belongs to),
+    unless ``owner_confirmed``: the adviser checked that it is that person they enrol. A number whose owner asked to
+    be forgotten is refused unless ``force`` (the person called again themselves: the erasure mark is then lifted).
+    Raises ``TeamError`` with nothing changed.
+    """
+    checked = _check_phone_enrolment(ctx, name=name, phone=phone, commune=commune, level=level)
+    now = ctx.now()
+    notes: list[str] = []
+    async with ctx.db.write() as session:
+        owner = await find_resident(session=session, phone=checked.phone)
+        if owner is not None and owner.name and plain(owner.name) != plain(checked.name) and not owner_confirmed:
+            raise NumberOfSomeoneElseError(owner_id=owner.id, owner_name=owner.name, phone=checked.phone)
+        workshop = await session.get(Workshop, workshop_id)
+        if workshop is None:
+            raise TeamError(f"l'atelier n°{workshop_id} n'existe pas (voir « atelier workshops list »)")
+        if workshop.status != WorkshopStatus.planned:
+            raise TeamError(f"l'atelier n°{workshop_id} est annulé")
+        if workshop.starts_at <= now:
+            raise TeamError(f"l'atelier n°{workshop_id} a déjà commencé")
+        if await was_erased(session=session, settings=ctx.settings, identity=checked.phone):
+            if not force:
+                raise TeamError(
+                    "ce numéro appartenait à une personne qui a demandé l'effacement de ses données ; si c'est "
+                    "bien elle qui vous demande de l'inscrire, relancez avec --force"
+                )
+            digest = await identity_hash(session=session, settings=ctx.settings, identity=checked.phone)
+            await session.execute(delete(ErasedIdentity).where(ErasedIdentity.identity_hash == digest))
+            notes.append("numéro effacé autrefois : la personne redonne son accord, la marque d'effacement est levée")
+        resident, new_resident = await _resident(session=session, ctx=ctx, checked=checked, workshop=workshop)
+        if not new_resident and resident.name and plain(resident.name) != plain(checked.name):
+            notes.append(f"ce numéro est celui de « {resident.name} » (personne n°{resident.id}) : elle est inscrite")
+        if checked.level is not None and checked.level != workshop.level:
+            notes.append(
+                f"niveau indiqué « {say.LEVEL_NAMES[checked.level]} », atelier de niveau "
+                f"« {say.LEVEL_NAMES[workshop.level]} » : inscrit quand même"
+            )
+        try:
+            outcome = await enrol(
+                session=session,
+                ctx=ctx,
+                resident_id=resident.id,
+                workshop_id=workshop_id,
+                now=now,
+                allow_waiting=True,
+                adviser_id=adviser_id,
+            )
+        except SeatError as exc:  # cancelled or started between the check and the lock
+            raise TeamError(f"l'atelier n°{workshop_id} ne peut plus recevoir d'inscription ({exc})") from None
+        assert outcome is not None  # noqa: S101 - allow_waiting=True always seats or queues
+        channel, message_id, leaves = None, None, tuple[DepartureGroup, ...]()
+        if not outcome.already:
+            channel, message_id = await _confirm(
+                session=session,
+                ctx=ctx,
+                resident=resident,
+                workshop=workshop,
+                outcome=outcome,
+                new_resident=new_resident,
+                now=now,
+            )
+            if channel is None:
+                notes.append(_why_no_sms(resident))
+            if message_id is not None:
+                leaves = await departures_of(session=session, ctx=ctx, message_ids=[message_id], now=now)
+        enrolment = outcome.enrolment
+        result = PhoneEnrolment(
+            resident_id=resident.id,
+            enrolment_id=enrolment.id,
+            workshop_id=workshop_id,
+            seated=outcome.seated,
+            position=enrolment.position,
+            already=outcome.already,
+            new_resident=new_resident,
+            confirmation_channel=channel,
+            notes=tuple(notes),
+            confirmation_leaves=leaves,
+        )
+    ctx.wake_dispatcher()
+    log.info("resident %s enrolled by phone in workshop %s (adviser %s)", resident.id, workshop_id, adviser_id)
+    return result
+
+
+async def _resident(
+    *, session: AsyncSession, ctx: Context, checked: _Checked, workshop: Workshop
+) -> tuple[Resident, bool]:
+    """The resident with that number, completed with what the adviser was told; created when new."""
+    now = ctx.now()
+    resident = await find_resident(session=session, phone=checked.phone)
+    new = resident is None
+    if resident is None:
+        resident = Resident(
+            phone=checked.phone,
+            interests=[],
+            created_at=now,
+            last_activity_at=now,
+            sms_unreachable=is_landline(checked.phone),
+        )
+        session.add(resident)
+    resident.name = resident.name or checked.name
+    resident.commune_insee = resident.commune_insee or checked.commune_insee
+    resident.level = checked.level or resident.level or workshop.level
+    if resident.consent_at is None:
+        resident.consent_at, resident.consent_channel = now, "phone"
+    resident.last_activity_at = now
+    await session.flush()
+    return resident, new
+
+
+async def _confirm(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    resident: Resident,
+    workshop: Workshop,
+    outcome: SeatOutcome,
+    new_resident: bool,
+    now: datetime,
+) -> tuple[Channel | None, int | None]:
+    """Queue the confirmation a self-enrolment gets; returns its channel and id, None when nothing can reach
+    them."""
+    destination = address_of(resident)
+    if destination is None:
+        return None, None
+    channel, address = destination
+    first_name = first_name_of(resident.name or "")
+    venue = workshop.venue
+    if outcome.seated:
+        reminded = will_remind(ctx=ctx, starts_at=workshop.starts_at, now=now)
+        body = say.seated(first_name, workshop.starts_at, ctx.tz, venue_of(workshop), venue.address, reminded=reminded)
+    else:
+        position = outcome.enrolment.position or 1
+        body = say.waiting(first_name, position, workshop.starts_at, ctx.tz, venue_of(workshop))
+        body = f"{body} {say.phone_enrolment_waiting_hint()}"
+    if new_resident:
+        body = f"{say.phone_enrolment_intro(ctx.territory.name)} {body}"
+    urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
+    message_id = await enqueue(
+        session=session,
+        message=NewMessage(
+            channel=channel,
+            to_address=address,
+            body=body,
+            kind=MessageKind.confirmation,
+            due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),
+            expires_at=workshop.starts_at,
+            urgent=urgent,
+            idempotency_key=f"phone-enrol:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}",
+            resident_id=resident.id,
+            workshop_id=workshop.id,
+            enrolment_id=outcome.enrolment.id,
+        ),
+    )
+    return channel, message_id
+
+
+def _why_no_sms(resident: Resident) -> str:
+    if resident.sms_unreachable:
+        return "numéro fixe : pas de SMS de confirmation ni de rappel, prévenez la personne par téléphone"
+    if resident.opted_out_sms:
+        return "cette personne a demandé STOP : pas de SMS de confirmation ni de rappel, prévenez-la par téléphone"
+    return "aucun moyen de lui écrire : prévenez la personne par téléphone"

@@ -1,0 +1,226 @@
+"""Putting messages in the outbox, taking them back out before they leave, and reading what was queued.
+
+Every function runs in the caller's transaction. Idempotency keys make a message planned twice queued once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.database import insert_or_skip
+from storage.enums import Channel
+from storage.models import MessageKind, MessageStatus, OutboundMessage
+
+PRIORITY_ANSWER, PRIORITY_URGENT, PRIORITY_NORMAL = 0, 1, 2
+
+TABLE = cast(Table, OutboundMessage.__table__)  # the Core table, for statements that run for many rows
+
+
+def priority_of(*, kind: MessageKind, urgent: bool, inbound_id: int | None) -> int:
+    if kind == MessageKind.reply or inbound_id is not None:
+        return PRIORITY_ANSWER
+    return PRIORITY_URGENT if urgent else PRIORITY_NORMAL
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One message to queue: what it says, to whom, when, and what it is about."""
+
+    channel: Channel
+    to_address: str
+    body: str
+    kind: MessageKind
+    due_at: datetime
+    idempotency_key: str  # planned twice = queued once
+    choices: tuple[str, ...] = ()
+    ask_contact: bool = False  # Telegram: offer the "share my number" button
+    expires_at: datetime | None = None
+    urgent: bool = False
+    resident_id: int | None = None
+    adviser_id: int | None = None
+    workshop_id: int | None = None
+    enrolment_id: int | None = None
+    broadcast_id: int | None = None
+    inbound_id: int | None = None  # an answer to this inbound message
+    # A reply handed to the provider already, outside the dispatcher (the terminal, a webhook's answer): recorded
+    # ``sent`` at ``sent_at``; or, with ``unconfirmed_until``, ``sending`` under a lease until then: the provider's
+    # report confirms it, and if none came by then, the dispatcher settles it as any message in doubt (asks the
+    # provider, sends if absent).
+    status: MessageStatus = MessageStatus.pending
+    sent_at: datetime | None = None
+    unconfirmed_until: datetime | None = None
+
+
+def _values(message: NewMessage) -> dict[str, Any]:
+    claimed = message.unconfirmed_until is not None
+    return {
+        "channel": message.channel,
+        "to_address": message.to_address,
+        "body": message.body,
+        "choices": list(message.choices),
+        "ask_contact": message.ask_contact,
+        "kind": message.kind,
+        "urgent": message.urgent,
+        "priority": priority_of(kind=message.kind, urgent=message.urgent, inbound_id=message.inbound_id),
+        "due_at": message.due_at,
+        "expires_at": message.expires_at,
+        "status": MessageStatus.sending if claimed else message.status,
+        "attempts": 1 if message.sent_at is not None or claimed else 0,
+        "idempotency_key": message.idempotency_key,
+        "resident_id": message.resident_id,
+        "adviser_id": message.adviser_id,
+        "workshop_id": message.workshop_id,
+        "enrolment_id": message.enrolment_id,
+        "broadcast_id": message.broadcast_id,
+        "inbound_id": message.inbound_id,
+        "sent_at": message.sent_at,
+        "claimed_at": message.due_at if claimed else None,
+        "lease_until": message.unconfirmed_until,
+    }
+
+
+async def enqueue(*, session: AsyncSession, message: NewMessage) -> int | None:
+    """Queue one message and return its id; None when a message with its idempotency key exists already."""
+    statement = insert_or_skip(session, TABLE, unique=("idempotency_key",))
+    new_id = (await session.execute(statement, _values(message))).scalar_one_or_none()
+    return int(new_id) if new_id is not None else None
+
+
+async def enqueue_many(*, session: AsyncSession, messages: Sequence[NewMessage]) -> list[int]:
+    """Queue many messages in a few statements (a broadcast to thousands); keys already present are skipped.
+    Returns the ids of the rows added."""
+    if not messages:
+        return []
+    statement = insert_or_skip(session, TABLE, unique=("idempotency_key",))
+    result = await session.execute(statement, [_values(m) for m in messages])
+    return [int(row[0]) for row in result]
+
+
+async def revive_cancelled(*, session: AsyncSession, message: NewMessage) -> bool:
+    """Make the cancelled message of this idempotency key pending again, with the content of ``message`` (a seat
+    given up, then taken again: its reminders come back). A message that was sent, or is pending, is left alone.
+    Returns True when revived."""
+    result = await session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.idempotency_key == message.idempotency_key,
+            OutboundMessage.status == MessageStatus.cancelled,
+        )
+        .values(
+            status=MessageStatus.pending,
+            channel=message.channel,
+            to_address=message.to_address,
+            body=message.body,
+            choices=list(message.choices),
+            due_at=message.due_at,
+            expires_at=message.expires_at,
+            error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def cancel_pending(
+    *,
+    session: AsyncSession,
+    enrolment_id: int | None = None,
+    resident_id: int | None = None,
+    workshop_id: int | None = None,
+    kinds: Collection[MessageKind] | None = None,
+    channel: str | None = None,
+) -> int:
+    """Cancel the pending messages matching every filter given; returns how many. At least one of enrolment,
+    resident or workshop is required (never "cancel everything" by mistake)."""
+    if enrolment_id is None and resident_id is None and workshop_id is None:
+        raise ValueError("cancel_pending needs an enrolment, a resident or a workshop")
+    conditions = [OutboundMessage.status == MessageStatus.pending]
+    if enrolment_id is not None:
+        conditions.append(OutboundMessage.enrolment_id == enrolment_id)
+    if resident_id is not None:
+        conditions.append(OutboundMessage.resident_id == resident_id)
+    if workshop_id is not None:
+        conditions.append(OutboundMessage.workshop_id == workshop_id)
+    if kinds is not None:
+        conditions.append(OutboundMessage.kind.in_(list(kinds)))
+    if channel is not None:
+        conditions.append(OutboundMessage.channel == channel)
+    result = await session.execute(
+        update(OutboundMessage)
+        .where(*conditions)
+        .values(status=MessageStatus.cancelled, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def scrub_resident_messages(*, session: AsyncSession, resident_id: int) -> None:
+    """Erasure: a message's address and text are personal data; keep only the anonymous row (kind, status)."""
+    await session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.resident_id == resident_id)
+        .values(to_address="", body="", choices=[])
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- reading what was queued -------------------------------------------------------------------------------
+
+ASKING_KINDS = (MessageKind.reminder, MessageKind.promotion, MessageKind.change_notice)  # each about one seat
+
+
+class Asked(NamedTuple):
+    enrolment_id: int
+    sent_at: datetime
+
+
+async def last_asked_enrolment(*, session: AsyncSession, resident_id: int, since: datetime) -> Asked | None:
+    """The enrolment that the latest reminder or notice sent to the resident since ``since`` was about, and when
+    it was sent."""
+    result = await session.execute(
+        select(OutboundMessage.enrolment_id, OutboundMessage.sent_at)
+        .where(
+            OutboundMessage.resident_id == resident_id,
+            OutboundMessage.enrolment_id.is_not(None),
+            OutboundMessage.kind.in_(ASKING_KINDS),
+            OutboundMessage.status.in_((MessageStatus.sent, MessageStatus.delivered)),
+            OutboundMessage.sent_at >= since,
+        )
+        .order_by(OutboundMessage.sent_at.desc(), OutboundMessage.id.desc())
+        .limit(1)
+    )
+    row = result.one_or_none()
+    if row is None or row[0] is None or row[1] is None:  # both are set on every row the query can return
+        return None
+    return Asked(int(row[0]), row[1])
+
+
+async def pending_about_workshop(
+    *, session: AsyncSession, workshop_id: int, kinds: Collection[MessageKind]
+) -> list[OutboundMessage]:
+    """The workshop's messages of these kinds not sent yet, locked (PostgreSQL: a dispatcher claiming one makes
+    us wait, then it is no longer pending and is left alone)."""
+    result = await session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.workshop_id == workshop_id,
+            OutboundMessage.kind.in_(list(kinds)),
+            OutboundMessage.status == MessageStatus.pending,
+        )
+        .order_by(OutboundMessage.id)
+        .with_for_update()
+    )
+    return list(result)
+
+
+async def replies_for_inbound(*, session: AsyncSession, inbound_id: int) -> list[OutboundMessage]:
+    result = await session.scalars(
+        select(OutboundMessage).where(OutboundMessage.inbound_id == inbound_id).order_by(OutboundMessage.id)
+    )
+    return list(result)
