@@ -307,6 +307,9 @@ def roster_(
     act(action)
 
 
+COLUMNS_READ = "date, début, fin, commune, lieu, adresse, niveau, thème, places, conseiller"
+
+
 def _read(file: Path) -> bytes:
     if str(file) == "-":
         return sys.stdin.buffer.read()
@@ -330,6 +333,12 @@ def import_(
 
     async def action(ctx: Context) -> None:
         result = await import_planning(ctx=ctx, data=data, dry_run=dry_run)
+        if result.ignored_columns:
+            console.print(
+                f"[yellow]Attention :[/yellow] colonne(s) ignorée(s), non reconnue(s) : "
+                f"{', '.join(result.ignored_columns)}. Colonnes lues : {COLUMNS_READ}.",
+                highlight=False,
+            )
         if not result.ok:
             for error in result.errors:
                 errors.print(f"  {error}", highlight=False)
@@ -343,7 +352,8 @@ def import_(
                 highlight=False,
             )
         else:
-            console.print(f"{result.created} atelier(s) importé(s){already}.", highlight=False)
+            ids = f" : n° {', '.join(map(str, result.created_ids))}" if result.created_ids else ""
+            console.print(f"{result.created} atelier(s) importé(s){ids}{already}.", highlight=False)
 
     act(action)
 
