@@ -72,6 +72,17 @@ AT_MOST_THREE = [
     ("help", say.help_text(PHONE), ()),
     ("my workshops", say.my_workshops([say.my_workshop_line(START, PARIS, LONGEST_VENUE.name, 3)] * 3), ()),
     ("callback notice", say.callback_notice("Jean-Christophe Dupont-Lamartine", LONGEST_COMMUNE, "+33612345678"), ()),
+    ("unenrolled by an adviser", say.unenrolled_by_adviser(START, PARIS, LONGEST_COMMUNE, waiting=True), ()),
+    (
+        "moved by an adviser",
+        say.moved_by_adviser(START, START, PARIS, LONGEST_VENUE.name, LONGEST_VENUE.address, position=None),
+        (),
+    ),
+    (
+        "moved by an adviser onto a waiting list",
+        say.moved_by_adviser(START, START, PARIS, LONGEST_VENUE.name, LONGEST_VENUE.address, position=12),
+        (),
+    ),
 ]
 
 

@@ -470,6 +470,33 @@ def workshop_moved_notice(
     return _fitting(2, (), f"{change} {tail}", f"{short} {tail}")
 
 
+def unenrolled_by_adviser(start: datetime, tz: tzinfo, commune: str, *, waiting: bool) -> str:
+    """An adviser took the person off a workshop at their request (they phoned): said about them, never as "the
+    workshop is cancelled"."""
+    what = "vous quittez la liste d'attente" if waiting else "vous ne venez pas à l'atelier"
+    return (
+        f"C'est noté, comme convenu avec le conseiller : {what} du {when_fr(start, tz)} à {commune}. "
+        "Pour un autre atelier, écrivez INSCRIPTION."
+    )
+
+
+def moved_by_adviser(
+    old_start: datetime, new_start: datetime, tz: tzinfo, venue: str, address: str, *, position: int | None
+) -> str:
+    """An adviser moved the person to another workshop at their request: where and when they are now expected."""
+    where = f"{venue}, {address}" if address else venue
+    if position is None:
+        now = f"vous êtes inscrit(e) à celui du {when_fr(new_start, tz)}, {where}"
+        after = "Pour annuler, écrivez ANNULER."
+    else:
+        now = f"vous êtes en {rank_fr(position)} position sur la liste d'attente de celui du {when_fr(new_start, tz)}"
+        after = "Si une place se libère, on vous prévient. Pour annuler, écrivez ANNULER."
+    return (
+        f"C'est noté, comme convenu avec le conseiller : au lieu de l'atelier du {when_fr(old_start, tz)}, {now}. "
+        f"{after}"
+    )
+
+
 def phone_enrolment_intro(territory_name: str) -> str:
     """Prefixed to the first SMS of someone an adviser enrolled by phone: they have never written to us."""
     return f"Bonjour, ici les ateliers numériques de {territory_name}, suite à votre appel."

@@ -20,6 +20,7 @@ from storage.seats import SeatError, SeatOutcome, cancel_enrolment, seat_residen
 class Cancelled:
     enrolment: Enrolment
     promoted: Enrolment | None
+    promotion_notice: int | None = None  # the message telling the promoted person (None: nobody can tell them)
 
 
 async def enrol(
@@ -57,9 +58,10 @@ async def cancel(*, session: AsyncSession, ctx: Context, enrolment_id: int, now:
     if outcome is None:
         return None
     await cancel_reminders(session=session, enrolment_id=enrolment_id)
+    notice = None
     if outcome.promoted is not None:
-        await notify_promotion(session=session, ctx=ctx, enrolment_id=outcome.promoted.id, now=now)
-    return Cancelled(outcome.cancelled, outcome.promoted)
+        notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=outcome.promoted.id, now=now)
+    return Cancelled(outcome.cancelled, outcome.promoted, notice)
 
 
 __all__ = ["Cancelled", "SeatError", "cancel", "enrol"]
