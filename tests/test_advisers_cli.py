@@ -382,7 +382,7 @@ def test_attendance_by_options_and_on_a_terminal(db_url: str, terminal: None) ->
         ("Anne Martin", "attended"),
         ("Bruno Petit", "absent"),
     ]
-    asked = ok(db_url, "workshops", "attendance", str(w), stdin="n\no\n").stdout  # Anne did not come; Bruno did
+    asked = ok(db_url, "workshops", "attendance", str(w), stdin="n\no\n\n").stdout  # Anne no, Bruno yes, no walk-in
     assert "Anne Martin était là ?" in asked and "1 présent(s), 1 absent(s)" in asked
     assert "présent" in ok(db_url, "workshops", "roster", str(w)).stdout
     stats = as_json(ok(db_url, "stats", "--json"))

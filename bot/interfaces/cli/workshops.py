@@ -12,6 +12,7 @@ import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -36,10 +37,12 @@ from bot.interfaces.cli.common import (
     print_json,
     run,
 )
-from bot.interfaces.cli.french import ask_yes_no, french_app
+from bot.interfaces.cli.french import ask_text, ask_yes_no, french_app
 from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify, report_lines
+from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import WorkshopFields
-from bot.service.stats import attendance_sheet, mark_attendance
+from bot.service.stats import WalkIn, add_walk_in, attendance_sheet, mark_attendance
+from bot.service.team import acting_adviser, check_phone
 from bot.service.workshops import (
     MoveRequest,
     Roster,
@@ -436,28 +439,47 @@ def attendance(
         list[int] | None, typer.Option("--present", help="N° de résident venu (répétable ; voir roster).")
     ] = None,
     absent: Annotated[list[int] | None, typer.Option("--absent", help="N° de résident absent (répétable).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Qui note les présences (votre nom).")] = None,
 ) -> None:
-    """Noter qui est venu (une question par personne sur un terminal, sans --present ni --absent)."""
+    """Noter qui est venu (sur un terminal, sans --present ni --absent : une question par personne, puis les
+    personnes venues sans inscription)."""
     came, missed = list(present or []), list(absent or [])
+    walk_ins: list[WalkInTyped] = []
     if not came and not missed:
-        came, missed = _ask_attendance(workshop_id)
+        came, missed, walk_ins = _ask_attendance(workshop_id)
 
     async def action(ctx: Context) -> None:
-        done = await mark_attendance(ctx=ctx, workshop_id=workshop_id, present=came, absent=missed)
-        counts = Counter(status.value for status in done.marked.values())
-        console.print(
-            f"Présences de l'atelier n°{workshop_id} : {counts['attended']} présent(s), {counts['absent']} absent(s).",
-            highlight=False,
-        )
-        for rid, status in done.marked.items():
-            said = "présent" if status.value == "attended" else "absent"
-            console.print(f"  n°{rid} {done.names[rid]} : {said}", highlight=False)
+        if came or missed:
+            done = await mark_attendance(ctx=ctx, workshop_id=workshop_id, present=came, absent=missed)
+            counts = Counter(status.value for status in done.marked.values())
+            console.print(
+                f"Présences de l'atelier n°{workshop_id} : {counts['attended']} présent(s), "
+                f"{counts['absent']} absent(s).",
+                highlight=False,
+            )
+            for rid, status in done.marked.items():
+                said = "présent" if status.value == "attended" else "absent"
+                console.print(f"  n°{rid} {done.names[rid]} : {said}", highlight=False)
+        actor = await acting_adviser(ctx=ctx, name=by)
+        for typed in walk_ins:
+            added = await add_walk_in(
+                ctx=ctx, workshop_id=workshop_id, name=typed.name, phone=typed.phone, commune=typed.commune,
+                actor=actor, owner_confirmed=True,  # asked when it was typed
+            )  # fmt: skip
+            console.print(f"  n°{added.resident_id} {added.name} : présent (sans inscription)", highlight=False)
 
     act(action)
 
 
-def _ask_attendance(workshop_id: int) -> tuple[list[int], list[int]]:
-    """On a terminal: each person holding a seat, one question each."""
+@dataclass(frozen=True)
+class WalkInTyped:
+    name: str
+    phone: str | None
+    commune: str | None
+
+
+def _ask_attendance(workshop_id: int) -> tuple[list[int], list[int], list[WalkInTyped]]:
+    """On a terminal: each person holding a seat, one question each; then who came without signing up."""
     if not common.is_terminal():  # looked up at call time: tests answer through standard input
         fail("indiquez --present ID et/ou --absent ID (ou lancez la commande sur un terminal). Rien n'a été changé.")
 
@@ -471,6 +493,78 @@ def _ask_attendance(workshop_id: int) -> tuple[list[int], list[int]]:
         already = entry.status.value == "attended" or (entry.status.value == "seated" and entry.confirmed is not False)
         here = ask_yes_no(f"{entry.name or '(sans nom)'} était là ?", default=already)
         (came if here else missed).append(entry.resident_id)
-    if not came and not missed:
-        fail("personne n'avait de place dans cet atelier.")
-    return came, missed
+    walk_ins = _ask_walk_ins()
+    if not came and not missed and not walk_ins:
+        fail(
+            "personne n'avait de place dans cet atelier, et personne n'est venu sans inscription. Rien n'a été changé."
+        )
+    return came, missed, walk_ins
+
+
+def _ask_walk_ins() -> list[WalkInTyped]:
+    walk_ins: list[WalkInTyped] = []
+    while True:
+        name = ask_text("Quelqu'un est venu sans être inscrit ? Son prénom et son nom (Entrée : personne)").strip()
+        if not name:
+            return walk_ins
+        phone = _ask_phone()
+        commune = ask_text("Sa commune (Entrée : inconnue)").strip() or None
+        walk_ins.append(WalkInTyped(name, phone, commune))
+
+
+def _ask_phone() -> str | None:
+    while True:
+        phone = ask_text("Son téléphone, s'il accepte de recevoir nos messages (Entrée : aucun)").strip()
+        if not phone:
+            return None
+        try:
+            return check_phone(phone)
+        except WorkshopError as exc:
+            console.print(f"{exc} Recommencez.", highlight=False)
+
+
+@app.command("walk-in")
+def walk_in(
+    workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
+    name: Annotated[str, typer.Option("--name", help="Prénom et nom de la personne venue.")],
+    phone: Annotated[
+        str | None, typer.Option("--phone", help="Son numéro, si elle accepte de recevoir nos messages.")
+    ] = None,
+    commune: Annotated[str | None, typer.Option("--commune", help="Sa commune.")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Qui la note (votre nom).")] = None,
+    yes: YesOption = False,
+) -> None:
+    """Noter présente une personne venue sans être inscrite (elle compte dans les chiffres ; avec un numéro, elle
+    devient une personne inscrite, son accord donné de vive voix étant noté)."""
+
+    def attempt(owner_confirmed: bool) -> WalkIn | NumberOfSomeoneElseError:
+        async def action(ctx: Context) -> WalkIn | NumberOfSomeoneElseError:
+            actor = await acting_adviser(ctx=ctx, name=by)
+            try:
+                return await add_walk_in(
+                    ctx=ctx, workshop_id=workshop_id, name=name, phone=phone, commune=commune, actor=actor,
+                    owner_confirmed=owner_confirmed,
+                )  # fmt: skip
+            except NumberOfSomeoneElseError as owner:
+                return owner
+
+        return act(action)
+
+    outcome = attempt(owner_confirmed=yes)
+    if isinstance(outcome, NumberOfSomeoneElseError):
+        confirm_or_refuse(
+            f"Le numéro {national(outcome.phone)} est celui de « {outcome.owner_name} » (personne "
+            f"n°{outcome.owner_id}). La noter présente ?",
+            yes=yes,
+        )
+        outcome = attempt(owner_confirmed=True)
+    if isinstance(outcome, NumberOfSomeoneElseError):  # cannot happen once confirmed
+        raise typer.Exit(1)
+    if outcome.already:
+        console.print(f"{outcome.name} était déjà notée présente à l'atelier n°{workshop_id}.", highlight=False)
+        return
+    known = "" if outcome.new_resident else " (personne déjà connue)"
+    console.print(
+        f"{outcome.name} (personne n°{outcome.resident_id}{known}) est notée présente à l'atelier n°{workshop_id}.",
+        highlight=False,
+    )
