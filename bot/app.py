@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -16,9 +17,11 @@ from bot.channels import Sender
 from bot.config import Settings, load_settings
 from bot.context import Context, system_clock
 from bot.conversation.gsm7 import render_sms
+from bot.guards import BodyLimit
 from bot.handlers import sms, telegram
 from bot.handlers.console import ConsoleSender
 from bot.interfaces import telegram_advisers
+from bot.logs import protect_logs
 from bot.scheduler.jobs import start_jobs, stop_jobs
 from bot.service.calls import sweep_calls
 from bot.service.erasure import purge_inactive
@@ -37,6 +40,9 @@ def create_app(
     clock: Callable[[], datetime] = system_clock,
 ) -> Starlette:
     settings = settings or load_settings()
+    protect_logs(
+        settings.secrets()
+    )  # before anything can log: no secret in any record, no query string in access lines
     territory = load_territory(settings.territory)
     db = Database.from_url(settings.database_url)
     channel_senders: dict[str, Sender] = dict(senders or {})
@@ -84,6 +90,10 @@ def create_app(
     routes += sms.routes(ctx)  # SMS channel: POST /sms/twilio, POST /sms/twilio/status
     if telegram_app is not None:  # Telegram channel: POST /telegram/webhook
         routes += telegram.routes(ctx, telegram_app.bot, advisers=telegram_advisers.handle)
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # Every route reads at most its limit of request body (the default for the others), before any parsing or
+    # signature check: 413 beyond it.
+    limits = {sms.INBOUND_PATH: sms.MAX_FORM_BYTES, sms.STATUS_PATH: sms.MAX_FORM_BYTES}
+    limits[telegram.WEBHOOK_PATH] = telegram.MAX_UPDATE_BYTES
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=limits)])
     app.state.ctx = ctx
     return app

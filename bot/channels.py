@@ -18,14 +18,17 @@ SMS, TELEGRAM = Channel.sms, Channel.telegram
 
 
 MAX_STORED_INT = 2**63 - 1  # a BIGINT column: a larger id in a request is bad input, not a database error
+_MAX_DIGITS = len(str(MAX_STORED_INT))
 
 
 def plain_number(text: str) -> int | None:
     """A number written in a request (a header, a URL parameter, a button's data): ASCII digits only, and small
-    enough to store. None otherwise, so that odd input is refused rather than raising ("²".isdigit() is true)."""
-    if not (text.isascii() and text.isdigit()):
+    enough to store. None otherwise, so that odd input is refused rather than raising ("²".isdigit() is true, and
+    ``int()`` raises on more than 4,300 digits)."""
+    digits = text.lstrip("0") or "0"
+    if not (text.isascii() and text.isdigit()) or len(digits) > _MAX_DIGITS:
         return None
-    value = int(text)
+    value = int(digits)
     return value if value <= MAX_STORED_INT else None
 
 
@@ -83,7 +86,11 @@ class SendError(Exception):
 
 @runtime_checkable
 class Sender(Protocol):
-    channel: Channel
+    @property
+    def channel(self) -> str:
+        """The channel it sends on (a ``Channel``); read-only, so any sender's own type of label fits."""
+        ...
+
     max_length: int  # longest body the provider accepts, in characters
     supports_buttons: bool  # choices can be shown as buttons rather than numbered lines
     recipient_interval: timedelta | None  # shortest gap between two messages to one recipient; None: no such limit

@@ -7,8 +7,10 @@ import logging
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
+from bot.config import load_settings
 from bot.context import Context
 from bot.handlers import telegram
 from bot.interfaces.cli import (
@@ -26,6 +28,7 @@ from bot.interfaces.cli import (
 )
 from bot.interfaces.cli.common import console, fail, open_context, run
 from bot.interfaces.cli.french import french_app
+from bot.logs import protect_logs
 
 # ``atelier telegram webhook`` lives here, in the wiring, because it drives the Telegram channel itself: it tells
 # Telegram where to post the bot's updates (or stop it, to go back to polling).
@@ -57,6 +60,7 @@ def telegram_webhook(
                 telegram.webhook_url(settings)
             except ValueError as exc:
                 fail(f"{exc}. Rien n'a été changé.")
+        protect_logs(settings.secrets())  # httpx logs the Bot API URLs, token included
         bot = telegram.build_application(settings).bot
         try:
             async with bot:  # getMe first: a wrong token is reported as such
@@ -127,11 +131,18 @@ def serve(
 
     from bot.app import create_app
 
-    # Our own logs at INFO (never numbers in full, nor bodies); the database driver stays quiet, since at DEBUG
-    # it prints statement parameters, which hold phone numbers.
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"configuration invalide ({first['loc'][0] if first['loc'] else ''}) : {first['msg']}")
+    if (problem := settings.unprotected_webhooks()) is not None:
+        fail(problem)
+    # Our own logs at INFO (never numbers in full, nor bodies); the database drivers stay quiet, since at DEBUG
+    # they print statement parameters, which hold phone numbers; no secret in any record (bot/logs.py).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=True)
+    protect_logs(settings.secrets())
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
 
 
 def main() -> None:

@@ -6,11 +6,13 @@ explicit mapping, so tests never depend on the machine's environment).
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote, quote_plus
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -19,6 +21,7 @@ from bot.scheduler.planning import QuietHours, ReminderRule, parse_duration, par
 from storage.enums import Channel
 
 DEFAULT_TERRITORY = Path(__file__).parent / "territories" / "montlucon-communaute.toml"
+MIN_SECRET_PART = 16  # a part of a secret shorter than this is no secret on its own (and would blank common words)
 
 
 def parse_rate(value: str) -> float:
@@ -86,6 +89,9 @@ class Settings(BaseSettings):
     # claim and nobody else picks the row up meanwhile.
     dispatch_lease: float = Field(60.0, ge=15.0, validation_alias="ATELIER_DISPATCH_LEASE")
     secret_key: str | None = Field(None, validation_alias="ATELIER_SECRET_KEY")  # keys the erased-number hash
+    # A public URL without a Twilio auth token lets anyone post to the SMS webhook as any resident: `atelier serve`
+    # refuses that unless this says it is a local trial (a tunnel to a laptop, say).
+    allow_unsigned: bool = Field(False, validation_alias="ATELIER_ALLOW_UNSIGNED")
 
     @field_validator("reminders", mode="before")
     @classmethod
@@ -119,6 +125,42 @@ class Settings(BaseSettings):
             value = value.strip().rstrip("/")
             return value or None
         return value
+
+    @field_validator("twilio_auth_token", "telegram_bot_token", "telegram_secret", "secret_key", mode="before")
+    @classmethod
+    def _secret(cls, value: Any) -> Any:
+        """A blank secret is no secret: treated as not set."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    def secrets(self) -> set[str]:
+        """Every secret here, as the logs must never show it: any field named like a token, secret, key or password
+        (one added later, a console session key say, is covered by its name), with the forms it takes in URLs and
+        headers."""
+        found: set[str] = set()
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, str) and value and name.endswith(("_token", "_secret", "_key", "_password")):
+                found.add(value)
+        token_secret = (self.telegram_bot_token or "").partition(":")[2]
+        if len(token_secret) >= MIN_SECRET_PART:  # "123456789:AAH…": the part after the bot's id is the secret one
+            found.add(token_secret)
+        if self.twilio_account_sid and self.twilio_auth_token:  # the HTTP Basic authentication of Twilio's API
+            pair = f"{self.twilio_account_sid}:{self.twilio_auth_token}"
+            found.add(base64.b64encode(pair.encode()).decode("ascii"))
+        encoded = {form for secret in found for form in (quote(secret, safe=""), quote_plus(secret), quote(secret))}
+        return found | encoded
+
+    def unprotected_webhooks(self) -> str | None:
+        """Why ``atelier serve`` must not start as configured, in one sentence for the operator; None when it may."""
+        if self.public_url and not self.twilio_auth_token and not self.allow_unsigned:
+            return (
+                "ATELIER_PUBLIC_URL est défini mais pas TWILIO_AUTH_TOKEN : n'importe qui pourrait écrire au service "
+                "au nom de n'importe quel habitant ; donnez le jeton d'authentification Twilio (ou, pour un essai "
+                "local seulement, ATELIER_ALLOW_UNSIGNED=1)."
+            )
+        return None
 
     def rate_of(self, channel: str) -> float | None:
         """The channel's overall rate limit (messages per second); None for a channel without one."""

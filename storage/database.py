@@ -36,6 +36,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut loses at most the last commits
+        # Deleted or overwritten content is zeroed, not left in free space of the file: an erased resident's name
+        # and number must not stay readable on disk (https://www.sqlite.org/pragma.html#pragma_secure_delete; some
+        # builds, Debian's, have it on by default, others not).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -127,6 +131,18 @@ class Database:
             return
         async with self._write_queue:
             yield
+
+    async def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file and empty it, so that the pages an erasure
+        replaced no longer linger in the log (https://www.sqlite.org/pragma.html#pragma_wal_checkpoint). Best
+        effort: a reader still holding an old snapshot keeps its frames until the next checkpoint. Nothing to do on
+        PostgreSQL (its dead rows are vacuumed)."""
+        if self._write_queue is None:
+            return
+        async with self._write_queue, self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            await cursor.close()
 
     async def ping(self) -> bool:
         try:

@@ -48,14 +48,14 @@ class UtcDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; pass an aware datetime")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:  # SQLite gives naive values back: they were stored as UTC
@@ -272,6 +272,7 @@ class OutboundMessage(Base):
         Index("ix_outbound_due", "status", "due_at"),
         # cancelling a person's or an enrolment's pending messages, and the daily cap, look rows up by these
         Index("ix_outbound_resident", "resident_id"),
+        Index("ix_outbound_about_resident", "about_resident_id"),
         Index("ix_outbound_enrolment", "enrolment_id"),
         # the dispatcher claims per channel, answers first, then urgent notices, then the rest, oldest first
         Index("ix_outbound_claim", "status", "channel", "priority", "due_at"),
@@ -280,6 +281,9 @@ class OutboundMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
     adviser_id: Mapped[int | None] = mapped_column(ForeignKey("advisers.id"))
+    # The resident a message speaks about when it goes to someone else (an adviser's call-back notice) or to an
+    # address no longer theirs (the goodbye after OUBLIER): erased with them, or once sent.
+    about_resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(20))
     to_address: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
@@ -287,7 +291,7 @@ class OutboundMessage(Base):
     ask_contact: Mapped[bool] = mapped_column(Boolean, default=False)  # Telegram: offer the "share my number" button
     kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "message_kind"))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    # claim order: 0 answers to the resident, 1 urgent notices, 2 everything else (set by storage.outbox.enqueue)
+    # claim order: 0 answers to the resident, 1 urgent notices, 2 everything else (set by queueing.enqueue)
     priority: Mapped[int] = mapped_column(Integer, default=2)
     due_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
@@ -302,6 +306,8 @@ class OutboundMessage(Base):
     enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id"))
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    # a change notice: the change it announces, as data (where and when the workshop was said to be before it)
+    change: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.conversations import forget_conversation
 from storage.database import dialect_insert
 from storage.enums import Channel
 from storage.models import (
+    CallbackRequest,
     Enrolment,
     ErasedIdentity,
     InboundMessage,
@@ -23,7 +25,7 @@ from storage.models import (
     Resident,
     Workshop,
 )
-from storage.outbox.queueing import cancel_pending, scrub_resident_messages
+from storage.outbox.queueing import SCRUBBED, cancel_pending, scrub_resident_messages
 from storage.seats import ACTIVE, cancel_enrolment
 
 NOT_ANSWERS = tuple(kind for kind in MessageKind if kind != MessageKind.reply)
@@ -65,6 +67,8 @@ async def erase_resident(
             promoted.append(outcome.promoted)
     await cancel_pending(session=session, resident_id=resident_id)
     await scrub_resident_messages(session=session, resident_id=resident_id)
+    # a number typed for a call-back is theirs too (the request itself stays, anonymous, for the counts)
+    await session.execute(update(CallbackRequest).where(CallbackRequest.resident_id == resident_id).values(phone=None))
     if identity_hash is not None:
         await session.execute(
             dialect_insert(session)(ErasedIdentity)
@@ -138,8 +142,9 @@ async def inactive_residents(*, session: AsyncSession, before: datetime) -> list
 
 async def scrub_address(*, session: AsyncSession, channel: str, address: str) -> None:
     """Erasure, by address: what was exchanged before the resident row existed (the first sign-up turns) is
-    linked to the number only. Their words and our replies to that number are blanked; provider ids stay for
-    de-duplication."""
+    linked to the number only. Their words and our replies to that number are blanked, and a conversation left at
+    that address is forgotten; the provider ids of what they sent stay for de-duplication (a Twilio sid, a
+    Telegram update id: neither names anyone)."""
     inbound_ids = select(OutboundMessage.inbound_id).where(
         OutboundMessage.channel == channel,
         OutboundMessage.to_address == address,
@@ -160,5 +165,6 @@ async def scrub_address(*, session: AsyncSession, channel: str, address: str) ->
     await session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.channel == channel, OutboundMessage.to_address == address)
-        .values(to_address="", body="")
+        .values(**SCRUBBED)
     )
+    await forget_conversation(session=session, channel=channel, address=address)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -133,7 +133,7 @@ def test_confirmations_understand_french_and_english(answer: str, meaning: bool 
 
 def add_workshop(db_url: str) -> int:
     env = {"ATELIER_DATABASE_URL": db_url, "COLUMNS": "80"}
-    day = f"{date.today() + timedelta(days=30):%d/%m/%Y}"
+    day = f"{datetime.now(UTC).date() + timedelta(days=30):%d/%m/%Y}"
     args = ["workshops", "add", "--date", day, "--start", "14:00", "--end", "16:00", "--commune", "domerat"]
     args += ["--level", "1", "--topic", "Tablette", "--json"]
     result = runner.invoke(app, args, env=env)

@@ -18,6 +18,7 @@ from bot.scheduler.jobs import start_jobs, stop_jobs
 from bot.service.erasure import purge_inactive
 from bot.territory import Territory
 from storage.database import Database
+from storage.enums import Channel
 from storage.models import (
     EnrolmentStatus,
     MessageKind,
@@ -53,7 +54,7 @@ class Case:
     sends: int = 0
     now: datetime = MONDAY_10H
     kind: MessageKind = MessageKind.reminder
-    channel: str = SMS
+    channel: Channel = SMS
     due: timedelta = -timedelta(minutes=1)
     expires: timedelta | None = timedelta(days=1)  # for kinds not tied to a seat (a seat's expiry is its start)
     starts_in: timedelta = timedelta(days=2)
@@ -308,7 +309,7 @@ async def test_dispatch_rules(db: Database, db_url: str, territory: Territory, c
 
 
 async def queue_many(
-    db: Database, now: datetime, count: int, *, resident_id: int | None = None, channel: str = SMS, to: str = ""
+    db: Database, now: datetime, count: int, *, resident_id: int | None = None, channel: Channel = SMS, to: str = ""
 ) -> list[int]:
     ids = []
     async with db.write() as session:

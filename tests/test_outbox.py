@@ -17,6 +17,7 @@ from bot.context import Context
 from bot.service.outbox_views import list_messages
 from bot.territory import Territory
 from storage.database import Database
+from storage.enums import Channel
 from storage.inbound import record_inbound
 from storage.models import (
     EnrolmentStatus,
@@ -46,7 +47,7 @@ async def queue(
     now: datetime,
     *,
     kind: MessageKind = MessageKind.broadcast,
-    channel: str = SMS,
+    channel: Channel = SMS,
     resident_id: int | None = None,
     enrolment_id: int | None = None,
     due: timedelta = timedelta(0),

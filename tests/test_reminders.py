@@ -147,7 +147,7 @@ async def test_a_promotion_replaces_the_waiting_list_confirmation_not_sent_yet(
         waiting_notice = await enqueue(
             session=session,
             message=NewMessage(
-                channel="sms",
+                channel=SMS,
                 to_address="+33612340001",
                 body="C'est noté, vous êtes en tête de la liste d'attente.",
                 kind=MessageKind.confirmation,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from bot.channels import TELEGRAM, Inbound
+from bot.channels import SMS, TELEGRAM, Inbound
 from bot.config import Settings
 from bot.context import Context
 from bot.service.enrolments import enrol
@@ -47,7 +48,7 @@ async def test_start_after_stop_brings_the_reminders_back(
     await seed(db, "default", now)
     script = [say.text for say in SIGNUP] + ["STOP", "START"]
     for index, text in enumerate(script):
-        inbound = Inbound(channel="sms", address=PHONES["resident"], text=text, provider_id=f"SM{index}")
+        inbound = Inbound(channel=SMS, address=PHONES["resident"], text=text, provider_id=f"SM{index}")
         await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
     async with db.read() as session:
         statuses = list(
@@ -79,7 +80,7 @@ async def test_asking_twice_to_be_called_back_makes_one_request(
 ) -> None:
     ctx = Context(settings=settings, db=db, territory=territory, clock=Clock(now))
     for index in range(2):
-        inbound = Inbound(channel="sms", address=PHONES["resident"], text="CONSEILLER", provider_id=f"SMc{index}")
+        inbound = Inbound(channel=SMS, address=PHONES["resident"], text="CONSEILLER", provider_id=f"SMc{index}")
         await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
     async with db.read() as session:
         requests = list((await session.execute(select(CallbackRequest))).unique().scalars())
@@ -93,7 +94,7 @@ async def test_non_answers_the_reminder_that_was_sent_not_the_next_workshop(
     ctx = Context(settings=settings, db=db, territory=territory, clock=Clock(now))
     ids = await seed(db, "default", now)
     for index, say in enumerate(SIGNUP):  # seats them at Saint-Victor, in three days
-        inbound = Inbound(channel="sms", address=PHONES["resident"], text=say.text, provider_id=f"SM{index}")
+        inbound = Inbound(channel=SMS, address=PHONES["resident"], text=say.text, provider_id=f"SM{index}")
         await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
     async with db.write() as session:
         resident = (await session.execute(select(Resident).where(Resident.phone == PHONES["resident"]))).scalar_one()
@@ -106,7 +107,7 @@ async def test_non_answers_the_reminder_that_was_sent_not_the_next_workshop(
             .where(OutboundMessage.enrolment_id == later.enrolment.id, OutboundMessage.kind == MessageKind.reminder)
             .values(status=MessageStatus.sent, sent_at=now)
         )
-    inbound = Inbound(channel="sms", address=PHONES["resident"], text="non", provider_id="SMnon")
+    inbound = Inbound(channel=SMS, address=PHONES["resident"], text="non", provider_id="SMnon")
     handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
     assert "vous ne venez pas" in handled.replies[0].text
     async with db.read() as session:
@@ -125,7 +126,7 @@ async def test_a_reminder_sent_after_the_menu_gets_the_answer(
     ctx = Context(settings=settings, db=db, territory=territory, clock=clock)
     await seed(db, "default", now)
     for index, say in enumerate((*SIGNUP, Say("bonjour"))):  # signed up, then the menu
-        inbound = Inbound(channel="sms", address=PHONES["resident"], text=say.text, provider_id=f"SM{index}")
+        inbound = Inbound(channel=SMS, address=PHONES["resident"], text=say.text, provider_id=f"SM{index}")
         await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
     clock.advance(timedelta(hours=2))
     async with db.write() as session:
@@ -135,9 +136,38 @@ async def test_a_reminder_sent_after_the_menu_gets_the_answer(
             .values(status=MessageStatus.sent, sent_at=clock.now)
         )
     clock.advance(timedelta(minutes=10))
-    inbound = Inbound(channel="sms", address=PHONES["resident"], text="non je peux pas", provider_id="SMnon")
+    inbound = Inbound(channel=SMS, address=PHONES["resident"], text="non je peux pas", provider_id="SMnon")
     handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
     assert "vous ne venez pas" in handled.replies[0].text
     async with db.read() as session:
         statuses = list((await session.execute(select(Enrolment.status))).scalars())
     assert statuses == [EnrolmentStatus.cancelled]
+
+
+async def test_the_residents_who_lose_the_race_for_the_last_seat_are_told_so(
+    db: Database, settings: Settings, territory: Territory, now: datetime
+) -> None:
+    """Twelve people at the confirmation of the one seat left answer OUI at the same moment: one is seated, and
+    each of the others reads that the seat was just taken and is offered its waiting list — never that the
+    workshop was cancelled."""
+    ctx = Context(settings=settings, db=db, territory=territory, clock=Clock(now))
+    await seed(db, "single", now)
+    numbers = [f"+3367000{index:04d}" for index in range(12)]
+
+    async def say(number: str, text: str, index: int) -> list[str]:
+        inbound = Inbound(channel=SMS, address=number, text=text, provider_id=f"SM{number}-{index}")
+        handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
+        return [reply.text for reply in handled.replies]
+
+    for number in numbers:
+        for index, step in enumerate(SIGNUP[:-1]):
+            await say(number, step.text, index)
+    answers = await asyncio.gather(*(say(number, "oui", len(SIGNUP)) for number in numbers))
+    seated = [replies for replies in answers if "C'est noté" in replies[0]]
+    lost = [replies for replies in answers if "dernière place vient d'être prise" in replies[0]]
+    assert (len(seated), len(lost)) == (1, len(numbers) - 1), answers
+    assert all("Attendre une place" in replies[-1] for replies in lost), lost
+    assert not any("plus proposé" in text for replies in answers for text in replies)
+    async with db.read() as session:
+        statuses = list((await session.execute(select(Enrolment.status))).scalars())
+    assert statuses == [EnrolmentStatus.seated]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -267,7 +268,17 @@ INBOUND_CASES = [
         "oversized request",
         content=b"Body=" + b"x" * 70_000,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
-        status=403,
+        status=413,
+        replies=False,
+        stored=False,
+    ),
+    InboundCase(
+        "oversized request, no auth token",
+        content=b"Body=" + b"x" * 70_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        signature=None,
+        token=None,
+        status=413,
         replies=False,
         stored=False,
     ),
@@ -275,6 +286,12 @@ INBOUND_CASES = [
     InboundCase("blank body: answered kindly", form=twilio_form("  \n "), fragments=("prénom",)),
     InboundCase("no Body field: not a message", form=twilio_form(None), replies=False, stored=False),
     InboundCase("picture without text", form={**twilio_form(None), "NumMedia": "1"}, fragments=("prénom",)),
+    InboundCase(
+        "NumMedia of 5,000 digits: not a number",
+        form={**twilio_form(None), "NumMedia": "9" * 5000},
+        replies=False,
+        stored=False,
+    ),
     InboundCase("1,600 characters", form=twilio_form(LONG), fragments=("prénom",)),
     InboundCase("5,000 characters (more than Twilio sends)", form=twilio_form("x" * 5000)),
     InboundCase("emoji", form=twilio_form("👍🙂")),
@@ -529,6 +546,23 @@ async def test_status_callback(case: StatusCase, db_url: str, now: datetime) -> 
         assert (row.status, row.error) == (case.status, case.error)
         assert (resident.opted_out_sms, resident.sms_unreachable) == (case.opted_out, case.unreachable)
         assert reminder.status == case.reminder
+
+
+@pytest.mark.parametrize(
+    "outbox",
+    ["9" * 5000, "9" * 20, "-1", "١٢", "1e3"],
+    ids=["5,000 digits", "over a BIGINT", "negative", "Arabic digits", "exponent"],
+)
+async def test_a_status_callback_naming_no_possible_row_is_ignored(outbox: str, db_url: str, now: datetime) -> None:
+    """The ``outbox`` parameter is ours, but a signed request may still carry anything there: no row is named."""
+    async with open_site(db_url, now) as site:
+        _, row_id, _ = await _sent_row(site.ctx.db, now)
+        path = f"{STATUS_PATH}?outbox={quote(outbox)}"
+        response = await site.post(status_form("SM" + "6" * 32, "delivered", None), path=path)
+        assert response.status_code == 204
+        async with site.ctx.db.read() as session:
+            row = await session.get(OutboundMessage, row_id)
+        assert row is not None and row.status == MessageStatus.sent
 
 
 async def test_a_delivered_sms_lifts_the_unreachable_mark_and_plans_the_reminders_again(

@@ -148,6 +148,38 @@ async def test_what_is_not_an_update_is_answered_200_and_ignored(
     assert bench.fake.sent() == []
 
 
+def chat_of(kind: str, chat_id: int, text: str = "Bonjour", *, user_id: int = CHAT) -> dict[str, object]:
+    """A message from a chat of this kind; "private" with another id than the sender's is a forged private chat."""
+    update = text_update(0, chat_id, text, user_id=user_id)
+    update["message"]["chat"] = {"id": chat_id, "type": kind, "title": "Club du village", "first_name": "Martine"}
+    return update
+
+
+# Private chats only (https://core.telegram.org/bots/api#chat): a private chat's id is its user's id, positive.
+NOT_PRIVATE = [
+    ("private chat with id 0", chat_of("private", 0, user_id=0)),
+    ("private chat with id 0, another sender", chat_of("private", 0)),
+    ("private chat with a negative id", chat_of("private", -CHAT)),
+    ("group", chat_of("group", -4_000_123)),
+    ("supergroup", chat_of("supergroup", -1_001_234_567_890)),
+    ("channel", chat_of("channel", -1_009_876_543_210)),
+    ("a chat type Telegram does not have", chat_of("secret", CHAT)),
+    ("adviser command in a group", chat_of("group", -4_000_124, "/rappels")),
+    ("STOP in a supergroup", chat_of("supergroup", -1_001_234_567_891, "STOP")),
+]
+
+
+@pytest.mark.parametrize(("label", "update"), NOT_PRIVATE, ids=[label for label, _ in NOT_PRIVATE])
+async def test_only_private_chats_are_answered(label: str, update: dict[str, object], bench: Rig, db: Database) -> None:
+    update["update_id"] = bench.next_update_id()
+    assert await bench.post(update) == 200
+    await bench.deliver()
+    assert bench.fake.sent() == []
+    assert bench.fake.calls_to("answerCallbackQuery") == []
+    for model in (InboundMessage, Resident, Conversation, OutboundMessage, CallbackRequest):
+        assert await count(db, model) == 0, model
+
+
 async def test_group_messages_and_other_people_s_contacts_are_not_a_sign_up(bench: Rig, db: Database) -> None:
     assert await bench.post(group_update(bench.next_update_id(), -100123, CHAT, "Bonjour")) == 200
     await bench.deliver()

@@ -1,4 +1,5 @@
-"""Workshop operations (``bot.service.workshops``) on both databases: counts, import, demo, cancel and move."""
+"""Workshop operations on both databases: counts, import, demo (``bot.service.workshops``), and the plans of a
+cancellation and a move (``bot.service.changes``: the rows; its notices are tested in test_changes.py)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,23 @@ from sqlalchemy import event, func, select
 
 from bot.config import Settings
 from bot.context import Context
+from bot.service.changes import (
+    MoveRequest,
+    WorkshopCancelled,
+    WorkshopMoved,
+    cancel_workshop_and_notify,
+    cancel_workshop_plan,
+    move_workshop_plan,
+)
 from bot.service.demo_planning import ADVISERS, demo_planning
 from bot.service.planning_csv import WorkshopFields
 from bot.service.team import add_adviser
 from bot.service.workshops import (
-    MoveRequest,
     WorkshopError,
     add_workshop,
-    cancel_workshop,
     import_planning,
     list_workshops,
     load_demo,
-    move_workshop,
     roster,
 )
 from bot.territory import Territory
@@ -39,6 +45,20 @@ FR = "date;debut;fin;commune;lieu;adresse;niveau;theme;places"
 @pytest.fixture
 def ctx(settings: Settings, db: Database, territory: Territory, now: datetime) -> Context:
     return Context(settings=settings, db=db, territory=territory, clock=lambda: now)
+
+
+async def cancel_workshop(*, ctx: Context, workshop_id: int, reason: str) -> WorkshopCancelled:
+    """The cancellation's plan alone, committed: the rows, without the notices."""
+    async with ctx.db.write() as session:
+        return await cancel_workshop_plan(session=session, workshop_id=workshop_id, reason=reason, now=ctx.now())
+
+
+async def move_workshop(*, ctx: Context, workshop_id: int, change: MoveRequest) -> WorkshopMoved:
+    """The move's plan alone, committed: the rows, without the notices."""
+    async with ctx.db.write() as session:
+        return await move_workshop_plan(
+            session=session, territory=ctx.territory, tz=ctx.tz, now=ctx.now(), workshop_id=workshop_id, change=change
+        )
 
 
 def fields(**changes: str) -> WorkshopFields:
@@ -197,8 +217,10 @@ async def test_load_demo_creates_advisers_once_and_respects_if_empty(
 async def test_cancel_tells_who_is_concerned_and_dry_run_changes_nothing(ctx: Context) -> None:
     workshop = await add_workshop(ctx=ctx, fields=fields())
     await people(ctx, workshop.id, 3)
-    preview = await cancel_workshop(ctx=ctx, workshop_id=workshop.id, reason="Conseillère malade", dry_run=True)
-    assert [e.resident.name for e in preview.concerned] == ["Résident 0", "Résident 1", "Résident 2"]
+    preview = await cancel_workshop_and_notify(
+        ctx=ctx, workshop_id=workshop.id, reason="Conseillère malade", author="test", preview=True
+    )
+    assert [e.name for e in preview.concerned] == ["Résident 0", "Résident 1", "Résident 2"]
     assert [w.status for w in await list_workshops(ctx=ctx)] == [WorkshopStatus.planned]
     with pytest.raises(WorkshopError, match="raison"):
         await cancel_workshop(ctx=ctx, workshop_id=workshop.id, reason="  ")

@@ -40,6 +40,11 @@ SETUPS: dict[str, tuple[WorkshopSpec, ...]] = {
         WorkshopSpec("dom-beg", DOMERAT, 5, 9, "beginner", capacity=1, taken=1),
     ),
     "single": (WorkshopSpec("sv-beg", SAINT_VICTOR, 3, 14, "beginner", capacity=1),),
+    "last-seats": (
+        WorkshopSpec("sv-beg", SAINT_VICTOR, 3, 14, "beginner"),
+        WorkshopSpec("dom-beg", DOMERAT, 5, 9, "beginner"),
+        WorkshopSpec("des-beg", DESERTINES, 8, 14, "beginner", capacity=3, taken=2),
+    ),
     "none": (),
 }
 
@@ -345,6 +350,49 @@ TRANSCRIPTS: tuple[Transcript, ...] = (
         ),
         setup="single",
         final=Final(seated=0, cancelled=1, other_told="place"),
+    ),
+    Transcript(
+        "the last seat taken by someone else meanwhile: told so, offered its waiting list",
+        (
+            *SIGNUP[:4],
+            Say("1 3", expect=("OUI ou NON",)),
+            Say("Bonjour", who="other"),
+            Say("Paul Durand", who="other"),
+            Say("saint-victor", who="other"),
+            Say("1", who="other"),
+            Say("rien", who="other", expect=("OUI ou NON",)),
+            Say("oui", who="other", expect=("C'est noté",)),
+            Say(
+                "oui",
+                expect=("la dernière place vient d'être prise", "Attendre une place", "OUI ou NON"),
+                refuse=("n'est plus proposé", "annulé"),
+            ),
+            Say("oui", expect=("liste d'attente",)),
+        ),
+        setup="single",
+        final=Final(seated=0, waiting=1),
+    ),
+    Transcript(
+        "the last seat taken by someone else meanwhile: other workshops offered",
+        (
+            *SIGNUP[:5],
+            Say("desertines", expect=("OUI ou NON", "Desertines")),
+            Say("Bonjour", who="other"),
+            Say("Paul Durand", who="other"),
+            Say("desertines", who="other"),
+            Say("1", who="other"),
+            Say("rien", who="other"),
+            Say("desertines", who="other", expect=("OUI ou NON", "Desertines")),
+            Say("oui", who="other", expect=("C'est noté",)),
+            Say(
+                "oui",
+                expect=("la dernière place vient d'être prise", "Saint-Victor", "Domérat"),
+                refuse=("n'est plus proposé", "Désertines", "Attendre"),
+            ),
+            Say("1", expect=("OUI ou NON", "Saint-Victor")),
+        ),
+        setup="last-seats",
+        final=Final(seated=0, waiting=0),
     ),
     Transcript(
         "OUBLIER then OUI erases",

@@ -273,8 +273,14 @@ def after_enrol(
     if outcome == EnrolOutcome.WAITING:
         text = say.waiting(resident.first_name, position or 1, option.starts_at, world.tz, option.venue)
         return Turn(state=None, replies=(Reply(text),))
-    excluded = (workshop_id,)
-    return _add(_offer(resident, world, exclude=excluded), replies=(Reply(say.workshop_just_filled()),), first=True)
+    # FULL: someone else took the last seat a moment ago. Other workshops with a seat, or else this one's waiting
+    # list (the one they chose, rather than the nearest full one).
+    taken = Reply(say.workshop_just_filled())
+    others = _offer(resident, world, exclude=(workshop_id,))
+    if others.state is not None and others.state.step in (Step.WORKSHOP, Step.CONFIRM_WORKSHOP):
+        return _add(others, replies=(taken,), first=True)
+    wait = Reply(say.offer_waiting_list(option.starts_at, world.tz, option.venue), say.YES_NO)
+    return Turn(state=State(Step.WAITLIST, {"workshop": workshop_id}), replies=(taken, wait))
 
 
 # --- Keywords work at every step ----------------------------------------------------------------------------
@@ -403,7 +409,7 @@ def _on_menu(text: str, state: State, resident: ResidentView, world: World) -> T
 # --- The sign-up steps --------------------------------------------------------------------------------------
 
 
-def _on_name(text: str, state: State, resident: ResidentView, world: World) -> Turn:
+def _on_name(text: str, state: State, _resident: ResidentView, _world: World) -> Turn:
     if not text.strip() or parse_yes_no(text) is False:
         # "Non merci" to the share-my-number button, or a shared contact we did not know: just ask the name
         return Turn(state=state, replies=(Reply(say.ask_name()),))
@@ -421,7 +427,7 @@ def _commune_chosen(insee: str, state: State, world: World) -> Turn:
     return Turn(state=State(Step.LEVEL, data), replies=(Reply(question, say.LEVEL_CHOICES),))
 
 
-def _on_commune(text: str, state: State, resident: ResidentView, world: World) -> Turn:
+def _on_commune(text: str, state: State, _resident: ResidentView, world: World) -> Turn:
     found = match_commune(text, world.communes)
     if found.kind == "exact":
         return _commune_chosen(found.communes[0].insee, state, world)
@@ -448,7 +454,7 @@ def _on_commune_pick(text: str, state: State, resident: ResidentView, world: Wor
     return Turn(state=state, replies=(Reply(say.choose_by_number(len(names)), tuple(names)),))
 
 
-def _on_level(text: str, state: State, resident: ResidentView, world: World) -> Turn:
+def _on_level(text: str, state: State, _resident: ResidentView, world: World) -> Turn:
     choice = _pick(text, say.LEVEL_CHOICES) or _level_word(text)
     if choice is None:
         # Answering the previous question again corrects it: a commune here changes the commune.
@@ -535,6 +541,12 @@ def _offer(resident: ResidentView, world: World, exclude: Sequence[int] = ()) ->
     lines = tuple(say.workshop_line(w.starts_at, world.tz, w.commune) for w in with_seats)
     data = {"offered": [w.id for w in with_seats]}
     return Turn(state=State(Step.WORKSHOP, data), replies=(Reply(say.offer_workshops(), lines),))
+
+
+def offers_after_cancellation(workshop_ids: Sequence[int]) -> State:
+    """Where a cancellation notice leaves the conversation: at its offers of other workshops, where one digit
+    enrols (the notice said "answer with the number")."""
+    return State(Step.WORKSHOP, {"offered": list(workshop_ids), "direct": True})
 
 
 def _offered(state: State, world: World) -> tuple[list[WorkshopOption], list[str]]:
@@ -644,7 +656,7 @@ def _on_cancel_confirm(text: str, state: State, resident: ResidentView, world: W
     return _ask_confirm_cancel(booking, world)
 
 
-def _on_forget_confirm(text: str, state: State, resident: ResidentView, world: World) -> Turn:
+def _on_forget_confirm(text: str, state: State, _resident: ResidentView, _world: World) -> Turn:
     answer = parse_yes_no(text)
     if answer is True:
         return Turn(state=None, replies=(Reply(say.forgotten()),), effects=(Erase(),))
@@ -743,6 +755,8 @@ def _commune_name(world: World, insee: str) -> str:
     return commune.name if commune else insee
 
 
+# Every step takes the same four arguments (what was written, the state, the resident, the world), in this order;
+# one that needs not all of them names the others with a leading underscore.
 STEPS: dict[Step, Callable[[str, State, ResidentView, World], Turn]] = {
     Step.NAME: _on_name,
     Step.COMMUNE: _on_commune,

@@ -18,6 +18,7 @@ import asyncio
 import base64
 import contextvars
 import logging
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -59,6 +60,8 @@ OUTBOX_PARAMETER = "outbox"  # on the status callback of a TwiML reply: the outb
 REPLY_CONFIRMATION = timedelta(minutes=2)
 MAX_FORM_BYTES = 64 * 1024  # Twilio's webhook forms are a few kilobytes; anything bigger is not Twilio
 TWIML = "application/xml"
+_SID = re.compile(r"[A-Z]{2}[0-9a-f]{32}")
+MAX_ERROR_CODE = 10  # digits
 
 # Twilio error codes that say something about the recipient rather than about this one message.
 OPTED_OUT = {21610}  # https://www.twilio.com/docs/api/errors/21610 — "Attempt to send to unsubscribed recipient"
@@ -150,6 +153,12 @@ def _text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _sid(value: str) -> str | None:
+    """A Twilio sid (``SM`` and 32 hexadecimal digits, https://www.twilio.com/docs/glossary/what-is-a-sid), or None
+    for anything else: only Twilio signs our webhooks, but the value still goes into a bounded column."""
+    return value if _SID.fullmatch(value) else None
+
+
 def _inbound_of(form: FormData) -> Inbound | None:
     """The resident's message, or None for what is ignored: no sender number, or neither a Body field nor a
     picture (not an incoming message). An empty Body is a message: the dialogue answers it kindly."""
@@ -159,7 +168,7 @@ def _inbound_of(form: FormData) -> Inbound | None:
     if "Body" not in form and not plain_number(_text(form, "NumMedia")):
         return None
     return Inbound(
-        channel=Channel.sms, address=address, text=_text(form, "Body"), provider_id=_text(form, "MessageSid") or None
+        channel=Channel.sms, address=address, text=_text(form, "Body"), provider_id=_sid(_text(form, "MessageSid"))
     )
 
 
@@ -262,16 +271,16 @@ def _code(value: object) -> int | None:
 
 def delivery_update(form: FormData) -> dict[str, Any] | None:
     """A status callback → the keyword arguments of ``storage.delivery.record_status``; None when irrelevant."""
-    sid = _text(form, "MessageSid") or _text(form, "SmsSid")
+    sid = _sid(_text(form, "MessageSid") or _text(form, "SmsSid"))
     status = _TWILIO_STATUS.get((_text(form, "MessageStatus") or _text(form, "SmsStatus")).lower())
-    if not sid or status is None:
+    if sid is None or status is None:
         return None
     raw_code = _text(form, "ErrorCode").strip()
-    code = _code(raw_code) if raw_code else None
+    code = plain_number(raw_code) if len(raw_code) <= MAX_ERROR_CODE else None  # Twilio's codes have 5 digits
     return {
         "provider_id": sid,
         "status": status,
-        "error_code": raw_code or None,
+        "error_code": str(code) if code is not None else None,
         "opted_out": code in OPTED_OUT,
         "unreachable": code in UNREACHABLE,
     }

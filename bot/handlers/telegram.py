@@ -194,11 +194,19 @@ def shared_phone(contact: Contact, sender_id: int) -> str | None:
     return e164(contact.phone_number)
 
 
+def from_private_chat(update: Update) -> bool:
+    """True for an update from a private chat with the bot: a private chat's id is its user's id, always positive
+    (https://core.telegram.org/bots/api#chat). Groups, supergroups and channels (negative ids), chat id 0 and
+    anything without a chat are ignored: a roster or a resident's answer must never be posted where others read."""
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE and chat.id > 0
+
+
 def private_message(update: Update) -> Message | None:
     """The message of an update from a person in a private chat with the bot; None for everything else (groups,
     channels, other bots, edits)."""
     message = update.message
-    if message is None or message.chat.type != ChatType.PRIVATE:
+    if message is None or not from_private_chat(update):
         return None
     if message.from_user is None or message.from_user.is_bot:
         return None
@@ -256,6 +264,8 @@ def _is_id(value: object) -> bool:
 
 async def handle_update(*, ctx: Context, bot: Bot, update: Update, advisers: AdviserHook | None = None) -> None:
     """One update, from the webhook or from long polling. Never raises: a failure is logged, the person told."""
+    if not from_private_chat(update):
+        return  # not even an adviser's command: nothing is answered outside private chats
     try:
         command = command_of(update.message) if update.message is not None else None
         if advisers is not None and await advisers(ctx, bot, update, command):
@@ -272,7 +282,7 @@ async def handle_update(*, ctx: Context, bot: Bot, update: Update, advisers: Adv
     except Exception as exc:
         chat = update.effective_chat
         log_failure(log, f"Telegram update for {masked(chat.id if chat else None)}", exc)
-        if chat is not None and chat.type == ChatType.PRIVATE:
+        if chat is not None:  # a private chat (checked above)
             # The service's transaction was rolled back: nothing changed, and the person may write again.
             await _quietly(bot.send_message(chat_id=chat.id, text=messages.technical_problem()))
         return

@@ -338,7 +338,7 @@ def calls_keyboard(items: Sequence[CallItem]) -> InlineKeyboardMarkup | None:
 # --- Commands -----------------------------------------------------------------------------------------------------
 
 
-async def _workshops(ctx: Context, bot: Bot, who: Who, argument: str) -> None:
+async def _workshops(ctx: Context, bot: Bot, who: Who, _argument: str) -> None:
     summaries = await list_workshops(ctx=ctx)
     if not summaries:
         await _say(bot, who, "Aucun atelier à venir. Pour en ajouter : atelier workshops add, ou import.")
@@ -431,16 +431,17 @@ async def _cancel(ctx: Context, bot: Bot, who: Who, argument: str) -> None:
     await _say(bot, who, text, markup)
 
 
-async def _callbacks(ctx: Context, bot: Bot, who: Who, argument: str) -> None:
+async def _callbacks(ctx: Context, bot: Bot, who: Who, _argument: str) -> None:
     items = await list_callbacks(ctx=ctx)
     await _say(bot, who, callbacks_text(items, ctx), callbacks_keyboard(items))
 
 
-async def _calls(ctx: Context, bot: Bot, who: Who, argument: str) -> None:
+async def _calls(ctx: Context, bot: Bot, who: Who, _argument: str) -> None:
     items = await list_calls(ctx=ctx)
     await _say(bot, who, calls_text(items, ctx), calls_keyboard(items))
 
 
+# One signature for every command (the argument is what follows it); one that takes none names it ``_argument``.
 Action = Callable[[Context, Bot, Who, str], Awaitable[None]]
 ACTIONS: dict[str, Action] = {
     "ateliers": _workshops,

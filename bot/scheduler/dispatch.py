@@ -478,7 +478,8 @@ class Dispatcher:
                 provider_id=found,
                 sent_at=self.ctx.now(),
                 attempted=True,  # the try before the crash
-            )
+            ),
+            about_resident=message.about_resident_id is not None,
         )
 
     async def _send(self, sender: Sender, item: Claimed, result: TickResult) -> None:
@@ -507,7 +508,7 @@ class Dispatcher:
             sent_at=self.ctx.now(),
             attempted=True,
         )
-        self._recorder.add(sent)
+        self._recorder.add(sent, about_resident=message.about_resident_id is not None)
 
     def _failed(self, sender: Sender, item: Claimed, error: SendError, result: TickResult) -> None:
         message = item.message
@@ -523,7 +524,7 @@ class Dispatcher:
             return
         result.failed += 1
         failed = Outcome(message.id, MessageStatus.failed, claim=item.claim, error=text, attempted=True)
-        self._recorder.add(failed, effect)
+        self._recorder.add(failed, effect, about_resident=message.about_resident_id is not None)
 
     def _retry(self, sender: Sender, item: Claimed, error: str, retry_after: float | None, result: TickResult) -> None:
         """A transient failure: try again after the backoff, unless that is past the message's deadline."""

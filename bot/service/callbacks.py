@@ -10,15 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.conversation import texts as say
-from bot.service.calls import callback_call, record_calls
+from bot.service.calls import callback_call
 from bot.service.reach import adviser_address, advisers_for
-from storage.calls import close_callback_calls
+from storage.calls import add_call, close_callback_calls
 from storage.models import CallbackRequest, MessageKind, Resident
 from storage.outbox.queueing import NewMessage, enqueue
 
 
 async def request_callback(
-    *, session: AsyncSession, ctx: Context, resident: Resident, now: datetime, phone: str | None = None
+    *, session: AsyncSession, resident: Resident, now: datetime, phone: str | None = None
 ) -> CallbackRequest:
     """``phone``: a number the resident typed for this call-back; kept on the request, not on the resident.
 
@@ -39,12 +39,7 @@ async def request_callback(
     session.add(request)
     await session.flush()
     # Today's call-backs are one kind of call on the advisers' "to call" list (the advisers are told just below).
-    await record_calls(
-        session=session,
-        ctx=ctx,
-        calls=[callback_call(request=request, resident=resident, ctx=ctx, now=now)],
-        tell=False,
-    )
+    await add_call(session=session, call=callback_call(request=request, resident=resident, now=now))
     commune = resident.commune.name if resident.commune else "commune inconnue"
     body = say.callback_notice(resident.name or "(nom inconnu)", commune, phone or resident.phone or "pas de numéro")
     for adviser in await advisers_for(session=session, commune_insee=resident.commune_insee):
@@ -62,6 +57,7 @@ async def request_callback(
                 due_at=now,
                 idempotency_key=f"callback:{request.id}:adviser:{adviser.id}",
                 adviser_id=adviser.id,
+                about_resident_id=resident.id,  # it names them: erased with them
                 urgent=True,  # advisers' own notices are work messages, not subject to residents' quiet hours
             ),
         )

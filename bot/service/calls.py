@@ -458,13 +458,13 @@ async def resident_calls(*, session: AsyncSession, resident_id: int) -> list[Cal
 # Calls added by the operations that find the need
 
 
-def callback_call(*, request: CallbackRequest, resident: Resident, ctx: Context, now: datetime) -> NewCall:
-    when = say.when_fr(request.created_at, ctx.tz)
+def callback_call(*, request: CallbackRequest, resident: Resident, now: datetime) -> NewCall:
+    """The call a CONSEILLER request is on the list (when it was asked is the call's ``created_at``)."""
     return NewCall(
         key=f"callback:{request.id}",
         kind=CallKind.callback,
         resident_id=resident.id,
-        what_to_say=f"A demandé à être rappelé(e) (CONSEILLER) le {when}.",
+        what_to_say="A demandé à être rappelé(e) (CONSEILLER).",
         created_at=now,
         callback_request_id=request.id,
         phone=request.phone,

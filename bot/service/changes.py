@@ -1,15 +1,23 @@
-"""Cancelling or moving a workshop and telling everyone concerned, in one transaction (issue 6, item 1).
+"""Changing a workshop — cancel, move (and, next, edit) — and telling everyone concerned: the one home of it.
 
-``bot.service.workshops`` changes the rows (``cancel_workshop_plan`` / ``move_workshop_plan``); this module adds, in the
-same transaction, what follows for the people seated or waiting: a notice through their own channel that says
-exactly what changed (old → new), their reminders cancelled or planned again, and — for a cancellation — the
-nearest next workshops of the same level offered as numbered choices (the conversation is left at the dialogue's
-WORKSHOP step, so that a reply "2" is understood). People who cannot be reached are listed for the adviser to phone.
+Each change has three parts, all here:
+
+- the plan (``cancel_workshop_plan``, ``move_workshop_plan``): checks the request and changes the rows inside the
+  caller's transaction, and says who is concerned and what changed; a refusal is a ``WorkshopError`` raised before
+  anything is written;
+- the notices (``cancel_workshop_and_notify``, ``move_workshop_and_notify``): the plan and, in the same
+  transaction, what follows for the people seated or waiting — a notice through their own channel that says
+  exactly what changed (old → new), their reminders cancelled or planned again, and, for a cancellation, the
+  nearest next workshops of the same level offered as numbered choices (the conversation is left at the dialogue's
+  offer, so that a reply "2" is understood). People who cannot be reached are listed for the adviser to phone;
+- the preview (``preview=True``): the same operation in a transaction that is rolled back, so that what the
+  adviser is asked to confirm is exactly what confirming does.
 
 Notices are not answers: they wait for the sending window, except a change within the next 24 hours, which is
 urgent (it may leave in quiet hours, never 22:00–07:00). Idempotency keys name the change, so a retried
 transaction notifies once; a notice about an earlier change not yet sent is replaced, so that nobody hears
-"moved to Thursday" after "cancelled", and the new notice starts from what the resident was last told.
+"moved to Thursday" after "cancelled", and the new notice starts from what the resident was last told (kept as
+data on the notice's outbox row, ``OutboundMessage.change``).
 """
 
 from __future__ import annotations
@@ -19,33 +27,43 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.conversation import texts as say
-from bot.conversation.dialogue import MAX_OFFERED, Step, nearest_workshops
+from bot.conversation.dialogue import MAX_OFFERED, World, nearest_workshops, offers_after_cancellation
 from bot.conversation.phones import national
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service.calls import cancelled_script, moved_script, record_calls
 from bot.service.departures import DepartureGroup, departure_lines, departures_of
-from bot.service.inbound import build_world
+from bot.service.inbound import build_world, keep_state
+from bot.service.planning_csv import (
+    WorkshopFieldsError,
+    find_commune,
+    local_to_utc,
+    parse_date,
+    parse_time,
+    plain,
+    venue_for,
+)
 from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
 from bot.service.reminders import replan_workshop
 from bot.service.workshops import (
-    MoveRequest,
     WorkshopError,
-    WorkshopMoved,
     WorkshopSummary,
-    cancel_workshop_plan,
+    active_enrolments,
+    existing_workshop,
+    find_or_add_venue,
     get_workshop,
-    move_workshop_plan,
+    load_summary,
 )
+from bot.territory import Territory
 from storage import seats
 from storage.calls import NewCall, close_superseded
 from storage.catalogue import active_bookings
-from storage.conversations import forget_conversation, load_conversation, save_conversation
+from storage.conversations import forget_conversation, load_conversation
 from storage.models import (
     CallKind,
     Enrolment,
@@ -53,6 +71,8 @@ from storage.models import (
     MessageKind,
     MessageStatus,
     Venue,
+    Workshop,
+    WorkshopStatus,
 )
 from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, pending_about_workshop
 
@@ -62,6 +82,61 @@ log = logging.getLogger(__name__)
 # participants ("bring your tablet") not yet sent.
 MOOT_WHEN_CANCELLED = (MessageKind.reminder, MessageKind.promotion, MessageKind.confirmation, MessageKind.broadcast)
 _STAMP = "%Y%m%dT%H%M%z"  # no colon: the stamps are fields of a colon-separated idempotency key
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What is asked, what changed
+
+
+@dataclass(frozen=True)
+class Place:
+    venue_id: int
+    venue: str
+    address: str
+    commune_insee: str
+    commune: str
+
+
+@dataclass(frozen=True)
+class MoveRequest:
+    """What the adviser typed; None = unchanged."""
+
+    date: str | None = None
+    start: str | None = None
+    end: str | None = None
+    commune: str | None = None
+    venue: str | None = None
+    address: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(value is None or not value.strip() for value in self.__dict__.values())
+
+
+@dataclass(frozen=True)
+class WorkshopCancelled:
+    workshop: WorkshopSummary  # as it was just before the cancellation
+    reason: str
+    concerned: tuple[Enrolment, ...]  # seated and waiting, seated first: the people to tell
+
+
+@dataclass(frozen=True)
+class WorkshopMoved:
+    workshop: WorkshopSummary  # as it was just before the move
+    old_start: datetime
+    old_end: datetime
+    new_start: datetime
+    new_end: datetime
+    old_place: Place
+    new_place: Place
+    concerned: tuple[Enrolment, ...]  # seated and waiting, seated first: the people to tell
+
+    @property
+    def time_changed(self) -> bool:
+        return (self.old_start, self.old_end) != (self.new_start, self.new_end)
+
+    @property
+    def place_changed(self) -> bool:
+        return self.old_place.venue_id != self.new_place.venue_id
 
 
 @dataclass(frozen=True)
@@ -75,9 +150,19 @@ class WhenWhere:
 
 
 @dataclass(frozen=True)
+class Concerned:
+    """Someone seated or waiting when the change was made."""
+
+    resident_id: int
+    name: str | None
+    status: EnrolmentStatus
+    position: int | None  # on the waiting list
+
+
+@dataclass(frozen=True)
 class ChangeReport:
     action: Literal["cancelled", "moved"]
-    workshop: WorkshopSummary  # as it is after the change
+    workshop: WorkshopSummary  # as it is after the change (a preview: as it still is)
     old: WhenWhere
     new: WhenWhere | None  # None for a cancellation
     told: Mapping[str, int]  # notices queued, per channel
@@ -90,11 +175,164 @@ class ChangeReport:
     reason: str | None = None
     changed_at: datetime | None = None  # when the adviser made the change
     reason_shortened: bool = False  # a notice had to shorten or leave out the reason to fit in three SMS
+    concerned: tuple[Concerned, ...] = ()  # seated, then waiting in order
+    preview: bool = False  # nothing was written: this is what confirming would do
     departures: tuple[DepartureGroup, ...] = ()  # when the notices leave, and why some wait
 
     @property
     def told_total(self) -> int:
         return sum(self.told.values())
+
+
+@dataclass(frozen=True)
+class Told:
+    """Where and when a notice said the workshop was, before the change it announces: kept on its outbox row
+    (``OutboundMessage.change``), so that a later notice replacing it, unsent, starts from there."""
+
+    starts_at: datetime
+    venue_id: int
+
+    def as_data(self) -> dict[str, Any]:
+        return {"from": {"starts_at": self.starts_at.isoformat(), "venue_id": self.venue_id}}
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any] | None) -> Told | None:
+        told = (data or {}).get("from")
+        if not isinstance(told, dict):
+            return None
+        return cls(datetime.fromisoformat(str(told["starts_at"])), int(told["venue_id"]))
+
+
+class _Preview(Exception):  # noqa: N818 — not an error: how a preview leaves its transaction unwritten
+    pass
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Planning a change: the rows, inside the caller's transaction
+
+
+def _place_of(summary: WorkshopSummary) -> Place:
+    return Place(summary.venue_id, summary.venue, summary.address, summary.commune_insee, summary.commune)
+
+
+async def _changeable(
+    *, session: AsyncSession, workshop_id: int, now: datetime, verb: str
+) -> tuple[WorkshopSummary, Workshop]:
+    """The workshop, locked, if it can still be changed: planned and not started."""
+    workshop = await seats.lock_workshop(session=session, workshop_id=workshop_id)
+    summary = await load_summary(session=session, workshop_id=workshop_id)
+    if workshop is None:  # load_summary has refused an unknown id already; this narrows the type
+        raise WorkshopError(f"l'atelier n°{workshop_id} n'existe pas")
+    if summary.status == WorkshopStatus.cancelled:
+        raise WorkshopError(f"l'atelier n°{workshop_id} est déjà annulé : il ne peut pas être {verb}")
+    if summary.starts_at <= now:
+        raise WorkshopError(f"l'atelier n°{workshop_id} a déjà commencé : il ne peut plus être {verb}")
+    return summary, workshop
+
+
+async def cancel_workshop_plan(
+    *, session: AsyncSession, workshop_id: int, reason: str, now: datetime
+) -> WorkshopCancelled:
+    """Cancel inside the caller's transaction; says who is concerned (``cancel_workshop_and_notify`` tells them)."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise WorkshopError("indiquez la raison de l'annulation (--reason), elle sera donnée aux inscrits")
+    before, _ = await _changeable(session=session, workshop_id=workshop_id, now=now, verb="annulé")
+    concerned = await seats.cancel_workshop(session=session, workshop_id=workshop_id, reason=reason, now=now)
+    if concerned is None:  # cancelled by someone else between the check and the lock
+        raise WorkshopError(f"l'atelier n°{workshop_id} est déjà annulé")
+    return WorkshopCancelled(workshop=before, reason=reason, concerned=tuple(concerned))
+
+
+def _new_times(before: WorkshopSummary, change: MoveRequest, tz: tzinfo, now: datetime) -> tuple[datetime, datetime]:
+    """The new start and end: what was typed, the rest kept; a new start without an end keeps the length."""
+    old_start, old_end = before.starts_at.astimezone(tz), before.ends_at.astimezone(tz)
+    try:
+        day = parse_date(change.date) if change.date else old_start.date()
+        start = parse_time(change.start, "heure de début") if change.start else old_start.time()
+        end = parse_time(change.end, "heure de fin") if change.end else None
+        new_start = local_to_utc(day, start, tz)
+        if end is not None:
+            new_end = local_to_utc(day, end, tz)
+        elif change.start:
+            new_end = new_start + (before.ends_at - before.starts_at)
+        else:
+            new_end = local_to_utc(day, old_end.time(), tz)
+    except WorkshopFieldsError as exc:
+        raise WorkshopError(*exc.problems) from None
+    if new_end <= new_start:
+        raise WorkshopError(
+            f"la fin ({new_end.astimezone(tz):%H:%M}) doit venir après le début ({new_start.astimezone(tz):%H:%M})"
+        )
+    if new_start <= now:
+        raise WorkshopError(f"la nouvelle date est passée ({new_start.astimezone(tz):%d/%m/%Y à %H:%M})")
+    return new_start, new_end
+
+
+async def _new_place(
+    *, session: AsyncSession, territory: Territory, before: WorkshopSummary, change: MoveRequest
+) -> Place:
+    """Where the workshop will be: the same place unless a commune, venue or address is given."""
+    if not any((change.commune, change.venue, change.address)):
+        return _place_of(before)
+    try:
+        commune = find_commune(change.commune, territory) if change.commune else territory.commune(before.commune_insee)
+        if commune is None:
+            raise WorkshopError("la commune de l'atelier n'est plus dans le territoire : indiquez --commune")
+        name = change.venue or ""
+        if not name and not change.address and commune.insee == before.commune_insee:
+            name = before.venue  # --commune naming the commune it is already in: the venue stays
+        name, address = venue_for(commune=commune, venue=name, address=change.address or "", territory=territory)
+    except WorkshopFieldsError as exc:
+        raise WorkshopError(*exc.problems) from None
+    venue = await find_or_add_venue(
+        session=session, territory=territory, commune_insee=commune.insee, name=name, address=address
+    )
+    given, known = plain(change.address or ""), plain(venue.address)
+    if given and given not in known and known not in given:  # a known venue keeps its address: say so, not "moved"
+        raise WorkshopError(
+            f"le lieu « {venue.name} » à {commune.name} est connu à l'adresse « {venue.address} » ; pour une autre "
+            "adresse, donnez un autre nom de lieu (--venue)"
+        )
+    return Place(venue.id, venue.name, venue.address, commune.insee, commune.name)
+
+
+async def move_workshop_plan(
+    *, session: AsyncSession, territory: Territory, tz: tzinfo, now: datetime, workshop_id: int, change: MoveRequest
+) -> WorkshopMoved:
+    """Move (date, times, venue) inside the caller's transaction; says who is concerned and what changed
+    (``move_workshop_and_notify`` tells them). A new start without a new end keeps the workshop's length."""
+    if change.is_empty():
+        raise WorkshopError("rien à changer : indiquez --date, --start, --end, --commune, --venue ou --address")
+    before, workshop = await _changeable(session=session, workshop_id=workshop_id, now=now, verb="déplacé")
+    new_start, new_end = _new_times(before, change, tz, now)
+    new_place = await _new_place(session=session, territory=territory, before=before, change=change)
+    if (new_start, new_end, new_place.venue_id) == (before.starts_at, before.ends_at, before.venue_id):
+        raise WorkshopError(f"l'atelier n°{workshop_id} a déjà cette date, cet horaire et ce lieu : rien ne change")
+    twin = await existing_workshop(
+        session=session, venue_id=new_place.venue_id, starts_at=new_start, level=workshop.level, planned_only=True
+    )
+    if twin is not None and twin != workshop_id:  # the same refusal as `workshops add`: two groups would meet
+        raise WorkshopError(f"l'atelier n°{twin} a déjà lieu à ce lieu, à cette heure et pour ce niveau")
+    workshop.starts_at, workshop.ends_at, workshop.venue_id = new_start, new_end, new_place.venue_id
+    workshop.updated_at = now
+    await session.flush()
+    # The new venue_id does not reload ``workshop.venue``: without this, the reminders planned again in this
+    # transaction would name the old place.
+    await session.refresh(workshop, attribute_names=["venue"])
+    return WorkshopMoved(
+        workshop=before,
+        old_start=before.starts_at,
+        old_end=before.ends_at,
+        new_start=new_start,
+        new_end=new_end,
+        old_place=_place_of(before),
+        new_place=new_place,
+        concerned=await active_enrolments(session=session, workshop_id=workshop_id),
+    )
+
+
+# Editing (capacity, topic, adviser) comes here, as its own plan, notices (if any) and preview: issue 14.
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -119,13 +357,17 @@ def notice_timing(*, ctx: Context, starts_at: datetime, now: datetime) -> tuple[
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Shared pieces
+# Shared pieces of the notices
 
 
 def _where(summary: WorkshopSummary) -> WhenWhere:
     return WhenWhere(
         summary.starts_at, summary.ends_at, summary.venue_id, summary.venue, summary.address, summary.commune
     )
+
+
+def _concerned(enrolments: Sequence[Enrolment]) -> tuple[Concerned, ...]:
+    return tuple(Concerned(e.resident_id, e.resident.name, e.status, e.position) for e in enrolments)
 
 
 CARRIED_OVER = (MessageKind.promotion, MessageKind.confirmation)  # about one seat, still true after a move
@@ -152,15 +394,15 @@ async def _carry_over_unsent(*, session: AsyncSession, ctx: Context, moved: Work
     return {row.resident_id: row.due_at for row in rows if row.resident_id is not None}
 
 
-async def _replace_unsent_notices(*, session: AsyncSession, workshop_id: int) -> dict[int, tuple[datetime, int]]:
-    """Cancel the change notices of this workshop not sent yet; returns, per resident, the start and venue their
-    first unsent notice started from (what they were last told), so the new notice starts from there."""
+async def _replace_unsent_notices(*, session: AsyncSession, workshop_id: int) -> dict[int, Told]:
+    """Cancel the change notices of this workshop not sent yet; returns, per resident, where and when their first
+    unsent notice started from (what they were last told), so the new notice starts from there."""
     rows = await pending_about_workshop(session=session, workshop_id=workshop_id, kinds=(MessageKind.change_notice,))
-    known: dict[int, tuple[datetime, int]] = {}
+    known: dict[int, Told] = {}
     for row in rows:  # oldest first
-        parts = row.idempotency_key.split(":")
-        if row.resident_id is not None and row.resident_id not in known and parts[0] == "move" and len(parts) >= 4:
-            known[row.resident_id] = (datetime.strptime(parts[2], _STAMP), int(parts[3]))
+        told = Told.of(row.change)
+        if row.resident_id is not None and row.resident_id not in known and told is not None:
+            known[row.resident_id] = told
         row.status, row.error = MessageStatus.cancelled, "replaced by a later change"
     return known
 
@@ -206,94 +448,42 @@ def _change_call(enrolment: Enrolment, *, key: str, what_to_say: str, now: datet
 # Cancelling
 
 
-async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: str, author: str) -> ChangeReport:
+async def cancel_workshop_and_notify(
+    *, ctx: Context, workshop_id: int, reason: str, author: str, preview: bool = False
+) -> ChangeReport:
     """Cancel the workshop and tell everyone seated or waiting, offering the nearest next workshops of the same
-    level that have a free seat. Raises ``WorkshopError`` (nothing changed) when it cannot be cancelled."""
+    level that have a free seat. Raises ``WorkshopError`` (nothing changed) when it cannot be cancelled.
+    ``preview``: report what confirming would do, and write nothing."""
     now = ctx.now()
     tally = _Tally(Counter(), [])
-    shortened = False
-    async with ctx.db.write() as session:
-        cancelled = await cancel_workshop_plan(session=session, workshop_id=workshop_id, reason=reason, now=now)
-        before = cancelled.workshop
-        urgent, due = notice_timing(ctx=ctx, starts_at=before.starts_at, now=now)
-        moot = await cancel_pending(session=session, workshop_id=workshop_id, kinds=MOOT_WHEN_CANCELLED)
-        known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
-        world = await build_world(session=session, ctx=ctx, now=now)
-        for enrolment in cancelled.concerned:
-            resident = enrolment.resident
-            destination = address_of(resident)
-            if destination is None:
-                tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
-                script = cancelled_script(
-                    starts_at=before.starts_at, commune=before.commune, reason=cancelled.reason, ctx=ctx
-                )
-                tally.calls.append(
-                    _change_call(enrolment, key=f"cancel:{workshop_id}:{resident.id}", what_to_say=script, now=now)
-                )
-                continue
-            channel, address = destination
-            booked = [e.workshop_id for e in await active_bookings(session=session, resident_id=resident.id, now=now)]
-            offers = [
-                w
-                for w in nearest_workshops(
-                    world=world,
-                    commune_insee=resident.commune_insee or before.commune_insee,
-                    level=before.level,
-                    exclude=booked,
-                )
-                if w.free_seats > 0
-            ][:MAX_OFFERED]
-            choices = tuple(say.workshop_line(w.starts_at, ctx.tz, w.commune) for w in offers)
-            start, commune = before.starts_at, before.commune
-            if resident.id in known:
-                start, venue_id = known[resident.id]
-                commune = await _venue_commune(session, venue_id) or commune
-            body = say.workshop_cancelled_notice(
-                start, ctx.tz, commune, cancelled.reason, offers=choices, phone=ctx.territory.contact.phone
-            )
-            shortened = shortened or " ".join(cancelled.reason.split()) not in body
-            queued = await enqueue(
-                session=session,
-                message=NewMessage(
-                    channel=channel,
-                    to_address=address,
-                    body=body,
-                    choices=choices,
-                    kind=MessageKind.change_notice,
-                    due_at=due,
-                    expires_at=before.starts_at,
-                    urgent=urgent,
-                    idempotency_key=f"cancel:{workshop_id}:{resident.id}",
-                    resident_id=resident.id,
-                    workshop_id=workshop_id,
-                    enrolment_id=enrolment.id,
-                ),
-            )
-            if queued is None:
-                continue
-            tally.told[channel] += 1
-            tally.queued.append(queued)
-            if offers:
-                # The reply "2" must reach the dialogue's WORKSHOP step with these offers; its idle restart
-                # counts from the moment the notice may leave, not from now.
-                existing = await load_conversation(session=session, channel=channel, address=address)
-                await save_conversation(
-                    session=session,
-                    existing=existing,
-                    channel=channel,
-                    address=address,
-                    resident_id=resident.id,
-                    step=Step.WORKSHOP.value,
-                    data={"offered": [w.id for w in offers], "direct": True},  # one digit re-enrols
-                    now=due,
-                )
-        await _record_calls(session, ctx, workshop_id, tally, now)
-        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued, now=now)
-    ctx.wake_dispatcher()
-    log.info(
-        "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
-        len(tally.to_phone),
-    )  # fmt: skip
+    try:
+        async with ctx.db.write() as session:
+            cancelled = await cancel_workshop_plan(session=session, workshop_id=workshop_id, reason=reason, now=now)
+            before = cancelled.workshop
+            urgent, due = notice_timing(ctx=ctx, starts_at=before.starts_at, now=now)
+            moot = await cancel_pending(session=session, workshop_id=workshop_id, kinds=MOOT_WHEN_CANCELLED)
+            known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
+            world = await build_world(session=session, ctx=ctx, now=now)
+            shortened = False
+            for enrolment in cancelled.concerned:
+                told_all = await _tell_cancelled(
+                    session=session, ctx=ctx, world=world, enrolment=enrolment, cancelled=cancelled, known=known,
+                    timing=(urgent, due), now=now, tally=tally,
+                )  # fmt: skip
+                shortened = shortened or not told_all
+            concerned = _concerned(cancelled.concerned)
+            await _record_calls(session, ctx, workshop_id, tally, now)
+            departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued, now=now)
+            if preview:
+                raise _Preview
+    except _Preview:
+        pass
+    else:
+        ctx.wake_dispatcher()
+        log.info(
+            "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
+            len(tally.to_phone),
+        )  # fmt: skip
     return ChangeReport(
         action="cancelled",
         workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
@@ -303,14 +493,91 @@ async def cancel_workshop_and_notify(*, ctx: Context, workshop_id: int, reason: 
         to_phone=tuple(tally.to_phone),
         unchanged_for=0,
         urgent=urgent,
-        due_at=due if cancelled.concerned else None,
+        due_at=due if concerned else None,
         reminders_cancelled=moot,
         reminders_planned=0,
         reason=cancelled.reason,
         changed_at=now,
         reason_shortened=shortened,
+        concerned=concerned,
+        preview=preview,
         departures=departures,
     )
+
+
+async def _tell_cancelled(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    world: World,
+    enrolment: Enrolment,
+    cancelled: WorkshopCancelled,
+    known: dict[int, Told],
+    timing: tuple[bool, datetime],
+    now: datetime,
+    tally: _Tally,
+) -> bool:
+    """Queue one person's cancellation notice, with its offers; False when the reason had to be shortened."""
+    resident, before = enrolment.resident, cancelled.workshop
+    destination = address_of(resident)
+    if destination is None:
+        tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
+        script = cancelled_script(starts_at=before.starts_at, commune=before.commune, reason=cancelled.reason, ctx=ctx)
+        tally.calls.append(
+            _change_call(enrolment, key=f"cancel:{before.id}:{resident.id}", what_to_say=script, now=now)
+        )
+        return True
+    channel, address = destination
+    booked = [e.workshop_id for e in await active_bookings(session=session, resident_id=resident.id, now=now)]
+    offers = [
+        w
+        for w in nearest_workshops(
+            world=world,
+            commune_insee=resident.commune_insee or before.commune_insee,
+            level=before.level,
+            exclude=booked,
+        )
+        if w.free_seats > 0
+    ][:MAX_OFFERED]
+    choices = tuple(say.workshop_line(w.starts_at, ctx.tz, w.commune) for w in offers)
+    start, commune = before.starts_at, before.commune
+    if resident.id in known:
+        start = known[resident.id].starts_at
+        commune = await _venue_commune(session, known[resident.id].venue_id) or commune
+    body = say.workshop_cancelled_notice(
+        start, ctx.tz, commune, cancelled.reason, offers=choices, phone=ctx.territory.contact.phone
+    )
+    urgent, due = timing
+    queued = await enqueue(
+        session=session,
+        message=NewMessage(
+            channel=channel,
+            to_address=address,
+            body=body,
+            choices=choices,
+            kind=MessageKind.change_notice,
+            due_at=due,
+            expires_at=before.starts_at,
+            urgent=urgent,
+            idempotency_key=f"cancel:{before.id}:{resident.id}",
+            resident_id=resident.id,
+            workshop_id=before.id,
+            enrolment_id=enrolment.id,
+        ),
+    )
+    if queued is not None:
+        tally.told[channel] += 1
+        tally.queued.append(queued)
+        if offers:
+            # A reply "2" must reach the dialogue's offer; its idle restart counts from the moment the notice may
+            # leave, not from now.
+            existing = await load_conversation(session=session, channel=channel, address=address)
+            state = offers_after_cancellation([w.id for w in offers])
+            await keep_state(
+                session=session, existing=existing, channel=channel, address=address, resident_id=resident.id,
+                state=state, now=due,
+            )  # fmt: skip
+    return " ".join(cancelled.reason.split()) in body
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -369,50 +636,59 @@ async def move_workshop_and_notify(
     venue_id: int | None = None,
     author: str,
     change: MoveRequest | None = None,
+    preview: bool = False,
 ) -> ChangeReport:
     """Move the workshop (date, times, venue) and tell everyone seated or waiting what changed; seated people
     keep their seat, their reminders are planned again for the new time, and they are asked to answer NON if
     it no longer suits them. ``change`` (the command line's commune / venue / address) is an alternative to the
-    keyword arguments. Raises ``WorkshopError`` (nothing changed) when it cannot be moved."""
+    keyword arguments. Raises ``WorkshopError`` (nothing changed) when it cannot be moved. ``preview``: report
+    what confirming would do, and write nothing."""
     now = ctx.now()
     tally = _Tally(Counter(), [])
-    async with ctx.db.write() as session:
-        request = change or await _change_request(
-            session=session, new_date=new_date, new_start=new_start, new_end=new_end, venue_id=venue_id
-        )
-        # Lock first, so the version stamp read here is the one being moved from (the plan locks again: no-op).
-        workshop = await seats.lock_workshop(session=session, workshop_id=workshop_id)
-        version = f"{workshop.updated_at:%Y%m%d%H%M%S%f}" if workshop is not None else "0"
-        moved = await move_workshop_plan(
-            session=session, territory=ctx.territory, tz=ctx.tz, now=now, workshop_id=workshop_id, change=request
-        )
-        urgent, due = notice_timing(ctx=ctx, starts_at=min(moved.old_start, moved.new_start), now=now)
-        if moved.time_changed:
-            # An OUI given for the old time says nothing about the new one: the new reminder asks again.
+    try:
+        async with ctx.db.write() as session:
+            request = change or await _change_request(
+                session=session, new_date=new_date, new_start=new_start, new_end=new_end, venue_id=venue_id
+            )
+            # Lock first, so the version stamp read here is the one being moved from (the plan locks again: no-op).
+            workshop = await seats.lock_workshop(session=session, workshop_id=workshop_id)
+            version = f"{workshop.updated_at:%Y%m%d%H%M%S%f}" if workshop is not None else "0"
+            moved = await move_workshop_plan(
+                session=session, territory=ctx.territory, tz=ctx.tz, now=now, workshop_id=workshop_id, change=request
+            )
+            urgent, due = notice_timing(ctx=ctx, starts_at=min(moved.old_start, moved.new_start), now=now)
+            if moved.time_changed:
+                # An OUI given for the old time says nothing about the new one: the new reminder asks again.
+                for enrolment in moved.concerned:
+                    if enrolment.status == EnrolmentStatus.seated:
+                        enrolment.confirmed = None
+            reminders_cancelled = await cancel_pending(
+                session=session, workshop_id=workshop_id, kinds=(MessageKind.reminder,)
+            )
+            reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
+            carried = await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
+            known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
             for enrolment in moved.concerned:
-                if enrolment.status == EnrolmentStatus.seated:
-                    enrolment.confirmed = None
-        reminders_cancelled = await cancel_pending(
-            session=session, workshop_id=workshop_id, kinds=(MessageKind.reminder,)
-        )
-        reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
-        carried = await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
-        known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
-        for enrolment in moved.concerned:
-            # After their own message, if one was carried over: "une place s'est libérée", then "déplacé".
-            after = carried.get(enrolment.resident_id)
-            notice_due = max(due, after + NOTICE_AFTER) if after is not None else due
-            await _tell_moved(
-                session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
-                timing=(urgent, notice_due), now=now, tally=tally,
-            )  # fmt: skip
-        await _record_calls(session, ctx, workshop_id, tally, now)
-        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued, now=now)
-    ctx.wake_dispatcher()
-    log.info(
-        "workshop %s moved by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
-        len(tally.to_phone),
-    )  # fmt: skip
+                # After their own message, if one was carried over: "une place s'est libérée", then "déplacé".
+                after = carried.get(enrolment.resident_id)
+                notice_due = max(due, after + NOTICE_AFTER) if after is not None else due
+                await _tell_moved(
+                    session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
+                    timing=(urgent, notice_due), now=now, tally=tally,
+                )  # fmt: skip
+            concerned = _concerned(moved.concerned)
+            await _record_calls(session, ctx, workshop_id, tally, now)
+            departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued, now=now)
+            if preview:
+                raise _Preview
+    except _Preview:
+        pass
+    else:
+        ctx.wake_dispatcher()
+        log.info(
+            "workshop %s moved by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
+            len(tally.to_phone),
+        )  # fmt: skip
     new = WhenWhere(
         moved.new_start,
         moved.new_end,
@@ -430,10 +706,12 @@ async def move_workshop_and_notify(
         to_phone=tuple(tally.to_phone),
         unchanged_for=tally.unchanged,
         urgent=urgent,
-        due_at=due if moved.concerned else None,
+        due_at=due if concerned else None,
         reminders_cancelled=reminders_cancelled,
         reminders_planned=reminders_planned,
         changed_at=now,
+        concerned=concerned,
+        preview=preview,
         departures=departures,
     )
 
@@ -444,7 +722,7 @@ async def _tell_moved(
     ctx: Context,
     enrolment: Enrolment,
     moved: WorkshopMoved,
-    known: dict[int, tuple[datetime, int]],
+    known: dict[int, Told],
     version: str,
     timing: tuple[bool, datetime],
     now: datetime,
@@ -462,7 +740,8 @@ async def _tell_moved(
         tally.calls.append(_change_call(enrolment, key=key, what_to_say=script, now=now))
         return
     channel, address = destination
-    old_start, old_venue_id = known.get(resident.id, (moved.old_start, moved.old_place.venue_id))
+    told = known.get(resident.id, Told(moved.old_start, moved.old_place.venue_id))
+    old_start, old_venue_id = told.starts_at, told.venue_id
     old_end = moved.old_end if old_start == moved.old_start else old_start + (moved.old_end - moved.old_start)
     place_changed = old_venue_id != moved.new_place.venue_id
     if (old_start, old_venue_id) == (moved.new_start, moved.new_place.venue_id) and old_end == moved.new_end:
@@ -505,15 +784,22 @@ async def _tell_moved(
             resident_id=resident.id,
             workshop_id=moved.workshop.id,
             enrolment_id=enrolment.id,
+            change=Told(old_start, old_venue_id).as_data(),
         ),
     )
     if queued is None:
         return
     tally.told[channel] += 1
-    tally.queued.append(queued)
     if answer_non:
         # NON must reach the dialogue's idle state, where it answers this notice: it cancels the seat moved.
         await forget_conversation(session=session, channel=channel, address=address)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the adviser reads
+
+
+URGENT_NOTE = " (changement urgent : envoi possible le soir et le dimanche, jamais entre 22 h et 7 h)"
 
 
 def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
@@ -530,20 +816,6 @@ def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
         f"{p.name or '(sans nom)'} — {national(p.phone) or 'pas de numéro'} ({reasons.get(p.reason, p.reason)})"
         for p in people
     ]
-
-
-__all__ = [
-    "ChangeReport",
-    "WhenWhere",
-    "cancel_workshop_and_notify",
-    "describe_to_phone",
-    "move_workshop_and_notify",
-    "notice_timing",
-    "report_lines",
-]
-
-
-URGENT_NOTE = " (changement urgent : envoi possible le soir et le dimanche, jamais entre 22 h et 7 h)"
 
 
 def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:

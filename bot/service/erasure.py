@@ -46,7 +46,7 @@ async def erase(*, session: AsyncSession, ctx: Context, resident: Resident, now:
     await forget_conversations(session=session, resident_id=resident.id)
     await scrub_resident_calls(session=session, resident_id=resident.id, now=now)
     await scrub_inbound(session=session, resident_id=resident.id)
-    for channel, address in addresses:
+    for channel, address in addresses:  # also what was said before the resident row existed, and conversations
         await scrub_address(session=session, channel=channel, address=address)
     for enrolment in promoted:
         await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
@@ -70,6 +70,7 @@ async def purge_inactive(ctx: Context) -> int:
         else:
             erased += 1
     if ids:
+        await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
         log.info("retention: %d of %d inactive resident(s) erased", erased, len(ids))
     return erased
 

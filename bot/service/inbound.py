@@ -96,11 +96,12 @@ async def handle_inbound(
         if inbound.shared_phone and resident is not None and resident.name and resident.level:
             state = None  # recognised by their number: no need to finish a sign-up they already did
         world = await build_world(session=session, ctx=ctx, now=now)
-        view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now, world=world)
+        view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now)
         turn = dialogue.respond(state=state, text=text, resident=view, world=world)
         applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
         resident = applied.resident
         erased = resident is not None and resident.erased
+        erased_id = resident.id if erased and resident is not None else None
         if erased:
             record.body = None  # what an erased resident wrote is personal data too
             await forget_conversation(session=session, channel=inbound.channel, address=inbound.address)
@@ -109,14 +110,13 @@ async def handle_inbound(
             if resident is not None:
                 record.resident_id = resident.id
                 resident.last_activity_at, resident.preferred_channel = now, inbound.channel
-            await save_conversation(
+            await keep_state(
                 session=session,
                 existing=conversation,
                 channel=inbound.channel,
                 address=inbound.address,
                 resident_id=resident.id if resident is not None else None,
-                step=applied.turn.state.step.value if applied.turn.state else None,
-                data=applied.turn.state.data if applied.turn.state else {},
+                state=applied.turn.state,
                 now=now,
             )
         replies = applied.turn.replies
@@ -135,6 +135,7 @@ async def handle_inbound(
                     due_at=now,
                     idempotency_key=f"reply:{record.id}:{index}",
                     resident_id=resident.id if resident is not None else None,
+                    about_resident_id=erased_id,  # a goodbye queued for Telegram: blanked once sent
                     inbound_id=record.id,
                     status=MessageStatus.sent if inline else MessageStatus.pending,
                     sent_at=now if inline and not confirm else None,
@@ -143,6 +144,8 @@ async def handle_inbound(
             )
             if queued is not None:  # always, for a new inbound message: its reply keys are its own
                 reply_ids.append(queued)
+    if erased_id is not None:
+        await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
     if not inline and replies:
         ctx.wake_dispatcher()
     return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids))
@@ -159,13 +162,40 @@ async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, bo
     return new
 
 
-# --- Loading what the dialogue needs -------------------------------------------------------------------------
+# --- The conversation's state ---------------------------------------------------------------------------------
 
 
 def _state_of(conversation: Conversation | None) -> State | None:
     if conversation is None or conversation.step not in {step.value for step in Step}:
         return None  # no conversation, or one stored by an older version with a step that no longer exists
     return State(Step(conversation.step), dict(conversation.data or {}), conversation.updated_at)
+
+
+async def keep_state(
+    *,
+    session: AsyncSession,
+    existing: Conversation | None,
+    channel: str,
+    address: str,
+    resident_id: int | None,
+    state: State | None,
+    now: datetime,
+) -> None:
+    """Store where the conversation with this address is; a state of None forgets it. ``existing``: the row
+    stored for it (``load_conversation``), None when there is none."""
+    await save_conversation(
+        session=session,
+        existing=existing,
+        channel=channel,
+        address=address,
+        resident_id=resident_id,
+        step=state.step.value if state is not None else None,
+        data=state.data if state is not None else {},
+        now=now,
+    )
+
+
+# --- Loading what the dialogue needs -------------------------------------------------------------------------
 
 
 def _option(workshop: Workshop, seated: int) -> WorkshopOption:
@@ -215,7 +245,7 @@ async def build_world(*, session: AsyncSession, ctx: Context, now: datetime) -> 
 
 
 async def resident_view(
-    *, session: AsyncSession, resident: Resident | None, channel: str, now: datetime, world: World
+    *, session: AsyncSession, resident: Resident | None, channel: str, now: datetime
 ) -> ResidentView:
     if resident is None:
         return ResidentView(has_phone=channel == Channel.sms, contact_offered=channel != Channel.telegram)
@@ -352,7 +382,7 @@ async def _apply_simple(
             resident.commune_insee = resident.commune_insee or effect.commune_insee
             await session.flush()
             await session.refresh(resident, attribute_names=["commune"])  # loaded here: no lazy load in async
-        await request_callback(session=session, ctx=ctx, resident=resident, now=now, phone=effect.phone)
+        await request_callback(session=session, resident=resident, now=now, phone=effect.phone)
     elif isinstance(effect, ContactOffered):
         resident.telegram_contact_offered = True
 
@@ -379,8 +409,13 @@ async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, eff
     view = ResidentView(
         name=resident.name, commune_insee=resident.commune_insee, level=resident.level, has_phone=bool(resident.phone)
     )
-    if kind in (EnrolOutcome.FULL, EnrolOutcome.UNAVAILABLE):
+    if kind == EnrolOutcome.UNAVAILABLE:  # cancelled or started meanwhile: not to be offered again
         world = replace(world, workshops=tuple(w for w in world.workshops if w.id != effect.workshop_id))
+    elif kind == EnrolOutcome.FULL:  # taken meanwhile (the world was read before): still there, to wait for
+        world = replace(
+            world,
+            workshops=tuple(replace(w, free_seats=0) if w.id == effect.workshop_id else w for w in world.workshops),
+        )
     option = next((w for w in world.workshops if w.id == effect.workshop_id), None)
     reminded = option is not None and will_remind(ctx=ctx, starts_at=option.starts_at, now=world.now)
     return dialogue.after_enrol(

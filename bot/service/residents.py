@@ -109,6 +109,7 @@ async def erase_resident_for(*, ctx: Context, resident_id: int) -> Erased:
         if resident.erased:
             raise TeamError(f"les données de la personne n°{resident_id} sont déjà effacées")
         promoted = await erase(session=session, ctx=ctx, resident=resident, now=now, keep_hash=True)
+    await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
     ctx.wake_dispatcher()
     log.info("resident %s erased by an adviser", resident_id)
     return Erased(resident_id, promoted)

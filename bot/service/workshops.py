@@ -1,17 +1,15 @@
-"""Workshop operations every interface uses (command line, advisers' Telegram commands, web console).
+"""Workshops: planning them (one by one, a planning CSV, the demo) and reading them (lists, one workshop, its
+roster). Changing a planned workshop — cancel, move, edit — is ``bot.service.changes``.
 
 Each operation takes the Context and runs in one transaction. Refusals are ``WorkshopError``: French sentences
-meant for the adviser, raised before anything is written. Cancelling and moving are split in two: the
-``*_plan`` functions change the rows inside the caller's transaction and say who is concerned and what changed;
-``cancel_workshop`` / ``move_workshop`` wrap them in a transaction, and that is the one place where the notices
-to residents are queued (same transaction, so a change is never committed without its notices).
+meant for the adviser, raised before anything is written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,13 +22,8 @@ from bot.service.planning_csv import (
     WorkshopFields,
     WorkshopFieldsError,
     check_fields,
-    find_commune,
-    local_to_utc,
-    parse_date,
     parse_planning,
-    parse_time,
     plain,
-    venue_for,
 )
 from bot.service.recipients import address_of
 from bot.territory import Territory
@@ -120,57 +113,6 @@ class DemoResult:
     skipped: bool  # --if-empty and there were workshops already
 
 
-@dataclass(frozen=True)
-class Place:
-    venue_id: int
-    venue: str
-    address: str
-    commune_insee: str
-    commune: str
-
-
-@dataclass(frozen=True)
-class WorkshopCancelled:
-    workshop: WorkshopSummary  # as it was just before the cancellation
-    reason: str
-    concerned: tuple[Enrolment, ...]  # seated and waiting, seated first: the people to tell
-
-
-@dataclass(frozen=True)
-class MoveRequest:
-    """What the adviser typed; None = unchanged."""
-
-    date: str | None = None
-    start: str | None = None
-    end: str | None = None
-    commune: str | None = None
-    venue: str | None = None
-    address: str | None = None
-
-    def is_empty(self) -> bool:
-        return all(value is None or not value.strip() for value in self.__dict__.values())
-
-
-@dataclass(frozen=True)
-class WorkshopMoved:
-    workshop: WorkshopSummary  # as it was just before the move
-    old_start: datetime
-    old_end: datetime
-    new_start: datetime
-    new_end: datetime
-    old_place: Place
-    new_place: Place
-    concerned: tuple[Enrolment, ...]  # seated and waiting, seated first: the people to tell
-
-    @property
-    def time_changed(self) -> bool:
-        return (self.old_start, self.old_end) != (self.new_start, self.new_end)
-
-    @property
-    def place_changed(self) -> bool:
-        return self.old_place.venue_id != self.new_place.venue_id
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Reading
 
@@ -227,7 +169,7 @@ def _summary(workshop: Workshop, seated: int, waiting: int, confirmed: int) -> W
     )
 
 
-async def _load_summary(*, session: AsyncSession, workshop_id: int) -> WorkshopSummary:
+async def load_summary(*, session: AsyncSession, workshop_id: int) -> WorkshopSummary:
     row = (await session.execute(_summaries().where(Workshop.id == workshop_id))).unique().one_or_none()
     if row is None:
         raise WorkshopError(f"l'atelier n°{workshop_id} n'existe pas (voir « atelier workshops list --all »)")
@@ -249,7 +191,7 @@ async def list_workshops(
 
 async def get_workshop(*, ctx: Context, workshop_id: int) -> WorkshopSummary:
     async with ctx.db.read() as session:
-        return await _load_summary(session=session, workshop_id=workshop_id)
+        return await load_summary(session=session, workshop_id=workshop_id)
 
 
 def _entry(enrolment: Enrolment) -> RosterEntry:
@@ -269,7 +211,7 @@ def _entry(enrolment: Enrolment) -> RosterEntry:
     )
 
 
-async def _active_enrolments(*, session: AsyncSession, workshop_id: int) -> tuple[Enrolment, ...]:
+async def active_enrolments(*, session: AsyncSession, workshop_id: int) -> tuple[Enrolment, ...]:
     """Seated first (in the order they signed up), then the waiting list in order."""
     result = await session.execute(
         select(Enrolment)
@@ -282,7 +224,7 @@ async def _active_enrolments(*, session: AsyncSession, workshop_id: int) -> tupl
 async def roster(*, ctx: Context, workshop_id: int) -> Roster:
     """Who holds a seat (or attended), then who waits, in order; cancelled enrolments are left out."""
     async with ctx.db.read() as session:
-        summary = await _load_summary(session=session, workshop_id=workshop_id)
+        summary = await load_summary(session=session, workshop_id=workshop_id)
         result = await session.execute(
             select(Enrolment)
             .where(Enrolment.workshop_id == workshop_id, Enrolment.status != EnrolmentStatus.cancelled)
@@ -295,7 +237,7 @@ async def roster(*, ctx: Context, workshop_id: int) -> Roster:
 # Adding
 
 
-async def _place(
+async def find_or_add_venue(
     *, session: AsyncSession, territory: Territory, commune_insee: str, name: str, address: str | None
 ) -> Venue:
     """The venue called ``name`` in that commune (spelling forgiven), created when an address is given."""
@@ -329,7 +271,7 @@ async def _place(
     )
 
 
-async def _existing(
+async def existing_workshop(
     *, session: AsyncSession, venue_id: int, starts_at: datetime, level: Level, planned_only: bool = False
 ) -> int | None:
     """The workshop already planned at that venue, time and level (cancelled ones count, unless ``planned_only``:
@@ -370,7 +312,7 @@ async def add_workshop(*, ctx: Context, fields: WorkshopFields, adviser: str | N
     """Check and store one workshop; refuses a duplicate (same venue, start and level)."""
     plan = _check(fields, ctx)
     async with ctx.db.write() as session:
-        venue = await _place(
+        venue = await find_or_add_venue(
             session=session,
             territory=ctx.territory,
             commune_insee=plan.commune_insee,
@@ -378,13 +320,15 @@ async def add_workshop(*, ctx: Context, fields: WorkshopFields, adviser: str | N
             address=plan.address,
         )
         owner = await _adviser_named(session=session, name=adviser) if adviser else None
-        existing = await _existing(session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level)
+        existing = await existing_workshop(
+            session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level
+        )
         if existing is not None:
             raise WorkshopError(f"cet atelier existe déjà : c'est l'atelier n°{existing}")
         workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
         session.add(workshop)
         await session.flush()
-        return await _load_summary(session=session, workshop_id=workshop.id)
+        return await load_summary(session=session, workshop_id=workshop.id)
 
 
 def _workshop(plan: PlannedWorkshop, venue_id: int, adviser_id: int | None, now: datetime) -> Workshop:
@@ -419,7 +363,7 @@ async def import_planning(*, ctx: Context, data: bytes, dry_run: bool = False) -
         async with ctx.db.write() as session:
             for plan in parsed.rows:
                 try:
-                    venue = await _place(
+                    venue = await find_or_add_venue(
                         session=session,
                         territory=ctx.territory,
                         commune_insee=plan.commune_insee,
@@ -430,7 +374,9 @@ async def import_planning(*, ctx: Context, data: bytes, dry_run: bool = False) -
                 except WorkshopError as exc:
                     errors.extend(RowError(plan.line, problem) for problem in exc.problems)
                     continue
-                if await _existing(session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level):
+                if await existing_workshop(
+                    session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level
+                ):
                     already += 1
                     continue
                 workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
@@ -472,14 +418,14 @@ async def load_demo(*, ctx: Context, if_empty: bool) -> DemoResult:
         advisers = await _advisers(session=session, names=ADVISERS)
         created = already = 0
         for item in planning:
-            venue = await _place(
+            venue = await find_or_add_venue(
                 session=session,
                 territory=ctx.territory,
                 commune_insee=item.commune_insee,
                 name=item.venue,
                 address=item.address,
             )
-            if await _existing(session=session, venue_id=venue.id, starts_at=item.starts_at, level=item.level):
+            if await existing_workshop(session=session, venue_id=venue.id, starts_at=item.starts_at, level=item.level):
                 already += 1
                 continue
             session.add(
@@ -499,165 +445,3 @@ async def load_demo(*, ctx: Context, if_empty: bool) -> DemoResult:
             await session.flush()
             created += 1
     return DemoResult(created=created, already=already, skipped=False)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Cancelling and moving
-
-
-def _place_of(summary: WorkshopSummary) -> Place:
-    return Place(summary.venue_id, summary.venue, summary.address, summary.commune_insee, summary.commune)
-
-
-async def _changeable(
-    *, session: AsyncSession, workshop_id: int, now: datetime, verb: str
-) -> tuple[WorkshopSummary, Workshop]:
-    """The workshop, locked, if it can still be changed: planned and not started."""
-    workshop = await seats.lock_workshop(session=session, workshop_id=workshop_id)
-    summary = await _load_summary(session=session, workshop_id=workshop_id)
-    if workshop is None:  # _load_summary has refused an unknown id already; this narrows the type
-        raise WorkshopError(f"l'atelier n°{workshop_id} n'existe pas")
-    if summary.status == WorkshopStatus.cancelled:
-        raise WorkshopError(f"l'atelier n°{workshop_id} est déjà annulé : il ne peut pas être {verb}")
-    if summary.starts_at <= now:
-        raise WorkshopError(f"l'atelier n°{workshop_id} a déjà commencé : il ne peut plus être {verb}")
-    return summary, workshop
-
-
-async def cancel_workshop_plan(
-    *, session: AsyncSession, workshop_id: int, reason: str, now: datetime
-) -> WorkshopCancelled:
-    """Cancel inside the caller's transaction; says who is concerned. Notices are not queued here."""
-    reason = " ".join(reason.split())
-    if not reason:
-        raise WorkshopError("indiquez la raison de l'annulation (--reason), elle sera donnée aux inscrits")
-    before, _ = await _changeable(session=session, workshop_id=workshop_id, now=now, verb="annulé")
-    concerned = await seats.cancel_workshop(session=session, workshop_id=workshop_id, reason=reason, now=now)
-    if concerned is None:  # cancelled by someone else between the check and the lock
-        raise WorkshopError(f"l'atelier n°{workshop_id} est déjà annulé")
-    return WorkshopCancelled(workshop=before, reason=reason, concerned=tuple(concerned))
-
-
-def _new_times(before: WorkshopSummary, change: MoveRequest, tz: tzinfo, now: datetime) -> tuple[datetime, datetime]:
-    """The new start and end: what was typed, the rest kept; a new start without an end keeps the length."""
-    old_start, old_end = before.starts_at.astimezone(tz), before.ends_at.astimezone(tz)
-    try:
-        day = parse_date(change.date) if change.date else old_start.date()
-        start = parse_time(change.start, "heure de début") if change.start else old_start.time()
-        end = parse_time(change.end, "heure de fin") if change.end else None
-        new_start = local_to_utc(day, start, tz)
-        if end is not None:
-            new_end = local_to_utc(day, end, tz)
-        elif change.start:
-            new_end = new_start + (before.ends_at - before.starts_at)
-        else:
-            new_end = local_to_utc(day, old_end.time(), tz)
-    except WorkshopFieldsError as exc:
-        raise WorkshopError(*exc.problems) from None
-    if new_end <= new_start:
-        raise WorkshopError(
-            f"la fin ({new_end.astimezone(tz):%H:%M}) doit venir après le début ({new_start.astimezone(tz):%H:%M})"
-        )
-    if new_start <= now:
-        raise WorkshopError(f"la nouvelle date est passée ({new_start.astimezone(tz):%d/%m/%Y à %H:%M})")
-    return new_start, new_end
-
-
-async def _new_place(
-    *, session: AsyncSession, territory: Territory, before: WorkshopSummary, change: MoveRequest
-) -> Place:
-    """Where the workshop will be: the same place unless a commune, venue or address is given."""
-    if not any((change.commune, change.venue, change.address)):
-        return _place_of(before)
-    try:
-        commune = find_commune(change.commune, territory) if change.commune else territory.commune(before.commune_insee)
-        if commune is None:
-            raise WorkshopError("la commune de l'atelier n'est plus dans le territoire : indiquez --commune")
-        name = change.venue or ""
-        if not name and not change.address and commune.insee == before.commune_insee:
-            name = before.venue  # --commune naming the commune it is already in: the venue stays
-        name, address = venue_for(commune=commune, venue=name, address=change.address or "", territory=territory)
-    except WorkshopFieldsError as exc:
-        raise WorkshopError(*exc.problems) from None
-    venue = await _place(session=session, territory=territory, commune_insee=commune.insee, name=name, address=address)
-    given, known = plain(change.address or ""), plain(venue.address)
-    if given and given not in known and known not in given:  # a known venue keeps its address: say so, not "moved"
-        raise WorkshopError(
-            f"le lieu « {venue.name} » à {commune.name} est connu à l'adresse « {venue.address} » ; pour une autre "
-            "adresse, donnez un autre nom de lieu (--venue)"
-        )
-    return Place(venue.id, venue.name, venue.address, commune.insee, commune.name)
-
-
-async def move_workshop_plan(
-    *, session: AsyncSession, territory: Territory, tz: tzinfo, now: datetime, workshop_id: int, change: MoveRequest
-) -> WorkshopMoved:
-    """Move (date, times, venue) inside the caller's transaction; says who is concerned and what changed.
-
-    Notices are not queued here. A new start without a new end keeps the workshop's length.
-    """
-    if change.is_empty():
-        raise WorkshopError("rien à changer : indiquez --date, --start, --end, --commune, --venue ou --address")
-    before, workshop = await _changeable(session=session, workshop_id=workshop_id, now=now, verb="déplacé")
-    new_start, new_end = _new_times(before, change, tz, now)
-    new_place = await _new_place(session=session, territory=territory, before=before, change=change)
-    if (new_start, new_end, new_place.venue_id) == (before.starts_at, before.ends_at, before.venue_id):
-        raise WorkshopError(f"l'atelier n°{workshop_id} a déjà cette date, cet horaire et ce lieu : rien ne change")
-    twin = await _existing(
-        session=session, venue_id=new_place.venue_id, starts_at=new_start, level=workshop.level, planned_only=True
-    )
-    if twin is not None and twin != workshop_id:  # the same refusal as `workshops add`: two groups would meet
-        raise WorkshopError(f"l'atelier n°{twin} a déjà lieu à ce lieu, à cette heure et pour ce niveau")
-    workshop.starts_at, workshop.ends_at, workshop.venue_id = new_start, new_end, new_place.venue_id
-    workshop.updated_at = now
-    await session.flush()
-    # The new venue_id does not reload ``workshop.venue``: without this, the reminders planned again in this
-    # transaction would name the old place.
-    await session.refresh(workshop, attribute_names=["venue"])
-    return WorkshopMoved(
-        workshop=before,
-        old_start=before.starts_at,
-        old_end=before.ends_at,
-        new_start=new_start,
-        new_end=new_end,
-        old_place=_place_of(before),
-        new_place=new_place,
-        concerned=await _active_enrolments(session=session, workshop_id=workshop_id),
-    )
-
-
-async def cancel_workshop(*, ctx: Context, workshop_id: int, reason: str, dry_run: bool = False) -> WorkshopCancelled:
-    """Cancel a workshop in one transaction. ``dry_run`` checks and tells who is concerned, changing nothing."""
-    try:
-        async with ctx.db.write() as session:
-            cancelled = await cancel_workshop_plan(
-                session=session, workshop_id=workshop_id, reason=reason, now=ctx.now()
-            )
-            if dry_run:
-                session.expunge_all()  # a rollback expires attached objects; detached, the preview stays readable
-                raise _Rollback
-            # Notices to the people concerned are queued here, in this same transaction (advisers' issue).
-    except _Rollback:
-        pass
-    return cancelled
-
-
-async def move_workshop(*, ctx: Context, workshop_id: int, change: MoveRequest, dry_run: bool = False) -> WorkshopMoved:
-    """Move a workshop in one transaction. ``dry_run`` checks and tells what would change, changing nothing."""
-    try:
-        async with ctx.db.write() as session:
-            moved = await move_workshop_plan(
-                session=session,
-                territory=ctx.territory,
-                tz=ctx.tz,
-                now=ctx.now(),
-                workshop_id=workshop_id,
-                change=change,
-            )
-            if dry_run:
-                session.expunge_all()  # a rollback expires attached objects; detached, the preview stays readable
-                raise _Rollback
-            # Notices to the people concerned are queued here, in this same transaction (advisers' issue).
-    except _Rollback:
-        pass
-    return moved

@@ -62,6 +62,7 @@ class DueMessage:
     ask_contact: bool
     # set when a worker claimed it before and its lease ran out: the send may have happened after this moment
     in_doubt_since: datetime | None = None
+    about_resident_id: int | None = None  # it speaks about this resident: blanked once sent if they were erased
 
 
 _DUE_COLUMNS = (
@@ -83,6 +84,7 @@ _DUE_COLUMNS = (
     TABLE.c.inbound_id,
     TABLE.c.ask_contact,
     TABLE.c.claimed_at,
+    TABLE.c.about_resident_id,
 )
 
 
@@ -106,6 +108,7 @@ def _due(row: Any, *, in_doubt: bool) -> DueMessage:
         inbound_id=row.inbound_id,
         ask_contact=bool(row.ask_contact),
         in_doubt_since=(row.claimed_at or row.due_at) if in_doubt else None,
+        about_resident_id=row.about_resident_id,
     )
 
 

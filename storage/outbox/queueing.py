@@ -5,17 +5,17 @@ Every function runs in the caller's transaction. Idempotency keys make a message
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import insert_or_skip
 from storage.enums import Channel
-from storage.models import MessageKind, MessageStatus, OutboundMessage
+from storage.models import MessageKind, MessageStatus, OutboundMessage, Resident
 
 PRIORITY_ANSWER, PRIORITY_URGENT, PRIORITY_NORMAL = 0, 1, 2
 
@@ -48,6 +48,8 @@ class NewMessage:
     enrolment_id: int | None = None
     broadcast_id: int | None = None
     inbound_id: int | None = None  # an answer to this inbound message
+    about_resident_id: int | None = None  # to someone else about this resident: erased with them (or once sent)
+    change: Mapping[str, Any] | None = None  # a change notice: the change it announces, as data
     # A reply handed to the provider already, outside the dispatcher (the terminal, a webhook's answer): recorded
     # ``sent`` at ``sent_at``; or, with ``unconfirmed_until``, ``sending`` under a lease until then: the provider's
     # report confirms it, and if none came by then, the dispatcher settles it as any message in doubt (asks the
@@ -79,6 +81,8 @@ def _values(message: NewMessage) -> dict[str, Any]:
         "enrolment_id": message.enrolment_id,
         "broadcast_id": message.broadcast_id,
         "inbound_id": message.inbound_id,
+        "about_resident_id": message.about_resident_id,
+        "change": dict(message.change) if message.change is not None else None,
         "sent_at": message.sent_at,
         "claimed_at": message.due_at if claimed else None,
         "lease_until": message.unconfirmed_until,
@@ -160,14 +164,52 @@ async def cancel_pending(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+# What erasure blanks on a message: its address, its text, and a Telegram provider id ("chat id:message id").
+# A Twilio sid names no one and stays (a late delivery report still finds its row).
+SCRUBBED: dict[str, Any] = {
+    "to_address": "",
+    "body": "",
+    "choices": [],
+    "provider_id": case((OutboundMessage.channel == Channel.telegram, None), else_=OutboundMessage.provider_id),
+}
+
+
 async def scrub_resident_messages(*, session: AsyncSession, resident_id: int) -> None:
-    """Erasure: a message's address and text are personal data; keep only the anonymous row (kind, status)."""
+    """Erasure: a message's address and text are personal data; keep only the anonymous row (kind, status). Both
+    the messages to the resident and those about them (an adviser's call-back notice): the latter, not sent yet,
+    are cancelled (there is nobody to call any more)."""
     await session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.resident_id == resident_id)
-        .values(to_address="", body="", choices=[])
+        .where(OutboundMessage.about_resident_id == resident_id, OutboundMessage.status == MessageStatus.pending)
+        .values(status=MessageStatus.cancelled, lease_until=None)
         .execution_options(synchronize_session=False)
     )
+    for about in (OutboundMessage.resident_id, OutboundMessage.about_resident_id):
+        await session.execute(
+            update(OutboundMessage)
+            .where(about == resident_id)
+            .values(**SCRUBBED)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def scrub_sent_about_erased(*, session: AsyncSession, ids: Collection[int]) -> int:
+    """Blank those of these messages, now sent (or failed), that speak about someone erased: the goodbye after
+    OUBLIER on Telegram had to keep the chat until it left. Returns how many were blanked."""
+    if not ids:
+        return 0
+    erased = select(Resident.id).where(Resident.erased.is_(True))
+    result = await session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.id.in_(list(ids)),
+            OutboundMessage.about_resident_id.in_(erased),
+            OutboundMessage.status.not_in((MessageStatus.pending, MessageStatus.sending)),
+        )
+        .values(**SCRUBBED)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- reading what was queued -------------------------------------------------------------------------------

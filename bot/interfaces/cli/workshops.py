@@ -1,6 +1,7 @@
 """``atelier workshops …``: plan, list, import, cancel and move workshops from the command line.
 
-Translation only: options in, ``bot.service.workshops`` operations, a French table or SPEC §6 JSON out. Every refusal is
+Translation only: options in, ``bot.service.workshops`` and ``bot.service.changes`` operations, a French table or
+SPEC §6 JSON out. Every refusal is
 one sentence on stderr and a non-zero exit, with nothing changed.
 """
 
@@ -38,22 +39,19 @@ from bot.interfaces.cli.common import (
     run,
 )
 from bot.interfaces.cli.french import ask_text, ask_yes_no, french_app
-from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify, report_lines
+from bot.service.changes import MoveRequest, cancel_workshop_and_notify, move_workshop_and_notify, report_lines
 from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import WorkshopFields
 from bot.service.stats import WalkIn, add_walk_in, attendance_sheet, mark_attendance
 from bot.service.team import acting_adviser, check_phone
 from bot.service.workshops import (
-    MoveRequest,
     Roster,
     RosterEntry,
     WorkshopError,
     WorkshopSummary,
     add_workshop,
-    cancel_workshop,
     import_planning,
     list_workshops,
-    move_workshop,
     roster,
 )
 
@@ -371,8 +369,10 @@ def cancel(
     """Annuler un atelier ; chaque inscrit ou personne en attente est prévenu, et d'autres ateliers proposés."""
 
     async def preview(ctx: Context) -> str:
-        cancelled = await cancel_workshop(ctx=ctx, workshop_id=workshop_id, reason=reason, dry_run=True)
-        w = cancelled.workshop
+        report = await cancel_workshop_and_notify(
+            ctx=ctx, workshop_id=workshop_id, reason=reason, author=author, preview=True
+        )
+        w = report.workshop
         return f"Annuler l'{_describe(w, ctx)} ? {_concerned(w)}."
 
     confirm_or_refuse(act(preview), yes=yes)
@@ -409,11 +409,14 @@ def move(
     change = MoveRequest(date=date, start=start, end=end, commune=commune, venue=venue, address=address)
 
     async def preview(ctx: Context) -> str:
-        moved = await move_workshop(ctx=ctx, workshop_id=workshop_id, change=change, dry_run=True)
-        new = f"{when_fr(moved.new_start, ctx.tz)} – {moved.new_end.astimezone(ctx.tz):%H:%M}"
+        report = await move_workshop_and_notify(
+            ctx=ctx, workshop_id=workshop_id, change=change, author=author, preview=True
+        )
+        assert report.new is not None  # noqa: S101 - a move always has a new place and time
+        new = f"{when_fr(report.new.starts_at, ctx.tz)} – {report.new.ends_at.astimezone(ctx.tz):%H:%M}"
         return (
-            f"Déplacer l'{_describe(moved.workshop, ctx)} au {new}, {moved.new_place.venue} "
-            f"({moved.new_place.commune}) ? {_concerned(moved.workshop)}."
+            f"Déplacer l'{_describe(report.workshop, ctx)} au {new}, {report.new.venue} "
+            f"({report.new.commune}) ? {_concerned(report.workshop)}."
         )
 
     confirm_or_refuse(act(preview), yes=yes)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 08:02:40.972174
+Create Date: 2026-12-05 08:46:40.409569
 """
 
 from collections.abc import Sequence
@@ -236,6 +236,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=True),
         sa.Column("adviser_id", sa.Integer(), nullable=True),
+        sa.Column("about_resident_id", sa.Integer(), nullable=True),
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("to_address", sa.String(length=40), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
@@ -287,9 +288,16 @@ def upgrade() -> None:
         sa.Column("enrolment_id", sa.Integer(), nullable=True),
         sa.Column("broadcast_id", sa.Integer(), nullable=True),
         sa.Column("inbound_id", sa.Integer(), nullable=True),
+        sa.Column("change", sa.JSON(), nullable=True),
         sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", storage.models.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["about_resident_id"],
+            ["residents.id"],
+            name=op.f("fk_outbound_messages_about_resident_id_residents"),
+            ondelete="SET NULL",
+        ),
         sa.ForeignKeyConstraint(["adviser_id"], ["advisers.id"], name=op.f("fk_outbound_messages_adviser_id_advisers")),
         sa.ForeignKeyConstraint(
             ["broadcast_id"], ["broadcasts.id"], name=op.f("fk_outbound_messages_broadcast_id_broadcasts")
@@ -313,6 +321,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_outbound_messages_idempotency_key")),
     )
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_outbound_about_resident", ["about_resident_id"], unique=False)
         batch_op.create_index("ix_outbound_claim", ["status", "channel", "priority", "due_at"], unique=False)
         batch_op.create_index("ix_outbound_due", ["status", "due_at"], unique=False)
         batch_op.create_index("ix_outbound_enrolment", ["enrolment_id"], unique=False)
@@ -393,6 +402,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_outbound_enrolment")
         batch_op.drop_index("ix_outbound_due")
         batch_op.drop_index("ix_outbound_claim")
+        batch_op.drop_index("ix_outbound_about_resident")
 
     op.drop_table("outbound_messages")
     with op.batch_alter_table("enrolments", schema=None) as batch_op:
