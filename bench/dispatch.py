@@ -1,8 +1,8 @@
 """Benchmark: the dispatcher sending due SMS to the fake Twilio REST API on loopback (issue 4).
 
-Three measures in one run, each against a fresh fake Twilio in its own process (``python -m tests.fakes.twilio``).
-The first two alternate for ``--rounds`` rounds and the medians are compared, so that a change in the machine's
-load during the run does not favour one of them:
+Three measures in one run, each against a fresh fake Twilio in its own process
+(``python -m tests.helpers.fake_twilio``). The first two alternate for ``--rounds`` rounds and the medians are
+compared, so that a change in the machine's load during the run does not favour one of them:
 
 1. ceiling — the official ``twilio`` client alone (``AsyncTwilioHttpClient``, ``messages.create_async``): N messages
    at C concurrent requests, nothing else;
@@ -47,7 +47,7 @@ from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import MessageKind  # noqa: E402
 from storage.outbox.queueing import NewMessage, enqueue_many  # noqa: E402
-from tests.fakes.twilio import (  # noqa: E402
+from tests.helpers.fake_twilio import (  # noqa: E402
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
     DEFAULT_FROM,

@@ -234,7 +234,13 @@ def run(args: argparse.Namespace) -> int:
             }
             for variable in ("TELEGRAM_BOT_TOKEN", "TWILIO_REGION", "TWILIO_EDGE"):
                 env.pop(variable, None)
-            fake = [sys.executable, "-m", "tests.fakes.twilio", f"--port={fake_port}", f"--record={tmp / 'sent.jsonl'}"]
+            fake = [
+                sys.executable,
+                "-m",
+                "tests.helpers.fake_twilio",
+                f"--port={fake_port}",
+                f"--record={tmp / 'sent.jsonl'}",
+            ]
             stack.enter_context(process([*fake, f"--auth-token={token}"], env=env, log=tmp / "fake.log"))
             for command in (atelier("db", "upgrade"), atelier("demo")):
                 subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)

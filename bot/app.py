@@ -38,13 +38,17 @@ def create_app(
     *,
     senders: Mapping[str, Sender] | None = None,
     clock: Callable[[], datetime] = system_clock,
+    db: Database | None = None,
 ) -> Starlette:
+    """The application. ``senders``, ``clock`` and ``db`` are injected by tests; a database made here (from
+    ``ATELIER_DATABASE_URL``) is disposed with the application, an injected one is left to its owner."""
     settings = settings or load_settings()
     protect_logs(
         settings.secrets()
     )  # before anything can log: no secret in any record, no query string in access lines
     territory = load_territory(settings.territory)
-    db = Database.from_url(settings.database_url)
+    own_db = db is None
+    db = db or Database.from_url(settings.database_url)
     channel_senders: dict[str, Sender] = dict(senders or {})
     # --- SMS channel: Twilio when configured, else printed on the console (bot/handlers/sms.py) ---
     built: list[sms.TwilioSender] = []  # senders made here are closed here
@@ -84,7 +88,8 @@ def create_app(
         finally:
             for sender in built:  # SMS channel
                 await sender.aclose()
-            await db.dispose()
+            if own_db:
+                await db.dispose()
 
     routes = [Route("/healthz", healthz)]
     routes += sms.routes(ctx)  # SMS channel: POST /sms/twilio, POST /sms/twilio/status

@@ -48,6 +48,14 @@ def parse_retention(value: str) -> timedelta:
     return timedelta(days=count)
 
 
+def parse_delays(value: str) -> tuple[float, ...]:
+    """``0.05,0.1,0.2`` (seconds) → the delays between tries; empty for a single try."""
+    delays = tuple(float(item) for item in value.split(",") if item.strip())
+    if any(delay < 0 for delay in delays):
+        raise ValueError("a delay cannot be negative")
+    return delays
+
+
 def _alias(name: str) -> Any:
     return Field(validation_alias=AliasChoices(name))
 
@@ -92,6 +100,11 @@ class Settings(BaseSettings):
     # A public URL without a Twilio auth token lets anyone post to the SMS webhook as any resident: `atelier serve`
     # refuses that unless this says it is a local trial (a tunnel to a laptop, say).
     allow_unsigned: bool = Field(False, validation_alias="ATELIER_ALLOW_UNSIGNED")
+    # Seconds between the lookups of a delivery report's unknown sid: a report can overtake the dispatcher's own
+    # record of the sid, and Twilio does not retry status callbacks (bot/handlers/sms.py).
+    status_lookup_delays: Annotated[tuple[float, ...], NoDecode] = Field(
+        (0.05, 0.1, 0.2, 0.4, 0.8), validation_alias="ATELIER_STATUS_LOOKUP_DELAYS"
+    )
 
     @field_validator("reminders", mode="before")
     @classmethod
@@ -112,6 +125,11 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("status_lookup_delays", mode="before")
+    @classmethod
+    def _delays(cls, value: Any) -> Any:
+        return parse_delays(value) if isinstance(value, str) else value
 
     @field_validator("retention", mode="before")
     @classmethod

@@ -1,7 +1,7 @@
-"""The advisers' commands in-process (typer's CliRunner) against a real database, both backends: ``broadcast``
-(and ``broadcast report``), ``callbacks``, ``advisers``, ``residents``, ``enrol``, ``stats``, and the notifying
-``workshops cancel|move`` and ``workshops attendance``. JSON field names as SPEC §6; bad input refused kindly with
-nothing changed.
+"""The advisers' commands in-process (typer's CliRunner) against a real database (SQLite; the registers only they reach
+on PostgreSQL too): ``broadcast`` (and ``broadcast report``), ``callbacks``, ``advisers``, ``residents``, ``enrol``,
+``stats``, and the notifying ``workshops cancel|move`` and ``workshops attendance``. JSON field names as SPEC §6; bad
+input refused kindly with nothing changed.
 
 The commands read the real clock, so the world is built relative to now. The tests are plain ``def``: each
 command runs its own ``asyncio.run``.
@@ -10,17 +10,15 @@ command runs its own ``asyncio.run``.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import click.testing
 import pytest
 import typer.testing
 from sqlalchemy import func, select
-from typer.testing import CliRunner, Result
 
-from bot.cli import app
 from bot.interfaces.cli import common
 from storage.database import Database
 from storage.models import (
@@ -35,8 +33,9 @@ from storage.models import (
     Venue,
     Workshop,
 )
+from tests.helpers import cli
+from tests.helpers.cli import as_json
 
-runner = CliRunner()
 RESIDENT_FIELDS = {
     "id", "name", "phone", "telegram_chat_id", "commune", "level", "opted_out_sms", "opted_out_telegram", "created_at",
 }  # fmt: skip
@@ -56,19 +55,9 @@ ENROL_FIELDS = {"resident_id", "enrolment_id", "workshop_id", "status", "positio
 ENROL_FIELDS |= {"confirmation_channel", "notes"}
 
 
-def atelier(db_url: str, *args: str, stdin: str | None = None, columns: int = 200) -> Result:
-    env = {"ATELIER_DATABASE_URL": db_url, "ATELIER_TIMEZONE": "Europe/Paris", "ATELIER_QUIET_HOURS": "none"}
-    return runner.invoke(app, list(args), env=env | {"COLUMNS": str(columns)}, input=stdin)
-
-
-def ok(db_url: str, *args: str, stdin: str | None = None) -> Result:
-    result = atelier(db_url, *args, stdin=stdin)
-    assert result.exit_code == 0, (args, result.stdout, result.stderr)
-    return result
-
-
-def as_json(result: Result) -> Any:
-    return json.loads(result.stdout)
+# The notices these commands queue leave at once, whatever the hour the tests run at.
+atelier = partial(cli.atelier, quiet_hours="none")
+ok = partial(cli.ok, quiet_hours="none")
 
 
 def in_db(db_url: str, query: Any) -> Any:
@@ -184,6 +173,7 @@ def test_bad_input_is_refused_kindly_and_changes_nothing(db_url: str) -> None:
 # What advisers do, with the JSON the scripts read
 
 
+@pytest.mark.both_dialects  # the advisers' register, only reached from here
 def test_advisers_add_and_list(db_url: str) -> None:
     added = as_json(
         ok(db_url, "advisers", "add", "--name", "Julie Martin", "--phone", "06 11 22 33 44", "--telegram-id", "4242",
@@ -240,6 +230,7 @@ def test_enrol_with_someone_else_s_number_asks_first(
     assert with_yes.exit_code == 0 and "celui de « Paul Durand »" in with_yes.stdout
 
 
+@pytest.mark.both_dialects  # the residents' register and erasure, only reached from here
 def test_enrol_by_phone_then_residents_list_and_erase(db_url: str) -> None:
     w = planned_workshop(db_url, hours_ahead=72, capacity=1)
     ok(db_url, "advisers", "add", "--name", "Julie Martin")

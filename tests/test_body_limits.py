@@ -21,8 +21,8 @@ from bot.config import load_settings
 from bot.handlers.sms import INBOUND_PATH, MAX_FORM_BYTES, STATUS_PATH
 from bot.handlers.telegram import MAX_UPDATE_BYTES, SECRET_HEADER, WEBHOOK_PATH
 from storage.models import InboundMessage, OutboundMessage, Resident
-from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram
-from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FROM, FakeTwilio
+from tests.helpers.fake_telegram import DEFAULT_TOKEN, FakeTelegram
+from tests.helpers.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FROM, FakeTwilio
 
 PUBLIC = "https://atelier.example.org"
 SECRET = "s3cret-Token_for-tests"

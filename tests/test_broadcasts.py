@@ -1,8 +1,7 @@
-"""Broadcasts (``bot.service.broadcasts``) on both databases: the preview against hand-computed segments and costs, who
-is
-in each audience, what is queued and when, the report after a mix of provider outcomes (the real dispatcher with a
-scripted in-memory sender, then delivery reports as Twilio's status callback records them), and 2,000 recipients
-going out at the configured rate."""
+"""Broadcasts (``bot.service.broadcasts``) on both databases: the preview against hand-computed segments and costs,
+who is in each audience, what is queued and when, the report after a mix of provider outcomes (the real dispatcher
+with a scripted in-memory sender, then delivery reports as Twilio's status callback records them), and 2,000
+recipients going out at the configured rate."""
 
 from __future__ import annotations
 
@@ -32,9 +31,12 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from tests.advisers_world import Clock, Town, paris
+from tests.helpers.clock import Clock
+from tests.helpers.pacing import Pacers, busiest_second
+from tests.helpers.senders import RecordingSender
+from tests.helpers.world import Town, in_2026
 
-SETUP_TIME = paris(2, 9)  # Monday 2 March 2026, 09:00
+SETUP_TIME = in_2026(2, 9)  # Monday 2 March 2026, 09:00
 
 
 def context(db: Database, db_url: str, territory: Territory, clock: Callable[[], datetime], **env: str) -> Context:
@@ -74,8 +76,8 @@ async def populate(town: Town) -> People:
     people.ids["Denis"] = await add(
         "Denis", phone="+33612000007", telegram=555007, commune="Domérat", opted_out_sms=True
     )
-    people.workshop = await town.workshop("Saint-Victor", paris(10, 14), capacity=3)
-    people.later = await town.workshop("Domérat", paris(12, 14))
+    people.workshop = await town.workshop("Saint-Victor", in_2026(10, 14), capacity=3)
+    people.later = await town.workshop("Domérat", in_2026(12, 14))
     for name in ("Anne", "Bruno", "Chloé", "Léon", "Denis"):
         await town.seat(people.ids[name], people.workshop)
     await town.seat(people.ids["Denis"], people.later)
@@ -120,6 +122,7 @@ SEGMENTS = [
 
 
 @pytest.mark.parametrize("case", SEGMENTS, ids=[c.label for c in SEGMENTS])
+@pytest.mark.both_dialects  # audiences counted in SQL
 async def test_preview_figures(town: Town, case: SegmentCase) -> None:
     people = await populate(town)
     preview = await preview_broadcast(ctx=town.ctx, audience=Audience(workshop_id=people.workshop), body=case.body)
@@ -189,10 +192,11 @@ AUDIENCES = [
 
 
 @pytest.mark.parametrize("case", AUDIENCES, ids=[c.label for c in AUDIENCES])
+@pytest.mark.both_dialects  # audiences selected in SQL, messages queued by key
 async def test_audiences_and_what_is_queued(town: Town, clock: Clock, case: AudienceCase) -> None:
     people = await populate(town)
     names: dict[int | None, str] = {rid: name for name, rid in people.ids.items()}
-    clock.now = paris(2, 21)  # in quiet hours: the messages wait for 08:30 tomorrow
+    clock.now = in_2026(2, 21)  # in quiet hours: the messages wait for 08:30 tomorrow
     audience = case.audience(people)
     preview = await preview_broadcast(ctx=town.ctx, audience=audience, body="Bonjour")
     assert (preview.skipped_opted_out, preview.unreachable) == (case.skipped_opted_out, case.unreachable)
@@ -203,22 +207,23 @@ async def test_audiences_and_what_is_queued(town: Town, clock: Clock, case: Audi
     for row in rows:
         assert (row.kind, row.status, row.urgent) == (MessageKind.broadcast, MessageStatus.pending, False)
         assert row.idempotency_key == f"broadcast:{broadcast_id}:{row.resident_id}"
-        assert row.due_at == paris(3, 8, 30)
-        assert row.expires_at == paris(4, 21)
+        assert row.due_at == in_2026(3, 8, 30)
+        assert row.expires_at == in_2026(4, 21)
     async with town.ctx.db.read() as session:
         recorded = await session.get(Broadcast, broadcast_id)
     assert recorded is not None
-    assert (recorded.author, recorded.body, recorded.created_at) == ("Julie", "Bonjour", paris(2, 21))
+    assert (recorded.author, recorded.body, recorded.created_at) == ("Julie", "Bonjour", in_2026(2, 21))
     assert recorded.recipients == len(rows) and recorded.skipped_opted_out == case.skipped_opted_out
 
 
+@pytest.mark.both_dialects  # times stored and compared
 async def test_saturday_evening_broadcast_waits_for_monday(town: Town, clock: Clock) -> None:
     people = await populate(town)
-    clock.now = paris(7, 21)
+    clock.now = in_2026(7, 21)
     broadcast_id = await send_broadcast(
         ctx=town.ctx, audience=Audience(workshop_id=people.workshop), body="Bonjour", author="Julie"
     )
-    assert {r.due_at for r in await town.messages(broadcast_id=broadcast_id)} == {paris(9, 8, 30)}
+    assert {r.due_at for r in await town.messages(broadcast_id=broadcast_id)} == {in_2026(9, 8, 30)}
 
 
 REFUSALS: list[tuple[str, Audience, str, str]] = [
@@ -244,6 +249,7 @@ async def test_bad_input_is_refused_and_sends_nothing(
         assert (await session.execute(select(Broadcast))).first() is None
 
 
+@pytest.mark.both_dialects  # audiences selected in SQL
 async def test_a_cancelled_workshop_takes_no_broadcast(town: Town) -> None:
     people = await populate(town)
     async with town.ctx.db.write() as session:
@@ -277,6 +283,7 @@ class ScriptedSender:
         return f"{self.channel}-{len(self.sent)}-{message.to}"
 
 
+@pytest.mark.both_dialects  # the report's aggregates
 async def test_report_after_a_mix_of_outcomes(db: Database, db_url: str, territory: Territory) -> None:
     clock = Clock(SETUP_TIME)
     town = Town(context(db, db_url, territory, clock), clock)
@@ -351,42 +358,15 @@ async def test_report_after_a_mix_of_outcomes(db: Database, db_url: str, territo
 # ---------------------------------------------------------------------------------------------------------------
 # 2,000 recipients at the configured rate
 
-RATE = 200  # per second: the real pacing at a rate that keeps the test short (2,000 messages in ten seconds)
+RATE = 500  # per second: the real pacing, at a rate that keeps the test short (2,000 messages in four seconds)
 
 
-@dataclass
-class TimedSender:
-    channel: str = SMS
-    max_length: int = 1600
-    supports_buttons: bool = False
-    recipient_interval: timedelta | None = None
-    times: list[float] = field(default_factory=list)
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    expected: int = 0
-
-    async def send(self, message: Outgoing) -> str:
-        self.times.append(asyncio.get_running_loop().time())
-        if len(self.times) >= self.expected:
-            self.done.set()
-        return f"SM{len(self.times):05d}"
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most sends in any window [t, t + 1 s) starting at a send."""
-    ordered = sorted(times)
-    best, start = 0, 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
+@pytest.mark.both_dialects  # a large batch queued and claimed at the shared pace
 async def test_two_thousand_recipients_go_out_at_the_configured_rate(
     db: Database, db_url: str, territory: Territory
 ) -> None:
     count = 2000
-    sender = TimedSender(expected=count)
+    sender = RecordingSender()
     ctx = context(db, db_url, territory, system_clock, ATELIER_SMS_RATE=f"{RATE}/s", ATELIER_QUIET_HOURS="none")
     ctx.senders = {SMS: sender}
     now = ctx.now()
@@ -409,18 +389,20 @@ async def test_two_thousand_recipients_go_out_at_the_configured_rate(
     broadcast_id = await send_broadcast(
         ctx=ctx, audience=Audience(communes=("Saint-Victor",)), body="Pas d'atelier lundi.", author="Julie"
     )
-    dispatcher = Dispatcher(ctx)
+    pacers = Pacers()
+    dispatcher = Dispatcher(ctx, pacer=pacers.new)
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
     try:
         async with asyncio.timeout(60):
-            await sender.done.wait()
+            await sender.wait_for(count)
     finally:
         stop.set()
         await task
         await dispatcher.drain(5)
-    assert len(sender.times) == count
-    assert busiest_second(sender.times) <= RATE
-    assert sender.times[-1] - sender.times[0] >= (count - RATE) / RATE  # paced, not one burst
+    starts = pacers.starts  # when each send was allowed to start: the rate asked of the provider
+    assert len(sender.sent) == len(starts) == count
+    assert busiest_second(starts) <= RATE
+    assert starts[-1] - starts[0] >= (count - RATE) / RATE  # paced, not one burst
     report = await broadcast_report(ctx=ctx, broadcast_id=broadcast_id)
     assert (report.recipients, report.sent, report.pending) == (count, count, 0)

@@ -14,14 +14,18 @@ from bot.service.team import add_adviser
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import MessageKind, MessageStatus, Resident
-from tests.advisers_world import Clock, Town, paris
+from tests.helpers.clock import Clock
+from tests.helpers.world import Town, in_2026
+
+# On both databases: callback requests listed, ordered and marked done.
+pytestmark = pytest.mark.both_dialects
 
 RESIDENT_PHONE = "+33612345678"
 
 
 @pytest.fixture
 def town(settings: Settings, db: Database, territory: Territory) -> Town:
-    clock = Clock(paris(2, 9))
+    clock = Clock(in_2026(2, 9))
     return Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
 
 
@@ -81,7 +85,7 @@ async def test_a_request_is_marked_done_once_and_leaves_the_list(town: Town) -> 
     other = await town.resident("Jean Petit", phone="+33612345679")
     await town.say("+33612345679", "CONSEILLER")
     first, second = await list_callbacks(ctx=town.ctx)
-    town.clock.advance(paris(2, 11) - paris(2, 9))
+    town.clock.advance(in_2026(2, 11) - in_2026(2, 9))
 
     rows = [
         ("first time: done", first.id, True),
@@ -92,7 +96,7 @@ async def test_a_request_is_marked_done_once_and_leaves_the_list(town: Town) -> 
         assert await mark_callback_done(ctx=town.ctx, callback_id=callback_id, by="Julie") is expected, label
     assert [c.id for c in await list_callbacks(ctx=town.ctx)] == [second.id]
     done = await find_callback(ctx=town.ctx, callback_id=first.id)
-    assert done is not None and (done.handled_at, done.handled_by) == (paris(2, 11), "Julie")
+    assert done is not None and (done.handled_at, done.handled_by) == (in_2026(2, 11), "Julie")
     assert [c.id for c in await list_callbacks(ctx=town.ctx, include_done=True)] == [first.id, second.id]
 
     async with town.ctx.db.write() as session:  # someone who asked to be forgotten is nobody to call

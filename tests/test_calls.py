@@ -27,7 +27,10 @@ from bot.service.team import add_adviser
 from bot.territory import Confirmation, Territory
 from storage.database import Database
 from storage.models import CallKind, MessageKind, MessageStatus, OutboundMessage, Resident, Workshop
-from tests.advisers_world import Clock, Town, paris
+from tests.helpers.clock import Clock
+from tests.helpers.world import Town, in_2026
+
+pytestmark = pytest.mark.both_dialects  # the to-call list runs its own SQL (the sweep, the list)
 
 MOBILE, OTHER, LANDLINE = "+33612345678", "+33698765432", "+33470051234"
 JULIE_TELEGRAM = 9001
@@ -35,7 +38,7 @@ JULIE_TELEGRAM = 9001
 
 @pytest.fixture
 def town(settings: Settings, db: Database, territory: Territory) -> Town:
-    clock = Clock(paris(2, 9))
+    clock = Clock(in_2026(2, 9))
     confirming = dataclasses.replace(territory, confirmation=Confirmation(required=True))
     return Town(Context(settings=settings, db=db, territory=confirming, clock=clock), clock)
 
@@ -44,7 +47,7 @@ async def workshop_of_julie(town: Town, *, capacity: int = 1, day: int = 5) -> i
     """A workshop in Saint-Victor in charge of Julie (Telegram), and Marc who covers Domérat."""
     julie = await add_adviser(ctx=town.ctx, name="Julie Martin", telegram_id=JULIE_TELEGRAM, communes=("Saint-Victor",))
     await add_adviser(ctx=town.ctx, name="Marc", phone="06 11 00 00 02", communes=("Domérat",))
-    workshop_id = await town.workshop("Saint-Victor", paris(day, 14), capacity=capacity)
+    workshop_id = await town.workshop("Saint-Victor", in_2026(day, 14), capacity=capacity)
     async with town.ctx.db.write() as session:
         await session.execute(update(Workshop).where(Workshop.id == workshop_id).values(adviser_id=julie.id))
     return workshop_id
@@ -234,7 +237,7 @@ async def remind(town: Town, workshop_id: int) -> int:
     """Martine seated on Monday; the reminder asking OUI / NON was sent the day before at 10:00."""
     resident = await town.resident("Martine Dupont", phone=MOBILE)
     await town.seat(resident, workshop_id)
-    town.clock.now = paris(4, 10)
+    town.clock.now = in_2026(4, 10)
     async with town.ctx.db.write() as session:
         await session.execute(
             update(OutboundMessage)
@@ -273,7 +276,7 @@ async def test_calls_about_a_workshop_that_started_close_themselves(town: Town) 
     await remind(town, workshop_id)
     town.clock.advance(timedelta(hours=3))
     [call] = await list_calls(ctx=town.ctx)
-    town.clock.now = paris(5, 14, 1)
+    town.clock.now = in_2026(5, 14, 1)
     assert await list_calls(ctx=town.ctx) == []
     [closed] = await list_calls(ctx=town.ctx, include_done=True)
     assert (closed.id, closed.outcome) == (call.id, "l'atelier a commencé")
@@ -316,7 +319,7 @@ async def test_erasing_someone_closes_their_calls_and_keeps_nothing_about_them(t
 
 async def test_the_list_puts_the_soonest_workshop_first(town: Town) -> None:
     soon = await workshop_of_julie(town, capacity=6, day=4)
-    later = await town.workshop("Domérat", paris(6, 9), capacity=6)
+    later = await town.workshop("Domérat", in_2026(6, 9), capacity=6)
     await town.resident("Paul Petit", phone=OTHER)
     await town.say(OTHER, "CONSEILLER")  # no workshop: after the ones about a workshop
     for workshop_id, name in ((later, "Jean Roux"), (soon, "Luc Blanc")):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typer.testing import Result
 
-from tests.test_advisers_cli import as_json, atelier, enrol, ok, planned_workshop
+from tests.helpers.cli import as_json
+from tests.test_advisers_cli import atelier, enrol, ok, planned_workshop
 
 CALL_FIELDS = {
     "id", "kind", "reason", "resident_id", "name", "phone", "telegram_chat_id", "commune", "workshop_id",

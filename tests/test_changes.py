@@ -27,9 +27,13 @@ from bot.territory import Territory
 from storage.conversations import load_conversation
 from storage.database import Database
 from storage.models import EnrolmentStatus, Level, MessageKind, MessageStatus, Resident
-from tests.advisers_world import PARIS, Clock, Town, paris
+from tests.helpers.clock import PARIS, Clock
+from tests.helpers.world import Town, in_2026
 
-SETUP_TIME = paris(2, 9)  # Monday 2 March 2026, 09:00
+# On both databases: cancel, move and edit lock the workshop, re-plan reminders and queue notices in one transaction.
+pytestmark = pytest.mark.both_dialects
+
+SETUP_TIME = in_2026(2, 9)  # Monday 2 March 2026, 09:00
 PHONES = {"Anne": "+33611000001", "Bruno": "+33611000002", "Chantal": "+33611000003", "Denis": "+33611000004"}
 PHONES |= {"Eve": "+33611000005"}
 FANNY_CHAT = 777001
@@ -57,9 +61,9 @@ def town(settings: Settings, db: Database, territory: Territory, clock: Clock) -
 
 async def build(town: Town, start: datetime) -> World:
     w = await town.workshop("Saint-Victor", start, capacity=4)
-    friday = await town.workshop("Saint-Victor", paris(13, 10))
-    thursday = await town.workshop("Domérat", paris(12, 14))
-    await town.workshop("Saint-Victor", paris(11, 14), level=Level.intermediate)
+    friday = await town.workshop("Saint-Victor", in_2026(13, 10))
+    thursday = await town.workshop("Domérat", in_2026(12, 14))
+    await town.workshop("Saint-Victor", in_2026(11, 14), level=Level.intermediate)
     people = {name: await town.resident(name, phone=phone) for name, phone in PHONES.items() if name != "Eve"}
     people["Fanny"] = await town.resident("Fanny", telegram=FANNY_CHAT)
     people["Eve"] = await town.resident("Eve", phone=PHONES["Eve"], opted_out_sms=True)
@@ -99,114 +103,114 @@ class Case:
 CASES = [
     Case(
         "cancel next week, office hours: leaves now",
-        now=paris(2, 9, 30),
-        start=paris(10, 14),
+        now=in_2026(2, 9, 30),
+        start=in_2026(10, 14),
         change={"reason": "conseiller malade"},
         urgent=False,
-        due=paris(2, 9, 30),
+        due=in_2026(2, 9, 30),
         anne=CANCEL_TEXT.format(when="mardi 10 mars à 14 h"),
         chantal="n'aura pas lieu",
         choices=OFFERS,
     ),
     Case(
         "cancel next week, in the evening: waits for the window",
-        now=paris(2, 21),
-        start=paris(10, 14),
+        now=in_2026(2, 21),
+        start=in_2026(10, 14),
         change={"reason": "conseiller malade"},
         urgent=False,
-        due=paris(3, 8, 30),
+        due=in_2026(3, 8, 30),
         anne=CANCEL_TEXT.format(when="mardi 10 mars à 14 h"),
         chantal="n'aura pas lieu",
         choices=OFFERS,
     ),
     Case(
         "cancel tomorrow, in the evening: urgent, leaves now",
-        now=paris(2, 21),
-        start=paris(3, 14),
+        now=in_2026(2, 21),
+        start=in_2026(3, 14),
         change={"reason": "conseiller malade"},
         urgent=True,
-        due=paris(2, 21),
+        due=in_2026(2, 21),
         anne=CANCEL_TEXT.format(when="mardi 3 mars à 14 h"),
         chantal="n'aura pas lieu",
         choices=OFFERS,
     ),
     Case(
         "cancel tomorrow morning, late at night: urgent, but never before 07:00",
-        now=paris(2, 23),
-        start=paris(3, 10),
+        now=in_2026(2, 23),
+        start=in_2026(3, 10),
         change={"reason": "conseiller malade"},
         urgent=True,
-        due=paris(3, 7),
+        due=in_2026(3, 7),
         anne=CANCEL_TEXT.format(when="mardi 3 mars à 10 h"),
         chantal="n'aura pas lieu",
         choices=OFFERS,
     ),
     Case(
         "cancel on Saturday evening for Monday morning: urgent from Sunday 10:00, not Monday 08:30",
-        now=paris(7, 21),
-        start=paris(9, 10),
+        now=in_2026(7, 21),
+        start=in_2026(9, 10),
         change={"reason": "conseiller malade"},
         urgent=True,
-        due=paris(8, 10),
+        due=in_2026(8, 10),
         anne=CANCEL_TEXT.format(when="lundi 9 mars à 10 h"),
         chantal="n'aura pas lieu",
         choices=OFFERS,
     ),
     Case(
         "move to another day, same place",
-        now=paris(2, 9, 30),
-        start=paris(10, 14),
+        now=in_2026(2, 9, 30),
+        start=in_2026(10, 14),
         change={"new_date": date(2026, 3, 12)},
         urgent=False,
-        due=paris(2, 9, 30),
+        due=in_2026(2, 9, 30),
         anne=(
             "L'atelier du mardi 10 mars à 14 h à Saint-Victor est déplacé au jeudi 12 mars à 14 h, même lieu. "
             + SEATED_MOVE_TAIL
         ),
         chantal="est déplacé au jeudi 12 mars à 14 h, même lieu. Vous restez sur la liste d'attente.",
-        new_start=paris(12, 14),
+        new_start=in_2026(12, 14),
     ),
     Case(
         "move to another place, same time",
-        now=paris(2, 9, 30),
-        start=paris(10, 14),
+        now=in_2026(2, 9, 30),
+        start=in_2026(10, 14),
         change={"venue": "Domérat"},
         urgent=False,
-        due=paris(2, 9, 30),
+        due=in_2026(2, 9, 30),
         anne=(
             "L'atelier du mardi 10 mars à 14 h à Saint-Victor change de lieu : Mairie de Domérat, 7 rue du "
             "Treignat, 03410 Domérat. Même jour, même heure. " + SEATED_MOVE_TAIL
         ),
         chantal="change de lieu : Mairie de Domérat",
-        new_start=paris(10, 14),
+        new_start=in_2026(10, 14),
     ),
     Case(
         "move next week's workshop to tomorrow, in the evening: urgent",
-        now=paris(2, 21),
-        start=paris(10, 14),
+        now=in_2026(2, 21),
+        start=in_2026(10, 14),
         change={"new_date": "03/03/2026", "new_start": time(15, 0)},
         urgent=True,
-        due=paris(2, 21),
+        due=in_2026(2, 21),
         anne=(
             "L'atelier du mardi 10 mars à 14 h à Saint-Victor est déplacé au mardi 3 mars à 15 h, même lieu. "
             + SEATED_MOVE_TAIL
         ),
         chantal="est déplacé au mardi 3 mars à 15 h",
-        new_start=paris(3, 15),
+        new_start=in_2026(3, 15),
     ),
     Case(
         "move tomorrow's workshop later, late at night: urgent at 07:00",
-        now=paris(2, 23),
-        start=paris(3, 10),
+        now=in_2026(2, 23),
+        start=in_2026(3, 10),
         change={"new_start": "15:30"},
         urgent=True,
-        due=paris(3, 7),
+        due=in_2026(3, 7),
         anne=(
             "L'atelier du mardi 3 mars à 10 h à Saint-Victor est déplacé au mardi 3 mars à 15 h 30, même lieu. "
             + SEATED_MOVE_TAIL
         ),
         chantal="Vous restez sur la liste d'attente",
-        new_start=paris(3, 15, 30),
+        new_start=in_2026(3, 15, 30),
     ),
 ]
 
@@ -269,8 +273,8 @@ async def test_change_rules(town: Town, clock: Clock, case: Case) -> None:
 
 
 async def test_cancellation_leaves_the_offers_where_a_digit_answers_them(town: Town, clock: Clock) -> None:
-    world = await build(town, paris(10, 14))
-    clock.now = paris(2, 9, 30)
+    world = await build(town, in_2026(10, 14))
+    clock.now = in_2026(2, 9, 30)
     await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason="salle indisponible", author="Julie")
     async with town.ctx.db.read() as session:
         stored = await load_conversation(session=session, channel="sms", address=PHONES["Anne"])
@@ -279,7 +283,7 @@ async def test_cancellation_leaves_the_offers_where_a_digit_answers_them(town: T
     assert stored.data == {"offered": [world.friday, world.thursday], "direct": True}
     assert on_telegram is not None and on_telegram.data == stored.data
 
-    clock.now = paris(2, 10)
+    clock.now = in_2026(2, 10)
     [done] = await town.say(PHONES["Anne"], "2")  # one digit re-enrols, as the notice said
     assert "C'est noté, Anne" in done and "jeudi 12 mars à 14 h" in done
     async with town.ctx.db.read() as session:
@@ -292,7 +296,7 @@ async def test_cancellation_leaves_the_offers_where_a_digit_answers_them(town: T
 
 
 async def test_no_other_workshop_means_no_choices_and_no_stored_offer(town: Town, clock: Clock) -> None:
-    w = await town.workshop("Saint-Victor", paris(10, 14), level=Level.advanced)
+    w = await town.workshop("Saint-Victor", in_2026(10, 14), level=Level.advanced)
     anne = await town.resident("Anne", phone=PHONES["Anne"], level=Level.advanced)
     await town.seat(anne, w)
     await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=w, reason="travaux", author="Julie")
@@ -306,8 +310,8 @@ async def test_no_other_workshop_means_no_choices_and_no_stored_offer(town: Town
 async def test_an_unsent_message_to_the_participants_is_dropped_when_the_workshop_is_cancelled(
     town: Town, clock: Clock
 ) -> None:
-    world = await build(town, paris(10, 14))
-    clock.now = paris(2, 21)  # the adviser's message waits for 08:30 tomorrow
+    world = await build(town, in_2026(10, 14))
+    clock.now = in_2026(2, 21)  # the adviser's message waits for 08:30 tomorrow
     broadcast_id = await send_broadcast(
         ctx=town.ctx, audience=Audience(workshop_id=world.w), body="Apportez votre tablette chargée.", author="Julie"
     )
@@ -317,8 +321,8 @@ async def test_an_unsent_message_to_the_participants_is_dropped_when_the_worksho
 
 
 async def test_a_promotion_not_sent_yet_is_rewritten_for_the_new_time_and_place(town: Town, clock: Clock) -> None:
-    world = await build(town, paris(10, 14))
-    clock.now = paris(2, 21)  # the promotion waits for 08:30 tomorrow
+    world = await build(town, in_2026(10, 14))
+    clock.now = in_2026(2, 21)  # the promotion waits for 08:30 tomorrow
     async with town.ctx.db.write() as session:
         await cancel(session=session, ctx=town.ctx, enrolment_id=world.seats["Anne"], now=clock.now)
     [before] = await town.messages(resident_id=world.people["Chantal"], kind=MessageKind.promotion)
@@ -331,7 +335,7 @@ async def test_a_promotion_not_sent_yet_is_rewritten_for_the_new_time_and_place(
         author="Julie",
     )
     [after] = await town.messages(resident_id=world.people["Chantal"], kind=MessageKind.promotion)
-    assert after.status == MessageStatus.pending and after.expires_at == paris(12, 14)
+    assert after.status == MessageStatus.pending and after.expires_at == in_2026(12, 14)
     assert "jeudi 12 mars à 14 h, Mairie de Quinssaines" in after.body and "10 mars" not in after.body
     [notice] = await town.notices(world.people["Chantal"])  # "déplacé" comes after "une place s'est libérée"
     assert notice.due_at > after.due_at
@@ -344,14 +348,14 @@ async def test_a_promotion_not_sent_yet_is_rewritten_for_the_new_time_and_place(
 async def test_the_adviser_is_told_when_the_reason_did_not_fit(
     town: Town, clock: Clock, reason: str, shortened: bool
 ) -> None:
-    world = await build(town, paris(10, 14))
+    world = await build(town, in_2026(10, 14))
     report = await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason=reason, author="Julie")
     assert report.reason_shortened is shortened
     assert any("trop longue" in line for line in report_lines(report, PARIS)) is shortened
 
 
 async def test_a_new_place_alone_plans_reminders_naming_it(town: Town, clock: Clock) -> None:
-    world = await build(town, paris(10, 14))
+    world = await build(town, in_2026(10, 14))
     [before, *_] = await town.messages(resident_id=world.people["Anne"], kind=MessageKind.reminder)
     assert "Mairie de Saint-Victor" in before.body
     await move_workshop_and_notify(
@@ -366,11 +370,11 @@ async def test_a_new_place_alone_plans_reminders_naming_it(town: Town, clock: Cl
 
 
 async def test_non_after_a_move_gives_up_this_seat_and_promotes(town: Town, clock: Clock) -> None:
-    world = await build(town, paris(10, 14))
-    clock.now = paris(2, 9, 30)
+    world = await build(town, in_2026(10, 14))
+    clock.now = in_2026(2, 9, 30)
     await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
     await town.deliver(MessageKind.change_notice)  # the notice asks "NON if the new time does not suit you"
-    clock.now = paris(2, 11)
+    clock.now = in_2026(2, 11)
     [reply] = await town.say(PHONES["Anne"], "NON")
     assert "jeudi 12 mars" in reply
     assert (await town.enrolment(world.seats["Anne"])).status == EnrolmentStatus.cancelled
@@ -380,8 +384,8 @@ async def test_non_after_a_move_gives_up_this_seat_and_promotes(town: Town, cloc
 
 
 async def test_someone_with_a_sooner_seat_is_told_to_write_annuler(town: Town, clock: Clock) -> None:
-    world = await build(town, paris(10, 14))
-    sooner = await town.workshop("Domérat", paris(5, 14))
+    world = await build(town, in_2026(10, 14))
+    sooner = await town.workshop("Domérat", in_2026(5, 14))
     bruno_sooner = await town.seat(world.people["Bruno"], sooner)
     await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_start="16:00", author="Julie")
     [notice] = await town.notices(world.people["Bruno"])
@@ -393,8 +397,8 @@ async def test_someone_with_a_sooner_seat_is_told_to_write_annuler(town: Town, c
 
 
 async def test_moved_back_before_the_notices_left_tells_nobody(town: Town, clock: Clock) -> None:
-    world = await build(town, paris(10, 14))
-    clock.now = paris(2, 21)  # notices wait for 08:30 tomorrow
+    world = await build(town, in_2026(10, 14))
+    clock.now = in_2026(2, 21)  # notices wait for 08:30 tomorrow
     first = await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
     assert first.told_total == 4
     back = await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="10/03/2026", author="Julie")
@@ -404,8 +408,8 @@ async def test_moved_back_before_the_notices_left_tells_nobody(town: Town, clock
 
 
 async def test_a_second_move_before_the_first_notice_left_tells_the_whole_change_once(town: Town, clock: Clock) -> None:
-    world = await build(town, paris(10, 14))
-    clock.now = paris(2, 21)
+    world = await build(town, in_2026(10, 14))
+    clock.now = in_2026(2, 21)
     await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
     await move_workshop_and_notify(
         ctx=town.ctx, workshop_id=world.w, venue_id=await town.venue("Quinssaines"), author="Julie"
@@ -417,8 +421,8 @@ async def test_a_second_move_before_the_first_notice_left_tells_the_whole_change
 
 
 async def test_cancelled_after_an_unsent_move_names_the_date_they_know(town: Town, clock: Clock) -> None:
-    world = await build(town, paris(10, 14))
-    clock.now = paris(2, 21)
+    world = await build(town, in_2026(10, 14))
+    clock.now = in_2026(2, 21)
     await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
     await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason="conseiller malade", author="Julie")
     [notice] = await town.notices(world.people["Anne"])
@@ -428,7 +432,7 @@ async def test_cancelled_after_an_unsent_move_names_the_date_they_know(town: Tow
 
 
 async def test_a_retried_change_notifies_once_and_bad_input_changes_nothing(town: Town, clock: Clock) -> None:
-    world = await build(town, paris(10, 14))
+    world = await build(town, in_2026(10, 14))
     ctx = town.ctx
     await move_workshop_and_notify(ctx=ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
     refusals: list[tuple[str, Any]] = [
@@ -451,7 +455,7 @@ async def test_a_retried_change_notifies_once_and_bad_input_changes_nothing(town
 
 
 async def test_a_moved_workshop_asks_for_confirmation_again(town: Town, clock: Clock) -> None:
-    world = await build(town, paris(10, 14))
+    world = await build(town, in_2026(10, 14))
     async with town.ctx.db.write() as session:
         from storage.models import Enrolment
 

@@ -152,7 +152,6 @@ def add_workshop(db_url: str) -> int:
         ("y\n", "annulé", True),
     ],
 )
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the dialogue of the terminal, not the database
 def test_confirmations_in_french(
     db_url: str, monkeypatch: pytest.MonkeyPatch, stdin: str, says: str, cancelled: bool
 ) -> None:

@@ -8,48 +8,28 @@ list call) before anything is sent again.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
-from sqlalchemy import func, select
 
-from storage.database import Database
-from storage.models import MessageStatus, OutboundMessage
-from tests.fakes.twilio import spawn
-from tests.serving import by_recipient, number, seed_reminders, serve_env, serving, start_serve, wait_for
+from storage.models import MessageStatus
+from tests.helpers.fake_twilio import spawn
+from tests.helpers.serving import (
+    by_recipient,
+    number,
+    outbox_rows,
+    seed_reminders,
+    serve_env,
+    serving,
+    start_serve,
+    unsettled,
+    wait_for,
+    with_db,
+)
 
-T = TypeVar("T")
 COUNT = 1000
-
-
-def with_db(url: str, action: Callable[[Database], Awaitable[T]]) -> T:
-    async def main() -> T:
-        db = Database.from_url(url)
-        try:
-            return await action(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
-
-
-async def unsettled(db: Database) -> int:
-    async with db.read() as session:
-        query = select(func.count()).where(OutboundMessage.status.in_([MessageStatus.pending, MessageStatus.sending]))
-        return int((await session.execute(query)).scalar_one())
-
-
-async def outbox_rows(db: Database) -> list[tuple[str, MessageStatus, str | None]]:
-    async with db.read() as session:
-        rows = await session.execute(
-            select(OutboundMessage.to_address, OutboundMessage.status, OutboundMessage.provider_id)
-        )
-        return [(to, MessageStatus(status), provider) for to, status, provider in rows]
 
 
 @pytest.mark.slow
@@ -59,10 +39,10 @@ def test_kill_9_while_sending_loses_nothing_and_sends_nothing_twice(sqlite_templ
     url = f"sqlite+aiosqlite:///{path}"
     with_db(url, lambda db: seed_reminders(db, COUNT, datetime.now(UTC)))
     with spawn(tmp_path / "sent.jsonl", latency=0.02) as fake:
-        env = serve_env(url, fake, ATELIER_SMS_RATE="100/s")
+        env = serve_env(url, fake, ATELIER_SMS_RATE="200/s")
         first = start_serve(env, tmp_path / "first.log")
         try:
-            wait_for(lambda: len(fake.messages()) >= 300, 40, "300 messages sent by the first process")
+            wait_for(lambda: len(fake.messages()) >= 300, 90, "300 messages sent by the first process")
         finally:
             first.kill()
         at_kill = fake.messages()
@@ -73,7 +53,7 @@ def test_kill_9_while_sending_loses_nothing_and_sends_nothing_twice(sqlite_templ
         unrecorded = in_doubt & {message.to for message in at_kill}  # Twilio has them, our database does not
         print(f"at the kill: {len(at_kill)} sent, {len(in_doubt)} in doubt, {len(unrecorded)} sent but not recorded")
         with serving(env, tmp_path / "second.log"):
-            wait_for(lambda: with_db(url, unsettled) == 0, 50, "every message sent after the restart")
+            wait_for(lambda: with_db(url, unsettled) == 0, 120, "every message sent after the restart")
         recorded = fake.messages()
     counts = by_recipient(recorded)
     assert sorted(counts) == sorted(number(i) for i in range(COUNT))  # every one arrived …

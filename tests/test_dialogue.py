@@ -36,8 +36,9 @@ from bot.conversation.texts import LEVEL_CHOICES
 from bot.conversation.understanding.communes import CommuneIndex
 from bot.territory import load_territory
 from storage.models import Level
-from tests.harness import PARIS, Clock, check_turn
-from tests.transcripts import SETUPS, TRANSCRIPTS, Transcript
+from tests.helpers.clock import PARIS, Clock
+from tests.helpers.harness import check_turn
+from tests.helpers.transcripts import SETUPS, TRANSCRIPTS, Transcript
 
 TERRITORY = load_territory(DEFAULT_TERRITORY)
 INDEX = CommuneIndex.build(TERRITORY)

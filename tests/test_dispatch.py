@@ -28,20 +28,21 @@ from storage.models import (
     WorkshopStatus,
 )
 from storage.outbox.queueing import NewMessage, enqueue
-from tests.scheduling import (
-    Clock,
-    LookupSender,
-    RecordingSender,
+from tests.helpers.clock import Clock, paris
+from tests.helpers.pacing import Pacers, busiest_second
+from tests.helpers.scheduling import (
     make_context,
     make_enrolment,
     make_resident,
     make_workshop,
     message,
     outbox,
-    paris,
     resident,
-    transient,
 )
+from tests.helpers.senders import LookupSender, RecordingSender, transient
+
+# On both databases: the dispatcher's claims, leases and shared pace, several dispatchers on one database.
+pytestmark = pytest.mark.both_dialects
 
 MONDAY_10H = paris(2026, 3, 2, 10)
 SEAT_KINDS = (MessageKind.reminder, MessageKind.promotion, MessageKind.confirmation)  # expire at the start
@@ -480,24 +481,6 @@ async def test_two_dispatchers_send_each_message_once(db: Database, db_url: str,
     assert {m.status for m in await outbox(db) if m.id in ids} == {MessageStatus.sent}
 
 
-class TimedSender(RecordingSender):
-    """Records when each send started (event-loop clock)."""
-
-    def __init__(self, channel: str = SMS, recipient_interval: timedelta | None = None) -> None:
-        super().__init__(channel=channel, recipient_interval=recipient_interval)
-        self.times: list[float] = []
-
-    async def send(self, message: Outgoing) -> str:
-        self.times.append(asyncio.get_running_loop().time())
-        return await super().send(message)
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most sends in any one-second window [t, t + 1)."""
-    times = sorted(times)
-    return max((sum(1 for u in times[i:] if u < t + 1.0) for i, t in enumerate(times)), default=0)
-
-
 async def run_until(dispatcher: Dispatcher, sender: RecordingSender, count: int, limit: float = 10.0) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
@@ -511,28 +494,53 @@ async def run_until(dispatcher: Dispatcher, sender: RecordingSender, count: int,
 
 
 async def test_run_keeps_the_rate(db: Database, db_url: str, territory: Territory, now: datetime) -> None:
-    sender = TimedSender()
+    sender = RecordingSender()
     ctx = make_context(
         db, db_url, territory, Clock(now), {SMS: sender}, ATELIER_SMS_RATE="20/s", ATELIER_QUIET_HOURS="none"
     )
     ctx.clock = system_clock
     await queue_many(db, ctx.now() - timedelta(seconds=1), 40)
-    await run_until(Dispatcher(ctx), sender, 40)
-    assert busiest_second(sender.times) <= 20
-    assert sender.times[-1] - sender.times[0] >= 39 / 20
+    pacers = Pacers()
+    await run_until(Dispatcher(ctx, pacer=pacers.new), sender, 40)
+    starts = pacers.starts  # each send starts once its pacer granted it a start: the rate asked of the provider
+    assert len(starts) == len(sender.sent) == 40
+    assert busiest_second(starts) <= 20
+    assert starts[-1] - starts[0] >= 39 / 20
 
 
-async def test_telegram_one_message_per_second_per_chat(
-    db: Database, db_url: str, territory: Territory, now: datetime
-) -> None:
-    sender = TimedSender(channel=TELEGRAM, recipient_interval=timedelta(seconds=1))
-    ctx = make_context(db, db_url, territory, Clock(now), {TELEGRAM: sender}, ATELIER_QUIET_HOURS="none")
-    ctx.clock = system_clock
-    await queue_many(db, ctx.now() - timedelta(seconds=1), 3, channel=TELEGRAM, to="555")
-    await queue_many(db, ctx.now() - timedelta(seconds=1), 3, channel=TELEGRAM)
-    await run_until(Dispatcher(ctx), sender, 6)
-    same_chat = [t for t, m in zip(sender.times, sender.sent, strict=True) if m.to == "555"]
-    assert all(b - a >= 0.95 for a, b in itertools.pairwise(same_chat))
+@dataclass
+class ClockedSender(RecordingSender):
+    """Also records the injected clock's time of each send."""
+
+    clock: Clock = field(default_factory=lambda: Clock(MONDAY_10H))
+    times: list[datetime] = field(default_factory=list)
+    latency: float = 0.0  # seconds the provider takes to answer
+
+    async def send(self, message: Outgoing) -> str:
+        self.times.append(self.clock.now)
+        provider_id = await super().send(message)
+        await asyncio.sleep(self.latency)
+        return provider_id
+
+
+async def test_telegram_one_message_per_second_per_chat(db: Database, db_url: str, territory: Territory) -> None:
+    """A tick every quarter of a second of the injected clock, for three seconds: the chat with three messages gets
+    one each second, the others at once."""
+    clock = Clock(MONDAY_10H)
+    sender = ClockedSender(channel=TELEGRAM, recipient_interval=timedelta(seconds=1), clock=clock)
+    ctx = make_context(db, db_url, territory, clock, {TELEGRAM: sender}, ATELIER_QUIET_HOURS="none")
+    await queue_many(db, clock.now - timedelta(seconds=1), 3, channel=TELEGRAM, to="555")
+    await queue_many(db, clock.now - timedelta(seconds=1), 3, channel=TELEGRAM)
+    dispatcher = Dispatcher(ctx)
+    for _ in range(12):
+        await dispatcher.tick()
+        clock.advance(timedelta(seconds=0.25))
+    assert len(sender.sent) == 6
+    same_chat = [at for at, m in zip(sender.times, sender.sent, strict=True) if m.to == "555"]
+    assert len(same_chat) == 3
+    assert all(b - a >= timedelta(seconds=0.95) for a, b in itertools.pairwise(same_chat))
+    others = [at for at, m in zip(sender.times, sender.sent, strict=True) if m.to != "555"]
+    assert max(others) - MONDAY_10H < timedelta(seconds=1)
 
 
 async def test_wake_sends_at_once(db: Database, db_url: str, territory: Territory) -> None:
@@ -594,22 +602,57 @@ async def test_retention_purge_erases_the_long_inactive(db: Database, db_url: st
     assert await purge_inactive(ctx) == 0
 
 
-class SlowSender(TimedSender):
-    """A provider that takes 200 ms to answer."""
+async def test_ten_a_second_with_a_slow_provider(db: Database, db_url: str, territory: Territory) -> None:
+    """At 10/s, each second of the injected clock gets ten slots, however long the provider takes to answer
+    (200 ms here): ten in each of two seconds, then nine (the spacing keeps 4 % under the limit)."""
+    clock = Clock(MONDAY_10H)
+    sender = ClockedSender(clock=clock, latency=0.2)
+    env = {"ATELIER_SMS_RATE": "10/s", "ATELIER_QUIET_HOURS": "none"}
+    ctx = make_context(db, db_url, territory, clock, {SMS: sender}, **env)
+    await queue_many(db, clock.now - timedelta(seconds=1), 40)
+    dispatcher = Dispatcher(ctx)
+    per_second = []
+    for _ in range(3):
+        per_second.append((await dispatcher.tick()).sent)  # one second of slots, each waited for
+        clock.advance(timedelta(seconds=1))
+    assert per_second == [10, 10, 9]
+
+
+@dataclass
+class HeldSender(RecordingSender):
+    """A provider that answers nothing until ``hold`` sends wait for their answer (the first, which opens the
+    connection, is answered at once): a dispatcher that waited for answers before sending more never gets there."""
+
+    hold: int = 10
+    waiting: int = 0
+    most_waiting: int = 0
+    answer: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def send(self, message: Outgoing) -> str:
         provider_id = await super().send(message)
-        await asyncio.sleep(0.2)
+        if len(self.sent) == 1:
+            return provider_id
+        self.waiting += 1
+        self.most_waiting = max(self.most_waiting, self.waiting)
+        if self.waiting >= self.hold:
+            self.answer.set()
+        try:
+            await self.answer.wait()
+        finally:
+            self.waiting -= 1
         return provider_id
 
 
-async def test_ten_a_second_with_a_slow_provider(db: Database, db_url: str, territory: Territory) -> None:
-    sender = SlowSender()
+async def test_sends_overlap_while_the_provider_is_slow(db: Database, db_url: str, territory: Territory) -> None:
+    """The run loop keeps sending at the pace while earlier sends wait for the provider's answer."""
+    sender = HeldSender()
     env = {"ATELIER_SMS_RATE": "10/s", "ATELIER_QUIET_HOURS": "none"}
     ctx = make_context(db, db_url, territory, Clock(MONDAY_10H), {SMS: sender}, **env)
     ctx.clock = system_clock
-    await queue_many(db, ctx.now() - timedelta(seconds=1), 30)
-    await run_until(Dispatcher(ctx), sender, 30)
-    elapsed = sender.times[-1] - sender.times[0]
-    assert busiest_second(sender.times) <= 10
-    assert 29 / elapsed >= 9.0  # sends overlap: 200 ms each does not slow the pace (a probe goes first)
+    await queue_many(db, ctx.now() - timedelta(seconds=1), 15)
+    pacers = Pacers()
+    await run_until(Dispatcher(ctx, pacer=pacers.new), sender, 15, limit=30)
+    assert sender.most_waiting >= sender.hold  # a second's worth of sends in flight at once
+    assert busiest_second(pacers.starts) <= 10
+    assert len(pacers.starts) == 15
+    assert {m.status for m in await outbox(db)} == {MessageStatus.sent}

@@ -29,16 +29,20 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from tests.advisers_world import PARIS, Clock, Town, paris
+from tests.helpers.clock import PARIS, Clock
+from tests.helpers.world import Town, in_2026
+
+# On both databases: seating or queueing from the advisers' side, and finding a resident by number.
+pytestmark = pytest.mark.both_dialects
 
 PHONE = "+33612345678"
-NEXT_TUESDAY, MONDAY_9H = paris(10, 14), paris(2, 9)
+NEXT_TUESDAY, MONDAY_9H = in_2026(10, 14), in_2026(2, 9)
 INTRO = say.phone_enrolment_intro("Montluçon Communauté")
 
 
 @pytest.fixture
 def town(settings: Settings, db: Database, territory: Territory) -> Town:
-    clock = Clock(paris(2, 9))
+    clock = Clock(in_2026(2, 9))
     return Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
 
 
@@ -85,8 +89,8 @@ CASES = [
         consent_channel="sms",
     ),
     Case("an erased number, confirmed with --force", erased_before=True, force=True, notes=("effacé autrefois",)),
-    Case("in the evening: the SMS waits for 08:30", now=paris(2, 21), due=paris(3, 8, 30)),
-    Case("in the evening for tomorrow: urgent, leaves now", now=paris(2, 21), start=paris(3, 14), urgent=True),
+    Case("in the evening: the SMS waits for 08:30", now=in_2026(2, 21), due=in_2026(3, 8, 30)),
+    Case("in the evening for tomorrow: urgent, leaves now", now=in_2026(2, 21), start=in_2026(3, 14), urgent=True),
 ]
 
 
@@ -165,7 +169,7 @@ async def test_a_number_known_under_another_name_asks_first_then_enrols_that_per
 
 
 async def test_the_same_call_twice_enrols_and_texts_once(town: Town) -> None:
-    workshop = await town.workshop("Saint-Victor", paris(10, 14))
+    workshop = await town.workshop("Saint-Victor", in_2026(10, 14))
     arguments: dict[str, Any] = {"name": "Martine Dupont", "phone": PHONE, "commune": "Saint-Victor"}
     first = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, **arguments)
     again = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, **arguments)
@@ -174,7 +178,7 @@ async def test_the_same_call_twice_enrols_and_texts_once(town: Town) -> None:
 
 
 async def test_the_resident_can_cancel_by_sms_as_the_confirmation_says(town: Town) -> None:
-    workshop = await town.workshop("Saint-Victor", paris(10, 14))
+    workshop = await town.workshop("Saint-Victor", in_2026(10, 14))
     done = await enrol_by_phone(
         ctx=town.ctx, name="Martine Dupont", phone=PHONE, commune="Saint-Victor", workshop_id=workshop
     )
@@ -208,7 +212,7 @@ REFUSALS = [
 
 @pytest.mark.parametrize("refusal", REFUSALS, ids=[r.label for r in REFUSALS])
 async def test_refusals_change_nothing(town: Town, refusal: Refusal) -> None:
-    start = paris(2, 8) if refusal.workshop == "started" else paris(10, 14)
+    start = in_2026(2, 8) if refusal.workshop == "started" else in_2026(10, 14)
     workshop = await town.workshop("Saint-Victor", start)
     if refusal.workshop == "cancelled":
         async with town.ctx.db.write() as session:

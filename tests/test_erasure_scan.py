@@ -32,9 +32,13 @@ from bot.territory import Territory
 from storage.database import Database
 from storage.enums import Channel
 from storage.models import Adviser, ErasedIdentity, Resident
-from tests.fakes.telegram import FakeTelegram
-from tests.harness import Clock, seed
-from tests.telegram_rig import telegram_settings
+from tests.helpers.clock import Clock
+from tests.helpers.fake_telegram import FakeTelegram
+from tests.helpers.harness import seed
+from tests.helpers.telegram_rig import telegram_settings
+
+# On both databases: erasure blanks and deletes across every table, and keeps the hash (ON CONFLICT).
+pytestmark = pytest.mark.both_dialects
 
 NAME = "Gisèle Vandenbroucke"
 PHONE = "+33647291853"  # hers (SMS), or the one she shares on Telegram

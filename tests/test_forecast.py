@@ -19,7 +19,8 @@ from storage.database import Database
 from storage.enums import Channel
 from storage.models import MessageKind, MessageStatus
 from storage.outbox.queueing import NewMessage, enqueue
-from tests.advisers_world import PARIS, Clock, Town, paris
+from tests.helpers.clock import PARIS, Clock
+from tests.helpers.world import Town, in_2026
 
 QUIET = parse_quiet_hours("20:00-08:30")
 W = WaitReason
@@ -167,12 +168,13 @@ def test_departure_lines_in_french() -> None:
 @pytest.fixture
 def town(db_url: str, db: Database, territory: Territory) -> Town:
     settings: Settings = load_settings({"ATELIER_DATABASE_URL": db_url, "ATELIER_DAILY_CAP": "2"})
-    clock = Clock(paris(2, 10))
+    clock = Clock(in_2026(2, 10))
     return Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
 
 
+@pytest.mark.both_dialects  # the queue and the day's count are read with the service's own SQL
 async def test_a_move_whose_notices_wait_for_the_daily_cap_says_when_and_why(town: Town) -> None:
-    workshop = await town.workshop("Saint-Victor", paris(9, 14), capacity=6)
+    workshop = await town.workshop("Saint-Victor", in_2026(9, 14), capacity=6)
     busy = await town.resident("Martine Dupont", phone="+33612345678")
     free = await town.resident("Paul Durand", phone="+33698765432")
     for resident in (busy, free):
@@ -188,7 +190,7 @@ async def test_a_move_whose_notices_wait_for_the_daily_cap_says_when_and_why(tow
     report = await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop, new_start="15:00", author="Julie")
     assert report.departures == (
         DepartureGroup(1, None, ()),
-        DepartureGroup(1, paris(3, 8, 30), (W.daily_cap,)),
+        DepartureGroup(1, in_2026(3, 8, 30), (W.daily_cap,)),
     )
     lines = report_lines(report, PARIS)
     assert "Messages prévus : 2 par SMS." in lines

@@ -15,7 +15,8 @@ from bot.conversation import texts as say
 from bot.conversation.gsm7 import to_gsm7
 from bot.interfaces.cli import common
 from storage.models import Workshop
-from tests.test_advisers_cli import as_json, atelier, enrol, in_db, ok, planned_workshop
+from tests.helpers.cli import as_json
+from tests.test_advisers_cli import atelier, enrol, in_db, ok, planned_workshop
 
 PARIS = ZoneInfo("Europe/Paris")
 LONG_NAME = "Marie-Thérèse Dupont-Lajoinie de la Fontaine"

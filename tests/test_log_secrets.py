@@ -29,10 +29,11 @@ from bot.handlers.telegram import SECRET_HEADER, WEBHOOK_PATH
 from bot.logs import protect_logs
 from storage.database import Database
 from storage.models import MessageStatus, OutboundMessage
-from tests.fakes.telegram import FakeTelegram, text_update
-from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_FROM, FakeTwilio
-from tests.harness import Clock, seed
-from tests.transcripts import SIGNUP
+from tests.helpers.clock import Clock
+from tests.helpers.fake_telegram import FakeTelegram, text_update
+from tests.helpers.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_FROM, FakeTwilio
+from tests.helpers.harness import seed
+from tests.helpers.transcripts import SIGNUP
 
 PUBLIC = "https://atelier.example.org"
 BOT_TOKEN = "7312456789:AAHk3vJ9xQ2mZp8LwT5rN1cY6bF0dE4gHsU"
@@ -136,6 +137,7 @@ async def telegram_conversation(both: Both) -> None:
         both.clock.advance(timedelta(seconds=2))  # Telegram's one message a second per chat
 
 
+@pytest.mark.both_dialects  # each database driver logs in its own way
 async def test_no_secret_in_any_log_line_after_a_conversation_on_each_channel(
     db: Database, db_url: str, now: datetime, caplog: pytest.LogCaptureFixture
 ) -> None:

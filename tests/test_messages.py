@@ -11,7 +11,7 @@ from bot.conversation import texts as say
 from bot.conversation.dialogue import INTEREST_LABELS
 from bot.conversation.gsm7 import count_segments, is_gsm7, render_sms
 from bot.territory import load_territory
-from tests.harness import PARIS
+from tests.helpers.clock import PARIS
 
 TERRITORY = load_territory(DEFAULT_TERRITORY)
 LONGEST_COMMUNE = max((c.name for c in TERRITORY.communes), key=len)

@@ -38,7 +38,10 @@ from storage.outbox.queueing import (
     replies_for_inbound,
 )
 from storage.residents import erase_resident, inactive_residents, mark_sms_unreachable, set_opt_out
-from tests.scheduling import make_enrolment, make_resident, make_workshop, message, outbox, resident
+from tests.helpers.scheduling import make_enrolment, make_resident, make_workshop, message, outbox, resident
+
+# On both databases: claims (SKIP LOCKED vs BEGIN IMMEDIATE), leases, idempotency keys (ON CONFLICT), the pace row.
+pytestmark = pytest.mark.both_dialects
 
 
 async def queue(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,15 +17,11 @@ from bot.scheduler.planning import (
     reminder_times,
     retry_delay,
 )
+from tests.helpers.clock import PARIS, paris
 
-PARIS = ZoneInfo("Europe/Paris")
 MONDAY_2_MARCH = datetime(2026, 3, 2, 9, tzinfo=PARIS)
 DEFAULT_RULES = parse_reminders("-1d@10:00,-3h")
 DEFAULT_QUIET = parse_quiet_hours("20:00-08:30")
-
-
-def paris(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from bot.channels import SMS, TELEGRAM
@@ -16,15 +17,11 @@ from storage.database import Database
 from storage.models import Enrolment, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage, Workshop
 from storage.outbox.queueing import NewMessage, enqueue
 from storage.seats import seat_resident
-from tests.scheduling import (
-    Clock,
-    make_context,
-    make_enrolment,
-    make_resident,
-    make_workshop,
-    outbox,
-    paris,
-)
+from tests.helpers.clock import Clock, paris
+from tests.helpers.scheduling import make_context, make_enrolment, make_resident, make_workshop, outbox
+
+# On both databases: reminder rows upserted by idempotency key, re-planned and cancelled with the seats.
+pytestmark = pytest.mark.both_dialects
 
 MONDAY_9H = paris(2026, 3, 2, 9)
 TUESDAY_14H = paris(2026, 3, 10, 14)

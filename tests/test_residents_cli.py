@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from storage.models import Enrolment, EnrolmentStatus, MessageKind, OutboundMessage
-from tests.test_advisers_cli import as_json, atelier, count, enrol, ok, planned_workshop
+from tests.helpers.cli import as_json
+from tests.test_advisers_cli import atelier, count, enrol, ok, planned_workshop
 
 RECORD_FIELDS = {"resident", "upcoming", "past", "messages", "calls"}
 BOOKING_FIELDS = {

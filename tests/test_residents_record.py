@@ -19,7 +19,10 @@ from bot.service.team import TeamError
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import CallKind, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage, Resident
-from tests.advisers_world import Clock, Town, paris
+from tests.helpers.clock import Clock
+from tests.helpers.world import Town, in_2026
+
+pytestmark = pytest.mark.both_dialects  # the service's own SQL: calls, records, seats
 
 JULIE = Actor("Julie Martin")
 MARTINE, PAUL, JEAN = "+33612345678", "+33698765432", "+33470051234"
@@ -27,7 +30,7 @@ MARTINE, PAUL, JEAN = "+33612345678", "+33698765432", "+33470051234"
 
 @pytest.fixture
 def town(settings: Settings, db: Database, territory: Territory) -> Town:
-    clock = Clock(paris(2, 9))
+    clock = Clock(in_2026(2, 9))
     return Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
 
 
@@ -78,11 +81,11 @@ async def test_find_refuses_nothing_to_look_for(town: Town) -> None:
 
 
 async def test_the_record_has_workshops_messages_and_calls(town: Town, people: dict[str, int]) -> None:
-    past = await town.workshop("Saint-Victor", paris(2, 8) - timedelta(days=7))
-    soon = await town.workshop("Saint-Victor", paris(5, 14))
-    later = await town.workshop("Domérat", paris(12, 14), capacity=1)
+    past = await town.workshop("Saint-Victor", in_2026(2, 8) - timedelta(days=7))
+    soon = await town.workshop("Saint-Victor", in_2026(5, 14))
+    later = await town.workshop("Domérat", in_2026(12, 14), capacity=1)
     martine = people["martine"]
-    today, town.clock.now = town.clock.now, paris(2, 8) - timedelta(days=10)  # she signed up before it took place
+    today, town.clock.now = town.clock.now, in_2026(2, 8) - timedelta(days=10)  # she signed up before it took place
     await town.seat(martine, past)
     town.clock.now = today
     await town.seat(martine, soon)
@@ -135,7 +138,7 @@ WAITING = [
 async def test_unenrol_gives_the_seat_to_the_first_waiting_and_tells_everyone(
     town: Town, people: dict[str, int], case: Waiting
 ) -> None:
-    workshop = await town.workshop("Saint-Victor", paris(5, 14), capacity=1)
+    workshop = await town.workshop("Saint-Victor", in_2026(5, 14), capacity=1)
     martine = people["martine"]
     waiting = people["jean" if case.unreachable else "paul"]
     seat = await town.seat(martine, workshop)
@@ -155,11 +158,11 @@ async def test_unenrol_gives_the_seat_to_the_first_waiting_and_tells_everyone(
 
 
 async def test_unenrol_refuses_what_cannot_be_undone(town: Town, people: dict[str, int]) -> None:
-    workshop = await town.workshop("Saint-Victor", paris(5, 14))
+    workshop = await town.workshop("Saint-Victor", in_2026(5, 14))
     with pytest.raises(TeamError, match="n'est pas inscrite à l'atelier"):
         await unenrol(ctx=town.ctx, resident_id=people["martine"], workshop_id=workshop, actor=JULIE)
     await town.seat(people["martine"], workshop)
-    town.clock.now = paris(5, 14, 5)
+    town.clock.now = in_2026(5, 14, 5)
     with pytest.raises(TeamError, match="a déjà commencé"):
         await unenrol(ctx=town.ctx, resident_id=people["martine"], workshop_id=workshop, actor=JULIE)
     assert await town.messages(kind=MessageKind.confirmation) == []
@@ -169,8 +172,8 @@ async def test_unenrol_refuses_what_cannot_be_undone(town: Town, people: dict[st
 
 
 async def test_move_a_person_in_one_step(town: Town, people: dict[str, int]) -> None:
-    first = await town.workshop("Saint-Victor", paris(5, 14), capacity=1)
-    second = await town.workshop("Domérat", paris(10, 9, 30))
+    first = await town.workshop("Saint-Victor", in_2026(5, 14), capacity=1)
+    second = await town.workshop("Domérat", in_2026(10, 9, 30))
     martine, paul = people["martine"], people["paul"]
     old_seat = await town.seat(martine, first)
     await town.seat(paul, first)  # waiting for Martine's seat
@@ -195,8 +198,8 @@ async def test_move_a_person_in_one_step(town: Town, people: dict[str, int]) -> 
 
 
 async def test_move_to_a_full_workshop_needs_the_waiting_list(town: Town, people: dict[str, int]) -> None:
-    first = await town.workshop("Saint-Victor", paris(5, 14))
-    full = await town.workshop("Domérat", paris(10, 9, 30), capacity=1)
+    first = await town.workshop("Saint-Victor", in_2026(5, 14))
+    full = await town.workshop("Domérat", in_2026(10, 9, 30), capacity=1)
     martine = people["martine"]
     await town.seat(martine, first)
     await town.seat(people["paul"], full)
@@ -225,8 +228,8 @@ async def test_move_to_a_full_workshop_needs_the_waiting_list(town: Town, people
 async def test_move_refuses_kindly_and_changes_nothing(
     town: Town, people: dict[str, int], label: str, target: str, says: str
 ) -> None:
-    first = await town.workshop("Saint-Victor", paris(5, 14))
-    other = await town.workshop("Domérat", paris(10, 9, 30))
+    first = await town.workshop("Saint-Victor", in_2026(5, 14))
+    other = await town.workshop("Domérat", in_2026(10, 9, 30))
     martine = people["martine"]
     for workshop in (first, other):
         await town.seat(martine, workshop)

@@ -12,6 +12,9 @@ from storage.database import Database
 from storage.models import Enrolment, EnrolmentStatus, Level, Resident, Venue, Workshop
 from storage.seats import SeatError, cancel_enrolment, cancel_workshop, seat_resident
 
+# On both databases: row locks (FOR UPDATE) or the write lock taken up front keep the capacity under concurrent seating.
+pytestmark = pytest.mark.both_dialects
+
 
 async def make_workshop(db: Database, now: datetime, capacity: int = 6) -> int:
     async with db.write() as session:

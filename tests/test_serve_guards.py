@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.twilio import DEFAULT_AUTH_TOKEN
-from tests.serving import ATELIER, ROOT, serving
+from tests.helpers.fake_twilio import DEFAULT_AUTH_TOKEN
+from tests.helpers.serving import ATELIER, ROOT, serving
 
 PUBLIC = "https://atelier.example.org"
 

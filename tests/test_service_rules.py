@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.channels import SMS, TELEGRAM, Inbound
@@ -23,8 +24,12 @@ from storage.models import (
     OutboundMessage,
     Resident,
 )
-from tests.harness import PHONES, Clock, seed
-from tests.transcripts import SIGNUP, Say
+from tests.helpers.clock import Clock
+from tests.helpers.harness import PHONES, seed
+from tests.helpers.transcripts import SIGNUP, Say
+
+# On both databases: identity, opting back in and reminder answers, through the service's own queries.
+pytestmark = pytest.mark.both_dialects
 
 
 async def test_a_number_typed_for_a_callback_is_not_taken_as_an_identity(

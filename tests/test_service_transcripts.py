@@ -12,8 +12,12 @@ from bot.context import Context
 from bot.service.inbound import handle_inbound
 from bot.territory import Territory
 from storage.database import Database
-from tests.harness import PHONES, Clock, check_final, play, seed
-from tests.transcripts import TRANSCRIPTS, Transcript
+from tests.helpers.clock import Clock
+from tests.helpers.harness import PHONES, check_final, play, seed
+from tests.helpers.transcripts import TRANSCRIPTS, Transcript
+
+# On both databases: every conversation's effects on the database, through the service.
+pytestmark = pytest.mark.both_dialects
 
 
 @pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t.label for t in TRANSCRIPTS])

@@ -25,12 +25,16 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from tests.advisers_world import Clock, Town, paris
+from tests.helpers.clock import Clock
+from tests.helpers.world import Town, in_2026
+
+# On both databases: aggregates over times and groups, which the engines type differently.
+pytestmark = pytest.mark.both_dialects
 
 
 @pytest.fixture
 def town(settings: Settings, db: Database, territory: Territory) -> Town:
-    clock = Clock(paris(2, 9))
+    clock = Clock(in_2026(2, 9))
     return Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
 
 
@@ -54,9 +58,9 @@ async def tell(town: Town) -> Story:
             name, phone=f"+3361200{len(ids):04d}", commune="Domérat", level=Level.intermediate
         )
     ids["Gina"] = await town.resident("Gina", phone="+33612009999", commune="Lamaids")
-    w = await town.workshop("Saint-Victor", paris(3, 14), capacity=3)
-    later = await town.workshop("Domérat", paris(12, 14), level=Level.intermediate, capacity=1)
-    gone = await town.workshop("Saint-Victor", paris(5, 14))
+    w = await town.workshop("Saint-Victor", in_2026(3, 14), capacity=3)
+    later = await town.workshop("Domérat", in_2026(12, 14), level=Level.intermediate, capacity=1)
+    gone = await town.workshop("Saint-Victor", in_2026(5, 14))
     seats = {name: await town.seat(ids[name], w) for name in ("Anne", "Bruno", "Chloé", "Denis")}
     seats |= {name: await town.seat(ids[name], later) for name in ("Eve", "Fred")}
     await town.seat(ids["Gina"], gone)
@@ -69,14 +73,14 @@ async def tell(town: Town) -> Story:
             .where(
                 OutboundMessage.kind == MessageKind.reminder,
                 OutboundMessage.workshop_id == w,
-                OutboundMessage.due_at <= paris(2, 10),
+                OutboundMessage.due_at <= in_2026(2, 10),
             )
-            .values(status=MessageStatus.sent, sent_at=paris(2, 10))
+            .values(status=MessageStatus.sent, sent_at=in_2026(2, 10))
         )
         erased = await session.get(Resident, ids["Hugo"])
         assert erased is not None
         erased.erased, erased.name, erased.phone = True, None, None
-    town.clock.now = paris(2, 10, 30)
+    town.clock.now = in_2026(2, 10, 30)
     await town.say("+33612000000", "OUI")  # Anne
     await town.say("+33612000001", "non")  # Bruno
     return Story(w, later, ids, seats)
@@ -84,7 +88,7 @@ async def tell(town: Town) -> Story:
 
 async def test_figures_per_commune_and_level(town: Town) -> None:
     story = await tell(town)
-    town.clock.now = paris(3, 16, 30)
+    town.clock.now = in_2026(3, 16, 30)
     await mark_attendance(
         ctx=town.ctx, workshop_id=story.w, present=[story.ids["Anne"], story.ids["Denis"]], absent=[story.ids["Chloé"]]
     )
@@ -107,7 +111,7 @@ async def test_figures_per_commune_and_level(town: Town) -> None:
         "signed_up": 8, "waiting": 1, "seated": 4, "confirmed": 1, "came": 2, "reminded": 3, "answered": 2,
     }  # fmt: skip
 
-    quarter = await workshop_stats(ctx=town.ctx, since=paris(4, 0), until=paris(1, 0, month=4))
+    quarter = await workshop_stats(ctx=town.ctx, since=in_2026(4, 0), until=in_2026(1, 0, month=4))
     assert [(r.commune, figures(r)) for r in quarter.rows] == [
         (
             "Domérat",
@@ -121,11 +125,11 @@ async def test_attendance_is_marked_corrected_and_shown_in_the_roster(town: Town
     anne, chloe = story.ids["Anne"], story.ids["Chloé"]
     ctx = town.ctx
     refusals: list[tuple[str, datetime, dict[str, list[int]], str]] = [
-        ("before the start", paris(3, 13), {"present": [anne]}, "pas encore commencé"),
-        ("nobody named", paris(3, 16), {}, "indiquez qui était présent"),
-        ("present and absent at once", paris(3, 16), {"present": [anne], "absent": [anne]}, "à la fois"),
-        ("someone without a seat there", paris(3, 16), {"present": [anne, story.ids["Bruno"]]}, "pas de place"),
-        ("someone unknown", paris(3, 16), {"absent": [99999]}, "99999"),
+        ("before the start", in_2026(3, 13), {"present": [anne]}, "pas encore commencé"),
+        ("nobody named", in_2026(3, 16), {}, "indiquez qui était présent"),
+        ("present and absent at once", in_2026(3, 16), {"present": [anne], "absent": [anne]}, "à la fois"),
+        ("someone without a seat there", in_2026(3, 16), {"present": [anne, story.ids["Bruno"]]}, "pas de place"),
+        ("someone unknown", in_2026(3, 16), {"absent": [99999]}, "99999"),
     ]
     for label, moment, marks, says in refusals:
         town.clock.now = moment

@@ -1,5 +1,5 @@
-"""Advisers' commands on Telegram, end to end on both databases: /ateliers, /inscrits, /annonce (preview, then a
-button), /annuler (a button too), /rappels (a button per request) — and who may use them.
+"""Advisers' commands on Telegram, end to end (on SQLite; replays and previews on PostgreSQL too): /ateliers, /inscrits,
+/annonce (preview, then a button), /annuler (a button too), /rappels (a button per request) — and who may use them.
 
 Commands are posted to the webhook from the adviser's private chat; the answers are sent straight to the fake Bot
 API (they are not resident messages); what reaches residents goes through the outbox and the dispatcher.
@@ -28,10 +28,10 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from tests.fakes.telegram import FakeTelegram, SentMessage, callback_update, command_update, group_update
-from tests.harness import seed
-from tests.telegram_rig import Rig, rig
-from tests.transcripts import SIGNUP, fold
+from tests.helpers.fake_telegram import FakeTelegram, SentMessage, callback_update, command_update, group_update
+from tests.helpers.harness import seed
+from tests.helpers.telegram_rig import Rig, rig
+from tests.helpers.transcripts import SIGNUP, fold
 
 ADVISER = 9_990_001  # a private chat's id is the user's id
 OTHER_ADVISER = 9_990_002
@@ -174,6 +174,7 @@ async def test_annonce_cancelled_with_its_button_sends_nothing(bench: Rig, now: 
     assert await count(db, Broadcast) == 0
 
 
+@pytest.mark.both_dialects  # previews kept and dropped by key prefix (LIKE)
 async def test_only_the_newest_preview_can_be_sent(bench: Rig, now: datetime, db: Database) -> None:
     ids = await with_people(bench, now)
     [first] = await command(bench, f"/annonce {ids['sv-beg']} Premier message")
@@ -194,6 +195,7 @@ async def test_a_preview_left_too_long_is_not_sent(bench: Rig, now: datetime, db
     assert await count(db, Broadcast) == 0
 
 
+@pytest.mark.both_dialects  # previews kept and dropped by key prefix (LIKE)
 async def test_another_adviser_cannot_confirm_someone_else_s_preview(bench: Rig, now: datetime, db: Database) -> None:
     ids = await with_people(bench, now)
     [preview] = await command(bench, f"/annonce {ids['sv-beg']} Bonjour")
@@ -331,6 +333,7 @@ async def test_appels_is_for_advisers_only(bench: Rig, now: datetime) -> None:
 # --- Who may use them -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_dialects  # the update_id's unique key (ON CONFLICT)
 async def test_a_replayed_adviser_command_is_answered_once(bench: Rig, now: datetime) -> None:
     ids = await with_people(bench, now)
     update = command_update(bench.next_update_id(), ADVISER, f"/annonce {ids['sv-beg']} Bonjour")

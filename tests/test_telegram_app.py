@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from bot.app import create_app
 from bot.cli import app as cli
 from bot.handlers.telegram import ALLOWED_UPDATES, WEBHOOK_PATH, TelegramSender
-from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram, text_update
-from tests.telegram_rig import PUBLIC_URL, SECRET, telegram_settings
-from tests.transcripts import fold
+from tests.helpers.fake_telegram import DEFAULT_TOKEN, FakeTelegram, text_update
+from tests.helpers.telegram_rig import PUBLIC_URL, SECRET, telegram_settings
+from tests.helpers.transcripts import fold
 
 CHAT = 6_660_001
 runner = CliRunner()
@@ -32,7 +32,7 @@ def fake() -> Iterator[FakeTelegram]:
         yield server
 
 
-async def wait_for(condition: object, seconds: float = 10.0) -> None:
+async def wait_for(condition: object, seconds: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while not callable(condition) or not condition():

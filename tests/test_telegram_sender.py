@@ -46,7 +46,7 @@ from bot.handlers.telegram import (
     uses_polling,
     webhook_url,
 )
-from tests.fakes.telegram import (
+from tests.helpers.fake_telegram import (
     BAD_GATEWAY,
     CHAT_NOT_FOUND,
     DEFAULT_TOKEN,

@@ -1,4 +1,5 @@
-"""The conversation table (tests/transcripts.py) through Telegram, end to end, on both databases.
+"""The conversation table (tests/helpers/transcripts.py) through Telegram, end to end, on SQLite (the same rows run
+through the service on both databases: test_service_transcripts.py).
 
 Each message is posted to the webhook as Telegram would post it; the replies are queued in the outbox and sent by
 dispatcher ticks through ``TelegramSender`` to the fake Bot API; what the chat received is checked against the same
@@ -16,10 +17,10 @@ import pytest
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import Resident
-from tests.fakes.telegram import FakeTelegram, SentMessage
-from tests.harness import PHONES, check_final, play, seed
-from tests.telegram_rig import Rig, rig
-from tests.transcripts import TRANSCRIPTS, Transcript
+from tests.helpers.fake_telegram import FakeTelegram, SentMessage
+from tests.helpers.harness import PHONES, check_final, play, seed
+from tests.helpers.telegram_rig import Rig, rig
+from tests.helpers.transcripts import TRANSCRIPTS, Transcript
 
 CHATS = {"resident": 5_550_001, "other": 5_550_002}
 

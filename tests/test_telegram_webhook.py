@@ -1,8 +1,9 @@
-"""The Telegram webhook end to end, on both databases: who may post, what is ignored, what a resident's taps and
-commands do, what happens when Telegram refuses a message, and one resident across SMS and Telegram.
+"""The Telegram webhook end to end (on SQLite; replays and linked identities on PostgreSQL too): who may post, what is
+ignored, what a resident's taps and commands do, what happens when Telegram refuses a message, and one resident across
+SMS and Telegram.
 
 Rows are posted to ``POST /telegram/webhook`` as Telegram posts them; answers leave through dispatcher ticks and
-``TelegramSender`` to the fake Bot API (tests/telegram_rig.py).
+``TelegramSender`` to the fake Bot API (tests/helpers/telegram_rig.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-from tests.fakes.telegram import (
+from tests.helpers.fake_telegram import (
     BAD_GATEWAY,
     TOO_MANY_REQUESTS,
     FakeTelegram,
@@ -41,9 +42,9 @@ from tests.fakes.telegram import (
     group_update,
     text_update,
 )
-from tests.harness import seed
-from tests.telegram_rig import SECRET, Rig, rig
-from tests.transcripts import SIGNUP, fold
+from tests.helpers.harness import seed
+from tests.helpers.telegram_rig import SECRET, Rig, rig
+from tests.helpers.transcripts import SIGNUP, fold
 
 CHAT = 7_770_001
 PHONE = "+33612345678"
@@ -198,6 +199,7 @@ async def test_group_messages_and_other_people_s_contacts_are_not_a_sign_up(benc
 # --- Replayed updates -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_dialects  # the update_id's unique key (ON CONFLICT)
 async def test_a_replayed_update_changes_state_once(bench: Rig, db: Database) -> None:
     await bench.say(CHAT, "Bonjour")
     update = text_update(bench.next_update_id(), CHAT, "Martine Dupont")
@@ -214,6 +216,7 @@ async def test_a_replayed_update_changes_state_once(bench: Rig, db: Database) ->
     assert "debute" in texts(await bench.say(CHAT, "st victor"))
 
 
+@pytest.mark.both_dialects  # the update_id's unique key (ON CONFLICT)
 async def test_updates_replayed_out_of_order_are_each_handled_once(bench: Rig, db: Database) -> None:
     first, second = bench.next_update_id(), bench.next_update_id()
     assert await bench.post(text_update(first, CHAT, "Bonjour")) == 200
@@ -327,6 +330,7 @@ async def test_a_bad_gateway_is_retried(bench: Rig, db: Database) -> None:
     assert row.status == MessageStatus.sent and row.attempts == 2
 
 
+@pytest.mark.both_dialects  # the transaction rolled back
 async def test_a_failure_while_handling_gets_an_apology_and_changes_nothing(
     bench: Rig, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -352,6 +356,7 @@ async def known_by_sms(bench: Rig) -> int:
 
 
 @pytest.mark.parametrize("written", ["33612345678", "+33612345678"], ids=["number without +", "number with +"])
+@pytest.mark.both_dialects  # two residents merged
 async def test_a_resident_known_by_sms_who_shares_their_number_on_telegram_is_recognised(
     written: str, bench: Rig, db: Database
 ) -> None:
@@ -370,6 +375,7 @@ async def test_a_resident_known_by_sms_who_shares_their_number_on_telegram_is_re
     assert "saint-victor" in texts(await bench.say(CHAT, "mes ateliers"))
 
 
+@pytest.mark.both_dialects  # a chat linked to a number (unique keys)
 async def test_sharing_the_number_first_links_at_once(bench: Rig, db: Database) -> None:
     resident_id = await known_by_sms(bench)
     assert await bench.post(contact_update(bench.next_update_id(), CHAT, "33612345678")) == 200

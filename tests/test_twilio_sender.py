@@ -28,7 +28,8 @@ from bot.conversation.gsm7 import render_sms
 from bot.conversation.phones import masked
 from bot.handlers.console import ConsoleSender
 from bot.handlers.sms import STATUS_PATH, TwilioSender, parse_retry_after
-from tests.fakes.twilio import (
+from tests.helpers.clock import Clock
+from tests.helpers.fake_twilio import (
     ACCEPT_THEN_DROP,
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
@@ -258,14 +259,6 @@ FIND_CASES = [
 ]
 
 
-class Clock:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-
 @pytest.mark.parametrize("case", FIND_CASES, ids=lambda case: case.label)
 async def test_find_sent(case: FindCase) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
@@ -275,9 +268,9 @@ async def test_find_sent(case: FindCase) -> None:
         try:
             sids = []
             for to, body, choices, age in case.sent:
-                clock.moment = now - age
+                clock.now = now - age
                 sids.append(await sender.send(Outgoing(to=to, body=body, choices=choices)))
-            clock.moment = now
+            clock.now = now
             found = await sender.find_sent(to=case.to, body=case.body, since=now - case.since_age)
         finally:
             await sender.aclose()

@@ -21,25 +21,28 @@ from bot.service.workshops import WorkshopError
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import EnrolmentStatus, ErasedIdentity, Workshop
-from tests.advisers_world import Clock, Town, paris
-from tests.test_advisers_cli import as_json, atelier, enrol, in_db, ok, planned_workshop
+from tests.helpers.cli import as_json
+from tests.helpers.clock import Clock
+from tests.helpers.world import Town, in_2026
+from tests.test_advisers_cli import atelier, enrol, in_db, ok, planned_workshop
 
 JULIE = Actor("Julie Martin")
 
 
 @pytest.fixture
 def town(settings: Settings, db: Database, territory: Territory) -> Town:
-    clock = Clock(paris(2, 9))
+    clock = Clock(in_2026(2, 9))
     return Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
 
 
 async def held(town: Town) -> int:
     """A workshop that started at 9:00 today; the clock is at 10:30."""
-    workshop = await town.workshop("Saint-Victor", paris(2, 9, 30))
-    town.clock.now = paris(2, 10, 30)
+    workshop = await town.workshop("Saint-Victor", in_2026(2, 9, 30))
+    town.clock.now = in_2026(2, 10, 30)
     return workshop
 
 
+@pytest.mark.both_dialects
 async def test_a_walk_in_without_a_number_counts_but_is_not_signed_up(town: Town) -> None:
     workshop = await held(town)
     before = (await workshop_stats(ctx=town.ctx)).total
@@ -56,6 +59,7 @@ async def test_a_walk_in_without_a_number_counts_but_is_not_signed_up(town: Town
     assert (again.resident_id, again.already) == (added.resident_id, True)  # typed twice: once
 
 
+@pytest.mark.both_dialects
 async def test_a_walk_in_with_a_number_becomes_a_resident_with_consent_by_voice(town: Town) -> None:
     workshop = await held(town)
     added = await add_walk_in(
@@ -67,6 +71,7 @@ async def test_a_walk_in_with_a_number_becomes_a_resident_with_consent_by_voice(
     assert (await workshop_stats(ctx=town.ctx)).total.signed_up == 1
 
 
+@pytest.mark.both_dialects
 async def test_a_known_number_marks_that_person_and_asks_when_the_name_differs(town: Town) -> None:
     workshop = await held(town)
     paul = await town.resident("Paul Durand", phone="+33698765432")
@@ -80,8 +85,9 @@ async def test_a_known_number_marks_that_person_and_asks_when_the_name_differs(t
     assert (confirmed.resident_id, confirmed.already) == (paul, True)
 
 
+@pytest.mark.both_dialects
 async def test_walk_ins_are_refused_kindly(town: Town) -> None:
-    soon = await town.workshop("Saint-Victor", paris(3, 9, 30))
+    soon = await town.workshop("Saint-Victor", in_2026(3, 9, 30))
     with pytest.raises(WorkshopError, match="n'a pas encore commencé"):
         await add_walk_in(ctx=town.ctx, workshop_id=soon, name="Lucien Petit", actor=JULIE)
     workshop = await held(town)

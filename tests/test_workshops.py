@@ -38,6 +38,9 @@ from storage.database import Database
 from storage.models import Adviser, Level, Resident, Workshop, WorkshopStatus
 from storage.seats import seat_resident
 
+# On both databases: listings counted in one query, imports in one transaction, moves and cancellations.
+pytestmark = pytest.mark.both_dialects
+
 PARIS = ZoneInfo("Europe/Paris")
 FR = "date;debut;fin;commune;lieu;adresse;niveau;theme;places"
 

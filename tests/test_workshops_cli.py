@@ -7,7 +7,6 @@ command runs its own ``asyncio.run``, which needs no loop running around it.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -16,12 +15,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from bot.cli import app
 from storage.database import Database
 from storage.models import Resident
 from storage.seats import seat_resident
+from tests.helpers.cli import as_json, atelier, ok
 
 PARIS = ZoneInfo("Europe/Paris")
 FR = "date;debut;fin;commune;lieu;adresse;niveau;theme;places"
@@ -29,8 +27,6 @@ WORKSHOP_FIELDS = {"id", "start", "end", "commune", "venue", "address", "level",
 WORKSHOP_FIELDS |= {"waiting", "status", "confirmed", "adviser"}
 ENROLMENT_FIELDS = {"resident_id", "name", "phone", "telegram_chat_id", "channel", "status", "position"}
 ENROLMENT_FIELDS |= {"interests", "confirmed"}
-
-runner = CliRunner()
 
 
 def day(offset: int) -> date:
@@ -43,22 +39,6 @@ def fr_date(offset: int) -> str:
 
 def local_iso(offset: int, clock: time) -> str:
     return datetime.combine(day(offset), clock, tzinfo=PARIS).isoformat()
-
-
-def atelier(db_url: str, *args: str) -> Result:
-    return runner.invoke(
-        app, list(args), env={"ATELIER_DATABASE_URL": db_url, "ATELIER_TIMEZONE": "Europe/Paris", "COLUMNS": "200"}
-    )
-
-
-def ok(db_url: str, *args: str) -> Result:
-    result = atelier(db_url, *args)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
-
-
-def as_json(result: Result) -> Any:
-    return json.loads(result.stdout)
 
 
 ADD = ("workshops", "add", "--start", "14:00", "--end", "16:00", "--level", "débutant", "--topic", "Tablette")

@@ -233,12 +233,12 @@ def routes(ctx: Context) -> list[Route]:
 
 # A report can overtake the sender's own record of the sid: Twilio may call back ("queued", or "failed" for a
 # landline) a few milliseconds after answering the send, before the dispatcher has written the sid on the row.
-# Twilio does not retry status callbacks, so an unknown sid is looked up again for a moment before giving up.
-STATUS_LOOKUP_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
+# Twilio does not retry status callbacks, so an unknown sid is looked up again for a moment before giving up
+# (``ATELIER_STATUS_LOOKUP_DELAYS``: 1.55 s in all by default).
 
 
 async def _record(ctx: Context, update: dict[str, Any]) -> bool:
-    for delay in (*STATUS_LOOKUP_DELAYS, None):
+    for delay in (*ctx.settings.status_lookup_delays, None):
         async with ctx.db.write() as session:
             if await record_report(session=session, ctx=ctx, report=update, now=ctx.now()):
                 return True

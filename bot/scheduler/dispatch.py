@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
 
@@ -118,8 +119,10 @@ class Dispatcher:
         concurrency: int = 32,
         max_batch: int = 500,
         rng: random.Random | None = None,
+        pacer: Callable[[timedelta], Pacer] = Pacer,  # one per channel, given its spacing
     ) -> None:
         self.ctx = ctx
+        self._new_pacer = pacer
         self.lease = lease or timedelta(seconds=ctx.settings.dispatch_lease)
         self.send_timeout = send_timeout
         self.concurrency = concurrency
@@ -195,7 +198,7 @@ class Dispatcher:
             spacing = spacing_of(self.ctx.settings.rate_of(channel))
             sender = self.ctx.senders.get(channel)
             interval = sender.recipient_interval if sender is not None else None
-            state = _ChannelState(spacing=spacing, pacer=Pacer(spacing), recipient_interval=interval)
+            state = _ChannelState(spacing=spacing, pacer=self._new_pacer(spacing), recipient_interval=interval)
             self._channels[channel] = state
         return state
 

@@ -32,15 +32,22 @@ class Pacer:
         self.spacing = spacing.total_seconds()
         self._next = 0.0
 
+    def reserve(self, now: float, within: float | None = None) -> float | None:
+        """Reserve this process's next start (on the event loop's clock), at ``now`` or later; None (and nothing
+        reserved) when that is more than ``within`` seconds away."""
+        start = max(now, self._next)
+        if within is not None and start - now > within:
+            return None
+        self._next = start + self.spacing
+        return start
+
     async def wait(self, within: float | None = None) -> bool:
         """Wait for this process's next start; False (and nothing reserved) when that is more than ``within``
         seconds away."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        start = max(now, self._next)
-        if within is not None and start - now > within:
+        now = asyncio.get_running_loop().time()
+        start = self.reserve(now, within)
+        if start is None:
             return False
-        self._next = start + self.spacing
         if start > now:
             await asyncio.sleep(start - now)
         return True

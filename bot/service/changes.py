@@ -790,6 +790,7 @@ async def _tell_moved(
     if queued is None:
         return
     tally.told[channel] += 1
+    tally.queued.append(queued)
     if answer_non:
         # NON must reach the dialogue's idle state, where it answers this notice: it cancels the seat moved.
         await forget_conversation(session=session, channel=channel, address=address)

@@ -26,7 +26,8 @@ from bot.scheduler.dispatch import Dispatcher
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import MessageStatus, OutboundMessage
-from tests.fakes.telegram import (
+from tests.helpers.clock import Clock
+from tests.helpers.fake_telegram import (
     DEFAULT_TOKEN,
     FakeTelegram,
     SentMessage,
@@ -34,7 +35,6 @@ from tests.fakes.telegram import (
     sticker_update,
     text_update,
 )
-from tests.harness import Clock
 
 SECRET = "s3cret-Token_for-tests"
 PUBLIC_URL = "https://atelier.example.org"

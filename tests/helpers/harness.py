@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -21,21 +19,10 @@ from storage.models import (
     Venue,
     Workshop,
 )
-from tests.transcripts import SETUPS, Final, Say, Transcript, fold
+from tests.helpers.clock import PARIS, Clock
+from tests.helpers.transcripts import SETUPS, Final, Say, Transcript, fold
 
-PARIS = ZoneInfo("Europe/Paris")
 PHONES = {"resident": "+33612345678", "other": "+33698765432"}
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 async def seed(db: Database, setup: str, now: datetime) -> dict[str, int]:

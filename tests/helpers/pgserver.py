@@ -12,8 +12,11 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import asyncpg
 
 BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)]
 
@@ -96,3 +99,41 @@ def stop(server: PostgresServer) -> None:
             capture_output=True,
         )
     shutil.rmtree(server.directory, ignore_errors=True)
+
+
+# --- one database per run, put back as it was before each test ---------------------------------------------------
+# Creating a database per test from a template costs a quarter of a second; putting the rows back costs a few
+# milliseconds. The rows the migrated, territory-holding database starts with are copied once into a schema of
+# their own; before each test every table is emptied, refilled from that copy and its id sequence restarted, and
+# whatever connection a previous test left open is ended first (what DROP DATABASE … WITH (FORCE) would do).
+
+SNAPSHOT_SCHEMA = "pristine"
+
+
+async def snapshot(conn: asyncpg.Connection, tables: Sequence[str]) -> None:
+    """Keep a copy of ``tables``' rows (in the database ``conn`` is connected to)."""
+    await conn.execute(f"CREATE SCHEMA {SNAPSHOT_SCHEMA}")
+    for table in tables:
+        await conn.execute(f'CREATE TABLE {SNAPSHOT_SCHEMA}."{table}" AS TABLE public."{table}"')
+
+
+async def restore(conn: asyncpg.Connection, tables: Sequence[str]) -> None:
+    """Put ``tables`` (parents before children) back as the snapshot has them, id sequences included."""
+    await conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    sequences = await conn.fetch(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND (column_default LIKE 'nextval(%' OR is_identity = 'YES')"
+    )
+    # The names below are the models' tables and columns, not input: S608 does not apply.
+    statements = [f'DELETE FROM public."{table}"' for table in reversed(tables)]  # noqa: S608
+    statements += [f'INSERT INTO public."{t}" SELECT * FROM {SNAPSHOT_SCHEMA}."{t}"' for t in tables]  # noqa: S608
+    statements += [
+        f"SELECT setval(pg_get_serial_sequence('public.\"{table}\"', '{column}'),"  # noqa: S608
+        f' coalesce((SELECT max("{column}") FROM public."{table}"), 0) + 1, false)'
+        for table, column in sequences
+    ]
+    async with conn.transaction():
+        await conn.execute(";\n".join(statements))

@@ -22,7 +22,7 @@ sent: what a crash of the network or of the client between the two looks like); 
 It runs in-process (a ``ThreadingHTTPServer`` in a thread: one thread per connection, many client processes) or
 as a standalone process that outlives the client under test::
 
-    python -m tests.fakes.twilio --port 8099 --record /tmp/sent.jsonl
+    python -m tests.helpers.fake_twilio --port 8099 --record /tmp/sent.jsonl
 
 The standalone process appends each accepted message to the record file as one JSON line, flushed at once, so
 whatever happens to the client the file is a consistent record of what "Twilio" accepted. Its knobs are reached
@@ -705,11 +705,11 @@ def spawn(
     latency: float = 0.0,
     status_callbacks: bool = False,
 ) -> Iterator[FakeTwilioProcess]:
-    """Start ``python -m tests.fakes.twilio`` and stop it on exit."""
+    """Start ``python -m tests.helpers.fake_twilio`` and stop it on exit."""
     command = [
         sys.executable,
         "-m",
-        "tests.fakes.twilio",
+        "tests.helpers.fake_twilio",
         f"--port={port}",
         f"--record={record}",
         f"--account-sid={account_sid}",

@@ -2,29 +2,75 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.channels import SMS
 from storage.database import Database
-from storage.models import Enrolment, EnrolmentStatus, Level, MessageKind, Resident, Venue, Workshop
+from storage.models import (
+    Enrolment,
+    EnrolmentStatus,
+    Level,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Resident,
+    Venue,
+    Workshop,
+)
 from storage.outbox.queueing import NewMessage, enqueue_many
-from tests.fakes.twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_FROM, FakeTwilioProcess, RecordedMessage
-from tests.pgserver import free_port
+from tests.helpers.fake_twilio import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    DEFAULT_FROM,
+    FakeTwilioProcess,
+    RecordedMessage,
+)
+from tests.helpers.pgserver import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ATELIER = Path(sys.executable).parent / "atelier"
+T = TypeVar("T")
+
+
+def with_db(url: str, action: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``action`` on the database at ``url`` from synchronous code (the tests that drive processes)."""
+
+    async def main() -> T:
+        db = Database.from_url(url)
+        try:
+            return await action(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+async def unsettled(db: Database) -> int:
+    async with db.read() as session:
+        query = select(func.count()).where(OutboundMessage.status.in_([MessageStatus.pending, MessageStatus.sending]))
+        return int((await session.execute(query)).scalar_one())
+
+
+async def outbox_rows(db: Database) -> list[tuple[str, MessageStatus, str | None]]:
+    async with db.read() as session:
+        rows = await session.execute(
+            select(OutboundMessage.to_address, OutboundMessage.status, OutboundMessage.provider_id)
+        )
+        return [(to, MessageStatus(status), provider) for to, status, provider in rows]
 
 
 def serve_env(db_url: str, fake: FakeTwilioProcess, **extra: str) -> dict[str, str]:
@@ -34,7 +80,7 @@ def serve_env(db_url: str, fake: FakeTwilioProcess, **extra: str) -> dict[str, s
         ATELIER_DATABASE_URL=db_url,
         ATELIER_QUIET_HOURS="none",
         ATELIER_DISPATCH_INTERVAL="0.5",
-        ATELIER_DISPATCH_LEASE="20",  # the restart after a kill -9 waits for the lease: keep the tests short
+        ATELIER_DISPATCH_LEASE="15",  # the restart after a kill -9 waits for the lease: the shortest allowed
         TWILIO_ACCOUNT_SID=DEFAULT_ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=DEFAULT_AUTH_TOKEN,
         TWILIO_FROM=DEFAULT_FROM,
@@ -75,7 +121,7 @@ def launch(env: dict[str, str], log: Path) -> Served:
     return Served(process, port, log)
 
 
-def wait_ready(served: Served, timeout: float = 30) -> None:
+def wait_ready(served: Served, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if served.process.poll() is not None:
@@ -184,17 +230,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def busiest_second(times: Sequence[datetime]) -> int:
-    """The most messages in any one-second window [t, t + 1 s)."""
-    ordered = sorted(times)
-    best, end = 0, 0
-    for start, moment in enumerate(ordered):
-        while end < len(ordered) and ordered[end] < moment + timedelta(seconds=1):
-            end += 1
-        best = max(best, end - start)
-    return best
 
 
 def by_recipient(messages: list[RecordedMessage]) -> dict[str, int]:

@@ -27,13 +27,11 @@ from storage.models import (
     Venue,
     Workshop,
 )
-from tests.harness import PARIS, Clock
-
-__all__ = ["PARIS", "Clock", "Town", "paris"]
+from tests.helpers.clock import PARIS, Clock
 
 
-def paris(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
-    """A local time in March 2026 (Monday 2 March is the tests' "now")."""
+def in_2026(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
+    """A local time in Paris in 2026, in March unless told (Monday 2 March is the tests' "now")."""
     return datetime(2026, month, day, hour, minute, tzinfo=PARIS)
 
 
