@@ -1,15 +1,17 @@
-"""Changing a workshop — cancel, move (and, next, edit) — and telling everyone concerned: the one home of it.
+"""Changing a workshop — cancel, move, edit — and telling everyone concerned: the one home of it.
 
 Each change has three parts, all here:
 
-- the plan (``cancel_workshop_plan``, ``move_workshop_plan``): checks the request and changes the rows inside the
-  caller's transaction, and says who is concerned and what changed; a refusal is a ``WorkshopError`` raised before
-  anything is written;
-- the notices (``cancel_workshop_and_notify``, ``move_workshop_and_notify``): the plan and, in the same
-  transaction, what follows for the people seated or waiting — a notice through their own channel that says
-  exactly what changed (old → new), their reminders cancelled or planned again, and, for a cancellation, the
-  nearest next workshops of the same level offered as numbered choices (the conversation is left at the dialogue's
-  offer, so that a reply "2" is understood). People who cannot be reached are listed for the adviser to phone;
+- the plan (``cancel_workshop_plan``, ``move_workshop_plan``, ``edit_workshop_plan``): checks the request and
+  changes the rows inside the caller's transaction, and says who is concerned and what changed; a refusal is a
+  ``WorkshopError`` raised before anything is written;
+- the notices (``cancel_workshop_and_notify``, ``move_workshop_and_notify``, ``edit_workshop_and_notify``): the
+  plan and, in the same transaction, what follows for the people seated or waiting — a notice through their own
+  channel that says exactly what changed (old → new), their reminders cancelled or planned again, and, for a
+  cancellation, the nearest next workshops of the same level offered as numbered choices (the conversation is left
+  at the dialogue's offer, so that a reply "2" is understood); for an edit that raises the capacity, the people
+  waiting seated in order and told. People who cannot be reached are listed for the adviser to phone (and on the
+  "to call" list);
 - the preview (``preview=True``): the same operation in a transaction that is rolled back, so that what the
   adviser is asked to confirm is exactly what confirming does.
 
@@ -36,24 +38,28 @@ from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, World, nearest_workshops, offers_after_cancellation
 from bot.conversation.phones import national
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
+from bot.service.actors import Actor
 from bot.service.calls import cancelled_script, moved_script, record_calls
 from bot.service.departures import DepartureGroup, departure_lines, departures_of
 from bot.service.inbound import build_world, keep_state
 from bot.service.planning_csv import (
+    MAX_TOPIC,
     WorkshopFieldsError,
     find_commune,
     local_to_utc,
+    parse_capacity,
     parse_date,
     parse_time,
     plain,
     venue_for,
 )
 from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
-from bot.service.reminders import replan_workshop
+from bot.service.reminders import notify_promotion, replan_workshop
 from bot.service.workshops import (
     WorkshopError,
     WorkshopSummary,
     active_enrolments,
+    adviser_named,
     existing_workshop,
     find_or_add_venue,
     get_workshop,
@@ -332,7 +338,94 @@ async def move_workshop_plan(
     )
 
 
-# Editing (capacity, topic, adviser) comes here, as its own plan, notices (if any) and preview: issue 14.
+@dataclass(frozen=True)
+class WorkshopEdit:
+    """What the adviser changes without cancelling or moving the workshop; None = unchanged.
+
+    ``capacity``: the number of seats (written as typed, "8", or a number); ``adviser``: the adviser in charge by
+    name or number (a registered adviser; "aucun" for nobody)."""
+
+    capacity: int | str | None = None
+    topic: str | None = None
+    adviser: str | None = None
+
+    def is_empty(self) -> bool:
+        return self.capacity is None and self.topic is None and self.adviser is None
+
+
+@dataclass(frozen=True)
+class WorkshopEdited:
+    workshop: WorkshopSummary  # as it was just before the edit
+    capacity: tuple[int, int] | None  # (before, after) when it changed
+    topic: tuple[str, str] | None
+    adviser: tuple[str | None, str | None] | None
+    promoted: tuple[Enrolment, ...]  # seated from the waiting list by a larger capacity, in order
+    too_late: bool  # a larger capacity, but too close to the start to seat anyone (ATELIER_PROMOTION_CUTOFF)
+
+
+NOBODY = ("aucun", "aucune", "personne", "-")
+
+
+def _new_capacity(before: WorkshopSummary, value: int | str | None) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        capacity = parse_capacity(value)
+    except WorkshopFieldsError as exc:
+        raise WorkshopError(*exc.problems) from None
+    if capacity < before.seated:
+        raise WorkshopError(
+            f"{before.seated} personnes ont déjà une place : le nombre de places ne peut pas descendre sous "
+            f"{before.seated} (désinscrivez d'abord quelqu'un : atelier residents unenrol)"
+        )
+    return capacity
+
+
+def _new_topic(value: str | None) -> str | None:
+    if value is None:
+        return None
+    topic = " ".join(value.split())
+    if not topic:
+        raise WorkshopError("le thème ne peut pas être vide")
+    if len(topic) > MAX_TOPIC:
+        raise WorkshopError(f"le thème est trop long ({len(topic)} caractères, {MAX_TOPIC} au plus)")
+    return topic
+
+
+async def edit_workshop_plan(
+    *, session: AsyncSession, workshop_id: int, edit: WorkshopEdit, now: datetime, promotion_cutoff: timedelta
+) -> WorkshopEdited:
+    """Change the capacity, the topic or the adviser in charge inside the caller's transaction. A larger capacity
+    seats the people waiting, in order (``edit_workshop_and_notify`` tells them), unless the workshop starts within
+    ``promotion_cutoff``; a capacity below the seats taken is refused."""
+    if edit.is_empty():
+        raise WorkshopError("rien à changer : indiquez --capacity, --topic ou --adviser")
+    before, workshop = await _changeable(session=session, workshop_id=workshop_id, now=now, verb="modifié")
+    capacity, topic = _new_capacity(before, edit.capacity), _new_topic(edit.topic)
+    adviser_change: tuple[str | None, str | None] | None = None
+    if edit.adviser is not None and edit.adviser.strip():
+        owner = None if plain(edit.adviser) in NOBODY else await adviser_named(session=session, name=edit.adviser)
+        if (owner.id if owner else None) != workshop.adviser_id:
+            adviser_change = (before.adviser, owner.name if owner else None)
+            workshop.adviser_id = owner.id if owner else None
+    capacity_change = (before.capacity, capacity) if capacity is not None and capacity != before.capacity else None
+    topic_change = (before.topic, topic) if topic is not None and topic != before.topic else None
+    if capacity_change is None and topic_change is None and adviser_change is None:
+        raise WorkshopError(f"l'atelier n°{workshop_id} est déjà ainsi : rien ne change")
+    if capacity is not None:
+        workshop.capacity = capacity
+    if topic is not None:
+        workshop.topic = topic
+    workshop.updated_at = now
+    await session.flush()
+    promoted: list[Enrolment] = []
+    too_late = capacity_change is not None and capacity_change[1] > capacity_change[0]
+    if too_late and now < workshop.starts_at - promotion_cutoff:
+        too_late = False
+        while seated := await seats.promote_first_waiting(session=session, workshop_id=workshop_id, now=now):
+            promoted.append(seated)
+    too_late = too_late and before.waiting > 0
+    return WorkshopEdited(before, capacity_change, topic_change, adviser_change, tuple(promoted), too_late)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -801,6 +894,99 @@ async def _tell_moved(
 
 
 URGENT_NOTE = " (changement urgent : envoi possible le soir et le dimanche, jamais entre 22 h et 7 h)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Editing
+
+
+@dataclass(frozen=True)
+class SeatGiven:
+    """Someone from the waiting list who got a seat because the capacity grew."""
+
+    resident_id: int
+    name: str | None
+    told: bool  # a message tells them; otherwise they are on the "to call" list
+
+
+@dataclass(frozen=True)
+class EditReport:
+    workshop: WorkshopSummary  # as it is after the edit (a preview: as it still is)
+    capacity: tuple[int, int] | None  # (before, after) when it changed
+    topic: tuple[str, str] | None
+    adviser: tuple[str | None, str | None] | None
+    seated: tuple[SeatGiven, ...]  # from the waiting list, in order
+    too_late: bool  # more seats, but too close to the start to give them (ATELIER_PROMOTION_CUTOFF)
+    departures: tuple[DepartureGroup, ...]  # when the messages to the people seated leave
+    preview: bool = False
+
+
+async def edit_workshop_and_notify(
+    *, ctx: Context, workshop_id: int, edit: WorkshopEdit, actor: Actor, preview: bool = False
+) -> EditReport:
+    """Change the capacity, the topic or the adviser in charge of a workshop without cancelling it. Raising the
+    capacity seats the people waiting, in order, each told as a promotion is (or put on the "to call" list);
+    lowering it below the seats taken is refused. Raises ``WorkshopError`` (nothing changed) on a refusal.
+    ``preview``: report what confirming would do, and write nothing."""
+    now = ctx.now()
+    try:
+        async with ctx.db.write() as session:
+            edited = await edit_workshop_plan(
+                session=session, workshop_id=workshop_id, edit=edit, now=now,
+                promotion_cutoff=ctx.settings.promotion_cutoff,
+            )  # fmt: skip
+            seated: list[SeatGiven] = []
+            notices: list[int] = []
+            for enrolment in edited.promoted:
+                notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+                seated.append(SeatGiven(enrolment.resident_id, enrolment.resident.name, notice is not None))
+                notices += [notice] if notice is not None else []
+            departures = await departures_of(session=session, ctx=ctx, message_ids=notices, now=now)
+            if preview:
+                raise _Preview
+    except _Preview:
+        pass
+    else:
+        ctx.wake_dispatcher()
+        log.info("workshop %s edited by %s: %s seated from the waiting list", workshop_id, actor.label, len(seated))
+    return EditReport(
+        workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
+        capacity=edited.capacity,
+        topic=edited.topic,
+        adviser=edited.adviser,
+        seated=tuple(seated),
+        too_late=edited.too_late,
+        departures=departures,
+        preview=preview,
+    )
+
+
+def edit_lines(report: EditReport, tz: tzinfo) -> list[str]:
+    """What the adviser reads before confirming an edit, and after (command line, Telegram)."""
+    future = report.preview
+    lines = []
+    if report.capacity is not None:
+        lines.append(f"Places : {report.capacity[0]} → {report.capacity[1]}.")
+    if report.topic is not None:
+        lines.append(f"Thème : « {report.topic[0]} » → « {report.topic[1]} ».")
+    if report.adviser is not None:
+        lines.append(f"Conseiller : {report.adviser[0] or 'personne'} → {report.adviser[1] or 'personne'}.")
+    if report.seated:
+        lines.append(
+            f"Place{'s' if len(report.seated) > 1 else ''} {'donnée' if len(report.seated) == 1 else 'données'} "
+            f"à la liste d'attente, dans l'ordre{' (si vous confirmez)' if future else ''} :"
+        )
+        for person in report.seated:
+            how = "prévenue par message" if person.told else "à appeler (aucun message ne peut la prévenir)"
+            lines.append(f"  {person.name or '(sans nom)'} (personne n°{person.resident_id}) : {how}")
+    if report.too_late:
+        lines.append(
+            "L'atelier commence bientôt : les personnes en attente n'ont pas eu de place automatiquement ; "
+            "appelez-les si vous voulez les faire venir."
+        )
+    if not future:
+        lines.extend(departure_lines(report.departures, tz))
+    return lines
 
 
 def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:

@@ -284,7 +284,7 @@ async def existing_workshop(
     return (await session.execute(query.order_by(Workshop.id))).scalars().first()
 
 
-async def _adviser_named(*, session: AsyncSession, name: str) -> Adviser:
+async def adviser_named(*, session: AsyncSession, name: str) -> Adviser:
     """The registered adviser written ``name``: their full name (accents and case forgiven), their number, or a
     part of their name only they have ("julie" for Julie Martin)."""
     advisers = list((await session.execute(select(Adviser).order_by(Adviser.name))).unique().scalars())
@@ -319,7 +319,7 @@ async def add_workshop(*, ctx: Context, fields: WorkshopFields, adviser: str | N
             name=plan.venue,
             address=plan.address,
         )
-        owner = await _adviser_named(session=session, name=adviser) if adviser else None
+        owner = await adviser_named(session=session, name=adviser) if adviser else None
         existing = await existing_workshop(
             session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level
         )
@@ -370,7 +370,7 @@ async def import_planning(*, ctx: Context, data: bytes, dry_run: bool = False) -
                         name=plan.venue,
                         address=plan.address,
                     )
-                    owner = await _adviser_named(session=session, name=plan.adviser) if plan.adviser else None
+                    owner = await adviser_named(session=session, name=plan.adviser) if plan.adviser else None
                 except WorkshopError as exc:
                     errors.extend(RowError(plan.line, problem) for problem in exc.problems)
                     continue

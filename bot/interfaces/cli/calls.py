@@ -3,6 +3,7 @@ should phone today, why, and what to tell them. Translation only: the work is in
 
 from __future__ import annotations
 
+import textwrap
 from typing import Annotated, Any
 
 import typer
@@ -80,7 +81,9 @@ def list_(
         for item in items:
             console.print()
             for line in call_lines(item, ctx):
-                console.print(line, highlight=False)
+                # wrapped under its own text, not under the call's number, in a narrow terminal
+                wrapped = textwrap.wrap(line, width=max(console.width, 40), subsequent_indent=" " * 7)
+                console.print("\n".join(wrapped), highlight=False, soft_wrap=True)
         console.print()
         console.print('Une fois l\'appel passé : atelier calls done N° --outcome "ce qui a été convenu"')
 

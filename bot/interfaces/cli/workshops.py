@@ -39,7 +39,15 @@ from bot.interfaces.cli.common import (
     run,
 )
 from bot.interfaces.cli.french import ask_text, ask_yes_no, french_app
-from bot.service.changes import MoveRequest, cancel_workshop_and_notify, move_workshop_and_notify, report_lines
+from bot.service.changes import (
+    MoveRequest,
+    WorkshopEdit,
+    cancel_workshop_and_notify,
+    edit_lines,
+    edit_workshop_and_notify,
+    move_workshop_and_notify,
+    report_lines,
+)
 from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import WorkshopFields
 from bot.service.stats import WalkIn, add_walk_in, attendance_sheet, mark_attendance
@@ -57,7 +65,7 @@ from bot.service.workshops import (
 
 T = TypeVar("T")
 
-app = french_app(help="Ateliers : planifier, lister, importer, annuler, déplacer.")
+app = french_app(help="Ateliers : planifier, lister, importer, modifier, annuler, déplacer, présences.")
 
 STATUS_FR = {"planned": "prévu", "cancelled": "annulé"}
 ENROLMENT_FR = {
@@ -430,6 +438,43 @@ def move(
             highlight=False,
         )
         for line in report_lines(report, ctx.tz):
+            console.print(line, highlight=False)
+
+    act(action)
+
+
+@app.command("edit")
+def edit(
+    workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
+    capacity: Annotated[
+        str | None, typer.Option("--capacity", help="Nouveau nombre de places (plus : la liste d'attente en profite).")
+    ] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Nouveau thème.")] = None,
+    adviser: Annotated[
+        str | None, typer.Option("--adviser", help="Conseiller responsable (nom enregistré, ou « aucun »).")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Qui fait le changement (votre nom).")] = None,
+    yes: YesOption = False,
+) -> None:
+    """Modifier un atelier sans l'annuler : places (en plus : les personnes en attente ont une place, dans l'ordre,
+    et sont prévenues ; en moins : jamais sous le nombre d'inscrits), thème, conseiller responsable."""
+    change = WorkshopEdit(capacity=capacity, topic=topic, adviser=adviser)
+
+    async def preview(ctx: Context) -> str:
+        actor = await acting_adviser(ctx=ctx, name=by)
+        report = await edit_workshop_and_notify(
+            ctx=ctx, workshop_id=workshop_id, edit=change, actor=actor, preview=True
+        )
+        lines = edit_lines(report, ctx.tz)
+        return f"Modifier l'{_describe(report.workshop, ctx)} ?\n" + "\n".join(f"  {line}" for line in lines) + "\n"
+
+    confirm_or_refuse(act(preview) + "Confirmer", yes=yes)
+
+    async def action(ctx: Context) -> None:
+        actor = await acting_adviser(ctx=ctx, name=by)
+        report = await edit_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, edit=change, actor=actor)
+        console.print(f"Atelier n°{workshop_id} modifié.", highlight=False)
+        for line in edit_lines(report, ctx.tz):
             console.print(line, highlight=False)
 
     act(action)
