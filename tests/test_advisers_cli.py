@@ -48,7 +48,7 @@ REPORT_FIELDS = {
     "failed", "opted_out", "expired", "pending", "cancelled", "to_phone", "waiting",
 }  # fmt: skip
 PREVIEW_FIELDS = {"recipients", "by_channel", "skipped_opted_out", "unreachable", "segments", "estimated_cost"}
-PREVIEW_FIELDS |= {"sms_text", "communes"}
+PREVIEW_FIELDS |= {"sms_text", "communes", "venues", "workshops"}
 STATS_FIELDS = {"commune", "commune_insee", "level", "signed_up", "waiting", "seated", "confirmed", "came"}
 STATS_FIELDS |= {"reminded", "answered", "answered_share"}
 ENROL_FIELDS = {"resident_id", "enrolment_id", "workshop_id", "status", "position", "already", "new_resident"}

@@ -20,10 +20,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
+from bot.conversation import texts as say
 from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.scheduler.planning import next_allowed
 from bot.service.calls import broadcast_script, record_calls
 from bot.service.departures import DepartureGroup, forecast_rows, group
+from bot.service.planning_csv import WorkshopFieldsError, find_commune, plain
 from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.workshops import WorkshopError
@@ -38,6 +40,7 @@ from storage.models import (
     MessageStatus,
     OutboundMessage,
     Resident,
+    Venue,
     Workshop,
     WorkshopStatus,
 )
@@ -60,15 +63,21 @@ class BroadcastError(WorkshopError):
 class Audience:
     """Who receives a broadcast; the criteria given combine (a workshop's participants living in these communes).
 
-    ``communes``: names as advisers write them, or INSEE codes.
+    ``communes``: where the people live, names as advisers write them, or INSEE codes. ``venue`` / ``held_in``: the
+    participants of the upcoming workshops held at that venue (its name, spelling forgiven) or in that commune
+    ("la salle de Saint-Victor est fermée"); both together name the venue of that commune.
     """
 
     workshop_id: int | None = None
     communes: tuple[str, ...] = ()
     upcoming: bool = False
+    venue: str | None = None
+    held_in: str | None = None
 
     def is_empty(self) -> bool:
-        return self.workshop_id is None and not self.communes and not self.upcoming
+        return (
+            self.workshop_id is None and not self.communes and not self.upcoming and not self.venue and not self.held_in
+        )
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,8 @@ class Preview:
     segments: int  # per SMS
     estimated_cost: float  # euros: SMS recipients × segments × ATELIER_SMS_PRICE
     communes: tuple[str, ...] = ()  # the communes understood, by name
+    venues: tuple[str, ...] = ()  # for ``venue`` / ``held_in``: the venues understood, "Salle des fêtes (Domérat)"
+    workshops: tuple[int, ...] = ()  # for ``venue`` / ``held_in``: the upcoming workshops held there
 
     @property
     def recipients(self) -> int:
@@ -119,12 +130,56 @@ def _clean_body(body: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class _Held:
+    venues: tuple[Venue, ...]
+    workshops: tuple[int, ...]  # upcoming and planned, held at those venues
+
+
+async def _held(*, session: AsyncSession, ctx: Context, audience: Audience, now: datetime) -> _Held | None:
+    """The venues ``venue`` / ``held_in`` name, and the upcoming workshops held there; None when neither is given."""
+    if not audience.venue and not audience.held_in:
+        return None
+    commune = None
+    if audience.held_in:
+        try:
+            commune = find_commune(audience.held_in, ctx.territory)
+        except WorkshopFieldsError as exc:
+            raise BroadcastError(*exc.problems) from None
+    query = select(Venue).order_by(Venue.id)
+    if commune is not None:
+        query = query.where(Venue.commune_insee == commune.insee)
+    venues = list((await session.execute(query)).unique().scalars())
+    if audience.venue:
+        wanted = plain(audience.venue)
+        exact = [v for v in venues if plain(v.name) == wanted]
+        venues = exact or [v for v in venues if wanted in plain(v.name)]
+        labels = ", ".join(say.venue_label(v.name, v.commune.name) for v in venues[:6])
+        where = f" à {commune.name}" if commune is not None else ""
+        if not venues:
+            raise BroadcastError(f"lieu inconnu « {audience.venue} »{where} (voir « atelier workshops list »)")
+        if len({v.commune_insee for v in venues}) > 1:
+            raise BroadcastError(f"plusieurs lieux s'appellent « {audience.venue} » ({labels}) : précisez --held-in")
+    workshops = await session.scalars(
+        select(Workshop.id)
+        .where(
+            Workshop.venue_id.in_([v.id for v in venues]),
+            Workshop.status == WorkshopStatus.planned,
+            Workshop.starts_at > now,
+        )
+        .order_by(Workshop.starts_at, Workshop.id)
+    )
+    return _Held(tuple(venues), tuple(workshops))
+
+
 async def _residents(
-    *, session: AsyncSession, audience: Audience, codes: Sequence[str], now: datetime
+    *, session: AsyncSession, audience: Audience, codes: Sequence[str], held: _Held | None, now: datetime
 ) -> list[Resident]:
     """Residents in the audience, not erased, each once, by id."""
     if audience.is_empty():
-        raise BroadcastError("indiquez à qui écrire : un atelier, des communes, ou les inscrits à venir")
+        raise BroadcastError(
+            "indiquez à qui écrire : un atelier, des communes, un lieu d'ateliers, ou les inscrits à venir"
+        )
     query: Select[Resident] = select(Resident).where(Resident.erased.is_(False))
     if audience.workshop_id is not None:
         workshop = await session.get(Workshop, audience.workshop_id)
@@ -141,6 +196,11 @@ async def _residents(
         query = query.where(Resident.id.in_(in_workshop))
     if codes:
         query = query.where(Resident.commune_insee.in_(list(codes)))
+    if held is not None:
+        held_there = select(Enrolment.resident_id).where(
+            Enrolment.workshop_id.in_(list(held.workshops)), Enrolment.status.in_(UPCOMING)
+        )
+        query = query.where(Resident.id.in_(held_there))
     if audience.upcoming:
         upcoming = (
             select(Enrolment.resident_id)
@@ -172,7 +232,8 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
         codes = tuple(commune_codes(ctx, audience.communes))
     except TeamError as exc:
         raise BroadcastError(*exc.problems) from None
-    residents = await _residents(session=session, audience=audience, codes=codes, now=now)
+    held = await _held(session=session, ctx=ctx, audience=audience, now=now)
+    residents = await _residents(session=session, audience=audience, codes=codes, held=held, now=now)
     destinations: list[tuple[Resident, Channel, str]] = []
     unreached: dict[int, str] = {}
     for resident in residents:
@@ -191,6 +252,8 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
         segments=segments,
         estimated_cost=round(by_channel[Channel.sms] * segments * ctx.settings.sms_price, 2),
         communes=tuple(commune_names(ctx, codes)),
+        venues=tuple(say.venue_label(v.name, v.commune.name) for v in held.venues) if held else (),
+        workshops=held.workshops if held else (),
     )
     return _Plan(preview, tuple(destinations), unreached, codes)
 
@@ -232,6 +295,8 @@ async def send_broadcast(
                 "workshop_id": audience.workshop_id,
                 "communes": list(plan.codes),
                 "upcoming": audience.upcoming,
+                "venues": list(preview.venues),
+                "workshops": list(preview.workshops),
                 "by_channel": dict(preview.by_channel),
                 # who was left out, and why: the report lists them for the adviser to phone
                 "unreached": {str(resident_id): reason for resident_id, reason in plan.unreached.items()},

@@ -45,7 +45,8 @@ app = french_app(
     cls=SendByDefault,
     no_args_is_help=False,
     help=(
-        "Diffuser un message : atelier broadcast (--workshop ID | --commune NOM… | --upcoming) TEXTE "
+        "Diffuser un message : atelier broadcast (--workshop ID | --commune NOM… | --venue LIEU | --held-in COMMUNE "
+        "| --upcoming) TEXTE "
         "[--dry-run] [--yes] ; suivi : atelier broadcast report ID."
     ),
 )
@@ -57,7 +58,11 @@ def euros(amount: float) -> str:
 
 def preview_lines(preview: Preview) -> list[str]:
     channels = ", ".join(f"{count} par {channel_name(ch)}" for ch, count in preview.by_channel.items() if count)
-    lines = [f"Destinataires : {preview.recipients} ({channels or 'aucun'})."]
+    lines = []
+    if preview.venues:
+        held = ", ".join(f"n°{w}" for w in preview.workshops) or "aucun atelier à venir"
+        lines.append(f"Ateliers à venir à {', '.join(preview.venues)} : {held}.")
+    lines.append(f"Destinataires : {preview.recipients} ({channels or 'aucun'}).")
     if preview.skipped_opted_out:
         lines.append(f"Ont demandé STOP, non contactés : {preview.skipped_opted_out}.")
     if preview.unreachable:
@@ -83,6 +88,8 @@ def preview_json(preview: Preview) -> dict[str, Any]:
         "estimated_cost": preview.estimated_cost,
         "sms_text": preview.sms_text,
         "communes": list(preview.communes),
+        "venues": list(preview.venues),
+        "workshops": list(preview.workshops),
     }
 
 
@@ -94,16 +101,28 @@ def send(
         list[str] | None, typer.Option("--commune", help="Les habitants de cette commune (répétable).")
     ] = None,
     upcoming: Annotated[bool, typer.Option("--upcoming", help="Tous les inscrits d'un atelier à venir.")] = False,
+    venue: Annotated[
+        str | None,
+        typer.Option("--venue", help="Les inscrits des ateliers à venir dans ce lieu (« salle des fêtes »)."),
+    ] = None,
+    held_in: Annotated[
+        str | None, typer.Option("--held-in", help="Les inscrits des ateliers à venir dans cette commune.")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer le coût sans rien envoyer.")] = False,
     author: Annotated[str, typer.Option("--author", help="Qui envoie (votre nom).")] = "ligne de commande",
     as_json: JsonOption = False,
     yes: YesOption = False,
 ) -> None:
     """Envoyer un message (par défaut : « atelier broadcast --workshop 3 TEXTE » est « atelier broadcast send … »)."""
-    chosen = sum((workshop is not None, bool(commune), upcoming))
+    chosen = sum((workshop is not None, bool(commune), upcoming, bool(venue or held_in)))
     if chosen != 1:
-        fail("choisissez un seul public : --workshop ID, --commune NOM (répétable) ou --upcoming. Rien n'a été envoyé.")
-    audience = Audience(workshop_id=workshop, communes=tuple(commune or ()), upcoming=upcoming)
+        fail(
+            "choisissez un seul public : --workshop ID, --commune NOM (répétable), --venue LIEU / --held-in COMMUNE "
+            "ou --upcoming. Rien n'a été envoyé."
+        )
+    audience = Audience(
+        workshop_id=workshop, communes=tuple(commune or ()), upcoming=upcoming, venue=venue, held_in=held_in
+    )
 
     async def look(ctx: Context) -> Preview:
         return await preview_broadcast(ctx=ctx, audience=audience, body=text)
