@@ -18,14 +18,15 @@ from bot.config import Settings, load_settings
 from bot.context import Context, system_clock
 from bot.conversation.gsm7 import render_sms
 from bot.guards import BodyLimit
-from bot.handlers import sms, telegram
+from bot.handlers import sms, telegram, voice
 from bot.handlers.console import ConsoleSender
 from bot.interfaces import telegram_advisers
 from bot.logs import protect_logs
 from bot.scheduler.jobs import start_jobs, stop_jobs
-from bot.service.calls import sweep_calls
+from bot.service.calls import sweep_now
 from bot.service.erasure import purge_inactive
 from bot.service.places import sync_territory
+from bot.service.voice import settle_unreported, take_over_from_sms
 from bot.territory import load_territory
 from storage.database import Database
 from storage.enums import Channel
@@ -51,7 +52,7 @@ def create_app(
     db = db or Database.from_url(settings.database_url)
     channel_senders: dict[str, Sender] = dict(senders or {})
     # --- SMS channel: Twilio when configured, else printed on the console (bot/handlers/sms.py) ---
-    built: list[sms.TwilioSender] = []  # senders made here are closed here
+    built: list[sms.TwilioSender | voice.VoiceSender] = []  # senders made here are closed here
     if Channel.sms not in channel_senders:
         if settings.twilio_enabled:
             built.append(sms.TwilioSender.from_settings(settings))
@@ -59,6 +60,10 @@ def create_app(
         else:
             channel_senders[Channel.sms] = ConsoleSender(render=render_sms)
     # --- end SMS channel ---
+    # --- Voice channel: residents with a landline are phoned, when Twilio and a public URL are configured ---
+    if settings.calls_enabled and Channel.voice not in channel_senders:
+        built.append(voice.VoiceSender.from_settings(settings))
+        channel_senders[Channel.voice] = built[-1]
     # --- Telegram channel: when TELEGRAM_BOT_TOKEN is set (bot/handlers/telegram.py; advisers' commands in
     # bot/interfaces/telegram_advisers.py, handed to the channel as its adviser hook) ---
     telegram_app = telegram.build_application(settings) if settings.telegram_enabled else None
@@ -75,8 +80,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await sync_territory(db=db, territory=territory)
-        # --- scheduler: dispatch loop + retention purge + to-call sweep (bot/scheduler/jobs.py; the jobs: service) ---
-        jobs = start_jobs(ctx, purge=purge_inactive, sweep=sweep_calls)
+        # --- scheduler: dispatch loop + retention purge + every minute, calls never reported, the voice channel taking
+        # over from SMS, and the to-call list's sweep (bot/scheduler/jobs.py; the jobs: bot/service) ---
+        jobs = start_jobs(ctx, purge=purge_inactive, minutely=(settle_unreported, take_over_from_sms, sweep_now))
         try:
             # Telegram channel: webhook registered, or long polling without ATELIER_PUBLIC_URL
             async with telegram.running(ctx, telegram_app, advisers=telegram_advisers.handle):
@@ -86,19 +92,21 @@ def create_app(
                     # Stop sending while the Telegram bot is still open: in-flight sends finish, not fail.
                     await stop_jobs(jobs)  # --- scheduler: in-flight sends finish or stay claimed ---
         finally:
-            for sender in built:  # SMS channel
+            for sender in built:  # SMS and voice channels
                 await sender.aclose()
             if own_db:
                 await db.dispose()
 
     routes = [Route("/healthz", healthz)]
     routes += sms.routes(ctx)  # SMS channel: POST /sms/twilio, POST /sms/twilio/status
+    routes += voice.routes(ctx)  # voice channel: POST /voice/twilio/… (calls placed, and the territory's number)
     if telegram_app is not None:  # Telegram channel: POST /telegram/webhook
         routes += telegram.routes(ctx, telegram_app.bot, advisers=telegram_advisers.handle)
     # Every route reads at most its limit of request body (the default for the others), before any parsing or
     # signature check: 413 beyond it.
     limits = {sms.INBOUND_PATH: sms.MAX_FORM_BYTES, sms.STATUS_PATH: sms.MAX_FORM_BYTES}
     limits[telegram.WEBHOOK_PATH] = telegram.MAX_UPDATE_BYTES
+    limits |= dict.fromkeys(voice.PATHS, voice.MAX_FORM_BYTES)
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=limits)])
     app.state.ctx = ctx
     return app

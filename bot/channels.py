@@ -7,7 +7,7 @@ and ``send`` — nothing more (compare apprise's plugins, ``body_sms_maxlen = 16
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -61,6 +61,9 @@ class Outgoing:
     body: str
     choices: tuple[str, ...] = ()
     ask_contact: bool = False
+    # the outbox row it comes from: a call fetches what it says from us by this id (not part of what is said, so
+    # two messages saying the same thing to the same person compare equal)
+    message_id: int | None = field(default=None, compare=False)
 
 
 class SendError(Exception):
@@ -105,3 +108,21 @@ class SentLookup(Protocol):
     """Optional capability: find whether a message was already accepted by the provider (crash recovery)."""
 
     async def find_sent(self, *, to: str, body: str, since: datetime) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class CallReport:
+    """What a telephony provider says of one call (the voice channel): its status, who answered, how long."""
+
+    call_sid: str
+    status: str  # queued, ringing, in-progress, completed, busy, no-answer, failed, canceled (Twilio's words)
+    answered_by: str | None = None  # machine detection: human, machine_end_beep, fax, unknown…
+    duration_seconds: int | None = None
+    error_code: str | None = None
+
+
+@runtime_checkable
+class CallLookup(Protocol):
+    """Optional capability of a voice sender: ask the provider what became of a call whose end was never reported."""
+
+    async def call_report(self, call_sid: str) -> CallReport | None: ...

@@ -17,7 +17,15 @@ from urllib.parse import quote, quote_plus
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.scheduler.planning import QuietHours, ReminderRule, parse_duration, parse_quiet_hours, parse_reminders
+from bot.scheduler.planning import (
+    CallHours,
+    QuietHours,
+    ReminderRule,
+    parse_call_hours,
+    parse_duration,
+    parse_quiet_hours,
+    parse_reminders,
+)
 from storage.enums import Channel
 
 DEFAULT_TERRITORY = Path(__file__).parent / "territories" / "montlucon-communaute.toml"
@@ -100,6 +108,17 @@ class Settings(BaseSettings):
     # A public URL without a Twilio auth token lets anyone post to the SMS webhook as any resident: `atelier serve`
     # refuses that unless this says it is a local trial (a tunnel to a laptop, say).
     allow_unsigned: bool = Field(False, validation_alias="ATELIER_ALLOW_UNSIGNED")
+    # Calls to landlines (bot/handlers/voice.py): placed through Twilio when its account and a public URL (Twilio
+    # fetches what to say from us) are configured, unless switched off here.
+    voice: bool = Field(True, validation_alias="ATELIER_VOICE")
+    call_rate: float = Field(1.0, validation_alias="ATELIER_CALL_RATE")  # Twilio's default: 1 call per second
+    call_price: float = Field(0.03, validation_alias="ATELIER_CALL_PRICE")  # euros per started minute
+    # when a call may ring (local time, open days); narrower than the SMS window: a call is more intrusive
+    call_hours: Annotated[CallHours, NoDecode] = Field(
+        parse_call_hours("09:30-12:00,14:00-19:00"), validation_alias="ATELIER_CALL_HOURS"
+    )
+    call_retry: timedelta = Field(timedelta(hours=2), validation_alias="ATELIER_CALL_RETRY")  # after no answer
+    tts_voice: str = Field("Polly.Lea", validation_alias="ATELIER_TTS_VOICE")  # Twilio <Say voice="…">
     # Seconds between the lookups of a delivery report's unknown sid: a report can overtake the dispatcher's own
     # record of the sid, and Twilio does not retry status callbacks (bot/handlers/sms.py).
     status_lookup_delays: Annotated[tuple[float, ...], NoDecode] = Field(
@@ -116,12 +135,17 @@ class Settings(BaseSettings):
     def _quiet(cls, value: Any) -> Any:
         return parse_quiet_hours(value) if isinstance(value, str) else value
 
-    @field_validator("sms_rate", "telegram_rate", mode="before")
+    @field_validator("call_hours", mode="before")
+    @classmethod
+    def _call_hours(cls, value: Any) -> Any:
+        return parse_call_hours(value) if isinstance(value, str) else value
+
+    @field_validator("sms_rate", "telegram_rate", "call_rate", mode="before")
     @classmethod
     def _rate(cls, value: Any) -> Any:
         return parse_rate(value) if isinstance(value, str) else value
 
-    @field_validator("promotion_cutoff", "signup_cutoff", mode="before")
+    @field_validator("promotion_cutoff", "signup_cutoff", "call_retry", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
@@ -182,12 +206,21 @@ class Settings(BaseSettings):
 
     def rate_of(self, channel: str) -> float | None:
         """The channel's overall rate limit (messages per second); None for a channel without one."""
-        rates: dict[str, float] = {Channel.sms: self.sms_rate, Channel.telegram: self.telegram_rate}
+        rates: dict[str, float] = {
+            Channel.sms: self.sms_rate,
+            Channel.telegram: self.telegram_rate,
+            Channel.voice: self.call_rate,
+        }
         return rates.get(channel)
 
     @property
     def twilio_enabled(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
+
+    @property
+    def calls_enabled(self) -> bool:
+        """Residents with a landline are phoned: Twilio is configured and can reach us for what to say."""
+        return self.voice and self.twilio_enabled and self.public_url is not None
 
     @property
     def telegram_enabled(self) -> bool:

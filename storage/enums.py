@@ -14,6 +14,7 @@ class Channel(enum.StrEnum):
 
     sms = "sms"
     telegram = "telegram"
+    voice = "voice"  # a spoken phone call (Twilio Voice): residents with a landline
 
 
 class Level(enum.StrEnum):
@@ -64,3 +65,4 @@ class CallKind(enum.StrEnum):
     change_notice = "change_notice"  # their workshop was cancelled or moved and no message can tell them
     broadcast = "broadcast"  # an adviser's message to many did not reach them
     unanswered_reminder = "unanswered_reminder"  # seated soon, asked to confirm, no answer
+    unanswered_call = "unanswered_call"  # the automatic calls to their landline went unanswered (or failed)

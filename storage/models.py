@@ -346,6 +346,29 @@ class Call(Base):
     workshop: Mapped[Workshop | None] = relationship(lazy="joined")
 
 
+class VoiceCall(Base):
+    """One phone call, placed by the voice channel (an outbox row read aloud) or received on the territory's number.
+
+    What Twilio told us of it (status, who answered, how long: the cost is per started minute) and what the person
+    did with their keys. No phone number here: the outbox row or the resident holds it, and erasure clears those.
+    """
+
+    __tablename__ = "voice_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)  # Twilio's CallSid
+    direction: Mapped[str] = mapped_column(String(10))  # "outbound" (we called) or "inbound" (they called us)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    # Twilio's CallStatus (queued, ringing, in-progress, completed, busy, no-answer, failed, canceled)
+    status: Mapped[str] = mapped_column(String(20))
+    answered_by: Mapped[str | None] = mapped_column(String(30))  # machine detection: human, machine_end_beep…
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(40))  # what the keys did: confirmed, cancelled, callback…
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+
 class InstanceSecret(Base):
     """Secrets generated once per installation (the key of the erased-number hash when none is configured)."""
 

@@ -48,7 +48,7 @@ REPORT_FIELDS = {
     "failed", "opted_out", "expired", "pending", "cancelled", "to_phone", "waiting",
 }  # fmt: skip
 PREVIEW_FIELDS = {"recipients", "by_channel", "skipped_opted_out", "unreachable", "segments", "estimated_cost"}
-PREVIEW_FIELDS |= {"sms_text", "communes", "venues", "workshops"}
+PREVIEW_FIELDS |= {"sms_text", "communes", "venues", "workshops", "sms_cost", "calls", "call_minutes", "call_cost"}
 STATS_FIELDS = {"commune", "commune_insee", "level", "signed_up", "waiting", "seated", "confirmed", "came"}
 STATS_FIELDS |= {"reminded", "answered", "answered_share"}
 ENROL_FIELDS = {"resident_id", "enrolment_id", "workshop_id", "status", "position", "already", "new_resident"}
@@ -377,7 +377,7 @@ def test_attendance_by_options_and_on_a_terminal(db_url: str, terminal: None) ->
     assert "Anne Martin était là ?" in asked and "1 présent(s), 1 absent(s)" in asked
     assert "présent" in ok(db_url, "workshops", "roster", str(w)).stdout
     stats = as_json(ok(db_url, "stats", "--json"))
-    assert set(stats) == {"since", "until", "rows", "total"}
+    assert set(stats) == {"since", "until", "rows", "total", "messaging"}
     assert all(set(r) == STATS_FIELDS for r in [*stats["rows"], stats["total"]])
     assert (stats["total"]["seated"], stats["total"]["came"]) == (2, 1)
     assert "Saint-Victor" in ok(db_url, "stats").stdout

@@ -3,7 +3,8 @@
 A real ``atelier serve`` sends 1,000 due reminders to the fake Twilio API (a process of its own, which records each
 message it accepts in an append-only file); it is killed with SIGKILL in the middle, then started again. The rows
 it had claimed come back "in doubt" when their lease runs out and are looked up at Twilio (the official client's
-list call) before anything is sent again.
+list call) before anything is sent again. The same with reminders that are phone calls (residents with a
+landline): each number is called exactly once, an in-doubt call looked up in Twilio's call list.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from storage.models import MessageStatus
 from tests.helpers.fake_twilio import spawn
 from tests.helpers.serving import (
     by_recipient,
+    landline,
     number,
     outbox_rows,
     seed_reminders,
@@ -61,3 +63,39 @@ def test_kill_9_while_sending_loses_nothing_and_sends_nothing_twice(sqlite_templ
     rows = with_db(url, outbox_rows)
     sid_of = {message.to: message.sid for message in recorded}
     assert all(status == MessageStatus.sent and provider == sid_of[to] for to, status, provider in rows)
+
+
+CALLS = 400
+
+
+@pytest.mark.slow
+def test_kill_9_while_calling_loses_no_call_and_calls_nobody_twice(sqlite_template: Path, tmp_path: Path) -> None:
+    path = tmp_path / "atelier.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite+aiosqlite:///{path}"
+    with_db(url, lambda db: seed_reminders(db, CALLS, datetime.now(UTC), calls=True))
+    with spawn(tmp_path / "placed.jsonl", latency=0.02) as fake:
+        # Calls are on (a public URL); nobody answers in this test: the calls are placed and stay queued at Twilio.
+        env = serve_env(url, fake, ATELIER_CALL_RATE="100/s", ATELIER_PUBLIC_URL="http://127.0.0.1:9")
+        first = start_serve(env, tmp_path / "first.log")
+        try:
+            wait_for(lambda: len(fake.calls()) >= 120, 90, "120 calls placed by the first process")
+        finally:
+            first.kill()
+        at_kill = [call["to"] for call in fake.calls()]
+        assert len(at_kill) < CALLS, "killed too late: nothing was left to call"
+        assert len(set(at_kill)) == len(at_kill)
+        in_doubt = {to for to, status, _ in with_db(url, outbox_rows) if status == MessageStatus.sending}
+        assert in_doubt, "the kill should leave claimed calls behind"
+        unrecorded = in_doubt & set(at_kill)  # Twilio placed them, our database does not know
+        print(f"at the kill: {len(at_kill)} calls, {len(in_doubt)} in doubt, {len(unrecorded)} placed but not recorded")
+        with serving(env, tmp_path / "second.log"):
+            wait_for(lambda: with_db(url, unsettled) == 0, 120, "every call placed after the restart")
+        placed = fake.calls()
+    called = [call["to"] for call in placed]
+    assert sorted(called) == sorted(landline(i) for i in range(CALLS))  # every number called …
+    assert len(set(called)) == len(called)  # … exactly once
+    rows = with_db(url, outbox_rows)
+    sid_of = {call["to"]: call["sid"] for call in placed}
+    assert all(status == MessageStatus.sent and provider == sid_of[to] for to, status, provider in rows)
+    assert fake.messages() == []  # and no SMS to a landline

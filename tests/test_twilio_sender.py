@@ -374,7 +374,9 @@ def test_fake_refuses_bad_credentials_and_unknown_paths(fake: FakeTwilio) -> Non
     assert status(messages, bad) == 401
     assert status(messages, "") == 401
     assert status("/2010-04-01/Accounts/ACother/Messages.json", good) == 401
-    assert status("/2010-04-01/Accounts/x/Calls.json", good) == 404
+    assert status("/2010-04-01/Accounts/x/Recordings.json", good) == 404
+    assert status("/2010-04-01/Accounts/x/Calls.json", good) == 401  # the Calls API is served, for its account only
+    assert status(f"/2010-04-01/Accounts/{DEFAULT_ACCOUNT_SID}/Calls.json", good) == 200
 
 
 def test_fake_standalone_process_records_and_takes_knobs(tmp_path: Path) -> None:

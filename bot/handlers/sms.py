@@ -67,6 +67,7 @@ MAX_ERROR_CODE = 10  # digits
 OPTED_OUT = {21610}  # https://www.twilio.com/docs/api/errors/21610 — "Attempt to send to unsubscribed recipient"
 UNREACHABLE = {
     21614,  # https://www.twilio.com/docs/api/errors/21614 — "'To' number is not a valid mobile number"
+    21635,  # https://www.twilio.com/docs/api/errors/21635 — "'To' number cannot be a landline" (France among others)
     30006,  # https://www.twilio.com/docs/api/errors/30006 — "Landline or unreachable carrier"
 }
 RATE_LIMITED = {20429}  # https://www.twilio.com/docs/api/errors/20429 — "Too Many Requests"

@@ -272,7 +272,10 @@ def preview_text(preview: Preview, summary: WorkshopSummary, ctx: Context) -> st
         preview.body,
         "",
         f"Destinataires : {preview.recipients}" + (f" ({reach})." if reach else "."),
-        f"Coût : {preview.segments} SMS par personne, {euros(preview.estimated_cost)} en tout.",
+        f"Coût : {preview.segments} SMS par personne, {euros(preview.estimated_cost)} en tout"
+        + (
+            f" (dont {preview.calls} appel(s) aux numéros fixes, {euros(preview.call_cost)})." if preview.calls else "."
+        ),
     ]
     if preview.skipped_opted_out:
         lines.append(f"{preview.skipped_opted_out} personne(s) ont demandé STOP : elles ne recevront rien.")

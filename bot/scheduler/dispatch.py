@@ -40,7 +40,8 @@ from bot.logs import log_failure
 from bot.scheduler.pacing import Pacer, spacing_of
 from bot.scheduler.planning import retry_delay
 from bot.scheduler.recording import Effect, Recorder
-from bot.scheduler.screening import Action, is_answer, screen
+from bot.scheduler.screening import LINE_REST, Action, is_answer, screen
+from storage.enums import Channel
 from storage.models import MessageStatus
 from storage.outbox.claiming import (
     DueMessage,
@@ -242,7 +243,7 @@ class Dispatcher:
         due = await lock_due(session=session, channel=channel, now=now, limit=room)
         local = now.astimezone(self.ctx.tz)
         day_start = datetime.combine(local.date(), time(0, 0), tzinfo=self.ctx.tz)
-        facts = await load_facts(session=session, messages=due, day_start=day_start)
+        facts = await load_facts(session=session, messages=due, day_start=day_start, line_since=now - LINE_REST)
         lease_until = now + self.lease
         taken, settled = self._pick(
             due, facts, channel=channel, now=now, start=start, spacing=spacing, claim=lease_until, result=result
@@ -290,6 +291,7 @@ class Dispatcher:
                 tz=self.ctx.tz,
                 daily_cap=settings.daily_cap,
                 sent_today=counts.get(message.resident_id or 0, 0),
+                call_hours=settings.call_hours,
             )
             wanted = verdict.action in (Action.send, Action.defer)
             if wanted and message.in_doubt_since is not None and lookup:
@@ -310,6 +312,8 @@ class Dispatcher:
                 state.recipient_next[message.to_address] = slot + state.recipient_interval
             if message.resident_id is not None and not message.urgent and not is_answer(message):
                 counts[message.resident_id] = counts.get(message.resident_id, 0) + 1
+            if message.channel == Channel.voice:  # the line is busy from now on, for the rest of this batch too
+                facts.lines.setdefault(message.to_address, set()).add(message.id)
             taken.append(Claimed(message, slot, claim, probe=cold))
             sending += 1
         return taken, settled
@@ -488,7 +492,11 @@ class Dispatcher:
     async def _send(self, sender: Sender, item: Claimed, result: TickResult) -> None:
         message = item.message
         outgoing = Outgoing(
-            to=message.to_address, body=message.body, choices=message.choices, ask_contact=message.ask_contact
+            to=message.to_address,
+            body=message.body,
+            choices=message.choices,
+            ask_contact=message.ask_contact,
+            message_id=message.id,
         )
         try:
             async with asyncio.timeout(self.send_timeout):

@@ -1,6 +1,5 @@
-"""What runs on its own inside ``atelier serve``: the dispatch loop, a nightly job (the retention purge) and a job
-every minute (the "to call" list's sweep). The wiring hands both jobs in: the scheduler only knows when they run,
-``bot.service.erasure`` and ``bot.service.calls`` what they do.
+"""What runs on its own inside ``atelier serve``: the dispatch loop and a nightly job (the retention purge, which
+the wiring hands in: the scheduler only knows when it runs, ``bot.service.erasure`` what it does).
 
 APScheduler only drives the clock (issue 4): one ``AsyncIOScheduler`` per process with its memory job store, never
 a shared job store (APScheduler 3 is not safe with several schedulers on one store) and never a message as a job —
@@ -13,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -21,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import Context
+from bot.logs import log_failure
 from bot.scheduler.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,8 @@ PURGE_AT = {"hour": 3, "minute": 30}  # local time: the quietest moment of the n
 STOP_GRACE = 10.0  # seconds given to in-flight sends at shutdown; the rest stay claimed (in doubt)
 
 Nightly = Callable[[Context], Awaitable[object]]  # a job run once a night with the context (the retention purge)
-Periodic = Callable[[Context], Awaitable[object]]  # a job run every SWEEP_EVERY seconds (the "to call" list's sweep)
-SWEEP_EVERY = 60
+Minutely = Callable[..., Awaitable[object]]  # a job run every minute, called with ``ctx=`` (calls never reported)
+EVERY_MINUTE = 60  # seconds
 
 
 @dataclass
@@ -43,10 +43,10 @@ class Jobs:
 
 
 def start_jobs(
-    ctx: Context, *, purge: Nightly, sweep: Periodic | None = None, dispatcher: Dispatcher | None = None
+    ctx: Context, *, purge: Nightly, minutely: Sequence[Minutely] = (), dispatcher: Dispatcher | None = None
 ) -> Jobs:
-    """Start the dispatch loop, the nightly ``purge`` and, when given, ``sweep`` every minute. Call from inside the
-    running event loop (the lifespan)."""
+    """Start the dispatch loop, the nightly ``purge`` and the ``minutely`` jobs. Call from inside the running
+    event loop (the lifespan)."""
     dispatcher = dispatcher or Dispatcher(ctx)
     ctx.wake_dispatcher = dispatcher.wake
     stop = asyncio.Event()
@@ -61,12 +61,12 @@ def start_jobs(
         coalesce=True,
         misfire_grace_time=3600,
     )
-    if sweep is not None:
+    for job in minutely:
         scheduler.add_job(
-            sweep,
-            IntervalTrigger(seconds=SWEEP_EVERY),
-            args=(ctx,),
-            id="calls-sweep",
+            _logged(job),
+            IntervalTrigger(seconds=EVERY_MINUTE),
+            kwargs={"ctx": ctx},
+            id=f"minutely-{getattr(job, '__name__', 'job')}",
             max_instances=1,
             coalesce=True,
         )
@@ -91,3 +91,16 @@ async def stop_jobs(jobs: Jobs, *, grace: float = STOP_GRACE) -> None:
 
 def _nothing() -> None:
     return None
+
+
+def _logged(job: Minutely) -> Callable[..., Awaitable[object]]:
+    """The job, its failures logged: it runs again at the next minute, and never stops the scheduler."""
+
+    async def run(**kwargs: object) -> object:
+        try:
+            return await job(**kwargs)
+        except Exception as exc:
+            log_failure(log, f"job {getattr(job, '__name__', 'job')}", exc)
+            return None
+
+    return run

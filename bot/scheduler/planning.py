@@ -97,6 +97,30 @@ def parse_quiet_hours(value: str) -> QuietHours | None:
     return QuietHours(parse_clock(start), parse_clock(end))
 
 
+@dataclass(frozen=True)
+class CallHours:
+    """When a phone call may ring, local time: one or more ranges of the day (``09:30-12:00,14:00-19:00``), on
+    open days only. A call interrupts whatever the person is doing, so even an urgent one keeps to these hours."""
+
+    ranges: tuple[tuple[time, time], ...]
+
+    def contains(self, moment: time) -> bool:
+        return any(start <= moment < end for start, end in self.ranges)
+
+
+def parse_call_hours(value: str) -> CallHours:
+    ranges: list[tuple[time, time]] = []
+    for item in (part.strip() for part in value.split(",")):
+        start, sep, end = item.partition("-")
+        if not sep:
+            raise ValueError(f"call hours are written 09:30-12:00,14:00-19:00, not {value!r}")
+        opening, closing = parse_clock(start), parse_clock(end)
+        if closing <= opening:
+            raise ValueError(f"call hours end after they start: {item!r}")
+        ranges.append((opening, closing))
+    return CallHours(tuple(sorted(ranges)))
+
+
 URGENT_NIGHT = QuietHours(start=time(22, 0), end=time(7, 0))  # even an urgent notice never leaves then
 URGENT_WITHIN = timedelta(hours=24)  # a change this close to the workshop is urgent
 BEFORE_WINDOW = timedelta(minutes=1)  # "the last allowed moment" before a closed window
@@ -192,6 +216,61 @@ def last_allowed(moment: datetime, *, quiet_hours: QuietHours | None, tz: tzinfo
     raise ValueError("no allowed moment found")  # pragma: no cover
 
 
+# --- Calls (the voice channel) -------------------------------------------------------------------------------
+# A call may ring inside the call hours, outside the quiet hours, never on a Sunday or a public holiday, urgent or
+# not. ``quiet_hours=None`` switches these rules off too (every sending-window rule, SPEC §6).
+
+
+def call_allowed_at(moment: datetime, *, hours: CallHours, quiet_hours: QuietHours | None, tz: tzinfo) -> bool:
+    if quiet_hours is None:
+        return True
+    local = moment.astimezone(tz)
+    clock = local.time()
+    return hours.contains(clock) and not quiet_hours.contains(clock) and not is_closed_day(local.date())
+
+
+def next_call_at(moment: datetime, *, hours: CallHours, quiet_hours: QuietHours | None, tz: tzinfo) -> datetime:
+    """The first moment at or after ``moment`` when a call may ring."""
+    if quiet_hours is None:
+        return moment
+    local = moment.astimezone(tz)
+    for offset in range(40):
+        day = local.date() + timedelta(days=offset)
+        if is_closed_day(day):
+            continue
+        for start, end in hours.ranges:
+            begin, stop = _at(day, start, tz), _at(day, end, tz)
+            candidate = max(begin, local)
+            if candidate >= stop:
+                continue
+            if quiet_hours.contains(candidate.time()):
+                candidate = _window_end(candidate, quiet_hours, tz)
+            if candidate < stop:
+                return candidate.astimezone(moment.tzinfo)
+    raise ValueError("no moment for a call found")  # pragma: no cover - would need 40 closed days in a row
+
+
+def last_call_at(moment: datetime, *, hours: CallHours, quiet_hours: QuietHours | None, tz: tzinfo) -> datetime:
+    """The latest moment at or before ``moment`` when a call may ring (a reminder call moves earlier)."""
+    if quiet_hours is None:
+        return moment
+    local = moment.astimezone(tz)
+    for offset in range(40):
+        day = local.date() - timedelta(days=offset)
+        if is_closed_day(day):
+            continue
+        for start, end in reversed(hours.ranges):
+            begin, stop = _at(day, start, tz), _at(day, end, tz)
+            candidate = min(stop - BEFORE_WINDOW, local)
+            if candidate < begin:
+                continue
+            if quiet_hours.contains(candidate.time()):
+                candidate = _window_start(candidate, quiet_hours, tz) - BEFORE_WINDOW
+            if candidate >= begin:
+                return candidate.astimezone(moment.tzinfo)
+    raise ValueError("no moment for a call found")  # pragma: no cover
+
+
 def rule_moment(rule: ReminderRule, *, starts_at: datetime, tz: tzinfo) -> datetime:
     """The moment a rule names, before any window rule: ``-1d@10:00`` is 10:00 local the day before."""
     if rule.before is not None:
@@ -208,16 +287,22 @@ def reminder_times(
     quiet_hours: QuietHours | None,
     tz: tzinfo,
     now: datetime,
+    call_hours: CallHours | None = None,
 ) -> list[PlannedReminder]:
     """The reminders to plan for a workshop starting at ``starts_at``, earliest first.
 
     A moment in a closed window moves earlier to the last allowed moment, never later (a reminder after the
     workshop is useless); a moment already past, or not before the start, is not planned. Two rules landing on
-    the same moment give one reminder, the one asking for confirmation when either does.
+    the same moment give one reminder, the one asking for confirmation when either does. ``call_hours``: the
+    reminders are phone calls, which keep to these hours.
     """
     planned: dict[datetime, PlannedReminder] = {}
     for rule in rules:
-        due = last_allowed(rule_moment(rule, starts_at=starts_at, tz=tz), quiet_hours=quiet_hours, tz=tz)
+        moment = rule_moment(rule, starts_at=starts_at, tz=tz)
+        if call_hours is not None:
+            due = last_call_at(moment, hours=call_hours, quiet_hours=quiet_hours, tz=tz)
+        else:
+            due = last_allowed(moment, quiet_hours=quiet_hours, tz=tz)
         due = due.astimezone(starts_at.tzinfo)
         if due < now or due >= starts_at:
             continue

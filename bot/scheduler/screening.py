@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
-from bot.scheduler.planning import QuietHours, next_allowed
+from bot.scheduler.planning import CallHours, QuietHours, call_allowed_at, next_allowed, next_call_at
 from bot.scheduler.planning import allowed_at as window_open
 from storage.enums import Channel
 from storage.models import EnrolmentStatus, MessageKind, WorkshopStatus
@@ -42,6 +42,10 @@ class Verdict:
 
 
 SEND = Verdict(Action.send)
+# After a call to a number, the next one waits this long (a call is intrusive; and an in-doubt call is then looked
+# up at Twilio with no other call to the same number nearby to mistake it for).
+LINE_REST = timedelta(minutes=10)
+LINE_RECHECK = timedelta(minutes=1)
 
 
 def is_answer(message: DueMessage) -> bool:
@@ -67,7 +71,8 @@ def _unwanted(message: DueMessage, facts: Facts) -> str | None:
             return "resident erased"
         if message.channel == Channel.sms and resident.sms_unreachable:
             return "number cannot receive SMS"
-        opted_out = (message.channel == Channel.sms and resident.opted_out_sms) or (
+        # a STOP sent by SMS stops the calls to that number too
+        opted_out = (message.channel in (Channel.sms, Channel.voice) and resident.opted_out_sms) or (
             message.channel == Channel.telegram and resident.opted_out_telegram
         )
         if opted_out and not is_answer(message):  # the STOP confirmation itself is an answer and still leaves
@@ -94,9 +99,11 @@ def screen(
     tz: tzinfo,
     daily_cap: int,
     sent_today: int,
+    call_hours: CallHours | None = None,
 ) -> Verdict:
     """What to do with a due message now. ``sent_today``: non-urgent messages the resident already got today
-    (including those accepted earlier in the same batch)."""
+    (including those accepted earlier in the same batch). ``call_hours``: when a call (the voice channel) may ring;
+    None: calls keep to the sending window like any message."""
     if message.expires_at is not None and message.expires_at <= now:
         return Verdict(Action.expire, "expired")
     reason = _unwanted(message, facts)
@@ -105,11 +112,21 @@ def screen(
     if is_answer(message) or message.kind == MessageKind.adviser_notice:
         return SEND  # the window protects residents; an adviser's work notice (a callback request) leaves at once
     later: datetime | None = None
-    if not window_open(now, urgent=message.urgent, quiet_hours=quiet_hours, tz=tz):
+    calling = message.channel == Channel.voice
+    if calling and call_hours is not None:  # a call keeps to the call hours, urgent or not
+        if not call_allowed_at(now, hours=call_hours, quiet_hours=quiet_hours, tz=tz):
+            later, reason = next_call_at(now, hours=call_hours, quiet_hours=quiet_hours, tz=tz), "call hours"
+    elif not window_open(now, urgent=message.urgent, quiet_hours=quiet_hours, tz=tz):
         later, reason = next_allowed(now, urgent=message.urgent, quiet_hours=quiet_hours, tz=tz), "sending window"
+    if later is not None:
+        pass
     elif not message.urgent and message.resident_id is not None and sent_today >= daily_cap:
         later = next_allowed(next_day(now, tz), urgent=False, quiet_hours=quiet_hours, tz=tz)
+        if calling and call_hours is not None:
+            later = next_call_at(later, hours=call_hours, quiet_hours=quiet_hours, tz=tz)
         reason = "daily cap"
+    elif calling and facts.line_busy(message):
+        later, reason = now + LINE_RECHECK, "another call to this number"
     if later is None:
         return SEND
     if message.expires_at is not None and later >= message.expires_at:

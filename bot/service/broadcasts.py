@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.gsm7 import count_segments, to_gsm7
-from bot.scheduler.planning import next_allowed
+from bot.service import spoken
 from bot.service.calls import broadcast_script, record_calls
 from bot.service.departures import DepartureGroup, forecast_rows, group
 from bot.service.planning_csv import WorkshopFieldsError, find_commune, plain
 from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
+from bot.service.voice_costs import call_seconds, started_minutes
 from bot.service.workshops import WorkshopError
 from storage.calls import NewCall
 from storage.enums import Channel
@@ -88,10 +89,18 @@ class Preview:
     skipped_opted_out: int  # in the audience, but opted out of every channel: not contacted
     unreachable: int  # in the audience, but no channel at all (no mobile, a landline): to phone
     segments: int  # per SMS
-    estimated_cost: float  # euros: SMS recipients × segments × ATELIER_SMS_PRICE
+    estimated_cost: float  # euros: SMS recipients × segments × ATELIER_SMS_PRICE, plus the calls' cost
     communes: tuple[str, ...] = ()  # the communes understood, by name
     venues: tuple[str, ...] = ()  # for ``venue`` / ``held_in``: the venues understood, "Salle des fêtes (Domérat)"
     workshops: tuple[int, ...] = ()  # for ``venue`` / ``held_in``: the upcoming workshops held there
+    # Calls (residents with a landline, phoned with the message read aloud), counted apart from SMS:
+    call_minutes: int = 0  # started minutes per call (the message said twice, and the keys)
+    sms_cost: float = 0.0  # euros: SMS recipients × segments × ATELIER_SMS_PRICE
+    call_cost: float = 0.0  # euros: calls × started minutes × ATELIER_CALL_PRICE
+
+    @property
+    def calls(self) -> int:
+        return self.by_channel.get(Channel.voice, 0)
 
     @property
     def recipients(self) -> int:
@@ -237,23 +246,31 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
     destinations: list[tuple[Resident, Channel, str]] = []
     unreached: dict[int, str] = {}
     for resident in residents:
-        destination = address_of(resident)
+        destination = address_of(resident, calls=ctx.settings.calls_enabled)
         if destination is None:
             unreached[resident.id] = why_unreachable(resident)
         else:
             destinations.append((resident, *destination))
     by_channel: Counter[str] = Counter(channel for _, channel, _ in destinations)
+    sms_cost = round(by_channel[Channel.sms] * segments * ctx.settings.sms_price, 2)
+    minutes = started_minutes(call_seconds(spoken.broadcast(text).body, ctx.territory.name))
+    call_cost = round(by_channel[Channel.voice] * minutes * ctx.settings.call_price, 2)
     preview = Preview(
         body=text,
         sms_text=sms_text,
-        by_channel={channel: by_channel[channel] for channel in Channel} | dict(by_channel),
+        # every channel in use, even at 0 (calls only when the voice channel is on)
+        by_channel={c: by_channel[c] for c in Channel if c != Channel.voice or ctx.settings.calls_enabled}
+        | dict(by_channel),
         skipped_opted_out=sum(1 for reason in unreached.values() if reason == "opted_out"),
         unreachable=sum(1 for reason in unreached.values() if reason != "opted_out"),
         segments=segments,
-        estimated_cost=round(by_channel[Channel.sms] * segments * ctx.settings.sms_price, 2),
+        estimated_cost=round(sms_cost + call_cost, 2),
         communes=tuple(commune_names(ctx, codes)),
         venues=tuple(say.venue_label(v.name, v.commune.name) for v in held.venues) if held else (),
         workshops=held.workshops if held else (),
+        call_minutes=minutes,
+        sms_cost=sms_cost,
+        call_cost=call_cost,
     )
     return _Plan(preview, tuple(destinations), unreached, codes)
 
@@ -310,16 +327,18 @@ async def send_broadcast(
         )
         session.add(broadcast)
         await session.flush()
-        due = next_allowed(now, urgent=False, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz)
+        said = spoken.broadcast(preview.body)
         for resident, channel, address in plan.destinations:
+            calling = channel == Channel.voice  # a landline: the message is read aloud by a call
             await enqueue(
                 session=session,
                 message=NewMessage(
                     channel=channel,
                     to_address=address,
-                    body=preview.body,
+                    body=said.body if calling else preview.body,
+                    choices=said.choices if calling else (),
                     kind=MessageKind.broadcast,
-                    due_at=due,
+                    due_at=spoken.first_moment(ctx=ctx, channel=channel, now=now, urgent=False),
                     expires_at=broadcast.expires_at,
                     idempotency_key=f"broadcast:{broadcast.id}:{resident.id}",
                     resident_id=resident.id,

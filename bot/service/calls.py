@@ -30,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.phones import national
-from bot.logs import log_failure
 from bot.service.actors import SYSTEM, Actor
 from bot.service.reach import adviser_address, advisers_for
 from bot.service.workshops import WorkshopError
@@ -64,10 +63,16 @@ from storage.outbox.queueing import NewMessage, enqueue
 
 log = logging.getLogger(__name__)
 
-SWEPT_KINDS = (MessageKind.promotion, MessageKind.change_notice, MessageKind.broadcast)
+UNDELIVERED_KINDS = {
+    MessageKind.promotion: CallKind.promotion,
+    MessageKind.change_notice: CallKind.change_notice,
+    MessageKind.broadcast: CallKind.broadcast,
+}
+SWEPT_KINDS = tuple(UNDELIVERED_KINDS)  # what the sweep looks for among the messages that did not arrive
 LOOK_BACK = timedelta(days=7)  # failed deliveries older than this are not looked for again
 ANSWER_DELAY = timedelta(hours=2)  # a reminder asking OUI / NON is given this long to be answered before a call
-TOLD_KINDS = (CallKind.promotion, CallKind.change_notice, CallKind.broadcast)  # the adviser in charge is told
+# the adviser in charge is told of these (a list to go through, not a page, for the others)
+TOLD_KINDS = (CallKind.promotion, CallKind.change_notice, CallKind.broadcast, CallKind.unanswered_call)
 
 KIND_FR = {
     CallKind.callback: "demande de rappel",
@@ -75,6 +80,7 @@ KIND_FR = {
     CallKind.change_notice: "atelier changé",
     CallKind.broadcast: "message non reçu",
     CallKind.unanswered_reminder: "pas de réponse au rappel",
+    CallKind.unanswered_call: "appels sans réponse",
 }
 REASON_FR = {
     "no_channel": "ni mobile ni Telegram",
@@ -83,6 +89,9 @@ REASON_FR = {
     "failed": "échec d'envoi",
     "expired": "message pas parti à temps",
     "cancelled": "message retiré avant l'envoi",
+    "no-answer": "ne décroche pas",  # Twilio's CallStatus for the calls to a landline
+    "busy": "ligne occupée",
+    "canceled": "appel interrompu",
 }
 
 
@@ -317,19 +326,20 @@ async def _call_for_message(session: AsyncSession, message: OutboundMessage, now
         reason = _unreachable_on(resident, message.channel) or "failed"
     if not await _still_relevant(session, message, now):
         return None
-    kind = {
-        MessageKind.promotion: CallKind.promotion,
-        MessageKind.change_notice: CallKind.change_notice,
-        MessageKind.broadcast: CallKind.broadcast,
-    }[MessageKind(message.kind)]
+    return call_about(message, resident_id=resident.id, reason=reason, now=now)
+
+
+def call_about(message: OutboundMessage, *, resident_id: int, reason: str | None, now: datetime) -> NewCall:
+    """The call that takes over from a message that did not reach its person: what it said is what to say."""
+    kind = UNDELIVERED_KINDS.get(MessageKind(message.kind), CallKind.unanswered_call)
     text = broadcast_script(message.body) if kind == CallKind.broadcast else message.body
     key = f"message:{message.id}"
     if message.broadcast_id is not None:  # one call per person and broadcast, whatever the channel tried
-        key = f"broadcast:{message.broadcast_id}:{resident.id}"
+        key = f"broadcast:{message.broadcast_id}:{resident_id}"
     return NewCall(
         key=key,
         kind=kind,
-        resident_id=resident.id,
+        resident_id=resident_id,
         what_to_say=text,
         created_at=now,
         reason=reason,
@@ -338,6 +348,20 @@ async def _call_for_message(session: AsyncSession, message: OutboundMessage, now
         message_id=message.id,
         broadcast_id=message.broadcast_id,
     )
+
+
+async def hand_over(
+    *, session: AsyncSession, ctx: Context, message: OutboundMessage, reason: str, now: datetime
+) -> bool:
+    """A message that will not reach its person (the calls to their landline went unanswered): an adviser phones
+    them, the adviser in charge is told. False when there is nobody to call (erased)."""
+    resident = await session.get(Resident, message.resident_id) if message.resident_id is not None else None
+    if resident is None or resident.erased:
+        return False
+    await record_calls(
+        session=session, ctx=ctx, calls=[call_about(message, resident_id=resident.id, reason=reason, now=now)]
+    )
+    return True
 
 
 async def _unanswered_calls(session: AsyncSession, ctx: Context, now: datetime) -> list[NewCall]:
@@ -383,21 +407,12 @@ async def sweep(*, session: AsyncSession, ctx: Context, now: datetime) -> list[i
 
 
 async def sweep_now(ctx: Context) -> int:
-    """One sweep in its own transaction; returns how many calls were added."""
+    """One sweep in its own transaction (the scheduler runs it every minute); returns how many calls were added."""
     async with ctx.db.write() as session:
         added = await sweep(session=session, ctx=ctx, now=ctx.now())
     if added:
         log.info("to-call list: %d new call(s)", len(added))
     return len(added)
-
-
-async def sweep_calls(ctx: Context) -> int:
-    """The scheduler's job, every minute: a failure is logged and the next minute tries again."""
-    try:
-        return await sweep_now(ctx)
-    except Exception as exc:  # never stops the scheduler
-        log_failure(log, "to-call list sweep", exc)
-        return 0
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -477,12 +492,12 @@ __all__ = [
     "NewCall",
     "callback_call",
     "get_call",
+    "hand_over",
     "list_calls",
     "mark_call_done",
     "record_calls",
     "resident_calls",
     "sweep",
-    "sweep_calls",
     "sweep_now",
     "tell_advisers",
 ]

@@ -38,6 +38,7 @@ from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, World, nearest_workshops, offers_after_cancellation
 from bot.conversation.phones import national
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
+from bot.service import spoken
 from bot.service.actors import Actor
 from bot.service.calls import cancelled_script, moved_script, record_calls
 from bot.service.departures import DepartureGroup, departure_lines, departures_of
@@ -70,6 +71,7 @@ from storage import seats
 from storage.calls import NewCall, close_superseded
 from storage.catalogue import active_bookings
 from storage.conversations import forget_conversation, load_conversation
+from storage.enums import Channel
 from storage.models import (
     CallKind,
     Enrolment,
@@ -477,6 +479,9 @@ async def _carry_over_unsent(*, session: AsyncSession, ctx: Context, moved: Work
         (say.when_fr(moved.old_start, ctx.tz), say.when_fr(moved.new_start, ctx.tz)),
         (say.venue_label(old.venue, old.commune), say.venue_label(new.venue, new.commune)),
         (old.address, new.address),
+        # the same message said by a call (a landline): its spoken phrases
+        (say.when_spoken(moved.old_start, ctx.tz), say.when_spoken(moved.new_start, ctx.tz)),
+        (say.place_spoken(old.venue, old.commune), say.place_spoken(new.venue, new.commune)),
     ]
     rows = await pending_about_workshop(session=session, workshop_id=moved.workshop.id, kinds=CARRIED_OVER)
     for row in rows:
@@ -612,7 +617,7 @@ async def _tell_cancelled(
 ) -> bool:
     """Queue one person's cancellation notice, with its offers; False when the reason had to be shortened."""
     resident, before = enrolment.resident, cancelled.workshop
-    destination = address_of(resident)
+    destination = address_of(resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
         script = cancelled_script(starts_at=before.starts_at, commune=before.commune, reason=cancelled.reason, ctx=ctx)
@@ -641,6 +646,11 @@ async def _tell_cancelled(
         start, ctx.tz, commune, cancelled.reason, offers=choices, phone=ctx.territory.contact.phone
     )
     urgent, due = timing
+    if channel == Channel.voice:  # a landline: said by a call, with the nearest other workshop (key 1 takes it)
+        offer = await session.get(Workshop, offers[0].id) if offers else None
+        said = spoken.cancelled(starts_at=start, commune=commune, reason=cancelled.reason, offer=offer, ctx=ctx)
+        body, choices, offers = said.body, said.choices, []
+        due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
     queued = await enqueue(
         session=session,
         message=NewMessage(
@@ -822,7 +832,7 @@ async def _tell_moved(
     tally: _Tally,
 ) -> None:
     resident = enrolment.resident
-    destination = address_of(resident)
+    destination = address_of(resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
         place = say.venue_label(moved.new_place.venue, moved.new_place.commune)
@@ -859,6 +869,13 @@ async def _tell_moved(
         answer_non=answer_non,
     )
     urgent, due = timing
+    choices: tuple[str, ...] = ()
+    if channel == Channel.voice:  # a landline: said by a call; key 2 gives the seat up, as NON does
+        workshop = await session.get(Workshop, moved.workshop.id)
+        if workshop is not None:
+            said = spoken.moved(old_start=old_start, old_commune=old_commune, workshop=workshop, seated=seated, ctx=ctx)
+            body, choices = said.body, said.choices
+        due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
     key = (
         f"move:{moved.workshop.id}:{old_start:{_STAMP}}:{old_venue_id}:{moved.new_start:{_STAMP}}:"
         f"{moved.new_place.venue_id}:{version}:{resident.id}"
@@ -869,6 +886,7 @@ async def _tell_moved(
             channel=channel,
             to_address=address,
             body=body,
+            choices=choices,
             kind=MessageKind.change_notice,
             due_at=due,
             expires_at=moved.new_start,

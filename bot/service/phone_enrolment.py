@@ -17,7 +17,8 @@ from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.phones import is_landline, national
 from bot.conversation.understanding.names import first_name_of
-from bot.scheduler.planning import is_urgent_change, next_allowed
+from bot.scheduler.planning import is_urgent_change
+from bot.service import spoken
 from bot.service.departures import DepartureGroup, departures_of
 from bot.service.enrolments import SeatError, enrol
 from bot.service.identity import identity_hash, was_erased
@@ -167,6 +168,11 @@ async def enrol_by_phone(
             )
             if channel is None:
                 notes.append(_why_no_sms(resident))
+            elif channel == Channel.voice:
+                notes.append(
+                    "numéro fixe : la confirmation puis les rappels lui seront dits au téléphone, par un appel "
+                    "automatique aux heures d'appel"
+                )
             if message_id is not None:
                 leaves = await departures_of(session=session, ctx=ctx, message_ids=[message_id], now=now)
         enrolment = outcome.enrolment
@@ -225,20 +231,28 @@ async def _confirm(
 ) -> tuple[Channel | None, int | None]:
     """Queue the confirmation a self-enrolment gets; returns its channel and id, None when nothing can reach
     them."""
-    destination = address_of(resident)
+    destination = address_of(resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         return None, None
     channel, address = destination
     first_name = first_name_of(resident.name or "")
     venue = workshop.venue
-    if outcome.seated:
-        reminded = will_remind(ctx=ctx, starts_at=workshop.starts_at, now=now)
+    reminded = will_remind(ctx=ctx, starts_at=workshop.starts_at, now=now)
+    position = outcome.enrolment.position or 1
+    choices: tuple[str, ...] = ()
+    if channel == Channel.voice:  # a landline: the call says it (a call always says who is calling)
+        said = (
+            spoken.seated(workshop, ctx, reminded=reminded)
+            if outcome.seated
+            else spoken.waiting(workshop, ctx, position=position)
+        )
+        body, choices = said.body, said.choices
+    elif outcome.seated:
         body = say.seated(first_name, workshop.starts_at, ctx.tz, venue_of(workshop), venue.address, reminded=reminded)
     else:
-        position = outcome.enrolment.position or 1
         body = say.waiting(first_name, position, workshop.starts_at, ctx.tz, venue_of(workshop))
         body = f"{body} {say.phone_enrolment_waiting_hint()}"
-    if new_resident:
+    if new_resident and channel != Channel.voice:
         body = f"{say.phone_enrolment_intro(ctx.territory.name)} {body}"
     urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
     message_id = await enqueue(
@@ -247,8 +261,9 @@ async def _confirm(
             channel=channel,
             to_address=address,
             body=body,
+            choices=choices,
             kind=MessageKind.confirmation,
-            due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),
+            due_at=spoken.first_moment(ctx=ctx, channel=channel, now=now, urgent=urgent),
             expires_at=workshop.starts_at,
             urgent=urgent,
             idempotency_key=f"phone-enrol:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}",

@@ -10,8 +10,12 @@ from storage.enums import Channel
 from storage.models import Resident
 
 
-def reachable_channels(resident: Resident) -> list[tuple[Channel, str]]:
-    """(channel, address) pairs that may be used, the resident's preferred channel first."""
+def reachable_channels(resident: Resident, *, calls: bool = False) -> list[tuple[Channel, str]]:
+    """(channel, address) pairs that may be used, the resident's preferred channel first.
+
+    ``calls``: the voice channel is on (``Settings.calls_enabled``); then someone whose number cannot receive SMS
+    (a landline, or SMS refused as such by the carrier) and whom nothing else reaches is phoned. A STOP is a STOP:
+    it stops calls too."""
     if resident.erased:
         return []
     options: list[tuple[Channel, str]] = []
@@ -20,11 +24,13 @@ def reachable_channels(resident: Resident) -> list[tuple[Channel, str]]:
     if resident.telegram_chat_id is not None and not resident.opted_out_telegram:
         options.append((Channel.telegram, str(resident.telegram_chat_id)))
     options.sort(key=lambda option: option[0] != resident.preferred_channel)
+    if calls and not options and resident.phone and resident.sms_unreachable and not resident.opted_out_sms:
+        options.append((Channel.voice, resident.phone))
     return options
 
 
-def address_of(resident: Resident) -> tuple[Channel, str] | None:
-    options = reachable_channels(resident)
+def address_of(resident: Resident, *, calls: bool = False) -> tuple[Channel, str] | None:
+    options = reachable_channels(resident, calls=calls)
     return options[0] if options else None
 
 

@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.conversation import texts as say
-from bot.scheduler.planning import is_urgent_change, next_allowed, reminder_times
+from bot.scheduler.planning import is_urgent_change, reminder_times
+from bot.service import spoken
 from bot.service.calls import promotion_script, record_calls
 from bot.service.recipients import address_of, why_unreachable
 from storage.calls import NewCall
 from storage.delivery import record_status
+from storage.enums import Channel
 from storage.models import CallKind, Enrolment, EnrolmentStatus, MessageKind, Workshop, WorkshopStatus
 from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, revive_cancelled
 
@@ -63,11 +65,12 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
     enrolment = await _seated(session, enrolment_id)
     if enrolment is None:
         return 0
-    destination = address_of(enrolment.resident)
+    destination = address_of(enrolment.resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         return 0
     channel, address = destination
     workshop = enrolment.workshop
+    calling = channel == Channel.voice
     planned = 0
     for reminder in reminder_times(
         starts_at=workshop.starts_at,
@@ -75,11 +78,15 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
         quiet_hours=ctx.settings.quiet_hours,
         tz=ctx.tz,
         now=now,
+        call_hours=ctx.settings.call_hours if calling else None,
     ):
-        body = say.reminder_body(
-            workshop.starts_at, ctx.tz, venue_of(workshop), asks_confirmation=reminder.asks_confirmation
-        )
-        choices = say.YES_NO if reminder.asks_confirmation else ()
+        if calling:
+            body, choices = spoken.reminder(workshop, ctx).body, spoken.COMING
+        else:
+            body = say.reminder_body(
+                workshop.starts_at, ctx.tz, venue_of(workshop), asks_confirmation=reminder.asks_confirmation
+            )
+            choices = say.YES_NO if reminder.asks_confirmation else ()
         message = NewMessage(
             channel=channel,
             to_address=address,
@@ -167,7 +174,7 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
     # "You are on the waiting list", not sent yet (an adviser's phone enrolment in the quiet hours): the promotion
     # says more and says it right; both together would contradict each other.
     await cancel_pending(session=session, enrolment_id=enrolment.id, kinds=(MessageKind.confirmation,))
-    destination = address_of(enrolment.resident)
+    destination = address_of(enrolment.resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         # Nobody can tell them: an adviser phones them, and the adviser in charge of the workshop is told.
         call = NewCall(
@@ -184,15 +191,19 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
     else:
         channel, address = destination
         urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
+        body = say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop))
+        choices: tuple[str, ...] = say.YES_NO
+        if channel == Channel.voice:
+            body, choices = spoken.promotion(workshop, ctx).body, spoken.COMING
         notice = await enqueue(
             session=session,
             message=NewMessage(
                 channel=channel,
                 to_address=address,
-                body=say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop)),
-                choices=say.YES_NO,
+                body=body,
+                choices=choices,
                 kind=MessageKind.promotion,
-                due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),
+                due_at=spoken.first_moment(ctx=ctx, channel=channel, now=now, urgent=urgent),
                 expires_at=workshop.starts_at,
                 urgent=urgent,
                 idempotency_key=promotion_key(enrolment_id=enrolment.id, workshop_id=workshop.id),

@@ -50,12 +50,14 @@ class ResidentSummary:
     opted_out_sms: bool
     opted_out_telegram: bool
     sms_unreachable: bool  # a landline, or a number the carrier refuses: phone them
+    channel: str | None  # what reaches them now: sms, telegram, voice (a call to their landline), None: nothing
     consent_at: datetime | None
     consent_channel: str | None
     created_at: datetime
 
 
-def _summary(resident: Resident) -> ResidentSummary:
+def _summary(resident: Resident, *, calls: bool) -> ResidentSummary:
+    reach = address_of(resident, calls=calls)
     return ResidentSummary(
         id=resident.id,
         name=resident.name,
@@ -68,6 +70,7 @@ def _summary(resident: Resident) -> ResidentSummary:
         opted_out_sms=resident.opted_out_sms,
         opted_out_telegram=resident.opted_out_telegram,
         sms_unreachable=resident.sms_unreachable,
+        channel=reach[0] if reach else None,
         consent_at=resident.consent_at,
         consent_channel=resident.consent_channel,
         created_at=resident.created_at,
@@ -78,13 +81,18 @@ async def list_residents(*, ctx: Context) -> list[ResidentSummary]:
     """Residents who were not erased, oldest first."""
     async with ctx.db.read() as session:
         query = select(Resident).where(Resident.erased.is_(False)).order_by(Resident.id)
-        return [_summary(r) for r in (await session.execute(query)).unique().scalars()]
+        calls = ctx.settings.calls_enabled
+        return [_summary(r, calls=calls) for r in (await session.execute(query)).unique().scalars()]
 
 
 async def get_resident(*, ctx: Context, resident_id: int) -> ResidentSummary:
     async with ctx.db.read() as session:
         resident = await session.get(Resident, resident_id)
-        found = _summary(resident) if resident is not None and not resident.erased else None
+        found = (
+            _summary(resident, calls=ctx.settings.calls_enabled)
+            if resident is not None and not resident.erased
+            else None
+        )
     if resident is None:
         raise TeamError(f"la personne n°{resident_id} n'existe pas (voir « atelier residents list »)")
     if found is None:
@@ -152,7 +160,7 @@ async def find_residents(*, ctx: Context, text: str, limit: int = 50) -> list[Re
         query = select(Resident).where(Resident.erased.is_(False)).order_by(Resident.id)
         found = [r for r in (await session.execute(query)).unique().scalars() if _matches(r, words, digits)]
         found.sort(key=lambda r: (plain(r.name or "") != " ".join(words), plain(r.name or ""), r.id))
-        return [_summary(r) for r in found[:limit]]
+        return [_summary(r, calls=ctx.settings.calls_enabled) for r in found[:limit]]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -266,7 +274,7 @@ async def resident_record(*, ctx: Context, resident_id: int) -> ResidentRecord:
             .limit(RECORD_MESSAGES)
         )
         return ResidentRecord(
-            resident=_summary(resident),
+            resident=_summary(resident, calls=ctx.settings.calls_enabled),
             upcoming=tuple(b for b in bookings if b.starts_at > now),
             past=tuple(reversed([b for b in bookings if b.starts_at <= now])),
             messages=tuple(_message(m) for m in messages),
@@ -333,8 +341,8 @@ async def _tell(
     session: AsyncSession, ctx: Context, *, resident: Resident, workshop: Workshop, body: str, key: str,
     enrolment_id: int | None, now: datetime,
 ) -> int | None:  # fmt: skip
-    """The message confirming what the adviser did; None when no channel reaches them (the adviser is on the
-    phone with them)."""
+    """The message confirming what the adviser did; None when no message reaches them. Never a call to a landline:
+    they are the one who phoned, the adviser has just told them."""
     destination = address_of(resident)
     if destination is None:
         return None

@@ -194,9 +194,9 @@ async def get_workshop(*, ctx: Context, workshop_id: int) -> WorkshopSummary:
         return await load_summary(session=session, workshop_id=workshop_id)
 
 
-def _entry(enrolment: Enrolment) -> RosterEntry:
+def _entry(enrolment: Enrolment, *, calls: bool) -> RosterEntry:
     resident = enrolment.resident
-    reach = address_of(resident)
+    reach = address_of(resident, calls=calls)  # "voice": a landline, phoned by the voice channel
     return RosterEntry(
         enrolment_id=enrolment.id,
         resident_id=resident.id,
@@ -230,7 +230,8 @@ async def roster(*, ctx: Context, workshop_id: int) -> Roster:
             .where(Enrolment.workshop_id == workshop_id, Enrolment.status != EnrolmentStatus.cancelled)
             .order_by(case((Enrolment.status == EnrolmentStatus.waiting, 1), else_=0), Enrolment.position, Enrolment.id)
         )
-        return Roster(summary, tuple(_entry(e) for e in result.unique().scalars()))
+        calls = ctx.settings.calls_enabled
+        return Roster(summary, tuple(_entry(e, calls=calls) for e in result.unique().scalars()))
 
 
 # ---------------------------------------------------------------------------------------------------------------

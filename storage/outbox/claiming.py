@@ -23,6 +23,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import dialect_insert
+from storage.enums import Channel
 from storage.models import (
     Enrolment,
     EnrolmentStatus,
@@ -254,9 +255,22 @@ class Facts:
     enrolments: dict[int, EnrolmentStatus] = field(default_factory=dict)
     workshops: dict[int, tuple[WorkshopStatus, datetime]] = field(default_factory=dict)
     sent_today: dict[int, int] = field(default_factory=dict)  # resident → non-urgent messages since day start
+    # Calls: per number, the voice rows ringing it now (claimed) or recently (placed since ``line_since``). One
+    # call at a time per number, with a rest between calls: what makes an in-doubt call's lookup exact.
+    lines: dict[str, set[int]] = field(default_factory=dict)
+
+    def line_busy(self, message: DueMessage) -> bool:
+        """Another call to this number is ringing, or rang lately."""
+        return bool(self.lines.get(message.to_address, set()) - {message.id})
 
 
-async def load_facts(*, session: AsyncSession, messages: Sequence[DueMessage], day_start: datetime) -> Facts:
+async def load_facts(
+    *,
+    session: AsyncSession,
+    messages: Sequence[DueMessage],
+    day_start: datetime,
+    line_since: datetime | None = None,
+) -> Facts:
     resident_ids = {m.resident_id for m in messages if m.resident_id is not None}
     enrolment_ids = {m.enrolment_id for m in messages if m.enrolment_id is not None}
     workshop_ids = {m.workshop_id for m in messages if m.workshop_id is not None}
@@ -294,4 +308,16 @@ async def load_facts(*, session: AsyncSession, messages: Sequence[DueMessage], d
             select(Workshop.id, Workshop.status, Workshop.starts_at).where(Workshop.id.in_(workshop_ids))
         )
         facts.workshops.update({r[0]: (WorkshopStatus(r[1]), r[2]) for r in workshops})
+    numbers = {m.to_address for m in messages if m.channel == Channel.voice and m.to_address}
+    if numbers and line_since is not None:
+        calls = await session.execute(
+            select(OutboundMessage.id, OutboundMessage.to_address).where(
+                OutboundMessage.channel == Channel.voice,
+                OutboundMessage.to_address.in_(numbers),
+                OutboundMessage.inbound_id.is_(None),  # a spoken answer is said during a call, not a call
+                or_(OutboundMessage.status == MessageStatus.sending, OutboundMessage.sent_at >= line_since),
+            )
+        )
+        for row_id, number in calls:
+            facts.lines.setdefault(number, set()).add(int(row_id))
     return facts

@@ -19,6 +19,9 @@ sent: what a crash of the network or of the client between the two looks like); 
 (21610, 21614); add latency to every request; send signed status callbacks (``sent`` then ``delivered``, or
 ``undelivered`` with an ErrorCode for chosen numbers) to the message's StatusCallback URL.
 
+It serves the Programmable Voice API too (calls create, list and fetch), and rings phones the test controls:
+``FakeTwilio.voice`` (``tests/helpers/fake_twilio_voice.py``).
+
 It runs in-process (a ``ThreadingHTTPServer`` in a thread: one thread per connection, many client processes) or
 as a standalone process that outlives the client under test::
 
@@ -57,6 +60,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
+
+from tests.helpers.fake_twilio_voice import FakeVoice, Pickup
 
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -104,17 +109,35 @@ class RecordedMessage:
         )
 
 
-def read_record(path: Path) -> list[RecordedMessage]:
-    """The messages of a standalone fake's record file; a torn last line (the fake itself killed) is ignored."""
+def _record_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a standalone fake's record file; a torn last line (the fake itself killed) is ignored."""
     if not path.exists():
         return []
-    messages = []
+    lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            messages.append(RecordedMessage.from_json(json.loads(line)))
-        except (ValueError, KeyError):
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+def read_record(path: Path) -> list[RecordedMessage]:
+    """The messages of a standalone fake's record file."""
+    messages = []
+    for data in _record_lines(path):
+        if data.get("kind") == "call":
+            continue
+        try:
+            messages.append(RecordedMessage.from_json(data))
+        except KeyError:
             continue
     return messages
+
+
+def read_calls(path: Path) -> list[dict[str, Any]]:
+    """The calls of a standalone fake's record file (``RecordedCall.to_json``: sid, to, from, url…)."""
+    return [data for data in _record_lines(path) if data.get("kind") == "call"]
 
 
 # --- knobs -----------------------------------------------------------------------------------------------------
@@ -205,6 +228,7 @@ class FakeTwilio:
         self.callback_results: list[int] = []  # HTTP status of each status callback the fake posted
         self._server = _Server((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
+        self.voice = FakeVoice(self)  # the Calls API and the phones it rings
 
     # lifecycle
 
@@ -294,11 +318,30 @@ class FakeTwilio:
             self._knobs.latency = seconds
 
     def reset(self) -> None:
-        """Forget the knobs and the in-memory messages (the record file is append-only and kept)."""
+        """Forget the knobs and the in-memory messages and calls (the record file is append-only and kept)."""
         with self._lock:
             self._knobs = _Knobs()
             self._messages.clear()
             self._requests = 0
+        self.voice.reset()
+
+    def record(self, data: dict[str, Any]) -> None:
+        """Append one accepted message or call to the record file (one JSON line, flushed at once)."""
+        with self._lock:
+            if self._record_file is not None:
+                self._record_file.write(json.dumps(data, ensure_ascii=False) + "\n")
+                self._record_file.flush()
+
+    def take_fault(self, method: str, to: str | None) -> Fault | None:
+        """The fault the next request of ``method`` (to ``to``) gets, if any (consumed)."""
+        return self._take_fault(method, to)
+
+    @staticmethod
+    def fail_with(fault: Fault) -> None:
+        """Answer the request with ``fault``: an error, or a dropped connection."""
+        if fault.drop:
+            raise _DropError
+        raise _ApiError(fault)
 
     # the API
 
@@ -320,10 +363,15 @@ class FakeTwilio:
         if latency:
             time.sleep(latency)
         match = _MESSAGES_PATH.match(path)
-        if match is None:
+        calls = self.voice.route(path) if match is None else None
+        if match is None and calls is None:
             raise _ApiError(Fault(status=404, code=20404, message="The requested resource was not found"))
-        if not self._authorised(headers.get("authorization", ""), match.group("account")):
+        account = match.group("account") if match is not None else calls[0] if calls is not None else ""
+        if not self._authorised(headers.get("authorization", ""), account):
             raise _ApiError(Fault(status=401, code=20003, message="Authenticate"))
+        if calls is not None:  # the Calls API: repeated parameters (StatusCallbackEvent) are kept as lists
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True) if method == "POST" else {}
+            return self.voice.handle(method, calls[1], parse_qs(query, keep_blank_values=True), form)
         if method == "POST":
             form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
             return 201, self._create({key: values[-1] for key, values in form.items()})
@@ -387,10 +435,8 @@ class FakeTwilio:
         )
         with self._lock:
             self._messages.append(message)
-            if self._record_file is not None:
-                self._record_file.write(json.dumps(message.to_json(), ensure_ascii=False) + "\n")
-                self._record_file.flush()
             error_code = self._knobs.undeliverable.get(to)
+        self.record(message.to_json())
         if self.status_callbacks and message.status_callback:
             self._callbacks.put((message, "sent", None))
             self._callbacks.put((message, "undelivered" if error_code else "delivered", error_code))
@@ -512,6 +558,11 @@ class FakeTwilio:
             return 200, {"ok": True}
         if name == "undeliverable" and method == "POST":
             self.undeliverable(data["to"], int(data.get("error_code", 30006)))
+            return 200, {"ok": True}
+        if name == "calls":
+            return 200, [call.to_json() for call in self.voice.calls]
+        if name == "pickup" and method == "POST":
+            self.voice.pickup(data.pop("to"), Pickup(**data))
             return 200, {"ok": True}
         if name == "latency" and method == "POST":
             self.set_latency(float(data["seconds"]))
@@ -663,6 +714,12 @@ class FakeTwilioProcess:
     def messages(self) -> list[RecordedMessage]:
         return read_record(self.record)
 
+    def calls(self) -> list[dict[str, Any]]:
+        return read_calls(self.record)
+
+    def pickup(self, to: str, behaviour: Pickup) -> None:
+        self._control("pickup", {"to": to, **asdict(behaviour)})
+
     def _control(self, name: str, payload: dict[str, Any] | None = None) -> Any:
         data = None if payload is None else json.dumps(payload).encode()
         request = urllib.request.Request(  # noqa: S310 - loopback URL of the fake we started
@@ -782,7 +839,9 @@ __all__ = [
     "FakeTwilio",
     "FakeTwilioProcess",
     "Fault",
+    "Pickup",
     "RecordedMessage",
+    "read_calls",
     "read_record",
     "spawn",
 ]

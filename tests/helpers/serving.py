@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from bot.channels import SMS
 from storage.database import Database
+from storage.enums import Channel
 from storage.models import (
     Enrolment,
     EnrolmentStatus,
@@ -160,8 +161,14 @@ def number(index: int) -> str:
     return f"+3361{index:07d}"
 
 
-async def seed_reminders(db: Database, count: int, now: datetime) -> None:
-    """``count`` residents seated in one big workshop, each with one reminder due now."""
+def landline(index: int) -> str:
+    return f"+3347{index:07d}"
+
+
+async def seed_reminders(db: Database, count: int, now: datetime, *, calls: bool = False) -> None:
+    """``count`` residents seated in one big workshop, each with one reminder due now; ``calls``: they have a
+    landline, and the reminders are phone calls."""
+    address = landline if calls else number
     async with db.write() as session:
         query = select(Venue).where(Venue.name == "Mairie de Saint-Victor")
         venue = (await session.execute(query)).unique().scalars().first()
@@ -175,7 +182,7 @@ async def seed_reminders(db: Database, count: int, now: datetime) -> None:
             topic="Premiers pas",
             capacity=count,
         )
-        residents = [Resident(phone=number(i), name=f"Résident {i}") for i in range(count)]
+        residents = [Resident(phone=address(i), name=f"Résident {i}", sms_unreachable=calls) for i in range(count)]
         session.add(workshop)
         session.add_all(residents)
         await session.flush()
@@ -188,9 +195,10 @@ async def seed_reminders(db: Database, count: int, now: datetime) -> None:
             session=session,
             messages=[
                 NewMessage(
-                    channel=SMS,
-                    to_address=number(index),
+                    channel=Channel.voice if calls else SMS,
+                    to_address=address(index),
                     body=f"Rappel n°{index} : atelier numérique mercredi à 14 h. Vous venez ? Répondez OUI ou NON.",
+                    choices=("coming",) if calls else (),
                     kind=MessageKind.reminder,
                     due_at=now - timedelta(seconds=1),
                     expires_at=starts,

@@ -71,8 +71,13 @@ def preview_lines(preview: Preview) -> list[str]:
     plural = "s" if preview.segments > 1 else ""
     lines.append(
         f"SMS : {preview.segments} segment{plural} par message ({len(preview.sms_text)} caractères) ; "
-        f"coût estimé : {sms} × {preview.segments} × prix du segment = {euros(preview.estimated_cost)}."
+        f"coût estimé : {sms} × {preview.segments} × prix du segment = {euros(preview.sms_cost)}."
     )
+    if preview.calls:  # residents with a landline: the message read aloud by a call, billed by the minute
+        lines.append(
+            f"Appels (numéros fixes, message lu au téléphone) : {preview.calls} × {preview.call_minutes} minute(s) "
+            f"× prix de la minute = {euros(preview.call_cost)} ; coût total estimé : {euros(preview.estimated_cost)}."
+        )
     if preview.sms_text != preview.body:
         lines.append(f"Texte reçu par SMS (sans les caractères spéciaux) : {preview.sms_text}")
     return lines
@@ -86,6 +91,10 @@ def preview_json(preview: Preview) -> dict[str, Any]:
         "unreachable": preview.unreachable,
         "segments": preview.segments,
         "estimated_cost": preview.estimated_cost,
+        "sms_cost": preview.sms_cost,
+        "calls": preview.calls,
+        "call_minutes": preview.call_minutes,
+        "call_cost": preview.call_cost,
         "sms_text": preview.sms_text,
         "communes": list(preview.communes),
         "venues": list(preview.venues),

@@ -3,6 +3,7 @@ level."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, time
 from typing import Annotated, Any
 
@@ -10,8 +11,10 @@ import typer
 from rich.table import Table
 
 from bot.context import Context
+from bot.interfaces.cli.broadcast import euros
 from bot.interfaces.cli.common import column, console, fail, iso, listing, print_json
 from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, act
+from bot.service.costs import Usage, usage
 from bot.service.planning_csv import WorkshopFieldsError, parse_date
 from bot.service.stats import Stats, StatsRow, workshop_stats
 
@@ -64,6 +67,30 @@ LEGEND = (
 )
 
 
+def usage_json(spent: Usage) -> dict[str, Any]:
+    return {
+        "sms": spent.sms,
+        "sms_segments": spent.sms_segments,
+        "sms_cost": spent.sms_cost,
+        "calls": asdict(spent.calls),
+        "call_cost": spent.call_cost,
+        "total_cost": spent.total_cost,
+    }
+
+
+def usage_lines(spent: Usage) -> list[str]:
+    """SMS and calls counted apart, each with its cost."""
+    calls = spent.calls
+    return [
+        f"SMS envoyés : {spent.sms} ({spent.sms_segments} segments), {euros(spent.sms_cost)}.",
+        f"Appels passés aux numéros fixes : {calls.placed} (répondus : {calls.answered}, messagerie : "
+        f"{calls.voicemail}, sans réponse ou occupé : {calls.unanswered}, en échec : {calls.failed}) ; appels reçus "
+        f"sur le numéro du territoire : {calls.received} ; {calls.minutes} minute(s) facturée(s), "
+        f"{euros(spent.call_cost)}.",
+        f"Coût total des messages : {euros(spent.total_cost)}.",
+    ]
+
+
 def _day(text: str | None, ctx: Context) -> datetime | None:
     if not text:
         return None
@@ -82,6 +109,7 @@ def stats(
 
     async def action(ctx: Context) -> None:
         found = await workshop_stats(ctx=ctx, since=_day(since, ctx), until=_day(until, ctx))
+        spent = await usage(ctx=ctx, since=found.since, until=found.until)
         if as_json:
             print_json(
                 {
@@ -89,13 +117,16 @@ def stats(
                     "until": iso(found.until, ctx),
                     "rows": [row_json(r) for r in found.rows],
                     "total": row_json(found.total),
+                    "messaging": usage_json(spent),
                 }
             )
             return
         if not found.rows:
             console.print("Aucune inscription sur cette période.")
-            return
-        console.print(_table(found))
-        console.print(LEGEND, highlight=False)
+        else:
+            console.print(_table(found))
+            console.print(LEGEND, highlight=False)
+        for line in usage_lines(spent):
+            console.print(line, highlight=False)
 
     act(action)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.context import Context
 from bot.conversation.phones import national
-from bot.conversation.texts import LEVEL_NAMES, rank_fr, when_fr
+from bot.conversation.texts import LEVEL_NAMES, channel_name, rank_fr, when_fr
 from bot.interfaces.cli import common
 from bot.interfaces.cli.common import (
     column,
@@ -201,25 +201,26 @@ def plain_text(text: str) -> str:
 
 def roster_table(found: Roster) -> Table:
     """Fits 80 columns: the person's number first (the one ``attendance --present`` and ``residents`` speak of),
-    the phone as advisers dial it; the Telegram id on wider terminals."""
+    the phone as advisers dial it, what reaches them (SMS, Telegram, a call to a landline, or nothing: « aucun »);
+    the Telegram id on wider terminals."""
     wide = is_wide()
     table = listing()
     column(table, "N°", keep=3, right=True)
     column(table, "Nom", share=2)
-    column(table, "Téléphone", keep=16)
+    column(table, "Téléphone", keep=14)
     if wide:
         column(table, "Telegram", keep=10)
+    column(table, "Canal", keep=8)
     column(table, "Statut", keep=13)
     column(table, "Conf.", keep=5)
     column(table, "Souhaits")
     for e in found.enrolments:
         status = ENROLMENT_FR[e.status.value] + (f" {rank_fr(e.position)}" if e.position else "")
         phone = national(e.phone) or ("Telegram" if e.telegram_chat_id else "—")
-        if e.channel is None:
-            phone += " (injoignable)" if wide else " !"
         extra = [str(e.telegram_chat_id or "")] if wide else []
+        channel = channel_name(e.channel) if e.channel else "aucun"
         table.add_row(
-            str(e.resident_id), e.name or "(sans nom)", phone, *extra, status, CONFIRMED_FR[e.confirmed],
+            str(e.resident_id), e.name or "(sans nom)", phone, *extra, channel, status, CONFIRMED_FR[e.confirmed],
             ", ".join(e.interests),
         )  # fmt: skip
     return table
@@ -310,8 +311,8 @@ def roster_(
         )
         if found.enrolments:
             console.print(roster_table(found))
-            if any(e.channel is None for e in found.enrolments) and not is_wide():
-                console.print("! : aucun message ne peut atteindre cette personne (voir atelier calls list).")
+            if any(e.channel is None for e in found.enrolments):
+                console.print("Canal « aucun » : aucun message ne peut atteindre cette personne (atelier calls list).")
 
     act(action)
 
