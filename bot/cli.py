@@ -99,7 +99,7 @@ app.add_typer(calls.app, name="calls")
 app.add_typer(advisers.app, name="advisers")
 app.add_typer(residents.app, name="residents")
 app.command("enrol")(enrol.enrol)
-app.command("stats")(stats.stats)
+app.add_typer(stats.app, name="stats")
 app.add_typer(telegram_app, name="telegram")
 
 

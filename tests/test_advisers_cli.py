@@ -377,7 +377,7 @@ def test_attendance_by_options_and_on_a_terminal(db_url: str, terminal: None) ->
     assert "Anne Martin était là ?" in asked and "1 présent(s), 1 absent(s)" in asked
     assert "présent" in ok(db_url, "workshops", "roster", str(w)).stdout
     stats = as_json(ok(db_url, "stats", "--json"))
-    assert set(stats) == {"since", "until", "rows", "total", "messaging"}
+    assert set(stats) == {"since", "until", "rows", "total", "people", "messaging"}
     assert all(set(r) == STATS_FIELDS for r in [*stats["rows"], stats["total"]])
     assert (stats["total"]["seated"], stats["total"]["came"]) == (2, 1)
     assert "Saint-Victor" in ok(db_url, "stats").stdout

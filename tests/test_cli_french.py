@@ -67,7 +67,7 @@ def run(tmp_path: Path, *args: str, stdin: str | None = None) -> tuple[int, str]
 
 def test_the_tree_is_walked() -> None:
     names = {" ".join(path) for path, _ in ALL}
-    assert {"", "workshops cancel", "broadcast report", "broadcast send"} <= names
+    assert {"", "workshops cancel", "broadcast report", "broadcast send", "calls list", "stats activites"} <= names
 
 
 @pytest.mark.parametrize("path", [path for path, _ in ALL], ids=lambda p: " ".join(p) or "atelier")

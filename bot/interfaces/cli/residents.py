@@ -6,6 +6,7 @@ A person is named by their number (``atelier residents list``), or by their name
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,8 +17,9 @@ from bot.conversation.texts import LEVEL_NAMES, channel_name, rank_fr, when_fr
 from bot.interfaces.cli.calls import call_json
 from bot.interfaces.cli.common import column, confirm_or_refuse, console, fail, is_wide, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
-from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, YesOption, act
+from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, YesOption, act, write_csv
 from bot.service.departures import departure_lines
+from bot.service.exports import residents_csv
 from bot.service.residents import (
     BookingLine,
     MessageLine,
@@ -58,11 +60,22 @@ def _stops(resident: ResidentSummary) -> str:
 
 
 @app.command("list")
-def list_(as_json: JsonOption = False) -> None:
+def list_(
+    as_json: JsonOption = False,
+    csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."
+        ),
+    ] = None,
+) -> None:
     """Les résidents (numéros complets : pour appeler) ; les personnes effacées n'apparaissent pas."""
 
     async def action(ctx: Context) -> None:
         residents = await list_residents(ctx=ctx)
+        if csv is not None:
+            write_csv(csv, residents_csv(residents, tz=ctx.tz))
+            return
         if as_json:
             print_json([resident_json(r, ctx) for r in residents])
             return

@@ -48,6 +48,7 @@ from bot.service.changes import (
     move_workshop_and_notify,
     report_lines,
 )
+from bot.service.exports import roster_csv
 from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import WorkshopFields
 from bot.service.stats import WalkIn, add_walk_in, attendance_sheet, mark_attendance
@@ -290,11 +291,20 @@ def list_(
 def roster_(
     workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
     as_json: JsonOption = False,
+    csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."
+        ),
+    ] = None,
 ) -> None:
     """Qui est inscrit, qui attend, ce que chacun veut apprendre, qui a confirmé."""
 
     async def action(ctx: Context) -> None:
         found = await roster(ctx=ctx, workshop_id=workshop_id)
+        if csv is not None:
+            write_csv(csv, roster_csv(found, tz=ctx.tz))
+            return
         if as_json:
             print_json(
                 {
@@ -318,6 +328,19 @@ def roster_(
 
 
 COLUMNS_READ = "date, début, fin, commune, lieu, adresse, niveau, thème, places, conseiller"
+
+
+def write_csv(path: Path, data: bytes) -> None:
+    """A spreadsheet for French Excel; ``-`` writes it on standard output."""
+    if str(path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        fail(f"impossible d'écrire {path} ({exc.strerror}).")
+    console.print(f"Fichier écrit : {path} (à ouvrir avec Excel ou LibreOffice).", highlight=False)
 
 
 def _read(file: Path) -> bytes:
