@@ -12,7 +12,7 @@ from bot.conversation.phones import national
 from bot.interfaces.cli.common import column, console, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.team import AdviserSummary, add_adviser, commune_names, list_advisers
+from bot.service.team import AdviserSummary, TeamReach, add_adviser, commune_names, list_advisers, team_reach
 
 app = french_app(help="Conseillers : lister, ajouter.")
 
@@ -39,7 +39,8 @@ def list_(as_json: JsonOption = False) -> None:
             print_json([adviser_json(a, ctx) for a in advisers])
             return
         if not advisers:
-            console.print("Aucun conseiller. Ajoutez-en un : atelier advisers add --name …")
+            console.print("Aucun conseiller. Ajoutez-en un : atelier advisers add --name … --phone …")
+            reach_warning(await team_reach(ctx=ctx))
             return
         table = listing("Conseillers")
         column(table, "N°", keep=3, right=True)
@@ -51,8 +52,27 @@ def list_(as_json: JsonOption = False) -> None:
             communes = ", ".join(commune_names(ctx, a.communes)) or "tout le territoire"
             table.add_row(str(a.id), a.name, national(a.phone), str(a.telegram_user_id or ""), communes)
         console.print(table)
+        reach_warning(await team_reach(ctx=ctx))
 
     act(action)
+
+
+def reach_warning(reach: TeamReach) -> None:
+    """Said when nobody (or nobody for some communes) would be told of a CONSEILLER request or a person to call."""
+    if reach.nobody:
+        console.print(
+            "[yellow]Attention :[/yellow] aucun conseiller n'a de téléphone ni de compte Telegram : personne ne sera "
+            "prévenu des demandes de rappel (CONSEILLER) ni des personnes à appeler, qui seront seulement listées "
+            "(atelier callbacks list, atelier calls list). Ajoutez un numéro : atelier advisers add --name … "
+            "--phone …",
+            highlight=False,
+        )
+    elif reach.unreached_communes:
+        console.print(
+            "[yellow]Attention :[/yellow] aucun conseiller joignable ne suit ces communes : "
+            f"{', '.join(reach.unreached_communes)} ; leurs demandes seront seulement listées.",
+            highlight=False,
+        )
 
 
 @app.command("add")

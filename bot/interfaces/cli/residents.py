@@ -64,9 +64,7 @@ def list_(
     as_json: JsonOption = False,
     csv: Annotated[
         Path | None,
-        typer.Option(
-            "--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."
-        ),
+        typer.Option("--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."),
     ] = None,
 ) -> None:
     """Les résidents (numéros complets : pour appeler) ; les personnes effacées n'apparaissent pas."""

@@ -293,9 +293,7 @@ def roster_(
     as_json: JsonOption = False,
     csv: Annotated[
         Path | None,
-        typer.Option(
-            "--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."
-        ),
+        typer.Option("--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."),
     ] = None,
 ) -> None:
     """Qui est inscrit, qui attend, ce que chacun veut apprendre, qui a confirmé."""
