@@ -28,6 +28,7 @@ typecheck: install
 
 pytest: install
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	PTB_TIMEDELTA=true $(BIN)/pytest
 
 test: lint typecheck pytest
@@ -35,6 +36,8 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/python bench/inbound_sms.py
 	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/console.py
+	$(BIN)/python bench/personas.py
 
 clean:
 	rm -rf $(VENV) atelier.db atelier.db-wal atelier.db-shm

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.channels import Sender
 from bot.config import Settings, load_settings
@@ -21,6 +21,7 @@ from bot.guards import BodyLimit
 from bot.handlers import sms, telegram, voice
 from bot.handlers.console import ConsoleSender
 from bot.interfaces import telegram_advisers
+from bot.interfaces.web import console
 from bot.logs import protect_logs
 from bot.scheduler.jobs import start_jobs, stop_jobs
 from bot.service.calls import sweep_now
@@ -112,16 +113,18 @@ def create_app(
             if own_db:
                 await db.dispose()
 
-    routes = [Route("/healthz", healthz)]
+    routes: list[BaseRoute] = [Route("/healthz", healthz)]
     routes += sms.routes(ctx)  # SMS channel: POST /sms/twilio, POST /sms/twilio/status
     routes += voice.routes(ctx)  # voice channel: POST /voice/twilio/… (calls placed, and the territory's number)
     if telegram_app is not None:  # Telegram channel: POST /telegram/webhook
         routes += telegram.routes(ctx, telegram_app.bot, advisers=telegram_advisers.handle)
+    routes.append(console.mount(ctx))  # the advisers' web console: /console/…
     # Every route reads at most its limit of request body (the default for the others), before any parsing or
     # signature check: 413 beyond it.
     limits = {sms.INBOUND_PATH: sms.MAX_FORM_BYTES, sms.STATUS_PATH: sms.MAX_FORM_BYTES}
     limits[telegram.WEBHOOK_PATH] = telegram.MAX_UPDATE_BYTES
     limits |= dict.fromkeys(voice.PATHS, voice.MAX_FORM_BYTES)
+    limits |= console.BODY_LIMITS
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BodyLimit, limits=limits)])
     app.state.ctx = ctx
     return app

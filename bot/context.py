@@ -6,14 +6,20 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from zoneinfo import ZoneInfo
 
 from bot.channels import Sender
 from bot.config import Settings
-from bot.conversation.understanding.communes import CommuneIndex
-from bot.territory import Territory
+from bot.conversation.understanding.communes import CommuneIndex, FranceIndex
+from bot.territory import Territory, load_france
 from storage.database import Database
+
+
+@cache
+def france_index() -> FranceIndex:
+    """Built once per process and shared by every context (commands and tests open many)."""
+    return FranceIndex.build(load_france())
 
 
 def system_clock() -> datetime:
@@ -42,6 +48,12 @@ class Context:
     def commune_index(self) -> CommuneIndex:
         """The territory's communes prepared once for fuzzy matching."""
         return CommuneIndex.build(self.territory)
+
+    @cached_property
+    def france_index(self) -> FranceIndex:
+        """Every French commune (a place outside the territory is named properly), read from the bundled file the
+        first time a message needs it: a few tenths of a second, once per process."""
+        return france_index()
 
     def now(self) -> datetime:
         return self.clock()

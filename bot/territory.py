@@ -1,17 +1,26 @@
-"""The territory file: communes, venues, display name, SMS sender name, advisers' public contact.
+"""The territory file: communes, venues, display name, SMS sender name, advisers' public contact, what residents
+may ask to learn (with the words they use for it) and the answers to their usual questions.
 
 A territory is configuration, not code: another French EPCI is one more TOML file (see
-``scripts/territory_from_csv.py``) pointed at by ``ATELIER_TERRITORY``.
+``scripts/territory_from_csv.py``) pointed at by ``ATELIER_TERRITORY``. Every French commune is bundled apart
+(``load_france``), read only when first needed, so that a place outside the territory is named properly.
 """
 
 from __future__ import annotations
 
+import gzip
 import math
 import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from bot.conversation.gsm7 import count_segments, to_gsm7
+
+FRANCE_FILE = Path(__file__).resolve().parent / "territories" / "france-communes.tsv.gz"
+# An answer to a question is one SMS: 160 GSM-7 characters (accents that GSM-7 lacks are dropped by then).
+MAX_ANSWER = 160
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,42 @@ class Neighbour:
 
     name: str
     postcode: str
+
+
+@dataclass(frozen=True)
+class Interest:
+    """Something residents ask to learn, as offered in the list ("Impôts"), with the words that mean it in free
+    text and in the advisers' workshop topics ("declaration", "impots", "taxe")."""
+
+    label: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    """A question residents ask in the middle of anything ("c'est payant ?"): the words that give it away and the
+    territory's answer (one SMS). The key ``where`` is answered with the address of the workshop being discussed
+    when there is one."""
+
+    key: str
+    words: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class FrenchCommune:
+    """Any commune of France (for names and postcodes outside the territory). ``keys``: the name as looked up,
+    compacted ("saintpourcainsursioule"), computed when the file is bundled so that loading it is only reading."""
+
+    insee: str
+    name: str
+    postcodes: tuple[str, ...]
+    population: int
+    keys: tuple[str, ...] = ()
+
+    @property
+    def departement(self) -> str:
+        return self.insee[:3] if self.insee.startswith("97") else self.insee[:2]
 
 
 @dataclass(frozen=True)
@@ -94,6 +139,8 @@ class Territory:
     neighbours: tuple[Neighbour, ...] = ()
     confirmation: Confirmation = Confirmation()
     coop: CoopThemes = CoopThemes()
+    interests: tuple[Interest, ...] = ()
+    faq: tuple[FaqEntry, ...] = ()
     _by_insee: dict[str, CommuneInfo] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -104,6 +151,11 @@ class Territory:
 
     def venues_in(self, insee: str) -> list[VenueInfo]:
         return [v for v in self.venues if v.commune_insee == insee]
+
+    @property
+    def departements(self) -> frozenset[str]:
+        """The départements of its communes (a homonym outside is looked for there first)."""
+        return frozenset(c.insee[:3] if c.insee.startswith("97") else c.insee[:2] for c in self.communes)
 
 
 class TerritoryError(ValueError):
@@ -123,6 +175,33 @@ def _require(table: dict[str, Any], key: str, where: str) -> Any:
     if key not in table:
         raise TerritoryError(f"{where}: missing '{key}'")
     return table[key]
+
+
+def _words(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+        raise TerritoryError(f"{where}: 'words' must be a list of words or phrases")
+    return tuple(w.strip() for w in value)
+
+
+def _interests(data: dict[str, Any]) -> tuple[Interest, ...]:
+    interests = tuple(
+        Interest(label=str(_require(i, "label", "interest")), words=_words(i.get("words", []), "interest"))
+        for i in data.get("interests", [])
+    )
+    if len({i.label for i in interests}) != len(interests):
+        raise TerritoryError("interests: two have the same label")
+    return interests
+
+
+def _faq(data: dict[str, Any]) -> tuple[FaqEntry, ...]:
+    entries = []
+    for f in data.get("faq", []):
+        key = str(_require(f, "key", "faq"))
+        answer = " ".join(str(_require(f, "answer", f"faq {key}")).split())
+        if count_segments(to_gsm7(answer)) > 1:
+            raise TerritoryError(f"faq {key}: the answer is longer than one SMS ({MAX_ANSWER} characters)")
+        entries.append(FaqEntry(key=key, words=_words(_require(f, "words", f"faq {key}"), f"faq {key}"), answer=answer))
+    return tuple(entries)
 
 
 def parse_territory(data: dict[str, Any]) -> Territory:
@@ -170,6 +249,8 @@ def parse_territory(data: dict[str, Any]) -> Territory:
         ),
         confirmation=_confirmation(data.get("confirmation", {})),
         coop=_coop(data.get("coop", {})),
+        interests=_interests(data),
+        faq=_faq(data),
     )
 
 
@@ -209,3 +290,17 @@ def load_territory(path: Path) -> Territory:
     except tomllib.TOMLDecodeError as exc:
         raise TerritoryError(f"territory file {path} is not valid TOML: {exc}") from exc
     return parse_territory(data)
+
+
+def load_france(path: Path = FRANCE_FILE) -> tuple[FrenchCommune, ...]:
+    """Every French commune, from the bundled file (about 0.2 s: call it once, when first needed)."""
+    communes = []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#") or not line.strip():
+                continue
+            insee, name, postcodes, population, keys = line.rstrip("\n").split("\t")
+            communes.append(
+                FrenchCommune(insee, name, tuple(postcodes.split()), int(population or 0), tuple(keys.split(",")))
+            )
+    return tuple(communes)

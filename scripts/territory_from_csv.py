@@ -2,7 +2,9 @@
 
     python scripts/territory_from_csv.py communes.csv --name "Montluçon Communauté" > territory.toml
 
-One venue per commune is created at its town hall; edit the file afterwards to add halls or the bus stop.
+One venue per commune is created at its town hall; edit the file afterwards to add halls or the bus stop. The
+interests offered at sign-up (with the words that mean them) and the answers to residents' usual questions are
+copied from the bundled Montluçon file: edit them too (the answers name Montluçon Communauté and its number).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import argparse
 import csv
 import json
 import sys
+from pathlib import Path
+
+BUNDLED = Path(__file__).resolve().parent.parent / "bot" / "territories" / "montlucon-communaute.toml"
 
 
 def _town_hall(commune: str) -> str:
@@ -60,6 +65,14 @@ def main() -> None:
             "",
         ]
     sys.stdout.write("\n".join(out))
+    sys.stdout.write("\n" + _shared_sections())
+
+
+def _shared_sections() -> str:
+    """The bundled file's [[interests]] and [[faq]] tables, with their comments: the same for any territory."""
+    text = BUNDLED.read_text(encoding="utf-8")
+    start = text.index("# What residents may ask to learn")
+    return text[start:]
 
 
 if __name__ == "__main__":

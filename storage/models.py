@@ -117,9 +117,10 @@ class Adviser(Base):
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    login: Mapped[str | None] = mapped_column(String(100), unique=True)
-    password_hash: Mapped[str | None] = mapped_column(String(300))
-    role: Mapped[str] = mapped_column(String(20), default="adviser")
+    # the console's login: an e-mail address, stored lower-case
+    login: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(300))  # argon2id, never the password
+    role: Mapped[str] = mapped_column(String(20), default="adviser")  # "admin": may add advisers, reset passwords
     # INSEE codes of the communes this adviser covers; empty means the whole territory.
     communes: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -170,8 +171,13 @@ class Resident(Base):
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Two people, one phone ("on sera deux avec mon mari"): the second person is a resident of their own (their
+    # seat, their attendance, their cancellation), with no phone or chat; everything about them goes to the
+    # resident whose phone it is, named here.
+    companion_of_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
 
     commune: Mapped[Commune | None] = relationship(lazy="joined")
+    companion_of: Mapped[Resident | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
 
 
 class ErasedIdentity(Base):
@@ -257,6 +263,7 @@ class CallbackRequest(Base):
     # a number given in the conversation (Telegram residents): kept here only, never as the resident's identity,
     # since anyone can type anyone's number
     phone: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)  # what the resident said they need ("pas de voiture")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]
     handled_by: Mapped[str | None] = mapped_column(String(200))
@@ -389,3 +396,51 @@ class SendPace(Base):
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     next_at: Mapped[datetime]
+
+
+class ConsoleSession(Base):
+    """A signed-in browser of the web console. The cookie holds a random token; only its SHA-256 is stored, so a
+    copy of the table opens no session. Deleting the row (logout, password change) ends the session at once."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    adviser_id: Mapped[int] = mapped_column(ForeignKey("advisers.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginFailure(Base):
+    """A failed console login, counted per account and per address to slow down password guessing."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300))  # "account:<e-mail>" or "address:<ip>"
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who changed what, when, from which interface (console, command line, Telegram).
+
+    ``summary`` names workshops and people by number only: an erasure must leave no name or phone number here.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_workshop", "workshop_id", "at"),
+        Index("ix_audit_resident", "resident_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    interface: Mapped[str] = mapped_column(String(20))
+    adviser_id: Mapped[int | None] = mapped_column(ForeignKey("advisers.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    summary: Mapped[str] = mapped_column(Text)
+    workshop_id: Mapped[int | None] = mapped_column(ForeignKey("workshops.id", ondelete="SET NULL"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))

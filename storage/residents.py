@@ -85,6 +85,16 @@ async def erase_resident(
     return promoted
 
 
+async def companions_of(*, session: AsyncSession, resident_id: int) -> list[Resident]:
+    """The people who share this resident's phone (``Resident.companion_of``), not erased."""
+    result = await session.scalars(
+        select(Resident)
+        .where(Resident.companion_of_id == resident_id, Resident.erased.is_(False))
+        .order_by(Resident.id)
+    )
+    return list(result.unique())
+
+
 async def set_opt_out(*, session: AsyncSession, resident_id: int, channel: str, opted_out: bool) -> int:
     """STOP / START on one channel. Opting out cancels the pending messages on that channel that are not answers
     (the STOP confirmation itself still leaves); returns how many were cancelled."""

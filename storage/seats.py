@@ -8,6 +8,7 @@ the last seat give exactly one seat.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -74,6 +75,30 @@ async def seat_resident(
     Returns None when the workshop is full and ``allow_waiting`` is False. Raises SeatError when the workshop
     cannot be joined at all.
     """
+    outcomes = await seat_together(
+        session=session,
+        resident_ids=(resident_id,),
+        workshop_id=workshop_id,
+        now=now,
+        allow_waiting=allow_waiting,
+        adviser_id=adviser_id,
+    )
+    return outcomes[0] if outcomes is not None else None
+
+
+async def seat_together(
+    *,
+    session: AsyncSession,
+    resident_ids: Sequence[int],
+    workshop_id: int,
+    now: datetime,
+    allow_waiting: bool = True,
+    adviser_id: int | None = None,
+) -> list[SeatOutcome] | None:
+    """Seat people who come together (two people, one phone) — all of them, or none: when the free seats are
+    too few, all go to the end of the waiting list, one after the other (or None, nothing changed, without
+    ``allow_waiting``). Someone already seated or waiting there stays as they are. Raises SeatError when the
+    workshop cannot be joined at all."""
     workshop = await lock_workshop(session=session, workshop_id=workshop_id)
     if workshop is None:
         raise SeatError(f"workshop {workshop_id} does not exist")
@@ -81,28 +106,86 @@ async def seat_resident(
         raise SeatError(f"workshop {workshop_id} is cancelled")
     if workshop.starts_at <= now:
         raise SeatError(f"workshop {workshop_id} has already started")
-    existing = (
-        await session.execute(
-            select(Enrolment).where(Enrolment.resident_id == resident_id, Enrolment.workshop_id == workshop_id)
-        )
-    ).scalar_one_or_none()
-    if existing is not None and existing.status in ACTIVE:
-        return SeatOutcome(existing, existing.status == EnrolmentStatus.seated, already=True)
-    seated = await count_seated(session=session, workshop_id=workshop_id) < workshop.capacity
+    existing = {
+        e.resident_id: e
+        for e in (
+            await session.execute(
+                select(Enrolment).where(Enrolment.resident_id.in_(resident_ids), Enrolment.workshop_id == workshop_id)
+            )
+        ).scalars()
+    }
+    newcomers = [r for r in resident_ids if r not in existing or existing[r].status not in ACTIVE]
+    free = workshop.capacity - await count_seated(session=session, workshop_id=workshop_id)
+    seated = len(newcomers) <= free
     if not seated and not allow_waiting:
         return None
-    status = EnrolmentStatus.seated if seated else EnrolmentStatus.waiting
-    position = None if seated else await _last_position(session=session, workshop_id=workshop_id) + 1
-    if existing is None:
-        existing = Enrolment(resident_id=resident_id, workshop_id=workshop_id)
-        session.add(existing)
-    existing.status, existing.position, existing.confirmed = status, position, None
-    existing.enrolled_by_adviser_id = adviser_id
-    existing.updated_at = now
-    await session.flush()
-    # Load the joined relationships now: a lazy load later would be I/O outside the async context.
-    await session.refresh(existing)
-    return SeatOutcome(existing, seated, already=False)
+    position = None if seated else await _last_position(session=session, workshop_id=workshop_id)
+    outcomes = []
+    for resident_id in resident_ids:
+        enrolment = existing.get(resident_id)
+        if resident_id not in newcomers and enrolment is not None:
+            outcomes.append(SeatOutcome(enrolment, enrolment.status == EnrolmentStatus.seated, already=True))
+            continue
+        if enrolment is None:
+            enrolment = Enrolment(resident_id=resident_id, workshop_id=workshop_id)
+            session.add(enrolment)
+        if position is not None:
+            position += 1
+        enrolment.status = EnrolmentStatus.seated if seated else EnrolmentStatus.waiting
+        enrolment.position, enrolment.confirmed = position, None
+        enrolment.enrolled_by_adviser_id = adviser_id
+        enrolment.updated_at = now
+        await session.flush()
+        # Load the joined relationships now: a lazy load later would be I/O outside the async context.
+        await session.refresh(enrolment)
+        outcomes.append(SeatOutcome(enrolment, seated, already=False))
+    return outcomes
+
+
+@dataclass(frozen=True)
+class MoveOutcome:
+    seated: list[Enrolment]  # in the new workshop
+    cancelled: list[Enrolment]  # given up in the old one
+    promoted: list[Enrolment]  # the people waiting who got the freed seats
+
+
+async def move_seats(
+    *, session: AsyncSession, enrolment_ids: Sequence[int], workshop_id: int, now: datetime, promote: bool = True
+) -> MoveOutcome | None:
+    """The same people seated in another workshop, their old enrolments given up, the freed seats going to the
+    people waiting (when ``promote``) — one change, inside the caller's transaction. None (nothing changed) when
+    the new workshop has not enough free seats, or an enrolment is no longer active. Raises SeatError when the
+    new workshop cannot be joined at all.
+
+    Both workshops are locked in the order of their ids, so that two moves in opposite directions never wait for
+    each other."""
+    enrolments = [e for e in [await session.get(Enrolment, i) for i in enrolment_ids] if e is not None]
+    if not enrolments or any(e.status not in ACTIVE for e in enrolments):
+        return None
+    old_ids = {e.workshop_id for e in enrolments}
+    for locked in sorted({*old_ids, workshop_id}):
+        await lock_workshop(session=session, workshop_id=locked)
+    for enrolment in enrolments:
+        await session.refresh(enrolment)
+    if any(e.status not in ACTIVE for e in enrolments):  # cancelled while we waited for the locks
+        return None
+    seated = await seat_together(
+        session=session,
+        resident_ids=[e.resident_id for e in enrolments],
+        workshop_id=workshop_id,
+        now=now,
+        allow_waiting=False,
+    )
+    if seated is None:
+        return None
+    cancelled, promoted = [], []
+    for enrolment in enrolments:
+        outcome = await cancel_enrolment(session=session, enrolment_id=enrolment.id, now=now, promote=promote)
+        if outcome is not None:
+            cancelled.append(outcome.cancelled)
+            if outcome.promoted is not None:
+                promoted.append(outcome.promoted)
+    return MoveOutcome([o.enrolment for o in seated], cancelled, promoted)
 
 
 async def _close_gap(*, session: AsyncSession, workshop_id: int, position: int) -> None:

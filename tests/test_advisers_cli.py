@@ -39,9 +39,10 @@ from tests.helpers.cli import as_json
 RESIDENT_FIELDS = {
     "id", "name", "phone", "telegram_chat_id", "commune", "level", "opted_out_sms", "opted_out_telegram", "created_at",
 }  # fmt: skip
-ADVISER_FIELDS = {"id", "name", "phone", "telegram_user_id", "communes", "role", "created_at"}
+ADVISER_FIELDS = {"id", "name", "phone", "telegram_user_id", "communes", "role", "created_at", "email"}
 CALLBACK_FIELDS = {
     "id", "resident_id", "name", "phone", "telegram_chat_id", "commune", "created_at", "handled_at", "handled_by",
+    "reason",
 }  # fmt: skip
 REPORT_FIELDS = {
     "id", "author", "created_at", "body", "audience", "segments", "recipients", "by_channel", "sent", "delivered",

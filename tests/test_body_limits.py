@@ -163,3 +163,15 @@ async def test_a_body_within_the_limit_reaches_the_route(db_url: str) -> None:
 
         response = await client.post(INBOUND_PATH, content=chunks(), headers={"content-type": FORM})
         assert response.status_code == 403
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_planning_upload_over_the_default_limit_reaches_the_console(db_url: str) -> None:
+    """The console's import takes a spreadsheet of up to 2 MiB (its own check says so kindly): the wiring lets its
+    upload through (here anonymous, so sent to the sign-in page) where another route would answer 413."""
+    body = b"x" * (DEFAULT_LIMIT + DEFAULT_LIMIT // 2)
+    async with site(db_url) as (_, client):
+        for path in ("/console/planning/import", "/console/planning/import/confirmer"):
+            response = await client.post(path, content=body, headers={"content-type": "multipart/form-data; b=x"})
+            assert response.status_code == 303, path
+            assert response.headers["location"].startswith("/console/connexion")

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from bot.config import Settings
 from bot.context import Context
+from bot.service.actors import Actor
 from bot.service.broadcasts import Audience, BroadcastError, preview_broadcast, send_broadcast
 from bot.service.changes import cancel_workshop_and_notify
 from bot.territory import Territory
@@ -18,7 +19,7 @@ from storage.database import Database
 from storage.models import MessageKind, Workshop
 from tests.helpers.cli import as_json
 from tests.helpers.clock import Clock
-from tests.helpers.world import Town, in_2026
+from tests.helpers.world import JULIE, Town, in_2026
 from tests.test_advisers_cli import enrol, ok, planned_workshop
 
 pytestmark = pytest.mark.both_dialects  # the audience is one query of the service's own
@@ -59,7 +60,9 @@ async def world(town: Town) -> World:
         ("eve", "sv cancelled"), ("fred", "sv past"),
     ]:  # fmt: skip
         await town.seat(people[person], workshops[workshop])
-    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=workshops["sv cancelled"], reason="x", author="t")
+    await cancel_workshop_and_notify(
+        ctx=town.ctx, workshop_id=workshops["sv cancelled"], reason="x", actor=Actor("t", interface="cli")
+    )
     async with town.ctx.db.write() as session:  # the past one took place last week
         await session.execute(
             update(Workshop).where(Workshop.id == workshops["sv past"]).values(starts_at=in_2026(1, 14, month=2))
@@ -81,7 +84,7 @@ async def test_who_a_venue_broadcast_reaches(
 ) -> None:
     preview = await preview_broadcast(ctx=town.ctx, audience=audience, body="La salle est fermée.")
     assert preview.recipients == len(expected), label
-    broadcast = await send_broadcast(ctx=town.ctx, audience=audience, body="La salle est fermée.", author="Julie")
+    broadcast = await send_broadcast(ctx=town.ctx, audience=audience, body="La salle est fermée.", actor=JULIE)
     sent = await town.messages(broadcast_id=broadcast, kind=MessageKind.broadcast)
     assert sorted(m.resident_id or 0 for m in sent) == sorted(world.people[p] for p in expected), label
 

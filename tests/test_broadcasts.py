@@ -34,7 +34,7 @@ from storage.models import (
 from tests.helpers.clock import Clock
 from tests.helpers.pacing import Pacers, busiest_second
 from tests.helpers.senders import RecordingSender
-from tests.helpers.world import Town, in_2026
+from tests.helpers.world import JULIE, Town, in_2026
 
 SETUP_TIME = in_2026(2, 9)  # Monday 2 March 2026, 09:00
 
@@ -200,7 +200,7 @@ async def test_audiences_and_what_is_queued(town: Town, clock: Clock, case: Audi
     audience = case.audience(people)
     preview = await preview_broadcast(ctx=town.ctx, audience=audience, body="Bonjour")
     assert (preview.skipped_opted_out, preview.unreachable) == (case.skipped_opted_out, case.unreachable)
-    broadcast_id = await send_broadcast(ctx=town.ctx, audience=audience, body="Bonjour", author="Julie")
+    broadcast_id = await send_broadcast(ctx=town.ctx, audience=audience, body="Bonjour", actor=JULIE)
     rows = await town.messages(broadcast_id=broadcast_id)
     assert sorted(names[r.resident_id] for r in rows if r.channel == SMS) == sorted(case.sms)
     assert sorted(names[r.resident_id] for r in rows if r.channel == TELEGRAM) == sorted(case.telegram)
@@ -221,7 +221,7 @@ async def test_saturday_evening_broadcast_waits_for_monday(town: Town, clock: Cl
     people = await populate(town)
     clock.now = in_2026(7, 21)
     broadcast_id = await send_broadcast(
-        ctx=town.ctx, audience=Audience(workshop_id=people.workshop), body="Bonjour", author="Julie"
+        ctx=town.ctx, audience=Audience(workshop_id=people.workshop), body="Bonjour", actor=JULIE
     )
     assert {r.due_at for r in await town.messages(broadcast_id=broadcast_id)} == {in_2026(9, 8, 30)}
 
@@ -243,7 +243,7 @@ async def test_bad_input_is_refused_and_sends_nothing(
     with pytest.raises(BroadcastError, match=says):
         await preview_broadcast(ctx=town.ctx, audience=audience, body=body)
     with pytest.raises(BroadcastError, match=says):
-        await send_broadcast(ctx=town.ctx, audience=audience, body=body, author="Julie")
+        await send_broadcast(ctx=town.ctx, audience=audience, body=body, actor=JULIE)
     assert await town.messages(kind=MessageKind.broadcast) == []
     async with town.ctx.db.read() as session:
         assert (await session.execute(select(Broadcast))).first() is None
@@ -257,7 +257,7 @@ async def test_a_cancelled_workshop_takes_no_broadcast(town: Town) -> None:
         assert workshop is not None
         workshop.status = WorkshopStatus.cancelled
     with pytest.raises(BroadcastError, match="est annulé"):
-        await send_broadcast(ctx=town.ctx, audience=Audience(workshop_id=people.workshop), body="Bonjour", author="J")
+        await send_broadcast(ctx=town.ctx, audience=Audience(workshop_id=people.workshop), body="Bonjour", actor=JULIE)
     assert await town.messages(kind=MessageKind.broadcast) == []
 
 
@@ -299,7 +299,7 @@ async def test_report_after_a_mix_of_outcomes(db: Database, db_url: str, territo
     ids["Nobody"] = await town.resident("Nobody", phone="+33470100007", commune="Lamaids", sms_unreachable=True)
     ids["Refused"] = await town.resident("Refused", phone="+33612100008", commune="Lamaids", opted_out_sms=True)
     broadcast_id = await send_broadcast(
-        ctx=town.ctx, audience=Audience(communes=("Lamaids",)), body="Atelier photo demain", author="Julie"
+        ctx=town.ctx, audience=Audience(communes=("Lamaids",)), body="Atelier photo demain", actor=JULIE
     )
 
     sms = ScriptedSender(
@@ -387,7 +387,7 @@ async def test_two_thousand_recipients_go_out_at_the_configured_rate(
             ],
         )
     broadcast_id = await send_broadcast(
-        ctx=ctx, audience=Audience(communes=("Saint-Victor",)), body="Pas d'atelier lundi.", author="Julie"
+        ctx=ctx, audience=Audience(communes=("Saint-Victor",)), body="Pas d'atelier lundi.", actor=JULIE
     )
     pacers = Pacers()
     dispatcher = Dispatcher(ctx, pacer=pacers.new)

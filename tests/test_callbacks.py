@@ -15,7 +15,7 @@ from bot.territory import Territory
 from storage.database import Database
 from storage.models import MessageKind, MessageStatus, Resident
 from tests.helpers.clock import Clock
-from tests.helpers.world import Town, in_2026
+from tests.helpers.world import JULIE, Town, in_2026
 
 # On both databases: callback requests listed, ordered and marked done.
 pytestmark = pytest.mark.both_dialects
@@ -33,11 +33,13 @@ async def team(town: Town) -> None:
     """Julie (Telegram and phone) and Marc (phone only) cover Saint-Victor; Paul (Telegram) covers Domérat;
     Zoé has neither a phone nor Telegram; Claire covers the whole territory."""
     ctx = town.ctx
-    await add_adviser(ctx=ctx, name="Julie", phone="06 11 00 00 01", telegram_id=9001, communes=("Saint-Victor",))
-    await add_adviser(ctx=ctx, name="Marc", phone="06 11 00 00 02", communes=("st victor",))
-    await add_adviser(ctx=ctx, name="Paul", telegram_id=9003, communes=("Domérat",))
-    await add_adviser(ctx=ctx, name="Zoé", communes=("Saint-Victor",))
-    await add_adviser(ctx=ctx, name="Claire", phone="06 11 00 00 05")
+    await add_adviser(
+        ctx=ctx, actor=JULIE, name="Julie", phone="06 11 00 00 01", telegram_id=9001, communes=("Saint-Victor",)
+    )
+    await add_adviser(ctx=ctx, actor=JULIE, name="Marc", phone="06 11 00 00 02", communes=("st victor",))
+    await add_adviser(ctx=ctx, actor=JULIE, name="Paul", telegram_id=9003, communes=("Domérat",))
+    await add_adviser(ctx=ctx, actor=JULIE, name="Zoé", communes=("Saint-Victor",))
+    await add_adviser(ctx=ctx, actor=JULIE, name="Claire", phone="06 11 00 00 05")
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ async def test_a_request_is_marked_done_once_and_leaves_the_list(town: Town) -> 
         ("unknown id", 99999, False),
     ]
     for label, callback_id, expected in rows:
-        assert await mark_callback_done(ctx=town.ctx, callback_id=callback_id, by="Julie") is expected, label
+        assert await mark_callback_done(ctx=town.ctx, callback_id=callback_id, actor=JULIE) is expected, label
     assert [c.id for c in await list_callbacks(ctx=town.ctx)] == [second.id]
     done = await find_callback(ctx=town.ctx, callback_id=first.id)
     assert done is not None and (done.handled_at, done.handled_by) == (in_2026(2, 11), "Julie")

@@ -28,7 +28,7 @@ from bot.territory import Confirmation, Territory
 from storage.database import Database
 from storage.models import CallKind, MessageKind, MessageStatus, OutboundMessage, Resident, Workshop
 from tests.helpers.clock import Clock
-from tests.helpers.world import Town, in_2026
+from tests.helpers.world import JULIE, Town, in_2026
 
 pytestmark = pytest.mark.both_dialects  # the to-call list runs its own SQL (the sweep, the list)
 
@@ -45,8 +45,10 @@ def town(settings: Settings, db: Database, territory: Territory) -> Town:
 
 async def workshop_of_julie(town: Town, *, capacity: int = 1, day: int = 5) -> int:
     """A workshop in Saint-Victor in charge of Julie (Telegram), and Marc who covers Domérat."""
-    julie = await add_adviser(ctx=town.ctx, name="Julie Martin", telegram_id=JULIE_TELEGRAM, communes=("Saint-Victor",))
-    await add_adviser(ctx=town.ctx, name="Marc", phone="06 11 00 00 02", communes=("Domérat",))
+    julie = await add_adviser(
+        actor=JULIE, ctx=town.ctx, name="Julie Martin", telegram_id=JULIE_TELEGRAM, communes=("Saint-Victor",)
+    )
+    await add_adviser(actor=JULIE, ctx=town.ctx, name="Marc", phone="06 11 00 00 02", communes=("Domérat",))
     workshop_id = await town.workshop("Saint-Victor", in_2026(day, 14), capacity=capacity)
     async with town.ctx.db.write() as session:
         await session.execute(update(Workshop).where(Workshop.id == workshop_id).values(adviser_id=julie.id))
@@ -121,11 +123,11 @@ async def test_cancelling_and_moving_put_the_unreachable_on_the_list(town: Town)
     landline = await town.resident("Jean Roux", phone=LANDLINE, sms_unreachable=True)
     await town.seat(reachable, workshop_id)
     await town.seat(landline, workshop_id)
-    await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, new_start="15:00", author="Julie")
+    await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, new_start="15:00", actor=JULIE)
     [moved] = await list_calls(ctx=town.ctx)
     assert (moved.kind, moved.resident_id, moved.reason) == (CallKind.change_notice, landline, "sms_unreachable")
     assert "est déplacé au jeudi 5 mars à 15 h" in moved.what_to_say
-    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, reason="salle fermée", author="Julie")
+    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, reason="salle fermée", actor=JULIE)
     [cancelled] = await list_calls(ctx=town.ctx)  # the call about the move is replaced by the cancellation's
     assert cancelled.kind == CallKind.change_notice and "n'aura pas lieu (salle fermée)" in cancelled.what_to_say
     everything = await list_calls(ctx=town.ctx, include_done=True)
@@ -165,7 +167,7 @@ async def test_a_notice_that_does_not_arrive_becomes_a_call(town: Town, case: Lo
     workshop_id = await workshop_of_julie(town, capacity=6)
     resident = await town.resident("Martine Dupont", phone=MOBILE)
     await town.seat(resident, workshop_id)
-    await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, new_date="06/03/2026", author="Julie")
+    await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, new_date="06/03/2026", actor=JULIE)
     assert await list_calls(ctx=town.ctx) == []
     await case.lose(town, resident)
     assert await sweep_now(town.ctx) == 1
@@ -181,8 +183,8 @@ async def test_a_notice_replaced_by_a_later_change_is_no_call(town: Town) -> Non
     workshop_id = await workshop_of_julie(town, capacity=6)
     resident = await town.resident("Martine Dupont", phone=MOBILE)
     await town.seat(resident, workshop_id)
-    await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, new_date="06/03/2026", author="Julie")
-    await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, new_date="09/03/2026", author="Julie")
+    await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, new_date="06/03/2026", actor=JULIE)
+    await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, new_date="09/03/2026", actor=JULIE)
     assert await list_calls(ctx=town.ctx) == []  # withdrawn, but she can be reached: the newer notice tells her
 
 
@@ -193,7 +195,10 @@ async def test_broadcast_failures_are_calls(town: Town) -> None:
     for resident in (reachable, landline):
         await town.seat(resident, workshop_id)
     await send_broadcast(
-        ctx=town.ctx, audience=Audience(workshop_id=workshop_id), body="Apportez votre tablette.", author="Julie"
+        ctx=town.ctx,
+        audience=Audience(workshop_id=workshop_id),
+        body="Apportez votre tablette.",
+        actor=JULIE,
     )
     [unreached] = await list_calls(ctx=town.ctx)
     assert (unreached.kind, unreached.resident_id, unreached.reason) == (
@@ -221,11 +226,13 @@ async def test_conseiller_is_a_call_and_either_list_closes_both(town: Town) -> N
     first, second = await list_calls(ctx=town.ctx)
     assert (first.kind, first.name, first.phone) == (CallKind.callback, "Martine Dupont", MOBILE)
     assert first.what_to_say == "A demandé à être rappelé(e) (CONSEILLER)." and first.created_at == town.clock.now
-    done = await mark_call_done(ctx=town.ctx, call_id=first.id, outcome="inscrite mardi", actor=Actor("Julie", 1))
+    done = await mark_call_done(
+        ctx=town.ctx, call_id=first.id, outcome="inscrite mardi", actor=Actor("Julie", 1, interface="cli")
+    )
     assert (done.done_by, done.outcome, done.done_at) == ("Julie", "inscrite mardi", town.clock.now)
     [still_open] = await list_callbacks(ctx=town.ctx)
     assert still_open.name == "Jean Roux"  # Martine's request was handled with her call
-    assert await mark_callback_done(ctx=town.ctx, callback_id=still_open.id, by="Marc")
+    assert await mark_callback_done(ctx=town.ctx, callback_id=still_open.id, actor=Actor("Marc", interface="cli"))
     assert await list_calls(ctx=town.ctx) == []  # and Jean's call with his request
     assert second.id not in [c.id for c in await list_calls(ctx=town.ctx)]
 
@@ -291,13 +298,15 @@ async def test_marking_done_records_who_when_and_what_and_refuses_twice(town: To
     await town.say(MOBILE, "CONSEILLER")
     [call] = await list_calls(ctx=town.ctx)
     with pytest.raises(CallError, match="indiquez ce qui a été convenu"):
-        await mark_call_done(ctx=town.ctx, call_id=call.id, outcome="  ", actor=Actor("Julie"))
+        await mark_call_done(ctx=town.ctx, call_id=call.id, outcome="  ", actor=JULIE)
     with pytest.raises(CallError, match="n'existe pas"):
-        await mark_call_done(ctx=town.ctx, call_id=call.id + 100, outcome="ok", actor=Actor("Julie"))
+        await mark_call_done(ctx=town.ctx, call_id=call.id + 100, outcome="ok", actor=JULIE)
     town.clock.advance(timedelta(minutes=30))
-    await mark_call_done(ctx=town.ctx, call_id=call.id, outcome="pas de réponse, rappeler jeudi", actor=Actor("Marc"))
+    await mark_call_done(
+        ctx=town.ctx, call_id=call.id, outcome="pas de réponse, rappeler jeudi", actor=Actor("Marc", interface="cli")
+    )
     with pytest.raises(CallError, match="déjà noté, par Marc le lundi 2 mars à 9 h 30"):
-        await mark_call_done(ctx=town.ctx, call_id=call.id, outcome="ok", actor=Actor("Julie"))
+        await mark_call_done(ctx=town.ctx, call_id=call.id, outcome="ok", actor=JULIE)
     [done] = await list_calls(ctx=town.ctx, include_done=True)
     assert (done.done_by, done.done_at, done.outcome) == ("Marc", town.clock.now, "pas de réponse, rappeler jeudi")
 
@@ -306,7 +315,7 @@ async def test_erasing_someone_closes_their_calls_and_keeps_nothing_about_them(t
     await workshop_of_julie(town)
     resident = await town.resident("Martine Dupont", phone=MOBILE)
     await town.say(MOBILE, "CONSEILLER")
-    await erase_resident_for(ctx=town.ctx, resident_id=resident)
+    await erase_resident_for(actor=JULIE, ctx=town.ctx, resident_id=resident)
     assert await list_calls(ctx=town.ctx) == []
     [closed] = await list_calls(ctx=town.ctx, include_done=True)
     assert (closed.name, closed.phone, closed.what_to_say, closed.done_by) == (
@@ -325,6 +334,6 @@ async def test_the_list_puts_the_soonest_workshop_first(town: Town) -> None:
     for workshop_id, name in ((later, "Jean Roux"), (soon, "Luc Blanc")):
         resident = await town.resident(name, sms_unreachable=True, phone=None)
         await town.seat(resident, workshop_id)
-        await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, reason="neige", author="Julie")
+        await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, reason="neige", actor=JULIE)
     calls = await list_calls(ctx=town.ctx)
     assert [c.name for c in calls] == ["Luc Blanc", "Jean Roux", "Paul Petit"]

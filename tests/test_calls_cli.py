@@ -42,7 +42,7 @@ def test_a_cancellation_that_cannot_reach_someone_puts_them_on_the_list(db_url: 
         "+33470051234",
         workshop,
     )
-    done = ok(db_url, "calls", "done", str(call["id"]), "--outcome", "prévenue, vient jeudi", "--by", "julie")
+    done = ok(db_url, "calls", "done", str(call["id"]), "--outcome", "prévenue, vient jeudi", "--as", "julie")
     assert "Appel n°" in done.stdout and "par Julie Martin" in done.stdout  # "julie" is the registered adviser
     assert as_json(ok(db_url, "calls", "list", "--json")) == []
     [made] = as_json(ok(db_url, "calls", "list", "--all", "--json"))

@@ -28,7 +28,7 @@ from storage.conversations import load_conversation
 from storage.database import Database
 from storage.models import EnrolmentStatus, Level, MessageKind, MessageStatus, Resident
 from tests.helpers.clock import PARIS, Clock
-from tests.helpers.world import Town, in_2026
+from tests.helpers.world import JULIE, Town, in_2026
 
 # On both databases: cancel, move and edit lock the workshop, re-plan reminders and queue notices in one transaction.
 pytestmark = pytest.mark.both_dialects
@@ -218,11 +218,11 @@ CASES = [
 async def apply(world: World, change: dict[str, Any]) -> ChangeReport:
     ctx, w = world.town.ctx, world.w
     if "reason" in change:
-        return await cancel_workshop_and_notify(ctx=ctx, workshop_id=w, reason=change["reason"], author="Julie")
+        return await cancel_workshop_and_notify(ctx=ctx, workshop_id=w, reason=change["reason"], actor=JULIE)
     arguments = dict(change)
     if "venue" in arguments:
         arguments["venue_id"] = await world.town.venue(arguments.pop("venue"))
-    return await move_workshop_and_notify(ctx=ctx, workshop_id=w, author="Julie", **arguments)
+    return await move_workshop_and_notify(ctx=ctx, workshop_id=w, actor=JULIE, **arguments)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
@@ -275,7 +275,7 @@ async def test_change_rules(town: Town, clock: Clock, case: Case) -> None:
 async def test_cancellation_leaves_the_offers_where_a_digit_answers_them(town: Town, clock: Clock) -> None:
     world = await build(town, in_2026(10, 14))
     clock.now = in_2026(2, 9, 30)
-    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason="salle indisponible", author="Julie")
+    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason="salle indisponible", actor=JULIE)
     async with town.ctx.db.read() as session:
         stored = await load_conversation(session=session, channel="sms", address=PHONES["Anne"])
         on_telegram = await load_conversation(session=session, channel="telegram", address=str(FANNY_CHAT))
@@ -299,7 +299,7 @@ async def test_no_other_workshop_means_no_choices_and_no_stored_offer(town: Town
     w = await town.workshop("Saint-Victor", in_2026(10, 14), level=Level.advanced)
     anne = await town.resident("Anne", phone=PHONES["Anne"], level=Level.advanced)
     await town.seat(anne, w)
-    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=w, reason="travaux", author="Julie")
+    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=w, reason="travaux", actor=JULIE)
     [notice] = await town.notices(anne)
     assert notice.choices == []
     assert "Pour un autre atelier plus tard, écrivez INSCRIPTION" in notice.body
@@ -313,10 +313,10 @@ async def test_an_unsent_message_to_the_participants_is_dropped_when_the_worksho
     world = await build(town, in_2026(10, 14))
     clock.now = in_2026(2, 21)  # the adviser's message waits for 08:30 tomorrow
     broadcast_id = await send_broadcast(
-        ctx=town.ctx, audience=Audience(workshop_id=world.w), body="Apportez votre tablette chargée.", author="Julie"
+        ctx=town.ctx, audience=Audience(workshop_id=world.w), body="Apportez votre tablette chargée.", actor=JULIE
     )
     assert {r.status for r in await town.messages(broadcast_id=broadcast_id)} == {MessageStatus.pending}
-    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason="salle inondée", author="Julie")
+    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason="salle inondée", actor=JULIE)
     assert {r.status for r in await town.messages(broadcast_id=broadcast_id)} == {MessageStatus.cancelled}
 
 
@@ -332,7 +332,7 @@ async def test_a_promotion_not_sent_yet_is_rewritten_for_the_new_time_and_place(
         workshop_id=world.w,
         new_date="12/03/2026",
         venue_id=await town.venue("Quinssaines"),
-        author="Julie",
+        actor=JULIE,
     )
     [after] = await town.messages(resident_id=world.people["Chantal"], kind=MessageKind.promotion)
     assert after.status == MessageStatus.pending and after.expires_at == in_2026(12, 14)
@@ -349,7 +349,7 @@ async def test_the_adviser_is_told_when_the_reason_did_not_fit(
     town: Town, clock: Clock, reason: str, shortened: bool
 ) -> None:
     world = await build(town, in_2026(10, 14))
-    report = await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason=reason, author="Julie")
+    report = await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason=reason, actor=JULIE)
     assert report.reason_shortened is shortened
     assert any("trop longue" in line for line in report_lines(report, PARIS)) is shortened
 
@@ -359,7 +359,7 @@ async def test_a_new_place_alone_plans_reminders_naming_it(town: Town, clock: Cl
     [before, *_] = await town.messages(resident_id=world.people["Anne"], kind=MessageKind.reminder)
     assert "Mairie de Saint-Victor" in before.body
     await move_workshop_and_notify(
-        ctx=town.ctx, workshop_id=world.w, venue_id=await town.venue("Quinssaines"), author="Julie"
+        ctx=town.ctx, workshop_id=world.w, venue_id=await town.venue("Quinssaines"), actor=JULIE
     )
     pending = [
         r
@@ -372,7 +372,7 @@ async def test_a_new_place_alone_plans_reminders_naming_it(town: Town, clock: Cl
 async def test_non_after_a_move_gives_up_this_seat_and_promotes(town: Town, clock: Clock) -> None:
     world = await build(town, in_2026(10, 14))
     clock.now = in_2026(2, 9, 30)
-    await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
+    await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", actor=JULIE)
     await town.deliver(MessageKind.change_notice)  # the notice asks "NON if the new time does not suit you"
     clock.now = in_2026(2, 11)
     [reply] = await town.say(PHONES["Anne"], "NON")
@@ -387,7 +387,7 @@ async def test_someone_with_a_sooner_seat_is_told_to_write_annuler(town: Town, c
     world = await build(town, in_2026(10, 14))
     sooner = await town.workshop("Domérat", in_2026(5, 14))
     bruno_sooner = await town.seat(world.people["Bruno"], sooner)
-    await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_start="16:00", author="Julie")
+    await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_start="16:00", actor=JULIE)
     [notice] = await town.notices(world.people["Bruno"])
     assert notice.body.endswith("Votre place est gardée. Si vous ne pouvez plus venir, écrivez ANNULER.")
     [anne] = await town.notices(world.people["Anne"])
@@ -399,9 +399,9 @@ async def test_someone_with_a_sooner_seat_is_told_to_write_annuler(town: Town, c
 async def test_moved_back_before_the_notices_left_tells_nobody(town: Town, clock: Clock) -> None:
     world = await build(town, in_2026(10, 14))
     clock.now = in_2026(2, 21)  # notices wait for 08:30 tomorrow
-    first = await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
+    first = await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", actor=JULIE)
     assert first.told_total == 4
-    back = await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="10/03/2026", author="Julie")
+    back = await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="10/03/2026", actor=JULIE)
     assert back.told == {} and back.unchanged_for == 4
     for name in ("Anne", "Bruno", "Fanny", "Chantal"):
         assert await town.notices(world.people[name]) == []
@@ -410,9 +410,9 @@ async def test_moved_back_before_the_notices_left_tells_nobody(town: Town, clock
 async def test_a_second_move_before_the_first_notice_left_tells_the_whole_change_once(town: Town, clock: Clock) -> None:
     world = await build(town, in_2026(10, 14))
     clock.now = in_2026(2, 21)
-    await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
+    await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", actor=JULIE)
     await move_workshop_and_notify(
-        ctx=town.ctx, workshop_id=world.w, venue_id=await town.venue("Quinssaines"), author="Julie"
+        ctx=town.ctx, workshop_id=world.w, venue_id=await town.venue("Quinssaines"), actor=JULIE
     )
     [notice] = await town.notices(world.people["Anne"])
     assert notice.body.startswith(
@@ -423,8 +423,8 @@ async def test_a_second_move_before_the_first_notice_left_tells_the_whole_change
 async def test_cancelled_after_an_unsent_move_names_the_date_they_know(town: Town, clock: Clock) -> None:
     world = await build(town, in_2026(10, 14))
     clock.now = in_2026(2, 21)
-    await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
-    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason="conseiller malade", author="Julie")
+    await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_date="12/03/2026", actor=JULIE)
+    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, reason="conseiller malade", actor=JULIE)
     [notice] = await town.notices(world.people["Anne"])
     assert notice.body.startswith("Désolé : l'atelier du mardi 10 mars à 14 h à Saint-Victor n'aura pas lieu")
     moves = [m for m in await town.messages(resident_id=world.people["Anne"]) if m.idempotency_key.startswith("move")]
@@ -434,22 +434,22 @@ async def test_cancelled_after_an_unsent_move_names_the_date_they_know(town: Tow
 async def test_a_retried_change_notifies_once_and_bad_input_changes_nothing(town: Town, clock: Clock) -> None:
     world = await build(town, in_2026(10, 14))
     ctx = town.ctx
-    await move_workshop_and_notify(ctx=ctx, workshop_id=world.w, new_date="12/03/2026", author="Julie")
+    await move_workshop_and_notify(ctx=ctx, workshop_id=world.w, new_date="12/03/2026", actor=JULIE)
     refusals: list[tuple[str, Any]] = [
-        ("same move again", move_workshop_and_notify(ctx=ctx, workshop_id=world.w, new_date="12/03/2026", author="J")),
-        ("nothing to change", move_workshop_and_notify(ctx=ctx, workshop_id=world.w, author="J")),
-        ("unknown venue", move_workshop_and_notify(ctx=ctx, workshop_id=world.w, venue_id=99999, author="J")),
-        ("bad date", move_workshop_and_notify(ctx=ctx, workshop_id=world.w, new_date="31/02/2026", author="J")),
-        ("unknown workshop", cancel_workshop_and_notify(ctx=ctx, workshop_id=99999, reason="x", author="J")),
-        ("no reason", cancel_workshop_and_notify(ctx=ctx, workshop_id=world.w, reason="  ", author="J")),
+        ("same move again", move_workshop_and_notify(ctx=ctx, workshop_id=world.w, new_date="12/03/2026", actor=JULIE)),
+        ("nothing to change", move_workshop_and_notify(ctx=ctx, workshop_id=world.w, actor=JULIE)),
+        ("unknown venue", move_workshop_and_notify(ctx=ctx, workshop_id=world.w, venue_id=99999, actor=JULIE)),
+        ("bad date", move_workshop_and_notify(ctx=ctx, workshop_id=world.w, new_date="31/02/2026", actor=JULIE)),
+        ("unknown workshop", cancel_workshop_and_notify(ctx=ctx, workshop_id=99999, reason="x", actor=JULIE)),
+        ("no reason", cancel_workshop_and_notify(ctx=ctx, workshop_id=world.w, reason="  ", actor=JULIE)),
     ]
     for label, attempt in refusals:
         with pytest.raises(WorkshopError):
             await attempt
         assert len(await town.notices(world.people["Anne"])) == 1, label
-    await cancel_workshop_and_notify(ctx=ctx, workshop_id=world.w, reason="conseiller malade", author="Julie")
+    await cancel_workshop_and_notify(ctx=ctx, workshop_id=world.w, reason="conseiller malade", actor=JULIE)
     with pytest.raises(WorkshopError, match="déjà annulé"):
-        await cancel_workshop_and_notify(ctx=ctx, workshop_id=world.w, reason="conseiller malade", author="Julie")
+        await cancel_workshop_and_notify(ctx=ctx, workshop_id=world.w, reason="conseiller malade", actor=JULIE)
     kinds = [m.idempotency_key.split(":")[0] for m in await town.notices(world.people["Anne"])]
     assert kinds == ["cancel"]  # the move notice had not left: the cancellation replaces it
 
@@ -461,7 +461,7 @@ async def test_a_moved_workshop_asks_for_confirmation_again(town: Town, clock: C
 
         enrolment = (await session.execute(select(Enrolment).where(Enrolment.id == world.seats["Anne"]))).scalar_one()
         enrolment.confirmed = True
-    await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_start="16:00", author="Julie")
+    await move_workshop_and_notify(ctx=town.ctx, workshop_id=world.w, new_start="16:00", actor=JULIE)
     assert (await town.enrolment(world.seats["Anne"])).confirmed is None
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.config import DEFAULT_TERRITORY
+from bot.context import france_index
 from bot.conversation.dialogue import (
     Booking,
     CancelEnrolment,
@@ -19,6 +20,7 @@ from bot.conversation.dialogue import (
     Enrol,
     EnrolOutcome,
     Erase,
+    MoveBooking,
     OptIn,
     OptOut,
     RequestCallback,
@@ -26,22 +28,26 @@ from bot.conversation.dialogue import (
     SaveProfile,
     State,
     Step,
+    Turn,
     WorkshopOption,
     World,
     after_enrol,
+    after_move,
     nearest_workshops,
     respond,
 )
 from bot.conversation.texts import LEVEL_CHOICES
 from bot.conversation.understanding.communes import CommuneIndex
+from bot.conversation.understanding.names import first_name_of
 from bot.territory import load_territory
 from storage.models import Level
 from tests.helpers.clock import PARIS, Clock
-from tests.helpers.harness import check_turn
+from tests.helpers.harness import Shown, play
 from tests.helpers.transcripts import SETUPS, TRANSCRIPTS, Transcript
 
 TERRITORY = load_territory(DEFAULT_TERRITORY)
 INDEX = CommuneIndex.build(TERRITORY)
+FRANCE = france_index()
 
 
 def options_for(setup: str, now: datetime) -> dict[int, WorkshopOption]:
@@ -55,7 +61,7 @@ def options_for(setup: str, now: datetime) -> dict[int, WorkshopOption]:
             id=number,
             starts_at=day.replace(hour=spec.hour, minute=0, second=0, microsecond=0),
             level=Level(spec.level),
-            topic="Premiers pas",
+            topic=spec.topic,
             venue=venue.name,
             address=venue.address,
             commune_insee=spec.commune_insee,
@@ -84,26 +90,32 @@ class MemoryWorld:
 
     def world(self) -> World:
         return World(
-            now=self.clock.now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=tuple(self.options.values())
+            now=self.clock.now,
+            tz=PARIS,
+            territory=TERRITORY,
+            communes=INDEX,
+            workshops=tuple(self.options.values()),
+            france=FRANCE,
         )
 
-    def send(self, who: str, text: str) -> list[str]:
+    async def send(self, who: str, text: str) -> list[Shown]:
         person = self.people.setdefault(who, Person())
         turn = respond(state=person.state, text=text, resident=person.view, world=self.world())
-        replies = [r.text + "\n" + "\n".join(r.choices) for r in turn.replies]
+        replies = [(r.text, r.choices) for r in turn.replies]
         person.state = replace(turn.state, updated_at=self.clock.now) if turn.state else None
         for effect in turn.effects:
-            if isinstance(effect, Enrol):
-                after = self.enrol(person, effect)
+            if isinstance(effect, Enrol | MoveBooking):
+                after = self.enrol(person, effect) if isinstance(effect, Enrol) else self.move(person, effect)
                 person.state = replace(after.state, updated_at=self.clock.now) if after.state else None
-                replies += [r.text + "\n" + "\n".join(r.choices) for r in after.replies]
+                replies += [(r.text, r.choices) for r in after.replies]
             else:
                 self.apply(person, effect)
         return replies
 
-    def enrol(self, person: Person, effect: Enrol):  # type: ignore[no-untyped-def]
+    def enrol(self, person: Person, effect: Enrol) -> Turn:
         option = self.options[effect.workshop_id]
-        waiting = option.free_seats <= 0
+        party = 2 if effect.companion else 1
+        waiting = option.free_seats < party
         if waiting and not effect.allow_waiting:
             return after_enrol(
                 outcome=EnrolOutcome.FULL,
@@ -111,12 +123,17 @@ class MemoryWorld:
                 position=None,
                 resident=person.view,
                 world=self.world(),
+                companion=effect.companion,
             )
         if not waiting:
-            self.options[option.id] = replace(option, free_seats=option.free_seats - 1)
+            self.options[option.id] = replace(option, free_seats=option.free_seats - party)
         booking = Booking(self.next_enrolment, option, 1 if waiting else None)
-        self.next_enrolment += 1
-        person.view = replace(person.view, bookings=(*person.view.bookings, booking))
+        bookings = [booking]
+        if effect.companion:
+            who = first_name_of(effect.companion)
+            bookings.append(Booking(self.next_enrolment + 1, option, 2 if waiting else None, who=who))
+        self.next_enrolment += len(bookings)
+        person.view = replace(person.view, bookings=(*person.view.bookings, *bookings))
         outcome = EnrolOutcome.WAITING if waiting else EnrolOutcome.SEATED
         return after_enrol(
             outcome=outcome,
@@ -124,7 +141,21 @@ class MemoryWorld:
             position=booking.waiting_position,
             resident=person.view,
             world=self.world(),
+            companion=effect.companion,
         )
+
+    def move(self, person: Person, effect: MoveBooking) -> Turn:
+        moving = [b for b in person.view.bookings if b.enrolment_id in effect.enrolment_ids]
+        option = self.options[effect.workshop_id]
+        if option.free_seats < len(moving):
+            return after_move(moved=False, old=None, workshop_id=option.id, resident=person.view, world=self.world())
+        self.options[option.id] = replace(option, free_seats=option.free_seats - len(moving))
+        old = moving[0].workshop
+        self.options[old.id] = replace(self.options[old.id], free_seats=self.options[old.id].free_seats + len(moving))
+        kept = tuple(b for b in person.view.bookings if b not in moving)
+        moved = tuple(replace(b, workshop=self.options[option.id]) for b in moving)
+        person.view = replace(person.view, bookings=kept + moved)
+        return after_move(moved=True, old=old, workshop_id=option.id, resident=person.view, world=self.world())
 
     def apply(self, person: Person, effect: object) -> None:
         view = person.view
@@ -149,12 +180,10 @@ class MemoryWorld:
 
 
 @pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t.label for t in TRANSCRIPTS])
-def test_transcript_through_the_pure_dialogue(transcript: Transcript, now: datetime) -> None:
+async def test_transcript_through_the_pure_dialogue(transcript: Transcript, now: datetime) -> None:
     clock = Clock(now)
     memory = MemoryWorld(transcript.setup, clock)
-    for index, say in enumerate(transcript.turns):
-        clock.advance(say.after)
-        check_turn(transcript.label, index, say, memory.send(say.who, say.text))
+    await play(transcript, send=memory.send, clock=clock)
 
 
 def test_nearest_workshops_are_nearest_first_then_soonest(now: datetime) -> None:
@@ -169,17 +198,27 @@ STEP_ROWS = [
     ("a name moves on to the commune", Step.NAME, "Martine Dupont", Step.COMMUNE),
     ("a greeting is not a name", Step.NAME, "bonjour", Step.NAME),
     ("digits are not a name", Step.NAME, "0612345678", Step.NAME),
+    ("a name and a commune move on to the level", Step.NAME, "cest josette martin de domerat", Step.LEVEL),
+    ("a couple asks for nothing more than the commune", Step.NAME, "Colette et Bernard Renaud", Step.COMMUNE),
+    ("two people: the second one's name", Step.NAME, "Colette Renaud, on sera deux avec mon mari", Step.COMPANION),
     ("a commune moves on to the level", Step.COMMUNE, "Quinssaines", Step.LEVEL),
+    ("a commune and a level move on to the interests", Step.COMMUNE, "domerat et je debute", Step.INTERESTS),
     ("a shared postcode asks which commune", Step.COMMUNE, "03420", Step.COMMUNE_PICK),
-    ("an unknown commune asks again", Step.COMMUNE, "Paris", Step.COMMUNE),
+    ("a commune elsewhere in France is named and asked again", Step.COMMUNE, "Paris", Step.COMMUNE),
+    ("an unknown commune asks again", Step.COMMUNE, "zzkkq", Step.COMMUNE),
+    ("a level in words moves on", Step.LEVEL, "jai un portable mais je sais pas men servir", Step.INTERESTS),
+    ("a level and an interest move on to the offer", Step.LEVEL, "3 je voudrais apprendre les photos", None),
 ]
+SIGNED_SO_FAR = {Step.NAME: {}, Step.COMMUNE: {"name": "Martine Dupont"}}
+SIGNED_SO_FAR[Step.LEVEL] = {"name": "Martine Dupont", "commune": "03262"}
 
 
 @pytest.mark.parametrize(("label", "step", "text", "expected_step"), STEP_ROWS, ids=[row[0] for row in STEP_ROWS])
-def test_step_transitions(label: str, step: Step, text: str, expected_step: Step, now: datetime) -> None:
-    world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=())
-    turn = respond(state=State(step, {"name": "Martine Dupont"}, now), text=text, resident=ResidentView(), world=world)
-    assert turn.state is not None and turn.state.step == expected_step, label
+def test_step_transitions(label: str, step: Step, text: str, expected_step: Step | None, now: datetime) -> None:
+    world = World(now=now, tz=PARIS, territory=TERRITORY, communes=INDEX, workshops=(), france=FRANCE)
+    state = State(step, dict(SIGNED_SO_FAR[step]), now)
+    turn = respond(state=state, text=text, resident=ResidentView(), world=world)
+    assert (turn.state.step if turn.state is not None else None) == expected_step, label
 
 
 def test_after_stop_nothing_at_all_is_answered(now: datetime) -> None:

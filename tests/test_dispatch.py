@@ -571,6 +571,46 @@ async def test_wake_sends_at_once(db: Database, db_url: str, territory: Territor
     assert len(sender.sent) == 1
 
 
+@dataclass
+class HeldUp:
+    """The system clock, moved ahead by a stall: as if this process had not run for that long (a busy machine)."""
+
+    ahead: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return system_clock() + self.ahead
+
+
+@dataclass
+class StallingSender(RecordingSender):
+    """After its ``stall_after``-th send the process is held up for ``stall``: the next send is late for its slot."""
+
+    held_up: HeldUp = field(default_factory=HeldUp)
+    stall_after: int = 2
+    stall: timedelta = timedelta(milliseconds=300)
+
+    async def send(self, message: Outgoing) -> str:
+        provider_id = await super().send(message)
+        if len(self.sent) == self.stall_after:
+            self.held_up.ahead += self.stall
+        return provider_id
+
+
+async def test_a_send_given_back_for_being_late_is_claimed_again_at_once(
+    db: Database, db_url: str, territory: Territory
+) -> None:
+    """Not at the next interval (a minute here): the row is due again as soon as it is written back."""
+    sender = StallingSender()
+    env = {"ATELIER_SMS_RATE": "10/s", "ATELIER_DISPATCH_INTERVAL": "60", "ATELIER_QUIET_HOURS": "none"}
+    ctx = make_context(db, db_url, territory, Clock(MONDAY_10H), {SMS: sender}, **env)
+    ctx.clock = sender.held_up
+    await queue_many(db, ctx.now() - timedelta(seconds=1), 3)
+    dispatcher = Dispatcher(ctx)
+    await run_until(dispatcher, sender, 3, limit=20)  # far less than the interval
+    assert dispatcher.totals.given_back >= 1  # the third send came too late for its slot, and was given back
+    assert sorted(m.body for m in sender.sent) == ["Message 0", "Message 1", "Message 2"]
+
+
 async def test_jobs_start_send_and_stop_cleanly(db: Database, db_url: str, territory: Territory) -> None:
     sender = RecordingSender()
     ctx = make_context(db, db_url, territory, Clock(MONDAY_10H), {SMS: sender}, ATELIER_QUIET_HOURS="none")

@@ -23,7 +23,7 @@ from tests.helpers.clock import PARIS, Clock
 from tests.helpers.world import Town, in_2026
 from tests.test_advisers_cli import atelier, enrol, ok, planned_workshop
 
-JULIE = Actor("Julie Martin")
+JULIE = Actor("Julie Martin", interface="cli")
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ async def test_a_preview_changes_nothing(town: Town) -> None:
 
 @pytest.mark.both_dialects
 async def test_topic_and_adviser(town: Town) -> None:
-    await add_adviser(ctx=town.ctx, name="Julie Martin")
+    await add_adviser(actor=JULIE, ctx=town.ctx, name="Julie Martin")
     workshop = await town.workshop("Saint-Victor", in_2026(5, 14))
     report = await edit_workshop_and_notify(
         ctx=town.ctx,

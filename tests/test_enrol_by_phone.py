@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as say
+from bot.service.actors import Actor
 from bot.service.identity import identity_hash
 from bot.service.phone_enrolment import NumberOfSomeoneElseError, PhoneEnrolment, enrol_by_phone
 from bot.service.team import TeamError, add_adviser
@@ -30,7 +31,7 @@ from storage.models import (
     WorkshopStatus,
 )
 from tests.helpers.clock import PARIS, Clock
-from tests.helpers.world import Town, in_2026
+from tests.helpers.world import JULIE, Town, in_2026
 
 # On both databases: seating or queueing from the advisers' side, and finding a resident by number.
 pytestmark = pytest.mark.both_dialects
@@ -96,7 +97,7 @@ CASES = [
 
 async def prepare(town: Town, case: Case) -> tuple[int, int]:
     workshop = await town.workshop("Saint-Victor", case.start, capacity=case.capacity)
-    adviser = await add_adviser(ctx=town.ctx, name="Julie Martin")
+    adviser = await add_adviser(ctx=town.ctx, actor=JULIE, name="Julie Martin")
     if case.known is not None:
         await town.resident(phone=PHONE, **case.known)
     if case.erased_before:
@@ -116,7 +117,7 @@ async def test_enrolment_by_phone(town: Town, case: Case) -> None:
         phone=case.phone,
         commune="st victor",
         workshop_id=workshop,
-        adviser_id=adviser,
+        actor=Actor("Julie Martin", adviser, interface="cli"),
         force=case.force,
     )
     assert (done.seated, done.new_resident, done.already) == (case.seated, case.new_resident, False)
@@ -155,7 +156,7 @@ async def test_enrolment_by_phone(town: Town, case: Case) -> None:
 async def test_a_number_known_under_another_name_asks_first_then_enrols_that_person(town: Town) -> None:
     workshop = await town.workshop("Saint-Victor", MONDAY_9H + timedelta(days=2))
     paul = await town.resident(phone=PHONE, name="Paul Durand")
-    arguments: dict[str, Any] = {"phone": PHONE, "commune": "st victor", "workshop_id": workshop}
+    arguments: dict[str, Any] = {"phone": PHONE, "commune": "st victor", "workshop_id": workshop, "actor": JULIE}
     with pytest.raises(NumberOfSomeoneElseError) as refused:
         await enrol_by_phone(ctx=town.ctx, name="Martine Dupont", **arguments)
     assert (refused.value.owner_id, refused.value.owner_name) == (paul, "Paul Durand")
@@ -171,8 +172,8 @@ async def test_a_number_known_under_another_name_asks_first_then_enrols_that_per
 async def test_the_same_call_twice_enrols_and_texts_once(town: Town) -> None:
     workshop = await town.workshop("Saint-Victor", in_2026(10, 14))
     arguments: dict[str, Any] = {"name": "Martine Dupont", "phone": PHONE, "commune": "Saint-Victor"}
-    first = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, **arguments)
-    again = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, **arguments)
+    first = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, actor=JULIE, **arguments)
+    again = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, actor=JULIE, **arguments)
     assert (again.already, again.enrolment_id, again.confirmation_channel) == (True, first.enrolment_id, None)
     assert len(await town.messages(kind=MessageKind.confirmation)) == 1
 
@@ -180,7 +181,7 @@ async def test_the_same_call_twice_enrols_and_texts_once(town: Town) -> None:
 async def test_the_resident_can_cancel_by_sms_as_the_confirmation_says(town: Town) -> None:
     workshop = await town.workshop("Saint-Victor", in_2026(10, 14))
     done = await enrol_by_phone(
-        ctx=town.ctx, name="Martine Dupont", phone=PHONE, commune="Saint-Victor", workshop_id=workshop
+        ctx=town.ctx, name="Martine Dupont", phone=PHONE, commune="Saint-Victor", workshop_id=workshop, actor=JULIE
     )
     [question] = await town.say(PHONE, "annuler")
     assert "mardi 10 mars" in question
@@ -227,7 +228,7 @@ async def test_refusals_change_nothing(town: Town, refusal: Refusal) -> None:
     arguments |= refusal.arguments
     with pytest.raises(TeamError, match=refusal.says):
         await enrol_by_phone(
-            ctx=town.ctx, workshop_id=99999 if refusal.workshop == "unknown" else workshop, **arguments
+            ctx=town.ctx, workshop_id=99999 if refusal.workshop == "unknown" else workshop, actor=JULIE, **arguments
         )
     async with town.ctx.db.read() as session:
         residents = (await session.execute(select(func.count()).select_from(Resident))).scalar_one()

@@ -36,6 +36,7 @@ from tests.helpers.clock import Clock
 from tests.helpers.fake_telegram import FakeTelegram
 from tests.helpers.harness import seed
 from tests.helpers.telegram_rig import telegram_settings
+from tests.helpers.world import JULIE
 
 # On both databases: erasure blanks and deletes across every table, and keeps the hash (ON CONFLICT).
 pytestmark = pytest.mark.both_dialects
@@ -122,7 +123,7 @@ async def erase(person: Person) -> None:
         return
     async with person.ctx.db.read() as session:
         resident = (await session.execute(select(Resident).where(Resident.name == NAME))).unique().scalar_one()
-    await erase_resident_for(ctx=person.ctx, resident_id=resident.id)
+    await erase_resident_for(ctx=person.ctx, resident_id=resident.id, actor=JULIE)
     await person.deliver()
 
 

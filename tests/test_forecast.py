@@ -20,7 +20,7 @@ from storage.enums import Channel
 from storage.models import MessageKind, MessageStatus
 from storage.outbox.queueing import NewMessage, enqueue
 from tests.helpers.clock import PARIS, Clock
-from tests.helpers.world import Town, in_2026
+from tests.helpers.world import JULIE, Town, in_2026
 
 QUIET = parse_quiet_hours("20:00-08:30")
 W = WaitReason
@@ -187,7 +187,7 @@ async def test_a_move_whose_notices_wait_for_the_daily_cap_says_when_and_why(tow
                 resident_id=busy, status=MessageStatus.sent, sent_at=town.clock.now - timedelta(hours=1),
             )  # fmt: skip
             await enqueue(session=session, message=sent)
-    report = await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop, new_start="15:00", author="Julie")
+    report = await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop, new_start="15:00", actor=JULIE)
     assert report.departures == (
         DepartureGroup(1, None, ()),
         DepartureGroup(1, in_2026(3, 8, 30), (W.daily_cap,)),

@@ -123,11 +123,14 @@ def test_attendance_asks_only_those_who_held_a_seat(
     assert f"{LONG_NAME} était là ?" in asked and "Jean Roux était là" not in asked  # Jean was waiting
 
 
-@pytest.mark.parametrize(
-    ("position", "reads"), [(1, "en 1re position"), (2, "en 2e position"), (12, "en 12e position")]
-)
-def test_the_waiting_list_sms_reads_naturally(position: int, reads: str) -> None:
+@pytest.mark.parametrize("position", [1, 2, 12])
+def test_the_waiting_list_sms_reads_naturally(position: int) -> None:
     sms = to_gsm7(say.waiting("Martine", position, datetime(2026, 12, 14, 13, tzinfo=UTC), PARIS, "Mairie"))
-    assert reads in sms and "no1" not in sms and "n°" not in sms
+    assert f"en position {position} sur la liste" in sms and "no1" not in sms and "n°" not in sms
     line = to_gsm7(say.my_workshop_line(datetime(2026, 12, 14, 13, tzinfo=UTC), PARIS, "Mairie", position))
-    assert f"liste d'attente, {reads.removeprefix('en ')}" in line
+    assert f"liste d'attente, position {position}" in line and "n°" not in line
+
+
+@pytest.mark.parametrize(("position", "reads"), [(1, "1re"), (2, "2e"), (12, "12e")])
+def test_advisers_read_a_rank(position: int, reads: str) -> None:
+    assert say.rank_fr(position) == reads

@@ -33,7 +33,7 @@ from tests.helpers.clock import PARIS, Clock
 from tests.helpers.world import Town, in_2026
 from tests.test_advisers_cli import atelier, enrol, ok, planned_workshop
 
-JULIE = Actor("Julie Martin")
+JULIE = Actor("Julie Martin", interface="cli")
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def town(settings: Settings, db: Database, territory: Territory) -> Town:
 
 async def february(town: Town) -> dict[str, int]:
     """Seats taken on 1 February; the clock then moves to Monday 2 March."""
-    await add_adviser(ctx=town.ctx, name="Julie Martin")
+    await add_adviser(actor=JULIE, ctx=town.ctx, name="Julie Martin")
     ids = {
         "sv1": await town.workshop("Saint-Victor", in_2026(10, 14, month=2)),
         "sv2": await town.workshop("Saint-Victor", in_2026(17, 9, 30, month=2), level=Level.intermediate),
@@ -64,11 +64,13 @@ async def february(town: Town) -> dict[str, int]:
         for workshop in workshops:
             await town.seat(people[person], ids[workshop])
     await town.seat(people["chantal"], ids["cancelled"])
-    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=ids["cancelled"], reason="neige", author="Julie")
+    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=ids["cancelled"], reason="neige", actor=JULIE)
     town.clock.now = in_2026(2, 9)
-    await mark_attendance(ctx=town.ctx, workshop_id=ids["sv1"], present=[people["anne"], people["bruno"]])
-    await mark_attendance(ctx=town.ctx, workshop_id=ids["sv2"], absent=[people["bruno"], people["chantal"]])
-    await mark_attendance(ctx=town.ctx, workshop_id=ids["domerat"], present=[people["anne"]])
+    await mark_attendance(actor=JULIE, ctx=town.ctx, workshop_id=ids["sv1"], present=[people["anne"], people["bruno"]])
+    await mark_attendance(
+        actor=JULIE, ctx=town.ctx, workshop_id=ids["sv2"], absent=[people["bruno"], people["chantal"]]
+    )
+    await mark_attendance(actor=JULIE, ctx=town.ctx, workshop_id=ids["domerat"], present=[people["anne"]])
     walk_in = await add_walk_in(ctx=town.ctx, workshop_id=ids["domerat"], name="Lucien Petit", actor=JULIE)
     return ids | people | {"lucien": walk_in.resident_id}
 

@@ -55,7 +55,7 @@ def test_unenrol_someone_who_phoned(db_url: str) -> None:
     world = two_people(db_url)
     refused = atelier(db_url, "residents", "unenrol", "martine")  # no terminal, no --yes
     assert refused.exit_code == 1 and "pas de terminal" in refused.stderr
-    done = ok(db_url, "residents", "unenrol", "Martine", "--yes", "--by", "Julie").stdout
+    done = ok(db_url, "residents", "unenrol", "Martine", "--yes", "--as", "Julie").stdout
     assert f"Martine Dupont ne vient plus à l'atelier n°{world['first']}" in done
     assert f"Sa place va à Paul Dupont (personne n°{world['paul']}), prévenue par message." in done
     assert "Messages : 2 partent dès maintenant." in done

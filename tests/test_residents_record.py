@@ -24,7 +24,7 @@ from tests.helpers.world import Town, in_2026
 
 pytestmark = pytest.mark.both_dialects  # the service's own SQL: calls, records, seats
 
-JULIE = Actor("Julie Martin")
+JULIE = Actor("Julie Martin", interface="cli")
 MARTINE, PAUL, JEAN = "+33612345678", "+33698765432", "+33470051234"
 
 
@@ -214,7 +214,7 @@ async def test_move_to_a_full_workshop_needs_the_waiting_list(town: Town, people
     )  # fmt: skip
     assert (moved.seated, moved.position) == (False, 1)
     [told] = await town.messages(resident_id=martine, kind=MessageKind.confirmation)
-    assert "vous êtes en 1re position sur la liste d'attente de celui du mardi 10 mars" in told.body
+    assert "vous êtes en position 1 sur la liste d'attente de celui du mardi 10 mars" in told.body
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from storage.database import Database
 from storage.models import Enrolment, EnrolmentStatus, Level, Resident, Venue, Workshop
-from storage.seats import SeatError, cancel_enrolment, cancel_workshop, seat_resident
+from storage.seats import SeatError, cancel_enrolment, cancel_workshop, move_seats, seat_resident, seat_together
 
 # On both databases: row locks (FOR UPDATE) or the write lock taken up front keep the capacity under concurrent seating.
 pytestmark = pytest.mark.both_dialects
@@ -161,3 +161,118 @@ async def make_residents_batch(db: Database, count: int, offset: int) -> list[in
         session.add_all(residents)
         await session.flush()
         return [r.id for r in residents]
+
+
+# --- Two people, one phone; moving a seat (issue 13) ---------------------------------------------------------
+
+
+async def seat_pair(
+    db: Database, pair: list[int], workshop_id: int, now: datetime, *, waiting: bool = True
+) -> bool | None:
+    async with db.write() as session:
+        outcomes = await seat_together(
+            session=session, resident_ids=pair, workshop_id=workshop_id, now=now, allow_waiting=waiting
+        )
+    return None if outcomes is None else all(o.seated for o in outcomes)
+
+
+async def test_two_people_take_two_seats_or_wait_together(db: Database, now: datetime) -> None:
+    workshop = await make_workshop(db, now, capacity=3)
+    single, *pair = await make_residents(db, 3)
+    other_pair = await make_residents_batch(db, 2, offset=200)
+    await seat(db, single, workshop, now)
+    assert await seat_pair(db, pair, workshop, now) is True
+    # One seat left for two people: both wait, one after the other, never one seated without the other.
+    assert await seat_pair(db, other_pair, workshop, now) is False
+    rows = await statuses(db, workshop)
+    assert [s for _, s, _ in rows].count(EnrolmentStatus.seated) == 3
+    assert [p for r, _, p in rows if r in other_pair] == [1, 2]
+
+
+async def test_two_people_without_the_waiting_list_change_nothing(db: Database, now: datetime) -> None:
+    workshop = await make_workshop(db, now, capacity=1)
+    pair = await make_residents(db, 2)
+    assert await seat_pair(db, pair, workshop, now, waiting=False) is None
+    assert await statuses(db, workshop) == []
+
+
+async def test_twenty_pairs_for_the_last_four_seats(db: Database, now: datetime) -> None:
+    """Pairs answering at the same second for the last four seats: exactly two pairs seated, never a half pair."""
+    workshop = await make_workshop(db, now, capacity=6)
+    for resident in await make_residents(db, 2):
+        await seat(db, resident, workshop, now)
+    crowd = await make_residents_batch(db, 40, offset=300)
+    pairs = [crowd[i : i + 2] for i in range(0, 40, 2)]
+    results = await asyncio.gather(*(seat_pair(db, pair, workshop, now, waiting=False) for pair in pairs))
+    assert results.count(True) == 2 and results.count(None) == 18
+    seated = [r for r, s, _ in await statuses(db, workshop) if s == EnrolmentStatus.seated]
+    assert len(seated) == 6
+    assert all((a in seated) == (b in seated) for a, b in pairs)
+
+
+async def enrolment_of(db: Database, resident_id: int, workshop_id: int) -> int:
+    async with db.read() as session:
+        return (
+            await session.execute(
+                select(Enrolment.id).where(Enrolment.resident_id == resident_id, Enrolment.workshop_id == workshop_id)
+            )
+        ).scalar_one()
+
+
+async def test_moving_takes_the_new_seat_and_gives_the_old_one_to_the_first_waiting(
+    db: Database, now: datetime
+) -> None:
+    old = await make_workshop(db, now, capacity=1)
+    new = await make_workshop(db, now, capacity=6)
+    mover, waiting = await make_residents(db, 2)
+    await seat(db, mover, old, now)
+    await seat(db, waiting, old, now)
+    async with db.write() as session:
+        moved = await move_seats(
+            session=session, enrolment_ids=[await enrolment_of(db, mover, old)], workshop_id=new, now=now
+        )
+    assert moved is not None and [e.resident_id for e in moved.promoted] == [waiting]
+    assert await statuses(db, old) == [
+        (mover, EnrolmentStatus.cancelled, None),
+        (waiting, EnrolmentStatus.seated, None),
+    ]
+    assert await statuses(db, new) == [(mover, EnrolmentStatus.seated, None)]
+
+
+async def test_moving_to_a_full_workshop_changes_nothing(db: Database, now: datetime) -> None:
+    old = await make_workshop(db, now, capacity=2)
+    full = await make_workshop(db, now, capacity=1)
+    mover, other = await make_residents(db, 2)
+    await seat(db, mover, old, now)
+    await seat(db, other, full, now)
+    async with db.write() as session:
+        moved = await move_seats(
+            session=session, enrolment_ids=[await enrolment_of(db, mover, old)], workshop_id=full, now=now
+        )
+    assert moved is None
+    assert await statuses(db, old) == [(mover, EnrolmentStatus.seated, None)]
+    assert await statuses(db, full) == [(other, EnrolmentStatus.seated, None)]
+
+
+async def test_crossed_moves_at_the_same_second_keep_every_capacity(db: Database, now: datetime) -> None:
+    """Two people swapping workshops at once (locks taken in the same order: no deadlock) and a third person
+    seating into one of them: capacities hold, nobody holds two seats."""
+    a = await make_workshop(db, now, capacity=1)
+    b = await make_workshop(db, now, capacity=2)
+    first, second, third = await make_residents(db, 3)
+    await seat(db, first, a, now)
+    await seat(db, second, b, now)
+
+    async def move(resident: int, source: int, target: int) -> bool:
+        enrolment = await enrolment_of(db, resident, source)
+        async with db.write() as session:
+            return await move_seats(session=session, enrolment_ids=[enrolment], workshop_id=target, now=now) is not None
+
+    results = await asyncio.gather(move(first, a, b), move(second, b, a), seat(db, third, b, now))
+    seated_a = [r for r, s, _ in await statuses(db, a) if s == EnrolmentStatus.seated]
+    seated_b = [r for r, s, _ in await statuses(db, b) if s == EnrolmentStatus.seated]
+    assert len(seated_a) <= 1 and len(seated_b) <= 2
+    assert not set(seated_a) & set(seated_b)
+    assert {first, second} <= set(seated_a) | set(seated_b)  # a failed move kept its seat
+    moved_first, moved_second, _ = results
+    assert (first in seated_b) is moved_first and (second in seated_a) is moved_second

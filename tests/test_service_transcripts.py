@@ -13,7 +13,7 @@ from bot.service.inbound import handle_inbound
 from bot.territory import Territory
 from storage.database import Database
 from tests.helpers.clock import Clock
-from tests.helpers.harness import PHONES, check_final, play, seed
+from tests.helpers.harness import PHONES, Shown, check_final, play, seed
 from tests.helpers.transcripts import TRANSCRIPTS, Transcript
 
 # On both databases: every conversation's effects on the database, through the service.
@@ -26,13 +26,13 @@ async def test_transcript_through_the_service(
 ) -> None:
     clock = Clock(now)
     ctx = Context(settings=settings, db=db, territory=territory, clock=clock)
-    await seed(db, transcript.setup, now)
+    ids = await seed(db, transcript.setup, now)
     counter = iter(range(10_000))
 
-    async def send(who: str, text: str) -> list[str]:
+    async def send(who: str, text: str) -> list[Shown]:
         inbound = Inbound(channel=SMS, address=PHONES[who], text=text, provider_id=f"SM{next(counter):032d}")
         handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
-        return [reply.text + "\n" + "\n".join(reply.choices) for reply in handled.replies]
+        return [(reply.text, reply.choices) for reply in handled.replies]
 
     await play(transcript, send=send, clock=clock)
-    await check_final(db, transcript, PHONES["resident"], PHONES["other"])
+    await check_final(db, transcript, PHONES["resident"], PHONES["other"], ids=ids)

@@ -48,7 +48,7 @@ from storage.models import (
 )
 from tests.helpers.clock import Clock
 from tests.helpers.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_FROM, FakeTwilio
-from tests.helpers.harness import PHONES, check_final, check_turn, seed
+from tests.helpers.harness import PHONES, Shown, check_final, check_turn, seed, sms_shown, words_of_choice
 from tests.helpers.scheduling import make_enrolment, make_workshop, message, resident
 from tests.helpers.transcripts import TRANSCRIPTS, Transcript, fold
 
@@ -735,14 +735,18 @@ async def test_a_reply_without_any_report_is_settled_by_asking_twilio(
 @pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t.label for t in TRANSCRIPTS])
 async def test_transcript_through_the_sms_webhook(transcript: Transcript, db: Database, now: datetime) -> None:
     async with open_site(db, now) as site:
-        await seed(site.ctx.db, transcript.setup, now)
+        ids = await seed(site.ctx.db, transcript.setup, now)
+        last: dict[str, list[Shown]] = {}
         for index, say in enumerate(transcript.turns):
             site.clock.advance(say.after)
-            response = await site.post(twilio_form(say.text, sender=PHONES[say.who]))
+            text = words_of_choice(say, last.get(say.who, []))
+            response = await site.post(twilio_form(text, sender=PHONES[say.who]))
             assert response.status_code == 200, response.text
-            check_turn(transcript.label, index, say, messages_of(response.text))
+            shown = [sms_shown(sms) for sms in messages_of(response.text)]
+            check_turn(transcript.label, index, say, shown)
+            last[say.who] = shown
             await report_as_twilio(site, response.text)
-        await check_final(site.ctx.db, transcript, PHONES["resident"], PHONES["other"])
+        await check_final(site.ctx.db, transcript, PHONES["resident"], PHONES["other"], ids=ids)
         # What is not an answer (the promoted resident's notice…) leaves through the outbox, sent to Twilio by the
         # dispatcher the app's lifespan runs.
         assert await settled(site.ctx.db, site.clock.now), "due messages left unsent"

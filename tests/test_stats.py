@@ -26,7 +26,7 @@ from storage.models import (
     WorkshopStatus,
 )
 from tests.helpers.clock import Clock
-from tests.helpers.world import Town, in_2026
+from tests.helpers.world import JULIE, Town, in_2026
 
 # On both databases: aggregates over times and groups, which the engines type differently.
 pytestmark = pytest.mark.both_dialects
@@ -90,7 +90,11 @@ async def test_figures_per_commune_and_level(town: Town) -> None:
     story = await tell(town)
     town.clock.now = in_2026(3, 16, 30)
     await mark_attendance(
-        ctx=town.ctx, workshop_id=story.w, present=[story.ids["Anne"], story.ids["Denis"]], absent=[story.ids["Chloé"]]
+        ctx=town.ctx,
+        actor=JULIE,
+        workshop_id=story.w,
+        present=[story.ids["Anne"], story.ids["Denis"]],
+        absent=[story.ids["Chloé"]],
     )
     stats = await workshop_stats(ctx=town.ctx)
     names = ("signed_up", "waiting", "seated", "confirmed", "came", "reminded", "answered")
@@ -134,13 +138,13 @@ async def test_attendance_is_marked_corrected_and_shown_in_the_roster(town: Town
     for label, moment, marks, says in refusals:
         town.clock.now = moment
         with pytest.raises(WorkshopError, match=says):
-            await mark_attendance(ctx=ctx, workshop_id=story.w, **marks)
+            await mark_attendance(ctx=ctx, actor=JULIE, workshop_id=story.w, **marks)
         assert (await town.enrolment(story.seats["Anne"])).status == EnrolmentStatus.seated, label
     with pytest.raises(WorkshopError, match="n'existe pas"):
-        await mark_attendance(ctx=ctx, workshop_id=99999, present=[anne])
+        await mark_attendance(ctx=ctx, actor=JULIE, workshop_id=99999, present=[anne])
 
-    await mark_attendance(ctx=ctx, workshop_id=story.w, present=[anne], absent=[chloe])
-    await mark_attendance(ctx=ctx, workshop_id=story.w, present=[chloe])  # she came late: corrected
+    await mark_attendance(ctx=ctx, actor=JULIE, workshop_id=story.w, present=[anne], absent=[chloe])
+    await mark_attendance(ctx=ctx, actor=JULIE, workshop_id=story.w, present=[chloe])  # she came late: corrected
     statuses = {e.name: e.status for e in (await roster(ctx=ctx, workshop_id=story.w)).enrolments}
     assert statuses == {
         "Anne": EnrolmentStatus.attended,

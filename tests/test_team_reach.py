@@ -16,6 +16,7 @@ from bot.context import Context
 from bot.service.team import add_adviser, team_reach
 from bot.territory import Territory
 from storage.database import Database
+from tests.helpers.world import JULIE
 from tests.test_advisers_cli import ok
 
 
@@ -29,21 +30,21 @@ async def _nobody(ctx: Context) -> None:
 
 
 async def _without_contact(ctx: Context) -> None:
-    await add_adviser(ctx=ctx, name="Zoé")
+    await add_adviser(actor=JULIE, ctx=ctx, name="Zoé")
 
 
 async def _with_a_phone(ctx: Context) -> None:
-    await add_adviser(ctx=ctx, name="Zoé")
-    await add_adviser(ctx=ctx, name="Julie", phone="06 11 22 33 44")
+    await add_adviser(actor=JULIE, ctx=ctx, name="Zoé")
+    await add_adviser(actor=JULIE, ctx=ctx, name="Julie", phone="06 11 22 33 44")
 
 
 async def _telegram_only(ctx: Context) -> None:
-    await add_adviser(ctx=ctx, name="Paul", telegram_id=4242)
+    await add_adviser(actor=JULIE, ctx=ctx, name="Paul", telegram_id=4242)
 
 
 async def _a_commune_left_out(ctx: Context) -> None:
-    await add_adviser(ctx=ctx, name="Julie", phone="06 11 22 33 44")  # the whole territory
-    await add_adviser(ctx=ctx, name="Zoé", communes=("Domérat",))  # Domérat's own, no contact
+    await add_adviser(actor=JULIE, ctx=ctx, name="Julie", phone="06 11 22 33 44")  # the whole territory
+    await add_adviser(actor=JULIE, ctx=ctx, name="Zoé", communes=("Domérat",))  # Domérat's own, no contact
 
 
 @dataclass(frozen=True)

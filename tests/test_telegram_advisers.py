@@ -21,6 +21,8 @@ from bot.service.team import add_adviser
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import (
+    Adviser,
+    AuditEvent,
     Broadcast,
     CallbackRequest,
     MessageKind,
@@ -32,6 +34,7 @@ from tests.helpers.fake_telegram import FakeTelegram, SentMessage, callback_upda
 from tests.helpers.harness import seed
 from tests.helpers.telegram_rig import Rig, rig
 from tests.helpers.transcripts import SIGNUP, fold
+from tests.helpers.world import JULIE
 
 ADVISER = 9_990_001  # a private chat's id is the user's id
 OTHER_ADVISER = 9_990_002
@@ -50,8 +53,8 @@ async def bench(
     db: Database, db_url: str, territory: Territory, now: datetime, fake: FakeTelegram
 ) -> AsyncIterator[Rig]:
     async with rig(db=db, db_url=db_url, territory=territory, now=now, fake=fake) as built:
-        await add_adviser(ctx=built.ctx, name="Claire Martin", telegram_id=ADVISER)
-        await add_adviser(ctx=built.ctx, name="Hugo Bernard", telegram_id=OTHER_ADVISER)
+        await add_adviser(ctx=built.ctx, actor=JULIE, name="Claire Martin", telegram_id=ADVISER)
+        await add_adviser(ctx=built.ctx, actor=JULIE, name="Hugo Bernard", telegram_id=OTHER_ADVISER)
         yield built
 
 
@@ -88,6 +91,18 @@ def last_edit(bench: Rig) -> dict[str, Any]:
     return bench.fake.calls_to("editMessageText")[-1].params
 
 
+async def telegram_trail(db: Database) -> list[tuple[str, int | None, str]]:
+    """The audit trail's entries made through Telegram: who (name, adviser number) did what."""
+    async with db.read() as session:
+        query = select(AuditEvent).where(AuditEvent.interface == "telegram").order_by(AuditEvent.id)
+        return [(e.actor, e.adviser_id, e.action) for e in (await session.execute(query)).scalars()]
+
+
+async def claire_id(db: Database) -> int:
+    async with db.read() as session:
+        return int((await session.execute(select(Adviser.id).where(Adviser.name == "Claire Martin"))).scalar_one())
+
+
 async def count(db: Database, model: type, *where: Any) -> int:
     async with db.read() as session:
         return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
@@ -115,7 +130,7 @@ async def test_inscrits_shows_who_and_what_they_want_to_learn(bench: Rig, now: d
     ids = await with_people(bench, now)
     [answer] = await command(bench, f"/inscrits {ids['sv-beg']}")
     text = answer.text
-    assert "Martine Dupont — Telegram seulement — pas encore confirmé — veut apprendre : Santé" in text
+    assert "Martine Dupont — Telegram seulement — pas encore confirmé — veut apprendre : Premiers pas, Impôts" in text
     assert "Paul Durand — 06 98 76 54 32 — pas encore confirmé — veut apprendre : rien de précis" in text
 
 
@@ -163,6 +178,7 @@ async def test_annonce_previews_then_sends_on_the_button_only(bench: Rig, now: d
     await press(bench, preview, "Envoyer")  # a second tap, or Telegram delivering the press again
     assert "plus en attente" in last_answer(bench)
     assert await count(db, Broadcast) == 1
+    assert await telegram_trail(db) == [("Claire Martin", await claire_id(db), "broadcast_sent")]
 
 
 async def test_annonce_cancelled_with_its_button_sends_nothing(bench: Rig, now: datetime, db: Database) -> None:
@@ -243,6 +259,7 @@ async def test_annuler_cancels_after_the_button_and_everyone_is_told(bench: Rig,
     assert len(notice) == 1 and "salle indisponible" in notice[0].text
     await press(bench, question, "Oui")  # again: nothing more
     assert await count(db, OutboundMessage, OutboundMessage.kind == MessageKind.change_notice) == 2
+    assert await telegram_trail(db) == [("Claire Martin", await claire_id(db), "workshop_cancelled")]
 
 
 async def test_annuler_answered_no_keeps_the_workshop(bench: Rig, now: datetime, db: Database) -> None:
@@ -290,6 +307,7 @@ async def test_rappels_lists_requests_with_a_button_each(bench: Rig, now: dateti
     async with db.read() as session:
         handled_by = (await session.execute(select(CallbackRequest.handled_by))).scalars().all()
     assert "Claire Martin" in handled_by
+    assert await telegram_trail(db) == [("Claire Martin", await claire_id(db), "callback_done")]
 
 
 async def test_rappels_with_nobody_to_call(bench: Rig) -> None:

@@ -10,14 +10,37 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.config import DEFAULT_TERRITORY
+from bot.context import france_index
 from bot.conversation.gsm7 import GSM7
-from bot.conversation.understanding.choices import INTEREST_LABELS, match_choice, parse_interests
+from bot.conversation.understanding.choices import match_choice
 from bot.conversation.understanding.communes import CommuneIndex, match_commune
+from bot.conversation.understanding.intents import (
+    Intent,
+    read_intent,
+    read_party,
+    read_question,
+    reads_for_someone_else,
+)
+from bot.conversation.understanding.interests import mentioned_interests, parse_interests, topic_subjects
 from bot.conversation.understanding.keywords import Keyword, detect_keyword, parse_yes_no
-from bot.conversation.understanding.names import clean_name, first_name_of, is_greeting, looks_like_name
+from bot.conversation.understanding.levels import parse_level
+from bot.conversation.understanding.names import (
+    clean_name,
+    first_name_of,
+    is_greeting,
+    looks_like_name,
+    read_name,
+)
 from bot.conversation.understanding.numbers import parse_number, parse_numbers
 from bot.conversation.understanding.text import normalize
-from bot.territory import Territory
+from bot.conversation.understanding.when import read_wish
+from bot.territory import Territory, load_territory
+
+BUNDLED = load_territory(DEFAULT_TERRITORY)
+INTERESTS = BUNDLED.interests
+INTEREST_LABELS = tuple(i.label for i in INTERESTS)
+INDEX = CommuneIndex.build(BUNDLED)
 
 LONG = ("Bonjour, je voudrais savoir comment ça marche pour les ateliers. " * 30)[:1600]
 HOSTILE = {
@@ -93,6 +116,10 @@ KEYWORDS = [
     pytest.param("ne plus recevoir", Keyword.STOP, id="stop-ne-plus-recevoir"),
     pytest.param("je ne veux plus recevoir de messages merci", Keyword.STOP, id="stop-sentence-politeness"),
     pytest.param("je voudrais savoir comment annuler mon inscription svp", Keyword.CANCEL, id="cancel-how-to"),
+    pytest.param("REPRENDRE", Keyword.START, id="start-reprendre"),
+    pytest.param("retour", Keyword.START, id="start-retour"),
+    pytest.param("Bonjour je voudrais un atelier", Keyword.SIGNUP, id="signup-un-atelier-not-my-workshops"),
+    pytest.param("je voudrais m'inscrire", Keyword.SIGNUP, id="signup-request"),
     pytest.param("Bonjour je voudrais que le conseiller me rappelle svp", Keyword.ADVISER, id="adviser-sentence"),
     pytest.param("UNSTOP", Keyword.START, id="start-twilio-unstop"),
     pytest.param("START", Keyword.START, id="start-caps"),
@@ -110,7 +137,6 @@ KEYWORDS = [
     pytest.param("Martine Stopa", None, id="not-name-stopa"),
     pytest.param("Stopa", None, id="not-stopa-alone"),
     pytest.param("stp", None, id="not-stp-politeness"),
-    pytest.param("je voudrais m'inscrire", None, id="not-signup-sentence"),
     pytest.param("je voudrais stop", None, id="not-stop-with-request"),
     pytest.param("domerat", None, id="not-commune"),
     pytest.param("st victor", None, id="not-commune-st"),
@@ -160,6 +186,8 @@ YES_NO = [
             "👍🏻",
             "je crois que oui",
             "OK 👍",
+            "d'acc",
+            "dacc",
         ]
     ),
     *(
@@ -456,19 +484,29 @@ def test_is_greeting(text: str, expected: bool) -> None:
     assert is_greeting(text) is expected
 
 
-HEALTH, TAXES, BANK, MAIL, VIDEO, PHOTOS, PAPERS = INTEREST_LABELS
+FIRST_STEPS, HEALTH, TAXES, BANK, MAIL, VIDEO, PHOTOS, PAPERS, SCAMS = INTEREST_LABELS
 INTERESTS_ROWS = [
-    pytest.param("1 3", [HEALTH, BANK], id="numbers"),
-    pytest.param("2", [TAXES], id="one-number"),
+    pytest.param("1 3", [FIRST_STEPS, TAXES], id="numbers"),
+    pytest.param("2", [HEALTH], id="one-number"),
     pytest.param("impots et banque", [TAXES, BANK], id="words"),
     pytest.param("IMPÔTS", [TAXES], id="caps-accent"),
-    pytest.param("1 et banque", [HEALTH, BANK], id="number-and-word"),
+    pytest.param("1 et banque", [FIRST_STEPS, BANK], id="number-and-word"),
     pytest.param("les mails", [MAIL], id="plural"),
     pytest.param("parler avec mes petits enfants", [VIDEO], id="multiword-synonym"),
     pytest.param("whatsap", [VIDEO], id="typo"),
     pytest.param("carte vitale", [HEALTH], id="carte-vitale"),
     pytest.param("ma retraite et la CAF", [PAPERS], id="papers"),
     pytest.param("photos", [PHOTOS], id="label-word"),
+    pytest.param("Santé, Ameli", [HEALTH], id="a-button-label"),
+    # 11. Interests in free text, through the territory's words.
+    pytest.param("les photos des petits-enfants", [PHOTOS], id="photos-of-grandchildren-not-video"),
+    pytest.param("la déclaration", [TAXES], id="declaration"),
+    pytest.param("doctolib", [HEALTH], id="doctolib"),
+    pytest.param("prendre rendez vous chez le docteur", [HEALTH], id="rendez-vous-chez-le-docteur"),
+    pytest.param("whatsapp", [VIDEO], id="whatsapp"),
+    pytest.param("les arnaques", [SCAMS], id="arnaques"),
+    pytest.param("la tablette", [FIRST_STEPS], id="tablette"),
+    pytest.param("les premiers pas", [FIRST_STEPS], id="premiers-pas"),
     pytest.param("rien", [], id="rien"),
     pytest.param("non", [], id="non"),
     pytest.param("pas d'idée", [], id="pas-d-idee"),
@@ -482,15 +520,256 @@ INTERESTS_ROWS = [
 
 @pytest.mark.parametrize(("text", "expected"), INTERESTS_ROWS)
 def test_parse_interests(text: str, expected: list[str] | None) -> None:
-    assert parse_interests(text, INTEREST_LABELS) == expected
+    assert parse_interests(text, INTERESTS) == expected
+
+
+MENTIONED = [
+    pytest.param("Josette Martin de Domérat, pour les impôts", [TAXES], id="after-pour"),
+    pytest.param("je voudrais apprendre whatsapp", [VIDEO], id="after-apprendre"),
+    pytest.param("jai une tablette mais je sais pas men servir", [], id="a-device-is-a-level-not-a-topic"),
+    pytest.param("les impots", [], id="no-cue-outside-the-question"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MENTIONED)
+def test_interests_mentioned_in_another_answer(text: str, expected: list[str]) -> None:
+    assert mentioned_interests(text, INTERESTS) == expected
+
+
+TOPICS = [
+    pytest.param("Déclarer ses impôts en ligne", (TAXES,), id="taxes"),
+    pytest.param("Banque en ligne en sécurité", (BANK, SCAMS), id="two-subjects-first-named-first"),
+    pytest.param("Premiers pas sur la tablette", (FIRST_STEPS,), id="first-steps"),
+    pytest.param("Trier et partager ses photos", (PHOTOS,), id="photos"),
+    pytest.param("Atelier libre", (), id="none"),
+]
+
+
+@pytest.mark.parametrize(("topic", "expected"), TOPICS)
+def test_workshop_topics_map_to_interests(topic: str, expected: tuple[str, ...]) -> None:
+    assert topic_subjects(topic, INTERESTS) == expected
 
 
 def test_interest_labels_are_short_and_gsm_friendly() -> None:
-    # Seven numbered lines under a question must fit one SMS segment with the question.
-    assert sum(len(f"\n{n} {label}") for n, label in enumerate(INTEREST_LABELS, 1)) <= 80
+    # All the numbered lines under the question must fit one SMS segment with it (tests/test_messages.py).
+    assert sum(len(f"\n{n} {label}") for n, label in enumerate(INTEREST_LABELS, 1)) <= 105
     for label in INTEREST_LABELS:
         # é, è, à, ù are GSM-7; "Impôts" loses only its circumflex by SMS.
         assert set(label) - GSM7 <= {"ô"}
+
+
+# --- 5 and 9: a name inside a message ------------------------------------------------------------------------
+
+NAME_ROWS = [
+    # (message, expected, name, companion)
+    pytest.param("Yvette Morel Point", True, "Yvette Morel", None, id="dictated-point"),
+    pytest.param("Jeanine Lefebvre de Marcillat", True, "Jeanine Lefebvre", None, id="name-de-commune"),
+    pytest.param("Mme Lucienne Aubert", True, "Lucienne Aubert", None, id="title-dropped"),
+    pytest.param("Mme Dupont", True, "Mme Dupont", None, id="title-kept-without-first-name"),
+    pytest.param("Colette et Bernard Renaud", True, "Colette Renaud", "Bernard Renaud", id="couple"),
+    pytest.param("Colette Renaud et Bernard", True, "Colette Renaud", "Bernard Renaud", id="couple-surname-first"),
+    pytest.param("MR ET MME BERNARD", True, "M. et Mme Bernard", None, id="couple-titles-one-name"),
+    pytest.param("c'est pour ma grand mere Raymonde Petit", True, "Raymonde Petit", None, id="grandmother"),
+    pytest.param("cest josette martin de domerat", True, "Josette Martin", None, id="cest-name-commune"),
+    pytest.param("bjr je voudrais minscrire cest josette martin de domerat", True, "Josette Martin", None, id="chatty"),
+    pytest.param("Josette Martin Domerat", True, "Josette Martin", None, id="commune-without-de"),
+    pytest.param("Hélène d'Artagnan", True, "Hélène d'Artagnan", None, id="particle-kept"),
+    pytest.param("Jean de la Fontaine", True, "Jean de La Fontaine", None, id="particle-article"),
+    pytest.param("Bonjour Jeanne Roche j habite a Premilhat", True, "Jeanne Roche", None, id="then-where"),
+    pytest.param("domerat", True, None, None, id="a-commune-is-no-name"),
+    pytest.param("je suis nulle", True, None, None, id="a-level-is-no-name"),
+    pytest.param("Bonjour je voudrais savoir les horaires", True, None, None, id="a-sentence-is-no-name"),
+    pytest.param("jai 78 ans", True, None, None, id="an-age-is-no-name"),
+    pytest.param("on sera deux avec mon mari", True, None, None, id="two-people-no-name"),
+    pytest.param("Bonjour je voudrais un atelier", False, None, None, id="first-message-no-name"),
+    pytest.param("Bonjour c'est Josette Martin", False, "Josette Martin", None, id="first-message-introduced"),
+    pytest.param("Martine Dupont", False, "Martine Dupont", None, id="first-message-only-a-name"),
+    pytest.param("merci pour tout", False, None, None, id="thanks-no-name"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "name", "companion"), NAME_ROWS)
+def test_a_name_inside_a_message(text: str, expected: bool, name: str | None, companion: str | None) -> None:
+    reading = read_name(text, communes=INDEX, expected=expected)
+    assert (reading.name, reading.companion) == (name, companion)
+
+
+# --- 10: the level in words ----------------------------------------------------------------------------------
+
+LEVEL_ROWS = [
+    pytest.param("1", True, 1, id="number"),
+    pytest.param("le 2", True, 2, id="le-2"),
+    pytest.param("3 je suis a l aise", True, 3, id="number-and-words"),
+    pytest.param("je debute", True, 1, id="je-debute"),
+    pytest.param("je suis nul", True, 1, id="je-suis-nul"),
+    pytest.param("jai un portable mais je sais pas men servir", True, 1, id="portable-sais-pas-men-servir"),
+    pytest.param("je ne sais que telephoner", True, 1, id="que-telephoner"),
+    pytest.param("ma petite fille m'a offert une tablette", True, 1, id="offert-une-tablette"),
+    pytest.param("Beginner", True, 1, id="english"),
+    pytest.param("pas à l'aise du tout", True, 1, id="pas-a-l-aise"),
+    pytest.param("je me débrouille un peu", True, 2, id="the-button"),
+    pytest.param("un peu", True, 2, id="un-peu-at-the-question"),
+    pytest.param("Je suis à l'aise", True, 3, id="the-third-button"),
+    pytest.param("je maitrise", True, 3, id="maitrise"),
+    pytest.param("un peu", False, None, id="un-peu-elsewhere-is-nothing"),
+    pytest.param("je debute", False, 1, id="je-debute-anywhere"),
+    pytest.param("je debute mais je me debrouille un peu", True, None, id="two-levels-none"),
+    pytest.param("domerat", True, None, id="a-commune"),
+]
+
+
+@pytest.mark.parametrize(("text", "at_question", "expected"), LEVEL_ROWS)
+def test_parse_level(text: str, at_question: bool, expected: int | None) -> None:
+    assert parse_level(text, at_question=at_question) == expected
+
+
+# --- 12: which workshop, the way people say it ---------------------------------------------------------------
+
+MONDAY, TUESDAY, THURSDAY = 0, 1, 3
+WISH_ROWS = [
+    # (message, bare_day, what the wish must hold)
+    pytest.param("mardi", False, {"weekdays": {TUESDAY}}, id="mardi"),
+    pytest.param("MARDI CEST MIEUX", False, {"weekdays": {TUESDAY}}, id="mardi-c-est-mieux"),
+    pytest.param("le 8", False, {"days": {8}}, id="le-8"),
+    pytest.param("le 17 ca ira", False, {"days": {17}}, id="le-17-ca-ira"),
+    pytest.param("17", True, {"days": {17}}, id="a-date-alone"),
+    pytest.param("17", False, {"days": set()}, id="a-number-alone-unless-said"),
+    pytest.param("lundi 7 décembre", False, {"weekdays": {MONDAY}, "days": {7}, "months": {12}}, id="full-date"),
+    pytest.param("celui de lavault ma soeur habite la bas", False, {"communes": ("03140",)}, id="lavault"),
+    pytest.param("st victor", False, {"communes": ("03262",)}, id="st-victor"),
+    pytest.param("l apres midi", False, {"part": "afternoon"}, id="apres-midi"),
+    pytest.param("le matin de préférence", False, {"part": "morning"}, id="matin"),
+    pytest.param("à 14h", False, {"hour": 14}, id="14h"),
+    pytest.param("jeudi à 14 h", False, {"weekdays": {THURSDAY}, "hour": 14, "days": set()}, id="14-h-is-no-date"),
+    pytest.param("lequel est sur les impots ?", False, {"subjects": (TAXES,)}, id="subject"),
+    pytest.param("n importe lequel", False, {"anything": True}, id="n-importe-lequel"),
+    pytest.param("le plus tot", False, {"soonest": True}, id="le-plus-tot"),
+    pytest.param("autre", False, {"others": True}, id="autre"),
+    pytest.param("ya pas d autres dates", False, {"others": True}, id="pas-d-autres-dates"),
+    pytest.param("le sept", False, {"months": set()}, id="sept-is-a-number-not-september"),
+]
+
+
+@pytest.mark.parametrize(("text", "bare_day", "holds"), WISH_ROWS)
+def test_read_wish(text: str, bare_day: bool, holds: dict[str, Any]) -> None:
+    wish = read_wish(text, communes=INDEX, interests=INTERESTS, bare_day=bare_day)
+    for field, value in holds.items():
+        actual = getattr(wish, field)
+        assert (set(actual) if isinstance(value, set) else actual) == value, field
+
+
+# --- 2, 3, 13: what a sentence wants -------------------------------------------------------------------------
+
+INTENT_ROWS = [
+    pytest.param("je suis malade je viendrai pas mardi", Intent.CANCEL, id="malade"),
+    pytest.param("je ne pourrai pas venir", Intent.CANCEL, id="je-ne-pourrai-pas-venir"),
+    pytest.param("empêché", Intent.CANCEL, id="empeche"),
+    pytest.param("annuler mardi", Intent.CANCEL, id="annuler-mardi"),
+    pytest.param("je voudrais changer de date pour le 31", Intent.MOVE, id="changer-de-date"),
+    pytest.param("on peut décaler à jeudi ?", Intent.MOVE, id="decaler"),
+    pytest.param("merci au revoir", Intent.EXIT, id="merci-au-revoir"),
+    pytest.param("non merci finalement", Intent.EXIT, id="non-merci-finalement"),
+    pytest.param("bon tant pis", Intent.EXIT, id="tant-pis"),
+    pytest.param("effacez mon nom", Intent.ERASE, id="effacez-mon-nom"),
+    pytest.param("CONSEILLER je n'ai pas de voiture", Intent.CALLBACK, id="conseiller-with-reason"),
+    pytest.param("pouvez vous me rappeler je n'ai pas de voiture", Intent.CALLBACK, id="rappeler-with-reason"),
+    pytest.param("Bonjour je voudrais un atelier", Intent.WANT, id="un-atelier"),
+    pytest.param("merci beaucoup", Intent.THANKS, id="thanks"),
+    pytest.param("super merci bonne journée", Intent.THANKS, id="thanks-and-wishes"),
+    pytest.param("Martine Dupont", None, id="a-name"),
+    pytest.param("je ne suis pas intéressée par les impôts", None, id="not-interested-in-one-topic-is-no-exit"),
+    pytest.param("", None, id="empty"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), INTENT_ROWS)
+def test_read_intent(text: str, expected: Intent | None) -> None:
+    assert read_intent(text) == expected
+
+
+PARTY_ROWS = [
+    pytest.param("on sera deux avec mon mari", 2, None, id="on-sera-deux"),
+    pytest.param("2 pour nous deux", 2, None, id="pour-nous-deux"),
+    pytest.param("avec mon mari Bernard", 2, "Bernard", id="with-the-name"),
+    pytest.param("ma femme et moi", 2, None, id="ma-femme-et-moi"),
+    pytest.param("avec mon téléphone", 1, None, id="a-phone-is-not-a-person"),
+    pytest.param("c'est pour ma grand-mère", 1, None, id="for-someone-else-is-one-person"),
+    pytest.param("Martine Dupont", 1, None, id="alone"),
+]
+
+
+@pytest.mark.parametrize(("text", "size", "companion"), PARTY_ROWS)
+def test_read_party(text: str, size: int, companion: str | None) -> None:
+    party = read_party(text)
+    assert (party.size, party.companion) == (size, companion)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("c'est pour ma grand-mère", True),
+        ("c'est pour ma grand mere Raymonde Petit", True),
+        ("j'inscris ma mère", True),
+        ("je suis sa petite fille", True),
+        ("pour mamie", True),
+        ("pour ma femme et moi", False),
+        ("c'est pour mon inscription", False),
+        ("Martine Dupont", False),
+    ],
+)
+def test_someone_registers_someone_else(text: str, expected: bool) -> None:
+    assert reads_for_someone_else(text) is expected
+
+
+QUESTION_ROWS = [
+    pytest.param("c'est payant ?", "price", id="payant"),
+    pytest.param("c est gratuit ?", "price", id="gratuit-question"),
+    pytest.param("je voudrais un atelier gratuit", None, id="gratuit-without-question-mark"),
+    pytest.param("qu'est ce que je dois apporter ?", "bring", id="apporter"),
+    pytest.param("c'est ou exactement ?", "where", id="ou-exactement"),
+    pytest.param("je n'ai pas de voiture", "transport", id="voiture"),
+    pytest.param("c'est une arnaque ?", "trust", id="arnaque"),
+    pytest.param("pourquoi vous avez mon nom", "trust", id="why-my-name"),
+    pytest.param("ça dure combien de temps ?", "duration", id="duration-not-price"),
+    pytest.param("les arnaques", None, id="an-interest-is-no-question"),
+    pytest.param("domerat", None, id="a-commune"),
+]
+
+
+@pytest.mark.parametrize(("text", "key"), QUESTION_ROWS)
+def test_read_question(text: str, key: str | None) -> None:
+    entry = read_question(text, BUNDLED.faq)
+    assert (entry.key if entry else None) == key
+
+
+# --- 6: every commune of France ------------------------------------------------------------------------------
+
+FRANCE_ROWS = [
+    pytest.param("Moulins", "Moulins", id="moulins-allier-among-homonyms"),
+    pytest.param("vichy", "Vichy", id="vichy"),
+    pytest.param("j'habite à Vichy", "Vichy", id="vichy-phrase"),
+    pytest.param("03200 vichy", "Vichy", id="postcode-and-name"),
+    pytest.param("03200", None, id="a-postcode-several-share-is-not-named"),
+    pytest.param("st pourcain sur sioule", "Saint-Pourçain-sur-Sioule", id="st-for-saint"),
+    pytest.param("Paris", "Paris", id="paris"),
+    pytest.param("commentry", "Commentry", id="a-neighbour-from-the-territory-file"),
+]
+
+
+@pytest.mark.parametrize(("text", "named"), FRANCE_ROWS)
+def test_a_commune_outside_is_named(text: str, named: str | None) -> None:
+    found = match_commune(text, INDEX, france_index())
+    assert (found.kind, found.neighbour) == ("outside", named)
+
+
+@pytest.mark.parametrize("text", ["st victor", "domerat", "03410"])
+def test_the_territory_wins_over_france(text: str) -> None:
+    assert match_commune(text, INDEX, france_index()).kind in ("exact", "several")
+
+
+@pytest.mark.parametrize("text", ["Nice", "Martine Dupont", "oui", "zzkkq"])
+def test_everyday_words_are_no_commune_of_france(text: str) -> None:
+    assert match_commune(text, INDEX, france_index()).kind == "none"
 
 
 # Every function, on every hostile input: a value of the right type, never an exception.
@@ -504,7 +783,15 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], type | tuple[type, ...]]] = {
     "is_greeting": (is_greeting, bool),
     "looks_like_name": (looks_like_name, bool),
     "clean_name": (clean_name, str),
-    "parse_interests": (lambda t: parse_interests(t, INTEREST_LABELS), (list, type(None))),
+    "parse_interests": (lambda t: parse_interests(t, INTERESTS), (list, type(None))),
+    "mentioned_interests": (lambda t: mentioned_interests(t, INTERESTS), list),
+    "parse_level": (parse_level, (int, type(None))),
+    "read_name": (lambda t: read_name(t, communes=INDEX).name, (str, type(None))),
+    "read_wish": (lambda t: read_wish(t, communes=INDEX, interests=INTERESTS).specific, bool),
+    "read_intent": (read_intent, (Intent, type(None))),
+    "read_party": (lambda t: read_party(t).size, int),
+    "read_question": (lambda t: read_question(t, BUNDLED.faq) is None, bool),
+    "match_commune_france": (lambda t: match_commune(t, INDEX, france_index()).kind, str),
 }
 
 

@@ -17,7 +17,7 @@ from tests.helpers.call_transcripts import CALL_TRANSCRIPTS, CallTranscript, Ste
 from tests.helpers.fake_twilio_voice import RecordedCall, Twiml
 from tests.helpers.transcripts import fold
 from tests.helpers.voice_rig import VoiceSite, voice_site
-from tests.helpers.world import in_2026
+from tests.helpers.world import JULIE, in_2026
 
 pytestmark = pytest.mark.both_dialects  # the service's statements of calls (FOR UPDATE on PostgreSQL)
 
@@ -52,7 +52,12 @@ class World:
             if message == "waiting":
                 self.martine_in_w = await self.town.seat(self.martine, self.w)
             await enrol_by_phone(
-                ctx=ctx, name="Henri Bouchet", phone="04 70 05 12 34", commune="Saint-Victor", workshop_id=self.w
+                ctx=ctx,
+                name="Henri Bouchet",
+                phone="04 70 05 12 34",
+                commune="Saint-Victor",
+                workshop_id=self.w,
+                actor=JULIE,
             )
             if message == "seated":
                 self.martine_in_w = await self.town.seat(self.martine, self.w)
@@ -67,12 +72,12 @@ class World:
         self.henri_in_w = await self.town.seat(self.henri, self.w)
         self.martine_in_w = await self.town.seat(self.martine, self.w)
         if message == "moved":
-            await move_workshop_and_notify(ctx=ctx, workshop_id=self.w, new_date="12/03/2026", author="Julie")
+            await move_workshop_and_notify(ctx=ctx, workshop_id=self.w, new_date="12/03/2026", actor=JULIE)
         elif message == "cancelled":
-            await cancel_workshop_and_notify(ctx=ctx, workshop_id=self.w, reason="conseillère malade", author="Julie")
+            await cancel_workshop_and_notify(ctx=ctx, workshop_id=self.w, reason="conseillère malade", actor=JULIE)
         elif message == "broadcast":
             text = "N'oubliez pas votre tablette chargée."
-            await send_broadcast(ctx=ctx, audience=Audience(workshop_id=self.w), body=text, author="Julie")
+            await send_broadcast(ctx=ctx, audience=Audience(workshop_id=self.w), body=text, actor=JULIE)
         else:
             assert message == "reminder", message
 

@@ -27,7 +27,7 @@ from tests.helpers.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, L
 from tests.helpers.fake_twilio_voice import Twiml, parse_twiml
 from tests.helpers.transcripts import fold
 from tests.helpers.voice_rig import OUR_NUMBER, VoiceSite, voice_site
-from tests.helpers.world import in_2026
+from tests.helpers.world import JULIE, in_2026
 
 HENRI, MARTINE = "+33470051234", "+33612345678"
 MONDAY_10H, W_START = in_2026(2, 10), in_2026(10, 14)
@@ -274,7 +274,7 @@ async def test_previews_and_statistics_count_calls_apart_from_sms(
         # Sent: an SMS to Martine, a call to Henri answered for 75 seconds (two billed minutes); and someone calls
         # the territory's number for 20 seconds (one minute).
         text = "N'oubliez pas votre tablette chargée."
-        await send_broadcast(ctx=site.ctx, audience=Audience(workshop_id=workshop), body=text, author="Julie")
+        await send_broadcast(ctx=site.ctx, audience=Audience(workshop_id=workshop), body=text, actor=JULIE)
         await site.dispatch()
         [call] = site.fake.voice.calls
         heard = await site.phone(site.fake.voice.answer, call.sid)
@@ -298,10 +298,8 @@ async def test_two_calls_due_at_once_to_one_number_ring_ten_minutes_apart(db_url
     async with voice_site(db_url, MONDAY_10H) as site:
         workshop = await henri_with_a_reminder_call(site)
         text = "N'oubliez pas votre tablette chargée."
-        await send_broadcast(ctx=site.ctx, audience=Audience(workshop_id=workshop), body=text, author="Julie")
-        await send_broadcast(
-            ctx=site.ctx, audience=Audience(workshop_id=workshop), body="Et un casque.", author="Julie"
-        )
+        await send_broadcast(ctx=site.ctx, audience=Audience(workshop_id=workshop), body=text, actor=JULIE)
+        await send_broadcast(ctx=site.ctx, audience=Audience(workshop_id=workshop), body="Et un casque.", actor=JULIE)
         await site.dispatch()
         assert len(site.fake.voice.calls) == 1
         site.clock.advance(timedelta(minutes=5))

@@ -26,7 +26,7 @@ from tests.helpers.clock import Clock
 from tests.helpers.world import Town, in_2026
 from tests.test_advisers_cli import atelier, enrol, in_db, ok, planned_workshop
 
-JULIE = Actor("Julie Martin")
+JULIE = Actor("Julie Martin", interface="cli")
 
 
 @pytest.fixture

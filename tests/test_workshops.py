@@ -37,6 +37,7 @@ from bot.territory import Territory
 from storage.database import Database
 from storage.models import Adviser, Level, Resident, Workshop, WorkshopStatus
 from storage.seats import seat_resident
+from tests.helpers.world import JULIE
 
 # On both databases: listings counted in one query, imports in one transaction, moves and cancellations.
 pytestmark = pytest.mark.both_dialects
@@ -105,8 +106,8 @@ def statements(db: Database) -> Iterator[list[str]]:
 
 
 async def test_list_counts_seated_waiting_confirmed_in_one_query(ctx: Context, statements: list[str]) -> None:
-    first = await add_workshop(ctx=ctx, fields=fields())
-    second = await add_workshop(ctx=ctx, fields=fields(commune="Quinssaines", level="2"))
+    first = await add_workshop(ctx=ctx, actor=JULIE, fields=fields())
+    second = await add_workshop(ctx=ctx, actor=JULIE, fields=fields(commune="Quinssaines", level="2"))
     await people(ctx, first.id, 3, confirmed=1)
     statements.clear()
     listed = await list_workshops(ctx=ctx)
@@ -122,14 +123,14 @@ async def test_list_counts_seated_waiting_confirmed_in_one_query(ctx: Context, s
 
 
 async def test_add_refuses_a_duplicate_and_an_unknown_venue_without_address(ctx: Context) -> None:
-    added = await add_workshop(ctx=ctx, fields=fields())
+    added = await add_workshop(ctx=ctx, actor=JULIE, fields=fields())
     assert (added.venue, added.capacity, added.level) == ("Mairie de Saint-Victor", 2, Level.beginner)
     with pytest.raises(WorkshopError, match=f"atelier n°{added.id}"):
-        await add_workshop(ctx=ctx, fields=fields())
+        await add_workshop(ctx=ctx, actor=JULIE, fields=fields())
     with pytest.raises(WorkshopError, match="indiquez son adresse"):
-        await add_workshop(ctx=ctx, fields=fields(venue="Salle des fêtes"))
-    hall = await add_workshop(ctx=ctx, fields=fields(venue="Salle des fêtes", address="1 rue du Stade"))
-    again = await add_workshop(ctx=ctx, fields=fields(venue="salle des fetes", start="9h30", end="11h30"))
+        await add_workshop(ctx=ctx, actor=JULIE, fields=fields(venue="Salle des fêtes"))
+    hall = await add_workshop(ctx=ctx, actor=JULIE, fields=fields(venue="Salle des fêtes", address="1 rue du Stade"))
+    again = await add_workshop(ctx=ctx, actor=JULIE, fields=fields(venue="salle des fetes", start="9h30", end="11h30"))
     assert hall.venue_id == again.venue_id and again.address == "1 rue du Stade"
     assert len(await list_workshops(ctx=ctx)) == 3
 
@@ -143,33 +144,33 @@ async def test_import_is_one_transaction_and_never_duplicates(ctx: Context) -> N
             "15/04/2026;09:30;11:30;Quinssaines;salle polyvalente;;2;Ameli;",  # the same workshop twice
         ]
     ).encode()
-    dry = await import_planning(ctx=ctx, data=good, dry_run=True)
+    dry = await import_planning(ctx=ctx, actor=JULIE, data=good, dry_run=True)
     assert (dry.ok, dry.created, dry.already, dry.created_ids) == (True, 2, 1, ())
     assert await list_workshops(ctx=ctx) == []
-    first = await import_planning(ctx=ctx, data=good)
+    first = await import_planning(ctx=ctx, actor=JULIE, data=good)
     assert (first.created, first.already, len(first.created_ids)) == (2, 1, 2)
-    again = await import_planning(ctx=ctx, data=good)
+    again = await import_planning(ctx=ctx, actor=JULIE, data=good)
     assert (again.created, again.already) == (0, 3)
     # A row whose new venue has no address is refused after the database is asked: still nothing imported.
     unknown_venue = (
         f"{FR}\n16/04/2026;14:00;16:00;Domérat;;;1;T;\n16/04/2026;14:00;16:00;Domérat;Gymnase;;1;T;".encode()
     )
-    refused = await import_planning(ctx=ctx, data=unknown_venue)
+    refused = await import_planning(ctx=ctx, actor=JULIE, data=unknown_venue)
     assert [(e.line, "adresse" in e.message) for e in refused.errors] == [(3, True)]
     assert len(await list_workshops(ctx=ctx)) == 2
 
 
 async def test_import_sets_the_adviser_in_charge_and_refuses_an_unknown_one(ctx: Context) -> None:
-    await add_adviser(ctx=ctx, name="Julie Martin")
-    await add_adviser(ctx=ctx, name="Marc Petit")
+    await add_adviser(actor=JULIE, ctx=ctx, name="Julie Martin")
+    await add_adviser(actor=JULIE, ctx=ctx, name="Marc Petit")
     header = f"{FR};conseiller"
     unknown = f"{header}\n14/04/2026;14:00;16:00;Saint-Victor;;;1;Tablette;;Zoé\n".encode()
-    refused = await import_planning(ctx=ctx, data=unknown)
+    refused = await import_planning(actor=JULIE, ctx=ctx, data=unknown)
     assert [(e.line, e.message) for e in refused.errors] == [
         (2, "conseiller inconnu « Zoé » (conseillers enregistrés : Julie Martin, Marc Petit)")
     ]
     rows = [header, "14/04/2026;14:00;16:00;Saint-Victor;;;1;Tablette;;julie", "15/04/2026;9h;11h;Domérat;;;1;T;;"]
-    imported = await import_planning(ctx=ctx, data="\n".join(rows).encode())
+    imported = await import_planning(actor=JULIE, ctx=ctx, data="\n".join(rows).encode())
     assert imported.ok and imported.ignored_columns == ()
     found = {w.id: w for w in await list_workshops(ctx=ctx)}
     assert sorted(found) == sorted(imported.created_ids)
@@ -203,10 +204,10 @@ async def test_load_demo_creates_advisers_once_and_respects_if_empty(
     settings: Settings, db: Database, territory: Territory
 ) -> None:
     ctx = Context(settings=settings, db=db, territory=territory, clock=lambda: DEMO_NOW)
-    first = await load_demo(ctx=ctx, if_empty=True)
+    first = await load_demo(ctx=ctx, actor=JULIE, if_empty=True)
     assert first.created == len(demo_planning(territory=territory, tz=PARIS, now=DEMO_NOW)) and not first.skipped
-    assert (await load_demo(ctx=ctx, if_empty=True)).skipped
-    second = await load_demo(ctx=ctx, if_empty=False)
+    assert (await load_demo(ctx=ctx, actor=JULIE, if_empty=True)).skipped
+    second = await load_demo(ctx=ctx, actor=JULIE, if_empty=False)
     assert (second.created, second.already) == (0, first.created)
     async with db.read() as session:
         advisers = list((await session.execute(select(Adviser.name, Adviser.phone).order_by(Adviser.name))).all())
@@ -218,10 +219,10 @@ async def test_load_demo_creates_advisers_once_and_respects_if_empty(
 
 
 async def test_cancel_tells_who_is_concerned_and_dry_run_changes_nothing(ctx: Context) -> None:
-    workshop = await add_workshop(ctx=ctx, fields=fields())
+    workshop = await add_workshop(ctx=ctx, actor=JULIE, fields=fields())
     await people(ctx, workshop.id, 3)
     preview = await cancel_workshop_and_notify(
-        ctx=ctx, workshop_id=workshop.id, reason="Conseillère malade", author="test", preview=True
+        ctx=ctx, workshop_id=workshop.id, reason="Conseillère malade", actor=JULIE, preview=True
     )
     assert [e.name for e in preview.concerned] == ["Résident 0", "Résident 1", "Résident 2"]
     assert [w.status for w in await list_workshops(ctx=ctx)] == [WorkshopStatus.planned]
@@ -300,7 +301,7 @@ MOVES = [
 
 @pytest.mark.parametrize("case", MOVES, ids=[m.label for m in MOVES])
 async def test_move(case: Move, ctx: Context) -> None:
-    workshop = await add_workshop(ctx=ctx, fields=fields())
+    workshop = await add_workshop(ctx=ctx, actor=JULIE, fields=fields())
     await people(ctx, workshop.id, 1)
     if case.error:
         with pytest.raises(WorkshopError, match=case.error):
@@ -319,11 +320,11 @@ async def test_move(case: Move, ctx: Context) -> None:
 
 
 async def test_a_move_onto_another_group_of_the_same_level_is_refused(ctx: Context) -> None:
-    first = await add_workshop(ctx=ctx, fields=fields())
-    second = await add_workshop(ctx=ctx, fields=fields(date="16/04/2026"))
+    first = await add_workshop(ctx=ctx, actor=JULIE, fields=fields())
+    second = await add_workshop(ctx=ctx, actor=JULIE, fields=fields(date="16/04/2026"))
     with pytest.raises(WorkshopError, match=f"l'atelier n°{first.id} a déjà lieu"):
         await move_workshop(ctx=ctx, workshop_id=second.id, change=MoveRequest(date="14/04/2026"))
-    other_level = await add_workshop(ctx=ctx, fields=fields(date="16/04/2026", level="avancé"))
+    other_level = await add_workshop(ctx=ctx, actor=JULIE, fields=fields(date="16/04/2026", level="avancé"))
     moved = await move_workshop(ctx=ctx, workshop_id=other_level.id, change=MoveRequest(date="14/04/2026"))
     assert moved.new_start == first.starts_at  # another level may share the hall (two rooms, two groups)
     await cancel_workshop(ctx=ctx, workshop_id=first.id, reason="test")
@@ -332,7 +333,7 @@ async def test_a_move_onto_another_group_of_the_same_level_is_refused(ctx: Conte
 
 
 async def test_cancelled_or_started_workshops_cannot_move(ctx: Context, now: datetime) -> None:
-    workshop = await add_workshop(ctx=ctx, fields=fields())
+    workshop = await add_workshop(ctx=ctx, actor=JULIE, fields=fields())
     async with ctx.db.write() as session:
         started = Workshop(
             venue_id=workshop.venue_id,

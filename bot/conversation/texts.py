@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 
 from babel.dates import format_date
@@ -64,120 +65,341 @@ def channel_name(channel: str) -> str:
 
 
 # --- The sign-up conversation ------------------------------------------------------------------------------
-# Each question fits one SMS segment once made GSM-7 (tests/test_messages.py renders them with the longest
-# commune and venue names). Choices are separate from the text: numbered lines in an SMS, buttons on Telegram.
+# Every question fits one SMS segment once made GSM-7 (tests/test_messages.py renders them with the longest
+# commune, venue and topic names); where a long name would not fit, a shorter wording is chosen (``_fitting``).
+# Choices are separate from the text: numbered lines in an SMS, buttons on Telegram. No question shows an example
+# answer: a resident copies it ("par exemple : 1 3").
 
 LEVEL_CHOICES = ("Je débute", "Je me débrouille un peu", "Je suis à l'aise")
 YES_NO = ("OUI", "NON")
-NOTHING_IN_PARTICULAR = "Je ne sais pas encore"
+MENU_CHOICES = ("M'inscrire à un atelier", "Mes ateliers", "Parler à un conseiller")
+NOT_UNDERSTOOD = "Je n'ai pas compris."
+
+
+def _welcomes(territory_name: str) -> tuple[str, ...]:
+    """The first reply: who we are, what the answers are for (consent), how to stop; shorter forms after."""
+    return (
+        f"Bonjour ! Ici les ateliers numériques gratuits de {territory_name}. Vos réponses servent seulement à "
+        "vous inscrire. STOP pour arrêter.",
+        f"Bonjour ! Ateliers numériques gratuits de {territory_name}. Vos réponses servent seulement à vous "
+        "inscrire. STOP pour arrêter.",
+        "Bonjour ! Ici les ateliers numériques gratuits. Vos réponses servent seulement à vous inscrire. STOP pour "
+        "arrêter.",
+    )
 
 
 def welcome(territory_name: str) -> str:
-    return (
-        f"Bonjour ! Ici les ateliers numériques gratuits de {territory_name}. "
-        "Vos réponses servent seulement à organiser les ateliers. STOP pour ne plus rien recevoir."
-    )
+    return _one_sms(*_welcomes(territory_name))
 
 
-def ask_name() -> str:
-    return "Pour vous inscrire, quel est votre prénom et votre nom ?"
+def ask_name(*, for_someone: bool = False) -> str:
+    if for_someone:
+        return "Quel est le prénom et le nom de la personne à inscrire ?"
+    return "Votre prénom et votre nom ?"
+
+
+def welcome_and(territory_name: str, question: str, choices: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The welcome and the first question: in one SMS when a wording of the welcome lets them fit together, else
+    the welcome, then the question."""
+    for text in _welcomes(territory_name):
+        if sms_segments(text + "\n" + question, choices) == 1:
+            return (text + "\n" + question,)
+    return (welcome(territory_name), question)
 
 
 def name_not_understood() -> str:
-    return "Je n'ai pas compris votre nom. Écrivez votre prénom et votre nom, par exemple : Martine Dupont"
+    return f"{NOT_UNDERSTOOD} Écrivez seulement votre prénom et votre nom."
 
 
-def ask_commune(first_name: str) -> str:
-    return f"Merci {first_name} ! Dans quelle commune habitez-vous ?"
+def noted(*parts: str) -> str:
+    """ "Merci Josette ! Domérat, c'est noté." — what was understood, said back before the next question."""
+    return " ".join(p for p in parts if p)
 
 
-def ask_commune_again() -> str:
-    return "Je n'ai pas trouvé cette commune. Écrivez son nom, par exemple : Saint-Victor, ou son code postal."
-
-
-def pick_commune() -> str:
-    return "Plusieurs communes possibles. Laquelle est la bonne ? Répondez par le numéro."
-
-
-def outside_territory(commune: str, territory_name: str, phone: str) -> str:
-    return (
-        f"{commune} ne fait pas partie de {territory_name}, désolé. "
-        f"Un conseiller peut vous orienter : {phone}. Sinon, écrivez une commune proche de chez vous."
-    )
+def thanks_name(first_name: str) -> str:
+    return f"Merci {first_name} !" if first_name else "Merci !"
 
 
 def commune_noted(commune: str) -> str:
     return f"{commune}, c'est noté."
 
 
-def ask_level(commune: str = "") -> str:
-    """The commune is said back: it was matched forgivingly ("st victor"), so the resident can correct it."""
-    noted = f"{commune}, c'est noté. " if commune else ""
-    return f"{noted}Avec un téléphone, une tablette ou un ordinateur, vous diriez :"
+def two_noted(first_name: str, companion_first: str) -> str:
+    return f"Merci {first_name} et {companion_first} !"
+
+
+def ask_companion() -> str:
+    return "Quel est le prénom et le nom de la personne qui vient avec vous ?"
+
+
+def companion_not_understood() -> str:
+    return f"{NOT_UNDERSTOOD} Écrivez le prénom et le nom de la personne qui vient avec vous."
+
+
+def ask_commune(*, about: str = "") -> str:
+    """``about``: the first name of the person registered by someone else."""
+    return f"Dans quelle commune habite {about} ?" if about else "Dans quelle commune habitez-vous ?"
+
+
+def ask_commune_again() -> str:
+    return "Je n'ai pas trouvé cette commune. Écrivez son nom en entier, ou son code postal."
+
+
+def pick_commune() -> str:
+    return "Plusieurs communes possibles. Laquelle est la bonne ? Répondez par le numéro."
+
+
+def outside_territory(commune: str | None, territory_name: str, phone: str) -> str:
+    """A place outside the territory, named properly ("Vichy"), or "Votre commune" for a postcode several share."""
+    who = commune or "Votre commune"
+    return _one_sms(
+        f"{who} ne fait pas partie de {territory_name}, désolé. Un conseiller peut vous orienter : {phone}. "
+        "Sinon, écrivez une commune proche de chez vous.",
+        f"{who} ne fait pas partie de {territory_name}. Un conseiller peut vous orienter : {phone}. "
+        "Sinon, écrivez une commune proche.",
+        f"{who} n'est pas dans notre territoire. Un conseiller peut vous orienter : {phone}. "
+        "Sinon, écrivez une commune proche.",
+    )
+
+
+def ask_level(*, about: str = "") -> str:
+    """``about``: the first name of the person registered by someone else."""
+    who = f"{about} dirait" if about else "vous diriez"
+    return f"Avec un téléphone, une tablette ou un ordinateur, {who} :"
 
 
 def level_not_understood() -> str:
-    return "Répondez 1, 2 ou 3 :"
+    return f"{NOT_UNDERSTOOD} Répondez 1, 2 ou 3 :"
+
+
+def starting_as_beginner() -> str:
+    return "On commence avec les débutants."
 
 
 def ask_interests() -> str:
-    return "Qu'aimeriez-vous apprendre ? Un ou plusieurs numéros, par exemple : 1 3"
+    return "Qu'aimeriez-vous apprendre ? Un ou plusieurs numéros :"
 
 
 def interests_not_understood() -> str:
-    return "Je n'ai pas compris. Répondez par un ou plusieurs numéros, par exemple : 1 3"
+    return f"{NOT_UNDERSTOOD} Un ou plusieurs numéros, ou RIEN :"
 
 
-def workshop_line(start: datetime, tz: tzinfo, commune: str) -> str:
-    return f"{when_fr(start, tz)}, {commune}"
+# --- Workshops offered -------------------------------------------------------------------------------------
+
+MONTHS_SHORT = ("janv.", "févr.", "mars", "avril", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
 
 
-def offer_workshops() -> str:
-    """Above the numbered workshops (several; one alone is offered with ``offer_single``)."""
-    return "Les ateliers les plus proches de chez vous. Lequel vous convient ? Répondez par son numéro."
+def short_commune(commune: str) -> str:
+    """Saint-Victor → St-Victor; Marcillat-en-Combraille → Marcillat: how the name is said, when space is short."""
+    short = commune.replace("Saint-", "St-").replace("Sainte-", "Ste-")
+    for link in ("-en-", "-sur-", "-sous-", "-lès-", "-les-", "-lez-", "-d'", "-de-", "-du-", "-des-"):
+        if link in short and len(short) > 14:
+            short = short.split(link)[0]
+    return short
 
 
-def offer_single(start: datetime, tz: tzinfo, venue: str) -> str:
-    return f"L'atelier le plus proche : le {when_fr(start, tz)}, {venue}. Je vous inscris ? Répondez OUI ou NON."
+def clock_short(moment: datetime) -> str:
+    """14h, 9h30"""
+    return f"{moment.hour}h" if moment.minute == 0 else f"{moment.hour}h{moment.minute:02d}"
 
 
-def ask_confirm_workshop(start: datetime, tz: tzinfo, venue: str) -> str:
-    return f"Je vous inscris à l'atelier du {when_fr(start, tz)}, {venue} ? Répondez OUI ou NON."
+def workshop_line(start: datetime, tz: tzinfo, commune: str, subject: str = "", style: int = 0) -> str:
+    """One workshop of a list, from the plainest (style 0: "mardi 14 avril à 14 h, Saint-Victor : Impôts") to the
+    most compact (style 4: "mar. 14/4 14h St-Victor : Impôts"); from style 5 on the subject is left out."""
+    local = start.astimezone(tz)
+    weekday = format_date(local, "EEEE", locale=LOCALE)
+    day = "1er" if local.day == 1 else str(local.day)
+    month = format_date(local, "MMMM", locale=LOCALE)
+    about = f" : {subject}" if subject and style < 5 else ""
+    shape = style % 5 if style < 10 else 4
+    if shape == 0:
+        return f"{weekday} {day} {month} à {clock_fr(local)}, {commune}{about}"
+    if shape == 1:
+        return f"{weekday} {day} {month} {clock_short(local)}, {commune}{about}"
+    if shape == 2:
+        return f"{weekday} {day} {month} {clock_short(local)}, {short_commune(commune)}{about}"
+    if shape == 3:
+        return f"{weekday} {day} {MONTHS_SHORT[local.month - 1]} {clock_short(local)}, {short_commune(commune)}{about}"
+    return f"{weekday[:3]}. {local.day}/{local.month} {clock_short(local)} {short_commune(commune)}{about}"
+
+
+Header = Callable[[str], tuple[str, ...]]  # the common subject of the lines ("" if none) → wordings, longest first
+
+
+def fitting_lines(header: Header, items: list[tuple[datetime, str, str]], tz: tzinfo) -> tuple[str, tuple[str, ...]]:
+    """The question and one line per (start, commune, subject), in the plainest style that fits one SMS with them
+    (the subject is dropped last of all). Lines stay different from each other: a button's label is its choice.
+    When every workshop has the same subject, it is said once, in the question."""
+    subjects = {subject for _, _, subject in items}
+    common = subjects.pop() if len(subjects) == 1 and len(items) > 1 else ""
+    if common:
+        items = [(start, commune, "") for start, commune, _ in items]
+    variants = header(common)
+    for style in range(10):
+        for text in variants:
+            lines = tuple(workshop_line(start, tz, commune, subject, style) for start, commune, subject in items)
+            if sms_segments(text, lines) == 1 and len(set(lines)) == len(lines):
+                return text, lines
+    return variants[-1], tuple(workshop_line(start, tz, commune, "", 9) for start, commune, _ in items)
+
+
+def offer_header(note: str = "", subject: str = "") -> tuple[str, ...]:
+    """Above the numbered workshops (several; one alone is offered with ``offer_single``), after what to say first
+    (a correction noted, "no workshop that day"); shorter forms for long lists."""
+    head = f"{note} " if note else ""
+    if subject:
+        return (
+            f"{head}Atelier {subject} : quelle date vous convient ? Répondez par son numéro :",
+            f"{head}Atelier {subject} : quelle date vous convient ? Son numéro :",
+            f"{head}Atelier {subject} : laquelle ? Son numéro :",
+            f"{head}Laquelle ? Son numéro :",
+        )
+    return (
+        f"{head}Quel atelier vous convient ? Répondez par son numéro :",
+        f"{head}Lequel vous convient ? Répondez par son numéro :",
+        f"{head}Lequel vous convient ? Son numéro :",
+        f"{head}Lequel ? Son numéro :",
+    )
+
+
+def offer_again_header() -> tuple[str, ...]:
+    return f"{NOT_UNDERSTOOD} Répondez par un numéro :", f"{NOT_UNDERSTOOD} Un numéro :", "Un numéro :"
+
+
+def nothing_that_day(when: str = "") -> str:
+    """ "Pas d'atelier de votre niveau le jeudi." (``when``: what they asked for, as said back)"""
+    return f"Pas d'atelier de votre niveau {when}." if when else "Pas d'atelier de votre niveau à ce moment-là."
+
+
+def nothing_on(subject: str) -> str:
+    return f"Pas d'atelier {subject} pour votre niveau."
+
+
+def nothing_else() -> str:
+    return "Il n'y a pas d'autre atelier de votre niveau pour le moment."
+
+
+def _about(subject: str) -> str:
+    return f"Atelier {subject}" if subject else "Atelier"
+
+
+def offer_single(start: datetime, tz: tzinfo, venue: str, subject: str = "", note: str = "") -> str:
+    head = f"{note} " if note else ""
+    when = when_fr(start, tz)
+    return _one_sms(
+        f"{head}L'atelier le plus proche : {_about(subject).lower()} le {when}, {venue}. Je vous inscris ? "
+        "Répondez OUI ou NON.",
+        f"{head}{_about(subject)} le {when}, {venue}. Je vous inscris ? Répondez OUI ou NON.",
+        f"{head}{_about(subject)} le {when}. Je vous inscris ? Répondez OUI ou NON.",
+        f"{head}Atelier le {when}. Je vous inscris ? OUI ou NON.",
+    )
+
+
+def ask_confirm_workshop(
+    start: datetime, tz: tzinfo, venue: str, subject: str = "", *, two: bool = False, note: str = ""
+) -> str:
+    head = f"{note} " if note else ""
+    who = "vous inscris tous les deux" if two else "vous inscris"
+    when = when_fr(start, tz)
+    return _one_sms(
+        f"{head}{_about(subject)} le {when}, {venue}. Je {who} ? Répondez OUI ou NON.",
+        f"{head}{_about(subject)} le {when}, {venue}. Je {who} ? OUI ou NON.",
+        f"{head}{_about(subject)} le {when}. Je {who} ? OUI ou NON.",
+        f"{head}Atelier le {when}. Je {who} ? OUI ou NON.",
+    )
+
+
+def confirm_not_understood(start: datetime, tz: tzinfo, venue: str, subject: str = "", *, two: bool = False) -> str:
+    return ask_confirm_workshop(start, tz, venue, subject, two=two, note=NOT_UNDERSTOOD)
 
 
 def no_workshop_at_all(phone: str) -> str:
     return (
         "Il n'y a pas encore d'atelier prévu pour votre niveau. Écrivez INSCRIPTION dans quelques semaines pour "
-        f"voir les nouveaux. Une question ? Appelez le {phone}"
+        f"voir les nouveaux, ou appelez le {phone}."
     )
 
 
-def offer_waiting_list(start: datetime, tz: tzinfo, venue: str) -> str:
-    return (
-        f"Tout est complet. Attendre une place le {when_fr(start, tz)}, {venue} ? "
-        "On vous prévient si elle se libère. OUI ou NON ?"
+def offer_waiting_list(start: datetime, tz: tzinfo, venue: str, *, note: str = "") -> str:
+    head = f"{note} " if note else "Tout est complet. "
+    when = when_fr(start, tz)
+    return _one_sms(
+        f"{head}Attendre une place le {when}, {venue} ? On vous prévient si elle se libère. OUI ou NON ?",
+        f"{head}Attendre une place le {when} ? On vous prévient si elle se libère. OUI ou NON ?",
+        f"{head}Attendre une place le {when} ? OUI ou NON ?",
     )
 
 
-def seated(first_name: str, start: datetime, tz: tzinfo, venue: str, address: str, *, reminded: bool = True) -> str:
-    """``reminded``: a reminder is planned (not when the workshop is too close for one to leave in time)."""
+def full_workshop() -> str:
+    return "Cet atelier est complet."
+
+
+def names_fr(first_names: list[str]) -> str:
+    """ "Colette", "Colette et Bernard" """
+    return " et ".join(n for n in first_names if n)
+
+
+def street_of(venue: str, address: str) -> str:
+    """The address without its postcode and commune when the venue's name already says the commune ("Mairie de
+    Saint-Victor", "7 rue André-Gide"): shorter, and just as easy to find."""
+    street, _, town = address.rpartition(",")
+    commune = town.strip().split(" ", 1)[-1].removesuffix(" cedex").removesuffix(" CEDEX")
+    return street.strip() if street and commune and _folded(commune) in _folded(venue) else address
+
+
+def seated(
+    first_name: str,
+    start: datetime,
+    tz: tzinfo,
+    venue: str,
+    address: str,
+    *,
+    reminded: bool = True,
+    subject: str = "",
+    two: bool = False,
+) -> str:
+    """The seat, with the address: one SMS when the words allow it, two at most. ``reminded``: a reminder is
+    planned (not when the workshop is too close for one to leave in time)."""
     after = "Un rappel vous sera envoyé avant." if reminded else "Pensez à noter la date."
-    return (
-        f"C'est noté, {first_name} ! Atelier le {when_fr(start, tz)}, {venue}, {address}. "
-        f"{after} Pour annuler, écrivez ANNULER."
+    what = f"Atelier {subject}" if subject else "Atelier"
+    seats = " Deux places réservées." if two else ""
+    when = when_fr(start, tz)
+    street = street_of(venue, address)
+    tail = f"{after} Pour annuler, écrivez ANNULER."
+    short = f"{'On vous le rappellera.' if reminded else 'Notez bien la date.'} Pour annuler : ANNULER."
+    head = f"C'est noté, {first_name} !{seats}"
+    for text in (
+        f"{head} {what} le {when}, {venue}, {address}. {tail}",
+        f"{head} {what} le {when}, {venue}, {street}. {tail}",
+        f"{head} {what} le {when}, {venue}, {street}. {short}",
+        f"{head} Atelier le {when}, {venue}, {street}. {short}",
+    ):
+        if sms_segments(text) == 1:
+            return text
+    return _fitting(
+        2,
+        (),
+        f"{head} {what} le {when}, {venue}, {address}. {tail}",
+        f"{head} {what} le {when}, {venue}, {address}. {after}",
     )
 
 
 def rank_fr(position: int) -> str:
-    """1re, 2e, 3e: a place on the waiting list as it is said ("vous êtes en 2e position"), not "n°2", which an
-    SMS writes "no2"."""
+    """1re, 2e, 3e: a place on the waiting list as an adviser reads it ("2e position"), never "n°2", which an SMS
+    writes "no2"."""
     return "1re" if position == 1 else f"{position}e"
 
 
-def waiting(first_name: str, position: int, start: datetime, tz: tzinfo, venue: str) -> str:
-    return (
-        f"C'est noté, {first_name} : vous êtes en {rank_fr(position)} position sur la liste d'attente du "
-        f"{when_fr(start, tz)}, {venue}. Si une place se libère, on vous prévient."
+def waiting(first_name: str, position: int, start: datetime, tz: tzinfo, venue: str, *, two: bool = False) -> str:
+    who = "vous êtes" if not two else "vous êtes tous les deux"
+    when = when_fr(start, tz)
+    return _fitting(
+        1,
+        (),
+        f"C'est noté, {first_name} : {who} en position {position} sur la liste d'attente du {when}, {venue}. "
+        "Si une place se libère, on vous prévient.",
+        f"C'est noté, {first_name} : {who} en position {position} sur la liste d'attente du {when}. Si une place "
+        "se libère, on vous prévient.",
     )
 
 
@@ -194,7 +416,7 @@ def not_enrolled_ok() -> str:
 
 
 def choose_by_number(count: int) -> str:
-    return f"Répondez par un numéro, de 1 à {count}." if count > 1 else "Répondez OUI ou NON."
+    return f"{NOT_UNDERSTOOD} Répondez par un numéro, de 1 à {count}." if count > 1 else "Répondez OUI ou NON."
 
 
 def restart_after_idle() -> str:
@@ -206,17 +428,16 @@ def restarted() -> str:
 
 
 def help_text(phone: str) -> str:
-    return (
-        "Vous pouvez écrire : INSCRIPTION, MES ATELIERS, ANNULER, CONSEILLER pour qu'on vous rappelle, OUBLIER "
-        f"pour effacer vos données, STOP pour ne plus rien recevoir. Une question ? Appelez le {phone}"
+    return _one_sms(
+        "Écrivez : INSCRIPTION, MES ATELIERS, ANNULER, RECOMMENCER, CONSEILLER pour être rappelé, OUBLIER pour "
+        f"effacer vos données, STOP. Une question ? {phone}",
+        "Écrivez : INSCRIPTION, MES ATELIERS, ANNULER, RECOMMENCER, CONSEILLER (être rappelé), OUBLIER (effacer "
+        f"vos données), STOP. {phone}",
     )
 
 
 def menu(first_name: str) -> str:
     return f"Bonjour, {first_name} ! Que voulez-vous faire ?"
-
-
-MENU_CHOICES = ("M'inscrire à un atelier", "Mes ateliers", "Parler à un conseiller")
 
 
 def my_workshops_none(*, signing_up: bool = False) -> str:
@@ -225,31 +446,65 @@ def my_workshops_none(*, signing_up: bool = False) -> str:
     return "Vous n'avez aucun atelier prévu. Écrivez INSCRIPTION pour en choisir un."
 
 
-def my_workshop_line(start: datetime, tz: tzinfo, venue: str, position: int | None) -> str:
-    wait = f" (liste d'attente, {rank_fr(position)} position)" if position else ""
-    return f"- {when_fr(start, tz)}, {venue}{wait}"
+def no_workshop_yet() -> str:
+    """To someone new who asks for their workshops: they have none, and the sign-up starts."""
+    return "Vous n'avez pas encore d'atelier."
+
+
+def my_workshop_line(start: datetime, tz: tzinfo, venue: str, position: int | None, who: str = "") -> str:
+    wait = f" (liste d'attente, position {position})" if position else ""
+    person = f" ({who})" if who else ""
+    return f"- {when_fr(start, tz)}, {venue}{person}{wait}"
 
 
 def my_workshops(lines: list[str]) -> str:
-    return "Vos ateliers :\n" + "\n".join(lines) + "\nPour annuler, écrivez ANNULER."
+    return "Vos ateliers :\n" + "\n".join(lines) + "\nPour annuler ou changer, écrivez ANNULER."
 
 
 def ask_which_to_cancel() -> str:
     return "Quel atelier voulez-vous annuler ? Répondez par le numéro."
 
 
-def ask_confirm_cancel(start: datetime, tz: tzinfo, venue: str) -> str:
-    return f"Annuler votre inscription du {when_fr(start, tz)}, {venue} ? Répondez OUI ou NON."
+def ask_who_cancels(start: datetime, tz: tzinfo, *, again: bool = False) -> str:
+    """Two people share the phone and the workshop: which of them will not come."""
+    head = f"{NOT_UNDERSTOOD} " if again else ""
+    return f"{head}Qui ne viendra pas le {when_fr(start, tz)} ? Répondez par le numéro."
 
 
-def cancelled_enrolment(start: datetime, tz: tzinfo, *, waiting: bool = False) -> str:
+def ask_which_to_move() -> str:
+    return "Quel atelier voulez-vous changer ? Répondez par le numéro."
+
+
+def ask_confirm_cancel(start: datetime, tz: tzinfo, venue: str, who: str = "") -> str:
+    whose = f"l'inscription de {who}" if who else "votre inscription"
+    when = when_fr(start, tz)
+    return _one_sms(
+        f"Annuler {whose} du {when}, {venue} ? Répondez OUI ou NON.",
+        f"Annuler {whose} du {when} ? Répondez OUI ou NON.",
+    )
+
+
+def cancel_not_understood(start: datetime, tz: tzinfo, venue: str, who: str = "") -> str:
+    whose = f"l'inscription de {who}" if who else "votre inscription"
+    when = when_fr(start, tz)
+    return _one_sms(
+        f"{NOT_UNDERSTOOD} Annuler {whose} du {when}, {venue} ? OUI ou NON.",
+        f"{NOT_UNDERSTOOD} Annuler {whose} du {when} ? OUI ou NON.",
+    )
+
+
+def cancelled_enrolment(start: datetime, tz: tzinfo, *, waiting: bool = False, who: str = "") -> str:
     """Worded about the resident ("vous ne venez pas"), never "c'est annulé", which reads as the workshop."""
+    subject = f"{who} ne vient pas" if who else "vous ne venez pas"
     done = (
         f"vous quittez la liste d'attente du {when_fr(start, tz)}"
-        if waiting
-        else f"vous ne venez pas le {when_fr(start, tz)}"
+        if waiting and not who
+        else f"{subject} le {when_fr(start, tz)}"
     )
-    return f"C'est noté : {done}. Merci de nous avoir prévenus. Pour un autre atelier, écrivez INSCRIPTION."
+    return _one_sms(
+        f"C'est noté : {done}. Merci de nous avoir prévenus. Pour un autre atelier, écrivez INSCRIPTION.",
+        f"C'est noté : {done}. Merci de nous avoir prévenus.",
+    )
 
 
 def cancel_kept() -> str:
@@ -260,12 +515,66 @@ def nothing_to_cancel() -> str:
     return "Vous n'avez pas d'inscription à annuler. Pour choisir un atelier, écrivez INSCRIPTION."
 
 
+def nothing_to_move() -> str:
+    return "Vous n'avez pas d'inscription à changer. Pour choisir un atelier, écrivez INSCRIPTION."
+
+
 def signup_stopped() -> str:
     return "D'accord, j'arrête l'inscription. Pour reprendre plus tard, écrivez INSCRIPTION."
 
 
+def goodbye() -> str:
+    return "D'accord, au revoir ! Si vous changez d'avis, écrivez INSCRIPTION."
+
+
+def you_are_welcome() -> str:
+    return "Avec plaisir ! À bientôt."
+
+
 def confirmed_coming(start: datetime, tz: tzinfo) -> str:
     return f"Merci, c'est noté. À {when_fr(start, tz)} !"
+
+
+def ask_confirm_move(old_start: datetime, start: datetime, tz: tzinfo, venue: str, subject: str = "") -> str:
+    old = day_fr(old_start, tz)
+    when = when_fr(start, tz)
+    what = f" (atelier {subject})" if subject else ""
+    return _one_sms(
+        f"Je change votre inscription du {old} pour le {when}, {venue}{what} ? Répondez OUI ou NON.",
+        f"Je change votre inscription du {old} pour le {when}, {venue} ? OUI ou NON.",
+        f"Je change votre inscription du {old} pour le {when} ? OUI ou NON.",
+    )
+
+
+def move_header(old_start: datetime, tz: tzinfo, note: str = "") -> tuple[str, ...]:
+    old = day_fr(old_start, tz)
+    head = f"{note} " if note else ""
+    return (
+        f"{head}Au lieu du {old}, lequel vous convient ? Répondez par son numéro :",
+        f"{head}Au lieu du {old}, lequel vous convient ? Son numéro :",
+        f"{head}Lequel vous convient ? Son numéro :",
+        f"{head}Lequel ? Son numéro :",
+    )
+
+
+def moved(first_name: str, old_start: datetime, start: datetime, tz: tzinfo, venue: str, address: str) -> str:
+    when, old = when_fr(start, tz), day_fr(old_start, tz)
+    street = street_of(venue, address)
+    return _fitting(
+        1,
+        (),
+        f"C'est noté, {first_name} : atelier le {when}, {venue}, {street}. Votre place du {old} est libérée.",
+        f"C'est noté, {first_name} : atelier le {when}, {venue}. Votre place du {old} est libérée.",
+        f"C'est noté : atelier le {when}. Votre place du {old} est libérée.",
+    )
+
+
+def move_failed() -> str:
+    return "Désolé, cet atelier vient d'être complet. Votre inscription est gardée."
+
+
+def nothing_to_move_to() -> str:
+    return "Il n'y a pas d'autre atelier de votre niveau pour le moment. Votre inscription est gardée."
 
 
 def callback_requested(*, has_phone: bool) -> str:
@@ -283,10 +592,16 @@ def callback_phone_noted() -> str:
 
 
 def phone_not_understood() -> str:
-    return "Je n'ai pas compris ce numéro. Écrivez-le par exemple ainsi : 06 12 34 56 78"
+    return f"{NOT_UNDERSTOOD} Écrivez votre numéro de téléphone, avec ses 10 chiffres."
 
 
-def stopped() -> str:
+def stopped(*, seats: bool = False) -> str:
+    """STOP: what happens to a booked seat (kept, without reminders) and how to come back."""
+    if seats:
+        return (
+            "C'est noté, vous ne recevrez plus de messages. Votre place à l'atelier est gardée, sans rappel. "
+            "Pour revenir, écrivez START."
+        )
     return "C'est noté, vous ne recevrez plus de messages. Pour revenir, écrivez START."
 
 
@@ -296,6 +611,10 @@ def started_again() -> str:
 
 def ask_confirm_forget() -> str:
     return "Effacer votre nom, votre numéro et vos inscriptions ? C'est définitif. Répondez OUI ou NON."
+
+
+def forget_not_understood() -> str:
+    return f"{NOT_UNDERSTOOD} Effacer votre nom, votre numéro et vos inscriptions ? OUI ou NON."
 
 
 def forgotten() -> str:
@@ -314,11 +633,23 @@ def not_understood_idle(first_name: str) -> str:
     return f"Je n'ai pas compris, {first_name}. Que voulez-vous faire ?"
 
 
+def where_exactly(venue: str, address: str) -> str:
+    return _one_sms(f"L'atelier a lieu : {venue}, {address}.", f"Adresse : {address}.")
+
+
+def fits_one_sms(text: str, choices: Sequence[str] = ()) -> bool:
+    return sms_segments(text, choices) == 1
+
+
 # --- Advisers ----------------------------------------------------------------------------------------------
 
 
-def callback_notice(name: str, commune: str, phone: str) -> str:
-    return f"Demande de rappel : {name}, {commune}, {phone}. Liste : atelier callbacks list, ou /rappels sur Telegram."
+def callback_notice(name: str, commune: str, phone: str, reason: str = "") -> str:
+    said = f" Motif : {' '.join(reason.split())[:200]}." if reason else ""
+    return (
+        f"Demande de rappel : {name}, {commune}, {phone}.{said} Liste : atelier callbacks list, ou /rappels sur "
+        "Telegram."
+    )
 
 
 def calls_notice(lines: list[str]) -> str:
@@ -353,32 +684,38 @@ def _one_sms(*variants: str) -> str:
     return variants[-1]
 
 
-def reminder_body(start: datetime, tz: tzinfo, venue: str, *, asks_confirmation: bool) -> str:
+def reminder_body(start: datetime, tz: tzinfo, venue: str, *, asks_confirmation: bool, who: str = "") -> str:
     """Rappel : atelier numérique mardi 14 avril à 14 h, Mairie de Saint-Victor. Vous venez ? Répondez OUI ou NON.
 
-    The date is always written out (never "demain"): a reminder may leave on another day than planned."""
+    The date is always written out (never "demain"): a reminder may leave on another day than planned. ``who``:
+    whom it is for, on a phone two people share ("Colette et Bernard")."""
     when = when_fr(start, tz)
+    head = f"Rappel pour {who}" if who else "Rappel"
     if asks_confirmation:
+        come = "Vous venez ? Répondez OUI ou NON."
         return _one_sms(
-            f"Rappel : atelier numérique {when}, {venue}. Vous venez ? Répondez OUI ou NON.",
-            f"Rappel : atelier {when}, {venue}. Vous venez ? Répondez OUI ou NON.",
-            f"Rappel : atelier {when}. Vous venez ? Répondez OUI ou NON.",
+            f"{head} : atelier numérique {when}, {venue}. {come}",
+            f"{head} : atelier {when}, {venue}. {come}",
+            f"{head} : atelier {when}. {come}",
         )
     return _one_sms(
-        f"Rappel : atelier numérique {when}, {venue}. À bientôt ! Vous ne pouvez pas venir ? Écrivez ANNULER.",
-        f"Rappel : atelier {when}, {venue}. À bientôt ! Vous ne pouvez pas venir ? Écrivez ANNULER.",
-        f"Rappel : atelier {when}, {venue}. À bientôt !",
+        f"{head} : atelier numérique {when}, {venue}. À bientôt ! Vous ne pouvez pas venir ? Écrivez ANNULER.",
+        f"{head} : atelier {when}, {venue}. À bientôt ! Vous ne pouvez pas venir ? Écrivez ANNULER.",
+        f"{head} : atelier {when}, {venue}. À bientôt !",
+        f"{head} : atelier {when}. À bientôt !",
     )
 
 
-def promotion_body(start: datetime, tz: tzinfo, venue: str) -> str:
-    """A seat freed up for someone on the waiting list: they now have it, and may still say NON."""
+def promotion_body(start: datetime, tz: tzinfo, venue: str, *, who: str = "") -> str:
+    """A seat freed up for someone on the waiting list: they now have it, and may still say NON. ``who``: the
+    person it is for, on a phone two people share."""
     when = when_fr(start, tz)
+    whom = f"pour {who}" if who else "pour vous"
     return _one_sms(
-        f"Bonne nouvelle : une place s'est libérée, elle est pour vous ! Atelier {when}, {venue}. "
+        f"Bonne nouvelle : une place s'est libérée, elle est {whom} ! Atelier {when}, {venue}. "
         "Vous venez ? Répondez OUI ou NON.",
-        f"Une place s'est libérée, elle est pour vous : atelier {when}, {venue}. Vous venez ? Répondez OUI ou NON.",
-        f"Une place s'est libérée : atelier {when}. Vous venez ? Répondez OUI ou NON.",
+        f"Une place s'est libérée, elle est {whom} : atelier {when}, {venue}. Vous venez ? Répondez OUI ou NON.",
+        f"Une place s'est libérée {whom} : atelier {when}. Vous venez ? Répondez OUI ou NON.",
     )
 
 
@@ -388,7 +725,7 @@ def promotion_body(start: datetime, tz: tzinfo, venue: str) -> str:
 # nobody reads a cancelled workshop as "you were struck off" (or the reverse). Numbered offers are separate choices.
 
 
-def sms_segments(body: str, choices: tuple[str, ...] | list[str] = ()) -> int:
+def sms_segments(body: str, choices: Sequence[str] = ()) -> int:
     """Segments of the SMS as a resident receives it: the text, then "1 choice" lines, in GSM-7."""
     return count_segments(render_sms(body, choices))
 
@@ -490,7 +827,7 @@ def moved_by_adviser(
         now = f"vous êtes inscrit(e) à celui du {when_fr(new_start, tz)}, {where}"
         after = "Pour annuler, écrivez ANNULER."
     else:
-        now = f"vous êtes en {rank_fr(position)} position sur la liste d'attente de celui du {when_fr(new_start, tz)}"
+        now = f"vous êtes en position {position} sur la liste d'attente de celui du {when_fr(new_start, tz)}"
         after = "Si une place se libère, on vous prévient. Pour annuler, écrivez ANNULER."
     return (
         f"C'est noté, comme convenu avec le conseiller : au lieu de l'atelier du {when_fr(old_start, tz)}, {now}. "

@@ -94,6 +94,11 @@ class Who:
     name: str
     chat_id: int
 
+    @property
+    def actor(self) -> Actor:
+        """Who their changes are recorded as, in the audit trail."""
+        return Actor(self.name, self.adviser_id, interface="telegram")
+
 
 # --- Entry point ------------------------------------------------------------------------------------------------
 
@@ -292,8 +297,10 @@ def callbacks_text(items: Sequence[CallbackItem], ctx: Context) -> str:
     for item in items[:MAX_LISTED]:
         since = say.when_fr(item.created_at, ctx.tz)
         phone = national(item.phone) or "pas de numéro (Telegram seulement)"
+        said = f" — « {item.reason[:80]} »" if item.reason else ""
         lines.append(
             f"n°{item.id} — {item.name or '(sans nom)'} — {phone} — {item.commune or 'commune inconnue'} — {since}"
+            f"{said}"
         )
     if len(items) > MAX_LISTED:
         lines.append(f"… et {len(items) - MAX_LISTED} autres : atelier callbacks list")
@@ -511,7 +518,7 @@ async def _announce_yes(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, 
     workshop_id, body = int(draft["workshop_id"]), str(draft["body"])
     try:
         broadcast_id = await send_broadcast(
-            ctx=ctx, audience=Audience(workshop_id=workshop_id), body=body, author=who.name, adviser_id=who.adviser_id
+            ctx=ctx, audience=Audience(workshop_id=workshop_id), body=body, actor=who.actor
         )
     except WorkshopError as exc:
         await _answer(bot, query, "Non envoyé.")
@@ -541,7 +548,7 @@ async def _cancel_yes(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, no
     workshop_id = int(draft["workshop_id"])
     try:
         report = await cancel_workshop_and_notify(
-            ctx=ctx, workshop_id=workshop_id, reason=str(draft["reason"]), author=who.name
+            ctx=ctx, workshop_id=workshop_id, reason=str(draft["reason"]), actor=who.actor
         )
     except WorkshopError as exc:
         await _answer(bot, query, "Non annulé.")
@@ -563,7 +570,7 @@ async def _callback_done(ctx: Context, bot: Bot, who: Who, query: CallbackQuery,
     if callback_id is None:
         await _answer(bot, query)
         return
-    done = await mark_callback_done(ctx=ctx, callback_id=callback_id, by=who.name)
+    done = await mark_callback_done(ctx=ctx, callback_id=callback_id, actor=who.actor)
     await _answer(bot, query, "Noté, merci." if done else "Cette demande était déjà traitée.")
     items = await list_callbacks(ctx=ctx)
     await _edit(bot, query, callbacks_text(items, ctx), callbacks_keyboard(items))
@@ -575,7 +582,7 @@ async def _call_done(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, arg
         await _answer(bot, query)
         return
     try:
-        await mark_call_done(ctx=ctx, call_id=call_id, outcome=CALL_DONE, actor=Actor(who.name, who.adviser_id))
+        await mark_call_done(ctx=ctx, call_id=call_id, outcome=CALL_DONE, actor=who.actor)
     except CallError:
         await _answer(bot, query, "Cet appel était déjà noté.")
     else:

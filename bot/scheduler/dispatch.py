@@ -11,8 +11,9 @@ One claiming transaction per round (``Database.write()``), for every channel tha
 
 Sends then run concurrently (bounded), each starting at its slot, and a local pacer spaces the actual starts in
 this process (a late batch never bursts). A send that cannot start within SLOT_TOLERANCE of its slot (a busy
-process) is given back rather than sent late, so that it does not crowd other processes' slots; the tolerance
-doubles each time the same message is given back, so a starved process still makes progress. After a pause the
+process) is given back rather than sent late, so that it does not crowd other processes' slots, and claimed again
+for a new slot as soon as that is written; the tolerance doubles each time the same message is given back, so a
+starved process still makes progress. After a pause the
 first send goes alone (a probe): it opens the connections, whose delay would otherwise crowd the next sends.
 
 Results are written in batches. A row whose worker died keeps its lease until it runs out, then comes back "in
@@ -139,6 +140,7 @@ class Dispatcher:
         self._capacity = concurrency * 8  # claimed and not yet settled, at most (big claims cost less)
         self._active = 0
         self._want_room = False  # the loop waits for sends to finish before claiming more
+        self._given_back = False  # rows given back since the last write of results: due again once written
 
     # --- public -----------------------------------------------------------------------------------------
 
@@ -372,10 +374,15 @@ class Dispatcher:
         """Write results every FLUSH_EVERY seconds while running; ``drain`` writes the last ones."""
         while not stop.is_set():
             await asyncio.sleep(FLUSH_EVERY)
+            given_back, self._given_back = self._given_back, False
             try:
                 await self._recorder.flush()
             except Exception as exc:
+                self._given_back = self._given_back or given_back
                 log_failure(log, "dispatch: recording results (kept for the next try)", exc)
+            else:
+                if given_back:  # pending again and due: claim them now, not at the next interval
+                    self.wake()
 
     async def _deliver(self, item: Claimed, result: TickResult) -> None:
         tried = False
@@ -439,6 +446,7 @@ class Dispatcher:
             return
         result.given_back += 1
         self._recorder.add(Outcome(item.message.id, MessageStatus.pending, claim=item.claim))
+        self._given_back = True
 
     def _retry_at(self, message: DueMessage, retry_after: float | None = None) -> datetime:
         return self.ctx.now() + retry_delay(message.attempts + 1, retry_after=retry_after, rng=self.rng)

@@ -23,10 +23,12 @@ from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.service import spoken
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.calls import broadcast_script, record_calls
 from bot.service.departures import DepartureGroup, forecast_rows, group
 from bot.service.planning_csv import WorkshopFieldsError, find_commune, plain
-from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
+from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.voice_costs import call_seconds, started_minutes
 from bot.service.workshops import WorkshopError
@@ -245,7 +247,10 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
     residents = await _residents(session=session, audience=audience, codes=codes, held=held, now=now)
     destinations: list[tuple[Resident, Channel, str]] = []
     unreached: dict[int, str] = {}
+    audience_ids = {r.id for r in residents}
     for resident in residents:
+        if speaks_for(resident, audience_ids):
+            continue  # two people, one phone: one message to that phone
         destination = address_of(resident, calls=ctx.settings.calls_enabled)
         if destination is None:
             unreached[resident.id] = why_unreachable(resident)
@@ -290,8 +295,7 @@ async def send_broadcast(
     ctx: Context,
     audience: Audience,
     body: str,
-    author: str,
-    adviser_id: int | None = None,
+    actor: Actor,
     expires_in: timedelta = timedelta(days=2),
 ) -> int:
     """Record the broadcast and queue one message per recipient; returns the broadcast's id.
@@ -306,8 +310,8 @@ async def send_broadcast(
             raise BroadcastError("personne ne peut recevoir ce message : rien n'a été envoyé")
         preview = plan.preview
         broadcast = Broadcast(
-            author=" ".join(author.split())[:200] or "conseiller",
-            adviser_id=adviser_id,
+            author=actor.label,
+            adviser_id=actor.adviser_id,
             audience={
                 "workshop_id": audience.workshop_id,
                 "communes": list(plan.codes),
@@ -342,11 +346,15 @@ async def send_broadcast(
                     expires_at=broadcast.expires_at,
                     idempotency_key=f"broadcast:{broadcast.id}:{resident.id}",
                     resident_id=resident.id,
-                    adviser_id=adviser_id,
+                    adviser_id=actor.adviser_id,
                     broadcast_id=broadcast.id,
                     workshop_id=audience.workshop_id,  # a message about a workshop is moot once it is cancelled
                 ),
             )
+        await record(
+            session=session, actor=actor, action="broadcast_sent", at=now, workshop_id=audience.workshop_id,
+            summary=f"diffusion n°{broadcast.id} envoyée à {preview.recipients} personne(s)",
+        )  # fmt: skip
         broadcast_id = broadcast.id
         # Those no message can reach go on the "to call" list (the adviser sending sees them in the preview).
         unreached = [
@@ -445,3 +453,22 @@ def _outcome(status: MessageStatus, *, opted_out: bool) -> str:
     if status in (MessageStatus.failed, MessageStatus.cancelled) and opted_out:
         return "opted_out"
     return status.value  # sent, delivered, failed, expired, cancelled
+
+
+@dataclass(frozen=True)
+class BroadcastItem:
+    id: int
+    author: str
+    created_at: datetime
+    body: str
+    recipients: int
+
+
+async def recent_broadcasts(*, ctx: Context, limit: int = 20) -> list[BroadcastItem]:
+    """The latest broadcasts, newest first (the console lists them to open their reports)."""
+    query = select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(limit)
+    async with ctx.db.read() as session:
+        return [
+            BroadcastItem(b.id, b.author, b.created_at, b.body, b.recipients)
+            for b in (await session.execute(query)).scalars()
+        ]

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.conversation import texts as say
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.calls import callback_call
 from bot.service.reach import adviser_address, advisers_for
 from storage.calls import add_call, close_callback_calls
@@ -18,9 +20,15 @@ from storage.outbox.queueing import NewMessage, enqueue
 
 
 async def request_callback(
-    *, session: AsyncSession, resident: Resident, now: datetime, phone: str | None = None
+    *,
+    session: AsyncSession,
+    resident: Resident,
+    now: datetime,
+    phone: str | None = None,
+    reason: str | None = None,
 ) -> CallbackRequest:
     """``phone``: a number the resident typed for this call-back; kept on the request, not on the resident.
+    ``reason``: what they said they need ("je n'ai pas de voiture"), for the adviser who calls back.
 
     A request still open is not made again (nor are the advisers told twice): asking twice is impatience, not a
     second request. A newly given number is added to it."""
@@ -34,14 +42,17 @@ async def request_callback(
     ).scalar_one_or_none()
     if open_request is not None:
         open_request.phone = phone or open_request.phone
+        open_request.reason = reason or open_request.reason
         return open_request
-    request = CallbackRequest(resident_id=resident.id, created_at=now, phone=phone)
+    request = CallbackRequest(resident_id=resident.id, created_at=now, phone=phone, reason=reason)
     session.add(request)
     await session.flush()
     # Today's call-backs are one kind of call on the advisers' "to call" list (the advisers are told just below).
     await add_call(session=session, call=callback_call(request=request, resident=resident, now=now))
     commune = resident.commune.name if resident.commune else "commune inconnue"
-    body = say.callback_notice(resident.name or "(nom inconnu)", commune, phone or resident.phone or "pas de numéro")
+    body = say.callback_notice(
+        resident.name or "(nom inconnu)", commune, phone or resident.phone or "pas de numéro", reason or ""
+    )
     for adviser in await advisers_for(session=session, commune_insee=resident.commune_insee):
         destination = adviser_address(adviser)  # Telegram first, else SMS to their phone; nobody without either
         if destination is None:
@@ -80,6 +91,7 @@ class CallbackItem:
     created_at: datetime
     handled_at: datetime | None
     handled_by: str | None
+    reason: str | None = None  # what the resident said they need
 
 
 def _item(request: CallbackRequest) -> CallbackItem:
@@ -94,6 +106,7 @@ def _item(request: CallbackRequest) -> CallbackItem:
         created_at=request.created_at,
         handled_at=request.handled_at,
         handled_by=request.handled_by,
+        reason=request.reason,
     )
 
 
@@ -118,18 +131,24 @@ async def find_callback(*, ctx: Context, callback_id: int) -> CallbackItem | Non
         return _item(request) if request is not None else None
 
 
-async def mark_callback_done(*, ctx: Context, callback_id: int, by: str) -> bool:
-    """Mark a request handled by ``by`` (an adviser's name); False when unknown or already handled (the first
-    adviser to mark it keeps the credit). Its call on the "to call" list is done too."""
-    who = " ".join(by.split())[:200] or "conseiller"
+async def mark_callback_done(*, ctx: Context, callback_id: int, actor: Actor) -> bool:
+    """Mark a request handled by ``actor``; False when unknown or already handled (the first adviser to mark it
+    keeps the credit). Its call on the "to call" list is done too."""
     async with ctx.db.write() as session:
-        result = await session.execute(
-            update(CallbackRequest)
-            .where(CallbackRequest.id == callback_id, CallbackRequest.handled_at.is_(None))
-            .values(handled_at=ctx.now(), handled_by=who)
-            .execution_options(synchronize_session=False)
-        )
-        done = bool(getattr(result, "rowcount", 0))
-        if done:
-            await close_callback_calls(session=session, callback_request_id=callback_id, by=who, now=ctx.now())
-        return done
+        resident_id = (
+            await session.execute(
+                update(CallbackRequest)
+                .where(CallbackRequest.id == callback_id, CallbackRequest.handled_at.is_(None))
+                .values(handled_at=ctx.now(), handled_by=actor.label)
+                .returning(CallbackRequest.resident_id)
+                .execution_options(synchronize_session=False)
+            )
+        ).first()
+        if resident_id is None:
+            return False
+        await close_callback_calls(session=session, callback_request_id=callback_id, by=actor.label, now=ctx.now())
+        await record(
+            session=session, actor=actor, action="callback_done", at=ctx.now(), resident_id=resident_id[0],
+            summary=f"demande de rappel n°{callback_id} marquée traitée",
+        )  # fmt: skip
+        return True

@@ -30,7 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.phones import national
-from bot.service.actors import SYSTEM, Actor
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.reach import adviser_address, advisers_for
 from bot.service.workshops import WorkshopError
 from storage.calls import (
@@ -402,7 +403,7 @@ async def sweep(*, session: AsyncSession, ctx: Context, now: datetime) -> list[i
     added = await record_calls(session=session, ctx=ctx, calls=new)
     added += await record_calls(session=session, ctx=ctx, calls=await _unanswered_calls(session, ctx, now))
     for call_id, why in await moot_open_calls(session=session, now=now):
-        await close_call(session=session, call_id=call_id, by=SYSTEM.label, adviser_id=None, outcome=why, now=now)
+        await close_call(session=session, call_id=call_id, by="Atelier", adviser_id=None, outcome=why, now=now)
     return added
 
 
@@ -459,6 +460,11 @@ async def mark_call_done(*, ctx: Context, call_id: int, outcome: str, actor: Act
             await handle_callback_request(
                 session=session, callback_request_id=call.callback_request_id, by=actor.label, now=now
             )
+        await record(
+            session=session, actor=actor, action="call_done", at=now, workshop_id=call.workshop_id,
+            resident_id=call.resident_id,  # what was said stays in the call: no name in the trail
+            summary=f"appel n°{call_id} à la personne n°{call.resident_id} noté fait",
+        )  # fmt: skip
         await session.refresh(call)
         return _item(call)
 

@@ -40,6 +40,7 @@ from bot.conversation.phones import national
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service import spoken
 from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.calls import cancelled_script, moved_script, record_calls
 from bot.service.departures import DepartureGroup, departure_lines, departures_of
 from bot.service.inbound import build_world, keep_state
@@ -54,7 +55,7 @@ from bot.service.planning_csv import (
     plain,
     venue_for,
 )
-from bot.service.recipients import ToPhone, address_of, person_to_phone, why_unreachable
+from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
 from bot.service.reminders import notify_promotion, replan_workshop
 from bot.service.workshops import (
     WorkshopError,
@@ -78,6 +79,7 @@ from storage.models import (
     EnrolmentStatus,
     MessageKind,
     MessageStatus,
+    Resident,
     Venue,
     Workshop,
     WorkshopStatus,
@@ -168,6 +170,20 @@ class Concerned:
 
 
 @dataclass(frozen=True)
+class PlannedNotice:
+    """One message a change queues (or would queue, in a preview): to whom, by which channel, what, and when."""
+
+    resident_id: int
+    name: str | None
+    channel: str
+    to_address: str
+    body: str
+    choices: tuple[str, ...]
+    due_at: datetime
+    urgent: bool
+
+
+@dataclass(frozen=True)
 class ChangeReport:
     action: Literal["cancelled", "moved"]
     workshop: WorkshopSummary  # as it is after the change (a preview: as it still is)
@@ -184,6 +200,7 @@ class ChangeReport:
     changed_at: datetime | None = None  # when the adviser made the change
     reason_shortened: bool = False  # a notice had to shorten or leave out the reason to fit in three SMS
     concerned: tuple[Concerned, ...] = ()  # seated, then waiting in order
+    notices: tuple[PlannedNotice, ...] = ()  # every message queued, in order
     preview: bool = False  # nothing was written: this is what confirming would do
     departures: tuple[DepartureGroup, ...] = ()  # when the notices leave, and why some wait
 
@@ -515,8 +532,23 @@ class _Tally:
     told: Counter[str]
     to_phone: list[ToPhone]
     unchanged: int = 0
-    queued: list[int] = field(default_factory=list)  # the notices queued (their ids)
+    notices: list[PlannedNotice] = field(default_factory=list)
+    queued_ids: list[int] = field(default_factory=list)  # the notices queued (their ids): when they leave
     calls: list[NewCall] = field(default_factory=list)  # the people to phone, for the advisers' "to call" list
+
+    def queued(self, resident: Resident, message: NewMessage, message_id: int) -> None:
+        self.told[message.channel] += 1
+        self.queued_ids.append(message_id)
+        self.notices.append(
+            PlannedNotice(
+                resident.id, resident.name, message.channel, message.to_address, message.body,
+                tuple(message.choices or ()), message.due_at, message.urgent,
+            )
+        )  # fmt: skip
+
+    def summary(self) -> str:
+        """The audit trail's account of the notices: how many queued, how many people to phone."""
+        return f"{sum(self.told.values())} message(s) prévu(s), {len(self.to_phone)} personne(s) à appeler"
 
 
 async def _record_calls(session: AsyncSession, ctx: Context, workshop_id: int, tally: _Tally, now: datetime) -> None:
@@ -547,7 +579,7 @@ def _change_call(enrolment: Enrolment, *, key: str, what_to_say: str, now: datet
 
 
 async def cancel_workshop_and_notify(
-    *, ctx: Context, workshop_id: int, reason: str, author: str, preview: bool = False
+    *, ctx: Context, workshop_id: int, reason: str, actor: Actor, preview: bool = False
 ) -> ChangeReport:
     """Cancel the workshop and tell everyone seated or waiting, offering the nearest next workshops of the same
     level that have a free seat. Raises ``WorkshopError`` (nothing changed) when it cannot be cancelled.
@@ -563,7 +595,10 @@ async def cancel_workshop_and_notify(
             known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
             world = await build_world(session=session, ctx=ctx, now=now)
             shortened = False
+            residents = {e.resident_id for e in cancelled.concerned}
             for enrolment in cancelled.concerned:
+                if speaks_for(enrolment.resident, residents):
+                    continue  # two people, one phone: the notice to that phone is for both
                 told_all = await _tell_cancelled(
                     session=session, ctx=ctx, world=world, enrolment=enrolment, cancelled=cancelled, known=known,
                     timing=(urgent, due), now=now, tally=tally,
@@ -571,7 +606,11 @@ async def cancel_workshop_and_notify(
                 shortened = shortened or not told_all
             concerned = _concerned(cancelled.concerned)
             await _record_calls(session, ctx, workshop_id, tally, now)
-            departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued, now=now)
+            departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
+            await record(
+                session=session, actor=actor, action="workshop_cancelled", at=now, workshop_id=workshop_id,
+                summary=f"atelier n°{workshop_id} annulé : {cancelled.reason} ; {tally.summary()}",
+            )  # fmt: skip
             if preview:
                 raise _Preview
     except _Preview:
@@ -579,7 +618,7 @@ async def cancel_workshop_and_notify(
     else:
         ctx.wake_dispatcher()
         log.info(
-            "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
+            "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
             len(tally.to_phone),
         )  # fmt: skip
     return ChangeReport(
@@ -598,6 +637,7 @@ async def cancel_workshop_and_notify(
         changed_at=now,
         reason_shortened=shortened,
         concerned=concerned,
+        notices=tuple(tally.notices),
         preview=preview,
         departures=departures,
     )
@@ -651,26 +691,23 @@ async def _tell_cancelled(
         said = spoken.cancelled(starts_at=start, commune=commune, reason=cancelled.reason, offer=offer, ctx=ctx)
         body, choices, offers = said.body, said.choices, []
         due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
-    queued = await enqueue(
-        session=session,
-        message=NewMessage(
-            channel=channel,
-            to_address=address,
-            body=body,
-            choices=choices,
-            kind=MessageKind.change_notice,
-            due_at=due,
-            expires_at=before.starts_at,
-            urgent=urgent,
-            idempotency_key=f"cancel:{before.id}:{resident.id}",
-            resident_id=resident.id,
-            workshop_id=before.id,
-            enrolment_id=enrolment.id,
-        ),
+    notice = NewMessage(
+        channel=channel,
+        to_address=address,
+        body=body,
+        choices=choices,
+        kind=MessageKind.change_notice,
+        due_at=due,
+        expires_at=before.starts_at,
+        urgent=urgent,
+        idempotency_key=f"cancel:{before.id}:{resident.id}",
+        resident_id=resident.id,
+        workshop_id=before.id,
+        enrolment_id=enrolment.id,
     )
+    queued = await enqueue(session=session, message=notice)
     if queued is not None:
-        tally.told[channel] += 1
-        tally.queued.append(queued)
+        tally.queued(resident, notice, queued)
         if offers:
             # A reply "2" must reach the dialogue's offer; its idle restart counts from the moment the notice may
             # leave, not from now.
@@ -737,7 +774,7 @@ async def move_workshop_and_notify(
     new_start: time | str | None = None,
     new_end: time | str | None = None,
     venue_id: int | None = None,
-    author: str,
+    actor: Actor,
     change: MoveRequest | None = None,
     preview: bool = False,
 ) -> ChangeReport:
@@ -771,7 +808,10 @@ async def move_workshop_and_notify(
             reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
             carried = await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
             known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
+            residents = {e.resident_id for e in moved.concerned}
             for enrolment in moved.concerned:
+                if speaks_for(enrolment.resident, residents):
+                    continue  # two people, one phone: the notice to that phone is for both
                 # After their own message, if one was carried over: "une place s'est libérée", then "déplacé".
                 after = carried.get(enrolment.resident_id)
                 notice_due = max(due, after + NOTICE_AFTER) if after is not None else due
@@ -781,7 +821,13 @@ async def move_workshop_and_notify(
                 )  # fmt: skip
             concerned = _concerned(moved.concerned)
             await _record_calls(session, ctx, workshop_id, tally, now)
-            departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued, now=now)
+            departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
+            where = f"{moved.new_place.venue} ({moved.new_place.commune})"
+            await record(
+                session=session, actor=actor, action="workshop_moved", at=now, workshop_id=workshop_id,
+                summary=f"atelier n°{workshop_id} déplacé du {say.when_fr(moved.old_start, ctx.tz)} au "
+                f"{say.when_fr(moved.new_start, ctx.tz)}, {where} ; {tally.summary()}",
+            )  # fmt: skip
             if preview:
                 raise _Preview
     except _Preview:
@@ -789,7 +835,7 @@ async def move_workshop_and_notify(
     else:
         ctx.wake_dispatcher()
         log.info(
-            "workshop %s moved by %s: %s notices, %s to phone", workshop_id, author, sum(tally.told.values()),
+            "workshop %s moved by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
             len(tally.to_phone),
         )  # fmt: skip
     new = WhenWhere(
@@ -814,6 +860,7 @@ async def move_workshop_and_notify(
         reminders_planned=reminders_planned,
         changed_at=now,
         concerned=concerned,
+        notices=tuple(tally.notices),
         preview=preview,
         departures=departures,
     )
@@ -880,28 +927,25 @@ async def _tell_moved(
         f"move:{moved.workshop.id}:{old_start:{_STAMP}}:{old_venue_id}:{moved.new_start:{_STAMP}}:"
         f"{moved.new_place.venue_id}:{version}:{resident.id}"
     )
-    queued = await enqueue(
-        session=session,
-        message=NewMessage(
-            channel=channel,
-            to_address=address,
-            body=body,
-            choices=choices,
-            kind=MessageKind.change_notice,
-            due_at=due,
-            expires_at=moved.new_start,
-            urgent=urgent,
-            idempotency_key=key,
-            resident_id=resident.id,
-            workshop_id=moved.workshop.id,
-            enrolment_id=enrolment.id,
-            change=Told(old_start, old_venue_id).as_data(),
-        ),
+    notice = NewMessage(
+        channel=channel,
+        to_address=address,
+        body=body,
+        choices=choices,
+        kind=MessageKind.change_notice,
+        due_at=due,
+        expires_at=moved.new_start,
+        urgent=urgent,
+        idempotency_key=key,
+        resident_id=resident.id,
+        workshop_id=moved.workshop.id,
+        enrolment_id=enrolment.id,
+        change=Told(old_start, old_venue_id).as_data(),
     )
+    queued = await enqueue(session=session, message=notice)
     if queued is None:
         return
-    tally.told[channel] += 1
-    tally.queued.append(queued)
+    tally.queued(resident, notice, queued)
     if answer_non:
         # NON must reach the dialogue's idle state, where it answers this notice: it cancels the seat moved.
         await forget_conversation(session=session, channel=channel, address=address)
@@ -960,6 +1004,10 @@ async def edit_workshop_and_notify(
                 seated.append(SeatGiven(enrolment.resident_id, enrolment.resident.name, notice is not None))
                 notices += [notice] if notice is not None else []
             departures = await departures_of(session=session, ctx=ctx, message_ids=notices, now=now)
+            await record(
+                session=session, actor=actor, action="workshop_edited", at=now, workshop_id=workshop_id,
+                summary=f"atelier n°{workshop_id} modifié : {_edit_summary(edited)}",
+            )  # fmt: skip
             if preview:
                 raise _Preview
     except _Preview:
@@ -977,6 +1025,21 @@ async def edit_workshop_and_notify(
         departures=departures,
         preview=preview,
     )
+
+
+def _edit_summary(edited: WorkshopEdited) -> str:
+    """The audit trail's account of an edit (people by number only)."""
+    parts = []
+    if edited.capacity is not None:
+        parts.append(f"places {edited.capacity[0]} → {edited.capacity[1]}")
+    if edited.topic is not None:
+        parts.append(f"thème « {edited.topic[0]} » → « {edited.topic[1]} »")
+    if edited.adviser is not None:
+        parts.append(f"conseiller {edited.adviser[0] or 'personne'} → {edited.adviser[1] or 'personne'}")
+    if edited.promoted:
+        numbers = ", ".join(f"n°{e.resident_id}" for e in edited.promoted)
+        parts.append(f"place(s) donnée(s) à la liste d'attente : {numbers}")
+    return " ; ".join(parts) or "rien"
 
 
 def edit_lines(report: EditReport, tz: tzinfo) -> list[str]:

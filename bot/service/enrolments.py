@@ -1,19 +1,23 @@
-"""Seating and cancelling with their consequences: reminders planned or cancelled, the freed seat promoted.
+"""Seating, moving and cancelling with their consequences: reminders planned or cancelled, freed seats promoted.
 
 Every interface (the conversation, an adviser's command, erasure) goes through these, inside one transaction.
+People who share a phone (a resident and their companion, ``Resident.companion_of``) get one reminder naming both
+when they sit in the same workshop: whenever one of them is seated, moved or cancelled, the reminders of the
+others in that workshop are planned again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.service.reminders import cancel_reminders, notify_promotion, plan_reminders
+from bot.service.reminders import cancel_reminders, notify_promotion, replan_reminders, seated_household
 from storage.models import Enrolment, Workshop
-from storage.seats import SeatError, SeatOutcome, cancel_enrolment, seat_resident
+from storage.seats import SeatError, SeatOutcome, cancel_enrolment, move_seats, seat_together
 
 
 @dataclass(frozen=True)
@@ -34,17 +38,40 @@ async def enrol(
     adviser_id: int | None = None,
 ) -> SeatOutcome | None:
     """Seat (or put on the waiting list) and plan the reminders of a new seat. SeatError propagates."""
-    outcome = await seat_resident(
+    outcomes = await enrol_together(
         session=session,
-        resident_id=resident_id,
+        ctx=ctx,
+        resident_ids=(resident_id,),
         workshop_id=workshop_id,
         now=now,
         allow_waiting=allow_waiting,
         adviser_id=adviser_id,
     )
-    if outcome is not None and outcome.seated and not outcome.already:
-        await plan_reminders(session=session, ctx=ctx, enrolment_id=outcome.enrolment.id, now=now)
-    return outcome
+    return outcomes[0] if outcomes is not None else None
+
+
+async def enrol_together(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    resident_ids: Sequence[int],
+    workshop_id: int,
+    now: datetime,
+    allow_waiting: bool,
+    adviser_id: int | None = None,
+) -> list[SeatOutcome] | None:
+    """Seat people who come together, all or none (``storage.seats.seat_together``), and plan their reminders."""
+    outcomes = await seat_together(
+        session=session,
+        resident_ids=resident_ids,
+        workshop_id=workshop_id,
+        now=now,
+        allow_waiting=allow_waiting,
+        adviser_id=adviser_id,
+    )
+    if outcomes is not None and any(o.seated and not o.already for o in outcomes):
+        await replan_household(session=session, ctx=ctx, enrolment=outcomes[0].enrolment, now=now)
+    return outcomes
 
 
 async def cancel(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> Cancelled | None:
@@ -58,10 +85,51 @@ async def cancel(*, session: AsyncSession, ctx: Context, enrolment_id: int, now:
     if outcome is None:
         return None
     await cancel_reminders(session=session, enrolment_id=enrolment_id)
+    await replan_household(session=session, ctx=ctx, enrolment=outcome.cancelled, now=now)
     notice = None
     if outcome.promoted is not None:
         notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=outcome.promoted.id, now=now)
     return Cancelled(outcome.cancelled, outcome.promoted, notice)
 
 
-__all__ = ["Cancelled", "SeatError", "cancel", "enrol"]
+@dataclass(frozen=True)
+class Moved:
+    seated: list[Enrolment]
+    promoted: list[Enrolment]
+
+
+async def move(
+    *, session: AsyncSession, ctx: Context, enrolment_ids: Sequence[int], workshop_id: int, now: datetime
+) -> Moved | None:
+    """Move these enrolments (one person, or two coming together) to another workshop: the new seats are taken
+    and the old ones given up in the caller's transaction, the freed seats offered to the people waiting, the
+    reminders planned for the new date. None when the new workshop has not enough free seats (nothing changed).
+    SeatError propagates (the new workshop was cancelled or has started)."""
+    first = await session.get(Enrolment, enrolment_ids[0]) if enrolment_ids else None
+    if first is None:
+        return None
+    old = await session.get(Workshop, first.workshop_id)
+    promote = old is not None and now < old.starts_at - ctx.settings.promotion_cutoff
+    outcome = await move_seats(
+        session=session, enrolment_ids=enrolment_ids, workshop_id=workshop_id, now=now, promote=promote
+    )
+    if outcome is None:
+        return None
+    for given_up in outcome.cancelled:
+        await cancel_reminders(session=session, enrolment_id=given_up.id)
+    if outcome.cancelled:
+        await replan_household(session=session, ctx=ctx, enrolment=outcome.cancelled[0], now=now)
+    await replan_household(session=session, ctx=ctx, enrolment=outcome.seated[0], now=now)
+    for promoted in outcome.promoted:
+        await notify_promotion(session=session, ctx=ctx, enrolment_id=promoted.id, now=now)
+    return Moved(outcome.seated, outcome.promoted)
+
+
+async def replan_household(*, session: AsyncSession, ctx: Context, enrolment: Enrolment, now: datetime) -> None:
+    """Plan again the reminders of everyone of this enrolment's household seated in its workshop: one reminder
+    for the household, naming whoever comes."""
+    for member in await seated_household(session=session, enrolment=enrolment):
+        await replan_reminders(session=session, ctx=ctx, enrolment_id=member.id, now=now)
+
+
+__all__ = ["Cancelled", "Moved", "SeatError", "cancel", "enrol", "enrol_together", "move"]

@@ -23,13 +23,17 @@ from storage.conversations import forget_conversations
 from storage.enums import Channel
 from storage.inbound import scrub_inbound
 from storage.models import Resident
-from storage.residents import erase_resident, inactive_residents, scrub_address
+from storage.residents import companions_of, erase_resident, inactive_residents, scrub_address
 
 log = logging.getLogger(__name__)
 
 
 async def erase(*, session: AsyncSession, ctx: Context, resident: Resident, now: datetime, keep_hash: bool) -> int:
-    """Erase the resident; returns how many people waiting got their seats."""
+    """Erase the resident, and the people who share their phone (they have no other way to be reached); returns
+    how many people waiting got their seats."""
+    freed = 0
+    for companion in await companions_of(session=session, resident_id=resident.id):
+        freed += await erase(session=session, ctx=ctx, resident=companion, now=now, keep_hash=False)
     addresses = [(Channel.sms, resident.phone)] if resident.phone else []
     if resident.telegram_chat_id is not None:
         addresses.append((Channel.telegram, str(resident.telegram_chat_id)))
@@ -50,7 +54,7 @@ async def erase(*, session: AsyncSession, ctx: Context, resident: Resident, now:
         await scrub_address(session=session, channel=channel, address=address)
     for enrolment in promoted:
         await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
-    return len(promoted)
+    return freed + len(promoted)
 
 
 async def purge_inactive(ctx: Context) -> int:

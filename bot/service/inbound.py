@@ -19,7 +19,7 @@ from bot.channels import Inbound, Reply
 from bot.context import Context
 from bot.conversation import dialogue
 from bot.conversation import texts as say
-from bot.conversation.dialogue import (
+from bot.conversation.turns import (
     Booking,
     CancelEnrolment,
     ConfirmAttendance,
@@ -28,6 +28,7 @@ from bot.conversation.dialogue import (
     Enrol,
     EnrolOutcome,
     Erase,
+    MoveBooking,
     OptIn,
     OptOut,
     RequestCallback,
@@ -39,8 +40,9 @@ from bot.conversation.dialogue import (
     WorkshopOption,
     World,
 )
+from bot.conversation.understanding.names import first_name_of
 from bot.service.callbacks import request_callback
-from bot.service.enrolments import SeatError, cancel, enrol
+from bot.service.enrolments import SeatError, cancel, enrol_together, move
 from bot.service.erasure import erase
 from bot.service.reminders import plan_reminders, venue_of, will_remind
 from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
@@ -49,7 +51,7 @@ from storage.enums import Channel
 from storage.inbound import record_inbound
 from storage.models import Conversation, Enrolment, MessageKind, MessageStatus, Resident, Workshop
 from storage.outbox.queueing import NewMessage, enqueue, last_asked_enrolment, replies_for_inbound
-from storage.residents import set_opt_out
+from storage.residents import companions_of, set_opt_out
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +243,7 @@ async def build_world(*, session: AsyncSession, ctx: Context, now: datetime) -> 
         territory=ctx.territory,
         communes=ctx.commune_index,
         workshops=tuple(_open_option(row) for row in rows),
+        france=ctx.france_index,
     )
 
 
@@ -253,6 +256,12 @@ async def resident_view(
     for enrolment in await active_bookings(session=session, resident_id=resident.id, now=now):
         option = _option(enrolment.workshop, 0)
         bookings.append(Booking(enrolment.id, option, enrolment.position, enrolment.confirmed))
+    for companion in await companions_of(session=session, resident_id=resident.id):
+        who = first_name_of(companion.name or "") or "?"
+        for enrolment in await active_bookings(session=session, resident_id=companion.id, now=now):
+            option = _option(enrolment.workshop, 0)
+            bookings.append(Booking(enrolment.id, option, enrolment.position, enrolment.confirmed, who=who))
+    bookings.sort(key=lambda b: (b.workshop.starts_at, b.who is not None))
     opted_out = resident.opted_out_telegram if channel == Channel.telegram else resident.opted_out_sms
     asked = None
     if any(booking.waiting_position is None for booking in bookings):
@@ -346,6 +355,9 @@ async def _apply(
         if isinstance(effect, Enrol):
             after = await _enrol(session=session, ctx=ctx, resident=resident, effect=effect, world=world)
             turn = Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
+        elif isinstance(effect, MoveBooking):
+            after = await _move(session=session, ctx=ctx, resident=resident, effect=effect, world=world)
+            turn = Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
         else:
             await _apply_simple(session=session, ctx=ctx, inbound=inbound, resident=resident, effect=effect, now=now)
     return Applied(turn, resident)
@@ -361,12 +373,12 @@ async def _apply_simple(
             resident.consent_at, resident.consent_channel = now, inbound.channel
         await session.flush()
     elif isinstance(effect, CancelEnrolment):
-        enrolment = await session.get(Enrolment, effect.enrolment_id)
-        if enrolment is not None and enrolment.resident_id == resident.id:
+        enrolment = await _own_enrolment(session=session, resident=resident, enrolment_id=effect.enrolment_id)
+        if enrolment is not None:
             await cancel(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
     elif isinstance(effect, ConfirmAttendance):
-        enrolment = await session.get(Enrolment, effect.enrolment_id)
-        if enrolment is not None and enrolment.resident_id == resident.id:
+        enrolment = await _own_enrolment(session=session, resident=resident, enrolment_id=effect.enrolment_id)
+        if enrolment is not None:
             enrolment.confirmed, enrolment.updated_at = True, now
     elif isinstance(effect, OptOut | OptIn):
         await set_opt_out(
@@ -382,17 +394,53 @@ async def _apply_simple(
             resident.commune_insee = resident.commune_insee or effect.commune_insee
             await session.flush()
             await session.refresh(resident, attribute_names=["commune"])  # loaded here: no lazy load in async
-        await request_callback(session=session, resident=resident, now=now, phone=effect.phone)
+        await request_callback(session=session, resident=resident, now=now, phone=effect.phone, reason=effect.reason)
     elif isinstance(effect, ContactOffered):
         resident.telegram_contact_offered = True
 
 
+async def _own_enrolment(*, session: AsyncSession, resident: Resident, enrolment_id: int) -> Enrolment | None:
+    """The enrolment, when it is the resident's or that of someone who shares their phone; None otherwise (an id
+    from another conversation is never acted on)."""
+    enrolment = await session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        return None
+    if enrolment.resident_id == resident.id or enrolment.resident.companion_of_id == resident.id:
+        return enrolment
+    return None
+
+
+async def _companion(*, session: AsyncSession, holder: Resident, name: str, now: datetime) -> Resident:
+    """The second person on the holder's phone with that name: found again, or added (no phone of their own; their
+    commune, level and interests are the holder's, since they come together)."""
+    for known in await companions_of(session=session, resident_id=holder.id):
+        if (known.name or "").casefold() == name.casefold():
+            return known
+    companion = Resident(
+        name=name,
+        companion_of_id=holder.id,
+        commune_insee=holder.commune_insee,
+        level=holder.level,
+        interests=list(holder.interests or ()),
+        consent_at=now,
+        consent_channel=holder.consent_channel,
+        created_at=now,
+        last_activity_at=now,
+    )
+    session.add(companion)
+    await session.flush()
+    return companion
+
+
 async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, effect: Enrol, world: World) -> Turn:
+    people = [resident.id]
+    if effect.companion:
+        people.append((await _companion(session=session, holder=resident, name=effect.companion, now=world.now)).id)
     try:
-        outcome = await enrol(
+        outcomes = await enrol_together(
             session=session,
             ctx=ctx,
-            resident_id=resident.id,
+            resident_ids=people,
             workshop_id=effect.workshop_id,
             now=world.now,
             allow_waiting=effect.allow_waiting,
@@ -400,14 +448,18 @@ async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, eff
     except SeatError:
         kind, position = EnrolOutcome.UNAVAILABLE, None
     else:
-        if outcome is None:
+        if outcomes is None:
             kind, position = EnrolOutcome.FULL, None
-        elif outcome.seated:
+        elif outcomes[0].seated:
             kind, position = EnrolOutcome.SEATED, None
         else:
-            kind, position = EnrolOutcome.WAITING, outcome.enrolment.position
+            kind, position = EnrolOutcome.WAITING, outcomes[0].enrolment.position
     view = ResidentView(
-        name=resident.name, commune_insee=resident.commune_insee, level=resident.level, has_phone=bool(resident.phone)
+        name=resident.name,
+        commune_insee=resident.commune_insee,
+        level=resident.level,
+        interests=tuple(resident.interests or ()),
+        has_phone=bool(resident.phone),
     )
     if kind == EnrolOutcome.UNAVAILABLE:  # cancelled or started meanwhile: not to be offered again
         world = replace(world, workshops=tuple(w for w in world.workshops if w.id != effect.workshop_id))
@@ -419,7 +471,36 @@ async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, eff
     option = next((w for w in world.workshops if w.id == effect.workshop_id), None)
     reminded = option is not None and will_remind(ctx=ctx, starts_at=option.starts_at, now=world.now)
     return dialogue.after_enrol(
-        outcome=kind, workshop_id=effect.workshop_id, position=position, resident=view, world=world, reminded=reminded
+        outcome=kind,
+        workshop_id=effect.workshop_id,
+        position=position,
+        resident=view,
+        world=world,
+        reminded=reminded,
+        companion=effect.companion,
+    )
+
+
+async def _move(*, session: AsyncSession, ctx: Context, resident: Resident, effect: MoveBooking, world: World) -> Turn:
+    """One operation: the new seats taken, the old ones given up and offered to the people waiting."""
+    owned = [await _own_enrolment(session=session, resident=resident, enrolment_id=i) for i in effect.enrolment_ids]
+    enrolments = [e for e in owned if e is not None]
+    old = _option(enrolments[0].workshop, 0) if enrolments else None
+    moved = None
+    if enrolments and len(enrolments) == len(effect.enrolment_ids):
+        try:
+            moved = await move(
+                session=session,
+                ctx=ctx,
+                enrolment_ids=[e.id for e in enrolments],
+                workshop_id=effect.workshop_id,
+                now=world.now,
+            )
+        except SeatError:
+            moved = None
+    view = ResidentView(name=resident.name, commune_insee=resident.commune_insee, level=resident.level)
+    return dialogue.after_move(
+        moved=moved is not None, old=old, workshop_id=effect.workshop_id, resident=view, world=world
     )
 
 

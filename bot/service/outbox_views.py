@@ -1,4 +1,5 @@
-"""The outbox as advisers see it: every message, what it says, to whom, when, and what became of it.
+"""The outbox as advisers see it: every message, what it says, to whom, when, and what became of it; messages
+held back (and until when), sends that failed.
 
 Read-only views for the interfaces, which never query storage themselves. Full numbers: advisers phone people.
 """
@@ -6,7 +7,7 @@ Read-only views for the interfaces, which never query storage themselves. Full n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 
@@ -66,5 +67,40 @@ async def list_messages(
         query = query.where(OutboundMessage.kind == kind)
     if limit is not None:
         query = query.limit(limit)
+    async with ctx.db.read() as session:
+        return [_view(row, name) for row, name in (await session.execute(query)).all()]
+
+
+async def held_messages(*, ctx: Context, limit: int = 50) -> list[MessageView]:
+    """Messages waiting to leave later (quiet hours, Sunday, the daily cap…), soonest first."""
+    query = (
+        _views()
+        .where(OutboundMessage.status == MessageStatus.pending, OutboundMessage.due_at > ctx.now())
+        .order_by(OutboundMessage.due_at, OutboundMessage.id)
+        .limit(limit)
+    )
+    async with ctx.db.read() as session:
+        return [_view(row, name) for row, name in (await session.execute(query)).all()]
+
+
+async def failed_messages(*, ctx: Context, within: timedelta = timedelta(days=7), limit: int = 50) -> list[MessageView]:
+    """Sends that failed or expired lately, newest first: their recipients need a phone call."""
+    query = (
+        _views()
+        .where(
+            OutboundMessage.status.in_((MessageStatus.failed, MessageStatus.expired)),
+            OutboundMessage.updated_at >= ctx.now() - within,
+            OutboundMessage.kind != MessageKind.reply,
+        )
+        .order_by(OutboundMessage.updated_at.desc(), OutboundMessage.id.desc())
+        .limit(limit)
+    )
+    async with ctx.db.read() as session:
+        return [_view(row, name) for row, name in (await session.execute(query)).all()]
+
+
+async def messages_about_workshop(*, ctx: Context, workshop_id: int, limit: int = 200) -> list[MessageView]:
+    """The messages queued about a workshop (notices, reminders, broadcasts), newest first."""
+    query = _views().where(OutboundMessage.workshop_id == workshop_id).order_by(OutboundMessage.id.desc()).limit(limit)
     async with ctx.db.read() as session:
         return [_view(row, name) for row, name in (await session.execute(query)).all()]

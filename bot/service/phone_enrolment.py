@@ -19,6 +19,8 @@ from bot.conversation.phones import is_landline, national
 from bot.conversation.understanding.names import first_name_of
 from bot.scheduler.planning import is_urgent_change
 from bot.service import spoken
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.departures import DepartureGroup, departures_of
 from bot.service.enrolments import SeatError, enrol
 from bot.service.identity import identity_hash, was_erased
@@ -98,13 +100,14 @@ async def enrol_by_phone(
     phone: str,
     commune: str,
     workshop_id: int,
+    actor: Actor,
     level: str | None = None,
-    adviser_id: int | None = None,
     force: bool = False,
     owner_confirmed: bool = False,
 ) -> PhoneEnrolment:
-    """Seat (or put on the waiting list) someone who phoned an adviser, record that an adviser did it and that
-    they consented by phone, and send them the confirmation a self-enrolment gets, with how to cancel.
+    """Seat (or put on the waiting list) someone who phoned an adviser, record that an adviser did it (``actor``,
+    linked to the enrolment when a registered adviser) and that they consented by phone, and send them the
+    confirmation a self-enrolment gets, with how to cancel.
 
     A number already known under another name is refused with ``NumberOfSomeoneElseError`` (who it belongs to),
     unless ``owner_confirmed``: the adviser checked that it is that person they enrol. A number whose owner asked to
@@ -114,6 +117,7 @@ async def enrol_by_phone(
     checked = _check_phone_enrolment(ctx, name=name, phone=phone, commune=commune, level=level)
     now = ctx.now()
     notes: list[str] = []
+    lifted = False  # an erasure mark lifted at the person's request
     async with ctx.db.write() as session:
         owner = await find_resident(session=session, phone=checked.phone)
         if owner is not None and owner.name and plain(owner.name) != plain(checked.name) and not owner_confirmed:
@@ -133,6 +137,7 @@ async def enrol_by_phone(
                 )
             digest = await identity_hash(session=session, settings=ctx.settings, identity=checked.phone)
             await session.execute(delete(ErasedIdentity).where(ErasedIdentity.identity_hash == digest))
+            lifted = True
             notes.append("numéro effacé autrefois : la personne redonne son accord, la marque d'effacement est levée")
         resident, new_resident = await _resident(session=session, ctx=ctx, checked=checked, workshop=workshop)
         if not new_resident and resident.name and plain(resident.name) != plain(checked.name):
@@ -150,7 +155,7 @@ async def enrol_by_phone(
                 workshop_id=workshop_id,
                 now=now,
                 allow_waiting=True,
-                adviser_id=adviser_id,
+                adviser_id=actor.adviser_id,
             )
         except SeatError as exc:  # cancelled or started between the check and the lock
             raise TeamError(f"l'atelier n°{workshop_id} ne peut plus recevoir d'inscription ({exc})") from None
@@ -175,6 +180,13 @@ async def enrol_by_phone(
                 )
             if message_id is not None:
                 leaves = await departures_of(session=session, ctx=ctx, message_ids=[message_id], now=now)
+            place = "inscrite" if outcome.seated else f"en liste d'attente (n°{outcome.enrolment.position})"
+            await record(
+                session=session, actor=actor, action="enrolled_by_phone", at=now, workshop_id=workshop_id,
+                resident_id=resident.id,
+                summary=f"personne n°{resident.id} {place} par téléphone à l'atelier n°{workshop_id}"
+                + (" (marque d'effacement levée à sa demande)" if lifted else ""),
+            )  # fmt: skip
         enrolment = outcome.enrolment
         result = PhoneEnrolment(
             resident_id=resident.id,
@@ -189,7 +201,7 @@ async def enrol_by_phone(
             confirmation_leaves=leaves,
         )
     ctx.wake_dispatcher()
-    log.info("resident %s enrolled by phone in workshop %s (adviser %s)", resident.id, workshop_id, adviser_id)
+    log.info("resident %s enrolled by phone in workshop %s (adviser %s)", resident.id, workshop_id, actor.adviser_id)
     return result
 
 

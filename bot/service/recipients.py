@@ -11,13 +11,16 @@ from storage.models import Resident
 
 
 def reachable_channels(resident: Resident, *, calls: bool = False) -> list[tuple[Channel, str]]:
-    """(channel, address) pairs that may be used, the resident's preferred channel first.
+    """(channel, address) pairs that may be used, the resident's preferred channel first. Someone who shares
+    another resident's phone (``companion_of``) is reached through that resident's channels.
 
     ``calls``: the voice channel is on (``Settings.calls_enabled``); then someone whose number cannot receive SMS
     (a landline, or SMS refused as such by the carrier) and whom nothing else reaches is phoned. A STOP is a STOP:
     it stops calls too."""
     if resident.erased:
         return []
+    if resident.companion_of is not None:
+        return reachable_channels(resident.companion_of, calls=calls)
     options: list[tuple[Channel, str]] = []
     if resident.phone and not resident.opted_out_sms and not resident.sms_unreachable:
         options.append((Channel.sms, resident.phone))
@@ -34,9 +37,18 @@ def address_of(resident: Resident, *, calls: bool = False) -> tuple[Channel, str
     return options[0] if options else None
 
 
+def speaks_for(resident: Resident, others: set[int]) -> bool:
+    """The resident shares the phone of one of ``others`` (resident ids), who is told for both: one message to
+    that phone, not two."""
+    return resident.companion_of_id is not None and resident.companion_of_id in others
+
+
 def why_unreachable(resident: Resident) -> str:
     """Why no channel reaches this resident: ``opted_out`` (STOP on every channel they have), ``sms_unreachable``
-    (their number cannot receive SMS: a landline), or ``no_channel`` (neither a number nor Telegram)."""
+    (their number cannot receive SMS: a landline), or ``no_channel`` (neither a number nor Telegram). Someone who
+    shares another resident's phone: that resident's reason."""
+    if resident.companion_of is not None:
+        return why_unreachable(resident.companion_of)
     stops: list[bool] = []  # per channel they have: did they opt out of it?
     if resident.phone:
         stops.append(resident.opted_out_sms)
@@ -63,4 +75,5 @@ class ToPhone:
 
 def person_to_phone(resident: Resident, *, reason: str | None = None, status: str | None = None) -> ToPhone:
     """The resident to phone, for ``reason`` (by default: why no channel reaches them)."""
-    return ToPhone(resident.id, resident.name, resident.phone, reason or why_unreachable(resident), status)
+    phone = resident.phone or (resident.companion_of.phone if resident.companion_of is not None else None)
+    return ToPhone(resident.id, resident.name, phone, reason or why_unreachable(resident), status)

@@ -11,11 +11,12 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.conversation import texts as say
+from bot.conversation.understanding.names import first_name_of
 from bot.scheduler.planning import is_urgent_change, reminder_times
 from bot.service import spoken
 from bot.service.calls import promotion_script, record_calls
@@ -23,7 +24,7 @@ from bot.service.recipients import address_of, why_unreachable
 from storage.calls import NewCall
 from storage.delivery import record_status
 from storage.enums import Channel
-from storage.models import CallKind, Enrolment, EnrolmentStatus, MessageKind, Workshop, WorkshopStatus
+from storage.models import CallKind, Enrolment, EnrolmentStatus, MessageKind, Resident, Workshop, WorkshopStatus
 from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, revive_cancelled
 
 log = logging.getLogger(__name__)
@@ -59,17 +60,54 @@ async def _seated(session: AsyncSession, enrolment_id: int) -> Enrolment | None:
     return enrolment
 
 
+async def household_ids(*, session: AsyncSession, resident: Resident) -> list[int]:
+    """The resident whose phone it is, then the companions who share it (two people, one phone)."""
+    holder = resident.companion_of_id or resident.id
+    rows = await session.scalars(
+        select(Resident.id).where(or_(Resident.id == holder, Resident.companion_of_id == holder)).order_by(Resident.id)
+    )
+    return sorted(rows, key=lambda rid: rid != holder)
+
+
+async def seated_household(*, session: AsyncSession, enrolment: Enrolment) -> list[Enrolment]:
+    """The seated enrolments, in this enrolment's workshop, of the people who share its resident's phone (the
+    phone's owner first). Just the enrolment itself for someone alone."""
+    members = await household_ids(session=session, resident=enrolment.resident)
+    if len(members) == 1:
+        return [enrolment] if enrolment.status == EnrolmentStatus.seated else []
+    rows = await session.scalars(
+        select(Enrolment).where(
+            Enrolment.workshop_id == enrolment.workshop_id,
+            Enrolment.resident_id.in_(members),
+            Enrolment.status == EnrolmentStatus.seated,
+        )
+    )
+    return sorted(rows.unique(), key=lambda e: members.index(e.resident_id))
+
+
+def _named(together: list[Enrolment]) -> str:
+    """Whom a reminder to a shared phone is for: "Colette et Bernard"; "" for someone alone on their phone."""
+    if len(together) == 1 and together[0].resident.companion_of_id is None:
+        return ""
+    return say.names_fr([first_name_of(e.resident.name or "") for e in together])
+
+
 async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int:
     """Plan the reminders of a seated enrolment (ATELIER_REMINDERS, moved out of closed windows, none in the
-    past); returns how many were added. Nothing for someone not seated or with no channel left."""
+    past); returns how many were added. Nothing for someone not seated or with no channel left. People sharing a
+    phone and seated together get one reminder naming both, planned on the first one's enrolment."""
     enrolment = await _seated(session, enrolment_id)
     if enrolment is None:
         return 0
+    together = await seated_household(session=session, enrolment=enrolment)
+    if together and together[0].id != enrolment.id:
+        return 0  # the reminder of the first one names this one too
     destination = address_of(enrolment.resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         return 0
     channel, address = destination
     workshop = enrolment.workshop
+    who = _named(together)
     calling = channel == Channel.voice
     planned = 0
     for reminder in reminder_times(
@@ -84,7 +122,7 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
             body, choices = spoken.reminder(workshop, ctx).body, spoken.COMING
         else:
             body = say.reminder_body(
-                workshop.starts_at, ctx.tz, venue_of(workshop), asks_confirmation=reminder.asks_confirmation
+                workshop.starts_at, ctx.tz, venue_of(workshop), asks_confirmation=reminder.asks_confirmation, who=who
             )
             choices = say.YES_NO if reminder.asks_confirmation else ()
         message = NewMessage(
@@ -104,6 +142,12 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
         revived = queued is None and await revive_cancelled(session=session, message=message)
         planned += int(queued is not None or revived)
     return planned
+
+
+async def replan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int:
+    """Reminders planned again (who they name may have changed); other pending notices are left alone."""
+    await cancel_pending(session=session, enrolment_id=enrolment_id, kinds=(MessageKind.reminder,))
+    return await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment_id, now=now)
 
 
 async def cancel_reminders(*, session: AsyncSession, enrolment_id: int) -> int:
@@ -191,7 +235,7 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
     else:
         channel, address = destination
         urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
-        body = say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop))
+        body = say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop), who=_named([enrolment]))
         choices: tuple[str, ...] = say.YES_NO
         if channel == Channel.voice:
             body, choices = spoken.promotion(workshop, ctx).body, spoken.COMING

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
@@ -19,6 +19,7 @@ from bot.conversation import texts as say
 from bot.conversation.phones import national, to_e164
 from bot.scheduler.planning import is_urgent_change, next_allowed
 from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.calls import CallItem, resident_calls
 from bot.service.departures import DepartureGroup, departures_of
 from bot.service.enrolments import Cancelled, SeatError, cancel, enrol
@@ -77,12 +78,22 @@ def _summary(resident: Resident, *, calls: bool) -> ResidentSummary:
     )
 
 
-async def list_residents(*, ctx: Context) -> list[ResidentSummary]:
-    """Residents who were not erased, oldest first."""
+async def list_residents(
+    *, ctx: Context, newest_first: bool = False, limit: int | None = None, offset: int = 0
+) -> list[ResidentSummary]:
+    """Residents who were not erased, oldest first; a page of them with ``limit``/``offset`` (the console lists
+    the newest first, a hundred at a time)."""
     async with ctx.db.read() as session:
-        query = select(Resident).where(Resident.erased.is_(False)).order_by(Resident.id)
+        order = Resident.id.desc() if newest_first else Resident.id
+        query = select(Resident).where(Resident.erased.is_(False)).order_by(order).offset(offset).limit(limit)
         calls = ctx.settings.calls_enabled
         return [_summary(r, calls=calls) for r in (await session.execute(query)).unique().scalars()]
+
+
+async def count_residents(*, ctx: Context) -> int:
+    async with ctx.db.read() as session:
+        query = select(func.count()).select_from(Resident).where(Resident.erased.is_(False))
+        return int((await session.execute(query)).scalar_one())
 
 
 async def get_resident(*, ctx: Context, resident_id: int) -> ResidentSummary:
@@ -106,7 +117,7 @@ class Erased:
     promoted: int  # people on a waiting list who got the freed seats (and were told)
 
 
-async def erase_resident_for(*, ctx: Context, resident_id: int) -> Erased:
+async def erase_resident_for(*, ctx: Context, resident_id: int, actor: Actor) -> Erased:
     """Erase a resident on their request made to an adviser, exactly as OUBLIER does: personal data deleted, a
     keyed hash of the number kept (never contacted again by mistake), seats given to the people waiting."""
     now = ctx.now()
@@ -117,6 +128,11 @@ async def erase_resident_for(*, ctx: Context, resident_id: int) -> Erased:
         if resident.erased:
             raise TeamError(f"les données de la personne n°{resident_id} sont déjà effacées")
         promoted = await erase(session=session, ctx=ctx, resident=resident, now=now, keep_hash=True)
+        await record(
+            session=session, actor=actor, action="resident_erased", at=now, resident_id=resident_id,
+            summary=f"données de la personne n°{resident_id} effacées à sa demande ; {promoted} place(s) donnée(s) "
+            "à des personnes en attente",
+        )  # fmt: skip
     await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
     ctx.wake_dispatcher()
     log.info("resident %s erased by an adviser", resident_id)
@@ -390,6 +406,12 @@ async def unenrol(*, ctx: Context, resident_id: int, workshop_id: int, actor: Ac
         promoted = await _promoted(session, cancelled)
         queued = [i for i in (told, cancelled.promotion_notice if cancelled else None) if i is not None]
         departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
+        given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
+        await record(
+            session=session, actor=actor, action="resident_unenrolled", at=now, workshop_id=workshop_id,
+            resident_id=resident_id,
+            summary=f"personne n°{resident_id} désinscrite de l'atelier n°{workshop_id} à sa demande{given}",
+        )  # fmt: skip
     ctx.wake_dispatcher()
     log.info("resident %s unenrolled from workshop %s by %s", resident_id, workshop_id, actor.label)
     return Unenrolled(resident_id, workshop_id, was, told is not None, promoted, departures)
@@ -438,6 +460,14 @@ async def move_person(
         promoted = await _promoted(session, cancelled)
         queued = [i for i in (told, cancelled.promotion_notice if cancelled else None) if i is not None]
         departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
+        given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
+        where = "" if outcome.seated else f" (liste d'attente, position {outcome.enrolment.position})"
+        await record(
+            session=session, actor=actor, action="resident_moved", at=now, workshop_id=to_workshop_id,
+            resident_id=resident_id,
+            summary=f"personne n°{resident_id} changée de l'atelier n°{from_workshop_id} pour l'atelier "
+            f"n°{to_workshop_id}{where} à sa demande{given}",
+        )  # fmt: skip
         result = PersonMoved(
             resident_id, from_workshop_id, to_workshop_id, outcome.seated, outcome.enrolment.position,
             told is not None, promoted, departures,
@@ -449,6 +479,6 @@ async def move_person(
 
 async def upcoming_bookings(*, ctx: Context, resident_id: int) -> list[BookingLine]:
     """The person's seats and waiting places in workshops still to come (what "unenrol" and "move" act on)."""
-    record = await resident_record(ctx=ctx, resident_id=resident_id)
+    found = await resident_record(ctx=ctx, resident_id=resident_id)
     active = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
-    return [b for b in record.upcoming if b.status in active and not b.workshop_cancelled]
+    return [b for b in found.upcoming if b.status in active and not b.workshop_cancelled]

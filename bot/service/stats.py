@@ -8,9 +8,10 @@ data is deleted, their commune and level are kept for these anonymous counts.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import ColumnElement, func, select
@@ -20,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from bot.context import Context
 from bot.conversation.phones import is_landline
 from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.identity import was_erased
 from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import plain
@@ -78,7 +80,7 @@ async def attendance_sheet(*, ctx: Context, workshop_id: int) -> Roster:
 
 
 async def mark_attendance(
-    *, ctx: Context, workshop_id: int, present: Sequence[int] = (), absent: Sequence[int] = ()
+    *, ctx: Context, workshop_id: int, actor: Actor, present: Sequence[int] = (), absent: Sequence[int] = ()
 ) -> Attendance:
     """Mark who came (``present``) and who did not (``absent``), by resident id, once the workshop has started.
     A mark can be corrected by marking again. Refuses (nothing changed) ids that hold no seat there."""
@@ -109,6 +111,11 @@ async def mark_attendance(
         for rid, status in wanted.items():
             enrolments[rid].status, enrolments[rid].updated_at = status, ctx.now()
         names = {rid: enrolments[rid].resident.name or "(sans nom)" for rid in wanted}
+        came = sum(status == EnrolmentStatus.attended for status in wanted.values())
+        await record(
+            session=session, actor=actor, action="attendance", at=ctx.now(), workshop_id=workshop_id,
+            summary=f"présences de l'atelier n°{workshop_id} : {came} présent(s), {len(wanted) - came} absent(s)",
+        )  # fmt: skip
     return Attendance(workshop_id, wanted, names)
 
 
@@ -175,6 +182,13 @@ async def add_walk_in(
         enrolment.status, enrolment.position, enrolment.updated_at = EnrolmentStatus.attended, None, now
         enrolment.enrolled_by_adviser_id = enrolment.enrolled_by_adviser_id or actor.adviser_id
         await session.flush()
+        if not already:
+            await record(
+                session=session, actor=actor, action="walk_in", at=now, workshop_id=workshop_id,
+                resident_id=resident.id,
+                summary=f"personne n°{resident.id} présente sans inscription à l'atelier n°{workshop_id}"
+                + (" (nouvelle personne)" if new else ""),
+            )  # fmt: skip
         result = WalkIn(workshop_id, resident.id, resident.name or clean_name, new, already)
     log.info("walk-in at workshop %s noted by %s (resident %s)", workshop_id, actor.label, result.resident_id)
     return result
@@ -315,13 +329,57 @@ async def workshop_stats(*, ctx: Context, since: datetime | None = None, until: 
     return Stats(since, until, tuple(ordered), total)
 
 
+@dataclass(frozen=True)
+class WeekFigures:
+    """One week (from its Monday, local time): people who signed up, and seats attended or missed."""
+
+    week: date
+    signed_up: int
+    attended: int
+    absent: int
+
+
+async def weekly_figures(*, ctx: Context, since: datetime, until: datetime) -> list[WeekFigures]:
+    """Week by week between ``since`` and ``until`` (every week listed, empty ones too), for the console's charts."""
+    async with ctx.db.read() as session:
+        consents = (
+            await session.execute(select(Resident.consent_at).where(*_within(Resident.consent_at, since, until)))
+        ).scalars()
+        signed_up = Counter(_monday(moment, ctx) for moment in consents if moment is not None)
+        seats = (
+            await session.execute(
+                select(Workshop.starts_at, Enrolment.status)
+                .join(Workshop, Workshop.id == Enrolment.workshop_id)
+                .where(
+                    Enrolment.status.in_((EnrolmentStatus.attended, EnrolmentStatus.absent)),
+                    *_within(Workshop.starts_at, since, until),
+                )
+            )
+        ).all()
+    attended = Counter(_monday(start, ctx) for start, status in seats if status == EnrolmentStatus.attended)
+    absent = Counter(_monday(start, ctx) for start, status in seats if status == EnrolmentStatus.absent)
+    weeks: list[WeekFigures] = []
+    week = _monday(since, ctx)
+    while week <= _monday(until - timedelta(seconds=1), ctx):
+        weeks.append(WeekFigures(week, signed_up[week], attended[week], absent[week]))
+        week += timedelta(days=7)
+    return weeks
+
+
+def _monday(moment: datetime, ctx: Context) -> date:
+    day = moment.astimezone(ctx.tz).date()
+    return day - timedelta(days=day.weekday())
+
+
 __all__ = [
     "Attendance",
     "Stats",
     "StatsRow",
     "WalkIn",
+    "WeekFigures",
     "add_walk_in",
     "attendance_sheet",
     "mark_attendance",
+    "weekly_figures",
     "workshop_stats",
 ]

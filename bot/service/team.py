@@ -8,6 +8,7 @@ is written), so every interface reports them the same way. What advisers do for 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,13 +17,17 @@ from sqlalchemy import select
 
 from bot.context import Context
 from bot.conversation.phones import to_e164
-from bot.service.actors import COMMAND_LINE, Actor
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.planning_csv import WorkshopFieldsError, find_commune, plain
 from bot.service.reach import adviser_address, advisers_for
 from bot.service.workshops import WorkshopError
 from storage.models import Adviser
 
 log = logging.getLogger(__name__)
+
+ADMIN, ADVISER = "admin", "adviser"  # an adviser's role; the admin (coordinator) manages the console accounts
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 MAX_NAME = 200
 
@@ -105,22 +110,35 @@ def commune_names(ctx: Context, codes: Sequence[str]) -> list[str]:
     return [(c.name if (c := ctx.territory.commune(code)) else code) for code in codes]
 
 
+def clean_email(raw: str) -> str:
+    """An adviser's console login: the e-mail address, trimmed and lower-cased; refuses what is not one."""
+    email = raw.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise TeamError(f"adresse e-mail invalide « {raw.strip()[:80]} » (exemple : prenom.nom@example.fr)")
+    return email
+
+
 async def add_adviser(
     *,
     ctx: Context,
     name: str,
+    actor: Actor,
     phone: str | None = None,
     telegram_id: int | None = None,
     communes: Sequence[str] = (),
+    email: str | None = None,
+    admin: bool | None = None,
 ) -> AdviserSummary:
     """Register an adviser, or complete the one of that name (the demo creates advisers without a phone).
 
     ``communes``: names or INSEE codes of the communes they cover; none means the whole territory. Only a
-    registered Telegram account may use the advisers' Telegram commands.
+    registered Telegram account may use the advisers' Telegram commands. ``email`` is their web console login,
+    ``admin`` makes them (or no longer) the coordinator who manages the console accounts.
     """
     clean = check_name(name)
     number = check_phone(phone)
     codes = commune_codes(ctx, communes)
+    login = clean_email(email) if email is not None else None
     if telegram_id is not None and telegram_id <= 0:
         raise TeamError(f"identifiant Telegram invalide « {telegram_id} » (un nombre positif)")
     async with ctx.db.write() as session:
@@ -130,17 +148,38 @@ async def add_adviser(
             holder = next((a for a in advisers if a.telegram_user_id == telegram_id), None)
             if holder is not None and holder is not same:
                 raise TeamError(f"ce compte Telegram est déjà celui de {holder.name}")
+        if login is not None:
+            holder = next((a for a in advisers if a.login == login), None)
+            if holder is not None and holder is not same:
+                raise TeamError(f"l'adresse {login} est déjà celle de {holder.name}")
         adviser = same or Adviser(name=clean, communes=[], created_at=ctx.now())
         if same is None:
             session.add(adviser)
+        changed = [
+            what
+            for what, given in (
+                ("téléphone", number), ("Telegram", telegram_id), ("communes", codes), ("e-mail de console", login)
+            )
+            if given
+        ]  # fmt: skip
         if number is not None:
             adviser.phone = number
         if telegram_id is not None:
             adviser.telegram_user_id = telegram_id
         if codes:
             adviser.communes = codes
+        if login is not None:
+            adviser.login = login
+        if admin is not None:
+            adviser.role = ADMIN if admin else ADVISER
+            changed.append("coordinateur" if admin else "plus coordinateur")
         await session.flush()
         added = _summary(adviser)
+        done = f"conseiller n°{added.id} « {added.name} » " + ("complété" if same is not None else "ajouté")
+        await record(
+            session=session, actor=actor, action="adviser_updated" if same is not None else "adviser_added",
+            summary=done + (f" ({', '.join(changed)})" if changed else ""), at=ctx.now(),
+        )  # fmt: skip
     log.info("adviser %s %s", added.id, "updated" if same is not None else "added")
     return added
 
@@ -205,17 +244,3 @@ async def find_adviser(*, ctx: Context, name_or_id: str) -> AdviserSummary:
             f"plusieurs conseillers s'appellent « {wanted} » ({names}) : écrivez le nom complet"
         )
     raise TeamError(f"conseiller inconnu « {wanted} » (voir « atelier advisers list »)")
-
-
-async def acting_adviser(*, ctx: Context, name: str | None) -> Actor:
-    """Who acts, from what they typed (``--by``): a registered adviser when the name or number is one of them
-    ("julie" for Julie Martin), else the name as typed; nobody named: the command line."""
-    if name is None or not name.strip():
-        return COMMAND_LINE
-    try:
-        adviser = await find_adviser(ctx=ctx, name_or_id=name)
-    except AmbiguousAdviserError:
-        raise
-    except TeamError:
-        return Actor(name)
-    return Actor(adviser.name, adviser.id)

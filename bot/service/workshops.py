@@ -15,6 +15,8 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
+from bot.service.actors import Actor
+from bot.service.audit import record
 from bot.service.demo_planning import ADVISERS, demo_planning
 from bot.service.planning_csv import (
     PlannedWorkshop,
@@ -177,12 +179,22 @@ async def load_summary(*, session: AsyncSession, workshop_id: int) -> WorkshopSu
 
 
 async def list_workshops(
-    *, ctx: Context, upcoming_only: bool = True, include_cancelled: bool = False
+    *,
+    ctx: Context,
+    upcoming_only: bool = True,
+    include_cancelled: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[WorkshopSummary]:
-    """Upcoming = not yet over (a workshop under way is still listed)."""
+    """Upcoming = not yet over (a workshop under way is still listed). ``since``/``until`` bound the start
+    (a week of the console's planning)."""
     query = _summaries()
     if upcoming_only:
         query = query.where(Workshop.ends_at > ctx.now())
+    if since is not None:
+        query = query.where(Workshop.starts_at >= since)
+    if until is not None:
+        query = query.where(Workshop.starts_at < until)
     if not include_cancelled:
         query = query.where(Workshop.status == WorkshopStatus.planned)
     async with ctx.db.read() as session:
@@ -201,7 +213,8 @@ def _entry(enrolment: Enrolment, *, calls: bool) -> RosterEntry:
         enrolment_id=enrolment.id,
         resident_id=resident.id,
         name=resident.name,
-        phone=resident.phone,
+        # two people, one phone: the number to call for the second one is the first one's
+        phone=resident.phone or (resident.companion_of.phone if resident.companion_of else None),
         telegram_chat_id=resident.telegram_chat_id,
         channel=reach[0] if reach else None,
         status=enrolment.status,
@@ -309,7 +322,9 @@ def _check(fields: WorkshopFields, ctx: Context) -> PlannedWorkshop:
         raise WorkshopError(*exc.problems) from None
 
 
-async def add_workshop(*, ctx: Context, fields: WorkshopFields, adviser: str | None = None) -> WorkshopSummary:
+async def add_workshop(
+    *, ctx: Context, fields: WorkshopFields, actor: Actor, adviser: str | None = None
+) -> WorkshopSummary:
     """Check and store one workshop; refuses a duplicate (same venue, start and level)."""
     plan = _check(fields, ctx)
     async with ctx.db.write() as session:
@@ -329,6 +344,10 @@ async def add_workshop(*, ctx: Context, fields: WorkshopFields, adviser: str | N
         workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
         session.add(workshop)
         await session.flush()
+        await record(
+            session=session, actor=actor, action="workshop_added", summary=f"atelier n°{workshop.id} planifié",
+            at=ctx.now(), workshop_id=workshop.id,
+        )  # fmt: skip
         return await load_summary(session=session, workshop_id=workshop.id)
 
 
@@ -347,7 +366,7 @@ def _workshop(plan: PlannedWorkshop, venue_id: int, adviser_id: int | None, now:
     )
 
 
-async def import_planning(*, ctx: Context, data: bytes, dry_run: bool = False) -> ImportResult:
+async def import_planning(*, ctx: Context, data: bytes, actor: Actor, dry_run: bool = False) -> ImportResult:
     """Import a planning CSV in one transaction: every row, or none (``errors`` then says why, line by line).
 
     Rows already imported (same venue, start and level) are skipped and counted in ``already``, so importing the
@@ -386,6 +405,14 @@ async def import_planning(*, ctx: Context, data: bytes, dry_run: bool = False) -
                 created.append(workshop)
             if errors or dry_run:
                 raise _Rollback
+            if created:
+                numbers = ", ".join(str(w.id) for w in created)
+                await record(
+                    session=session, actor=actor, action="planning_imported",
+                    summary=f"planning importé : {len(created)} atelier(s) créé(s) (n° {numbers}), {already} déjà "
+                    "présent(s)",
+                    at=ctx.now(),
+                )  # fmt: skip
     except _Rollback:
         if errors:
             return ImportResult(errors=tuple(errors), dry_run=dry_run, ignored_columns=ignored)
@@ -410,7 +437,7 @@ async def _advisers(*, session: AsyncSession, names: Sequence[str]) -> dict[str,
     return {name: known[name].id for name in names}
 
 
-async def load_demo(*, ctx: Context, if_empty: bool) -> DemoResult:
+async def load_demo(*, ctx: Context, if_empty: bool, actor: Actor) -> DemoResult:
     """Four weeks of workshops from next Monday; workshops already there are kept and not doubled."""
     planning = demo_planning(territory=ctx.territory, tz=ctx.tz, now=ctx.now())
     async with ctx.db.write() as session:
@@ -445,4 +472,9 @@ async def load_demo(*, ctx: Context, if_empty: bool) -> DemoResult:
             )
             await session.flush()
             created += 1
+        if created:
+            await record(
+                session=session, actor=actor, action="demo_loaded",
+                summary=f"planning de démonstration chargé : {created} atelier(s) créé(s)", at=ctx.now(),
+            )  # fmt: skip
     return DemoResult(created=created, already=already, skipped=False)

@@ -5,18 +5,22 @@ an injectable clock."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from bot.channels import SMS, Inbound
 from bot.context import Context
 from bot.conversation.gsm7 import render_sms
+from bot.service.actors import Actor
 from bot.service.enrolments import enrol
 from bot.service.inbound import handle_inbound
 from storage.models import (
+    Base,
     Commune,
     Enrolment,
     Level,
@@ -28,6 +32,8 @@ from storage.models import (
     Workshop,
 )
 from tests.helpers.clock import PARIS, Clock
+
+JULIE = Actor("Julie", interface="cli")  # who acts in the advisers' tests (the audit trail records her)
 
 
 def in_2026(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
@@ -140,6 +146,18 @@ class Town:
             found = await session.get(Enrolment, enrolment_id)
             assert found is not None
             return found
+
+    async def fingerprint(self, *, ignore: Collection[str] = ()) -> str:
+        """A digest of every row of every table (but ``ignore``): equal means nothing changed."""
+        digest = hashlib.sha256()
+        async with self.ctx.db.read() as session:
+            for table in Base.metadata.sorted_tables:
+                if table.name in ignore:
+                    continue
+                order = ", ".join(c.name for c in table.primary_key.columns)
+                rows = await session.execute(text(f"SELECT * FROM {table.name} ORDER BY {order}"))  # noqa: S608
+                digest.update(f"{table.name}:{rows.all()!r}".encode())
+        return digest.hexdigest()
 
     async def say(self, phone: str, text: str) -> list[str]:
         """A resident's SMS, answered as the webhook would; returns the SMS texts of the replies."""

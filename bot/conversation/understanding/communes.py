@@ -11,7 +11,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.conversation.understanding.text import POLITENESS_WORDS, SHORT_ANSWER_CHARS, normalize, word_set, words
-from bot.territory import CommuneInfo, Neighbour, Territory
+from bot.territory import CommuneInfo, FrenchCommune, Neighbour, Territory
 
 Place = CommuneInfo | Neighbour
 MatchKind = Literal["exact", "several", "outside", "none"]
@@ -256,7 +256,75 @@ def _saints_only(index: CommuneIndex, content: list[str]) -> CommuneMatch:
     return CommuneMatch("several", saints) if saints else _NO_COMMUNE
 
 
-def match_commune(text: str, territory: Territory | CommuneIndex) -> CommuneMatch:
+# Commune names that are also everyday words: never taken for a place outside the territory.
+_EVERYDAY = word_set("ville village bourg orange nice sens pont mont bois vue plus marche gare port cours")
+
+
+@dataclass(frozen=True)
+class FranceIndex:
+    """Every French commune by name and by postcode, to name a place outside the territory properly. Built once
+    from ``bot.territory.load_france`` by the wiring (it takes a moment), and passed in."""
+
+    by_name: dict[str, list[FrenchCommune]] = field(repr=False)
+    by_postcode: dict[str, list[FrenchCommune]] = field(repr=False)
+    max_tokens: int = 9  # the longest names have eight words ("Saint-Remy-en-Bouzemont-Saint-Genest-et-Isson")
+
+    @classmethod
+    def build(cls, communes: Iterable[FrenchCommune]) -> FranceIndex:
+        by_name: dict[str, list[FrenchCommune]] = {}
+        by_postcode: dict[str, list[FrenchCommune]] = {}
+        for commune in communes:
+            for key in commune.keys or france_keys(commune.name):
+                by_name.setdefault(key, []).append(commune)
+            for postcode in commune.postcodes:
+                by_postcode.setdefault(postcode, []).append(commune)
+        return cls(by_name=by_name, by_postcode=by_postcode)
+
+
+def france_keys(name: str) -> tuple[str, ...]:
+    """How a commune's name is looked up: compacted ("lemayetdemontagne"), and without its article too
+    ("mayetdemontagne"). Computed once, when the file of every commune is bundled."""
+    tokens = _place_tokens(name)
+    keys = ["".join(tokens)]
+    if len(tokens) > 1 and tokens[0] in _ARTICLES:
+        keys.append("".join(tokens[1:]))
+    return tuple(keys)
+
+
+def _preferred(found: Iterable[FrenchCommune], departements: frozenset[str]) -> FrenchCommune | None:
+    """Among homonyms, the one in the territory's départements, else the most populous (Moulins: Allier's)."""
+    ranked = sorted(found, key=lambda c: (c.departement not in departements, -c.population, c.insee))
+    return ranked[0] if ranked else None
+
+
+def find_in_france(text: str, france: FranceIndex, departements: frozenset[str] = frozenset()) -> CommuneMatch:
+    """A place anywhere in France: "Vichy", "j'habite à Moulins", "03200 vichy", "03200". ``outside`` with its
+    proper name (``neighbour``) when one commune is meant, without a name for a postcode several share; ``none``
+    otherwise. Names only exactly (no typo: with 35,000 names, a typo is another village)."""
+    normalized = normalize(text[:SHORT_ANSWER_CHARS])
+    tokens = _place_tokens(normalized)[:_MAX_PLACE_TOKENS]
+    best: tuple[int, FrenchCommune] | None = None
+    for window in _windows(tokens, france.max_tokens):
+        if window[0] in _PLACE_FILLERS or window[-1] in _PLACE_FILLERS:
+            continue
+        key = "".join(window)
+        if len(key) < 4 or (len(window) == 1 and window[0] in _EVERYDAY | POLITENESS_WORDS):
+            continue
+        for variant in _compact_variants(key):
+            commune = _preferred(france.by_name.get(variant, ()), departements)
+            if commune is not None and (best is None or len(key) > best[0]):
+                best = (len(key), commune)
+    postcode = _POSTCODE.search(normalized)
+    code = postcode.group(1) + postcode.group(2) if postcode else None
+    if best is not None:
+        return CommuneMatch("outside", neighbour=best[1].name, postcode=code)
+    if code is not None and code in france.by_postcode:
+        sharing = france.by_postcode[code]
+        return CommuneMatch("outside", neighbour=sharing[0].name if len(sharing) == 1 else None, postcode=code)
+    return _NO_COMMUNE
+
+
+def match_commune(text: str, territory: Territory | CommuneIndex, france: FranceIndex | None = None) -> CommuneMatch:
     """Which commune the resident means: "st victor", "SAINT-VICTOR", "domerat", "j'habite à Quinssaines",
     "la petite marche", "teillet", "03410" (shared: several), "commentry" (outside), garbage (none).
 
@@ -264,7 +332,23 @@ def match_commune(text: str, territory: Territory | CommuneIndex) -> CommuneMatc
     "marcillat" alone is Marcillat-en-Combraille, its usual name (Saint-Marcel-en-Marcillat's residents say
     "Saint-Marcel"). "st" alone lists the communes whose name starts with Saint/Sainte. Typos are tolerated
     (``approximate``), never when two places are equally close (then "several").
+
+    With ``france``, a place outside the territory and its neighbours is still named properly ("Vichy", "03200
+    vichy" → Vichy), as ``outside``.
     """
+    found = _match_in_territory(text, territory)
+    if france is None or (found.kind != "none" and not (found.kind == "outside" and found.neighbour is None)):
+        return found
+    departements = territory.departements if isinstance(territory, Territory) else _departements(territory)
+    elsewhere = find_in_france(text, france, departements)
+    return elsewhere if elsewhere.kind != "none" else found
+
+
+def _departements(index: CommuneIndex) -> frozenset[str]:
+    return frozenset(c.insee[:3] if c.insee.startswith("97") else c.insee[:2] for c in index.communes)
+
+
+def _match_in_territory(text: str, territory: Territory | CommuneIndex) -> CommuneMatch:
     index = territory if isinstance(territory, CommuneIndex) else commune_index(territory)
     normalized = normalize(text[:SHORT_ANSWER_CHARS])
     tokens = _place_tokens(normalized)[:_MAX_PLACE_TOKENS]

@@ -62,18 +62,23 @@ _KEYWORD_PHRASES: dict[Keyword, tuple[str, ...]] = {
         "|je ne veux plus de messages|ne plus recevoir|ne plus recevoir de sms|ne plus recevoir de messages"
         "|je ne veux plus recevoir|je ne veux plus rien recevoir|je ne veux plus recevoir de messages"
         "|je ne veux plus recevoir de sms|desabonner"
-        "|me desabonner|desabonnez moi|desabonnement|unsubscribe"
+        "|me desabonner|desabonnez moi|desabonnement|unsubscribe|arretez de m envoyer des messages"
+        "|arretez de m envoyer des sms|arretez de m ecrire|ne m envoyez plus de messages|ne m envoyez plus rien"
+        "|ne m envoyez plus de sms|je ne veux plus de vos messages|arretez de m envoyer"
         # Twilio's own opt-out words: Twilio blocks the number on them, so they must stop us too
         # (https://help.twilio.com/articles/223134027).
         "|stopall|stop all|end|cancel|quit|optout|opt out|revoke"
     ),
     Keyword.START: pipe(
         "start|unstop|start sms|demarrer|reabonner|me reabonner|reabonnement|reactiver|reprendre les sms"
-        "|reprendre les messages"
+        "|reprendre les messages|reprendre|retour|revenir|je reviens|me revoila|je veux revenir|recevoir a nouveau"
     ),
     Keyword.SIGNUP: pipe(
         "inscription|inscriptions|m inscrire|minscrire|inscrire|s inscrire|je m inscris|inscris moi|inscrivez moi"
-        "|nouvelle inscription|reinscription|me reinscrire|inscription atelier"
+        "|nouvelle inscription|reinscription|me reinscrire|inscription atelier|un atelier|atelier|ateliers"
+        "|des ateliers|un cours|des cours|participer|participer a un atelier|une formation|une place"
+        "|m inscrire a un atelier|m inscrire aux ateliers|s inscrire a un atelier|inscription a un atelier"
+        "|inscription aux ateliers|un autre atelier|venir a un atelier|aller a un atelier"
     ),
     Keyword.FORGET: pipe(
         "oublier|oubliez moi|oublie moi|oubliez|effacer|supprimer|supprimer mes donnees|effacer mes donnees"
@@ -95,7 +100,15 @@ _REQUESTS = tuple(
     + pipe("vous pouvez|merci de")
 )
 _REQUESTABLE = frozenset(
-    {Keyword.HELP, Keyword.CANCEL, Keyword.MY_WORKSHOPS, Keyword.ADVISER, Keyword.FORGET, Keyword.RESTART}
+    {
+        Keyword.HELP,
+        Keyword.CANCEL,
+        Keyword.MY_WORKSHOPS,
+        Keyword.ADVISER,
+        Keyword.FORGET,
+        Keyword.RESTART,
+        Keyword.SIGNUP,  # "je voudrais un atelier", "je voudrais m'inscrire"
+    }
 )
 _KEYWORD_OF: dict[str, Keyword] = {phrase: kw for kw, phrases in _KEYWORD_PHRASES.items() for phrase in phrases}
 _KEYWORD_KEYS: tuple[str, ...] = tuple(_KEYWORD_OF)
@@ -167,7 +180,7 @@ YES_WORDS = frozenset(
 )
 NO_WORDS = frozenset(squeeze(w) for w in pipe("non|n|nan|no|nope|nn|niet|impossible"))
 _YES_PHRASES = pipe(
-    "d accord|bien sur|c est bon|c est ok|ca marche|ca me va|je viens|je viendrai|je serai la|je serais la"
+    "d accord|d acc|d ac|bien sur|c est bon|c est ok|ca marche|ca me va|je viens|je viendrai|je serai la|je serais la"
     "|je serai present|je serai presente|j y serai|on sera la|nous serons la|nous viendrons|je confirme|c est note"
     "|avec plaisir|tout a fait|tres bien|pas de souci|pas de soucis|pas de probleme|pas de pb|sans probleme"
     "|sans souci|pourquoi pas"

@@ -1,20 +1,31 @@
-"""``atelier advisers list [--json]`` and ``atelier advisers add --name … [--phone …] [--telegram-id …]
-[--commune …]``: the team, and who may use the advisers' Telegram commands."""
+"""``atelier advisers list [--json]``, ``atelier advisers add --name … [--phone …] [--telegram-id …] [--commune …]
+[--email …] [--admin]`` and ``atelier advisers password EMAIL``: the team, who may use the advisers' Telegram
+commands, and who may sign in to the web console."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
 
 from bot.context import Context
 from bot.conversation.phones import national
-from bot.interfaces.cli.common import column, console, iso, listing, print_json
+from bot.interfaces.cli.common import AsOption, acting, column, console, fail, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.team import AdviserSummary, TeamReach, add_adviser, commune_names, list_advisers, team_reach
+from bot.service.accounts import account_by_email, check_password, set_password
+from bot.service.team import (
+    AdviserSummary,
+    TeamError,
+    TeamReach,
+    add_adviser,
+    commune_names,
+    list_advisers,
+    team_reach,
+)
 
-app = french_app(help="Conseillers : lister, ajouter.")
+app = french_app(help="Conseillers : lister, ajouter, mot de passe de la console.")
 
 
 def adviser_json(adviser: AdviserSummary, ctx: Context) -> dict[str, Any]:
@@ -25,6 +36,7 @@ def adviser_json(adviser: AdviserSummary, ctx: Context) -> dict[str, Any]:
         "telegram_user_id": adviser.telegram_user_id,
         "communes": commune_names(ctx, adviser.communes),
         "role": adviser.role,
+        "email": adviser.login,
         "created_at": iso(adviser.created_at, ctx),
     }
 
@@ -47,10 +59,12 @@ def list_(as_json: JsonOption = False) -> None:
         column(table, "Nom")
         column(table, "Téléphone", keep=14)
         column(table, "Telegram", keep=10)
+        column(table, "E-mail")
         column(table, "Communes", fold=True)
         for a in advisers:
             communes = ", ".join(commune_names(ctx, a.communes)) or "tout le territoire"
-            table.add_row(str(a.id), a.name, national(a.phone), str(a.telegram_user_id or ""), communes)
+            email = (a.login or "") + (" (admin)" if a.role == "admin" else "")
+            table.add_row(str(a.id), a.name, national(a.phone), str(a.telegram_user_id or ""), email, communes)
         console.print(table)
         reach_warning(await team_reach(ctx=ctx))
 
@@ -85,18 +99,63 @@ def add(
     commune: Annotated[
         list[str] | None, typer.Option("--commune", help="Commune suivie (répétable) ; aucune = tout le territoire.")
     ] = None,
+    email: Annotated[
+        str | None, typer.Option("--email", help="Adresse e-mail : l'identifiant de la console web.")
+    ] = None,
+    admin: Annotated[
+        bool,
+        typer.Option("--admin", help="Coordinateur : ajoute des conseillers, change leurs mots de passe."),
+    ] = False,
     as_json: JsonOption = False,
+    as_: AsOption = None,
 ) -> None:
     """Enregistrer un conseiller (ou compléter celui qui porte ce nom)."""
 
     async def action(ctx: Context) -> None:
         adviser = await add_adviser(
-            ctx=ctx, name=name, phone=phone, telegram_id=telegram_id, communes=tuple(commune or ())
-        )
+            ctx=ctx, name=name, phone=phone, telegram_id=telegram_id, communes=tuple(commune or ()), email=email,
+            admin=True if admin else None, actor=await acting(ctx, as_),
+        )  # fmt: skip
         if as_json:
             print_json(adviser_json(adviser, ctx))
             return
         communes = ", ".join(commune_names(ctx, adviser.communes)) or "tout le territoire"
         console.print(f"Conseiller n°{adviser.id} : {adviser.name} ({communes}).", highlight=False)
+
+    act(action)
+
+
+def _read_password() -> str:
+    """From standard input when it is not a terminal (scripts); asked twice, hidden, on a terminal."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = typer.prompt("Nouveau mot de passe", hide_input=True)
+    second = typer.prompt("Le même, encore une fois", hide_input=True)
+    if first != second:
+        fail("les deux mots de passe diffèrent. Rien n'a été changé.")
+    return str(first)
+
+
+@app.command("password")
+def password(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="L'adresse e-mail du conseiller.")],
+    as_: AsOption = None,
+) -> None:
+    """Définir le mot de passe de la console web (lu sur l'entrée standard hors terminal, demandé deux fois sinon).
+    Les sessions ouvertes de ce conseiller sont fermées."""
+
+    async def find(ctx: Context) -> int:
+        return (await account_by_email(ctx=ctx, email=email)).adviser_id
+
+    adviser_id = act(find)
+    secret = _read_password()
+    try:
+        check_password(secret)
+    except TeamError as exc:
+        fail(f"{exc} Rien n'a été changé.")
+
+    async def action(ctx: Context) -> None:
+        account = await set_password(ctx=ctx, adviser_id=adviser_id, password=secret, actor=await acting(ctx, as_))
+        console.print(f"Mot de passe enregistré pour {account.name} ({account.email}).", highlight=False)
 
     act(action)

@@ -15,7 +15,7 @@ import typer
 from bot.context import Context
 from bot.conversation.phones import national
 from bot.conversation.texts import channel_name
-from bot.interfaces.cli.common import confirm_or_refuse, console, fail, iso, print_json
+from bot.interfaces.cli.common import AS_HELP, acting, confirm_or_refuse, console, fail, iso, print_json
 from bot.interfaces.cli.french import FrenchGroup, french_app
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.broadcasts import Audience, Preview, Report, broadcast_report, preview_broadcast, send_broadcast
@@ -118,7 +118,7 @@ def send(
         str | None, typer.Option("--held-in", help="Les inscrits des ateliers à venir dans cette commune.")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer le coût sans rien envoyer.")] = False,
-    author: Annotated[str, typer.Option("--author", help="Qui envoie (votre nom).")] = "ligne de commande",
+    author: Annotated[str | None, typer.Option("--as", "--author", help=AS_HELP)] = None,
     as_json: JsonOption = False,
     yes: YesOption = False,
 ) -> None:
@@ -150,7 +150,7 @@ def send(
     confirm_or_refuse(f"Envoyer ce message à {preview.recipients} personne(s) ?", yes=yes)
 
     async def go(ctx: Context) -> int:
-        broadcast_id = await send_broadcast(ctx=ctx, audience=audience, body=text, author=author)
+        broadcast_id = await send_broadcast(ctx=ctx, audience=audience, body=text, actor=await acting(ctx, author))
         if not as_json:
             console.print(f"Diffusion n°{broadcast_id} enregistrée.", highlight=False)
             leaving = departure_lines(await broadcast_departures(ctx=ctx, broadcast_id=broadcast_id), ctx.tz)

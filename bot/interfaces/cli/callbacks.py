@@ -8,7 +8,7 @@ import typer
 
 from bot.context import Context
 from bot.conversation.phones import national
-from bot.interfaces.cli.common import column, console, fail, iso, listing, print_json
+from bot.interfaces.cli.common import AS_HELP, acting, column, console, fail, is_wide, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.callbacks import CallbackItem, find_callback, list_callbacks, mark_callback_done
@@ -27,6 +27,7 @@ def callback_json(item: CallbackItem, ctx: Context) -> dict[str, Any]:
         "created_at": iso(item.created_at, ctx),
         "handled_at": iso(item.handled_at, ctx),
         "handled_by": item.handled_by,
+        "reason": item.reason,
     }
 
 
@@ -45,12 +46,15 @@ def list_(
         if not items:
             console.print("Aucune demande de rappel en attente.")
             return
+        wide = is_wide()
         table = listing("Demandes de rappel")
         column(table, "N°", keep=3, right=True)
         column(table, "Demandé le", keep=11)
         column(table, "Nom")
         column(table, "Téléphone", keep=14)
-        column(table, "Commune")
+        if wide:
+            column(table, "Commune")
+        column(table, "Motif", fold=True)
         column(table, "Traité", fold=True)
         for item in items:
             done = f"{item.handled_at.astimezone(ctx.tz):%d/%m %H:%M} par {item.handled_by}" if item.handled_at else ""
@@ -59,7 +63,8 @@ def list_(
                 f"{item.created_at.astimezone(ctx.tz):%d/%m %H:%M}",
                 item.name or "(sans nom)",
                 national(item.phone) or (f"Telegram {item.telegram_chat_id}" if item.telegram_chat_id else "—"),
-                item.commune or "",
+                *([item.commune or ""] if wide else []),
+                item.reason or "",
                 done,
             )
         console.print(table)
@@ -70,12 +75,12 @@ def list_(
 @app.command("done")
 def done(
     callback_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de la demande.")],
-    by: Annotated[str, typer.Option("--by", help="Qui a rappelé (votre nom).")] = "conseiller",
+    by: Annotated[str | None, typer.Option("--as", "--by", help=AS_HELP)] = None,
 ) -> None:
     """Marquer une demande de rappel comme traitée."""
 
     async def action(ctx: Context) -> None:
-        if await mark_callback_done(ctx=ctx, callback_id=callback_id, by=by):
+        if await mark_callback_done(ctx=ctx, callback_id=callback_id, actor=await acting(ctx, by)):
             console.print(f"Demande n°{callback_id} marquée traitée.", highlight=False)
             return
         found = await find_callback(ctx=ctx, callback_id=callback_id)

@@ -1,4 +1,4 @@
-"""``atelier calls list [--all] [--json]`` and ``atelier calls done ID --outcome TEXTE [--by NOM]``: everyone an adviser
+"""``atelier calls list [--all] [--json]`` and ``atelier calls done ID --outcome TEXTE [--as NOM]``: everyone an adviser
 should phone today, why, and what to tell them. Translation only: the work is in ``bot.service.calls``."""
 
 from __future__ import annotations
@@ -10,15 +10,12 @@ import typer
 
 from bot.context import Context
 from bot.conversation.texts import when_fr
-from bot.interfaces.cli.common import console, iso, print_json
+from bot.interfaces.cli.common import AsOption, acting, console, iso, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.calls import CallItem, list_calls, mark_call_done
-from bot.service.team import acting_adviser
 
 app = french_app(help="À appeler : les personnes à téléphoner aujourd'hui, pourquoi, et quoi leur dire.")
-
-ByOption = Annotated[str | None, typer.Option("--by", help="Qui a appelé (votre nom ou votre numéro de conseiller).")]
 
 
 def call_json(item: CallItem, ctx: Context) -> dict[str, Any]:
@@ -94,13 +91,13 @@ def list_(
 def done(
     call_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'appel (voir atelier calls list).")],
     outcome: Annotated[str, typer.Option("--outcome", help="Ce qui a été convenu, par exemple « vient mardi ».")],
-    by: ByOption = None,
+    as_: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Noter qu'un appel est fait : qui a appelé, quand, et ce qui a été convenu."""
 
     async def action(ctx: Context) -> None:
-        actor = await acting_adviser(ctx=ctx, name=by)
+        actor = await acting(ctx, as_)
         item = await mark_call_done(ctx=ctx, call_id=call_id, outcome=outcome, actor=actor)
         if as_json:
             print_json(call_json(item, ctx))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -20,6 +21,8 @@ from bot.config import load_settings
 from bot.context import Context
 from bot.context import open_context as context_for
 from bot.interfaces.cli.french import ask_yes_no
+from bot.service.actors import Actor
+from bot.service.team import AmbiguousAdviserError, TeamError, find_adviser
 from bot.territory import TerritoryError, load_territory
 
 T = TypeVar("T")
@@ -86,6 +89,34 @@ def run(action: Callable[[Context], Awaitable[T]]) -> T:
             return await action(ctx)
 
     return asyncio.run(main())
+
+
+AS_HELP = "Qui agit, pour le journal : votre nom ou votre n° de conseiller (par défaut, l'utilisateur du système)."
+AsOption = Annotated[str | None, typer.Option("--as", help=AS_HELP)]
+
+
+def system_user() -> str:
+    """The operating system's login name: who ran the command, when no adviser is named."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (some containers)
+        return "ligne de commande"
+
+
+async def acting(ctx: Context, name: str | None, *, registered: bool = False) -> Actor:
+    """Who the command line records as acting: the registered adviser written by name or number; any other name
+    as written (or refused with ``registered``); without a name, the operating system's user."""
+    if name is None or not name.strip():
+        return Actor(system_user(), interface="cli")
+    try:
+        adviser = await find_adviser(ctx=ctx, name_or_id=name)
+    except AmbiguousAdviserError:
+        raise
+    except TeamError:
+        if registered:
+            raise
+        return Actor(name, interface="cli")
+    return Actor(adviser.name, adviser.id, interface="cli")
 
 
 def iso(moment: datetime | None, ctx: Context) -> str | None:

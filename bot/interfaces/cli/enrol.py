@@ -12,11 +12,10 @@ import typer
 
 from bot.context import Context
 from bot.conversation.texts import channel_name
-from bot.interfaces.cli.common import confirm_or_refuse, console, print_json
+from bot.interfaces.cli.common import acting, confirm_or_refuse, console, print_json
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.departures import departure_lines
 from bot.service.phone_enrolment import NumberOfSomeoneElseError, PhoneEnrolment, enrol_by_phone
-from bot.service.team import find_adviser
 
 
 def enrol(
@@ -25,7 +24,12 @@ def enrol(
     commune: Annotated[str, typer.Option("--commune", help="Sa commune (« st victor » convient).")],
     workshop: Annotated[int, typer.Option("--workshop", help="Numéro de l'atelier.")],
     level: Annotated[str | None, typer.Option("--level", help="débutant, intermédiaire, confirmé.")] = None,
-    adviser: Annotated[str | None, typer.Option("--adviser", help="Le conseiller qui inscrit (nom ou n°).")] = None,
+    adviser: Annotated[
+        str | None,
+        typer.Option(
+            "--adviser", "--as", help="Le conseiller qui inscrit (nom ou n°) ; par défaut, l'utilisateur du système."
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Inscrire même un numéro effacé autrefois, si la personne le demande.")
     ] = False,
@@ -36,11 +40,11 @@ def enrol(
 
     def attempt(owner_confirmed: bool) -> PhoneEnrolment | NumberOfSomeoneElseError:
         async def action(ctx: Context) -> PhoneEnrolment | NumberOfSomeoneElseError:
-            adviser_id = (await find_adviser(ctx=ctx, name_or_id=adviser)).id if adviser else None
+            actor = await acting(ctx, adviser, registered=True)
             try:
                 done = await enrol_by_phone(
                     ctx=ctx, name=name, phone=phone, commune=commune, workshop_id=workshop, level=level,
-                    adviser_id=adviser_id, force=force, owner_confirmed=owner_confirmed,
+                    actor=actor, force=force, owner_confirmed=owner_confirmed,
                 )  # fmt: skip
             except NumberOfSomeoneElseError as owner:
                 return owner

@@ -15,7 +15,18 @@ from bot.context import Context
 from bot.conversation.phones import national
 from bot.conversation.texts import LEVEL_NAMES, channel_name, rank_fr, when_fr
 from bot.interfaces.cli.calls import call_json
-from bot.interfaces.cli.common import column, confirm_or_refuse, console, fail, is_wide, iso, listing, print_json
+from bot.interfaces.cli.common import (
+    AsOption,
+    acting,
+    column,
+    confirm_or_refuse,
+    console,
+    fail,
+    is_wide,
+    iso,
+    listing,
+    print_json,
+)
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, YesOption, act, write_csv
 from bot.service.departures import departure_lines
@@ -34,7 +45,6 @@ from bot.service.residents import (
     unenrol,
     upcoming_bookings,
 )
-from bot.service.team import acting_adviser
 
 app = french_app(help="Résidents : lister, trouver, fiche, désinscrire, changer d'atelier, effacer.")
 
@@ -108,6 +118,7 @@ def list_(
 def erase(
     resident_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro du résident.")],
     yes: YesOption = False,
+    as_: AsOption = None,
 ) -> None:
     """Effacer les données d'une personne à sa demande (comme OUBLIER) ; ses places vont aux personnes en attente."""
 
@@ -119,7 +130,7 @@ def erase(
     confirm_or_refuse(f"Effacer définitivement les données de {who} ?", yes=yes)
 
     async def action(ctx: Context) -> None:
-        erased = await erase_resident_for(ctx=ctx, resident_id=resident_id)
+        erased = await erase_resident_for(ctx=ctx, resident_id=resident_id, actor=await acting(ctx, as_))
         promoted = f" {erased.promoted} personne(s) en attente ont reçu sa place." if erased.promoted else ""
         console.print(f"Données de la personne n°{resident_id} effacées.{promoted}", highlight=False)
 
@@ -132,7 +143,6 @@ def erase(
 PersonArgument = Annotated[
     str, typer.Argument(metavar="PERSONNE", help="Son numéro de personne, son nom ou son téléphone.")
 ]
-ByOption = Annotated[str | None, typer.Option("--by", help="Qui fait le changement (votre nom).")]
 
 
 async def person(ctx: Context, text: str) -> ResidentSummary:
@@ -355,7 +365,7 @@ def _told_lines(told: bool, promoted: Any, departures: Any, ctx: Context) -> lis
 def unenrol_(
     who: PersonArgument,
     workshop: Annotated[int | None, typer.Option("--workshop", help="L'atelier (s'il y en a plusieurs).")] = None,
-    by: ByOption = None,
+    as_: AsOption = None,
     yes: YesOption = False,
 ) -> None:
     """Désinscrire une personne qui a appelé pour annuler : sa place va à la première personne en attente."""
@@ -370,7 +380,7 @@ def unenrol_(
     )
 
     async def action(ctx: Context) -> None:
-        actor = await acting_adviser(ctx=ctx, name=by)
+        actor = await acting(ctx, as_)
         done = await unenrol(ctx=ctx, resident_id=resident.id, workshop_id=booking.workshop_id, actor=actor)
         console.print(
             f"C'est fait : {resident.name or 'la personne'} ne vient plus à l'atelier n°{done.workshop_id}.",
@@ -392,7 +402,7 @@ def move(
     waiting: Annotated[
         bool, typer.Option("--waiting", help="Si le nouvel atelier est complet, la mettre sur sa liste d'attente.")
     ] = False,
-    by: ByOption = None,
+    as_: AsOption = None,
     yes: YesOption = False,
 ) -> None:
     """Changer une personne d'atelier en une fois : une place dans le nouveau, la sienne à la personne en attente."""
@@ -407,7 +417,7 @@ def move(
     )
 
     async def action(ctx: Context) -> None:
-        actor = await acting_adviser(ctx=ctx, name=by)
+        actor = await acting(ctx, as_)
         done = await move_person(
             ctx=ctx, resident_id=resident.id, from_workshop_id=booking.workshop_id, to_workshop_id=to, actor=actor,
             allow_waiting=waiting,

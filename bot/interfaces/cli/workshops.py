@@ -27,6 +27,9 @@ from bot.conversation.phones import national
 from bot.conversation.texts import LEVEL_NAMES, channel_name, rank_fr, when_fr
 from bot.interfaces.cli import common
 from bot.interfaces.cli.common import (
+    AS_HELP,
+    AsOption,
+    acting,
     column,
     confirm_or_refuse,
     console,
@@ -52,7 +55,7 @@ from bot.service.exports import roster_csv
 from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import WorkshopFields
 from bot.service.stats import WalkIn, add_walk_in, attendance_sheet, mark_attendance
-from bot.service.team import acting_adviser, check_phone
+from bot.service.team import check_phone
 from bot.service.workshops import (
     Roster,
     RosterEntry,
@@ -80,7 +83,8 @@ CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (noms de champs en anglais, heures ISO 8601).")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Ne pas demander de confirmation.")]
-AuthorOption = Annotated[str, typer.Option("--author", help="Qui fait le changement (votre nom, pour le journal).")]
+# ``--author``: the name this option had before every changing command took ``--as``.
+AuthorOption = Annotated[str | None, typer.Option("--as", "--author", help=AS_HELP)]
 
 
 def act(action: Callable[[Context], Awaitable[T]]) -> T:
@@ -244,6 +248,7 @@ def add(
     capacity: Annotated[str, typer.Option(help="Nombre de places (1 à 30).")] = "6",
     adviser: Annotated[str, typer.Option(help="Conseiller responsable (nom enregistré).")] = "",
     as_json: JsonOption = False,
+    as_: AsOption = None,
 ) -> None:
     """Planifier un atelier."""
     fields = WorkshopFields(
@@ -259,7 +264,7 @@ def add(
     )
 
     async def action(ctx: Context) -> None:
-        workshop = await add_workshop(ctx=ctx, fields=fields, adviser=adviser or None)
+        workshop = await add_workshop(ctx=ctx, fields=fields, adviser=adviser or None, actor=await acting(ctx, as_))
         if as_json:
             print_json(workshop_json(workshop, ctx))
         else:
@@ -358,12 +363,13 @@ def _read(file: Path) -> bytes:
 def import_(
     file: Annotated[Path, typer.Argument(metavar="FICHIER.csv", help="Le planning (CSV ; « - » lit l'entrée).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Vérifier le fichier sans rien enregistrer.")] = False,
+    as_: AsOption = None,
 ) -> None:
     """Importer un planning (tableur CSV) : toutes les lignes, ou aucune si l'une est fausse."""
     data = _read(file)
 
     async def action(ctx: Context) -> None:
-        result = await import_planning(ctx=ctx, data=data, dry_run=dry_run)
+        result = await import_planning(ctx=ctx, data=data, dry_run=dry_run, actor=await acting(ctx, as_))
         if result.ignored_columns:
             console.print(
                 f"[yellow]Attention :[/yellow] colonne(s) ignorée(s), non reconnue(s) : "
@@ -393,14 +399,14 @@ def import_(
 def cancel(
     workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
     reason: Annotated[str, typer.Option("--reason", help="La raison, donnée aux personnes inscrites.")],
-    author: AuthorOption = "ligne de commande",
+    author: AuthorOption = None,
     yes: YesOption = False,
 ) -> None:
     """Annuler un atelier ; chaque inscrit ou personne en attente est prévenu, et d'autres ateliers proposés."""
 
     async def preview(ctx: Context) -> str:
         report = await cancel_workshop_and_notify(
-            ctx=ctx, workshop_id=workshop_id, reason=reason, author=author, preview=True
+            ctx=ctx, workshop_id=workshop_id, reason=reason, actor=await acting(ctx, author), preview=True
         )
         w = report.workshop
         return f"Annuler l'{_describe(w, ctx)} ? {_concerned(w)}."
@@ -408,7 +414,8 @@ def cancel(
     confirm_or_refuse(act(preview), yes=yes)
 
     async def action(ctx: Context) -> None:
-        report = await cancel_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, reason=reason, author=author)
+        actor = await acting(ctx, author)
+        report = await cancel_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, reason=reason, actor=actor)
         console.print(f"Atelier n°{workshop_id} annulé. {_concerned(report.workshop)}.", highlight=False)
         for line in report_lines(report, ctx.tz):
             console.print(line, highlight=False)
@@ -432,7 +439,7 @@ def move(
     commune: Annotated[str | None, typer.Option(help="Nouvelle commune (lieu par défaut : la mairie).")] = None,
     venue: Annotated[str | None, typer.Option(help="Nouveau lieu.")] = None,
     address: Annotated[str | None, typer.Option(help="Adresse du nouveau lieu, s'il est nouveau.")] = None,
-    author: AuthorOption = "ligne de commande",
+    author: AuthorOption = None,
     yes: YesOption = False,
 ) -> None:
     """Déplacer un atelier (date, horaire ou lieu) ; chaque inscrit ou personne en attente est prévenu."""
@@ -440,7 +447,7 @@ def move(
 
     async def preview(ctx: Context) -> str:
         report = await move_workshop_and_notify(
-            ctx=ctx, workshop_id=workshop_id, change=change, author=author, preview=True
+            ctx=ctx, workshop_id=workshop_id, change=change, actor=await acting(ctx, author), preview=True
         )
         assert report.new is not None  # noqa: S101 - a move always has a new place and time
         new = f"{when_fr(report.new.starts_at, ctx.tz)} – {report.new.ends_at.astimezone(ctx.tz):%H:%M}"
@@ -452,7 +459,8 @@ def move(
     confirm_or_refuse(act(preview), yes=yes)
 
     async def action(ctx: Context) -> None:
-        report = await move_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, change=change, author=author)
+        actor = await acting(ctx, author)
+        report = await move_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, change=change, actor=actor)
         assert report.new is not None  # noqa: S101 - a move always has a new place and time
         console.print(
             f"Atelier n°{workshop_id} déplacé au {when_fr(report.new.starts_at, ctx.tz)}, {report.new.venue} "
@@ -475,7 +483,7 @@ def edit(
     adviser: Annotated[
         str | None, typer.Option("--adviser", help="Conseiller responsable (nom enregistré, ou « aucun »).")
     ] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Qui fait le changement (votre nom).")] = None,
+    as_: AsOption = None,
     yes: YesOption = False,
 ) -> None:
     """Modifier un atelier sans l'annuler : places (en plus : les personnes en attente ont une place, dans l'ordre,
@@ -483,7 +491,7 @@ def edit(
     change = WorkshopEdit(capacity=capacity, topic=topic, adviser=adviser)
 
     async def preview(ctx: Context) -> str:
-        actor = await acting_adviser(ctx=ctx, name=by)
+        actor = await acting(ctx, as_)
         report = await edit_workshop_and_notify(
             ctx=ctx, workshop_id=workshop_id, edit=change, actor=actor, preview=True
         )
@@ -493,7 +501,7 @@ def edit(
     confirm_or_refuse(act(preview) + "Confirmer", yes=yes)
 
     async def action(ctx: Context) -> None:
-        actor = await acting_adviser(ctx=ctx, name=by)
+        actor = await acting(ctx, as_)
         report = await edit_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, edit=change, actor=actor)
         console.print(f"Atelier n°{workshop_id} modifié.", highlight=False)
         for line in edit_lines(report, ctx.tz):
@@ -509,7 +517,7 @@ def attendance(
         list[int] | None, typer.Option("--present", help="N° de résident venu (répétable ; voir roster).")
     ] = None,
     absent: Annotated[list[int] | None, typer.Option("--absent", help="N° de résident absent (répétable).")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Qui note les présences (votre nom).")] = None,
+    as_: AsOption = None,
 ) -> None:
     """Noter qui est venu (sur un terminal, sans --present ni --absent : une question par personne, puis les
     personnes venues sans inscription)."""
@@ -519,8 +527,9 @@ def attendance(
         came, missed, walk_ins = _ask_attendance(workshop_id)
 
     async def action(ctx: Context) -> None:
+        actor = await acting(ctx, as_)
         if came or missed:
-            done = await mark_attendance(ctx=ctx, workshop_id=workshop_id, present=came, absent=missed)
+            done = await mark_attendance(ctx=ctx, workshop_id=workshop_id, present=came, absent=missed, actor=actor)
             counts = Counter(status.value for status in done.marked.values())
             console.print(
                 f"Présences de l'atelier n°{workshop_id} : {counts['attended']} présent(s), "
@@ -530,7 +539,6 @@ def attendance(
             for rid, status in done.marked.items():
                 said = "présent" if status.value == "attended" else "absent"
                 console.print(f"  n°{rid} {done.names[rid]} : {said}", highlight=False)
-        actor = await acting_adviser(ctx=ctx, name=by)
         for typed in walk_ins:
             added = await add_walk_in(
                 ctx=ctx, workshop_id=workshop_id, name=typed.name, phone=typed.phone, commune=typed.commune,
@@ -601,7 +609,7 @@ def walk_in(
         str | None, typer.Option("--phone", help="Son numéro, si elle accepte de recevoir nos messages.")
     ] = None,
     commune: Annotated[str | None, typer.Option("--commune", help="Sa commune.")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Qui la note (votre nom).")] = None,
+    as_: AsOption = None,
     yes: YesOption = False,
 ) -> None:
     """Noter présente une personne venue sans être inscrite (elle compte dans les chiffres ; avec un numéro, elle
@@ -609,7 +617,7 @@ def walk_in(
 
     def attempt(owner_confirmed: bool) -> WalkIn | NumberOfSomeoneElseError:
         async def action(ctx: Context) -> WalkIn | NumberOfSomeoneElseError:
-            actor = await acting_adviser(ctx=ctx, name=by)
+            actor = await acting(ctx, as_)
             try:
                 return await add_walk_in(
                     ctx=ctx, workshop_id=workshop_id, name=name, phone=phone, commune=commune, actor=actor,

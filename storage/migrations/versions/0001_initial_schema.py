@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 09:22:40.537091
+Create Date: 2026-12-05 09:43:39.132906
 """
 
 from collections.abc import Sequence
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=True),
         sa.Column("telegram_user_id", sa.BigInteger(), nullable=True),
-        sa.Column("login", sa.String(length=100), nullable=True),
+        sa.Column("login", sa.String(length=254), nullable=True),
         sa.Column("password_hash", sa.String(length=300), nullable=True),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("communes", sa.JSON(), nullable=False),
@@ -60,6 +60,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_instance_secrets")),
     )
     op.create_table(
+        "login_failures",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("at", storage.models.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
+    )
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.create_index("ix_login_failures_key_at", ["key", "at"], unique=False)
+
+    op.create_table(
         "send_pace",
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("next_at", storage.models.UtcDateTime(timezone=True), nullable=False),
@@ -80,6 +90,24 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["adviser_id"], ["advisers.id"], name=op.f("fk_broadcasts_adviser_id_advisers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcasts")),
     )
+    op.create_table(
+        "console_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("adviser_id", sa.Integer(), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", storage.models.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["adviser_id"], ["advisers.id"], name=op.f("fk_console_sessions_adviser_id_advisers"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_console_sessions")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_console_sessions_token_hash")),
+    )
+    with op.batch_alter_table("console_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_console_sessions_adviser_id"), ["adviser_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_console_sessions_expires_at"), ["expires_at"], unique=False)
+
     op.create_table(
         "residents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -103,13 +131,20 @@ def upgrade() -> None:
         sa.Column("erased", sa.Boolean(), nullable=False),
         sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_activity_at", storage.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("companion_of_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["commune_insee"], ["communes.insee"], name=op.f("fk_residents_commune_insee_communes")
+        ),
+        sa.ForeignKeyConstraint(
+            ["companion_of_id"], ["residents.id"], name=op.f("fk_residents_companion_of_id_residents")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_residents")),
         sa.UniqueConstraint("phone", name=op.f("uq_residents_phone")),
         sa.UniqueConstraint("telegram_chat_id", name=op.f("uq_residents_telegram_chat_id")),
     )
+    with op.batch_alter_table("residents", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_residents_companion_of_id"), ["companion_of_id"], unique=False)
+
     op.create_table(
         "venues",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -127,6 +162,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("resident_id", sa.Integer(), nullable=False),
         sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
         sa.Column("handled_at", storage.models.UtcDateTime(timezone=True), nullable=True),
         sa.Column("handled_by", sa.String(length=200), nullable=True),
@@ -194,6 +230,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("workshops", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_workshops_starts_at"), ["starts_at"], unique=False)
+
+    op.create_table(
+        "audit_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", storage.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("interface", sa.String(length=20), nullable=False),
+        sa.Column("adviser_id", sa.Integer(), nullable=True),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("action", sa.String(length=50), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("workshop_id", sa.Integer(), nullable=True),
+        sa.Column("resident_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["adviser_id"], ["advisers.id"], name=op.f("fk_audit_events_adviser_id_advisers"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"], ["residents.id"], name=op.f("fk_audit_events_resident_id_residents"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["workshop_id"], ["workshops.id"], name=op.f("fk_audit_events_workshop_id_workshops"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+    )
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_events_at"), ["at"], unique=False)
+        batch_op.create_index("ix_audit_resident", ["resident_id", "at"], unique=False)
+        batch_op.create_index("ix_audit_workshop", ["workshop_id", "at"], unique=False)
 
     op.create_table(
         "enrolments",
@@ -439,6 +502,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_enrolments_workshop_status")
 
     op.drop_table("enrolments")
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_workshop")
+        batch_op.drop_index("ix_audit_resident")
+        batch_op.drop_index(batch_op.f("ix_audit_events_at"))
+
+    op.drop_table("audit_events")
     with op.batch_alter_table("workshops", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_workshops_starts_at"))
 
@@ -447,9 +516,21 @@ def downgrade() -> None:
     op.drop_table("conversations")
     op.drop_table("callback_requests")
     op.drop_table("venues")
+    with op.batch_alter_table("residents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_residents_companion_of_id"))
+
     op.drop_table("residents")
+    with op.batch_alter_table("console_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_console_sessions_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_console_sessions_adviser_id"))
+
+    op.drop_table("console_sessions")
     op.drop_table("broadcasts")
     op.drop_table("send_pace")
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.drop_index("ix_login_failures_key_at")
+
+    op.drop_table("login_failures")
     op.drop_table("instance_secrets")
     op.drop_table("erased_identities")
     with op.batch_alter_table("communes", schema=None) as batch_op:

@@ -1,0 +1,102 @@
+"""How the console writes dates, phone numbers, levels and statuses: Jinja filters, French throughout."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+import phonenumbers
+from babel.dates import format_date
+from jinja2 import Environment
+
+from bot.conversation.texts import CHANNEL_NAMES, LEVEL_NAMES
+from storage.enums import EnrolmentStatus, Level, MessageKind, MessageStatus
+
+ENROLMENT_FR = {
+    EnrolmentStatus.seated: "inscrit",
+    EnrolmentStatus.waiting: "en attente",
+    EnrolmentStatus.cancelled: "désinscrit",
+    EnrolmentStatus.attended: "présent",
+    EnrolmentStatus.absent: "absent",
+}
+MESSAGE_STATUS_FR = {
+    MessageStatus.pending: "à envoyer",
+    MessageStatus.sending: "en cours",
+    MessageStatus.sent: "envoyé",
+    MessageStatus.delivered: "reçu",
+    MessageStatus.failed: "échec",
+    MessageStatus.cancelled: "retiré",
+    MessageStatus.expired: "expiré",
+}
+KIND_FR = {
+    MessageKind.reply: "réponse",
+    MessageKind.reminder: "rappel",
+    MessageKind.change_notice: "changement",
+    MessageKind.broadcast: "diffusion",
+    MessageKind.promotion: "place libérée",
+    MessageKind.confirmation: "confirmation",
+    MessageKind.adviser_notice: "conseiller",
+}
+CHANNEL_FR: dict[str | None, str] = {None: "injoignable"} | dict(CHANNEL_NAMES.items())
+REASON_FR = {
+    "no_channel": "ni mobile ni Telegram",
+    "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
+    "opted_out": "a demandé STOP",
+    "failed": "échec d'envoi",
+    "expired": "message expiré sans partir",
+    "cancelled": "message retiré avant l'envoi",
+}
+CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
+
+
+def phone_fr(number: str | None) -> str:
+    """+33470051234 → 04 70 05 12 34: what an adviser dials."""
+    if not number:
+        return ""
+    try:
+        parsed = phonenumbers.parse(number, "FR")
+    except phonenumbers.NumberParseException:
+        return number
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+
+
+def install(env: Environment, tz: tzinfo) -> None:
+    def local(moment: datetime) -> datetime:
+        return moment.astimezone(tz)
+
+    def day(moment: datetime | date, pattern: str = "EEEE d MMMM") -> str:
+        value = local(moment) if isinstance(moment, datetime) else moment
+        return str(format_date(value, pattern, locale="fr_FR"))
+
+    def hm(moment: datetime) -> str:
+        value = local(moment)
+        return f"{value:%H:%M}"
+
+    def when(moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        value = local(moment)
+        return f"{format_date(value, 'EEE d MMM yyyy', locale='fr_FR')} à {value:%H:%M}"
+
+    def level(value: Level | str | None) -> str:
+        return LEVEL_NAMES[Level(value)] if value else ""
+
+    def lookup(table: dict[Any, str]) -> Any:
+        return lambda value: table.get(value, str(value) if value is not None else "")
+
+    env.filters.update(
+        day=day,
+        hm=hm,
+        when=when,
+        phone=phone_fr,
+        level=level,
+        enrolment=lookup(ENROLMENT_FR),  # StrEnum members and their strings alike
+        message_status=lookup(MESSAGE_STATUS_FR),
+        kind=lookup(KIND_FR),
+        channel=lookup(CHANNEL_FR),
+        reason=lookup(REASON_FR),
+        confirmed=lookup(CONFIRMED_FR),
+        euros=lambda amount: f"{amount:.2f} €".replace(".", ","),
+        iso=lambda moment: local(moment).isoformat() if moment else "",
+    )
+    env.globals["levels"] = [(lvl.value, LEVEL_NAMES[lvl]) for lvl in Level]

@@ -1,0 +1,171 @@
+"""A workshop's page: details, roster, waiting list, history; cancel and move through a preview that lists every
+message; the printable sign-in sheet; attendance (phone-sized); enrolling someone who phoned."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.interfaces.web.base import Web, form_of, int_or_none, sentence
+from bot.service.accounts import SignedIn
+from bot.service.audit import history
+from bot.service.changes import MoveRequest, cancel_workshop_and_notify, move_workshop_and_notify
+from bot.service.phone_enrolment import enrol_by_phone
+from bot.service.stats import mark_attendance
+from bot.service.workshops import Roster, RosterEntry, WorkshopError, roster
+from storage.enums import EnrolmentStatus, WorkshopStatus
+
+MOVE_FIELDS = ("date", "start", "end", "commune", "venue", "address")
+
+
+async def _roster(web: Web, request: Request) -> Roster | None:
+    workshop_id = int_or_none(request.path_params.get("workshop_id"))
+    if workshop_id is None:
+        return None
+    try:
+        return await roster(ctx=web.ctx, workshop_id=workshop_id)
+    except WorkshopError:
+        return None
+
+
+def _not_found(web: Web, request: Request, user: SignedIn) -> Response:
+    return web.render(request, "error.html", user=user, status=404, message="Cet atelier n'existe pas.")
+
+
+def _split(found: Roster) -> tuple[list[RosterEntry], list[RosterEntry]]:
+    seated = [e for e in found.enrolments if e.status != EnrolmentStatus.waiting]
+    waiting = [e for e in found.enrolments if e.status == EnrolmentStatus.waiting]
+    return seated, waiting
+
+
+async def page(web: Web, request: Request, user: SignedIn) -> Response:
+    found = await _roster(web, request)
+    if found is None:
+        return _not_found(web, request, user)
+    seated, waiting = _split(found)
+    w = found.workshop
+    now = web.ctx.now()
+    return web.render(
+        request,
+        "workshop.html",
+        user=user,
+        w=w,
+        seated=seated,
+        waiting=waiting,
+        events=await history(ctx=web.ctx, workshop_id=w.id),
+        changeable=w.status == WorkshopStatus.planned and w.starts_at > now,
+        started=w.status == WorkshopStatus.planned and w.starts_at <= now,
+        done=request.query_params.get("fait"),
+    )
+
+
+async def sheet(web: Web, request: Request, user: SignedIn) -> Response:
+    found = await _roster(web, request)
+    if found is None:
+        return _not_found(web, request, user)
+    seated, _ = _split(found)
+    return web.render(request, "sheet.html", user=user, w=found.workshop, seated=seated, blank=max(4, 10 - len(seated)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cancel and move: form → preview (every message listed) → confirm
+
+
+async def cancel(web: Web, request: Request, user: SignedIn) -> Response:
+    """GET: the form. POST ``/apercu``: the preview. POST: confirm."""
+    found = await _roster(web, request)
+    if found is None:
+        return _not_found(web, request, user)
+    w = found.workshop
+    if request.method == "GET":
+        return web.render(request, "cancel.html", user=user, w=w, reason="", errors=[])
+    reason = form_of(request).get("reason")
+    preview = request.url.path.endswith("/apercu")
+    try:
+        report = await cancel_workshop_and_notify(
+            ctx=web.ctx, workshop_id=w.id, reason=reason, actor=user.actor, preview=preview
+        )
+    except WorkshopError as exc:
+        return web.render(request, "cancel.html", user=user, w=w, reason=reason, errors=exc.problems, status=400)
+    return web.render(request, "change.html", user=user, w=w, report=report, hidden={"reason": reason})
+
+
+async def move(web: Web, request: Request, user: SignedIn) -> Response:
+    found = await _roster(web, request)
+    if found is None:
+        return _not_found(web, request, user)
+    w = found.workshop
+    communes = sorted(web.ctx.territory.communes, key=lambda c: c.name)
+    venues = sorted({v.name for v in web.ctx.territory.venues})
+    if request.method == "GET":
+        return web.render(
+            request, "move.html", user=user, w=w, values={}, errors=[], communes=communes, venues=venues
+        )  # fmt: skip
+    form = form_of(request)
+    values = {name: form.get(name).strip() for name in MOVE_FIELDS}
+    change = MoveRequest(**{k: (v or None) for k, v in values.items()})
+    preview = request.url.path.endswith("/apercu")
+    try:
+        report = await move_workshop_and_notify(
+            ctx=web.ctx, workshop_id=w.id, change=change, actor=user.actor, preview=preview
+        )
+    except WorkshopError as exc:
+        return web.render(
+            request, "move.html", user=user, w=w, values=values, errors=exc.problems, communes=communes,
+            venues=venues, status=400,
+        )  # fmt: skip
+    return web.render(request, "change.html", user=user, w=w, report=report, hidden=values)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Attendance and enrolment by phone
+
+
+async def attendance(web: Web, request: Request, user: SignedIn) -> Response:
+    found = await _roster(web, request)
+    if found is None:
+        return _not_found(web, request, user)
+    seated, _ = _split(found)
+    w = found.workshop
+    if request.method == "GET":
+        return web.render(request, "attendance.html", user=user, w=w, seated=seated, errors=[], saved=False)
+    form = form_of(request)
+    present, absent = [], []
+    for entry in seated:
+        answer = form.get(f"p{entry.resident_id}")
+        if answer == "present":
+            present.append(entry.resident_id)
+        elif answer == "absent":
+            absent.append(entry.resident_id)
+    try:
+        await mark_attendance(ctx=web.ctx, workshop_id=w.id, present=present, absent=absent, actor=user.actor)
+    except WorkshopError as exc:
+        return web.render(
+            request, "attendance.html", user=user, w=w, seated=seated, errors=exc.problems, saved=False, status=400
+        )  # fmt: skip
+    return web.see_other(f"/ateliers/{w.id}", fait="presences")
+
+
+async def enrol(web: Web, request: Request, user: SignedIn) -> Response:
+    found = await _roster(web, request)
+    if found is None:
+        return _not_found(web, request, user)
+    w = found.workshop
+    communes = sorted(web.ctx.territory.communes, key=lambda c: c.name)
+    if request.method == "GET":
+        return web.render(request, "enrol.html", user=user, w=w, values={}, errors=[], communes=communes)
+    form = form_of(request)
+    values = {name: form.get(name).strip() for name in ("name", "phone", "commune")}
+    try:
+        done = await enrol_by_phone(
+            ctx=web.ctx, name=values["name"], phone=values["phone"], commune=values["commune"], workshop_id=w.id,
+            actor=user.actor,
+        )  # fmt: skip
+    except WorkshopError as exc:
+        return web.render(
+            request, "enrol.html", user=user, w=w, values=values, errors=exc.problems, communes=communes, status=400
+        )  # fmt: skip
+    return web.render(request, "enrolled.html", user=user, w=w, done=done)
+
+
+__all__ = ["attendance", "cancel", "enrol", "move", "page", "sentence", "sheet"]

@@ -1,0 +1,99 @@
+"""A small world for the web console's tests: the app (no lifespan: no scheduler, nothing leaves), a fixed clock,
+workshops, residents seated, a call-back request, a broadcast, and an adviser signed in through the service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.context import Context
+from bot.service.accounts import set_password, sign_in, signed_in
+from bot.service.broadcasts import Audience, send_broadcast
+from bot.service.callbacks import request_callback
+from bot.service.team import add_adviser
+from storage.models import Base, Resident
+from tests.helpers.clock import Clock
+from tests.helpers.world import JULIE, Town, in_2026
+
+PASSWORD = "un mot de passe assez long"
+EMAIL = "claire@example.fr"
+# Rows that reading a page may write (a sign-in, a failed one): not part of "what changed".
+IGNORED = {"console_sessions", "login_failures"}
+
+
+@dataclass
+class ConsoleWorld:
+    app: Starlette
+    ctx: Context
+    client: httpx.AsyncClient
+    town: Town
+    token: str
+    csrf: str
+    workshop_id: int  # in a week, two people seated, one waiting
+    started_id: int  # started an hour ago, one person seated
+    resident_id: int
+    callback_id: int
+    broadcast_id: int
+    adviser_id: int
+
+    async def fingerprint(self) -> str:
+        """A digest of every row of every table (sessions and failed sign-ins aside): equal means nothing changed."""
+        return await self.town.fingerprint(ignore=IGNORED)
+
+    def anonymous(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="https://testserver")
+
+
+@asynccontextmanager
+async def console_world(settings: Settings, now: datetime) -> AsyncIterator[ConsoleWorld]:
+    clock = Clock(now)
+    app = create_app(settings, clock=clock)
+    ctx: Context = app.state.ctx
+    town = Town(ctx, clock)
+    workshop_id = await town.workshop("Saint-Victor", in_2026(9, 14), capacity=2)
+    started_id = await town.workshop("Domérat", now - timedelta(hours=1))
+    resident_id = await town.resident("Martine Dupont", phone="+33612345678")
+    for rid in (resident_id, await town.resident("Jean Morel", phone="+33612345679")):
+        await town.seat(rid, workshop_id)
+    await town.seat(await town.resident("Paul Petit", phone="+33612345680"), workshop_id)  # waits
+    clock.now = now - timedelta(days=1)
+    await town.seat(await town.resident("Rose Blanc", phone="+33612345681"), started_id)
+    clock.now = now
+    async with ctx.db.write() as session:
+        resident = await session.get(Resident, resident_id)
+        assert resident is not None
+        callback_id = (await request_callback(session=session, resident=resident, now=now)).id
+    broadcast_id = await send_broadcast(
+        ctx=ctx, audience=Audience(workshop_id=workshop_id), body="Pensez à votre tablette.", actor=JULIE
+    )
+    adviser = await add_adviser(ctx=ctx, name="Claire Martin", email=EMAIL, admin=True, actor=JULIE)
+    await set_password(ctx=ctx, adviser_id=adviser.id, password=PASSWORD, actor=JULIE)
+    outcome = await sign_in(ctx=ctx, email=EMAIL, password=PASSWORD, address="127.0.0.1")
+    assert outcome.token is not None
+    user = await signed_in(ctx=ctx, token=outcome.token)
+    assert user is not None
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(
+        transport=transport, base_url="https://testserver", cookies={"atelier_session": outcome.token}
+    )
+    try:
+        yield ConsoleWorld(
+            app, ctx, client, town, outcome.token, user.csrf_token, workshop_id, started_id, resident_id,
+            callback_id, broadcast_id, adviser.id,
+        )  # fmt: skip
+    finally:
+        await client.aclose()
+        await ctx.db.dispose()
+
+
+async def count_rows(ctx: Context, model: type[Base]) -> int:
+    async with ctx.db.read() as session:
+        return len((await session.execute(select(model))).unique().scalars().all())
