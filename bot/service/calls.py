@@ -190,7 +190,7 @@ def promotion_script(*, workshop: Workshop, ctx: Context) -> str:
 def cancelled_script(*, starts_at: datetime, commune: str, reason: str, ctx: Context) -> str:
     return (
         f"L'atelier du {say.when_fr(starts_at, ctx.tz)} à {commune} n'aura pas lieu ({reason}). "
-        "Proposez-lui un autre atelier (atelier residents move)."
+        "Proposez-lui un autre atelier : atelier workshops list, puis atelier enrol … --workshop N°."
     )
 
 

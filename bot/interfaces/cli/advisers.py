@@ -11,7 +11,7 @@ import typer
 
 from bot.context import Context
 from bot.conversation.phones import national
-from bot.interfaces.cli.common import AsOption, acting, column, console, fail, iso, listing, print_json
+from bot.interfaces.cli.common import AsOption, acting, column, console, fail, is_wide, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.accounts import account_by_email, check_password, set_password
@@ -54,17 +54,20 @@ def list_(as_json: JsonOption = False) -> None:
             console.print("Aucun conseiller. Ajoutez-en un : atelier advisers add --name … --phone …")
             reach_warning(await team_reach(ctx=ctx))
             return
+        wide = is_wide()  # 80 columns: the Telegram number only in a wide terminal (or --json)
         table = listing("Conseillers")
         column(table, "N°", keep=3, right=True)
         column(table, "Nom")
         column(table, "Téléphone", keep=14)
-        column(table, "Telegram", keep=10)
+        if wide:
+            column(table, "Telegram", keep=10)
         column(table, "E-mail")
         column(table, "Communes", fold=True)
         for a in advisers:
             communes = ", ".join(commune_names(ctx, a.communes)) or "tout le territoire"
             email = (a.login or "") + (" (admin)" if a.role == "admin" else "")
-            table.add_row(str(a.id), a.name, national(a.phone), str(a.telegram_user_id or ""), email, communes)
+            telegram = [str(a.telegram_user_id or "")] if wide else []
+            table.add_row(str(a.id), a.name, national(a.phone), *telegram, email, communes)
         console.print(table)
         reach_warning(await team_reach(ctx=ctx))
 
