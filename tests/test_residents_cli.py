@@ -47,8 +47,10 @@ def test_a_name_several_people_have_is_not_guessed(db_url: str) -> None:
     result = atelier(db_url, "residents", "unenrol", "dupont", "--yes")
     assert result.exit_code == 1
     assert "2 personnes correspondent à « dupont »" in result.stderr and "Donnez son numéro" in result.stderr
+    assert "Rien n'a été changé" in result.stderr
     unknown = atelier(db_url, "residents", "show", "durand")
     assert unknown.exit_code == 1 and "personne ne correspond à « durand »" in unknown.stderr
+    assert "Rien n'a été changé" not in unknown.stderr  # looking changes nothing: nothing to reassure about
 
 
 def test_unenrol_someone_who_phoned(db_url: str) -> None:

@@ -145,22 +145,23 @@ PersonArgument = Annotated[
 ]
 
 
-async def person(ctx: Context, text: str) -> ResidentSummary:
-    """The one person ``text`` names: a person number, else a name or a phone number that fits only them."""
+async def person(ctx: Context, text: str, *, changes: bool = True) -> ResidentSummary:
+    """The one person ``text`` names: a person number, else a name or a phone number that fits only them.
+    ``changes``: the command would change something (the refusal says nothing was)."""
     typed = text.strip()
     if typed.isdigit() and len(typed) <= 6:
         return await get_resident(ctx=ctx, resident_id=int(typed))
     found = await find_residents(ctx=ctx, text=typed)
     if len(found) != 1:
-        fail(_not_one(typed, found))
+        fail(_not_one(typed, found) + (" Rien n'a été changé." if changes else ""))
     return found[0]
 
 
 def _not_one(typed: str, found: list[ResidentSummary]) -> str:
     if not found:
-        return f"personne ne correspond à « {typed} » (voir « atelier residents find »). Rien n'a été changé."
+        return f"personne ne correspond à « {typed} » (voir « atelier residents find »)."
     some = " ; ".join(f"n°{r.id} {r.name or '(sans nom)'} {national(r.phone)}".strip() for r in found[:5])
-    return f"{len(found)} personnes correspondent à « {typed} » : {some}. Donnez son numéro. Rien n'a été changé."
+    return f"{len(found)} personnes correspondent à « {typed} » : {some}. Donnez son numéro."
 
 
 @app.command("find")
@@ -308,7 +309,7 @@ def show(who: PersonArgument, as_json: JsonOption = False) -> None:
     """La fiche d'une personne : ses ateliers passés et à venir, ses messages et ce qu'ils sont devenus, ses appels."""
 
     async def action(ctx: Context) -> None:
-        found = await person(ctx, who)
+        found = await person(ctx, who, changes=False)
         record = await resident_record(ctx=ctx, resident_id=found.id)
         if as_json:
             print_json(
