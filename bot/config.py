@@ -9,14 +9,17 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, quote_plus
 
+import phonenumbers
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.conversation.phones import SERVED_BY_DEFAULT
 from bot.scheduler.planning import (
     CallHours,
     QuietHours,
@@ -54,6 +57,31 @@ def parse_retention(value: str) -> timedelta:
     if unit.startswith(("year", "an")):
         return timedelta(days=365 * count)
     return timedelta(days=count)
+
+
+def parse_countries(value: str) -> tuple[str, ...]:
+    """``FR,GP,MQ`` → ("FR", "GP", "MQ"): ISO 3166 codes as phonenumbers knows them."""
+    codes = tuple(code.strip().upper() for code in value.split(",") if code.strip())
+    unknown = [code for code in codes if code not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown or not codes:
+        raise ValueError(f"ATELIER_SERVED_COUNTRIES lists country codes such as FR,GP,MQ, not {value!r}")
+    return codes
+
+
+@dataclass(frozen=True)
+class ReplyLimit:
+    """At most ``count`` replies to one number or chat within ``window``; then one notice, then silence."""
+
+    count: int
+    window: timedelta
+
+
+def parse_reply_limit(value: str) -> ReplyLimit:
+    """``20/10m``: 20 replies in 10 minutes."""
+    count, _, window = value.partition("/")
+    if not count.strip().isdigit() or int(count) < 1 or not window.strip():
+        raise ValueError(f"ATELIER_REPLY_LIMIT is written 20/10m, not {value!r}")
+    return ReplyLimit(int(count), parse_duration(window.strip()))
 
 
 def parse_delays(value: str) -> tuple[float, ...]:
@@ -108,6 +136,13 @@ class Settings(BaseSettings):
     # A public URL without a Twilio auth token lets anyone post to the SMS webhook as any resident: `atelier serve`
     # refuses that unless this says it is a local trial (a tunnel to a laptop, say).
     allow_unsigned: bool = Field(False, validation_alias="ATELIER_ALLOW_UNSIGNED")
+    # Numbers of other countries are not signed up, reminded or passed to advisers (SMS pumping costs money).
+    served_countries: Annotated[tuple[str, ...], NoDecode] = Field(
+        SERVED_BY_DEFAULT, validation_alias="ATELIER_SERVED_COUNTRIES"
+    )
+    reply_limit: Annotated[ReplyLimit, NoDecode] = Field(
+        ReplyLimit(20, timedelta(minutes=10)), validation_alias="ATELIER_REPLY_LIMIT"
+    )
     # Calls to landlines (bot/handlers/voice.py): placed through Twilio when its account and a public URL (Twilio
     # fetches what to say from us) are configured, unless switched off here.
     voice: bool = Field(True, validation_alias="ATELIER_VOICE")
@@ -129,6 +164,16 @@ class Settings(BaseSettings):
     @classmethod
     def _reminders(cls, value: Any) -> Any:
         return parse_reminders(value) if isinstance(value, str) else value
+
+    @field_validator("served_countries", mode="before")
+    @classmethod
+    def _countries(cls, value: Any) -> Any:
+        return parse_countries(value) if isinstance(value, str) else value
+
+    @field_validator("reply_limit", mode="before")
+    @classmethod
+    def _reply_limit(cls, value: Any) -> Any:
+        return parse_reply_limit(value) if isinstance(value, str) else value
 
     @field_validator("quiet_hours", mode="before")
     @classmethod

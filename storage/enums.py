@@ -54,6 +54,7 @@ class MessageKind(enum.StrEnum):
     promotion = "promotion"
     confirmation = "confirmation"
     adviser_notice = "adviser_notice"
+    callback_digest = "callback_digest"  # to an adviser: how many call-back requests wait (at most every 30 min)
 
 
 class CallKind(enum.StrEnum):

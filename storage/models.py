@@ -280,6 +280,9 @@ class OutboundMessage(Base):
         # cancelling a person's or an enrolment's pending messages, and the daily cap, look rows up by these
         Index("ix_outbound_resident", "resident_id"),
         Index("ix_outbound_about_resident", "about_resident_id"),
+        # the replies to one number in the last minutes (the cap per number), an adviser's last digest
+        Index("ix_outbound_address", "to_address", "due_at"),
+        Index("ix_outbound_adviser", "adviser_id", "kind"),
         Index("ix_outbound_enrolment", "enrolment_id"),
         # the dispatcher claims per channel, answers first, then urgent notices, then the rest, oldest first
         Index("ix_outbound_claim", "status", "channel", "priority", "due_at"),

@@ -68,7 +68,10 @@ async def erase_resident(
     await cancel_pending(session=session, resident_id=resident_id)
     await scrub_resident_messages(session=session, resident_id=resident_id)
     # a number typed for a call-back is theirs too (the request itself stays, anonymous, for the counts)
-    await session.execute(update(CallbackRequest).where(CallbackRequest.resident_id == resident_id).values(phone=None))
+    # the number typed for a call-back, and what they said they needed ("je n'ai pas de voiture"): theirs too
+    await session.execute(
+        update(CallbackRequest).where(CallbackRequest.resident_id == resident_id).values(phone=None, reason=None)
+    )
     if identity_hash is not None:
         await session.execute(
             dialect_insert(session)(ErasedIdentity)

@@ -62,8 +62,11 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
 async def test_conseiller_notifies_the_advisers_of_the_commune(town: Town, case: Case) -> None:
+    """About a workshop within 24 hours, the advisers are told at once, by name (otherwise: a digest, see
+    test_pumping.py)."""
     await team(town)
     resident = await town.resident("Martine Dupont", phone=RESIDENT_PHONE, commune=case.commune)
+    await town.seat(resident, await town.workshop("Saint-Victor", in_2026(3, 8)))
     [reply] = await town.say(RESIDENT_PHONE, "CONSEILLER")
     assert "conseiller va vous rappeler" in reply
     notices = await town.messages(kind=MessageKind.adviser_notice)

@@ -79,7 +79,7 @@ CASES = [
          form=lambda w: {"name": "Lucie Roy", "phone": "06 11 22 33 44", "commune": "03098"},
          shows=("liste d'attente",)),
     Case("residents", "GET", lambda w: "/console/residents", shows=("Martine Dupont",)),
-    Case("resident", "GET", lambda w: f"/console/residents/{w.resident_id}", shows=("06 12 34 56 78",)),
+    Case("resident", "GET", lambda w: f"/console/residents/{w.resident_id}", shows=("06 12 34 56 78", "Joint par")),
     Case("erase form", "GET", lambda w: f"/console/residents/{w.resident_id}/effacer",
          shows=("Effacer définitivement",)),
     Case("erase", "POST", lambda w: f"/console/residents/{w.resident_id}/effacer", status=303, changes=True),

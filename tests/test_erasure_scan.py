@@ -111,7 +111,7 @@ async def live(person: Person) -> None:
     await person.say("1")
     await person.say("oui")
     await person.say(f"je n'ai pas compris, mon numero c'est le {PHONE[3:5]} {PHONE[5:7]} {PHONE[7:9]} {PHONE[9:]}")
-    await person.say("CONSEILLER")
+    await person.say(f"CONSEILLER c'est {NAME}, je n'ai pas de voiture")  # the reason is kept with the request
     if person.life.channel == Channel.telegram:
         await person.say(CALLBACK)  # asked for a number: Telegram gives us none
 

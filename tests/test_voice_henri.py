@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from bot.cli import app as atelier
 from bot.conversation import texts as say
 from bot.scheduler.planning import is_closed_day, next_call_at
+from bot.service.residents import list_residents
 from storage.models import Enrolment, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage
 from tests.helpers.voice_rig import PARIS, voice_environ, voice_site
 
@@ -63,6 +64,8 @@ async def test_henri_presses_2_and_his_seat_goes_to_martine_by_sms(db_url: str) 
         )
         [henri_line] = [line for line in roster.output.splitlines() if "Henri Bouchet" in line]
         assert "appel" in henri_line, roster.output  # his channel, as the advisers read it
+        henri = (await list_residents(ctx=site.ctx))[0]
+        assert (henri.name, henri.channel) == ("Henri Bouchet", "voice")  # his record says how he is reached
         martine = await town.resident("Martine Dupont", phone=MARTINE)
         await town.seat(martine, workshop)  # the workshop is full: Martine waits, first in line
 

@@ -16,17 +16,18 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from bot.config import load_settings
 from bot.handlers.voice import CALL_PATH, INCOMING_PATH, KEYS_PATH, MAX_FORM_BYTES, MENU_PATH, STATUS_PATH
 from bot.service.broadcasts import Audience, preview_broadcast, send_broadcast
 from bot.service.costs import usage
 from bot.service.enrolments import cancel
-from bot.service.voice import take_over_from_sms
+from bot.service.voice import settle_unreported, take_over_from_sms
 from storage.enums import Channel
-from storage.models import CallbackRequest, Enrolment, EnrolmentStatus, MessageKind, Resident
+from storage.models import CallbackRequest, Enrolment, EnrolmentStatus, MessageKind, MessageStatus, Resident
 from tests.helpers.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, LANDLINE
 from tests.helpers.fake_twilio_voice import Twiml, parse_twiml
 from tests.helpers.transcripts import fold
-from tests.helpers.voice_rig import OUR_NUMBER, VoiceSite, voice_site
+from tests.helpers.voice_rig import OUR_NUMBER, PARIS, VoiceSite, voice_site
 from tests.helpers.world import JULIE, in_2026
 
 HENRI, MARTINE = "+33470051234", "+33612345678"
@@ -308,3 +309,55 @@ async def test_two_calls_due_at_once_to_one_number_ring_ten_minutes_apart(db_url
         site.clock.advance(timedelta(minutes=6))
         await site.dispatch()
         assert len(site.fake.voice.calls) == 2
+
+
+async def test_a_call_whose_end_was_never_reported_is_fetched(db_url: str) -> None:
+    """Twilio's status callback was lost (our service was down): after 15 minutes the call is fetched from the API,
+    and its end acted on as if reported — here no answer, so one more call after lunch."""
+    async with voice_site(db_url, in_2026(9, 10)) as site:
+        await henri_with_a_reminder_call(site)
+        await site.dispatch()
+        [call] = site.fake.voice.calls
+        call.status_callback = None  # nothing reaches us about this call any more
+        await site.phone(site.fake.voice.ring, call.sid)
+        await site.phone(site.fake.voice.no_answer, call.sid)
+        assert await settle_unreported(ctx=site.ctx) == 0  # too early to ask
+        site.clock.advance(timedelta(minutes=16))
+        assert await settle_unreported(ctx=site.ctx) == 1
+        assert await settle_unreported(ctx=site.ctx) == 0  # once
+        [row] = [m for m in await site.town.messages(channel=Channel.voice) if m.id == 1]
+        assert (row.status, row.provider_id, row.error) == (MessageStatus.pending, None, "no-answer")
+        assert row.due_at.astimezone(PARIS) == in_2026(9, 14)
+
+
+def test_calls_are_on_with_twilio_and_a_public_url_only() -> None:
+    twilio = {"TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID, "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM": OUR_NUMBER}
+    public = {"ATELIER_PUBLIC_URL": "https://ateliers.example.fr"}
+    assert load_settings(twilio | public).calls_enabled
+    assert not load_settings(twilio).calls_enabled  # Twilio could not fetch what to say
+    assert not load_settings(public).calls_enabled
+    assert not load_settings(twilio | public | {"ATELIER_VOICE": "false"}).calls_enabled
+    settings = load_settings(twilio | public | {"ATELIER_CALL_HOURS": "10:00-12:00", "ATELIER_CALL_PRICE": "0.05"})
+    assert settings.call_hours.ranges[0][0].hour == 10 and settings.call_price == 0.05
+    assert settings.rate_of(Channel.voice) == 1.0
+
+
+async def test_a_reminder_sms_refused_as_a_landline_is_said_by_a_call_at_once(db_url: str) -> None:
+    mobile_looking = "+33612000222"
+    async with voice_site(db_url, in_2026(9, 10)) as site:
+        town = site.town
+        workshop = await town.workshop("Saint-Victor", W_START)
+        louise = await town.resident("Louise Martin", phone=mobile_looking)
+        site.clock.now = MONDAY_10H
+        await town.seat(louise, workshop)  # her reminders are SMS: nothing says yet her number is a landline
+        site.clock.now = in_2026(9, 10)
+        site.fake.refuse(mobile_looking, LANDLINE)
+        await site.dispatch()  # the reminder of the day before: refused, 30006
+        assert await take_over_from_sms(ctx=site.ctx) == 2  # the reminder now, and the one of the day itself
+        assert await take_over_from_sms(ctx=site.ctx) == 0
+        await site.dispatch()
+        [call] = site.fake.voice.calls
+        heard = await site.phone(site.fake.voice.answer, call.sid)
+        assert "Nous vous rappelons votre atelier numérique : le mardi 10 mars, à 14 heures" in " ".join(heard.says)
+        due = sorted(m.due_at.astimezone(PARIS) for m in await town.messages(resident_id=louise, channel=Channel.voice))
+        assert due == [in_2026(9, 10), in_2026(10, 11)]

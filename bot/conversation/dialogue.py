@@ -35,7 +35,7 @@ from bot.conversation.offers import (
     ranked,
     subject_of,
 )
-from bot.conversation.phones import MAX_RAW, to_e164
+from bot.conversation.phones import MAX_RAW, to_e164, unserved
 from bot.conversation.turns import (
     SIGNUP_STEPS,
     Booking,
@@ -1170,6 +1170,9 @@ def _on_callback_phone(text: str, state: State, resident: ResidentView, world: W
         if parse_yes_no(text) is False:
             return Turn(state=None, replies=(Reply(say.no_callback(world.phone)),))
         return Turn(state=state, replies=(Reply(say.phone_not_understood()),), misunderstood=True)
+    if unserved(phone, countries=world.served_countries) is not None:
+        # a premium-rate or foreign number is never passed on to an adviser to call: another one is asked for
+        return Turn(state=state, replies=(Reply(say.phone_not_callable()),))
     resume = state.data.get("resume")
     paused = State(Step(resume["step"]), dict(resume["data"]), state.updated_at) if resume else None
     reason = state.data.get("said")
@@ -1244,8 +1247,10 @@ def _reask(state: State, resident: ResidentView, world: World, *, again: bool = 
         return Turn(state=state, replies=(Reply(say.callback_requested(has_phone=False)),))
     if step == Step.CANCEL_CONFIRM:
         return _on_cancel_confirm("", state, resident, world)
-    if step in (Step.CANCEL_PICK, Step.MOVE_PICK):
+    if step == Step.CANCEL_PICK:
         return _start_cancel(state, resident, world)
+    if step == Step.MOVE_PICK:
+        return _start_move(str(data.get("said", "")), resident, world)
     if resident.registered:
         return _menu(resident, again=again)
     return _next({}, resident, world)

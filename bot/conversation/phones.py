@@ -6,6 +6,9 @@ every reader goes through ``to_e164`` so that the same person is always the same
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Collection
+
 import phonenumbers
 
 REGION = "FR"  # a number written without a country code is French
@@ -24,6 +27,45 @@ def to_e164(raw: str | None, *, region: str = REGION) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+# The countries whose numbers a territory serves by default: metropolitan France and the overseas departments
+# (Guadeloupe, Martinique, Guyane, La Réunion, Mayotte). ISO 3166 codes, as phonenumbers names regions.
+SERVED_BY_DEFAULT = ("FR", "GP", "MQ", "GF", "RE", "YT")
+
+# The lines that belong to a person: mobiles, landlines, and VoIP lines — in France the 09 numbers, which are the
+# home lines of internet boxes (many retired residents have one) and the two-way SMS numbers (09 37–09 39, ours),
+# billed as ordinary calls. Everything else is refused: premium rate (08 9x, 08 36, +979), shared cost (08 1x,
+# 08 2x), toll free (08 00: a company's), universal access (08 06, companies), personal numbering (forwarding
+# services, often billed as premium), pagers, voicemail access, and numbers whose type is unknown.
+PERSONAL_LINES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        phonenumbers.PhoneNumberType.VOIP,
+    }
+)
+
+
+class Unserved(enum.StrEnum):
+    """Why we do not write to a number, sign it up, or pass it to an adviser to call."""
+
+    special = "special"  # not a person's line (premium rate, shared cost…): writing to it may cost dearly
+    foreign = "foreign"  # a person's line, outside the countries the territory serves
+
+
+def unserved(number: str, *, countries: Collection[str] = SERVED_BY_DEFAULT) -> Unserved | None:
+    """None for a person's line in a served country; otherwise why not. ``number`` is E.164 (``to_e164``)."""
+    try:
+        parsed = phonenumbers.parse(number, REGION)
+    except phonenumbers.NumberParseException:
+        return Unserved.special
+    if phonenumbers.number_type(parsed) not in PERSONAL_LINES:
+        return Unserved.special
+    if phonenumbers.region_code_for_number(parsed) not in countries:
+        return Unserved.foreign
+    return None
 
 
 def is_landline(number: str) -> bool:

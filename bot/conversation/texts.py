@@ -591,6 +591,14 @@ def callback_phone_noted() -> str:
     return "Merci, un conseiller va vous rappeler dans les prochains jours."
 
 
+def phone_not_callable() -> str:
+    """A callback number advisers will not call: premium rate, shared cost, abroad…"""
+    return (
+        "Nos conseillers ne peuvent pas appeler ce numéro. Donnez un numéro de portable ou de fixe, "
+        "par exemple : 06 12 34 56 78"
+    )
+
+
 def phone_not_understood() -> str:
     return f"{NOT_UNDERSTOOD} Écrivez votre numéro de téléphone, avec ses 10 chiffres."
 
@@ -633,6 +641,17 @@ def not_understood_idle(first_name: str) -> str:
     return f"Je n'ai pas compris, {first_name}. Que voulez-vous faire ?"
 
 
+def number_not_served(phone: str) -> str:
+    """To a number we do not serve (a special number, or another country's): once a day at most, and nothing
+    else — no sign-up, no reminder."""
+    return f"Bonjour. Ce service ne peut pas répondre à ce numéro. Pour les ateliers numériques, appelez le {phone}."
+
+
+def too_many_messages() -> str:
+    """Sent once when a number passed its replies for now; silence after it until the window has passed."""
+    return "Trop de messages. Réessayez plus tard."
+
+
 def where_exactly(venue: str, address: str) -> str:
     return _one_sms(f"L'atelier a lieu : {venue}, {address}.", f"Adresse : {address}.")
 
@@ -657,6 +676,13 @@ def calls_notice(lines: list[str]) -> str:
     shown = lines[:5]
     more = f" Et {len(lines) - len(shown)} autre(s)." if len(lines) > len(shown) else ""
     return f"À appeler : {' ; '.join(shown)}.{more} Liste : atelier calls list, ou /appels sur Telegram."
+
+
+def callback_digest(waiting: int) -> str:
+    """What advisers get about requests from people not known yet: how many wait, never who (a stranger's words
+    and number do not go out by SMS)."""
+    asks = "demande de rappel attend" if waiting == 1 else "demandes de rappel attendent"
+    return f"{waiting} {asks}. Liste : atelier callbacks list, ou /rappels sur Telegram."
 
 
 # --- Channels ----------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.channels import Reply
+from bot.conversation.phones import SERVED_BY_DEFAULT
 from bot.conversation.understanding.communes import CommuneIndex, FranceIndex
 from bot.conversation.understanding.names import first_name_of
 from bot.territory import Territory
@@ -117,6 +118,7 @@ class World:
     communes: CommuneIndex
     workshops: tuple[WorkshopOption, ...]  # upcoming, planned, past the sign-up cut-off
     france: FranceIndex | None = None  # every French commune, to name a place outside the territory
+    served_countries: tuple[str, ...] = SERVED_BY_DEFAULT  # numbers of other countries are not called back
 
     @property
     def phone(self) -> str:

@@ -293,6 +293,7 @@ class Dispatcher:
                 tz=self.ctx.tz,
                 daily_cap=settings.daily_cap,
                 sent_today=counts.get(message.resident_id or 0, 0),
+                served_countries=settings.served_countries,
                 call_hours=settings.call_hours,
             )
             wanted = verdict.action in (Action.send, Action.defer)

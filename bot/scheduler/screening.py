@@ -8,9 +8,11 @@ that is not an answer outside the sending window; no more than the daily cap of 
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
+from bot.conversation.phones import SERVED_BY_DEFAULT, unserved
 from bot.scheduler.planning import CallHours, QuietHours, call_allowed_at, next_allowed, next_call_at
 from bot.scheduler.planning import allowed_at as window_open
 from storage.enums import Channel
@@ -90,6 +92,16 @@ def _unwanted(message: DueMessage, facts: Facts) -> str | None:
     return None
 
 
+def _unserved(message: DueMessage, countries: Collection[str]) -> str | None:
+    """A resident's number we do not serve (signed up before the setting changed, say): nothing that is not an
+    answer goes to it — an SMS or a call abroad or to a special number costs dearly."""
+    phone = message.channel in (Channel.sms, Channel.voice)
+    if not phone or message.resident_id is None or is_answer(message) or not message.to_address:
+        return None
+    problem = unserved(message.to_address, countries=countries)
+    return None if problem is None else f"number not served ({problem})"
+
+
 def screen(
     message: DueMessage,
     *,
@@ -99,14 +111,17 @@ def screen(
     tz: tzinfo,
     daily_cap: int,
     sent_today: int,
+    served_countries: Collection[str] = SERVED_BY_DEFAULT,
     call_hours: CallHours | None = None,
 ) -> Verdict:
     """What to do with a due message now. ``sent_today``: non-urgent messages the resident already got today
-    (including those accepted earlier in the same batch). ``call_hours``: when a call (the voice channel) may ring;
-    None: calls keep to the sending window like any message."""
+    (including those accepted earlier in the same batch). ``served_countries``: no reminder, notice or broadcast
+    goes to (or calls) a resident's number of another country, nor a special one (ATELIER_SERVED_COUNTRIES).
+    ``call_hours``: when a call (the voice channel) may ring; None: calls keep to the sending window like any
+    message."""
     if message.expires_at is not None and message.expires_at <= now:
         return Verdict(Action.expire, "expired")
-    reason = _unwanted(message, facts)
+    reason = _unwanted(message, facts) or _unserved(message, served_countries)
     if reason is not None:
         return Verdict(Action.cancel, reason)
     if is_answer(message) or message.kind == MessageKind.adviser_notice:

@@ -40,16 +40,18 @@ from bot.conversation.turns import (
     WorkshopOption,
     World,
 )
+from bot.conversation.understanding.keywords import Keyword, detect_keyword
 from bot.conversation.understanding.names import first_name_of
 from bot.service.callbacks import request_callback
 from bot.service.enrolments import SeatError, cancel, enrol_together, move
 from bot.service.erasure import erase
+from bot.service.limits import NOTICE_MARKER, Gate, admit, shared_phone_served
 from bot.service.reminders import plan_reminders, venue_of, will_remind
 from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
 from storage.conversations import forget_conversation, load_conversation, save_conversation
 from storage.enums import Channel
 from storage.inbound import record_inbound
-from storage.models import Conversation, Enrolment, MessageKind, MessageStatus, Resident, Workshop
+from storage.models import Conversation, Enrolment, InboundMessage, MessageKind, MessageStatus, Resident, Workshop
 from storage.outbox.queueing import NewMessage, enqueue, last_asked_enrolment, replies_for_inbound
 from storage.residents import companions_of, set_opt_out
 
@@ -81,6 +83,7 @@ async def handle_inbound(
     now = ctx.now()
     text = clean_text(inbound.text)
     provider_id = inbound.provider_id or f"local-{uuid.uuid4()}"
+    inbound = shared_phone_served(ctx, inbound)
     async with ctx.db.write() as session:
         record, new = await record_inbound(
             session=session, channel=inbound.channel, provider_id=provider_id, body=text, now=now
@@ -92,36 +95,15 @@ async def handle_inbound(
             previous = [m for m in previous if m.to_address in (inbound.address, "")]
             replayed = tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous)
             return Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous))
-        resident = await _find_resident(session=session, inbound=inbound)
-        conversation = await load_conversation(session=session, channel=inbound.channel, address=inbound.address)
-        state = _state_of(conversation)
-        if inbound.shared_phone and resident is not None and resident.name and resident.level:
-            state = None  # recognised by their number: no need to finish a sign-up they already did
-        world = await build_world(session=session, ctx=ctx, now=now)
-        view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now)
-        turn = dialogue.respond(state=state, text=text, resident=view, world=world)
-        applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
-        resident = applied.resident
-        erased = resident is not None and resident.erased
-        erased_id = resident.id if erased and resident is not None else None
-        if erased:
-            record.body = None  # what an erased resident wrote is personal data too
-            await forget_conversation(session=session, channel=inbound.channel, address=inbound.address)
-            resident = None
-        else:
-            if resident is not None:
-                record.resident_id = resident.id
-                resident.last_activity_at, resident.preferred_channel = now, inbound.channel
-            await keep_state(
-                session=session,
-                existing=conversation,
-                channel=inbound.channel,
-                address=inbound.address,
-                resident_id=resident.id if resident is not None else None,
-                state=applied.turn.state,
-                now=now,
-            )
-        replies = applied.turn.replies
+        admission = await admit(session=session, ctx=ctx, inbound=inbound, now=now)
+        conversed = Conversed(replies=(), resident_id=None)
+        # Over the limit, STOP is still heard (not answered); a number we do not serve starts nothing at all.
+        if admission.gate is Gate.answer or (admission.limited and detect_keyword(text) == Keyword.STOP):
+            conversed = await _converse(session=session, ctx=ctx, inbound=inbound, record=record, text=text, now=now)
+        replies, marker = conversed.replies, ""
+        if admission.gate is not Gate.answer:
+            replies, marker = ((Reply(admission.reply),) if admission.reply else ()), NOTICE_MARKER
+        erased = conversed.erased_id is not None
         confirm = inline and confirm_within is not None and not erased  # an erased number is never looked up
         reply_ids = []
         for index, reply in enumerate(replies):
@@ -135,9 +117,9 @@ async def handle_inbound(
                     ask_contact=reply.ask_contact,
                     kind=MessageKind.reply,
                     due_at=now,
-                    idempotency_key=f"reply:{record.id}:{index}",
-                    resident_id=resident.id if resident is not None else None,
-                    about_resident_id=erased_id,  # a goodbye queued for Telegram: blanked once sent
+                    idempotency_key=f"reply:{record.id}:{index}{marker}",
+                    resident_id=conversed.resident_id,
+                    about_resident_id=conversed.erased_id,  # a goodbye queued for Telegram: blanked once sent
                     inbound_id=record.id,
                     status=MessageStatus.sent if inline else MessageStatus.pending,
                     sent_at=now if inline and not confirm else None,
@@ -146,11 +128,51 @@ async def handle_inbound(
             )
             if queued is not None:  # always, for a new inbound message: its reply keys are its own
                 reply_ids.append(queued)
-    if erased_id is not None:
+    if erased:
         await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
     if not inline and replies:
         ctx.wake_dispatcher()
     return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids))
+
+
+@dataclass(frozen=True)
+class Conversed:
+    replies: tuple[Reply, ...]
+    resident_id: int | None  # the resident the replies go to (None: not known yet, or erased just now)
+    erased_id: int | None = None  # the resident this message erased (OUBLIER, then OUI)
+
+
+async def _converse(
+    *, session: AsyncSession, ctx: Context, inbound: Inbound, record: InboundMessage, text: str, now: datetime
+) -> Conversed:
+    """One turn of the dialogue: what it needs loaded, its effects applied, the conversation stored."""
+    resident = await _find_resident(session=session, inbound=inbound)
+    conversation = await load_conversation(session=session, channel=inbound.channel, address=inbound.address)
+    state = _state_of(conversation)
+    if inbound.shared_phone and resident is not None and resident.name and resident.level:
+        state = None  # recognised by their number: no need to finish a sign-up they already did
+    world = await build_world(session=session, ctx=ctx, now=now)
+    view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now)
+    turn = dialogue.respond(state=state, text=text, resident=view, world=world)
+    applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
+    resident = applied.resident
+    if resident is not None and resident.erased:
+        record.body = None  # what an erased resident wrote is personal data too
+        await forget_conversation(session=session, channel=inbound.channel, address=inbound.address)
+        return Conversed(applied.turn.replies, resident_id=None, erased_id=resident.id)
+    if resident is not None:
+        record.resident_id = resident.id
+        resident.last_activity_at, resident.preferred_channel = now, inbound.channel
+    await keep_state(
+        session=session,
+        existing=conversation,
+        channel=inbound.channel,
+        address=inbound.address,
+        resident_id=resident.id if resident is not None else None,
+        state=applied.turn.state,
+        now=now,
+    )
+    return Conversed(applied.turn.replies, resident_id=resident.id if resident is not None else None)
 
 
 async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, body: str) -> bool:
@@ -243,6 +265,7 @@ async def build_world(*, session: AsyncSession, ctx: Context, now: datetime) -> 
         territory=ctx.territory,
         communes=ctx.commune_index,
         workshops=tuple(_open_option(row) for row in rows),
+        served_countries=ctx.settings.served_countries,
         france=ctx.france_index,
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.conversation import texts as say
-from bot.conversation.phones import is_landline, national
+from bot.conversation.phones import Unserved, is_landline, national, unserved
 from bot.conversation.understanding.names import first_name_of
 from bot.scheduler.planning import is_urgent_change
 from bot.service import spoken
@@ -82,6 +82,7 @@ def _check_phone_enrolment(ctx: Context, *, name: str, phone: str, commune: str,
                 checked_phone = check_phone(phone) or ""
                 if not checked_phone:
                     raise TeamError("le numéro de téléphone manque")
+                _check_served(ctx, checked_phone)
             elif check == "commune":
                 commune_insee = commune_codes(ctx, [commune])[0]
             elif level is not None and level.strip():
@@ -91,6 +92,22 @@ def _check_phone_enrolment(ctx: Context, *, name: str, phone: str, commune: str,
     if problems:
         raise TeamError(*problems)
     return _Checked(checked_name, checked_phone, commune_insee, checked_level)
+
+
+def _check_served(ctx: Context, phone: str) -> None:
+    """Nobody is signed up with a number we would never write to nor call (SMS pumping costs money)."""
+    problem = unserved(phone, countries=ctx.settings.served_countries)
+    if problem is Unserved.special:
+        raise TeamError(
+            "ce numéro est surtaxé ou spécial (08 9x, 08 1x, 08 00…) : ni SMS ni rappel possible ; demandez un "
+            "numéro de portable ou de fixe"
+        )
+    if problem is Unserved.foreign:
+        countries = ", ".join(ctx.settings.served_countries)
+        raise TeamError(
+            f"ce numéro est d'un pays que le territoire ne sert pas (ATELIER_SERVED_COUNTRIES : {countries}) : "
+            "ni SMS ni rappel possible"
+        )
 
 
 async def enrol_by_phone(

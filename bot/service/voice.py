@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,7 +91,6 @@ class Script:
     prompt: str = ""
     gather: Mapping[str, str] | None = None
     closing: str = ""
-    recorded: tuple[int, ...] = field(default=(), compare=False)  # outbox rows of what was said (answers)
 
 
 def _goodbye() -> Script:
@@ -161,7 +160,7 @@ async def press_keys(*, ctx: Context, outbox_id: int, call_sid: str, digits: str
         if action == Action.replay:
             return _message_script(ctx, row, intro=False)
         return await _act_once(
-            session=session, ctx=ctx, call_sid=call_sid, digits=digits, now=now, resident_id=row.resident_id,
+            session=session, ctx=ctx, call_sid=call_sid, digits=digits, now=now,
             act=lambda: _act_on_message(session=session, ctx=ctx, row=row, menu=menu, action=action, now=now),
         )  # fmt: skip
 
@@ -173,7 +172,6 @@ async def _act_once(
     call_sid: str,
     digits: str,
     now: datetime,
-    resident_id: int | None,
     act: _Act,
 ) -> Script:
     """Carry out a key that changes something once per call: Twilio may post the same key twice (a retry); the
@@ -186,7 +184,7 @@ async def _act_once(
         return Script(say=tuple(m.body for m in previous) or (say.goodbye_spoken(),))
     text, outcome, resident_id = await act()
     record.resident_id = resident_id
-    reply = await enqueue(
+    await enqueue(
         session=session,
         message=NewMessage(
             channel=Channel.voice,
@@ -203,7 +201,7 @@ async def _act_once(
     )
     await set_outcome(session=session, call_sid=call_sid, outcome=outcome)
     ctx.wake_dispatcher()  # a seat given up: the next person's notice
-    return Script(say=(text,), recorded=(reply,) if reply is not None else ())
+    return Script(say=(text,))
 
 
 async def _act_on_message(
@@ -275,14 +273,13 @@ async def record_call_status(*, ctx: Context, report: CallReport, outbox_id: int
 async def _after_call(
     *, session: AsyncSession, ctx: Context, message: OutboundMessage, report: CallReport, now: datetime
 ) -> None:
-    message.provider_id = report.call_sid
-    if report.status == "completed":
-        if message.status in (MessageStatus.sending, MessageStatus.sent):
-            message.status = MessageStatus.delivered
-            message.sent_at = message.sent_at or now
-        return
     if message.status not in (MessageStatus.sending, MessageStatus.sent):
-        return  # settled otherwise already (cancelled, expired)
+        return  # settled otherwise already (cancelled, expired), or waiting for its next call
+    message.provider_id = report.call_sid  # the report may come before the dispatcher's own record of it
+    if report.status == "completed":
+        message.status = MessageStatus.delivered
+        message.sent_at = message.sent_at or now
+        return
     if report.status in UNANSWERED:
         retry = await _retry_at(session=session, ctx=ctx, message=message, now=now)
         if retry is not None:
@@ -439,7 +436,9 @@ async def _said_again(
         if seated:
             return spoken.seated(workshop, ctx, reminded=reminded)
         return spoken.waiting(workshop, ctx, position=enrolment.position or 1)
-    return None  # a reminder: planned again as a call by replan_resident
+    if kind == MessageKind.reminder and sms.status == MessageStatus.failed and seated:
+        return spoken.reminder(workshop, ctx)  # it was due when it failed: said now
+    return None  # a reminder withdrawn before its time: planned again as a call by replan_resident
 
 
 async def _told_before(session: AsyncSession, change: Mapping[str, Any] | None) -> tuple[datetime, str] | None:
@@ -506,7 +505,6 @@ async def menu_keys(
         assert action in CHANGES  # noqa: S101 - callback or give_up, by the two menus' tables
         return await _act_once(
             session=session, ctx=ctx, call_sid=call_sid, digits=digits, now=now,
-            resident_id=resident.id if resident else None,
             act=lambda: _act_from_menu(session=session, ctx=ctx, resident=resident, caller=caller, action=action,
                                        subject=subject, now=now),
         )  # fmt: skip

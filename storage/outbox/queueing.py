@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, case, select, update
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import insert_or_skip
@@ -213,6 +213,66 @@ async def scrub_sent_about_erased(*, session: AsyncSession, ids: Collection[int]
 
 
 # --- reading what was queued -------------------------------------------------------------------------------
+
+
+class RecentReplies(NamedTuple):
+    total: int  # replies to the address since the moment given (cancelled ones never left: not counted)
+    marked: int  # of which those whose idempotency key ends with the marker given
+
+
+async def recent_replies(
+    *, session: AsyncSession, channel: str, address: str, since: datetime, marker: str
+) -> RecentReplies:
+    """How many replies went to this number or chat since ``since``: every process writes them here, so the count
+    is shared (the cap on replies per number)."""
+    counted = await session.execute(
+        select(func.count(), func.count().filter(OutboundMessage.idempotency_key.endswith(marker))).where(
+            OutboundMessage.to_address == address,
+            OutboundMessage.due_at >= since,
+            OutboundMessage.channel == channel,
+            OutboundMessage.kind == MessageKind.reply,
+            OutboundMessage.status != MessageStatus.cancelled,
+        )
+    )
+    total, marked = counted.one()
+    return RecentReplies(int(total), int(marked))
+
+
+class LastDigest(NamedTuple):
+    id: int
+    pending: bool
+    left_at: datetime  # when it was sent, or is due
+
+
+async def last_digest(*, session: AsyncSession, adviser_id: int) -> LastDigest | None:
+    """The adviser's latest call-back digest that left or will leave (cancelled and expired ones do not count)."""
+    row = (
+        await session.execute(
+            select(OutboundMessage.id, OutboundMessage.status, OutboundMessage.sent_at, OutboundMessage.due_at)
+            .where(
+                OutboundMessage.adviser_id == adviser_id,
+                OutboundMessage.kind == MessageKind.callback_digest,
+                OutboundMessage.status.not_in((MessageStatus.cancelled, MessageStatus.expired)),
+            )
+            .order_by(OutboundMessage.id.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return LastDigest(int(row[0]), row[1] == MessageStatus.pending, row[2] or row[3])
+
+
+async def rewrite_pending(*, session: AsyncSession, message_id: int, body: str) -> bool:
+    """A pending message's new text (a digest counting one more request); False when it is no longer pending."""
+    result = await session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id, OutboundMessage.status == MessageStatus.pending)
+        .values(body=body)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
 
 ASKING_KINDS = (MessageKind.reminder, MessageKind.promotion, MessageKind.change_notice)  # each about one seat
 

@@ -38,6 +38,7 @@ KIND_FR = {
     "promotion": "place libérée",
     "confirmation": "confirmation",
     "adviser_notice": "conseiller",
+    "callback_digest": "rappels à faire",
 }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 09:43:39.132906
+Create Date: 2026-12-05 09:59:46.223717
 """
 
 from collections.abc import Sequence
@@ -315,6 +315,7 @@ def upgrade() -> None:
                 "promotion",
                 "confirmation",
                 "adviser_notice",
+                "callback_digest",
                 name="message_kind",
                 native_enum=False,
                 length=20,
@@ -385,6 +386,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
         batch_op.create_index("ix_outbound_about_resident", ["about_resident_id"], unique=False)
+        batch_op.create_index("ix_outbound_address", ["to_address", "due_at"], unique=False)
+        batch_op.create_index("ix_outbound_adviser", ["adviser_id", "kind"], unique=False)
         batch_op.create_index("ix_outbound_claim", ["status", "channel", "priority", "due_at"], unique=False)
         batch_op.create_index("ix_outbound_due", ["status", "due_at"], unique=False)
         batch_op.create_index("ix_outbound_enrolment", ["enrolment_id"], unique=False)
@@ -495,6 +498,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_outbound_enrolment")
         batch_op.drop_index("ix_outbound_due")
         batch_op.drop_index("ix_outbound_claim")
+        batch_op.drop_index("ix_outbound_adviser")
+        batch_op.drop_index("ix_outbound_address")
         batch_op.drop_index("ix_outbound_about_resident")
 
     op.drop_table("outbound_messages")
