@@ -35,13 +35,15 @@ async def queue(
 ) -> int:
     values: dict[str, object] = {"due_at": town.clock.now, "status": MessageStatus.pending} | fields
     async with town.ctx.db.write() as session:
-        return await enqueue(
+        message_id = await enqueue(
             session=session,
             message=NewMessage(
                 channel=Channel.sms, to_address="+33612345678", body=f"message {key}", kind=kind,
                 idempotency_key=key, resident_id=resident_id, **values,  # type: ignore[arg-type]
             ),
         )  # fmt: skip
+    assert message_id is not None
+    return message_id
 
 
 async def test_held_messages_say_when_they_leave_and_why(town: Town) -> None:
@@ -52,9 +54,13 @@ async def test_held_messages_say_when_they_leave_and_why(town: Town) -> None:
         await queue(town, busy, f"sent {number}", status=MessageStatus.sent, sent_at=town.clock.now)
     held_by_cap = await queue(town, busy, "fifth")
     await queue(town, evening, "now")  # leaves at once: not held
-    [held] = await held_messages(ctx=town.ctx)
-    assert (held.message.id, held.message.name, held.reasons) == (held_by_cap, "Jean Roux", (WaitReason.daily_cap,))
-    assert held.leaves_at == in_2026(7, 8, 30)  # the next day, once the sending window opens
+    [capped] = await held_messages(ctx=town.ctx)
+    assert (capped.message.id, capped.message.name, capped.reasons) == (
+        held_by_cap,
+        "Jean Roux",
+        (WaitReason.daily_cap,),
+    )
+    assert capped.leaves_at == in_2026(7, 8, 30)  # the next day, once the sending window opens
     town.clock.now = in_2026(6, 21)
     await town.deliver(MessageKind.broadcast)
     held_by_night = await queue(town, evening, "evening")
