@@ -477,7 +477,7 @@ async def mark_call_done(*, ctx: Context, call_id: int, outcome: str, actor: Act
     handled too. Refuses (nothing changed) an unknown call, an empty outcome, or a call already done."""
     text = " ".join(outcome.split())
     if not text:
-        raise CallError("indiquez ce qui a été convenu (--outcome), par exemple « vient mardi » ou « pas de réponse »")
+        raise CallError("indiquez ce qui a été convenu, par exemple « vient mardi » ou « pas de réponse »")
     now = ctx.now()
     async with ctx.db.write() as session:
         call = await session.get(Call, call_id)
