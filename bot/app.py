@@ -24,14 +24,29 @@ from bot.interfaces import telegram_advisers
 from bot.interfaces.web import console
 from bot.logs import protect_logs
 from bot.scheduler.jobs import start_jobs, stop_jobs
+from bot.service.calls import sweep_now
 from bot.service.erasure import purge_inactive
 from bot.service.places import sync_territory
+from bot.service.team import team_reach
 from bot.service.voice import settle_unreported, take_over_from_sms
 from bot.territory import load_territory
 from storage.database import Database
 from storage.enums import Channel
 
 log = logging.getLogger("atelier")
+
+
+async def _warn_if_no_adviser_reachable(ctx: Context) -> None:
+    """Said at start-up: without an adviser who has a phone or Telegram, nobody is told of what needs them."""
+    reach = await team_reach(ctx=ctx)
+    if reach.nobody:
+        log.warning(
+            "no adviser can be reached (%d registered, none with a phone or a Telegram account): CONSEILLER requests "
+            "and the people to call will only be listed (atelier callbacks list, atelier calls list)",
+            reach.advisers,
+        )
+    elif reach.unreached_communes:
+        log.warning("no adviser can be reached for %d commune(s) of the territory", len(reach.unreached_communes))
 
 
 def create_app(
@@ -80,8 +95,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await sync_territory(db=db, territory=territory)
-        # --- scheduler: dispatch loop + retention purge (bot/scheduler/jobs.py, bot/service/erasure.py) ---
-        jobs = start_jobs(ctx, purge=purge_inactive, minutely=(settle_unreported, take_over_from_sms))
+        await _warn_if_no_adviser_reachable(ctx)
+        # --- scheduler: dispatch loop + retention purge + every minute, calls never reported, the voice channel taking
+        # over from SMS, and the to-call list's sweep (bot/scheduler/jobs.py; the jobs: bot/service) ---
+        jobs = start_jobs(ctx, purge=purge_inactive, minutely=(settle_unreported, take_over_from_sms, sweep_now))
         try:
             # Telegram channel: webhook registered, or long polling without ATELIER_PUBLIC_URL
             async with telegram.running(ctx, telegram_app, advisers=telegram_advisers.handle):

@@ -15,8 +15,21 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from bot.config import load_settings
 from bot.context import Context
 from bot.handlers import telegram
-from bot.interfaces.cli import advisers, broadcast, callbacks, chat, demo, enrol, messages, residents, stats, workshops
+from bot.interfaces.cli import (
+    advisers,
+    broadcast,
+    callbacks,
+    calls,
+    chat,
+    demo,
+    enrol,
+    messages,
+    residents,
+    stats,
+    workshops,
+)
 from bot.interfaces.cli.common import console, fail, open_context, run
+from bot.interfaces.cli.french import french_app
 from bot.logs import protect_logs
 
 # ``atelier telegram webhook`` lives here, in the wiring, because it drives the Telegram channel itself: it tells
@@ -26,7 +39,7 @@ from bot.logs import protect_logs
 # secret token (https://core.telegram.org/bots/api#setwebhook); ``atelier serve`` does the same at start-up when all
 # three variables are set. Without a public URL, ``atelier serve`` polls instead — ``--delete`` removes a webhook
 # registered before, since Telegram refuses polling while one is set.
-telegram_app = typer.Typer(help="Telegram : relier le bot au service.", no_args_is_help=True)
+telegram_app = french_app(help="Telegram : relier le bot au service.")
 
 
 @telegram_app.command("webhook")
@@ -73,13 +86,10 @@ def telegram_webhook(
     console.print(run(action), highlight=False)
 
 
-app = typer.Typer(
-    help="Atelier : inscriptions aux ateliers numériques par SMS et Telegram.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+app = french_app(
+    help="Atelier : inscriptions aux ateliers numériques par SMS et Telegram.", pretty_exceptions_enable=False
 )
-db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
+db_app = french_app(help="Base de données.")
 app.add_typer(db_app, name="db")
 app.add_typer(workshops.app, name="workshops")
 app.add_typer(messages.app, name="messages")
@@ -87,10 +97,11 @@ app.command("demo")(demo.demo)
 app.command("chat")(chat.chat)
 app.add_typer(broadcast.app, name="broadcast")
 app.add_typer(callbacks.app, name="callbacks")
+app.add_typer(calls.app, name="calls")
 app.add_typer(advisers.app, name="advisers")
 app.add_typer(residents.app, name="residents")
 app.command("enrol")(enrol.enrol)
-app.command("stats")(stats.stats)
+app.add_typer(stats.app, name="stats")
 app.add_typer(telegram_app, name="telegram")
 
 

@@ -12,6 +12,7 @@ import gzip
 import math
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,42 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """Whether the territory asks residents to confirm (OUI / NON to the reminder), and so phones those seated for a
+    workshop within ``call_within`` who have not answered (the advisers' "to call" list)."""
+
+    required: bool = False
+    call_within: timedelta = timedelta(hours=48)
+
+
+# La Coop de la médiation numérique's fixed list of themes for an activity record (its "thématiques"), as it
+# writes them: a territory's table may only name these, so that every record can be entered as it is.
+COOP_THEMES = (
+    "Diagnostic numérique", "Prendre en main du matériel", "Maintenance de matériel", "Gérer ses contenus numériques",
+    "Navigation sur internet", "E-mail", "Bureautique", "Réseaux sociaux communication", "Santé",
+    "Banque et achats en ligne", "Accompagner un professionnel", "Insertion professionnelle",
+    "Prévention en sécurité numérique", "Parentalité", "Scolarité et numérique", "Créer avec le numérique",
+    "Culture numérique", "Intelligence artificielle (IA)", "Aide aux démarches administratives",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ThemeRule:
+    """A workshop whose topic holds one of ``words`` (accents and case aside) is recorded under ``themes``."""
+
+    words: tuple[str, ...]
+    themes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CoopThemes:
+    """How workshop topics become La Coop's themes: every rule that matches adds its themes; none: ``default``."""
+
+    rules: tuple[ThemeRule, ...] = ()
+    default: tuple[str, ...] = ("Prendre en main du matériel",)
+
+
+@dataclass(frozen=True)
 class Territory:
     name: str
     sender_name: str
@@ -100,6 +137,8 @@ class Territory:
     communes: tuple[CommuneInfo, ...]
     venues: tuple[VenueInfo, ...] = ()
     neighbours: tuple[Neighbour, ...] = ()
+    confirmation: Confirmation = Confirmation()
+    coop: CoopThemes = CoopThemes()
     interests: tuple[Interest, ...] = ()
     faq: tuple[FaqEntry, ...] = ()
     _by_insee: dict[str, CommuneInfo] = field(default_factory=dict, repr=False, compare=False)
@@ -208,9 +247,38 @@ def parse_territory(data: dict[str, Any]) -> Territory:
         neighbours=tuple(
             Neighbour(name=str(n["name"]), postcode=str(n.get("postcode", ""))) for n in data.get("neighbours", [])
         ),
+        confirmation=_confirmation(data.get("confirmation", {})),
+        coop=_coop(data.get("coop", {})),
         interests=_interests(data),
         faq=_faq(data),
     )
+
+
+def _themes(values: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(values, list) or not values:
+        raise TerritoryError(f"{where}: themes must be a non-empty list of La Coop's themes")
+    unknown = [v for v in values if v not in COOP_THEMES]
+    if unknown:
+        raise TerritoryError(f"{where}: {unknown} not in La Coop's themes: {', '.join(COOP_THEMES)}")
+    return tuple(str(v) for v in values)
+
+
+def _coop(table: dict[str, Any]) -> CoopThemes:
+    rules = []
+    for number, rule in enumerate(table.get("themes", []), start=1):
+        words = rule.get("words")
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+            raise TerritoryError(f"coop.themes #{number}: 'words' must be a non-empty list of words")
+        rules.append(ThemeRule(tuple(words), _themes(rule.get("themes"), f"coop.themes #{number}")))
+    default = _themes(table["default_themes"], "coop.default_themes") if "default_themes" in table else None
+    return CoopThemes(tuple(rules), default or CoopThemes().default)
+
+
+def _confirmation(table: dict[str, Any]) -> Confirmation:
+    hours = table.get("call_within_hours", 48)
+    if not isinstance(hours, int | float) or hours <= 0:
+        raise TerritoryError(f"confirmation: 'call_within_hours' must be a positive number of hours, not {hours!r}")
+    return Confirmation(required=bool(table.get("required", False)), call_within=timedelta(hours=hours))
 
 
 def load_territory(path: Path) -> Territory:

@@ -4,7 +4,8 @@
 
 One venue per commune is created at its town hall; edit the file afterwards to add halls or the bus stop. The
 interests offered at sign-up (with the words that mean them) and the answers to residents' usual questions are
-copied from the bundled Montluçon file: edit them too (the answers name Montluçon Communauté and its number).
+copied from the bundled Montluçon file, with its [confirmation] and [coop] tables (asking residents to confirm,
+La Coop's themes): edit them too (the answers name Montluçon Communauté and its number).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def main() -> None:
         rows = sorted(csv.DictReader(handle), key=lambda r: r["name"])
     out = [f"name = {_quote(args.name)}", f"sender_name = {_quote(args.sender)}", ""]
     out += ["[contact]", 'phone = ""', 'email = ""', 'hours = ""', ""]
+    out += [_settings_sections()]
     for row in rows:
         out += [
             "[[communes]]",
@@ -66,6 +68,12 @@ def main() -> None:
         ]
     sys.stdout.write("\n".join(out))
     sys.stdout.write("\n" + _shared_sections())
+
+
+def _settings_sections() -> str:
+    """The bundled file's [confirmation] and [coop] tables (asking residents to confirm; La Coop's themes)."""
+    text = BUNDLED.read_text(encoding="utf-8")
+    return text[text.index("[confirmation]") : text.index("[[communes]]")]
 
 
 def _shared_sections() -> str:

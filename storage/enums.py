@@ -55,3 +55,16 @@ class MessageKind(enum.StrEnum):
     confirmation = "confirmation"
     adviser_notice = "adviser_notice"
     callback_digest = "callback_digest"  # to an adviser: how many call-back requests wait (at most every 30 min)
+
+
+class CallKind(enum.StrEnum):
+    """Why an adviser should phone someone (the "to call" list). Data, not code: a later channel (voice calls to
+    landlines) adds its own kinds."""
+
+    callback = "callback"  # they asked to be called back (CONSEILLER)
+    promotion = "promotion"  # a seat freed up for them and no message can tell them
+    change_notice = "change_notice"  # their workshop was cancelled or moved and no message can tell them
+    broadcast = "broadcast"  # an adviser's message to many did not reach them
+    unanswered_reminder = "unanswered_reminder"  # seated soon, asked to confirm, no answer
+    unanswered_call = "unanswered_call"  # the automatic calls to their landline went unanswered (or failed)
+    noted = "noted"  # a call an adviser made or took outside the list, noted on the person's record (done at once)

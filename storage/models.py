@@ -29,9 +29,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.enums import Channel, EnrolmentStatus, Level, MessageKind, MessageStatus, WorkshopStatus
+from storage.enums import CallKind, Channel, EnrolmentStatus, Level, MessageKind, MessageStatus, WorkshopStatus
 
-__all__ = ["Channel", "EnrolmentStatus", "Level", "MessageKind", "MessageStatus", "WorkshopStatus"]
+__all__ = [
+    "CallKind",
+    "Channel",
+    "EnrolmentStatus",
+    "Level",
+    "MessageKind",
+    "MessageStatus",
+    "WorkshopStatus",
+]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -313,6 +321,40 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Call(Base):
+    """Someone an adviser should phone, why, and what to tell them; done once someone called (who, when, outcome).
+
+    Added by the operation that finds the need (a promotion or a notice that no message can carry, a CONSEILLER
+    request) or by the sweep that looks at failed deliveries and unanswered reminders; ``key`` makes each need one
+    call however many times it is found."""
+
+    __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_open", "done_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[CallKind] = mapped_column(_enum(CallKind, "call_kind"))
+    # why no message reached them: no_channel, sms_unreachable, opted_out, failed, expired (None: not a message)
+    reason: Mapped[str | None] = mapped_column(String(20))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    workshop_id: Mapped[int | None] = mapped_column(ForeignKey("workshops.id"))
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"), index=True)
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
+    callback_request_id: Mapped[int | None] = mapped_column(ForeignKey("callback_requests.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))  # a number given for this call (E.164), else theirs
+    what_to_say: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(200))
+    done_by_adviser_id: Mapped[int | None] = mapped_column(ForeignKey("advisers.id"))
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    resident: Mapped[Resident] = relationship(lazy="joined")
+    workshop: Mapped[Workshop | None] = relationship(lazy="joined")
+    callback_request: Mapped[CallbackRequest | None] = relationship(lazy="joined")  # what they asked, in their words
 
 
 class VoiceCall(Base):

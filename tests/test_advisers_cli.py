@@ -19,6 +19,7 @@ import pytest
 import typer.testing
 from sqlalchemy import func, select
 
+from bot.interfaces.cli import common
 from storage.database import Database
 from storage.models import (
     Broadcast,
@@ -45,10 +46,10 @@ CALLBACK_FIELDS = {
 }  # fmt: skip
 REPORT_FIELDS = {
     "id", "author", "created_at", "body", "audience", "segments", "recipients", "by_channel", "sent", "delivered",
-    "failed", "opted_out", "expired", "pending", "cancelled", "to_phone",
+    "failed", "opted_out", "expired", "pending", "cancelled", "to_phone", "waiting",
 }  # fmt: skip
 PREVIEW_FIELDS = {"recipients", "by_channel", "skipped_opted_out", "unreachable", "segments", "estimated_cost"}
-PREVIEW_FIELDS |= {"sms_text", "communes", "sms_cost", "calls", "call_minutes", "call_cost"}
+PREVIEW_FIELDS |= {"sms_text", "communes", "venues", "workshops", "sms_cost", "calls", "call_minutes", "call_cost"}
 STATS_FIELDS = {"commune", "commune_insee", "level", "signed_up", "waiting", "seated", "confirmed", "came"}
 STATS_FIELDS |= {"reminded", "answered", "answered_share"}
 ENROL_FIELDS = {"resident_id", "enrolment_id", "workshop_id", "status", "position", "already", "new_resident"}
@@ -198,6 +199,38 @@ def test_advisers_add_and_list(db_url: str) -> None:
     assert "Julie Martin" in ok(db_url, "advisers", "list").stdout
 
 
+@pytest.mark.parametrize(
+    ("label", "answer", "terminal", "enrolled"),
+    [
+        ("answered oui", "oui\n", True, True),
+        ("answered non", "non\n", True, False),
+        ("interrupted", "", True, False),
+        ("no terminal and no --yes", "", False, False),
+    ],
+)
+def test_enrol_with_someone_else_s_number_asks_first(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, label: str, answer: str, terminal: bool, enrolled: bool
+) -> None:
+    w = planned_workshop(db_url, hours_ahead=72)
+    paul = enrol(db_url, w, "Paul Durand", "06 12 00 00 01")["resident_id"]
+    other = planned_workshop(db_url, hours_ahead=96)
+    monkeypatch.setattr(common, "is_terminal", lambda: terminal)
+    args = ("enrol", "--name", "Martine Dupont", "--phone", "06 12 00 00 01", "--commune", "st victor",
+            "--workshop", str(other))  # fmt: skip
+    before = count(db_url, OutboundMessage)
+    result = atelier(db_url, *args, stdin=answer)
+    output = result.stdout + result.stderr
+    if terminal:
+        assert f"Le numéro 06 12 00 00 01 est celui de « Paul Durand » (personne n°{paul})." in output, label
+    assert (result.exit_code == 0) is enrolled, (label, output)
+    seated = count(db_url, Enrolment, Enrolment.workshop_id == other, Enrolment.resident_id == paul)
+    assert seated == int(enrolled), label
+    if not enrolled:
+        assert count(db_url, OutboundMessage) == before and "rien n'a été changé" in output.lower(), label
+    with_yes = atelier(db_url, *args, "--yes")
+    assert with_yes.exit_code == 0 and "celui de « Paul Durand »" in with_yes.stdout
+
+
 @pytest.mark.both_dialects  # the residents' register and erasure, only reached from here
 def test_enrol_by_phone_then_residents_list_and_erase(db_url: str) -> None:
     w = planned_workshop(db_url, hours_ahead=72, capacity=1)
@@ -256,6 +289,7 @@ def test_broadcast_preview_send_and_report(db_url: str) -> None:
 
     sent = ok(db_url, "broadcast", "--workshop", str(w), text, "--yes", "--author", "Julie").stdout
     assert "Diffusion n°1" in sent and "atelier broadcast report 1" in sent
+    assert "2 partent dès maintenant." in sent  # no quiet hours here, nobody at their daily cap
     ok(db_url, "broadcast", "--commune", "st victor", "--commune", "Domérat", "Bonjour", "--yes")
     ok(db_url, "broadcast", "send", "--upcoming", "Bonjour", "--yes")
     assert count(db_url, Broadcast) == 3
@@ -264,7 +298,9 @@ def test_broadcast_preview_send_and_report(db_url: str) -> None:
     report = as_json(ok(db_url, "broadcast", "report", "1", "--json"))
     assert set(report) == REPORT_FIELDS
     assert (report["author"], report["recipients"], report["pending"], report["to_phone"]) == ("Julie", 2, 2, [])
-    assert "2 message(s)" in ok(db_url, "broadcast", "report", "1").stdout
+    shown = ok(db_url, "broadcast", "report", "1").stdout
+    assert "2 message(s)" in shown and "En attente : 2 partent dès maintenant." in shown
+    assert report["waiting"] == [{"count": 2, "leaves_at": None, "reasons": []}]
 
 
 def test_callbacks_list_and_done(db_url: str) -> None:
@@ -300,7 +336,8 @@ def test_cancel_and_move_tell_everyone(db_url: str) -> None:
     enrol(db_url, w, "Léon Fixe", "04 70 00 00 02")  # a landline: to phone
     moved = ok(db_url, "workshops", "move", str(w), "--start", "16:30", "--yes").stdout
     assert "déplacé" in moved and "Messages prévus : 1 par SMS" in moved
-    assert "À appeler (1)" in moved and "Léon Fixe — +33470000002" in moved
+    assert "À appeler (1)" in moved and "Léon Fixe — 04 70 00 00 02" in moved  # as advisers dial it
+    assert "1 part dès maintenant." in moved
     cancelled = ok(db_url, "workshops", "cancel", str(w), "--reason", "conseillère malade", "--yes").stdout
     assert "annulé" in cancelled and "Messages prévus : 1 par SMS" in cancelled
     notices = count(db_url, OutboundMessage, OutboundMessage.kind == MessageKind.change_notice)
@@ -328,7 +365,7 @@ def test_attendance_by_options_and_on_a_terminal(db_url: str, terminal: None) ->
     assert "1 présent(s), 1 absent(s)" in marked
     assert f"n°{anne} Anne Martin : présent" in marked and f"n°{bruno} Bruno Petit : absent" in marked
     table = ok(db_url, "workshops", "roster", str(w)).stdout  # its first column is the number --present takes
-    assert [line.split("│")[1].strip() for line in table.splitlines() if "Martin" in line or "Petit" in line] == [
+    assert [line.split()[0] for line in table.splitlines() if "Martin" in line or "Petit" in line] == [
         str(anne),
         str(bruno),
     ]
@@ -337,11 +374,11 @@ def test_attendance_by_options_and_on_a_terminal(db_url: str, terminal: None) ->
         ("Anne Martin", "attended"),
         ("Bruno Petit", "absent"),
     ]
-    asked = ok(db_url, "workshops", "attendance", str(w), stdin="n\no\n").stdout  # Anne did not come; Bruno did
+    asked = ok(db_url, "workshops", "attendance", str(w), stdin="n\no\n\n").stdout  # Anne no, Bruno yes, no walk-in
     assert "Anne Martin était là ?" in asked and "1 présent(s), 1 absent(s)" in asked
     assert "présent" in ok(db_url, "workshops", "roster", str(w)).stdout
     stats = as_json(ok(db_url, "stats", "--json"))
-    assert set(stats) == {"since", "until", "rows", "total", "messaging"}
+    assert set(stats) == {"since", "until", "rows", "total", "people", "messaging"}
     assert all(set(r) == STATS_FIELDS for r in [*stats["rows"], stats["total"]])
     assert (stats["total"]["seated"], stats["total"]["came"]) == (2, 1)
     assert "Saint-Victor" in ok(db_url, "stats").stdout

@@ -95,7 +95,7 @@ def modules_in(*folders: str) -> list[str]:
     return sorted(m for m in project_modules() if under(m, *prefixes))
 
 
-PURE = [*modules_in("bot/conversation"), "bot.scheduler.planning", "storage.enums"]
+PURE = [*modules_in("bot/conversation"), "bot.scheduler.planning", "bot.scheduler.forecast", "storage.enums"]
 
 
 @pytest.mark.parametrize("module", PURE)

@@ -29,16 +29,22 @@ from bot.service.accounts import set_password
 from bot.service.actors import Actor
 from bot.service.broadcasts import Audience, send_broadcast
 from bot.service.callbacks import mark_callback_done, request_callback
-from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify
-from bot.service.phone_enrolment import enrol_by_phone
+from bot.service.calls import mark_call_done, note_call
+from bot.service.changes import (
+    WorkshopEdit,
+    cancel_workshop_and_notify,
+    edit_workshop_and_notify,
+    move_workshop_and_notify,
+)
+from bot.service.phone_enrolment import enrol_by_phone, enrol_resident
 from bot.service.planning_csv import WorkshopFields
-from bot.service.residents import erase_resident_for
-from bot.service.stats import mark_attendance
+from bot.service.residents import erase_resident_for, move_person, unenrol
+from bot.service.stats import add_walk_in, mark_attendance
 from bot.service.team import add_adviser
 from bot.service.workshops import add_workshop, import_planning, load_demo
 from bot.territory import Territory
 from storage.database import Database
-from storage.models import AuditEvent, Resident
+from storage.models import AuditEvent, Call, Resident
 from tests.helpers.clock import Clock
 from tests.helpers.world import JULIE, Town, in_2026
 
@@ -54,6 +60,8 @@ class World:
     callback: int  # Anne asked to be called
     claire: int  # an adviser with a console login
     julie: int  # a registered adviser, "Julie Martin"
+    call: int  # Anne's call-back, on the "to call" list
+    later: int  # planned after ``workshop``, with free seats
 
 
 async def build(town: Town, now: datetime) -> World:
@@ -64,6 +72,7 @@ async def build(town: Town, now: datetime) -> World:
     rose = await town.resident("Rose Blanc", phone="+33612000002", commune="Domérat")
     await town.seat(anne, workshop)
     await town.seat(rose, started)
+    later = await town.workshop("Saint-Victor", now + timedelta(days=5), capacity=4)
     town.clock.now = now
     async with town.ctx.db.write() as session:
         resident = await session.get(Resident, anne)
@@ -72,7 +81,9 @@ async def build(town: Town, now: datetime) -> World:
     setup = Actor("préparation du test", interface="cli")
     claire = await add_adviser(ctx=town.ctx, name="Claire Martin", email=CLAIRE, actor=setup)
     julie = await add_adviser(ctx=town.ctx, name="Julie Martin", actor=setup)
-    return World(workshop, started, anne, rose, callback, claire.id, julie.id)
+    async with town.ctx.db.read() as session:
+        call = (await session.execute(select(Call.id).where(Call.callback_request_id == callback))).scalar_one()
+    return World(workshop, started, anne, rose, callback, claire.id, julie.id, call, later)
 
 
 def planning_csv(day: datetime) -> bytes:
@@ -123,6 +134,25 @@ OPERATIONS = [
               "resident_erased", lambda w: (None, w.anne)),
     Operation("mark a call-back done", lambda c, w: mark_callback_done(ctx=c, callback_id=w.callback, actor=JULIE),
               "callback_done", lambda w: (None, w.anne)),
+    Operation("note a call made", lambda c, w: mark_call_done(ctx=c, call_id=w.call, outcome="vient", actor=JULIE),
+              "call_done", lambda w: (None, w.anne)),
+    Operation("note a call outside the list", lambda c, w: note_call(
+        ctx=c, resident_id=w.anne, outcome="a demandé le niveau", actor=JULIE), "call_noted", lambda w: (None, w.anne)),
+    Operation("enrol a known person", lambda c, w: enrol_resident(
+        ctx=c, resident_id=w.rose, workshop_id=w.workshop, actor=JULIE), "enrolled_by_adviser",
+        lambda w: (w.workshop, w.rose)),
+    Operation("unenrol someone who phoned", lambda c, w: unenrol(
+        ctx=c, resident_id=w.anne, workshop_id=w.workshop, actor=JULIE), "resident_unenrolled",
+        lambda w: (w.workshop, w.anne)),
+    Operation("move someone who phoned", lambda c, w: move_person(
+        ctx=c, resident_id=w.anne, from_workshop_id=w.workshop, to_workshop_id=w.later, actor=JULIE),
+        "resident_moved", lambda w: (w.later, w.anne)),
+    Operation("note a walk-in", lambda c, w: add_walk_in(
+        ctx=c, workshop_id=w.started, name="Lucie Roy", phone="06 11 22 33 44", actor=JULIE), "walk_in",
+        lambda w: (w.started, ANY)),  # the new resident's number
+    Operation("edit a workshop", lambda c, w: edit_workshop_and_notify(
+        ctx=c, workshop_id=w.workshop, edit=WorkshopEdit(capacity=6, topic="Smartphone"), actor=JULIE),
+        "workshop_edited", lambda w: (w.workshop, None)),
     Operation("add an adviser", lambda c, w: add_adviser(ctx=c, name="Marc Petit", email="marc@example.fr",
               actor=JULIE), "adviser_added"),
     Operation("set a password", lambda c, w: set_password(
@@ -200,6 +230,9 @@ async def test_a_preview_leaves_no_trace(settings: Settings, db: Database, terri
             ctx=town.ctx, workshop_id=world.workshop, new_start="15:00", actor=JULIE, preview=True
         ),
         import_planning(ctx=town.ctx, data=planning_csv(in_2026(16, 0)), actor=JULIE, dry_run=True),
+        edit_workshop_and_notify(
+            ctx=town.ctx, workshop_id=world.workshop, edit=WorkshopEdit(capacity=6), actor=JULIE, preview=True
+        ),
     ):
         await preview
     assert await town.fingerprint() == before
@@ -245,6 +278,16 @@ COMMANDS = [
             "--yes", "--as", "Bénévole du jeudi"], ("broadcast_sent",), "Bénévole du jeudi"),
     Command("callbacks done --by", lambda w: ["callbacks", "done", str(w.callback), "--by", "Julie"],
             ("callback_done",), "Julie Martin", registered=True),
+    Command("calls done --as", lambda w: ["calls", "done", str(w.call), "--outcome", "vient", "--as", "julie"],
+            ("call_done",), "Julie Martin", registered=True),
+    Command("residents unenrol", lambda w: ["residents", "unenrol", str(w.anne), "--workshop", str(w.workshop),
+            "--yes"], ("resident_unenrolled",)),
+    Command("residents move", lambda w: ["residents", "move", str(w.anne), "--to", str(w.later), "--yes", "--as",
+            "Julie"], ("resident_moved",), "Julie Martin", registered=True),
+    Command("workshops walk-in", lambda w: ["workshops", "walk-in", str(w.started), "--name", "Lucie Roy"],
+            ("walk_in",)),
+    Command("workshops edit", lambda w: ["workshops", "edit", str(w.workshop), "--capacity", "6", "--yes"],
+            ("workshop_edited",)),
     Command("residents erase", lambda w: ["residents", "erase", str(w.anne), "--yes"], ("resident_erased",)),
     Command("advisers add", lambda w: ["advisers", "add", "--name", "Marc Petit", "--email", "marc@example.fr"],
             ("adviser_added",)),

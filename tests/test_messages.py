@@ -124,6 +124,15 @@ ONE_SEGMENT: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 AT_MOST_TWO = [
+    ("unenrolled by an adviser", say.unenrolled_by_adviser(START, PARIS, LONGEST_COMMUNE, waiting=True)),
+    (
+        "moved by an adviser",
+        say.moved_by_adviser(START, START, PARIS, LONGEST_VENUE.name, LONGEST_VENUE.address, position=None),
+    ),
+    (
+        "moved by an adviser onto a waiting list",
+        say.moved_by_adviser(START, START, PARIS, LONGEST_VENUE.name, LONGEST_VENUE.address, position=12),
+    ),
     ("waiting", say.waiting(FIRST_NAME, 12, START, PARIS, LONGEST_VENUE.name)),
     (
         "seated, no reminder",

@@ -402,7 +402,7 @@ def test_messages_list_command(db_url: str, args: list[str], expect_exit: int, e
         assert rows[0]["to"] == "+33612345678"  # advisers see full numbers
         assert datetime.fromisoformat(rows[0]["due_at"]).utcoffset() is not None
     else:
-        assert "+33612345678" in result.stdout and "rappel" in result.stdout
+        assert "06 12 34 56 78" in result.stdout and "rappel" in result.stdout  # the number as advisers dial it
 
 
 async def test_enqueue_many_skips_keys_already_queued(db: Database, now: datetime) -> None:

@@ -47,8 +47,11 @@ class Row:
     topic: str | None = None
     capacity: int | None = None
     line: int | None = None
+    adviser: str | None = "unchecked"
 
     def check(self, got: PlannedWorkshop) -> None:
+        if self.adviser != "unchecked":
+            assert got.adviser == self.adviser
         if self.start:
             assert got.starts_at == utc(self.start)
         if self.end:
@@ -75,6 +78,7 @@ class Case:
     data: bytes
     rows: tuple[Row, ...] = ()
     errors: tuple[tuple[int, str], ...] = ()  # (line, words the sentence must contain)
+    ignored: tuple[str, ...] = ()  # header cells reported as not read
 
 
 SAINT_VICTOR = "03262"
@@ -84,6 +88,25 @@ MAIRIE_SV = "Mairie de Saint-Victor"
 TUESDAY = "14/04/2026;14:00;16:00"  # summer time: 12:00–14:00 UTC
 
 CASES = [
+    # --- the adviser in charge, and columns that are not read
+    Case(
+        "adviser-column-in-french",
+        csv_bytes(
+            f"{FR};conseillère", f"{TUESDAY};Saint-Victor;;;1;Tablette;;Julie Martin", f"{TUESDAY};Domérat;;;1;T;;"
+        ),
+        (Row(adviser="Julie Martin"), Row(adviser=None)),
+    ),
+    Case(
+        "adviser-column-in-english",
+        csv_bytes(f"{EN},adviser", "2026-04-14,14:00,16:00,Quinssaines,,,beginner,Tablet,8,  julie  "),
+        (Row(adviser="julie"),),
+    ),
+    Case(
+        "unknown-columns-are-reported",
+        csv_bytes(f"{FR};Remarques;Public visé;;theme", f"{TUESDAY};Saint-Victor;;;1;Tablette;;à voir;seniors;;x"),
+        (Row(topic="Tablette"),),
+        ignored=("Remarques", "Public visé", "theme"),  # a second "thème" is not read either
+    ),
     # --- headers, separators, encodings
     Case(
         "french-header-semicolons",
@@ -125,6 +148,7 @@ CASES = [
             "Tablette;2;Quinssaines;14/04/2026;14h;16h;à voir",
         ),
         (Row("2026-04-14 12:00", commune=QUINSSAINES, venue="Mairie de Quinssaines", level=Level.intermediate),),
+        ignored=("Remarques",),
     ),
     Case(
         "crlf-line-endings-and-trailing-empty-rows",
@@ -289,6 +313,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
 def test_planning_csv(case: Case, territory: Territory, now: datetime) -> None:
     result = parse_planning(case.data, territory=territory, tz=PARIS, now=now)
+    assert result.ignored_columns == case.ignored
     got_errors = [(e.line, e.message) for e in result.errors]
     assert len(got_errors) == len(case.errors), got_errors
     for (line, words), (got_line, message) in zip(case.errors, got_errors, strict=True):

@@ -131,7 +131,7 @@ async def test_inscrits_shows_who_and_what_they_want_to_learn(bench: Rig, now: d
     [answer] = await command(bench, f"/inscrits {ids['sv-beg']}")
     text = answer.text
     assert "Martine Dupont — Telegram seulement — pas encore confirmé — veut apprendre : Premiers pas, Impôts" in text
-    assert f"Paul Durand — {PAUL} — pas encore confirmé — veut apprendre : rien de précis" in text
+    assert "Paul Durand — 06 98 76 54 32 — pas encore confirmé — veut apprendre : rien de précis" in text
 
 
 @pytest.mark.parametrize(
@@ -293,7 +293,7 @@ async def test_rappels_lists_requests_with_a_button_each(bench: Rig, now: dateti
     bench.new_messages(ADVISER)  # the notices advisers get when a request arrives
     [listing] = await command(bench, "/rappels")
     assert "demandes de rappel (2)" in fold(listing.text)
-    assert "Martine Dupont — +33612345678" in listing.text and f"Paul Durand — {PAUL}" in listing.text
+    assert "Martine Dupont — 06 12 34 56 78" in listing.text and "Paul Durand — 06 98 76 54 32" in listing.text
     labels = [row[0]["text"] for row in listing.inline_buttons]
     assert len(labels) == 2 and "Martine" in labels[0]
     await press(bench, listing, labels[0])
@@ -313,6 +313,39 @@ async def test_rappels_lists_requests_with_a_button_each(bench: Rig, now: dateti
 async def test_rappels_with_nobody_to_call(bench: Rig) -> None:
     [answer] = await command(bench, "/rappels")
     assert "aucune demande" in fold(answer.text) and answer.inline_buttons == []
+
+
+# --- /appels --------------------------------------------------------------------------------------------------
+
+
+async def test_appels_lists_the_calls_with_a_button_each(bench: Rig, now: datetime, db: Database) -> None:
+    await with_people(bench, now)
+    await service.handle_inbound(
+        ctx=bench.ctx, inbound=Inbound(channel=SMS, address=PAUL, text="CONSEILLER", provider_id="SMcb"), inline=True
+    )
+    bench.new_messages(ADVISER)  # the notice advisers get when a request arrives
+    [listing] = await command(bench, "/appels")
+    assert "a appeler (1)" in fold(listing.text)
+    assert "Paul Durand — 06 98 76 54 32 — demande de rappel" in listing.text
+    assert "À dire : A demandé à être rappelé(e) (CONSEILLER)" in listing.text
+    [[button]] = listing.inline_buttons
+    await press(bench, listing, button["text"])
+    assert "note" in last_answer(bench)
+    assert "personne a appeler" in fold(last_edit(bench)["text"])
+    await press(bench, listing, button["text"])  # the old button again
+    assert "deja note" in last_answer(bench)
+    async with db.read() as session:
+        handled_by = (await session.execute(select(CallbackRequest.handled_by))).scalars().all()
+    assert handled_by == ["Claire Martin"]  # the call was the request: both are done
+
+
+async def test_appels_is_for_advisers_only(bench: Rig, now: datetime) -> None:
+    await with_people(bench, now)
+    await service.handle_inbound(
+        ctx=bench.ctx, inbound=Inbound(channel=SMS, address=PAUL, text="CONSEILLER", provider_id="SMcb"), inline=True
+    )
+    answers = await bench.say(MARTINE, "/appels")  # a resident: the residents' answer, not the list
+    assert answers and all("paul" not in fold(m.text) for m in answers)
 
 
 # --- Who may use them -----------------------------------------------------------------------------------------

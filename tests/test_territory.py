@@ -74,3 +74,6 @@ def test_a_new_territory_file_gets_the_interests_and_answers(tmp_path: Path) -> 
     path.write_text(made.stdout, encoding="utf-8")
     territory = load_territory(path)
     assert territory.name == "Ailleurs" and len(territory.interests) == 9 and len(territory.faq) == 7
+    bundled = load_territory(ROOT / "bot" / "territories" / "montlucon-communaute.toml")
+    assert (territory.confirmation, territory.coop) == (bundled.confirmation, bundled.coop)
+    assert territory.coop.rules and territory.confirmation.required

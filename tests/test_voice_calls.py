@@ -12,7 +12,7 @@ from bot.service.broadcasts import Audience, send_broadcast
 from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify
 from bot.service.enrolments import cancel
 from bot.service.phone_enrolment import enrol_by_phone
-from storage.models import CallbackRequest, Enrolment, OutboundMessage, Resident
+from storage.models import Call, Enrolment, OutboundMessage, Resident
 from tests.helpers.call_transcripts import CALL_TRANSCRIPTS, CallTranscript, Step
 from tests.helpers.fake_twilio_voice import RecordedCall, Twiml
 from tests.helpers.transcripts import fold
@@ -156,12 +156,8 @@ async def check_final(site: VoiceSite, world: World, phone: Phone, transcript: C
         }
         assert phone.first is not None, f"{label}: no call was placed"
         row = await session.get(OutboundMessage, outbox_id(phone.first))
-        callbacks = (
-            (await session.execute(select(CallbackRequest).where(CallbackRequest.resident_id == henri.id)))
-            .unique()
-            .scalars()
-            .all()
-        )
+        # the advisers' "to call" list: an adviser phones them, with what the calls were to say
+        callbacks = (await session.execute(select(Call).where(Call.resident_id == henri.id))).unique().scalars().all()
     assert row is not None
     henri_w, martine_w = enrolments.get((henri.id, world.w)), enrolments.get((world.martine, world.w))
     checks = [

@@ -24,6 +24,7 @@ from bot.service.changes import (
 )
 from bot.service.demo_planning import ADVISERS, demo_planning
 from bot.service.planning_csv import WorkshopFields
+from bot.service.team import add_adviser
 from bot.service.workshops import (
     WorkshopError,
     add_workshop,
@@ -157,6 +158,23 @@ async def test_import_is_one_transaction_and_never_duplicates(ctx: Context) -> N
     refused = await import_planning(ctx=ctx, actor=JULIE, data=unknown_venue)
     assert [(e.line, "adresse" in e.message) for e in refused.errors] == [(3, True)]
     assert len(await list_workshops(ctx=ctx)) == 2
+
+
+async def test_import_sets_the_adviser_in_charge_and_refuses_an_unknown_one(ctx: Context) -> None:
+    await add_adviser(actor=JULIE, ctx=ctx, name="Julie Martin")
+    await add_adviser(actor=JULIE, ctx=ctx, name="Marc Petit")
+    header = f"{FR};conseiller"
+    unknown = f"{header}\n14/04/2026;14:00;16:00;Saint-Victor;;;1;Tablette;;Zoé\n".encode()
+    refused = await import_planning(actor=JULIE, ctx=ctx, data=unknown)
+    assert [(e.line, e.message) for e in refused.errors] == [
+        (2, "conseiller inconnu « Zoé » (conseillers enregistrés : Julie Martin, Marc Petit)")
+    ]
+    rows = [header, "14/04/2026;14:00;16:00;Saint-Victor;;;1;Tablette;;julie", "15/04/2026;9h;11h;Domérat;;;1;T;;"]
+    imported = await import_planning(actor=JULIE, ctx=ctx, data="\n".join(rows).encode())
+    assert imported.ok and imported.ignored_columns == ()
+    found = {w.id: w for w in await list_workshops(ctx=ctx)}
+    assert sorted(found) == sorted(imported.created_ids)
+    assert [found[i].adviser for i in imported.created_ids] == ["Julie Martin", None]
 
 
 DEMO_NOW = datetime(2026, 3, 25, 10, 0, tzinfo=UTC)  # a Wednesday: the demo starts Monday 30 March

@@ -130,7 +130,9 @@ def test_import_reimport_and_dry_run(db_url: str, tmp_path: Path) -> None:
     planning.write_bytes("\r\n".join(rows).encode("cp1252"))  # what Excel in French saves
     assert "Rien n'a été enregistré" in ok(db_url, "workshops", "import", str(planning), "--dry-run").stdout
     assert listing(db_url) == []
-    assert "2 atelier(s) importé(s)" in ok(db_url, "workshops", "import", str(planning)).stdout
+    imported = ok(db_url, "workshops", "import", str(planning)).stdout
+    ids = ", ".join(str(w["id"]) for w in listing(db_url))  # PostgreSQL's ids go on after the dry run's
+    assert f"2 atelier(s) importé(s) : n° {ids}." in imported and "ignorée" not in imported
     assert "2 déjà présents" in ok(db_url, "workshops", "import", str(planning)).stdout
     found = listing(db_url)
     assert [(w["commune"], w["venue"], w["level"], w["capacity"]) for w in found] == [
@@ -138,6 +140,18 @@ def test_import_reimport_and_dry_run(db_url: str, tmp_path: Path) -> None:
         ("Marcillat-en-Combraille", "Salle des fêtes", "advanced", 8),
     ]
     assert found[1]["start"] == local_iso(21, time(9, 30))
+
+
+def test_import_reports_columns_it_does_not_read_and_takes_the_adviser(db_url: str, tmp_path: Path) -> None:
+    ok(db_url, "advisers", "add", "--name", "Julie Martin")
+    planning = tmp_path / "planning.csv"
+    rows = [f"{FR};conseillère;remarques", f"{fr_date(20)};14h;16h;Domérat;;;1;Tablette;;julie;apporter des chaises"]
+    planning.write_text("\n".join(rows), encoding="utf-8-sig")
+    shown = ok(db_url, "workshops", "import", str(planning)).stdout
+    assert "colonne(s) ignorée(s), non reconnue(s) : remarques" in " ".join(shown.split())
+    [workshop] = listing(db_url)
+    assert f"1 atelier(s) importé(s) : n° {workshop['id']}." in shown
+    assert workshop["adviser"] == "Julie Martin"
 
 
 def test_demo_loads_once_with_if_empty(db_url: str) -> None:

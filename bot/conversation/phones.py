@@ -92,3 +92,23 @@ def masked(address: str | int | None) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def national(number: str | None) -> str:
+    """How an adviser dials it: ``+33470051234`` → ``04 70 05 12 34``; a foreign number keeps its country code
+    (``+32 2 123 45 67``). Anything that is not a number is shown as it is."""
+    text = (number or "").strip()
+    if not text:
+        return ""
+    try:
+        parsed = phonenumbers.parse(text, REGION)
+    except phonenumbers.NumberParseException:
+        return text
+    if not phonenumbers.is_valid_number(parsed):
+        return text
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if phonenumbers.region_code_for_number(parsed) == REGION
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return str(phonenumbers.format_number(parsed, style))

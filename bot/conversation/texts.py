@@ -401,6 +401,12 @@ def seated(
     )
 
 
+def rank_fr(position: int) -> str:
+    """1re, 2e, 3e: a place on the waiting list as an adviser reads it ("2e position"), never "n°2", which an SMS
+    writes "no2"."""
+    return "1re" if position == 1 else f"{position}e"
+
+
 def waiting(first_name: str, position: int, start: datetime, tz: tzinfo, venue: str, *, two: bool = False) -> str:
     who = "vous êtes" if not two else "vous êtes tous les deux"
     when = when_fr(start, tz)
@@ -682,6 +688,13 @@ def callback_notice(name: str, commune: str, phone: str, reason: str = "") -> st
     )
 
 
+def calls_notice(lines: list[str]) -> str:
+    """To the adviser in charge: people no message can reach, to phone (one line each, at most five)."""
+    shown = lines[:5]
+    more = f" Et {len(lines) - len(shown)} autre(s)." if len(lines) > len(shown) else ""
+    return f"À appeler : {' ; '.join(shown)}.{more} Liste : atelier calls list, ou /appels sur Telegram."
+
+
 def callback_digest(waiting: int) -> str:
     """What advisers get about requests from people not known yet: how many wait, never who (a stranger's words
     and number do not go out by SMS)."""
@@ -836,6 +849,33 @@ def workshop_moved_notice(
     else:
         tail = "Votre place est gardée. Si vous ne pouvez plus venir, écrivez ANNULER."
     return _fitting(2, (), f"{change} {tail}", f"{short} {tail}")
+
+
+def unenrolled_by_adviser(start: datetime, tz: tzinfo, commune: str, *, waiting: bool) -> str:
+    """An adviser took the person off a workshop at their request (they phoned): said about them, never as "the
+    workshop is cancelled"."""
+    what = "vous quittez la liste d'attente" if waiting else "vous ne venez pas à l'atelier"
+    return (
+        f"C'est noté, comme convenu avec le conseiller : {what} du {when_fr(start, tz)} à {commune}. "
+        "Pour un autre atelier, écrivez INSCRIPTION."
+    )
+
+
+def moved_by_adviser(
+    old_start: datetime, new_start: datetime, tz: tzinfo, venue: str, address: str, *, position: int | None
+) -> str:
+    """An adviser moved the person to another workshop at their request: where and when they are now expected."""
+    where = f"{venue}, {address}" if address else venue
+    if position is None:
+        now = f"vous êtes inscrit(e) à celui du {when_fr(new_start, tz)}, {where}"
+        after = "Pour annuler, écrivez ANNULER."
+    else:
+        now = f"vous êtes en position {position} sur la liste d'attente de celui du {when_fr(new_start, tz)}"
+        after = "Si une place se libère, on vous prévient. Pour annuler, écrivez ANNULER."
+    return (
+        f"C'est noté, comme convenu avec le conseiller : au lieu de l'atelier du {when_fr(old_start, tz)}, {now}. "
+        f"{after}"
+    )
 
 
 def phone_enrolment_intro(territory_name: str) -> str:

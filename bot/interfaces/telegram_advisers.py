@@ -13,6 +13,7 @@ answer and learns nothing.
 | ``/annonce ID texte`` | a message to the workshop's participants: preview (recipients, SMS cost), then a button |
 | ``/annuler ID raison`` | cancel the workshop, everyone concerned told — after a confirmation button |
 | ``/rappels`` | call-back requests, one button per request to mark it handled |
+| ``/appels`` | the "to call" list (call-backs, people no message reaches, unanswered reminders), a button each |
 
 Answers to advisers are sent directly with the bot, not through the outbox: they are the interactive side of a
 command (inline keyboards, edits of the preview, answers to button presses) and the adviser is looking at the
@@ -42,10 +43,13 @@ from telegram.error import BadRequest, TelegramError
 from bot.channels import plain_number
 from bot.context import Context
 from bot.conversation import texts as say
+from bot.conversation.phones import national
 from bot.service.actors import Actor
 from bot.service.broadcasts import Audience, Preview, preview_broadcast, send_broadcast
 from bot.service.callbacks import CallbackItem, list_callbacks, mark_callback_done
+from bot.service.calls import CallError, CallItem, list_calls, mark_call_done
 from bot.service.changes import cancel_workshop_and_notify, report_lines
+from bot.service.departures import broadcast_departures, departure_lines
 from bot.service.drafts import keep_draft, take_draft
 from bot.service.inbound import first_delivery
 from bot.service.team import adviser_by_telegram_id
@@ -62,7 +66,7 @@ from storage.enums import Channel, EnrolmentStatus, WorkshopStatus
 
 log = logging.getLogger("atelier.telegram.advisers")
 
-COMMANDS = ("ateliers", "inscrits", "annonce", "annuler", "rappels")
+COMMANDS = ("ateliers", "inscrits", "annonce", "annuler", "rappels", "appels")
 PREFIX = "conseil"  # callback_data of our inline buttons: "conseil:<action>:<argument>" (64 bytes at most)
 DRAFTS = "telegram_adviser"  # the conversations' channel holding confirmations waiting for a button
 DRAFT_TTL = timedelta(hours=2)  # an old preview's button no longer sends anything
@@ -231,7 +235,7 @@ def workshop_line(summary: WorkshopSummary, ctx: Context) -> str:
 def roster_line(number: int, entry: RosterEntry) -> str:
     parts = [f"{number}. {entry.name or '(sans nom)'}"]
     if entry.phone:
-        parts.append(entry.phone)
+        parts.append(national(entry.phone))
     elif entry.telegram_chat_id is not None:
         parts.append("Telegram seulement")
     if entry.status == EnrolmentStatus.seated:
@@ -292,7 +296,7 @@ def callbacks_text(items: Sequence[CallbackItem], ctx: Context) -> str:
     lines = [f"Demandes de rappel ({len(items)}) :"]
     for item in items[:MAX_LISTED]:
         since = say.when_fr(item.created_at, ctx.tz)
-        phone = item.phone or "pas de numéro (Telegram seulement)"
+        phone = national(item.phone) or "pas de numéro (Telegram seulement)"
         said = f" — « {item.reason[:80]} »" if item.reason else ""
         lines.append(
             f"n°{item.id} — {item.name or '(sans nom)'} — {phone} — {item.commune or 'commune inconnue'} — {since}"
@@ -307,6 +311,38 @@ def callbacks_text(items: Sequence[CallbackItem], ctx: Context) -> str:
 def callbacks_keyboard(items: Sequence[CallbackItem]) -> InlineKeyboardMarkup | None:
     rows = [
         [_button(f"✅ n°{item.id} {item.name or ''}".strip()[:60], "rappel", item.id)] for item in items[:MAX_BUTTONS]
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+CALL_DONE = "appel fait (noté sur Telegram)"
+
+
+def calls_text(items: Sequence[CallItem], ctx: Context) -> str:
+    if not items:
+        return "Personne à appeler."
+    lines = [f"À appeler ({len(items)}) :"]
+    for item in items[:MAX_LISTED]:
+        phone = item.phone_display or "pas de numéro (Telegram seulement)"
+        why = item.kind_label + (f", {item.reason_label}" if item.reason_label else "")
+        lines.append(f"n°{item.id} — {item.name or '(sans nom)'} — {phone} — {why}")
+        if item.workshop_id is not None and item.workshop_start is not None:
+            lines.append(f"   atelier n°{item.workshop_id}, {say.when_fr(item.workshop_start, ctx.tz)}")
+        if item.said:
+            lines.append(f"   Sa demande : « {item.said[:80]} »")
+        if item.what_to_say:
+            lines.append(f"   À dire : {item.what_to_say}")
+    if len(items) > MAX_LISTED:
+        lines.append(f"… et {len(items) - MAX_LISTED} autres : atelier calls list")
+    lines.append(
+        "Touchez un appel une fois la personne appelée (pour noter ce qui a été convenu : atelier calls done)."
+    )
+    return "\n".join(lines)
+
+
+def calls_keyboard(items: Sequence[CallItem]) -> InlineKeyboardMarkup | None:
+    rows = [
+        [_button(f"✅ n°{item.id} {item.name or ''}".strip()[:60], "appel", item.id)] for item in items[:MAX_BUTTONS]
     ]
     return InlineKeyboardMarkup(rows) if rows else None
 
@@ -412,6 +448,11 @@ async def _callbacks(ctx: Context, bot: Bot, who: Who, _argument: str) -> None:
     await _say(bot, who, callbacks_text(items, ctx), callbacks_keyboard(items))
 
 
+async def _calls(ctx: Context, bot: Bot, who: Who, _argument: str) -> None:
+    items = await list_calls(ctx=ctx)
+    await _say(bot, who, calls_text(items, ctx), calls_keyboard(items))
+
+
 # One signature for every command (the argument is what follows it); one that takes none names it ``_argument``.
 Action = Callable[[Context, Bot, Who, str], Awaitable[None]]
 ACTIONS: dict[str, Action] = {
@@ -420,6 +461,7 @@ ACTIONS: dict[str, Action] = {
     "annonce": _announce,
     "annuler": _cancel,
     "rappels": _callbacks,
+    "appels": _calls,
 }
 
 
@@ -485,9 +527,10 @@ async def _announce_yes(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, 
         await _edit(bot, query, _previous_text(query) + "\n\nNon envoyé : " + _refusal(exc))
         return
     await _answer(bot, query, "Envoyé.")
+    leaving = " ".join(departure_lines(await broadcast_departures(ctx=ctx, broadcast_id=broadcast_id), ctx.tz))
     outcome = (
-        f"Envoyé à {draft.get('recipients', '?')} personne(s) : les messages partiront aux heures d'envoi "
-        f"autorisées. Suivi : atelier broadcast report {broadcast_id}"
+        f"Envoyé à {draft.get('recipients', '?')} personne(s). {leaving} Suivi : atelier broadcast report "
+        f"{broadcast_id}"
     )
     await _edit(bot, query, _previous_text(query) + "\n\n" + outcome)
 
@@ -535,6 +578,21 @@ async def _callback_done(ctx: Context, bot: Bot, who: Who, query: CallbackQuery,
     await _edit(bot, query, callbacks_text(items, ctx), callbacks_keyboard(items))
 
 
+async def _call_done(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, argument: str) -> None:
+    call_id = plain_number(argument)
+    if call_id is None:
+        await _answer(bot, query)
+        return
+    try:
+        await mark_call_done(ctx=ctx, call_id=call_id, outcome=CALL_DONE, actor=who.actor)
+    except CallError:
+        await _answer(bot, query, "Cet appel était déjà noté.")
+    else:
+        await _answer(bot, query, "Noté, merci.")
+    items = await list_calls(ctx=ctx)
+    await _edit(bot, query, calls_text(items, ctx), calls_keyboard(items))
+
+
 def _previous_text(query: CallbackQuery) -> str:
     """The preview the button was under (Telegram sends it with the press), kept above the outcome."""
     message = query.message
@@ -549,4 +607,5 @@ BUTTONS: dict[str, Button] = {
     "annuler-oui": _cancel_yes,
     "annuler-non": _cancel_no,
     "rappel": _callback_done,
+    "appel": _call_done,
 }

@@ -20,26 +20,34 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
+from bot.conversation import texts as say
 from bot.conversation.gsm7 import count_segments, to_gsm7
 from bot.service import spoken
 from bot.service.actors import Actor
 from bot.service.audit import record
+from bot.service.calls import broadcast_script, record_calls
+from bot.service.departures import DepartureGroup, forecast_rows, group
+from bot.service.planning_csv import WorkshopFieldsError, find_commune, plain
 from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
 from bot.service.team import TeamError, commune_codes, commune_names
 from bot.service.voice_costs import call_seconds, started_minutes
 from bot.service.workshops import WorkshopError
+from storage.calls import NewCall
 from storage.enums import Channel
 from storage.models import (
     Broadcast,
+    CallKind,
     Enrolment,
     EnrolmentStatus,
     MessageKind,
     MessageStatus,
     OutboundMessage,
     Resident,
+    Venue,
     Workshop,
     WorkshopStatus,
 )
+from storage.outbox.departures import pending_rows
 from storage.outbox.queueing import NewMessage, enqueue
 
 log = logging.getLogger(__name__)
@@ -58,15 +66,21 @@ class BroadcastError(WorkshopError):
 class Audience:
     """Who receives a broadcast; the criteria given combine (a workshop's participants living in these communes).
 
-    ``communes``: names as advisers write them, or INSEE codes.
+    ``communes``: where the people live, names as advisers write them, or INSEE codes. ``venue`` / ``held_in``: the
+    participants of the upcoming workshops held at that venue (its name, spelling forgiven) or in that commune
+    ("la salle de Saint-Victor est fermée"); both together name the venue of that commune.
     """
 
     workshop_id: int | None = None
     communes: tuple[str, ...] = ()
     upcoming: bool = False
+    venue: str | None = None
+    held_in: str | None = None
 
     def is_empty(self) -> bool:
-        return self.workshop_id is None and not self.communes and not self.upcoming
+        return (
+            self.workshop_id is None and not self.communes and not self.upcoming and not self.venue and not self.held_in
+        )
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,8 @@ class Preview:
     segments: int  # per SMS
     estimated_cost: float  # euros: SMS recipients × segments × ATELIER_SMS_PRICE, plus the calls' cost
     communes: tuple[str, ...] = ()  # the communes understood, by name
+    venues: tuple[str, ...] = ()  # for ``venue`` / ``held_in``: the venues understood, "Salle des fêtes (Domérat)"
+    workshops: tuple[int, ...] = ()  # for ``venue`` / ``held_in``: the upcoming workshops held there
     # Calls (residents with a landline, phoned with the message read aloud), counted apart from SMS:
     call_minutes: int = 0  # started minutes per call (the message said twice, and the keys)
     sms_cost: float = 0.0  # euros: SMS recipients × segments × ATELIER_SMS_PRICE
@@ -111,6 +127,7 @@ class Report:
     pending: int  # still waiting for the sending window or their turn
     cancelled: int  # withdrawn before sending for another reason (erased, number found unreachable)
     to_phone: tuple[ToPhone, ...] = field(default_factory=tuple)
+    waiting: tuple[DepartureGroup, ...] = ()  # the pending ones: when they leave, and why they wait
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -124,12 +141,56 @@ def _clean_body(body: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class _Held:
+    venues: tuple[Venue, ...]
+    workshops: tuple[int, ...]  # upcoming and planned, held at those venues
+
+
+async def _held(*, session: AsyncSession, ctx: Context, audience: Audience, now: datetime) -> _Held | None:
+    """The venues ``venue`` / ``held_in`` name, and the upcoming workshops held there; None when neither is given."""
+    if not audience.venue and not audience.held_in:
+        return None
+    commune = None
+    if audience.held_in:
+        try:
+            commune = find_commune(audience.held_in, ctx.territory)
+        except WorkshopFieldsError as exc:
+            raise BroadcastError(*exc.problems) from None
+    query = select(Venue).order_by(Venue.id)
+    if commune is not None:
+        query = query.where(Venue.commune_insee == commune.insee)
+    venues = list((await session.execute(query)).unique().scalars())
+    if audience.venue:
+        wanted = plain(audience.venue)
+        exact = [v for v in venues if plain(v.name) == wanted]
+        venues = exact or [v for v in venues if wanted in plain(v.name)]
+        labels = ", ".join(say.venue_label(v.name, v.commune.name) for v in venues[:6])
+        where = f" à {commune.name}" if commune is not None else ""
+        if not venues:
+            raise BroadcastError(f"lieu inconnu « {audience.venue} »{where} (voir « atelier workshops list »)")
+        if len({v.commune_insee for v in venues}) > 1:
+            raise BroadcastError(f"plusieurs lieux s'appellent « {audience.venue} » ({labels}) : précisez --held-in")
+    workshops = await session.scalars(
+        select(Workshop.id)
+        .where(
+            Workshop.venue_id.in_([v.id for v in venues]),
+            Workshop.status == WorkshopStatus.planned,
+            Workshop.starts_at > now,
+        )
+        .order_by(Workshop.starts_at, Workshop.id)
+    )
+    return _Held(tuple(venues), tuple(workshops))
+
+
 async def _residents(
-    *, session: AsyncSession, audience: Audience, codes: Sequence[str], now: datetime
+    *, session: AsyncSession, audience: Audience, codes: Sequence[str], held: _Held | None, now: datetime
 ) -> list[Resident]:
     """Residents in the audience, not erased, each once, by id."""
     if audience.is_empty():
-        raise BroadcastError("indiquez à qui écrire : un atelier, des communes, ou les inscrits à venir")
+        raise BroadcastError(
+            "indiquez à qui écrire : un atelier, des communes, un lieu d'ateliers, ou les inscrits à venir"
+        )
     query: Select[Resident] = select(Resident).where(Resident.erased.is_(False))
     if audience.workshop_id is not None:
         workshop = await session.get(Workshop, audience.workshop_id)
@@ -146,6 +207,11 @@ async def _residents(
         query = query.where(Resident.id.in_(in_workshop))
     if codes:
         query = query.where(Resident.commune_insee.in_(list(codes)))
+    if held is not None:
+        held_there = select(Enrolment.resident_id).where(
+            Enrolment.workshop_id.in_(list(held.workshops)), Enrolment.status.in_(UPCOMING)
+        )
+        query = query.where(Resident.id.in_(held_there))
     if audience.upcoming:
         upcoming = (
             select(Enrolment.resident_id)
@@ -177,7 +243,8 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
         codes = tuple(commune_codes(ctx, audience.communes))
     except TeamError as exc:
         raise BroadcastError(*exc.problems) from None
-    residents = await _residents(session=session, audience=audience, codes=codes, now=now)
+    held = await _held(session=session, ctx=ctx, audience=audience, now=now)
+    residents = await _residents(session=session, audience=audience, codes=codes, held=held, now=now)
     destinations: list[tuple[Resident, Channel, str]] = []
     unreached: dict[int, str] = {}
     audience_ids = {r.id for r in residents}
@@ -204,6 +271,8 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
         segments=segments,
         estimated_cost=round(sms_cost + call_cost, 2),
         communes=tuple(commune_names(ctx, codes)),
+        venues=tuple(say.venue_label(v.name, v.commune.name) for v in held.venues) if held else (),
+        workshops=held.workshops if held else (),
         call_minutes=minutes,
         sms_cost=sms_cost,
         call_cost=call_cost,
@@ -247,6 +316,8 @@ async def send_broadcast(
                 "workshop_id": audience.workshop_id,
                 "communes": list(plan.codes),
                 "upcoming": audience.upcoming,
+                "venues": list(preview.venues),
+                "workshops": list(preview.workshops),
                 "by_channel": dict(preview.by_channel),
                 # who was left out, and why: the report lists them for the adviser to phone
                 "unreached": {str(resident_id): reason for resident_id, reason in plan.unreached.items()},
@@ -285,6 +356,21 @@ async def send_broadcast(
             summary=f"diffusion n°{broadcast.id} envoyée à {preview.recipients} personne(s)",
         )  # fmt: skip
         broadcast_id = broadcast.id
+        # Those no message can reach go on the "to call" list (the adviser sending sees them in the preview).
+        unreached = [
+            NewCall(
+                key=f"broadcast:{broadcast_id}:{resident_id}",
+                kind=CallKind.broadcast,
+                resident_id=resident_id,
+                what_to_say=broadcast_script(preview.body),
+                created_at=now,
+                reason=reason,
+                workshop_id=audience.workshop_id,
+                broadcast_id=broadcast_id,
+            )
+            for resident_id, reason in plan.unreached.items()
+        ]
+        await record_calls(session=session, ctx=ctx, calls=unreached, tell=False)
     ctx.wake_dispatcher()
     log.info("broadcast %s queued for %s recipients", broadcast_id, preview.recipients)
     return broadcast_id
@@ -316,6 +402,9 @@ async def broadcast_report(*, ctx: Context, broadcast_id: int) -> Report:
         residents = {
             r.id: r for r in (await session.execute(select(Resident).where(Resident.id.in_(ids)))).unique().scalars()
         }
+        now = ctx.now()
+        pending = await pending_rows(session=session, broadcast_id=broadcast_id)
+        waiting = group(await forecast_rows(session=session, ctx=ctx, rows=pending, now=now), now=now)
     counts: Counter[str] = Counter()
     by_channel: Counter[str] = Counter()
     to_phone: dict[int, str] = {}
@@ -353,6 +442,7 @@ async def broadcast_report(*, ctx: Context, broadcast_id: int) -> Report:
         pending=counts["pending"],
         cancelled=counts["cancelled"],
         to_phone=people,
+        waiting=waiting,
     )
 
 

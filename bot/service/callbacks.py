@@ -13,6 +13,9 @@ from bot.context import Context
 from bot.conversation import texts as say
 from bot.service.actors import Actor
 from bot.service.audit import record
+from bot.service.calls import callback_call
+from bot.service.reach import adviser_address, advisers_for
+from storage.calls import add_call, close_callback_calls
 from storage.catalogue import active_bookings
 from storage.enums import Channel
 from storage.models import Adviser, CallbackRequest, MessageKind, Resident
@@ -20,13 +23,6 @@ from storage.outbox.queueing import NewMessage, enqueue, last_digest, rewrite_pe
 
 URGENT_WITHIN = timedelta(hours=24)  # a request by someone holding a workshop this soon is passed on at once
 DIGEST_INTERVAL = timedelta(minutes=30)  # at most one digest per adviser this often
-
-
-async def advisers_for(*, session: AsyncSession, commune_insee: str | None) -> list[Adviser]:
-    """Advisers covering the commune; everyone when nobody covers it (a request never falls on the floor)."""
-    advisers = list((await session.execute(select(Adviser).order_by(Adviser.id))).scalars())
-    covering = [a for a in advisers if commune_insee and commune_insee in (a.communes or [])]
-    return covering or [a for a in advisers if not a.communes] or advisers
 
 
 async def request_callback(
@@ -62,9 +58,11 @@ async def request_callback(
     request = CallbackRequest(resident_id=resident.id, created_at=now, phone=phone, reason=reason)
     session.add(request)
     await session.flush()
+    # Today's call-backs are one kind of call on the advisers' "to call" list (listed: the advisers are told below).
+    await add_call(session=session, call=callback_call(request=request, resident=resident, now=now))
     urgent = await _holds_a_workshop_soon(session=session, resident_id=resident.id, now=now)
     for adviser in await advisers_for(session=session, commune_insee=resident.commune_insee):
-        address = _address_of(adviser)
+        address = adviser_address(adviser)  # Telegram first, else SMS to their phone; nobody without either
         if address is None:
             continue
         if urgent:
@@ -72,15 +70,6 @@ async def request_callback(
         else:
             await _plan_digest(session=session, adviser=adviser, address=address, now=now)
     return request
-
-
-def _address_of(adviser: Adviser) -> tuple[Channel, str] | None:
-    """Telegram when the adviser has it (a private chat's id is the user's id), else SMS to their phone."""
-    if adviser.telegram_user_id is not None:
-        return Channel.telegram, str(adviser.telegram_user_id)
-    if adviser.phone:
-        return Channel.sms, adviser.phone
-    return None
 
 
 async def _holds_a_workshop_soon(*, session: AsyncSession, resident_id: int, now: datetime) -> bool:
@@ -207,7 +196,7 @@ async def find_callback(*, ctx: Context, callback_id: int) -> CallbackItem | Non
 
 async def mark_callback_done(*, ctx: Context, callback_id: int, actor: Actor) -> bool:
     """Mark a request handled by ``actor``; False when unknown or already handled (the first adviser to mark it
-    keeps the credit)."""
+    keeps the credit). Its call on the "to call" list is done too."""
     async with ctx.db.write() as session:
         resident_id = (
             await session.execute(
@@ -220,6 +209,7 @@ async def mark_callback_done(*, ctx: Context, callback_id: int, actor: Actor) ->
         ).first()
         if resident_id is None:
             return False
+        await close_callback_calls(session=session, callback_request_id=callback_id, by=actor.label, now=ctx.now())
         await record(
             session=session, actor=actor, action="callback_done", at=ctx.now(), resident_id=resident_id[0],
             summary=f"demande de rappel n°{callback_id} marquée traitée",

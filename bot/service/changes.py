@@ -1,15 +1,17 @@
-"""Changing a workshop — cancel, move (and, next, edit) — and telling everyone concerned: the one home of it.
+"""Changing a workshop — cancel, move, edit — and telling everyone concerned: the one home of it.
 
 Each change has three parts, all here:
 
-- the plan (``cancel_workshop_plan``, ``move_workshop_plan``): checks the request and changes the rows inside the
-  caller's transaction, and says who is concerned and what changed; a refusal is a ``WorkshopError`` raised before
-  anything is written;
-- the notices (``cancel_workshop_and_notify``, ``move_workshop_and_notify``): the plan and, in the same
-  transaction, what follows for the people seated or waiting — a notice through their own channel that says
-  exactly what changed (old → new), their reminders cancelled or planned again, and, for a cancellation, the
-  nearest next workshops of the same level offered as numbered choices (the conversation is left at the dialogue's
-  offer, so that a reply "2" is understood). People who cannot be reached are listed for the adviser to phone;
+- the plan (``cancel_workshop_plan``, ``move_workshop_plan``, ``edit_workshop_plan``): checks the request and
+  changes the rows inside the caller's transaction, and says who is concerned and what changed; a refusal is a
+  ``WorkshopError`` raised before anything is written;
+- the notices (``cancel_workshop_and_notify``, ``move_workshop_and_notify``, ``edit_workshop_and_notify``): the
+  plan and, in the same transaction, what follows for the people seated or waiting — a notice through their own
+  channel that says exactly what changed (old → new), their reminders cancelled or planned again, and, for a
+  cancellation, the nearest next workshops of the same level offered as numbered choices (the conversation is left
+  at the dialogue's offer, so that a reply "2" is understood); for an edit that raises the capacity, the people
+  waiting seated in order and told. People who cannot be reached are listed for the adviser to phone (and on the
+  "to call" list);
 - the preview (``preview=True``): the same operation in a transaction that is rolled back, so that what the
   adviser is asked to confirm is exactly what confirming does.
 
@@ -34,26 +36,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.dialogue import MAX_OFFERED, World, nearest_workshops, offers_after_cancellation
+from bot.conversation.phones import national
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service import spoken
 from bot.service.actors import Actor
 from bot.service.audit import record
+from bot.service.calls import cancelled_script, moved_script, record_calls
+from bot.service.departures import DepartureGroup, departure_lines, departures_of
 from bot.service.inbound import build_world, keep_state
 from bot.service.planning_csv import (
+    MAX_TOPIC,
     WorkshopFieldsError,
     find_commune,
     local_to_utc,
+    parse_capacity,
     parse_date,
     parse_time,
     plain,
     venue_for,
 )
-from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for
-from bot.service.reminders import replan_workshop
+from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
+from bot.service.reminders import notify_promotion, replan_workshop
 from bot.service.workshops import (
     WorkshopError,
     WorkshopSummary,
     active_enrolments,
+    adviser_named,
     existing_workshop,
     find_or_add_venue,
     get_workshop,
@@ -61,10 +69,12 @@ from bot.service.workshops import (
 )
 from bot.territory import Territory
 from storage import seats
+from storage.calls import NewCall, close_superseded
 from storage.catalogue import active_bookings
 from storage.conversations import forget_conversation, load_conversation
 from storage.enums import Channel
 from storage.models import (
+    CallKind,
     Enrolment,
     EnrolmentStatus,
     MessageKind,
@@ -192,6 +202,7 @@ class ChangeReport:
     concerned: tuple[Concerned, ...] = ()  # seated, then waiting in order
     notices: tuple[PlannedNotice, ...] = ()  # every message queued, in order
     preview: bool = False  # nothing was written: this is what confirming would do
+    departures: tuple[DepartureGroup, ...] = ()  # when the notices leave, and why some wait
 
     @property
     def told_total(self) -> int:
@@ -346,7 +357,94 @@ async def move_workshop_plan(
     )
 
 
-# Editing (capacity, topic, adviser) comes here, as its own plan, notices (if any) and preview: issue 14.
+@dataclass(frozen=True)
+class WorkshopEdit:
+    """What the adviser changes without cancelling or moving the workshop; None = unchanged.
+
+    ``capacity``: the number of seats (written as typed, "8", or a number); ``adviser``: the adviser in charge by
+    name or number (a registered adviser; "aucun" for nobody)."""
+
+    capacity: int | str | None = None
+    topic: str | None = None
+    adviser: str | None = None
+
+    def is_empty(self) -> bool:
+        return self.capacity is None and self.topic is None and self.adviser is None
+
+
+@dataclass(frozen=True)
+class WorkshopEdited:
+    workshop: WorkshopSummary  # as it was just before the edit
+    capacity: tuple[int, int] | None  # (before, after) when it changed
+    topic: tuple[str, str] | None
+    adviser: tuple[str | None, str | None] | None
+    promoted: tuple[Enrolment, ...]  # seated from the waiting list by a larger capacity, in order
+    too_late: bool  # a larger capacity, but too close to the start to seat anyone (ATELIER_PROMOTION_CUTOFF)
+
+
+NOBODY = ("aucun", "aucune", "personne", "-")
+
+
+def _new_capacity(before: WorkshopSummary, value: int | str | None) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        capacity = parse_capacity(value)
+    except WorkshopFieldsError as exc:
+        raise WorkshopError(*exc.problems) from None
+    if capacity < before.seated:
+        raise WorkshopError(
+            f"{before.seated} personnes ont déjà une place : le nombre de places ne peut pas descendre sous "
+            f"{before.seated} (désinscrivez d'abord quelqu'un : atelier residents unenrol)"
+        )
+    return capacity
+
+
+def _new_topic(value: str | None) -> str | None:
+    if value is None:
+        return None
+    topic = " ".join(value.split())
+    if not topic:
+        raise WorkshopError("le thème ne peut pas être vide")
+    if len(topic) > MAX_TOPIC:
+        raise WorkshopError(f"le thème est trop long ({len(topic)} caractères, {MAX_TOPIC} au plus)")
+    return topic
+
+
+async def edit_workshop_plan(
+    *, session: AsyncSession, workshop_id: int, edit: WorkshopEdit, now: datetime, promotion_cutoff: timedelta
+) -> WorkshopEdited:
+    """Change the capacity, the topic or the adviser in charge inside the caller's transaction. A larger capacity
+    seats the people waiting, in order (``edit_workshop_and_notify`` tells them), unless the workshop starts within
+    ``promotion_cutoff``; a capacity below the seats taken is refused."""
+    if edit.is_empty():
+        raise WorkshopError("rien à changer : indiquez --capacity, --topic ou --adviser")
+    before, workshop = await _changeable(session=session, workshop_id=workshop_id, now=now, verb="modifié")
+    capacity, topic = _new_capacity(before, edit.capacity), _new_topic(edit.topic)
+    adviser_change: tuple[str | None, str | None] | None = None
+    if edit.adviser is not None and edit.adviser.strip():
+        owner = None if plain(edit.adviser) in NOBODY else await adviser_named(session=session, name=edit.adviser)
+        if (owner.id if owner else None) != workshop.adviser_id:
+            adviser_change = (before.adviser, owner.name if owner else None)
+            workshop.adviser_id = owner.id if owner else None
+    capacity_change = (before.capacity, capacity) if capacity is not None and capacity != before.capacity else None
+    topic_change = (before.topic, topic) if topic is not None and topic != before.topic else None
+    if capacity_change is None and topic_change is None and adviser_change is None:
+        raise WorkshopError(f"l'atelier n°{workshop_id} est déjà ainsi : rien ne change")
+    if capacity is not None:
+        workshop.capacity = capacity
+    if topic is not None:
+        workshop.topic = topic
+    workshop.updated_at = now
+    await session.flush()
+    promoted: list[Enrolment] = []
+    too_late = capacity_change is not None and capacity_change[1] > capacity_change[0]
+    if too_late and now < workshop.starts_at - promotion_cutoff:
+        too_late = False
+        while seated := await seats.promote_first_waiting(session=session, workshop_id=workshop_id, now=now):
+            promoted.append(seated)
+    too_late = too_late and before.waiting > 0
+    return WorkshopEdited(before, capacity_change, topic_change, adviser_change, tuple(promoted), too_late)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -435,9 +533,12 @@ class _Tally:
     to_phone: list[ToPhone]
     unchanged: int = 0
     notices: list[PlannedNotice] = field(default_factory=list)
+    queued_ids: list[int] = field(default_factory=list)  # the notices queued (their ids): when they leave
+    calls: list[NewCall] = field(default_factory=list)  # the people to phone, for the advisers' "to call" list
 
-    def queued(self, resident: Resident, message: NewMessage) -> None:
+    def queued(self, resident: Resident, message: NewMessage, message_id: int) -> None:
         self.told[message.channel] += 1
+        self.queued_ids.append(message_id)
         self.notices.append(
             PlannedNotice(
                 resident.id, resident.name, message.channel, message.to_address, message.body,
@@ -448,6 +549,29 @@ class _Tally:
     def summary(self) -> str:
         """The audit trail's account of the notices: how many queued, how many people to phone."""
         return f"{sum(self.told.values())} message(s) prévu(s), {len(self.to_phone)} personne(s) à appeler"
+
+
+async def _record_calls(session: AsyncSession, ctx: Context, workshop_id: int, tally: _Tally, now: datetime) -> None:
+    """The people no notice can reach go on the "to call" list (the adviser in charge is told); a call about an
+    earlier change of the same workshop, not made yet, is replaced."""
+    people = [call.resident_id for call in tally.calls]
+    await close_superseded(
+        session=session, workshop_id=workshop_id, kind=CallKind.change_notice, resident_ids=people, now=now
+    )
+    await record_calls(session=session, ctx=ctx, calls=tally.calls)
+
+
+def _change_call(enrolment: Enrolment, *, key: str, what_to_say: str, now: datetime) -> NewCall:
+    return NewCall(
+        key=key,
+        kind=CallKind.change_notice,
+        resident_id=enrolment.resident_id,
+        what_to_say=what_to_say,
+        created_at=now,
+        reason=why_unreachable(enrolment.resident),
+        workshop_id=enrolment.workshop_id,
+        enrolment_id=enrolment.id,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -481,6 +605,8 @@ async def cancel_workshop_and_notify(
                 )  # fmt: skip
                 shortened = shortened or not told_all
             concerned = _concerned(cancelled.concerned)
+            await _record_calls(session, ctx, workshop_id, tally, now)
+            departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
             await record(
                 session=session, actor=actor, action="workshop_cancelled", at=now, workshop_id=workshop_id,
                 summary=f"atelier n°{workshop_id} annulé : {cancelled.reason} ; {tally.summary()}",
@@ -513,6 +639,7 @@ async def cancel_workshop_and_notify(
         concerned=concerned,
         notices=tuple(tally.notices),
         preview=preview,
+        departures=departures,
     )
 
 
@@ -533,6 +660,10 @@ async def _tell_cancelled(
     destination = address_of(resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
+        script = cancelled_script(starts_at=before.starts_at, commune=before.commune, reason=cancelled.reason, ctx=ctx)
+        tally.calls.append(
+            _change_call(enrolment, key=f"cancel:{before.id}:{resident.id}", what_to_say=script, now=now)
+        )
         return True
     channel, address = destination
     booked = [e.workshop_id for e in await active_bookings(session=session, resident_id=resident.id, now=now)]
@@ -574,8 +705,9 @@ async def _tell_cancelled(
         workshop_id=before.id,
         enrolment_id=enrolment.id,
     )
-    if await enqueue(session=session, message=notice) is not None:
-        tally.queued(resident, notice)
+    queued = await enqueue(session=session, message=notice)
+    if queued is not None:
+        tally.queued(resident, notice, queued)
         if offers:
             # A reply "2" must reach the dialogue's offer; its idle restart counts from the moment the notice may
             # leave, not from now.
@@ -688,6 +820,8 @@ async def move_workshop_and_notify(
                     timing=(urgent, notice_due), now=now, tally=tally,
                 )  # fmt: skip
             concerned = _concerned(moved.concerned)
+            await _record_calls(session, ctx, workshop_id, tally, now)
+            departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
             where = f"{moved.new_place.venue} ({moved.new_place.commune})"
             await record(
                 session=session, actor=actor, action="workshop_moved", at=now, workshop_id=workshop_id,
@@ -728,6 +862,7 @@ async def move_workshop_and_notify(
         concerned=concerned,
         notices=tuple(tally.notices),
         preview=preview,
+        departures=departures,
     )
 
 
@@ -747,6 +882,12 @@ async def _tell_moved(
     destination = address_of(resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         tally.to_phone.append(person_to_phone(resident, status=enrolment.status.value))
+        place = say.venue_label(moved.new_place.venue, moved.new_place.commune)
+        script = moved_script(
+            old_start=moved.old_start, commune=moved.old_place.commune, new_start=moved.new_start, place=place, ctx=ctx
+        )
+        key = f"move:{moved.workshop.id}:{moved.new_start:{_STAMP}}:{moved.new_place.venue_id}:{resident.id}"
+        tally.calls.append(_change_call(enrolment, key=key, what_to_say=script, now=now))
         return
     channel, address = destination
     told = known.get(resident.id, Told(moved.old_start, moved.old_place.venue_id))
@@ -801,9 +942,10 @@ async def _tell_moved(
         enrolment_id=enrolment.id,
         change=Told(old_start, old_venue_id).as_data(),
     )
-    if await enqueue(session=session, message=notice) is None:
+    queued = await enqueue(session=session, message=notice)
+    if queued is None:
         return
-    tally.queued(resident, notice)
+    tally.queued(resident, notice, queued)
     if answer_non:
         # NON must reach the dialogue's idle state, where it answers this notice: it cancels the seat moved.
         await forget_conversation(session=session, channel=channel, address=address)
@@ -814,6 +956,118 @@ async def _tell_moved(
 
 
 URGENT_NOTE = " (changement urgent : envoi possible le soir et le dimanche, jamais entre 22 h et 7 h)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Editing
+
+
+@dataclass(frozen=True)
+class SeatGiven:
+    """Someone from the waiting list who got a seat because the capacity grew."""
+
+    resident_id: int
+    name: str | None
+    told: bool  # a message tells them; otherwise they are on the "to call" list
+
+
+@dataclass(frozen=True)
+class EditReport:
+    workshop: WorkshopSummary  # as it is after the edit (a preview: as it still is)
+    capacity: tuple[int, int] | None  # (before, after) when it changed
+    topic: tuple[str, str] | None
+    adviser: tuple[str | None, str | None] | None
+    seated: tuple[SeatGiven, ...]  # from the waiting list, in order
+    too_late: bool  # more seats, but too close to the start to give them (ATELIER_PROMOTION_CUTOFF)
+    departures: tuple[DepartureGroup, ...]  # when the messages to the people seated leave
+    preview: bool = False
+
+
+async def edit_workshop_and_notify(
+    *, ctx: Context, workshop_id: int, edit: WorkshopEdit, actor: Actor, preview: bool = False
+) -> EditReport:
+    """Change the capacity, the topic or the adviser in charge of a workshop without cancelling it. Raising the
+    capacity seats the people waiting, in order, each told as a promotion is (or put on the "to call" list);
+    lowering it below the seats taken is refused. Raises ``WorkshopError`` (nothing changed) on a refusal.
+    ``preview``: report what confirming would do, and write nothing."""
+    now = ctx.now()
+    try:
+        async with ctx.db.write() as session:
+            edited = await edit_workshop_plan(
+                session=session, workshop_id=workshop_id, edit=edit, now=now,
+                promotion_cutoff=ctx.settings.promotion_cutoff,
+            )  # fmt: skip
+            seated: list[SeatGiven] = []
+            notices: list[int] = []
+            for enrolment in edited.promoted:
+                notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+                seated.append(SeatGiven(enrolment.resident_id, enrolment.resident.name, notice is not None))
+                notices += [notice] if notice is not None else []
+            departures = await departures_of(session=session, ctx=ctx, message_ids=notices, now=now)
+            await record(
+                session=session, actor=actor, action="workshop_edited", at=now, workshop_id=workshop_id,
+                summary=f"atelier n°{workshop_id} modifié : {_edit_summary(edited)}",
+            )  # fmt: skip
+            if preview:
+                raise _Preview
+    except _Preview:
+        pass
+    else:
+        ctx.wake_dispatcher()
+        log.info("workshop %s edited by %s: %s seated from the waiting list", workshop_id, actor.label, len(seated))
+    return EditReport(
+        workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
+        capacity=edited.capacity,
+        topic=edited.topic,
+        adviser=edited.adviser,
+        seated=tuple(seated),
+        too_late=edited.too_late,
+        departures=departures,
+        preview=preview,
+    )
+
+
+def _edit_summary(edited: WorkshopEdited) -> str:
+    """The audit trail's account of an edit (people by number only)."""
+    parts = []
+    if edited.capacity is not None:
+        parts.append(f"places {edited.capacity[0]} → {edited.capacity[1]}")
+    if edited.topic is not None:
+        parts.append(f"thème « {edited.topic[0]} » → « {edited.topic[1]} »")
+    if edited.adviser is not None:
+        parts.append(f"conseiller {edited.adviser[0] or 'personne'} → {edited.adviser[1] or 'personne'}")
+    if edited.promoted:
+        numbers = ", ".join(f"n°{e.resident_id}" for e in edited.promoted)
+        parts.append(f"place(s) donnée(s) à la liste d'attente : {numbers}")
+    return " ; ".join(parts) or "rien"
+
+
+def edit_lines(report: EditReport, tz: tzinfo) -> list[str]:
+    """What the adviser reads before confirming an edit, and after (command line, Telegram)."""
+    future = report.preview
+    lines = []
+    if report.capacity is not None:
+        lines.append(f"Places : {report.capacity[0]} → {report.capacity[1]}.")
+    if report.topic is not None:
+        lines.append(f"Thème : « {report.topic[0]} » → « {report.topic[1]} ».")
+    if report.adviser is not None:
+        lines.append(f"Conseiller : {report.adviser[0] or 'personne'} → {report.adviser[1] or 'personne'}.")
+    if report.seated:
+        lines.append(
+            f"Place{'s' if len(report.seated) > 1 else ''} {'donnée' if len(report.seated) == 1 else 'données'} "
+            f"à la liste d'attente, dans l'ordre{' (si vous confirmez)' if future else ''} :"
+        )
+        for person in report.seated:
+            how = "prévenue par message" if person.told else "à appeler (aucun message ne peut la prévenir)"
+            lines.append(f"  {person.name or '(sans nom)'} (personne n°{person.resident_id}) : {how}")
+    if report.too_late:
+        lines.append(
+            "L'atelier commence bientôt : les personnes en attente n'ont pas eu de place automatiquement ; "
+            "appelez-les si vous voulez les faire venir."
+        )
+    if not future:
+        lines.extend(departure_lines(report.departures, tz))
+    return lines
 
 
 def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
@@ -827,7 +1081,8 @@ def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
         "cancelled": "message retiré avant l'envoi",
     }
     return [
-        f"{p.name or '(sans nom)'} — {p.phone or 'pas de numéro'} ({reasons.get(p.reason, p.reason)})" for p in people
+        f"{p.name or '(sans nom)'} — {national(p.phone) or 'pas de numéro'} ({reasons.get(p.reason, p.reason)})"
+        for p in people
     ]
 
 
@@ -836,10 +1091,9 @@ def report_lines(report: ChangeReport, tz: tzinfo) -> list[str]:
     told = ", ".join(f"{count} par {say.channel_name(ch)}" for ch, count in sorted(report.told.items()) if count)
     lines = []
     if told and report.due_at is not None:
-        immediate = report.changed_at is not None and report.due_at <= report.changed_at
-        leaves = "dès maintenant" if immediate else f"à partir du {say.when_fr(report.due_at, tz)}"
         urgent = URGENT_NOTE if report.urgent else ""
-        lines.append(f"Messages prévus : {told} ; ils partent {leaves}{urgent}.")
+        lines.append(f"Messages prévus : {told}{urgent}.")
+        lines.extend(departure_lines(report.departures, tz))
     elif not report.to_phone and not report.unchanged_for:
         lines.append("Personne n'était inscrit : aucun message.")
     if report.unchanged_for:

@@ -24,6 +24,7 @@ from storage.seats import SeatError, SeatOutcome, cancel_enrolment, move_seats, 
 class Cancelled:
     enrolment: Enrolment
     promoted: Enrolment | None
+    promotion_notice: int | None = None  # the message telling the promoted person (None: nobody can tell them)
 
 
 async def enrol(
@@ -85,9 +86,10 @@ async def cancel(*, session: AsyncSession, ctx: Context, enrolment_id: int, now:
         return None
     await cancel_reminders(session=session, enrolment_id=enrolment_id)
     await replan_household(session=session, ctx=ctx, enrolment=outcome.cancelled, now=now)
+    notice = None
     if outcome.promoted is not None:
-        await notify_promotion(session=session, ctx=ctx, enrolment_id=outcome.promoted.id, now=now)
-    return Cancelled(outcome.cancelled, outcome.promoted)
+        notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=outcome.promoted.id, now=now)
+    return Cancelled(outcome.cancelled, outcome.promoted, notice)
 
 
 @dataclass(frozen=True)

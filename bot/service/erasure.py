@@ -18,6 +18,7 @@ from bot.context import Context
 from bot.logs import log_failure
 from bot.service.identity import identity_hash
 from bot.service.reminders import notify_promotion
+from storage.calls import scrub_resident_calls
 from storage.conversations import forget_conversations
 from storage.enums import Channel
 from storage.inbound import scrub_inbound
@@ -47,6 +48,7 @@ async def erase(*, session: AsyncSession, ctx: Context, resident: Resident, now:
         promotion_cutoff=ctx.settings.promotion_cutoff,
     )
     await forget_conversations(session=session, resident_id=resident.id)
+    await scrub_resident_calls(session=session, resident_id=resident.id, now=now)
     await scrub_inbound(session=session, resident_id=resident.id)
     for channel, address in addresses:  # also what was said before the resident row existed, and conversations
         await scrub_address(session=session, channel=channel, address=address)

@@ -30,7 +30,7 @@ MAX_TOPIC = 200
 # A date this far ahead is almost always a mistyped year (2062 for 2026).
 FURTHEST_AHEAD = timedelta(days=2 * 366)
 
-FIELDS = ("date", "start", "end", "commune", "venue", "address", "level", "topic", "capacity")
+FIELDS = ("date", "start", "end", "commune", "venue", "address", "level", "topic", "capacity", "adviser")
 REQUIRED = ("date", "start", "end", "commune", "level", "topic")
 FRENCH_HEADER = "date;debut;fin;commune;lieu;adresse;niveau;theme;places"
 FRENCH_NAMES = {
@@ -43,6 +43,7 @@ FRENCH_NAMES = {
     "level": "niveau",
     "topic": "thème",
     "capacity": "places",
+    "adviser": "conseiller",
 }
 # Header cells after ``_key`` (no accents, no case, no spaces or punctuation) → field.
 HEADER_ALIASES = {
@@ -77,6 +78,13 @@ HEADER_ALIASES = {
     "nbplaces": "capacity",
     "capacite": "capacity",
     "capacity": "capacity",
+    "conseiller": "adviser",
+    "conseillere": "adviser",
+    "conseillerere": "adviser",  # "conseiller·ère"
+    "animateur": "adviser",
+    "animatrice": "adviser",
+    "responsable": "adviser",
+    "adviser": "adviser",
 }
 LEVEL_WORDS = {
     **dict.fromkeys(("debutant", "debutants", "debutante", "beginner", "beginners", "1", "niveau1"), Level.beginner),
@@ -119,6 +127,7 @@ class PlannedWorkshop:
     topic: str
     capacity: int
     line: int = 0  # the file line, for CSV rows
+    adviser: str | None = None  # the adviser in charge, as written (the database knows who that is)
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,7 @@ class RowError:
 class ParseResult:
     rows: tuple[PlannedWorkshop, ...] = ()
     errors: tuple[RowError, ...] = ()
+    ignored_columns: tuple[str, ...] = ()  # header cells not understood (or repeated): their cells are not read
 
     @property
     def ok(self) -> bool:
@@ -156,6 +166,7 @@ class WorkshopFields:
     venue: str = ""
     address: str = ""
     capacity: str = ""
+    adviser: str = ""
 
 
 @dataclass
@@ -357,6 +368,7 @@ def check_fields(fields: WorkshopFields, *, territory: Territory, tz: tzinfo, no
         level=level,
         topic=topic,
         capacity=capacity,
+        adviser=" ".join(fields.adviser.split()) or None,
     )
 
 
@@ -400,13 +412,26 @@ def _header(line: str) -> tuple[str, list[str | None]]:
     return separator, columns
 
 
-def _columns(line: str, line_number: int) -> tuple[str, dict[str, int], int]:
-    """The separator, where each field is, and how many columns the header has."""
+@dataclass(frozen=True)
+class _Columns:
+    separator: str
+    index: dict[str, int]  # field → its column
+    width: int  # how many columns the header has
+    ignored: tuple[str, ...]  # header cells not understood, or repeating a column already read
+
+
+def _columns(line: str, line_number: int) -> _Columns:
+    """The separator, where each field is, how many columns the header has, and the columns left unread."""
     separator, columns = _header(line)
+    cells = next(csv.reader([line], delimiter=separator), [])
     index: dict[str, int] = {}
+    ignored: list[str] = []
     for position, name in enumerate(columns):
-        if name is not None:
-            index.setdefault(name, position)  # a repeated column: the first one counts
+        if name is None or name in index:  # not understood, or a repeated column: the first one counts
+            if cells[position].strip():
+                ignored.append(cells[position].strip())
+            continue
+        index[name] = position
     missing = [FRENCH_NAMES[name] for name in REQUIRED if name not in index]
     if missing:
         raise _UnreadableError(
@@ -414,7 +439,7 @@ def _columns(line: str, line_number: int) -> tuple[str, dict[str, int], int]:
             f"« {FRENCH_HEADER} »",
             line_number,
         )
-    return separator, index, len(columns)
+    return _Columns(separator, index, len(columns), tuple(ignored))
 
 
 def _fields(cells: list[str], index: dict[str, int]) -> WorkshopFields:
@@ -433,7 +458,8 @@ def parse_planning(data: bytes, *, territory: Territory, tz: tzinfo, now: dateti
         header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
         if header_at is None:
             raise _UnreadableError("le fichier est vide")
-        separator, index, width = _columns(lines[header_at], header_at + 1)
+        columns = _columns(lines[header_at], header_at + 1)
+        separator, index, width = columns.separator, columns.index, columns.width
     except _UnreadableError as exc:
         return ParseResult(errors=(RowError(exc.line, str(exc)),))
     rows: list[PlannedWorkshop] = []
@@ -457,8 +483,8 @@ def parse_planning(data: bytes, *, territory: Territory, tz: tzinfo, now: dateti
     if not rows and not errors:
         errors.append(RowError(header_at + 1, "le fichier ne contient aucun atelier, seulement la ligne d'en-tête"))
     if errors:
-        return ParseResult(errors=tuple(errors))
-    return ParseResult(rows=tuple(rows))
+        return ParseResult(errors=tuple(errors), ignored_columns=columns.ignored)
+    return ParseResult(rows=tuple(rows), ignored_columns=columns.ignored)
 
 
 def _too_many_cells(count: int, width: int, separator: str) -> str:

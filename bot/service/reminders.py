@@ -19,10 +19,12 @@ from bot.conversation import texts as say
 from bot.conversation.understanding.names import first_name_of
 from bot.scheduler.planning import is_urgent_change, reminder_times
 from bot.service import spoken
-from bot.service.recipients import address_of
+from bot.service.calls import promotion_script, record_calls
+from bot.service.recipients import address_of, why_unreachable
+from storage.calls import NewCall
 from storage.delivery import record_status
 from storage.enums import Channel
-from storage.models import Enrolment, EnrolmentStatus, MessageKind, Resident, Workshop, WorkshopStatus
+from storage.models import CallKind, Enrolment, EnrolmentStatus, MessageKind, Resident, Workshop, WorkshopStatus
 from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, revive_cancelled
 
 log = logging.getLogger(__name__)
@@ -211,7 +213,8 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
 
     The notice is not an answer: it respects the sending window, as an urgent one when the workshop is within
     24 hours. One notice per person and workshop, however many times this is called (idempotency key).
-    Returns the queued notice's id, or None (already told, not seated any more, or no channel to reach them).
+    Returns the queued notice's id, or None (already told, not seated any more, or no channel to reach them: then
+    they are on the advisers' "to call" list, and the adviser in charge is told).
     """
     enrolment = await _seated(session, enrolment_id)
     if enrolment is None:
@@ -222,7 +225,20 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
     # says more and says it right; both together would contradict each other.
     await cancel_pending(session=session, enrolment_id=enrolment.id, kinds=(MessageKind.confirmation,))
     destination = address_of(enrolment.resident, calls=ctx.settings.calls_enabled)
-    if destination is not None:
+    if destination is None:
+        # Nobody can tell them: an adviser phones them, and the adviser in charge of the workshop is told.
+        call = NewCall(
+            key=f"promotion:{enrolment.id}:{workshop.id}",
+            kind=CallKind.promotion,
+            resident_id=enrolment.resident_id,
+            what_to_say=promotion_script(workshop=workshop, ctx=ctx),
+            created_at=now,
+            reason=why_unreachable(enrolment.resident),
+            workshop_id=workshop.id,
+            enrolment_id=enrolment.id,
+        )
+        await record_calls(session=session, ctx=ctx, calls=[call])
+    else:
         channel, address = destination
         urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
         body = say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop), who=_named([enrolment]))

@@ -1,6 +1,8 @@
-"""Residents as advisers see them: the list, one person's record, erasure at their request.
+"""Residents as advisers see them: the list, finding someone by name or number, one person's record, and what an
+adviser does for someone who phones — unenrol them, move them to another workshop, erase their data.
 
 Advisers see full numbers: they phone people. Refusals are ``TeamError``, raised before anything is written.
+Operations that change something take the ``Actor`` (the adviser acting), for the log and an audit trail.
 """
 
 from __future__ import annotations
@@ -10,15 +12,26 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
+from bot.conversation import texts as say
+from bot.conversation.phones import national, to_e164
+from bot.scheduler.planning import is_urgent_change, next_allowed
 from bot.service.actors import Actor
 from bot.service.audit import record
+from bot.service.calls import CallItem, resident_calls
+from bot.service.departures import DepartureGroup, departures_of
+from bot.service.enrolments import Cancelled, SeatError, cancel, enrol
 from bot.service.erasure import erase
+from bot.service.planning_csv import plain
 from bot.service.recipients import address_of
+from bot.service.reminders import venue_of
 from bot.service.team import TeamError
-from storage.enums import Level
-from storage.models import Resident
+from storage.enums import EnrolmentStatus, Level, MessageKind, MessageStatus, WorkshopStatus
+from storage.models import Enrolment, OutboundMessage, Resident, Workshop
+from storage.outbox.queueing import NewMessage, enqueue
+from storage.seats import lock_workshop
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +137,398 @@ async def erase_resident_for(*, ctx: Context, resident_id: int, actor: Actor) ->
     ctx.wake_dispatcher()
     log.info("resident %s erased by an adviser", resident_id)
     return Erased(resident_id, promoted)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Finding a person: by name or number, as an adviser types them
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _national_digits(phone: str | None) -> str:
+    """``+33612345678`` → ``0612345678``: the digits an adviser types."""
+    return _digits(national(phone)) if phone else ""
+
+
+def _matches(resident: Resident, words: list[str], digits: str) -> bool:
+    if digits:
+        stored = (_national_digits(resident.phone), _digits(resident.phone or ""), str(resident.telegram_chat_id or ""))
+        return any(digits in value for value in stored if value)
+    names = plain(resident.name or "").split()
+    return bool(names) and all(any(name.startswith(word) for name in names) for word in words)
+
+
+async def find_residents(*, ctx: Context, text: str, limit: int = 50) -> list[ResidentSummary]:
+    """People whose name or number matches what an adviser typed, accents, case, spaces and the way a number is
+    written forgiven: "dupont", "martine dup", "DUPONT Martine", "06 12 34 56 78", "0612345678", "+33 6 12…", or
+    the end of a number ("56 78"). Erased people are never found. The exact name first, then by name."""
+    typed = " ".join(text.split())
+    digits = _digits(typed) if sum(ch.isdigit() for ch in typed) >= 4 else ""
+    if digits:
+        number = to_e164(typed)
+        digits = _national_digits(number) if number else digits
+    words = plain(typed).split()
+    if not digits and not words:
+        raise TeamError("indiquez un nom ou un numéro de téléphone (4 chiffres au moins)")
+    async with ctx.db.read() as session:
+        query = select(Resident).where(Resident.erased.is_(False)).order_by(Resident.id)
+        found = [r for r in (await session.execute(query)).unique().scalars() if _matches(r, words, digits)]
+        found.sort(key=lambda r: (plain(r.name or "") != " ".join(words), plain(r.name or ""), r.id))
+        return [_summary(r, calls=ctx.settings.calls_enabled) for r in found[:limit]]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A person's record: their workshops, their messages with what became of them, their calls
+
+
+@dataclass(frozen=True)
+class BookingLine:
+    """One of the person's enrolments, with its workshop."""
+
+    enrolment_id: int
+    workshop_id: int
+    starts_at: datetime
+    ends_at: datetime
+    place: str  # the venue, as residents read it
+    level: Level
+    topic: str
+    workshop_cancelled: bool
+    status: EnrolmentStatus  # seated, waiting, cancelled (they left it), attended, absent
+    position: int | None  # on the waiting list
+    confirmed: bool | None  # their answer to the reminder
+    by_adviser: bool  # an adviser enrolled them
+
+
+@dataclass(frozen=True)
+class MessageLine:
+    """A message to the person, and what became of it (sent, delivered, failed…)."""
+
+    id: int
+    kind: MessageKind
+    channel: str
+    body: str
+    due_at: datetime
+    sent_at: datetime | None
+    status: MessageStatus
+    error: str | None
+    workshop_id: int | None
+
+
+@dataclass(frozen=True)
+class ResidentRecord:
+    resident: ResidentSummary
+    upcoming: tuple[BookingLine, ...]  # soonest first
+    past: tuple[BookingLine, ...]  # latest first
+    messages: tuple[MessageLine, ...]  # newest first (at most ``RECORD_MESSAGES``)
+    calls: tuple[CallItem, ...]  # newest first
+
+
+RECORD_MESSAGES = 30
+
+
+def _booking(enrolment: Enrolment) -> BookingLine:
+    workshop = enrolment.workshop
+    return BookingLine(
+        enrolment_id=enrolment.id,
+        workshop_id=workshop.id,
+        starts_at=workshop.starts_at,
+        ends_at=workshop.ends_at,
+        place=say.venue_label(workshop.venue.name, workshop.venue.commune.name),
+        level=workshop.level,
+        topic=workshop.topic,
+        workshop_cancelled=workshop.status == WorkshopStatus.cancelled,
+        status=enrolment.status,
+        position=enrolment.position,
+        confirmed=enrolment.confirmed,
+        by_adviser=enrolment.enrolled_by_adviser_id is not None,
+    )
+
+
+def _message(row: OutboundMessage) -> MessageLine:
+    return MessageLine(
+        id=row.id,
+        kind=MessageKind(row.kind),
+        channel=row.channel,
+        body=row.body,
+        due_at=row.due_at,
+        sent_at=row.sent_at,
+        status=MessageStatus(row.status),
+        error=row.error,
+        workshop_id=row.workshop_id,
+    )
+
+
+async def resident_record(*, ctx: Context, resident_id: int) -> ResidentRecord:
+    """Everything an adviser needs on the phone with someone: who they are, their workshops past and upcoming,
+    the messages sent to them with their delivery status, and the calls made or to make."""
+    now = ctx.now()
+    async with ctx.db.read() as session:
+        resident = await session.get(Resident, resident_id)
+        if resident is None:
+            raise TeamError(f"la personne n°{resident_id} n'existe pas (voir « atelier residents find »)")
+        if resident.erased:
+            raise TeamError(f"les données de la personne n°{resident_id} sont effacées")
+        enrolments = (
+            (
+                await session.execute(
+                    select(Enrolment)
+                    .join(Workshop, Workshop.id == Enrolment.workshop_id)
+                    .where(Enrolment.resident_id == resident_id)
+                    .order_by(Workshop.starts_at, Enrolment.id)
+                )
+            )
+            .unique()
+            .scalars()
+        )
+        bookings = [_booking(e) for e in enrolments]
+        messages = await session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.resident_id == resident_id)
+            .order_by(OutboundMessage.due_at.desc(), OutboundMessage.id.desc())
+            .limit(RECORD_MESSAGES)
+        )
+        return ResidentRecord(
+            resident=_summary(resident, calls=ctx.settings.calls_enabled),
+            upcoming=tuple(b for b in bookings if b.starts_at > now),
+            past=tuple(reversed([b for b in bookings if b.starts_at <= now])),
+            messages=tuple(_message(m) for m in messages),
+            calls=tuple(await resident_calls(session=session, resident_id=resident_id)),
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Someone phones to cancel, or to change workshop: unenrol them, or move them, in one step
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """The first person waiting, who got the freed seat."""
+
+    resident_id: int
+    name: str | None
+    told: bool  # a message tells them; otherwise they are on the "to call" list
+
+
+@dataclass(frozen=True)
+class Unenrolled:
+    resident_id: int
+    workshop_id: int
+    was: EnrolmentStatus  # seated or waiting
+    told: bool  # a message confirms it to them (otherwise: no channel reaches them, the adviser told them)
+    promoted: Promoted | None
+    departures: tuple[DepartureGroup, ...]  # when the messages leave (theirs, and the promoted person's)
+    message: str | None = None  # what they are told, when a message reaches them
+    channel: str | None = None  # … and by which channel
+
+
+@dataclass(frozen=True)
+class PersonMoved:
+    resident_id: int
+    from_workshop_id: int
+    to_workshop_id: int
+    seated: bool  # False: on the waiting list of the new workshop, at ``position``
+    position: int | None
+    told: bool
+    promoted: Promoted | None  # who got the seat they left
+    departures: tuple[DepartureGroup, ...]
+    message: str | None = None  # what they are told, when a message reaches them
+    channel: str | None = None  # … and by which channel
+
+
+async def _active_booking(session: AsyncSession, resident_id: int, workshop_id: int, now: datetime) -> Enrolment:
+    """The person's seat or waiting place in a workshop that can still change; refuses anything else."""
+    resident = await session.get(Resident, resident_id)
+    if resident is None or resident.erased:
+        raise TeamError(f"la personne n°{resident_id} n'existe pas (voir « atelier residents find »)")
+    enrolment = (
+        await session.execute(
+            select(Enrolment).where(Enrolment.resident_id == resident_id, Enrolment.workshop_id == workshop_id)
+        )
+    ).scalar_one_or_none()
+    if enrolment is None or enrolment.status not in (EnrolmentStatus.seated, EnrolmentStatus.waiting):
+        raise TeamError(f"{resident.name or 'cette personne'} n'est pas inscrite à l'atelier n°{workshop_id}")
+    workshop = enrolment.workshop
+    if workshop.status != WorkshopStatus.planned:
+        raise TeamError(f"l'atelier n°{workshop_id} est annulé : les inscrits ont été prévenus")
+    if workshop.starts_at <= now:
+        raise TeamError(f"l'atelier n°{workshop_id} a déjà commencé : notez plutôt les présences")
+    return enrolment
+
+
+async def _tell(
+    session: AsyncSession, ctx: Context, *, resident: Resident, workshop: Workshop, body: str, key: str,
+    enrolment_id: int | None, now: datetime,
+) -> int | None:  # fmt: skip
+    """The message confirming what the adviser did; None when no message reaches them. Never a call to a landline:
+    they are the one who phoned, the adviser has just told them."""
+    destination = address_of(resident)
+    if destination is None:
+        return None
+    urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
+    message = NewMessage(
+        channel=destination[0],
+        to_address=destination[1],
+        body=body,
+        kind=MessageKind.confirmation,
+        due_at=next_allowed(now, urgent=urgent, quiet_hours=ctx.settings.quiet_hours, tz=ctx.tz),
+        expires_at=workshop.starts_at,
+        urgent=urgent,
+        idempotency_key=key,
+        resident_id=resident.id,
+        workshop_id=workshop.id,
+        enrolment_id=enrolment_id,
+    )
+    return await enqueue(session=session, message=message)
+
+
+def _channel(resident: Resident) -> str | None:
+    """The channel ``_tell`` writes through (never a call: the adviser just spoke to them)."""
+    destination = address_of(resident)
+    return destination[0] if destination else None
+
+
+async def _promoted(session: AsyncSession, cancelled: Cancelled | None) -> Promoted | None:
+    if cancelled is None or cancelled.promoted is None:
+        return None
+    person = await session.get(Resident, cancelled.promoted.resident_id)
+    name = person.name if person is not None else None
+    return Promoted(cancelled.promoted.resident_id, name, told=cancelled.promotion_notice is not None)
+
+
+class _Preview(Exception):  # noqa: N818 — not an error: how a preview leaves its transaction unwritten
+    pass
+
+
+async def unenrol(
+    *, ctx: Context, resident_id: int, workshop_id: int, actor: Actor, preview: bool = False
+) -> Unenrolled:
+    """Take someone off a workshop at their request (they phoned): their seat goes to the first person waiting
+    (who is told, or put on the "to call" list), their reminders are cancelled, and they get a message saying
+    it is done. Refuses (nothing changed) a person not enrolled there, or a workshop cancelled or started.
+    ``preview``: the same operation in a transaction that is rolled back: what confirming would do, nothing written.
+    """
+    now = ctx.now()
+    try:
+        async with ctx.db.write() as session:
+            result = await _unenrol(
+                session, ctx, resident_id=resident_id, workshop_id=workshop_id, actor=actor, now=now
+            )
+            if preview:
+                raise _Preview
+    except _Preview:
+        return result
+    ctx.wake_dispatcher()
+    log.info("resident %s unenrolled from workshop %s by %s", resident_id, workshop_id, actor.label)
+    return result
+
+
+async def _unenrol(
+    session: AsyncSession, ctx: Context, *, resident_id: int, workshop_id: int, actor: Actor, now: datetime
+) -> Unenrolled:
+    enrolment = await _active_booking(session, resident_id, workshop_id, now)
+    was, workshop, resident = enrolment.status, enrolment.workshop, enrolment.resident
+    cancelled = await cancel(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+    body = say.unenrolled_by_adviser(
+        workshop.starts_at, ctx.tz, workshop.venue.commune.name, waiting=was == EnrolmentStatus.waiting
+    )
+    told = await _tell(
+        session, ctx, resident=resident, workshop=workshop, body=body, enrolment_id=None, now=now,
+        key=f"unenrol:{enrolment.id}:{now:%Y%m%d%H%M%S%f}",
+    )  # fmt: skip
+    promoted = await _promoted(session, cancelled)
+    queued = [i for i in (told, cancelled.promotion_notice if cancelled else None) if i is not None]
+    departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
+    given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
+    message, channel = (body, _channel(resident)) if told is not None else (None, None)
+    await record(
+        session=session, actor=actor, action="resident_unenrolled", at=now, workshop_id=workshop_id,
+        resident_id=resident_id,
+        summary=f"personne n°{resident_id} désinscrite de l'atelier n°{workshop_id} à sa demande{given}",
+    )  # fmt: skip
+    return Unenrolled(resident_id, workshop_id, was, told is not None, promoted, departures, message, channel)
+
+
+async def move_person(
+    *, ctx: Context, resident_id: int, from_workshop_id: int, to_workshop_id: int, actor: Actor,
+    allow_waiting: bool = False, preview: bool = False,
+) -> PersonMoved:  # fmt: skip
+    """Move someone from one workshop to another in one step, at their request: a seat in the new one (or, with
+    ``allow_waiting``, its waiting list) and the old seat given to the first person waiting, with one message
+    saying where and when they are now expected. Refuses (nothing changed) a full workshop without
+    ``allow_waiting``, a workshop cancelled or started, or one they are already in. ``preview``: the same
+    operation in a transaction that is rolled back: what confirming would do, nothing written."""
+    if from_workshop_id == to_workshop_id:
+        raise TeamError("c'est le même atelier : rien à changer")
+    now = ctx.now()
+    try:
+        async with ctx.db.write() as session:
+            result = await _move_person(
+                session, ctx, resident_id=resident_id, from_workshop_id=from_workshop_id,
+                to_workshop_id=to_workshop_id, actor=actor, allow_waiting=allow_waiting, now=now,
+            )  # fmt: skip
+            if preview:
+                raise _Preview
+    except _Preview:
+        return result
+    ctx.wake_dispatcher()
+    log.info("resident %s moved from %s to %s by %s", resident_id, from_workshop_id, to_workshop_id, actor.label)
+    return result
+
+
+async def _move_person(
+    session: AsyncSession, ctx: Context, *, resident_id: int, from_workshop_id: int, to_workshop_id: int,
+    actor: Actor, allow_waiting: bool, now: datetime,
+) -> PersonMoved:  # fmt: skip
+    for workshop_id in sorted((from_workshop_id, to_workshop_id)):  # one lock order: two moves never deadlock
+        await lock_workshop(session=session, workshop_id=workshop_id)
+    old = await _active_booking(session, resident_id, from_workshop_id, now)
+    old_start, resident = old.workshop.starts_at, old.resident
+    try:
+        outcome = await enrol(
+            session=session, ctx=ctx, resident_id=resident_id, workshop_id=to_workshop_id, now=now,
+            allow_waiting=allow_waiting, adviser_id=actor.adviser_id,
+        )  # fmt: skip
+    except SeatError:
+        raise TeamError(f"l'atelier n°{to_workshop_id} n'existe pas, est annulé ou a déjà commencé") from None
+    if outcome is None:
+        raise TeamError(
+            f"l'atelier n°{to_workshop_id} est complet : pour mettre la personne sur sa liste d'attente, "
+            "cochez « liste d'attente » (en ligne de commande : --waiting)"
+        )
+    if outcome.already:
+        raise TeamError(f"la personne est déjà inscrite à l'atelier n°{to_workshop_id}")
+    cancelled = await cancel(session=session, ctx=ctx, enrolment_id=old.id, now=now)
+    new_workshop = outcome.enrolment.workshop
+    body = say.moved_by_adviser(
+        old_start, new_workshop.starts_at, ctx.tz, venue_of(new_workshop), new_workshop.venue.address,
+        position=None if outcome.seated else outcome.enrolment.position,
+    )  # fmt: skip
+    told = await _tell(
+        session, ctx, resident=resident, workshop=new_workshop, body=body, enrolment_id=outcome.enrolment.id,
+        now=now, key=f"move-person:{old.id}:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}",
+    )  # fmt: skip
+    promoted = await _promoted(session, cancelled)
+    queued = [i for i in (told, cancelled.promotion_notice if cancelled else None) if i is not None]
+    departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
+    given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
+    where = "" if outcome.seated else f" (liste d'attente, position {outcome.enrolment.position})"
+    await record(
+        session=session, actor=actor, action="resident_moved", at=now, workshop_id=to_workshop_id,
+        resident_id=resident_id,
+        summary=f"personne n°{resident_id} changée de l'atelier n°{from_workshop_id} pour l'atelier "
+        f"n°{to_workshop_id}{where} à sa demande{given}",
+    )  # fmt: skip
+    return PersonMoved(
+        resident_id, from_workshop_id, to_workshop_id, outcome.seated, outcome.enrolment.position,
+        told is not None, promoted, departures, message=body if told is not None else None,
+        channel=_channel(resident) if told is not None else None,
+    )  # fmt: skip
+
+
+async def upcoming_bookings(*, ctx: Context, resident_id: int) -> list[BookingLine]:
+    """The person's seats and waiting places in workshops still to come (what "unenrol" and "move" act on)."""
+    found = await resident_record(ctx=ctx, resident_id=resident_id)
+    active = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
+    return [b for b in found.upcoming if b.status in active and not b.workshop_cancelled]

@@ -7,6 +7,7 @@ data is deleted, their commune and level are kept for these anonymous counts.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,9 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.context import Context
+from bot.conversation.phones import is_landline
 from bot.service.actors import Actor
 from bot.service.audit import record
-from bot.service.workshops import WorkshopError
+from bot.service.identity import was_erased
+from bot.service.phone_enrolment import NumberOfSomeoneElseError
+from bot.service.planning_csv import plain
+from bot.service.team import TeamError, check_name, check_phone, commune_codes
+from bot.service.workshops import Roster, WorkshopError, roster
+from storage.catalogue import find_resident
 from storage.models import (
     Enrolment,
     EnrolmentStatus,
@@ -32,6 +39,8 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
+
+log = logging.getLogger(__name__)
 
 HELD_SEAT = (EnrolmentStatus.seated, EnrolmentStatus.attended, EnrolmentStatus.absent)
 LEVEL_ORDER = {Level.beginner: 0, Level.intermediate: 1, Level.advanced: 2, None: 3}
@@ -48,6 +57,28 @@ class Attendance:
     names: dict[int, str]  # resident id → name, so that the adviser sees whom they marked
 
 
+async def _markable(session: AsyncSession, workshop_id: int, now: datetime) -> Workshop:
+    """The workshop, if attendance can be marked: it exists, was held (not cancelled) and has started."""
+    workshop = await session.get(Workshop, workshop_id)
+    if workshop is None:
+        raise WorkshopError(f"l'atelier n°{workshop_id} n'existe pas")
+    if workshop.status == WorkshopStatus.cancelled:
+        raise WorkshopError(f"l'atelier n°{workshop_id} a été annulé")
+    if workshop.starts_at > now:
+        raise WorkshopError(f"l'atelier n°{workshop_id} n'a pas encore commencé")
+    return workshop
+
+
+async def attendance_sheet(*, ctx: Context, workshop_id: int) -> Roster:
+    """The people who held a seat, to ask one by one who came — refused before any question when attendance
+    cannot be marked yet (not started), or at all (unknown, cancelled)."""
+    async with ctx.db.read() as session:
+        await _markable(session, workshop_id, ctx.now())
+    found = await roster(ctx=ctx, workshop_id=workshop_id)
+    seats = tuple(entry for entry in found.enrolments if entry.status in HELD_SEAT)
+    return Roster(found.workshop, seats)
+
+
 async def mark_attendance(
     *, ctx: Context, workshop_id: int, actor: Actor, present: Sequence[int] = (), absent: Sequence[int] = ()
 ) -> Attendance:
@@ -60,13 +91,7 @@ async def mark_attendance(
         raise WorkshopError("indiquez qui était présent (--present) ou absent (--absent)")
     wanted = dict.fromkeys(present, EnrolmentStatus.attended) | dict.fromkeys(absent, EnrolmentStatus.absent)
     async with ctx.db.write() as session:
-        workshop = await session.get(Workshop, workshop_id)
-        if workshop is None:
-            raise WorkshopError(f"l'atelier n°{workshop_id} n'existe pas")
-        if workshop.status == WorkshopStatus.cancelled:
-            raise WorkshopError(f"l'atelier n°{workshop_id} a été annulé")
-        if workshop.starts_at > ctx.now():
-            raise WorkshopError(f"l'atelier n°{workshop_id} n'a pas encore commencé")
+        await _markable(session, workshop_id, ctx.now())
         enrolments = {
             e.resident_id: e
             for e in (
@@ -92,6 +117,91 @@ async def mark_attendance(
             summary=f"présences de l'atelier n°{workshop_id} : {came} présent(s), {len(wanted) - came} absent(s)",
         )  # fmt: skip
     return Attendance(workshop_id, wanted, names)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Walk-ins: people who came without signing up
+
+
+@dataclass(frozen=True)
+class WalkIn:
+    workshop_id: int
+    resident_id: int
+    name: str
+    new_resident: bool  # False: their number was known (that person is marked present)
+    already: bool  # already marked present at this workshop: nothing changed
+
+
+async def add_walk_in(
+    *, ctx: Context, workshop_id: int, name: str, actor: Actor, phone: str | None = None,
+    commune: str | None = None, owner_confirmed: bool = False,
+) -> WalkIn:  # fmt: skip
+    """Someone came without signing up: they are marked present, so they count in the figures. With a phone
+    number they become a resident who can be written to (their consent given by voice, at the workshop, is
+    recorded); without one, only their name and commune are kept for the attendance sheet.
+
+    A number already someone else's (another name) is refused with ``NumberOfSomeoneElseError`` unless
+    ``owner_confirmed``; a number whose owner asked to be forgotten is refused. Nothing is changed on a refusal."""
+    clean_name, number = check_name(name), check_phone(phone)
+    commune_insee = commune_codes(ctx, [commune])[0] if commune and commune.strip() else None
+    now = ctx.now()
+    async with ctx.db.write() as session:
+        workshop = await _markable(session, workshop_id, now)
+        resident = await find_resident(session=session, phone=number) if number else None
+        someone_else = resident is not None and resident.name and plain(resident.name) != plain(clean_name)
+        if resident is not None and someone_else and not owner_confirmed:
+            raise NumberOfSomeoneElseError(owner_id=resident.id, owner_name=resident.name or "", phone=number or "")
+        if number and resident is None and await was_erased(session=session, settings=ctx.settings, identity=number):
+            raise TeamError(
+                "ce numéro appartenait à une personne qui a demandé l'effacement de ses données : notez-la sans numéro"
+            )
+        if resident is None and number is None:
+            resident = await _same_walk_in(session, workshop_id, clean_name)
+        new = resident is None
+        if resident is None:
+            resident = Resident(
+                name=clean_name, phone=number, interests=[], created_at=now, last_activity_at=now,
+                sms_unreachable=bool(number) and is_landline(number or ""),
+            )  # fmt: skip
+            session.add(resident)
+        resident.commune_insee = resident.commune_insee or commune_insee
+        resident.level = resident.level or workshop.level
+        if number and resident.consent_at is None:
+            resident.consent_at, resident.consent_channel = now, "oral"  # said yes, in person, at the workshop
+        resident.last_activity_at = now
+        await session.flush()
+        enrolment = (
+            await session.execute(
+                select(Enrolment).where(Enrolment.resident_id == resident.id, Enrolment.workshop_id == workshop_id)
+            )
+        ).scalar_one_or_none()
+        already = enrolment is not None and enrolment.status == EnrolmentStatus.attended
+        if enrolment is None:
+            enrolment = Enrolment(resident_id=resident.id, workshop_id=workshop_id, created_at=now)
+            session.add(enrolment)
+        enrolment.status, enrolment.position, enrolment.updated_at = EnrolmentStatus.attended, None, now
+        enrolment.enrolled_by_adviser_id = enrolment.enrolled_by_adviser_id or actor.adviser_id
+        await session.flush()
+        if not already:
+            await record(
+                session=session, actor=actor, action="walk_in", at=now, workshop_id=workshop_id,
+                resident_id=resident.id,
+                summary=f"personne n°{resident.id} présente sans inscription à l'atelier n°{workshop_id}"
+                + (" (nouvelle personne)" if new else ""),
+            )  # fmt: skip
+        result = WalkIn(workshop_id, resident.id, resident.name or clean_name, new, already)
+    log.info("walk-in at workshop %s noted by %s (resident %s)", workshop_id, actor.label, result.resident_id)
+    return result
+
+
+async def _same_walk_in(session: AsyncSession, workshop_id: int, name: str) -> Resident | None:
+    """Someone without a number already noted at this workshop under this name (the same walk-in typed twice)."""
+    rows = await session.execute(
+        select(Resident)
+        .join(Enrolment, Enrolment.resident_id == Resident.id)
+        .where(Enrolment.workshop_id == workshop_id, Resident.phone.is_(None), Resident.erased.is_(False))
+    )
+    return next((r for r in rows.unique().scalars() if plain(r.name or "") == plain(name)), None)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -261,4 +371,15 @@ def _monday(moment: datetime, ctx: Context) -> date:
     return day - timedelta(days=day.weekday())
 
 
-__all__ = ["Attendance", "Stats", "StatsRow", "WeekFigures", "mark_attendance", "weekly_figures", "workshop_stats"]
+__all__ = [
+    "Attendance",
+    "Stats",
+    "StatsRow",
+    "WalkIn",
+    "WeekFigures",
+    "add_walk_in",
+    "attendance_sheet",
+    "mark_attendance",
+    "weekly_figures",
+    "workshop_stats",
+]

@@ -20,6 +20,7 @@ from bot.conversation.phones import to_e164
 from bot.service.actors import Actor
 from bot.service.audit import record
 from bot.service.planning_csv import WorkshopFieldsError, find_commune, plain
+from bot.service.reach import adviser_address, advisers_for
 from bot.service.workshops import WorkshopError
 from storage.models import Adviser
 
@@ -187,6 +188,34 @@ async def list_advisers(*, ctx: Context) -> list[AdviserSummary]:
     async with ctx.db.read() as session:
         advisers = (await session.execute(select(Adviser).order_by(Adviser.name, Adviser.id))).unique().scalars()
         return [_summary(a) for a in advisers]
+
+
+@dataclass(frozen=True)
+class TeamReach:
+    """Whether the advisers can be told of what needs them (CONSEILLER requests, people to call): an adviser is
+    reachable with a phone or a Telegram account."""
+
+    advisers: int
+    reachable: int
+    unreached_communes: tuple[str, ...]  # communes whose requests reach no adviser (by name)
+
+    @property
+    def nobody(self) -> bool:
+        return self.reachable == 0
+
+
+async def team_reach(*, ctx: Context) -> TeamReach:
+    """Who can be told: when nobody, CONSEILLER requests and the people to call are only listed (``atelier
+    callbacks list``, ``atelier calls list``); per commune, the advisers its requests go to (``advisers_for``)."""
+    async with ctx.db.read() as session:
+        advisers = list((await session.execute(select(Adviser).order_by(Adviser.id))).unique().scalars())
+        unreached = []
+        for commune in ctx.territory.communes:
+            told = await advisers_for(session=session, commune_insee=commune.insee)
+            if not any(adviser_address(a) for a in told):
+                unreached.append(commune.name)
+    reachable = sum(1 for a in advisers if adviser_address(a) is not None)
+    return TeamReach(len(advisers), reachable, tuple(unreached) if reachable else ())
 
 
 async def adviser_by_telegram_id(*, ctx: Context, telegram_user_id: int) -> AdviserSummary | None:

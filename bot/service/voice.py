@@ -35,6 +35,7 @@ from bot.conversation.phones import is_landline, masked
 from bot.scheduler.planning import next_call_at
 from bot.service import spoken
 from bot.service.callbacks import request_callback
+from bot.service.calls import hand_over
 from bot.service.changes import Told
 from bot.service.enrolments import SeatError, cancel, enrol
 from bot.service.reminders import replan_resident, will_remind
@@ -315,16 +316,11 @@ async def hand_to_advisers(
     why: str,
     now: datetime,
 ) -> None:
-    """The calls did not reach them: an adviser phones them.
-
-    Seam for the advisers' "to call" list (issue 14, not on main yet): until it lands, a call-back request, which
-    the advisers of their commune are told of and find in ``atelier callbacks list``."""
-    resident = await session.get(Resident, message.resident_id) if message.resident_id is not None else None
-    if resident is None or resident.erased:
-        return
-    await request_callback(session=session, resident=resident, now=now)
-    ctx.wake_dispatcher()  # the advisers' notice leaves now
-    log.info("resident %s: calls unanswered (%s), an adviser is asked to phone", resident.id, why)
+    """The calls did not reach them: an adviser phones them — a call on the advisers' "to call" list, with what the
+    call was to say, and the adviser in charge told."""
+    if await hand_over(session=session, ctx=ctx, message=message, reason=why, now=now):
+        ctx.wake_dispatcher()  # the advisers' notice leaves now
+        log.info("resident %s: calls unanswered (%s), an adviser is asked to phone", message.resident_id, why)
 
 
 async def settle_unreported(*, ctx: Context) -> int:

@@ -101,6 +101,7 @@ class ImportResult:
     created_ids: tuple[int, ...] = ()  # empty for a dry run
     errors: tuple[RowError, ...] = ()
     dry_run: bool = False
+    ignored_columns: tuple[str, ...] = ()  # header cells not understood: their cells were not read
 
     @property
     def ok(self) -> bool:
@@ -297,11 +298,19 @@ async def existing_workshop(
     return (await session.execute(query.order_by(Workshop.id))).scalars().first()
 
 
-async def _adviser_named(*, session: AsyncSession, name: str) -> Adviser:
+async def adviser_named(*, session: AsyncSession, name: str) -> Adviser:
+    """The registered adviser written ``name``: their full name (accents and case forgiven), their number, or a
+    part of their name only they have ("julie" for Julie Martin)."""
     advisers = list((await session.execute(select(Adviser).order_by(Adviser.name))).unique().scalars())
-    for adviser in advisers:
-        if plain(adviser.name) == plain(name):
-            return adviser
+    wanted = plain(name)
+    exact = [a for a in advisers if plain(a.name) == wanted or str(a.id) == name.strip()]
+    words = wanted.split()
+    partial = [a for a in advisers if words and all(w in plain(a.name).split() for w in words)]
+    found = exact or partial
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise WorkshopError(f"plusieurs conseillers s'appellent « {name} » ({', '.join(a.name for a in found)})")
     known = ", ".join(a.name for a in advisers) or "aucun"
     raise WorkshopError(f"conseiller inconnu « {name} » (conseillers enregistrés : {known})")
 
@@ -326,7 +335,7 @@ async def add_workshop(
             name=plan.venue,
             address=plan.address,
         )
-        owner = await _adviser_named(session=session, name=adviser) if adviser else None
+        owner = await adviser_named(session=session, name=adviser) if adviser else None
         existing = await existing_workshop(
             session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level
         )
@@ -364,8 +373,9 @@ async def import_planning(*, ctx: Context, data: bytes, actor: Actor, dry_run: b
     same file twice, or a file that grew by a few rows, does what the adviser means.
     """
     parsed = parse_planning(data, territory=ctx.territory, tz=ctx.tz, now=ctx.now())
+    ignored = parsed.ignored_columns
     if not parsed.ok:
-        return ImportResult(errors=parsed.errors, dry_run=dry_run)
+        return ImportResult(errors=parsed.errors, dry_run=dry_run, ignored_columns=ignored)
     created: list[Workshop] = []
     already = 0
     errors: list[RowError] = []
@@ -380,6 +390,7 @@ async def import_planning(*, ctx: Context, data: bytes, actor: Actor, dry_run: b
                         name=plan.venue,
                         address=plan.address,
                     )
+                    owner = await adviser_named(session=session, name=plan.adviser) if plan.adviser else None
                 except WorkshopError as exc:
                     errors.extend(RowError(plan.line, problem) for problem in exc.problems)
                     continue
@@ -388,7 +399,7 @@ async def import_planning(*, ctx: Context, data: bytes, actor: Actor, dry_run: b
                 ):
                     already += 1
                     continue
-                workshop = _workshop(plan, venue.id, None, ctx.now())
+                workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
                 session.add(workshop)
                 await session.flush()  # the next row's duplicate check sees this one
                 created.append(workshop)
@@ -404,9 +415,11 @@ async def import_planning(*, ctx: Context, data: bytes, actor: Actor, dry_run: b
                 )  # fmt: skip
     except _Rollback:
         if errors:
-            return ImportResult(errors=tuple(errors), dry_run=dry_run)
-        return ImportResult(created=len(created), already=already, dry_run=True)
-    return ImportResult(created=len(created), already=already, created_ids=tuple(w.id for w in created))
+            return ImportResult(errors=tuple(errors), dry_run=dry_run, ignored_columns=ignored)
+        return ImportResult(created=len(created), already=already, dry_run=True, ignored_columns=ignored)
+    return ImportResult(
+        created=len(created), already=already, created_ids=tuple(w.id for w in created), ignored_columns=ignored
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -15,9 +15,12 @@ from bot.cli import app
 runner = CliRunner()
 
 
-def atelier(db_url: str, *args: str, stdin: str | None = None, quiet_hours: str | None = None) -> Result:
-    """``atelier ARGS…`` on ``db_url`` (Paris time, wide tables); ``quiet_hours``: ``ATELIER_QUIET_HOURS``."""
-    env = {"ATELIER_DATABASE_URL": db_url, "ATELIER_TIMEZONE": "Europe/Paris", "COLUMNS": "200"}
+def atelier(
+    db_url: str, *args: str, stdin: str | None = None, quiet_hours: str | None = None, columns: int = 200
+) -> Result:
+    """``atelier ARGS…`` on ``db_url`` (Paris time, wide tables: ``columns`` 80 for a small terminal);
+    ``quiet_hours``: ``ATELIER_QUIET_HOURS``."""
+    env = {"ATELIER_DATABASE_URL": db_url, "ATELIER_TIMEZONE": "Europe/Paris", "COLUMNS": str(columns)}
     if quiet_hours is not None:
         env["ATELIER_QUIET_HOURS"] = quiet_hours
     return runner.invoke(app, list(args), env=env, input=stdin)

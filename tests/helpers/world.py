@@ -136,6 +136,11 @@ class Town:
         found = await self.messages(resident_id=resident_id, kind=MessageKind.change_notice)
         return [m for m in found if m.status == MessageStatus.pending]
 
+    async def enrolments(self, workshop_id: int) -> list[Enrolment]:
+        async with self.ctx.db.read() as session:
+            query = select(Enrolment).where(Enrolment.workshop_id == workshop_id).order_by(Enrolment.id)
+            return list((await session.execute(query)).unique().scalars())
+
     async def enrolment(self, enrolment_id: int) -> Enrolment:
         async with self.ctx.db.read() as session:
             found = await session.get(Enrolment, enrolment_id)

@@ -8,15 +8,24 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from bot.context import Context
-from bot.interfaces.cli.common import AsOption, acting, console, fail, iso, print_json
+from bot.conversation.phones import national
+from bot.interfaces.cli.common import AsOption, acting, column, console, fail, is_wide, iso, listing, print_json
+from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.accounts import account_by_email, check_password, set_password
-from bot.service.team import AdviserSummary, TeamError, add_adviser, commune_names, list_advisers
+from bot.service.team import (
+    AdviserSummary,
+    TeamError,
+    TeamReach,
+    add_adviser,
+    commune_names,
+    list_advisers,
+    team_reach,
+)
 
-app = typer.Typer(help="Conseillers : lister, ajouter, mot de passe de la console.", no_args_is_help=True)
+app = french_app(help="Conseillers : lister, ajouter, mot de passe de la console.")
 
 
 def adviser_json(adviser: AdviserSummary, ctx: Context) -> dict[str, Any]:
@@ -42,18 +51,45 @@ def list_(as_json: JsonOption = False) -> None:
             print_json([adviser_json(a, ctx) for a in advisers])
             return
         if not advisers:
-            console.print("Aucun conseiller. Ajoutez-en un : atelier advisers add --name …")
+            console.print("Aucun conseiller. Ajoutez-en un : atelier advisers add --name … --phone …")
+            reach_warning(await team_reach(ctx=ctx))
             return
-        table = Table(title="Conseillers", title_justify="left")
-        for header in ("N°", "Nom", "Téléphone", "Telegram", "E-mail", "Communes"):
-            table.add_column(header, overflow="fold")
+        wide = is_wide()  # 80 columns: the Telegram number only in a wide terminal (or --json)
+        table = listing("Conseillers")
+        column(table, "N°", keep=3, right=True)
+        column(table, "Nom")
+        column(table, "Téléphone", keep=14)
+        if wide:
+            column(table, "Telegram", keep=10)
+        column(table, "E-mail")
+        column(table, "Communes", fold=True)
         for a in advisers:
             communes = ", ".join(commune_names(ctx, a.communes)) or "tout le territoire"
             email = (a.login or "") + (" (admin)" if a.role == "admin" else "")
-            table.add_row(str(a.id), a.name, a.phone or "", str(a.telegram_user_id or ""), email, communes)
+            telegram = [str(a.telegram_user_id or "")] if wide else []
+            table.add_row(str(a.id), a.name, national(a.phone), *telegram, email, communes)
         console.print(table)
+        reach_warning(await team_reach(ctx=ctx))
 
     act(action)
+
+
+def reach_warning(reach: TeamReach) -> None:
+    """Said when nobody (or nobody for some communes) would be told of a CONSEILLER request or a person to call."""
+    if reach.nobody:
+        console.print(
+            "[yellow]Attention :[/yellow] aucun conseiller n'a de téléphone ni de compte Telegram : personne ne sera "
+            "prévenu des demandes de rappel (CONSEILLER) ni des personnes à appeler, qui seront seulement listées "
+            "(atelier callbacks list, atelier calls list). Ajoutez un numéro : atelier advisers add --name … "
+            "--phone …",
+            highlight=False,
+        )
+    elif reach.unreached_communes:
+        console.print(
+            "[yellow]Attention :[/yellow] aucun conseiller joignable ne suit ces communes : "
+            f"{', '.join(reach.unreached_communes)} ; leurs demandes seront seulement listées.",
+            highlight=False,
+        )
 
 
 @app.command("add")

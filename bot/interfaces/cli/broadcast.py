@@ -11,13 +11,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from bot.context import Context
+from bot.conversation.phones import national
 from bot.conversation.texts import channel_name
 from bot.interfaces.cli.common import AS_HELP, acting, confirm_or_refuse, console, fail, iso, print_json
+from bot.interfaces.cli.french import FrenchGroup, french_app
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.broadcasts import Audience, Preview, Report, broadcast_report, preview_broadcast, send_broadcast
+from bot.service.departures import broadcast_departures, departure_lines
 from storage.enums import Channel
 
 REASON_FR = {
@@ -30,7 +32,7 @@ REASON_FR = {
 }
 
 
-class SendByDefault(TyperGroup):
+class SendByDefault(FrenchGroup):
     """A group that runs ``send`` unless the first word names a sub-command (or asks for help)."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # Any: the click context typer vendors
@@ -39,10 +41,12 @@ class SendByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-app = typer.Typer(
+app = french_app(
     cls=SendByDefault,
+    no_args_is_help=False,
     help=(
-        "Diffuser un message : atelier broadcast (--workshop ID | --commune NOM… | --upcoming) TEXTE "
+        "Diffuser un message : atelier broadcast (--workshop ID | --commune NOM… | --venue LIEU | --held-in COMMUNE "
+        "| --upcoming) TEXTE "
         "[--dry-run] [--yes] ; suivi : atelier broadcast report ID."
     ),
 )
@@ -54,7 +58,11 @@ def euros(amount: float) -> str:
 
 def preview_lines(preview: Preview) -> list[str]:
     channels = ", ".join(f"{count} par {channel_name(ch)}" for ch, count in preview.by_channel.items() if count)
-    lines = [f"Destinataires : {preview.recipients} ({channels or 'aucun'})."]
+    lines = []
+    if preview.venues:
+        held = ", ".join(f"n°{w}" for w in preview.workshops) or "aucun atelier à venir"
+        lines.append(f"Ateliers à venir à {', '.join(preview.venues)} : {held}.")
+    lines.append(f"Destinataires : {preview.recipients} ({channels or 'aucun'}).")
     if preview.skipped_opted_out:
         lines.append(f"Ont demandé STOP, non contactés : {preview.skipped_opted_out}.")
     if preview.unreachable:
@@ -89,6 +97,8 @@ def preview_json(preview: Preview) -> dict[str, Any]:
         "call_cost": preview.call_cost,
         "sms_text": preview.sms_text,
         "communes": list(preview.communes),
+        "venues": list(preview.venues),
+        "workshops": list(preview.workshops),
     }
 
 
@@ -100,16 +110,28 @@ def send(
         list[str] | None, typer.Option("--commune", help="Les habitants de cette commune (répétable).")
     ] = None,
     upcoming: Annotated[bool, typer.Option("--upcoming", help="Tous les inscrits d'un atelier à venir.")] = False,
+    venue: Annotated[
+        str | None,
+        typer.Option("--venue", help="Les inscrits des ateliers à venir dans ce lieu (« salle des fêtes »)."),
+    ] = None,
+    held_in: Annotated[
+        str | None, typer.Option("--held-in", help="Les inscrits des ateliers à venir dans cette commune.")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Montrer le coût sans rien envoyer.")] = False,
     author: Annotated[str | None, typer.Option("--as", "--author", help=AS_HELP)] = None,
     as_json: JsonOption = False,
     yes: YesOption = False,
 ) -> None:
     """Envoyer un message (par défaut : « atelier broadcast --workshop 3 TEXTE » est « atelier broadcast send … »)."""
-    chosen = sum((workshop is not None, bool(commune), upcoming))
+    chosen = sum((workshop is not None, bool(commune), upcoming, bool(venue or held_in)))
     if chosen != 1:
-        fail("choisissez un seul public : --workshop ID, --commune NOM (répétable) ou --upcoming. Rien n'a été envoyé.")
-    audience = Audience(workshop_id=workshop, communes=tuple(commune or ()), upcoming=upcoming)
+        fail(
+            "choisissez un seul public : --workshop ID, --commune NOM (répétable), --venue LIEU / --held-in COMMUNE "
+            "ou --upcoming. Rien n'a été envoyé."
+        )
+    audience = Audience(
+        workshop_id=workshop, communes=tuple(commune or ()), upcoming=upcoming, venue=venue, held_in=held_in
+    )
 
     async def look(ctx: Context) -> Preview:
         return await preview_broadcast(ctx=ctx, audience=audience, body=text)
@@ -128,17 +150,18 @@ def send(
     confirm_or_refuse(f"Envoyer ce message à {preview.recipients} personne(s) ?", yes=yes)
 
     async def go(ctx: Context) -> int:
-        return await send_broadcast(ctx=ctx, audience=audience, body=text, actor=await acting(ctx, author))
+        broadcast_id = await send_broadcast(ctx=ctx, audience=audience, body=text, actor=await acting(ctx, author))
+        if not as_json:
+            console.print(f"Diffusion n°{broadcast_id} enregistrée.", highlight=False)
+            leaving = departure_lines(await broadcast_departures(ctx=ctx, broadcast_id=broadcast_id), ctx.tz)
+            for line in leaving:
+                console.print(f"  {line}", highlight=False)
+            console.print(f"Suivi : atelier broadcast report {broadcast_id}", highlight=False)
+        return broadcast_id
 
     broadcast_id = act(go)
     if as_json:
         print_json({"id": broadcast_id, **preview_json(preview)})
-        return
-    console.print(
-        f"Diffusion n°{broadcast_id} enregistrée : les messages partent aux heures d'envoi autorisées. "
-        f"Suivi : atelier broadcast report {broadcast_id}",
-        highlight=False,
-    )
 
 
 def report_json(report: Report, ctx: Context) -> dict[str, Any]:
@@ -158,6 +181,10 @@ def report_json(report: Report, ctx: Context) -> dict[str, Any]:
         "expired": report.expired,
         "pending": report.pending,
         "cancelled": report.cancelled,
+        "waiting": [
+            {"count": g.count, "leaves_at": iso(g.leaves_at, ctx), "reasons": [r.value for r in g.reasons]}
+            for g in report.waiting
+        ],
         "to_phone": [
             {"resident_id": p.resident_id, "name": p.name, "phone": p.phone, "reason": p.reason}
             for p in report.to_phone
@@ -185,13 +212,15 @@ def report(
             f"{found.cancelled} retiré(s) ; {found.opted_out} personne(s) ont demandé STOP.",
             highlight=False,
         )
+        for line in departure_lines(found.waiting, ctx.tz):
+            console.print(f"  En attente : {line}", highlight=False)
         if not found.to_phone:
             console.print("Personne à appeler.")
             return
         console.print(f"À appeler ({len(found.to_phone)}) :")
         for person in found.to_phone:
             console.print(
-                f"  {person.name or '(sans nom)'} — {person.phone or 'pas de numéro'} "
+                f"  {person.name or '(sans nom)'} — {national(person.phone) or 'pas de numéro'} "
                 f"({REASON_FR.get(person.reason, person.reason)})",
                 highlight=False,
             )

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from bot.context import Context
-from bot.interfaces.cli.common import AS_HELP, acting, console, fail, iso, print_json
+from bot.conversation.phones import national
+from bot.interfaces.cli.common import AS_HELP, acting, column, console, fail, is_wide, iso, listing, print_json
+from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.callbacks import CallbackItem, find_callback, list_callbacks, mark_callback_done
 
-app = typer.Typer(help="Demandes de rappel (CONSEILLER) : lister, marquer traitées.", no_args_is_help=True)
+app = french_app(help="Demandes de rappel (CONSEILLER) : lister, marquer traitées.")
 
 
 def callback_json(item: CallbackItem, ctx: Context) -> dict[str, Any]:
@@ -45,17 +46,24 @@ def list_(
         if not items:
             console.print("Aucune demande de rappel en attente.")
             return
-        table = Table(title="Demandes de rappel", title_justify="left")
-        for header in ("N°", "Demandé le", "Nom", "Téléphone", "Commune", "Motif", "Traité"):
-            table.add_column(header, overflow="fold")
+        wide = is_wide()
+        table = listing("Demandes de rappel")
+        column(table, "N°", keep=3, right=True)
+        column(table, "Demandé le", keep=11)
+        column(table, "Nom")
+        column(table, "Téléphone", keep=14)
+        if wide:
+            column(table, "Commune")
+        column(table, "Motif", fold=True)
+        column(table, "Traité", fold=True)
         for item in items:
             done = f"{item.handled_at.astimezone(ctx.tz):%d/%m %H:%M} par {item.handled_by}" if item.handled_at else ""
             table.add_row(
                 str(item.id),
-                f"{item.created_at.astimezone(ctx.tz):%d/%m/%Y %H:%M}",
+                f"{item.created_at.astimezone(ctx.tz):%d/%m %H:%M}",
                 item.name or "(sans nom)",
-                item.phone or (f"Telegram {item.telegram_chat_id}" if item.telegram_chat_id else "pas de numéro"),
-                item.commune or "",
+                national(item.phone) or (f"Telegram {item.telegram_chat_id}" if item.telegram_chat_id else "—"),
+                *([item.commune or ""] if wide else []),
                 item.reason or "",
                 done,
             )

@@ -13,11 +13,14 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
 from bot.config import load_settings
 from bot.context import Context
 from bot.context import open_context as context_for
+from bot.interfaces.cli.french import ask_yes_no
 from bot.service.actors import Actor
 from bot.service.team import AmbiguousAdviserError, TeamError, find_adviser
 from bot.territory import TerritoryError, load_territory
@@ -25,6 +28,36 @@ from bot.territory import TerritoryError, load_territory
 T = TypeVar("T")
 console = Console()
 errors = Console(stderr=True)
+
+
+WIDE = 120  # columns from which listings show every column; below, the columns that matter, to fit 80
+
+
+def is_wide() -> bool:
+    return console.width >= WIDE
+
+
+def listing(title: str | None = None) -> Table:
+    """A listing that reads in an 80-column terminal: fixed columns (numbers, dates, phone numbers) keep their
+    width; the text columns share what is left, their text cut with "…" rather than wrapped."""
+    return Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, expand=True
+    )
+
+
+def column(
+    table: Table, header: str, *, keep: int = 0, share: int = 1, fold: bool = False, right: bool = False
+) -> None:
+    """``keep``: a fixed width, never narrowed (a number, a date, a phone number stays whole). Otherwise the
+    column takes ``share`` parts of the width left, its text cut with "…" (or folded at spaces when ``fold``)."""
+    table.add_column(
+        header,
+        no_wrap=not fold,
+        overflow="fold" if fold else "ellipsis",
+        width=keep or None,
+        ratio=None if keep else share,
+        justify="right" if right else "left",
+    )
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -95,11 +128,16 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def is_terminal() -> bool:
+    """Someone can answer a question (tests replace this to answer through standard input)."""
+    return sys.stdin.isatty()
+
+
 def confirm_or_refuse(question: str, *, yes: bool) -> None:
     """Commands that change or send ask first; ``--yes`` skips it; no terminal and no ``--yes`` refuses."""
     if yes:
         return
-    if not sys.stdin.isatty():
+    if not is_terminal():
         fail("pas de terminal pour confirmer : relancez avec --yes pour confirmer. Rien n'a été changé.")
-    if not typer.confirm(question, default=False):
+    if not ask_yes_no(question, default=False):
         fail("annulé, rien n'a été changé.")

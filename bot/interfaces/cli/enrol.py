@@ -1,5 +1,8 @@
-"""``atelier enrol --name … --phone … --commune … --workshop ID [--level …] [--adviser …] [--force]``: an adviser
-enrols someone who phoned. Translation only: the work is in ``bot.service.phone_enrolment``."""
+"""``atelier enrol --name … --phone … --commune … --workshop ID [--level …] [--adviser …] [--force] [--yes]``: an
+adviser enrols someone who phoned. Translation only: the work is in ``bot.service.phone_enrolment``.
+
+A number that is already someone else's (another name) is said first, and the adviser is asked whether it is that
+person they enrol; nothing is done before the answer (without a terminal, only ``--yes`` goes on)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ import typer
 
 from bot.context import Context
 from bot.conversation.texts import channel_name
-from bot.interfaces.cli.common import acting, console, print_json
-from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.phone_enrolment import PhoneEnrolment, enrol_by_phone
+from bot.interfaces.cli.common import acting, confirm_or_refuse, console, print_json
+from bot.interfaces.cli.workshops import JsonOption, YesOption, act
+from bot.service.departures import departure_lines
+from bot.service.phone_enrolment import NumberOfSomeoneElseError, PhoneEnrolment, enrol_by_phone
 
 
 def enrol(
@@ -30,38 +34,53 @@ def enrol(
         bool, typer.Option("--force", help="Inscrire même un numéro effacé autrefois, si la personne le demande.")
     ] = False,
     as_json: JsonOption = False,
+    yes: YesOption = False,
 ) -> None:
     """Inscrire une personne qui a téléphoné (place ou liste d'attente) ; elle reçoit le SMS de confirmation."""
 
-    async def action(ctx: Context) -> PhoneEnrolment:
-        actor = await acting(ctx, adviser, registered=True)
-        return await enrol_by_phone(
-            ctx=ctx,
-            name=name,
-            phone=phone,
-            commune=commune,
-            workshop_id=workshop,
-            level=level,
-            actor=actor,
-            force=force,
-        )
+    def attempt(owner_confirmed: bool) -> PhoneEnrolment | NumberOfSomeoneElseError:
+        async def action(ctx: Context) -> PhoneEnrolment | NumberOfSomeoneElseError:
+            actor = await acting(ctx, adviser, registered=True)
+            try:
+                done = await enrol_by_phone(
+                    ctx=ctx, name=name, phone=phone, commune=commune, workshop_id=workshop, level=level,
+                    actor=actor, force=force, owner_confirmed=owner_confirmed,
+                )  # fmt: skip
+            except NumberOfSomeoneElseError as owner:
+                return owner
+            if not as_json:
+                _report(done, ctx)
+            return done
 
-    done = act(action)
+        return act(action)
+
+    outcome = attempt(owner_confirmed=yes)
+    if isinstance(outcome, NumberOfSomeoneElseError):
+        confirm_or_refuse(
+            f"Le numéro {phone.strip()} est celui de « {outcome.owner_name} » (personne n°{outcome.owner_id}). "
+            f"Inscrire {outcome.owner_name} ?",
+            yes=yes,
+        )
+        outcome = attempt(owner_confirmed=True)
+    if isinstance(outcome, NumberOfSomeoneElseError):  # cannot happen once confirmed; a clear end all the same
+        raise typer.Exit(1)
     if as_json:
         print_json(
             {
-                "resident_id": done.resident_id,
-                "enrolment_id": done.enrolment_id,
-                "workshop_id": done.workshop_id,
-                "status": "seated" if done.seated else "waiting",
-                "position": done.position,
-                "already": done.already,
-                "new_resident": done.new_resident,
-                "confirmation_channel": done.confirmation_channel,
-                "notes": list(done.notes),
+                "resident_id": outcome.resident_id,
+                "enrolment_id": outcome.enrolment_id,
+                "workshop_id": outcome.workshop_id,
+                "status": "seated" if outcome.seated else "waiting",
+                "position": outcome.position,
+                "already": outcome.already,
+                "new_resident": outcome.new_resident,
+                "confirmation_channel": outcome.confirmation_channel,
+                "notes": list(outcome.notes),
             }
         )
-        return
+
+
+def _report(done: PhoneEnrolment, ctx: Context) -> None:
     if done.already:
         where = "inscrite" if done.seated else f"sur la liste d'attente (n°{done.position})"
         console.print(f"Cette personne était déjà {where} pour l'atelier n°{done.workshop_id} : rien n'a changé.")
@@ -75,6 +94,10 @@ def enrol(
             highlight=False,
         )
     if done.confirmation_channel:
-        console.print(f"Message de confirmation prévu (par {channel_name(done.confirmation_channel)}).")
+        leaves = " ".join(departure_lines(done.confirmation_leaves, ctx.tz)).removeprefix("1 part ")
+        console.print(
+            f"Message de confirmation prévu (par {channel_name(done.confirmation_channel)}) : il part {leaves}",
+            highlight=False,
+        )
     for note in done.notes:
         console.print(f"[yellow]Attention :[/yellow] {note}.", highlight=False)

@@ -5,18 +5,21 @@ Advisers' commands show full numbers (SPEC §6: advisers phone people); logs nev
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
 
 from bot.context import Context
-from bot.interfaces.cli.common import console, fail, iso, print_json
+from bot.conversation.phones import national
+from bot.interfaces.cli.common import column, console, fail, is_wide, iso, listing, print_json
+from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
 from bot.service.outbox_views import MessageView, list_messages
 from storage.enums import MessageKind, MessageStatus
 
-app = typer.Typer(help="Messages envoyés et à envoyer (la boîte d'envoi).", no_args_is_help=True)
+app = french_app(help="Messages envoyés et à envoyer (la boîte d'envoi).")
 
 STATUS_FR = {
     "pending": "à envoyer",
@@ -60,45 +63,67 @@ def message_json(row: MessageView, ctx: Context) -> dict[str, Any]:
 E = TypeVar("E", MessageStatus, MessageKind)
 
 
-def _parse(kind: type[E], value: str | None, what: str) -> E | None:
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", " ".join(text.replace("_", " ").split()).casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _parse(kind: type[E], value: str | None, what: str, labels: dict[str, str]) -> E | None:
+    """A status or kind as the table shows it in French (« rappel », « envoyé », accents optional), or its
+    English name (``reminder``, ``sent``)."""
     if value is None:
         return None
-    try:
-        return kind(value.strip().lower())
-    except ValueError:
-        fail(f"{what} inconnu « {value} » : {', '.join(member.value for member in kind)}.")
+    wanted = _folded(value)
+    names = {member: (_folded(member.value), _folded(labels.get(member.value, member.value))) for member in kind}
+    found = next((member for member, said in names.items() if wanted in said), None)
+    if found is None:
+        fail(f"{what} inconnu « {value} » : {', '.join(labels.values())}")
+    return found
 
 
 def messages_table(rows: list[MessageView], ctx: Context) -> Table:
-    table = Table(title="Messages", title_justify="left")
-    for header in ("N°", "Prévu le", "Canal", "Destinataire", "Type", "Statut", "Essais", "Texte", "Erreur"):
-        table.add_column(header, overflow="fold")
+    """Fits 80 columns: the text is cut with "…"; channel, attempts and error show on wider terminals."""
+    wide = is_wide()
+    table = listing("Messages")
+    column(table, "N°", keep=3, right=True)
+    column(table, "Prévu le", keep=11)
+    if wide:
+        column(table, "Canal")
+    column(table, "Pour", keep=14)
+    column(table, "Type", keep=13)
+    column(table, "Statut", keep=9)
+    if wide:
+        column(table, "Essais", right=True)
+    column(table, "Texte", share=3)
+    if wide:
+        column(table, "Erreur", share=2)
     for row in rows:
-        text = row.body if len(row.body) <= 60 else row.body[:59] + "…"
-        table.add_row(
-            str(row.id),
-            f"{row.due_at.astimezone(ctx.tz):%d/%m/%Y %H:%M}",
-            row.channel,
-            row.to_address,
-            KIND_FR.get(row.kind, row.kind),
-            STATUS_FR.get(row.status, row.status),
-            str(row.attempts),
-            text,
-            row.error or "",
-        )
+        to = national(row.to_address) if row.channel == "sms" else f"Telegram {row.to_address}"
+        cells = [str(row.id), f"{row.due_at.astimezone(ctx.tz):%d/%m %H:%M}"]
+        cells += [row.channel] if wide else []
+        cells += [to, KIND_FR.get(row.kind, row.kind), STATUS_FR.get(row.status, row.status)]
+        cells += [str(row.attempts)] if wide else []
+        cells += [" ".join(row.body.split())]
+        cells += [row.error or ""] if wide else []
+        table.add_row(*cells)
     return table
 
 
 @app.command("list")
 def list_(
-    status: Annotated[str | None, typer.Option("--status", help="pending, sending, sent, delivered, failed…")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="reply, reminder, change_notice, broadcast…")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="à envoyer, en cours, envoyé, reçu, échec, annulé, expiré.")
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="réponse, rappel, changement, diffusion, place libérée, confirmation, conseiller."),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Au plus N messages (0 : tous).")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """La boîte d'envoi, les messages les plus récents d'abord."""
-    wanted_status = _parse(MessageStatus, status, "statut")
-    wanted_kind = _parse(MessageKind, kind, "type")
+    wanted_status = _parse(MessageStatus, status, "statut", STATUS_FR)
+    wanted_kind = _parse(MessageKind, kind, "type", KIND_FR)
 
     async def action(ctx: Context) -> None:
         rows = await list_messages(ctx=ctx, status=wanted_status, kind=wanted_kind, limit=limit or None)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -21,23 +23,39 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
 from bot.context import Context
-from bot.conversation.texts import LEVEL_NAMES, channel_name, when_fr
-from bot.conversation.understanding.keywords import parse_yes_no
+from bot.conversation.phones import national
+from bot.conversation.texts import LEVEL_NAMES, channel_name, rank_fr, when_fr
+from bot.interfaces.cli import common
 from bot.interfaces.cli.common import (
     AS_HELP,
     AsOption,
     acting,
+    column,
     confirm_or_refuse,
     console,
     errors,
     fail,
+    is_wide,
     iso,
+    listing,
     print_json,
     run,
 )
-from bot.service.changes import MoveRequest, cancel_workshop_and_notify, move_workshop_and_notify, report_lines
+from bot.interfaces.cli.french import ask_text, ask_yes_no, french_app
+from bot.service.changes import (
+    MoveRequest,
+    WorkshopEdit,
+    cancel_workshop_and_notify,
+    edit_lines,
+    edit_workshop_and_notify,
+    move_workshop_and_notify,
+    report_lines,
+)
+from bot.service.exports import roster_csv
+from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import WorkshopFields
-from bot.service.stats import mark_attendance
+from bot.service.stats import WalkIn, add_walk_in, attendance_sheet, mark_attendance
+from bot.service.team import check_phone
 from bot.service.workshops import (
     Roster,
     RosterEntry,
@@ -51,7 +69,7 @@ from bot.service.workshops import (
 
 T = TypeVar("T")
 
-app = typer.Typer(help="Ateliers : planifier, lister, importer, annuler, déplacer.", no_args_is_help=True)
+app = french_app(help="Ateliers : planifier, lister, importer, modifier, annuler, déplacer, présences.")
 
 STATUS_FR = {"planned": "prévu", "cancelled": "annulé"}
 ENROLMENT_FR = {
@@ -146,44 +164,70 @@ def _describe(workshop: WorkshopSummary, ctx: Context) -> str:
     )
 
 
+LEVEL_SHORT = {"beginner": "débutant", "intermediate": "interm.", "advanced": "confirmé"}
+
+
+def seats(workshop: WorkshopSummary) -> str:
+    """ "2/6", or "annulé": the seats of a cancelled workshop mean nothing any more."""
+    return "annulé" if workshop.status.value == "cancelled" else f"{workshop.seated}/{workshop.capacity}"
+
+
 def workshops_table(workshops: list[WorkshopSummary], ctx: Context) -> Table:
-    table = Table(title="Ateliers", title_justify="left")
-    for header in ("N°", "Date", "Commune", "Lieu", "Niveau", "Thème", "Inscrits", "Attente", "Conseiller"):
-        table.add_column(header, overflow="fold")
+    """Fits 80 columns: places "seated/capacity +waiting" (or "annulé"); the venue, the end time and the adviser
+    show on wider terminals."""
+    wide = is_wide()
+    table = listing("Ateliers")
+    column(table, "N°", keep=3, right=True)
+    column(table, "Date", keep=27 if wide else 15)
+    column(table, "Lieu" if wide else "Commune")
+    column(table, "Niveau", keep=8)
+    column(table, "Places", keep=7)
+    column(table, "Thème", share=2)
+    if wide:
+        column(table, "Conseiller")
     for w in workshops:
-        cancelled = w.status.value == "cancelled"
+        local = w.starts_at.astimezone(ctx.tz)
+        when = f"{_day(w, ctx)} {_hours(w, ctx)}" if wide else f"{_day(w, ctx)[:3]} {local:%d/%m %H:%M}"
+        place = w.commune
+        if wide:
+            place = f"{w.commune}, {w.venue}" if plain_text(w.commune) not in plain_text(w.venue) else w.venue
+        places = seats(w) + (f" +{w.waiting}" if w.waiting and w.status.value != "cancelled" else "")
+        row = [str(w.id), when, place, LEVEL_SHORT[w.level.value], places, w.topic]
         table.add_row(
-            str(w.id),
-            f"{_day(w, ctx)} {_hours(w, ctx)}" + (" (annulé)" if cancelled else ""),
-            w.commune,
-            w.venue,
-            LEVEL_NAMES[w.level],
-            w.topic,
-            f"{w.seated}/{w.capacity}",
-            str(w.waiting),
-            w.adviser or "",
-            style="dim" if cancelled else None,
+            *row, *([w.adviser or ""] if wide else []), style="dim" if w.status.value == "cancelled" else None
         )
     return table
 
 
+def plain_text(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("-", " "))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def roster_table(found: Roster) -> Table:
-    table = Table(title_justify="left")
-    # The first column is the person's number: the one `workshops attendance --present` and `enrol` speak of.
-    for header in ("N° personne", "Nom", "Téléphone", "Telegram", "Canal", "Statut", "Souhaits", "Confirmé"):
-        table.add_column(header, overflow="fold")
+    """Fits 80 columns: the person's number first (the one ``attendance --present`` and ``residents`` speak of),
+    the phone as advisers dial it, what reaches them (SMS, Telegram, a call to a landline, or nothing: « aucun »);
+    the Telegram id on wider terminals."""
+    wide = is_wide()
+    table = listing()
+    column(table, "N°", keep=3, right=True)
+    column(table, "Nom", share=2)
+    column(table, "Téléphone", keep=14)
+    if wide:
+        column(table, "Telegram", keep=10)
+    column(table, "Canal", keep=8)
+    column(table, "Statut", keep=13)
+    column(table, "Conf.", keep=5)
+    column(table, "Souhaits")
     for e in found.enrolments:
-        status = ENROLMENT_FR[e.status.value] + (f" n°{e.position}" if e.position else "")
+        status = ENROLMENT_FR[e.status.value] + (f" {rank_fr(e.position)}" if e.position else "")
+        phone = national(e.phone) or ("Telegram" if e.telegram_chat_id else "—")
+        extra = [str(e.telegram_chat_id or "")] if wide else []
+        channel = channel_name(e.channel) if e.channel else "aucun"
         table.add_row(
-            str(e.resident_id),
-            e.name or "(sans nom)",
-            e.phone or "",
-            str(e.telegram_chat_id or ""),
-            channel_name(e.channel) if e.channel else "injoignable",
-            status,
+            str(e.resident_id), e.name or "(sans nom)", phone, *extra, channel, status, CONFIRMED_FR[e.confirmed],
             ", ".join(e.interests),
-            CONFIRMED_FR[e.confirmed],
-        )
+        )  # fmt: skip
     return table
 
 
@@ -252,11 +296,18 @@ def list_(
 def roster_(
     workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
     as_json: JsonOption = False,
+    csv: Annotated[
+        Path | None,
+        typer.Option("--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."),
+    ] = None,
 ) -> None:
     """Qui est inscrit, qui attend, ce que chacun veut apprendre, qui a confirmé."""
 
     async def action(ctx: Context) -> None:
         found = await roster(ctx=ctx, workshop_id=workshop_id)
+        if csv is not None:
+            write_csv(csv, roster_csv(found, tz=ctx.tz))
+            return
         if as_json:
             print_json(
                 {
@@ -273,8 +324,26 @@ def roster_(
         )
         if found.enrolments:
             console.print(roster_table(found))
+            if any(e.channel is None for e in found.enrolments):
+                console.print("Canal « aucun » : aucun message ne peut atteindre cette personne (atelier calls list).")
 
     act(action)
+
+
+COLUMNS_READ = "date, début, fin, commune, lieu, adresse, niveau, thème, places, conseiller"
+
+
+def write_csv(path: Path, data: bytes) -> None:
+    """A spreadsheet for French Excel; ``-`` writes it on standard output."""
+    if str(path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        fail(f"impossible d'écrire {path} ({exc.strerror}).")
+    console.print(f"Fichier écrit : {path} (à ouvrir avec Excel ou LibreOffice).", highlight=False)
 
 
 def _read(file: Path) -> bytes:
@@ -301,6 +370,12 @@ def import_(
 
     async def action(ctx: Context) -> None:
         result = await import_planning(ctx=ctx, data=data, dry_run=dry_run, actor=await acting(ctx, as_))
+        if result.ignored_columns:
+            console.print(
+                f"[yellow]Attention :[/yellow] colonne(s) ignorée(s), non reconnue(s) : "
+                f"{', '.join(result.ignored_columns)}. Colonnes lues : {COLUMNS_READ}.",
+                highlight=False,
+            )
         if not result.ok:
             for error in result.errors:
                 errors.print(f"  {error}", highlight=False)
@@ -314,7 +389,8 @@ def import_(
                 highlight=False,
             )
         else:
-            console.print(f"{result.created} atelier(s) importé(s){already}.", highlight=False)
+            ids = f" : n° {', '.join(map(str, result.created_ids))}" if result.created_ids else ""
+            console.print(f"{result.created} atelier(s) importé(s){ids}{already}.", highlight=False)
 
     act(action)
 
@@ -397,6 +473,43 @@ def move(
     act(action)
 
 
+@app.command("edit")
+def edit(
+    workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
+    capacity: Annotated[
+        str | None, typer.Option("--capacity", help="Nouveau nombre de places (plus : la liste d'attente en profite).")
+    ] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Nouveau thème.")] = None,
+    adviser: Annotated[
+        str | None, typer.Option("--adviser", help="Conseiller responsable (nom enregistré, ou « aucun »).")
+    ] = None,
+    as_: AsOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Modifier un atelier sans l'annuler : places (en plus : les personnes en attente ont une place, dans l'ordre,
+    et sont prévenues ; en moins : jamais sous le nombre d'inscrits), thème, conseiller responsable."""
+    change = WorkshopEdit(capacity=capacity, topic=topic, adviser=adviser)
+
+    async def preview(ctx: Context) -> str:
+        actor = await acting(ctx, as_)
+        report = await edit_workshop_and_notify(
+            ctx=ctx, workshop_id=workshop_id, edit=change, actor=actor, preview=True
+        )
+        lines = edit_lines(report, ctx.tz)
+        return f"Modifier l'{_describe(report.workshop, ctx)} ?\n" + "\n".join(f"  {line}" for line in lines) + "\n"
+
+    confirm_or_refuse(act(preview) + "Confirmer", yes=yes)
+
+    async def action(ctx: Context) -> None:
+        actor = await acting(ctx, as_)
+        report = await edit_workshop_and_notify(ctx=ctx, workshop_id=workshop_id, edit=change, actor=actor)
+        console.print(f"Atelier n°{workshop_id} modifié.", highlight=False)
+        for line in edit_lines(report, ctx.tz):
+            console.print(line, highlight=False)
+
+    act(action)
+
+
 @app.command("attendance")
 def attendance(
     workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
@@ -406,55 +519,130 @@ def attendance(
     absent: Annotated[list[int] | None, typer.Option("--absent", help="N° de résident absent (répétable).")] = None,
     as_: AsOption = None,
 ) -> None:
-    """Noter qui est venu (une question par personne sur un terminal, sans --present ni --absent)."""
+    """Noter qui est venu (sur un terminal, sans --present ni --absent : une question par personne, puis les
+    personnes venues sans inscription)."""
     came, missed = list(present or []), list(absent or [])
+    walk_ins: list[WalkInTyped] = []
     if not came and not missed:
-        came, missed = _ask_attendance(workshop_id)
+        came, missed, walk_ins = _ask_attendance(workshop_id)
 
     async def action(ctx: Context) -> None:
         actor = await acting(ctx, as_)
-        done = await mark_attendance(ctx=ctx, workshop_id=workshop_id, present=came, absent=missed, actor=actor)
-        counts = Counter(status.value for status in done.marked.values())
-        console.print(
-            f"Présences de l'atelier n°{workshop_id} : {counts['attended']} présent(s), {counts['absent']} absent(s).",
-            highlight=False,
-        )
-        for rid, status in done.marked.items():
-            said = "présent" if status.value == "attended" else "absent"
-            console.print(f"  n°{rid} {done.names[rid]} : {said}", highlight=False)
+        if came or missed:
+            done = await mark_attendance(ctx=ctx, workshop_id=workshop_id, present=came, absent=missed, actor=actor)
+            counts = Counter(status.value for status in done.marked.values())
+            console.print(
+                f"Présences de l'atelier n°{workshop_id} : {counts['attended']} présent(s), "
+                f"{counts['absent']} absent(s).",
+                highlight=False,
+            )
+            for rid, status in done.marked.items():
+                said = "présent" if status.value == "attended" else "absent"
+                console.print(f"  n°{rid} {done.names[rid]} : {said}", highlight=False)
+        for typed in walk_ins:
+            added = await add_walk_in(
+                ctx=ctx, workshop_id=workshop_id, name=typed.name, phone=typed.phone, commune=typed.commune,
+                actor=actor, owner_confirmed=True,  # asked when it was typed
+            )  # fmt: skip
+            console.print(f"  n°{added.resident_id} {added.name} : présent (sans inscription)", highlight=False)
 
     act(action)
 
 
-def _ask_attendance(workshop_id: int) -> tuple[list[int], list[int]]:
-    """On a terminal: each person holding a seat, one question each."""
-    if not sys.stdin.isatty():
+@dataclass(frozen=True)
+class WalkInTyped:
+    name: str
+    phone: str | None
+    commune: str | None
+
+
+def _ask_attendance(workshop_id: int) -> tuple[list[int], list[int], list[WalkInTyped]]:
+    """On a terminal: each person holding a seat, one question each; then who came without signing up."""
+    if not common.is_terminal():  # looked up at call time: tests answer through standard input
         fail("indiquez --present ID et/ou --absent ID (ou lancez la commande sur un terminal). Rien n'a été changé.")
 
     async def load(ctx: Context) -> Roster:
-        return await roster(ctx=ctx, workshop_id=workshop_id)
+        return await attendance_sheet(ctx=ctx, workshop_id=workshop_id)
 
-    found = act(load)
+    found = act(load)  # refused here, before any question, when the workshop has not started
     came: list[int] = []
     missed: list[int] = []
     for entry in found.enrolments:
-        if entry.status.value == "waiting":
-            continue
         already = entry.status.value == "attended" or (entry.status.value == "seated" and entry.confirmed is not False)
-        here = _yes_no(f"{entry.name or '(sans nom)'} était là ?", default=already)
+        here = ask_yes_no(f"{entry.name or '(sans nom)'} était là ?", default=already)
         (came if here else missed).append(entry.resident_id)
-    if not came and not missed:
-        fail("personne n'avait de place dans cet atelier.")
-    return came, missed
+    walk_ins = _ask_walk_ins()
+    if not came and not missed and not walk_ins:
+        fail(
+            "personne n'avait de place dans cet atelier, et personne n'est venu sans inscription. Rien n'a été changé."
+        )
+    return came, missed, walk_ins
 
 
-def _yes_no(question: str, *, default: bool) -> bool:
-    """A French yes/no question: o, oui, n, non (and y/yes); Enter keeps the default."""
+def _ask_walk_ins() -> list[WalkInTyped]:
+    walk_ins: list[WalkInTyped] = []
     while True:
-        answer = typer.prompt(f"{question} [{'O/n' if default else 'o/N'}]", default="", show_default=False)
-        if not answer.strip():
-            return default
-        understood = parse_yes_no(answer)
-        if understood is not None:
-            return understood
-        console.print("Répondez o (oui) ou n (non).")
+        name = ask_text("Quelqu'un est venu sans être inscrit ? Son prénom et son nom (Entrée : personne)").strip()
+        if not name:
+            return walk_ins
+        phone = _ask_phone()
+        commune = ask_text("Sa commune (Entrée : inconnue)").strip() or None
+        walk_ins.append(WalkInTyped(name, phone, commune))
+
+
+def _ask_phone() -> str | None:
+    while True:
+        phone = ask_text("Son téléphone, s'il accepte de recevoir nos messages (Entrée : aucun)").strip()
+        if not phone:
+            return None
+        try:
+            return check_phone(phone)
+        except WorkshopError as exc:
+            console.print(f"{exc} Recommencez.", highlight=False)
+
+
+@app.command("walk-in")
+def walk_in(
+    workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
+    name: Annotated[str, typer.Option("--name", help="Prénom et nom de la personne venue.")],
+    phone: Annotated[
+        str | None, typer.Option("--phone", help="Son numéro, si elle accepte de recevoir nos messages.")
+    ] = None,
+    commune: Annotated[str | None, typer.Option("--commune", help="Sa commune.")] = None,
+    as_: AsOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Noter présente une personne venue sans être inscrite (elle compte dans les chiffres ; avec un numéro, elle
+    devient une personne inscrite, son accord donné de vive voix étant noté)."""
+
+    def attempt(owner_confirmed: bool) -> WalkIn | NumberOfSomeoneElseError:
+        async def action(ctx: Context) -> WalkIn | NumberOfSomeoneElseError:
+            actor = await acting(ctx, as_)
+            try:
+                return await add_walk_in(
+                    ctx=ctx, workshop_id=workshop_id, name=name, phone=phone, commune=commune, actor=actor,
+                    owner_confirmed=owner_confirmed,
+                )  # fmt: skip
+            except NumberOfSomeoneElseError as owner:
+                return owner
+
+        return act(action)
+
+    outcome = attempt(owner_confirmed=yes)
+    if isinstance(outcome, NumberOfSomeoneElseError):
+        confirm_or_refuse(
+            f"Le numéro {national(outcome.phone)} est celui de « {outcome.owner_name} » (personne "
+            f"n°{outcome.owner_id}). La noter présente ?",
+            yes=yes,
+        )
+        outcome = attempt(owner_confirmed=True)
+    if isinstance(outcome, NumberOfSomeoneElseError):  # cannot happen once confirmed
+        raise typer.Exit(1)
+    if outcome.already:
+        console.print(f"{outcome.name} était déjà notée présente à l'atelier n°{workshop_id}.", highlight=False)
+        return
+    known = "" if outcome.new_resident else " (personne déjà connue)"
+    console.print(
+        f"{outcome.name} (personne n°{outcome.resident_id}{known}) est notée présente à l'atelier n°{workshop_id}.",
+        highlight=False,
+    )

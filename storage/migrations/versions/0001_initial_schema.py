@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 10:00:47.786302
+Create Date: 2026-12-05 10:45:29.009686
 """
 
 from collections.abc import Sequence
@@ -401,6 +401,64 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbound_resident", ["resident_id"], unique=False)
 
     op.create_table(
+        "calls",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "callback",
+                "promotion",
+                "change_notice",
+                "broadcast",
+                "unanswered_reminder",
+                "unanswered_call",
+                "noted",
+                name="call_kind",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.String(length=20), nullable=True),
+        sa.Column("resident_id", sa.Integer(), nullable=False),
+        sa.Column("workshop_id", sa.Integer(), nullable=True),
+        sa.Column("enrolment_id", sa.Integer(), nullable=True),
+        sa.Column("message_id", sa.Integer(), nullable=True),
+        sa.Column("broadcast_id", sa.Integer(), nullable=True),
+        sa.Column("callback_request_id", sa.Integer(), nullable=True),
+        sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.Column("what_to_say", sa.Text(), nullable=False),
+        sa.Column("created_at", storage.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", storage.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("done_by", sa.String(length=200), nullable=True),
+        sa.Column("done_by_adviser_id", sa.Integer(), nullable=True),
+        sa.Column("outcome", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["broadcast_id"], ["broadcasts.id"], name=op.f("fk_calls_broadcast_id_broadcasts")),
+        sa.ForeignKeyConstraint(
+            ["callback_request_id"],
+            ["callback_requests.id"],
+            name=op.f("fk_calls_callback_request_id_callback_requests"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["done_by_adviser_id"], ["advisers.id"], name=op.f("fk_calls_done_by_adviser_id_advisers")
+        ),
+        sa.ForeignKeyConstraint(["enrolment_id"], ["enrolments.id"], name=op.f("fk_calls_enrolment_id_enrolments")),
+        sa.ForeignKeyConstraint(
+            ["message_id"], ["outbound_messages.id"], name=op.f("fk_calls_message_id_outbound_messages")
+        ),
+        sa.ForeignKeyConstraint(["resident_id"], ["residents.id"], name=op.f("fk_calls_resident_id_residents")),
+        sa.ForeignKeyConstraint(["workshop_id"], ["workshops.id"], name=op.f("fk_calls_workshop_id_workshops")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calls")),
+        sa.UniqueConstraint("key", name=op.f("uq_calls_key")),
+    )
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_calls_callback_request_id"), ["callback_request_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_calls_message_id"), ["message_id"], unique=False)
+        batch_op.create_index("ix_calls_open", ["done_at", "created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_calls_resident_id"), ["resident_id"], unique=False)
+
+    op.create_table(
         "voice_calls",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("call_sid", sa.String(length=64), nullable=False),
@@ -436,6 +494,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_voice_calls_outbox_id"))
 
     op.drop_table("voice_calls")
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_calls_resident_id"))
+        batch_op.drop_index("ix_calls_open")
+        batch_op.drop_index(batch_op.f("ix_calls_message_id"))
+        batch_op.drop_index(batch_op.f("ix_calls_callback_request_id"))
+
+    op.drop_table("calls")
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_outbound_resident")
         batch_op.drop_index(batch_op.f("ix_outbound_messages_provider_id"))
