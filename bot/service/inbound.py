@@ -138,7 +138,10 @@ async def _turn(
 ) -> Handled:
     """The message's transaction: its statements in two blocks on the transaction's connection
     (``storage/turns.py``), the dialogue and the rarer effects in between."""
-    opened = await _open(session=session, ctx=ctx, inbound=inbound, text=text, provider_id=provider_id, now=now)
+    not_served = refused(ctx, inbound)  # read once: phone numbers are slow to parse
+    opened = await _open(
+        session=session, ctx=ctx, inbound=inbound, text=text, provider_id=provider_id, now=now, not_served=not_served
+    )
     if not opened.new:
         previous = await replies_for_inbound(session=session, inbound_id=opened.inbound_id)
         # The same id from another number is not a retry: never show anyone the replies meant for someone else
@@ -146,7 +149,7 @@ async def _turn(
         previous = [m for m in previous if m.to_address in (inbound.address, "")]
         replayed = tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous)
         return Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous))
-    admission = admission_of(ctx, opened.replies, refused=refused(ctx, inbound))
+    admission = admission_of(ctx, opened.replies, refused=not_served)
     conversed = Conversed(replies=(), resident_id=None)
     # Over the limit, STOP is still heard (not answered); a number we do not serve starts nothing at all.
     if admission.gate is Gate.answer or (admission.limited and detect_keyword(text) == Keyword.STOP):
@@ -193,7 +196,14 @@ async def _turn(
 
 
 async def _open(
-    *, session: AsyncSession, ctx: Context, inbound: Inbound, text: str, provider_id: str, now: datetime
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    inbound: Inbound,
+    text: str,
+    provider_id: str,
+    now: datetime,
+    not_served: bool,
 ) -> Opened:
     """``storage.turns.open_turn`` for this message: the workshops kept from an earlier turn are read again only
     when the world's version moved."""
@@ -211,7 +221,7 @@ async def _open(
             phone=None if telegram else inbound.address,
             telegram_chat_id=_int(inbound.address) if telegram else None,
             lock_key=lock_name(inbound),
-            replies_since=now - counted_within(ctx, refused=refused(ctx, inbound)),
+            replies_since=now - counted_within(ctx, refused=not_served),
             marker=NOTICE_MARKER,
             asked_since=now - ASKED_WITHIN,
             kept_version=kept.version if usable else None,
