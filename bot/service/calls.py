@@ -10,10 +10,11 @@ One list for every kind of need (``CallKind``, data: a later voice channel adds 
   asks for confirmation (``[confirmation]`` in the territory file).
 
 Needs that appear after the fact — a delivery that failed or expired, a notice withdrawn because the person sent
-STOP or their number turned out to be a landline, a reminder left unanswered — are found by ``sweep``, which the
-scheduler runs every minute and ``list_calls`` runs before reading, so the list is right even without ``atelier
-serve``. The adviser in charge of the workshop is told of each new undeliverable notice or promotion (one message
-per adviser and batch); a call whose reason went away (the person answered, the workshop started) closes itself.
+STOP or their number turned out to be a landline (unless the voice channel says it instead), a reminder left
+unanswered — are found by ``sweep``, which the scheduler runs every minute and ``list_calls`` runs before reading,
+so the list is right even without ``atelier serve``. The adviser in charge of the workshop is told of each new
+undeliverable notice or promotion (one message per adviser and batch); a call whose reason went away (the person
+answered, the workshop started) closes itself.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from storage.models import (
     WorkshopStatus,
 )
 from storage.outbox.queueing import NewMessage, enqueue
+from storage.voice import TAKE_OVER_WITHIN, said_by_calls
 
 log = logging.getLogger(__name__)
 
@@ -391,12 +393,26 @@ async def _unanswered_calls(session: AsyncSession, ctx: Context, now: datetime) 
     return calls
 
 
+async def _said_by_calls(
+    session: AsyncSession, ctx: Context, messages: Sequence[OutboundMessage], now: datetime
+) -> set[int]:
+    """The SMS among ``messages`` that the voice channel says instead (``bot.service.voice.take_over_from_sms``):
+    no adviser phones about those — the call's own fate (answered, or handed to the advisers) decides."""
+    sms = [m.id for m in messages if m.channel == Channel.sms]
+    lost_since = now - TAKE_OVER_WITHIN if ctx.settings.calls_enabled else None
+    return await said_by_calls(session=session, sms_ids=sms, lost_since=lost_since)
+
+
 async def sweep(*, session: AsyncSession, ctx: Context, now: datetime) -> list[int]:
     """Inside the caller's transaction: add the calls that failed deliveries and unanswered reminders call for
     (the advisers in charge are told of the undelivered notices), and close the calls whose reason went away.
     Returns the ids of the calls added."""
     new: list[NewCall] = []
-    for message in await undelivered_messages(session=session, kinds=SWEPT_KINDS, since=now - LOOK_BACK):
+    undelivered = await undelivered_messages(session=session, kinds=SWEPT_KINDS, since=now - LOOK_BACK)
+    said = await _said_by_calls(session, ctx, undelivered, now)
+    for message in undelivered:
+        if message.id in said:
+            continue
         call = await _call_for_message(session, message, now)
         if call is not None:
             new.append(call)
