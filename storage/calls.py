@@ -216,9 +216,9 @@ SEAT_HELD = {
     CallKind.unanswered_reminder: (EnrolmentStatus.seated,),
     CallKind.unanswered_call: (EnrolmentStatus.seated, EnrolmentStatus.waiting),
 }
-# Every call about a workshop but the one about its change is moot once it is cancelled: its notice (or that call)
-# tells them.
-MOOT_WHEN_CANCELLED = tuple(kind for kind in CallKind if kind not in (CallKind.change_notice, CallKind.callback))
+# Calls about a workshop that are moot once it is cancelled: the cancellation's notice (or the call about it, kind
+# change_notice) tells them.
+MOOT_WHEN_CANCELLED = (CallKind.promotion, CallKind.broadcast, CallKind.unanswered_reminder, CallKind.unanswered_call)
 
 
 async def moot_open_calls(*, session: AsyncSession, now: datetime) -> list[tuple[int, str]]:

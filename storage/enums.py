@@ -67,3 +67,4 @@ class CallKind(enum.StrEnum):
     broadcast = "broadcast"  # an adviser's message to many did not reach them
     unanswered_reminder = "unanswered_reminder"  # seated soon, asked to confirm, no answer
     unanswered_call = "unanswered_call"  # the automatic calls to their landline went unanswered (or failed)
+    noted = "noted"  # a call an adviser made or took outside the list, noted on the person's record (done at once)

@@ -354,6 +354,7 @@ class Call(Base):
 
     resident: Mapped[Resident] = relationship(lazy="joined")
     workshop: Mapped[Workshop | None] = relationship(lazy="joined")
+    callback_request: Mapped[CallbackRequest | None] = relationship(lazy="joined")  # what they asked, in their words
 
 
 class VoiceCall(Base):

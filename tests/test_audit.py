@@ -29,14 +29,14 @@ from bot.service.accounts import set_password
 from bot.service.actors import Actor
 from bot.service.broadcasts import Audience, send_broadcast
 from bot.service.callbacks import mark_callback_done, request_callback
-from bot.service.calls import mark_call_done
+from bot.service.calls import mark_call_done, note_call
 from bot.service.changes import (
     WorkshopEdit,
     cancel_workshop_and_notify,
     edit_workshop_and_notify,
     move_workshop_and_notify,
 )
-from bot.service.phone_enrolment import enrol_by_phone
+from bot.service.phone_enrolment import enrol_by_phone, enrol_resident
 from bot.service.planning_csv import WorkshopFields
 from bot.service.residents import erase_resident_for, move_person, unenrol
 from bot.service.stats import add_walk_in, mark_attendance
@@ -136,6 +136,11 @@ OPERATIONS = [
               "callback_done", lambda w: (None, w.anne)),
     Operation("note a call made", lambda c, w: mark_call_done(ctx=c, call_id=w.call, outcome="vient", actor=JULIE),
               "call_done", lambda w: (None, w.anne)),
+    Operation("note a call outside the list", lambda c, w: note_call(
+        ctx=c, resident_id=w.anne, outcome="a demandé le niveau", actor=JULIE), "call_noted", lambda w: (None, w.anne)),
+    Operation("enrol a known person", lambda c, w: enrol_resident(
+        ctx=c, resident_id=w.rose, workshop_id=w.workshop, actor=JULIE), "enrolled_by_adviser",
+        lambda w: (w.workshop, w.rose)),
     Operation("unenrol someone who phoned", lambda c, w: unenrol(
         ctx=c, resident_id=w.anne, workshop_id=w.workshop, actor=JULIE), "resident_unenrolled",
         lambda w: (w.workshop, w.anne)),

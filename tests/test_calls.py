@@ -6,6 +6,7 @@ done records who, when and what came of it."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,11 +19,11 @@ from bot.config import Settings
 from bot.context import Context
 from bot.service.actors import Actor
 from bot.service.broadcasts import Audience, send_broadcast
-from bot.service.callbacks import list_callbacks, mark_callback_done
-from bot.service.calls import CallError, list_calls, mark_call_done, sweep_now
+from bot.service.callbacks import list_callbacks, mark_callback_done, request_callback
+from bot.service.calls import CallError, FollowUp, list_calls, mark_call_done, note_call, sweep_now
 from bot.service.changes import cancel_workshop_and_notify, move_workshop_and_notify
 from bot.service.enrolments import cancel
-from bot.service.residents import erase_resident_for
+from bot.service.residents import erase_resident_for, resident_record
 from bot.service.team import add_adviser
 from bot.territory import Confirmation, Territory
 from storage.database import Database
@@ -235,6 +236,53 @@ async def test_conseiller_is_a_call_and_either_list_closes_both(town: Town) -> N
     assert await mark_callback_done(ctx=town.ctx, callback_id=still_open.id, actor=Actor("Marc", interface="cli"))
     assert await list_calls(ctx=town.ctx) == []  # and Jean's call with his request
     assert second.id not in [c.id for c in await list_calls(ctx=town.ctx)]
+
+
+async def test_what_may_follow_a_call_is_data_and_what_to_say_names_no_command(town: Town) -> None:
+    workshop_id = await workshop_of_julie(town, capacity=6)
+    landline = await town.resident("Jean Roux", phone=LANDLINE, sms_unreachable=True)
+    await town.seat(landline, workshop_id)
+    asking = await town.resident("Martine Dupont", phone=MOBILE)
+    async with town.ctx.db.write() as session:
+        resident = await session.get(Resident, asking)
+        assert resident is not None
+        await request_callback(session=session, resident=resident, now=town.clock.now, reason="ma carte vitale")
+    await move_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, new_start="15:00", actor=JULIE)
+    moved, callback = await list_calls(ctx=town.ctx)
+    assert (moved.follow_up, moved.workshop_cancelled, moved.said) == (FollowUp.unenrol, False, None)
+    assert (callback.kind, callback.follow_up, callback.said) == (CallKind.callback, None, "ma carte vitale")
+    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, reason="salle fermée", actor=JULIE)
+    cancelled, _ = await list_calls(ctx=town.ctx)
+    assert (cancelled.follow_up, cancelled.workshop_cancelled) == (FollowUp.enrol_elsewhere, True)
+    everything = await list_calls(ctx=town.ctx, include_done=True)
+    commands = [c.what_to_say for c in everything if re.search(r"\batelier (residents|workshops|enrol)", c.what_to_say)]
+    assert len(everything) == 3 and commands == []  # what to say suits any interface: no command line in it
+    done = await mark_call_done(ctx=town.ctx, call_id=cancelled.id, outcome="inscrite jeudi", actor=JULIE)
+    assert done.follow_up is None  # done: nothing more to offer
+
+
+async def test_a_call_outside_the_list_is_noted_on_the_record(town: Town) -> None:
+    resident = await town.resident("Martine Dupont", phone=MOBILE)
+    with pytest.raises(CallError, match="indiquez ce qui a été dit"):
+        await note_call(ctx=town.ctx, resident_id=resident, outcome=" \n ", actor=JULIE)
+    with pytest.raises(CallError, match="n'existe pas"):
+        await note_call(ctx=town.ctx, resident_id=resident + 100, outcome="ok", actor=JULIE)
+    noted = await note_call(
+        ctx=town.ctx,
+        resident_id=resident,
+        outcome="  a demandé  le niveau ",
+        actor=Actor("Marc", interface="console"),
+    )
+    assert (noted.kind, noted.kind_label, noted.resident_id, noted.name) == (
+        CallKind.noted, "appel noté", resident, "Martine Dupont"
+    )  # fmt: skip
+    assert (noted.done_by, noted.done_at, noted.outcome) == ("Marc", town.clock.now, "a demandé le niveau")
+    assert await list_calls(ctx=town.ctx) == []  # done as it is written: never on the open list
+    record = await resident_record(ctx=town.ctx, resident_id=resident)
+    assert [c.id for c in record.calls] == [noted.id]
+    await erase_resident_for(actor=JULIE, ctx=town.ctx, resident_id=resident)
+    [kept] = await list_calls(ctx=town.ctx, include_done=True)
+    assert (kept.name, kept.outcome) == (None, "")  # what was said about them goes with their data
 
 
 # --- Unanswered reminders --------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ async def _seed(url: str, territory: Territory) -> dict[str, int]:
             "cancel": await town.workshop("Saint-Victor", now + timedelta(days=3)),
             "broadcast": await town.workshop("Désertines", now + timedelta(days=4)),
             "started": await town.workshop("Domérat", now - timedelta(minutes=30) + timedelta(days=0)),
+            "unenrol": await town.workshop("Désertines", now + timedelta(days=5), capacity=1),
         }
         clock.now = now - timedelta(days=2)
         for index, name in enumerate(["Martine Dupont", "Jean Morel", "Rose Blanc"]):
@@ -63,6 +64,9 @@ async def _seed(url: str, territory: Territory) -> dict[str, int]:
             for key in ("cancel", "broadcast", "started"):
                 if key != "started" or index < 2:
                     await town.seat(rid, ids[key])
+        for name, phone in (("Paul Petit", "+33612345699"), ("Lucie Roy", "+33612345698")):  # Lucie waits
+            ids[name] = await town.resident(name, phone=phone)
+            await town.seat(ids[name], ids["unenrol"])
         adviser = await add_adviser(ctx=ctx, name="Claire Martin", email=EMAIL, admin=True, actor=JULIE)
         await set_password(ctx=ctx, adviser_id=adviser.id, password=PASSWORD, actor=JULIE)
         return ids
@@ -133,8 +137,10 @@ def test_every_page_passes_axe_on_desktop_and_phone(browser: Browser, site: Site
         "/aujourdhui", "/planning", "/planning/nouveau", "/planning/import", f"/ateliers/{site.ids['cancel']}",
         f"/ateliers/{site.ids['cancel']}/annuler", f"/ateliers/{site.ids['cancel']}/deplacer",
         f"/ateliers/{site.ids['cancel']}/inscrire", f"/ateliers/{site.ids['started']}/presences",
-        f"/ateliers/{site.ids['cancel']}/emargement", "/residents", "/residents/1", "/residents/1/effacer",
-        "/diffusion", "/statistiques", "/conseillers", "/compte/mot-de-passe",
+        f"/ateliers/{site.ids['cancel']}/emargement", f"/ateliers/{site.ids['cancel']}/modifier", "/residents",
+        "/residents?q=dupont", "/residents/1", "/residents/1/effacer", "/residents/1/inscrire",
+        f"/residents/1/changer?atelier={site.ids['cancel']}", "/diffusion", "/statistiques", "/conseillers",
+        "/compte/mot-de-passe",
     ]  # fmt: skip
     problems = {}
     for viewport in ({"width": 1280, "height": 900}, PHONE):
@@ -230,17 +236,47 @@ def test_broadcast_with_live_counters_preview_then_report(browser: Browser, site
     page.close()
 
 
-def test_attendance_on_a_phone(browser: Browser, site: Site) -> None:
+def test_attendance_on_a_phone_with_a_walk_in(browser: Browser, site: Site) -> None:
     page = signed_in(browser, site, viewport=PHONE)
     page.goto(f"{site.url}/ateliers/{site.ids['started']}")
     page.get_by_role("link", name="Faire l'appel").click()
+    page.get_by_label("Prénom et nom").fill("Lucien Petitjean")  # came without signing up, no phone
+    page.get_by_label("Commune (facultatif)").select_option(label="Domérat")
+    page.get_by_role("button", name="Ajouter aux présents").click()
+    expect(page.get_by_role("status")).to_contain_text("Lucien Petitjean est noté(e) présent(e)")
+    expect(page.get_by_role("group", name="Lucien Petitjean").get_by_label("Présent")).to_be_checked()
     page.get_by_role("group", name="Martine Dupont").get_by_label("Présent").check()
     page.get_by_role("group", name="Jean Morel").get_by_label("Absent").check()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing wider than the phone
+    assert axe_problems(page) == []
     page.get_by_role("button", name="Enregistrer l'appel").click()
     expect(page.get_by_role("status")).to_contain_text("Présences enregistrées")
-    marks = rows(site, "SELECT status FROM enrolments WHERE workshop_id = ? ORDER BY id", site.ids["started"])
-    assert marks == [("attended",), ("absent",)]
+    marks = rows(
+        site,
+        "SELECT r.name, e.status FROM enrolments e JOIN residents r ON r.id = e.resident_id WHERE e.workshop_id = ? "
+        "ORDER BY e.id",
+        site.ids["started"],
+    )
+    assert marks == [("Martine Dupont", "attended"), ("Jean Morel", "absent"), ("Lucien Petitjean", "attended")]
+    page.close()
+
+
+def test_find_a_resident_and_unenrol_them(browser: Browser, site: Site) -> None:
+    page = signed_in(browser, site)
+    page.get_by_role("link", name="Résidents").click()
+    page.get_by_label("Nom ou numéro de téléphone").fill("06.12.34.56.99")  # written any way
+    page.get_by_role("button", name="Chercher").click()
+    page.get_by_role("link", name="Paul Petit").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Paul Petit")
+    page.get_by_role("button", name="Désinscrire").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Aperçu : désinscrire Paul Petit")
+    expect(page.locator("main")).to_contain_text("Sa place ira à Lucie Roy")
+    assert axe_problems(page) == []
+    statuses = "SELECT status FROM enrolments WHERE workshop_id = ? ORDER BY id"
+    assert rows(site, statuses, site.ids["unenrol"]) == [("seated",), ("waiting",)]  # the preview wrote nothing
+    page.get_by_role("button", name="Confirmer la désinscription").click()
+    expect(page.get_by_role("status")).to_contain_text("Paul Petit ne vient plus")
+    assert rows(site, statuses, site.ids["unenrol"]) == [("cancelled",), ("seated",)]
     page.close()
 
 

@@ -5,6 +5,8 @@ interfaces, tested on both databases): SQLite only."""
 from __future__ import annotations
 
 import base64
+import html
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +14,9 @@ from datetime import datetime
 import httpx
 import pytest
 from sqlalchemy import select
+from starlette.routing import Mount, Route
 
+from bot.app import create_app
 from bot.config import Settings
 from storage.models import AuditEvent
 from tests.helpers.console_world import EMAIL, PASSWORD, ConsoleWorld, console_world
@@ -43,8 +47,15 @@ class Case:
 
 CASES = [
     Case("home", "GET", lambda w: "/console/", status=303, location="/console/aujourdhui"),
-    Case("today", "GET", lambda w: "/console/aujourdhui", shows=("Martine Dupont", "Rappel fait")),
-    Case("callback done", "POST", lambda w: f"/console/rappels/{w.callback_id}/fait", status=303, changes=True),
+    Case("today", "GET", lambda w: "/console/aujourdhui",
+         shows=("À appeler (1)", "Martine Dupont", "Demande de rappel", "Noter l'appel", "Messages retenus")),
+    Case("call done", "POST", lambda w: f"/console/appels/{w.call_id}/fait", status=303, changes=True,
+         form=lambda w: {"outcome": "rappelée : vient mardi"}, location="/console/aujourdhui?fait=appel"),
+    Case("call done from the record", "POST", lambda w: f"/console/appels/{w.call_id}/fait", status=303,
+         changes=True, form=lambda w: {"outcome": "rappelée", "fiche": str(w.resident_id)},
+         location="/console/residents/1?fait=appel"),
+    Case("call done without an outcome", "POST", lambda w: f"/console/appels/{w.call_id}/fait", status=400,
+         form=lambda w: {"outcome": "  "}, shows=("Rien n'a été noté", "Indiquez ce qui a été convenu, par exemple")),
     Case("planning", "GET", lambda w: "/console/planning?semaine=2026-03-09", shows=("Saint-Victor", "2/2")),
     Case("planning filtered", "GET", lambda w: "/console/planning?semaine=2026-03-09&niveau=advanced",
          shows=("0 atelier",)),
@@ -59,8 +70,22 @@ CASES = [
          shows=("1 atelier(s) seront créés", "Importer")),
     Case("import", "POST", lambda w: "/console/planning/import/confirmer", changes=True,
          form=lambda w: {"data": base64.b64encode(CSV.encode()).decode()}, shows=("1 atelier(s) créé(s)",)),
-    Case("workshop", "GET", lambda w: f"/console/ateliers/{w.workshop_id}", shows=("Martine Dupont", "06 12 34 56 78")),
+    Case("workshop", "GET", lambda w: f"/console/ateliers/{w.workshop_id}",
+         shows=("Martine Dupont", "06 12 34 56 78", "Modifier (places, thème, conseiller)", "Désinscrire")),
     Case("sign-in sheet", "GET", lambda w: f"/console/ateliers/{w.workshop_id}/emargement", shows=("Signature",)),
+    Case("roster for Excel", "GET", lambda w: f"/console/ateliers/{w.workshop_id}/inscrits.csv",
+         shows=("\ufeffN° personne;Nom;", "Martine Dupont;06 12 34 56 78", "Paul Petit")),
+    Case("edit form", "GET", lambda w: f"/console/ateliers/{w.workshop_id}/modifier",
+         shows=("Nombre de places", 'value="2"', "Premiers pas")),
+    Case("edit preview", "POST", lambda w: f"/console/ateliers/{w.workshop_id}/modifier/apercu",
+         form=lambda w: {"capacity": "3", "topic": "Premiers pas", "adviser": "aucun"},
+         shows=("Aperçu", "2 → 3", "Paul Petit", "prévenue par message", "Confirmer la modification")),
+    Case("edit", "POST", lambda w: f"/console/ateliers/{w.workshop_id}/modifier", changes=True,
+         form=lambda w: {"capacity": "3", "topic": "Tablette", "adviser": "aucun"},
+         shows=("modifié", "« Premiers pas » → « Tablette »", "Paul Petit")),
+    Case("edit refused", "POST", lambda w: f"/console/ateliers/{w.workshop_id}/modifier/apercu", status=400,
+         form=lambda w: {"capacity": "1", "topic": "Premiers pas", "adviser": "aucun"},
+         shows=("Rien n'a été changé", "ne peut pas descendre sous 2")),
     Case("cancel form", "GET", lambda w: f"/console/ateliers/{w.workshop_id}/annuler"),
     Case("cancel preview", "POST", lambda w: f"/console/ateliers/{w.workshop_id}/annuler/apercu",
          form=lambda w: {"reason": "salle indisponible"}, shows=("Aperçu", "Martine Dupont", "salle indisponible")),
@@ -71,17 +96,61 @@ CASES = [
          form=lambda w: {"start": "15:00"}, shows=("Aperçu", "Jean Morel")),
     Case("move", "POST", lambda w: f"/console/ateliers/{w.workshop_id}/deplacer", changes=True,
          form=lambda w: {"start": "15:00"}, shows=("déplacé",)),
-    Case("attendance form", "GET", lambda w: f"/console/ateliers/{w.started_id}/presences", shows=("Rose Blanc",)),
+    Case("attendance form", "GET", lambda w: f"/console/ateliers/{w.started_id}/presences",
+         shows=("Rose Blanc", "Une personne venue sans inscription")),
+    Case("attendance before the start", "GET", lambda w: f"/console/ateliers/{w.workshop_id}/presences", status=409,
+         shows=("n'a pas encore commencé",)),
     Case("attendance", "POST", lambda w: f"/console/ateliers/{w.started_id}/presences", status=303, changes=True,
          form=lambda w: {"p" + str(w.resident_id + 3): "present"}),
+    Case("walk-in", "POST", lambda w: f"/console/ateliers/{w.started_id}/presences/sans-inscription", status=303,
+         changes=True, form=lambda w: {"name": "Lucien Petit", "phone": "", "commune": "03098"},
+         location="/console/ateliers/2/presences?ajout=Lucien%20Petit"),
+    Case("walk-in with someone else's number", "POST",
+         lambda w: f"/console/ateliers/{w.started_id}/presences/sans-inscription", status=400,
+         form=lambda w: {"name": "Lucien Petit", "phone": "06 12 34 56 78"},
+         shows=("Personne n'a été ajouté", "C'est bien Martine Dupont (personne n°1)")),
     Case("enrol form", "GET", lambda w: f"/console/ateliers/{w.workshop_id}/inscrire"),
     Case("enrol", "POST", lambda w: f"/console/ateliers/{w.workshop_id}/inscrire", changes=True,
          form=lambda w: {"name": "Lucie Roy", "phone": "06 11 22 33 44", "commune": "03098"},
          shows=("liste d'attente",)),
-    Case("residents", "GET", lambda w: "/console/residents", shows=("Martine Dupont",)),
-    Case("resident", "GET", lambda w: f"/console/residents/{w.resident_id}", shows=("06 12 34 56 78", "Joint par")),
+    Case("residents", "GET", lambda w: "/console/residents", shows=("Martine Dupont", "Nom ou numéro")),
+    Case("find by name", "GET", lambda w: "/console/residents?q=DUPONT+martine",
+         shows=("1 personne(s) pour « DUPONT martine »", "Martine Dupont")),
+    Case("find by number", "GET", lambda w: "/console/residents?q=06.12.34.56.79", shows=("Jean Morel",)),
+    Case("find nobody", "GET", lambda w: "/console/residents?q=dupond", shows=("Personne ne correspond",)),
+    Case("residents for Excel", "GET", lambda w: "/console/residents/export.csv",
+         shows=("\ufeffN° personne;Nom;Téléphone", "Martine Dupont;06 12 34 56 78")),
+    Case("resident", "GET", lambda w: f"/console/residents/{w.resident_id}",
+         shows=("06 12 34 56 78", "Joint par", "Ateliers à venir (1)", "Appels (1)", "Noter l'appel",
+                "Pensez à votre tablette.", "Changer d'atelier", "Désinscrire")),
+    Case("note a call", "POST", lambda w: f"/console/residents/{w.resident_id}/appel", status=303, changes=True,
+         form=lambda w: {"outcome": "a demandé le niveau"}, location="/console/residents/1?fait=appel-note"),
+    Case("enrol a person form", "GET", lambda w: f"/console/residents/{w.resident_id}/inscrire",
+         shows=("Niveau débutant", "n°3 · lun. 16 mars 14:00 · Domérat")),
+    Case("enrol a person preview", "POST", lambda w: f"/console/residents/{w.resident_id}/inscrire/apercu",
+         form=lambda w: {"to": str(w.later_id)}, shows=("Aperçu", "une place à l'atelier n°3", "Confirmer")),
+    Case("enrol a person", "POST", lambda w: f"/console/residents/{w.resident_id}/inscrire", changes=True,
+         form=lambda w: {"to": str(w.later_id)}, shows=("est inscrite", "lundi 16 mars")),
+    Case("move a person form", "GET", lambda w: f"/console/residents/{w.resident_id}/changer?atelier=1",
+         shows=("Le nouvel atelier", "n°3 · lun. 16 mars")),
+    Case("move a person preview", "POST", lambda w: f"/console/residents/{w.resident_id}/changer/apercu",
+         form=lambda w: {"from": str(w.workshop_id), "to": str(w.later_id)},
+         shows=("Aperçu", "Paul Petit", "Confirmer le changement")),
+    Case("move a person", "POST", lambda w: f"/console/residents/{w.resident_id}/changer", changes=True,
+         form=lambda w: {"from": str(w.workshop_id), "to": str(w.later_id)}, shows=("a changé d'atelier",)),
+    Case("move a person refused", "POST", lambda w: f"/console/residents/{w.resident_id}/changer/apercu",
+         status=400, form=lambda w: {"from": str(w.workshop_id), "to": str(w.workshop_id)},
+         shows=("c'est le même atelier",)),
+    Case("unenrol preview", "POST", lambda w: f"/console/residents/{w.resident_id}/desinscrire/apercu",
+         form=lambda w: {"atelier": str(w.workshop_id), "retour": "atelier"},
+         shows=("Aperçu", "Paul Petit", "Confirmer la désinscription")),
+    Case("unenrol", "POST", lambda w: f"/console/residents/{w.resident_id}/desinscrire", changes=True,
+         form=lambda w: {"atelier": str(w.workshop_id), "retour": "atelier"},
+         shows=("ne vient plus à l'atelier n°1", "Paul Petit")),
+    Case("unenrol refused", "POST", lambda w: f"/console/residents/{w.resident_id}/desinscrire", status=400,
+         form=lambda w: {"atelier": str(w.later_id)}, shows=("Rien n'a été changé", "n'est pas inscrite")),
     Case("erase form", "GET", lambda w: f"/console/residents/{w.resident_id}/effacer",
-         shows=("Effacer définitivement",)),
+         shows=("Effacer définitivement", "1 inscription(s) à venir (atelier n°1")),
     Case("erase", "POST", lambda w: f"/console/residents/{w.resident_id}/effacer", status=303, changes=True),
     Case("broadcast", "GET", lambda w: "/console/diffusion", shows=("Aperçu avant envoi",)),
     Case("broadcast counters", "POST", lambda w: "/console/diffusion/compter",
@@ -91,8 +160,23 @@ CASES = [
          shows=("3 destinataire(s)", "Envoyer")),
     Case("broadcast send", "POST", lambda w: "/console/diffusion/envoyer", status=303, changes=True,
          form=lambda w: {"body": "Apportez votre tablette", "target": "workshop", "workshop": str(w.workshop_id)}),
+    Case("broadcast preview to a venue", "POST", lambda w: "/console/diffusion/apercu",
+         form=lambda w: {"body": "La salle est fermée", "target": "venue", "venue": w.venue_choice},
+         shows=("3 destinataire(s)", "atelier(s) à venir (n°1)")),
+    Case("broadcast preview to a commune's workshops", "POST", lambda w: "/console/diffusion/apercu",
+         form=lambda w: {"body": "Travaux", "target": "held_in", "held_in": "03098"},
+         shows=("0 destinataire(s)", "0 atelier(s) à venir")),
+    Case("broadcast send to a venue", "POST", lambda w: "/console/diffusion/envoyer", status=303, changes=True,
+         form=lambda w: {"body": "La salle est fermée", "target": "venue", "venue": w.venue_choice}),
     Case("broadcast report", "GET", lambda w: f"/console/diffusion/{w.broadcast_id}", shows=("compte rendu",)),
-    Case("statistics", "GET", lambda w: "/console/statistiques?du=2026-01-01&au=2026-03-31", shows=("<svg",)),
+    Case("statistics", "GET", lambda w: "/console/statistiques?du=2026-01-01&au=2026-03-31",
+         shows=("<svg", "En personnes", "4</strong> personne(s) inscrite(s)", "Comptes rendus pour La Coop")),
+    Case("statistics for Excel", "GET", lambda w: "/console/statistiques/chiffres.csv?du=2026-01-01&au=2026-03-31",
+         shows=("\ufeffRegroupement;Valeur;Nouvelles personnes", "Total;;")),
+    Case("La Coop records", "GET", lambda w: "/console/statistiques/activites.csv?mois=2026-03",
+         shows=("\ufeffDate;Début;Fin;Durée", "Domérat")),
+    Case("La Coop records, bad month", "GET", lambda w: "/console/statistiques/activites.csv?mois=mars", status=400,
+         shows=("mois illisible",)),
     Case("advisers", "GET", lambda w: "/console/conseillers", shows=(EMAIL,)),
     Case("adviser add", "POST", lambda w: "/console/conseillers", changes=True,
          form=lambda w: {"name": "Julie Bernard", "email": "julie@example.fr"}, shows=("ne sera plus affiché",)),
@@ -106,7 +190,15 @@ CASES = [
 
 # What the audit trail records of each change, in order, as done by the signed-in adviser through the console.
 AUDITED = {
-    "callback done": ("callback_done",),
+    "call done": ("call_done",),
+    "call done from the record": ("call_done",),
+    "note a call": ("call_noted",),
+    "edit": ("workshop_edited",),
+    "walk-in": ("walk_in",),
+    "enrol a person": ("enrolled_by_adviser",),
+    "move a person": ("resident_moved",),
+    "unenrol": ("resident_unenrolled",),
+    "broadcast send to a venue": ("broadcast_sent",),
     "new workshop": ("workshop_added",),
     "import": ("planning_imported",),
     "cancel": ("workshop_cancelled",),
@@ -137,8 +229,9 @@ async def test_signed_in(world: ConsoleWorld, case: Case) -> None:
     last = max((e.id for e in await _events(world)), default=0)
     answer = await _send(world, case, None, world.csrf)
     assert answer.status_code == case.status, answer.text[:2000]
+    shown = html.unescape(answer.text)  # what the adviser reads ("n'a", not "n&#39;a")
     for text in case.shows:
-        assert text in answer.text
+        assert text in shown
     if case.location is not None:
         assert answer.headers["location"].startswith(case.location)
     assert (await world.fingerprint() != before) is case.changes
@@ -189,3 +282,27 @@ async def test_the_workshop_page_shows_its_history(world: ConsoleWorld) -> None:
     await world.client.post(path, data={"csrf": world.csrf, "reason": "salle prise"})
     page = await world.client.get(f"/console/ateliers/{world.workshop_id}")
     assert "Claire Martin (console)" in page.text and "salle prise" in page.text
+
+
+def test_the_table_covers_every_console_route(settings: Settings, now: datetime) -> None:
+    """A new page cannot be forgotten here: each route and method of the console is in at least one case."""
+    app = create_app(settings)  # its routes only: no request is made
+    [console] = [r for r in app.routes if isinstance(r, Mount) and r.path == "/console"]
+    wanted = {
+        (method, re.compile("^/console" + re.sub(r"\{\w+\}", "[^/]+", route.path) + "$"))
+        for route in console.routes
+        if isinstance(route, Route) and route.path != "/connexion"  # signing in: test_console_auth
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+    fake = ConsoleWorld.__new__(ConsoleWorld)
+    fake.__dict__.update(
+        dict.fromkeys(ConsoleWorld.__dataclass_fields__, 1) | {"venue_choice": "03098|Salle", "csrf": "x"}
+    )
+    tried = {(case.method, case.path(fake).split("?")[0]) for case in CASES}
+    missing = sorted(
+        (method, pattern.pattern)
+        for method, pattern in wanted
+        if not any(m == method and pattern.match(p) for m, p in tried)
+    )
+    assert missing == []

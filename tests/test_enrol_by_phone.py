@@ -4,6 +4,7 @@ changing nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from bot.context import Context
 from bot.conversation import texts as say
 from bot.service.actors import Actor
 from bot.service.identity import identity_hash
-from bot.service.phone_enrolment import NumberOfSomeoneElseError, PhoneEnrolment, enrol_by_phone
+from bot.service.phone_enrolment import NumberOfSomeoneElseError, PhoneEnrolment, enrol_by_phone, enrol_resident
 from bot.service.team import TeamError, add_adviser
 from bot.territory import Territory
 from storage.database import Database
@@ -250,5 +251,60 @@ def test_phone_enrolment_type_is_complete() -> None:
         "new_resident",
         "confirmation_channel",
         "confirmation_leaves",
+        "confirmation",
         "notes",
     }
+
+
+# --- A person already known, enrolled from their record (any channel) -----------------------------------------
+
+
+async def test_a_known_person_is_enrolled_from_their_record_after_a_preview(town: Town) -> None:
+    workshop = await town.workshop("Saint-Victor", NEXT_TUESDAY, capacity=1, level=Level.intermediate)
+    zoe = await town.resident("Zoé Lefèvre", telegram=777001)  # no number: enrol_by_phone cannot name her
+    before = await town.fingerprint()
+    seen = await enrol_resident(ctx=town.ctx, resident_id=zoe, workshop_id=workshop, actor=JULIE, preview=True)
+    assert await town.fingerprint() == before
+    assert (seen.seated, seen.already, seen.confirmation_channel) == (True, False, "telegram")
+    assert seen.confirmation is not None and "mardi 10 mars" in seen.confirmation
+    assert seen.notes == (
+        "niveau de la personne « débutant », atelier de niveau « intermédiaire » : inscrite quand même",
+    )
+    done = await enrol_resident(ctx=town.ctx, resident_id=zoe, workshop_id=workshop, actor=JULIE)
+    assert done == dataclasses.replace(seen, enrolment_id=done.enrolment_id)  # PostgreSQL: a sequence moves on
+    [sent] = await town.messages(resident_id=zoe, kind=MessageKind.confirmation)
+    assert (sent.channel, sent.body) == ("telegram", seen.confirmation)
+    again = await enrol_resident(ctx=town.ctx, resident_id=zoe, workshop_id=workshop, actor=JULIE)
+    assert (again.already, again.confirmation) == (True, None)  # nothing more: no second message
+    other = await town.resident("Paul Roux", phone="+33698765432")
+    waiting = await enrol_resident(ctx=town.ctx, resident_id=other, workshop_id=workshop, actor=JULIE)
+    assert (waiting.seated, waiting.position) == (False, 1)
+
+
+@pytest.mark.parametrize(
+    ("label", "who", "when", "says"),
+    [
+        ("an unknown person", "nobody", "soon", "n'existe pas ou ses données sont effacées"),
+        ("an erased person", "erased", "soon", "n'existe pas ou ses données sont effacées"),
+        ("a workshop that started", "known", "started", "a déjà commencé"),
+        ("a cancelled workshop", "known", "cancelled", "est annulé"),
+    ],
+)
+async def test_enrolling_a_known_person_refuses_kindly_and_changes_nothing(
+    town: Town, label: str, who: str, when: str, says: str
+) -> None:
+    workshop = await town.workshop("Saint-Victor", NEXT_TUESDAY)
+    known = await town.resident("Zoé Lefèvre", telegram=777001)
+    erased = await town.resident("Effacée", phone=PHONE, erased=True)
+    if when == "started":
+        town.clock.now = NEXT_TUESDAY + timedelta(minutes=5)
+    if when == "cancelled":
+        async with town.ctx.db.write() as session:
+            found = await session.get(Workshop, workshop)
+            assert found is not None
+            found.status = WorkshopStatus.cancelled
+    before = await town.fingerprint()
+    resident_id = {"nobody": 9999, "erased": erased, "known": known}[who]
+    with pytest.raises(TeamError, match=says):
+        await enrol_resident(ctx=town.ctx, resident_id=resident_id, workshop_id=workshop, actor=JULIE)
+    assert await town.fingerprint() == before, label

@@ -238,3 +238,47 @@ async def test_move_refuses_kindly_and_changes_nothing(
     with pytest.raises(TeamError, match=says):
         await move_person(ctx=town.ctx, resident_id=martine, from_workshop_id=first, to_workshop_id=to, actor=JULIE)
     assert len(await town.messages()) == len(before), label
+
+
+# --- Previews: what confirming would do, nothing written ------------------------------------------------------
+
+
+async def test_an_unenrol_preview_says_what_confirming_does_and_writes_nothing(
+    town: Town, people: dict[str, int]
+) -> None:
+    workshop = await town.workshop("Saint-Victor", in_2026(5, 14), capacity=1)
+    martine, paul = people["martine"], people["paul"]
+    await town.seat(martine, workshop)
+    await town.seat(paul, workshop)
+    before = await town.fingerprint()
+    seen = await unenrol(ctx=town.ctx, resident_id=martine, workshop_id=workshop, actor=JULIE, preview=True)
+    assert await town.fingerprint() == before
+    done = await unenrol(ctx=town.ctx, resident_id=martine, workshop_id=workshop, actor=JULIE)
+    assert seen == done  # the same seat given, the same message, leaving at the same time
+    assert seen.promoted is not None and seen.promoted.resident_id == paul and seen.channel == "sms"
+    assert seen.message is not None and "vous ne venez pas à l'atelier du jeudi 5 mars à 14 h" in seen.message
+
+
+async def test_a_move_preview_says_what_confirming_does_and_writes_nothing(town: Town, people: dict[str, int]) -> None:
+    first = await town.workshop("Saint-Victor", in_2026(5, 14))
+    full = await town.workshop("Domérat", in_2026(10, 9, 30), capacity=1)
+    martine = people["martine"]
+    await town.seat(martine, first)
+    await town.seat(people["paul"], full)
+    before = await town.fingerprint()
+    seen = await move_person(
+        ctx=town.ctx, resident_id=martine, from_workshop_id=first, to_workshop_id=full, actor=JULIE,
+        allow_waiting=True, preview=True,
+    )  # fmt: skip
+    assert await town.fingerprint() == before
+    assert (seen.seated, seen.position, seen.told, seen.channel) == (False, 1, True, "sms")
+    assert seen.message is not None and "en position 1 sur la liste d'attente" in seen.message
+    with pytest.raises(TeamError, match="est complet"):  # a preview refuses what confirming would refuse
+        await move_person(
+            ctx=town.ctx, resident_id=martine, from_workshop_id=first, to_workshop_id=full, actor=JULIE, preview=True
+        )
+    done = await move_person(
+        ctx=town.ctx, resident_id=martine, from_workshop_id=first, to_workshop_id=full, actor=JULIE,
+        allow_waiting=True,
+    )  # fmt: skip
+    assert done == seen

@@ -328,6 +328,8 @@ def calls_text(items: Sequence[CallItem], ctx: Context) -> str:
         lines.append(f"n°{item.id} — {item.name or '(sans nom)'} — {phone} — {why}")
         if item.workshop_id is not None and item.workshop_start is not None:
             lines.append(f"   atelier n°{item.workshop_id}, {say.when_fr(item.workshop_start, ctx.tz)}")
+        if item.said:
+            lines.append(f"   Sa demande : « {item.said[:80]} »")
         if item.what_to_say:
             lines.append(f"   À dire : {item.what_to_say}")
     if len(items) > MAX_LISTED:

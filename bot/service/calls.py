@@ -7,7 +7,13 @@ One list for every kind of need (``CallKind``, data: a later voice channel adds 
 - ``change_notice``: their workshop was cancelled or moved and no message can reach them (``bot.service.changes``);
 - ``broadcast``: an adviser's message to many did not reach them (``bot.service.broadcasts``, and the sweep);
 - ``unanswered_reminder``: seated for a workshop within 48 hours, asked to confirm, no answer — when the territory
-  asks for confirmation (``[confirmation]`` in the territory file).
+  asks for confirmation (``[confirmation]`` in the territory file);
+- ``noted``: a call an adviser made or took outside the list, noted on the person's record (``note_call``), done
+  as soon as it is written.
+
+What to say is said for any interface (no command in it); what may follow the call — unenrol them if they will
+not come, offer another workshop when theirs was cancelled — is data (``CallItem.follow_up``), which each
+interface offers its own way (a command line, a button).
 
 Needs that appear after the fact — a delivery that failed or expired, a notice withdrawn because the person sent
 STOP or their number turned out to be a landline (unless the voice channel says it instead), a reminder left
@@ -24,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,7 +91,7 @@ UNDELIVERED: Mapping[Channel, Mapping[MessageKind, CallKind]] = {
         MessageKind.confirmation: CallKind.unanswered_call,
     },
 }
-SWEPT: dict[str, tuple[MessageKind, ...]] = {channel: tuple(kinds) for channel, kinds in UNDELIVERED.items()}
+SWEPT_KINDS: dict[str, tuple[MessageKind, ...]] = {channel: tuple(kinds) for channel, kinds in UNDELIVERED.items()}
 # What still holds for a message about an enrolment to be worth a call: the enrolment in one of these statuses.
 HOLDS: Mapping[MessageKind, tuple[EnrolmentStatus, ...]] = {
     MessageKind.promotion: (EnrolmentStatus.seated,),
@@ -95,6 +102,10 @@ LOOK_BACK = timedelta(days=7)  # failed deliveries older than this are not looke
 ANSWER_DELAY = timedelta(hours=2)  # a reminder asking OUI / NON is given this long to be answered before a call
 # the adviser in charge is told of these (a list to go through, not a page, for the others)
 TOLD_KINDS = (CallKind.promotion, CallKind.change_notice, CallKind.broadcast, CallKind.unanswered_call)
+# calls about a seat the person holds: if they will not come, the adviser unenrols them
+FOLLOWED_BY_UNENROL = (
+    CallKind.promotion, CallKind.change_notice, CallKind.unanswered_reminder, CallKind.unanswered_call
+)  # fmt: skip
 
 KIND_FR = {
     CallKind.callback: "demande de rappel",
@@ -103,6 +114,7 @@ KIND_FR = {
     CallKind.broadcast: "message non reçu",
     CallKind.unanswered_reminder: "pas de réponse au rappel",
     CallKind.unanswered_call: "appel automatique sans succès",  # unanswered, failed, or refused by the operator
+    CallKind.noted: "appel noté",
 }
 REASON_FR = {
     "no_channel": "ni mobile ni Telegram",
@@ -119,6 +131,13 @@ REASON_FR = {
 
 class CallError(WorkshopError):
     """A refusal for the adviser (nothing was changed)."""
+
+
+class FollowUp(StrEnum):
+    """What an adviser may do once they have spoken to the person (each interface offers it its own way)."""
+
+    unenrol = "unenrol"  # if they will not come: take them off the workshop (the seat goes to the next waiting)
+    enrol_elsewhere = "enrol_elsewhere"  # their workshop was cancelled: offer them another one
 
 
 @dataclass(frozen=True)
@@ -146,6 +165,8 @@ class CallItem:
     done_at: datetime | None
     done_by: str | None
     outcome: str | None
+    workshop_cancelled: bool = False
+    said: str | None = None  # a call-back request: what the person said they need, in their words
 
     @property
     def kind_label(self) -> str:
@@ -162,6 +183,18 @@ class CallItem:
     @property
     def done(self) -> bool:
         return self.done_at is not None
+
+    @property
+    def follow_up(self) -> FollowUp | None:
+        """What may follow the call: another workshop when theirs was cancelled; unenrolling them when the call is
+        about a workshop they hold a seat in (a seat given, a change, a reminder left unanswered)."""
+        if self.workshop_id is None or self.done:
+            return None
+        if self.workshop_cancelled:
+            return FollowUp.enrol_elsewhere
+        if self.kind in FOLLOWED_BY_UNENROL:
+            return FollowUp.unenrol
+        return None
 
 
 def _item(call: Call) -> CallItem:
@@ -187,6 +220,8 @@ def _item(call: Call) -> CallItem:
         done_at=call.done_at,
         done_by=call.done_by,
         outcome=call.outcome,
+        workshop_cancelled=workshop is not None and workshop.status == WorkshopStatus.cancelled,
+        said=call.callback_request.reason if call.callback_request is not None else None,
     )
 
 
@@ -204,22 +239,22 @@ def promotion_script(*, workshop: Workshop, ctx: Context) -> str:
     venue = say.venue_label(workshop.venue.name, workshop.venue.commune.name)
     return (
         f"Une place s'est libérée pour vous à l'atelier du {say.when_fr(workshop.starts_at, ctx.tz)}, {venue}. "
-        "Vous venez ? (Si non : atelier residents unenrol.)"
+        "Vous venez ? Si elle ne vient pas, désinscrivez-la : la place ira à la personne suivante."
     )
 
 
 def cancelled_script(*, starts_at: datetime, commune: str, reason: str, ctx: Context) -> str:
     return (
         f"L'atelier du {say.when_fr(starts_at, ctx.tz)} à {commune} n'aura pas lieu ({reason}). "
-        "Proposez-lui un autre atelier : atelier workshops list, puis atelier enrol … --workshop N°."
+        "Proposez-lui un autre atelier."
     )
 
 
 def moved_script(*, old_start: datetime, commune: str, new_start: datetime, place: str, ctx: Context) -> str:
     return (
         f"L'atelier du {say.when_fr(old_start, ctx.tz)} à {commune} est déplacé au "
-        f"{say.when_fr(new_start, ctx.tz)}, {place}. Sa place est gardée ; si ce n'est plus possible, annulez-la "
-        "(atelier residents unenrol)."
+        f"{say.when_fr(new_start, ctx.tz)}, {place}. Sa place est gardée ; si ce n'est plus possible pour elle, "
+        "désinscrivez-la."
     )
 
 
@@ -232,8 +267,7 @@ def _unanswered_script(enrolment: Enrolment, asked_at: datetime, ctx: Context) -
     venue = say.venue_label(workshop.venue.name, workshop.venue.commune.name)
     return (
         f"N'a pas répondu au rappel du {say.when_fr(asked_at, ctx.tz)}. Demandez si elle vient à l'atelier du "
-        f"{say.when_fr(workshop.starts_at, ctx.tz)}, {venue}. Si non : atelier residents unenrol "
-        f"{enrolment.resident_id} --workshop {workshop.id}."
+        f"{say.when_fr(workshop.starts_at, ctx.tz)}, {venue}. Si elle ne vient pas, désinscrivez-la."
     )
 
 
@@ -429,7 +463,7 @@ async def sweep(*, session: AsyncSession, ctx: Context, now: datetime) -> list[i
     (the advisers in charge are told of the undelivered notices), and close the calls whose reason went away.
     Returns the ids of the calls added."""
     new: list[NewCall] = []
-    undelivered = await undelivered_messages(session=session, kinds=SWEPT, since=now - LOOK_BACK)
+    undelivered = await undelivered_messages(session=session, kinds=SWEPT_KINDS, since=now - LOOK_BACK)
     said = await _said_by_calls(session, ctx, undelivered, now)
     for message in undelivered:
         if message.id in said:
@@ -480,7 +514,7 @@ async def mark_call_done(*, ctx: Context, call_id: int, outcome: str, actor: Act
     handled too. Refuses (nothing changed) an unknown call, an empty outcome, or a call already done."""
     text = " ".join(outcome.split())
     if not text:
-        raise CallError("indiquez ce qui a été convenu (--outcome), par exemple « vient mardi » ou « pas de réponse »")
+        raise CallError("indiquez ce qui a été convenu, par exemple « vient mardi » ou « pas de réponse »")
     now = ctx.now()
     async with ctx.db.write() as session:
         call = await session.get(Call, call_id)
@@ -504,6 +538,40 @@ async def mark_call_done(*, ctx: Context, call_id: int, outcome: str, actor: Act
         )  # fmt: skip
         await session.refresh(call)
         return _item(call)
+
+
+MAX_OUTCOME = 1000
+
+
+async def note_call(*, ctx: Context, resident_id: int, outcome: str, actor: Actor) -> CallItem:
+    """Note on the person's record a call an adviser made or took outside the list (they phoned to ask something,
+    the adviser called them back about their level): who, when, and what was said. Done as it is written; it never
+    shows on the open list. Refuses (nothing changed) an unknown or erased person, or an empty outcome."""
+    text = " ".join(outcome.split())[:MAX_OUTCOME]
+    if not text:
+        raise CallError("indiquez ce qui a été dit ou convenu, par exemple « viendra mardi »")
+    now = ctx.now()
+    async with ctx.db.write() as session:
+        resident = await session.get(Resident, resident_id)
+        if resident is None or resident.erased:
+            raise CallError(f"la personne n°{resident_id} n'existe pas ou ses données sont effacées")
+        call = NewCall(
+            key=f"noted:{resident_id}:{now:%Y%m%d%H%M%S%f}", kind=CallKind.noted, resident_id=resident_id,
+            what_to_say="", created_at=now,
+        )  # fmt: skip
+        call_id = await add_call(session=session, call=call)
+        if call_id is None:
+            raise CallError("cet appel vient d'être noté : rechargez la fiche")
+        await close_call(
+            session=session, call_id=call_id, by=actor.label, adviser_id=actor.adviser_id, outcome=text, now=now
+        )
+        await record(
+            session=session, actor=actor, action="call_noted", at=now, resident_id=resident_id,
+            summary=f"appel n°{call_id} avec la personne n°{resident_id} noté",
+        )  # fmt: skip
+        [noted] = await load_calls(session=session, ids=[call_id])
+        await session.refresh(noted)
+        return _item(noted)
 
 
 async def resident_calls(*, session: AsyncSession, resident_id: int) -> list[CallItem]:
@@ -532,12 +600,14 @@ def callback_call(*, request: CallbackRequest, resident: Resident, now: datetime
 __all__ = [
     "CallError",
     "CallItem",
+    "FollowUp",
     "NewCall",
     "callback_call",
     "get_call",
     "hand_over",
     "list_calls",
     "mark_call_done",
+    "note_call",
     "record_calls",
     "resident_calls",
     "sweep",

@@ -49,6 +49,7 @@ class PhoneEnrolment:
     confirmation_channel: Channel | None  # the channel the confirmation goes through; None: nobody to send it to
     notes: tuple[str, ...]  # things the adviser should know (a landline, STOP, a different level…)
     confirmation_leaves: tuple[DepartureGroup, ...] = ()  # when the confirmation leaves, and why it waits
+    confirmation: str | None = None  # what the confirmation says
 
 
 class NumberOfSomeoneElseError(TeamError):
@@ -139,13 +140,7 @@ async def enrol_by_phone(
         owner = await find_resident(session=session, phone=checked.phone)
         if owner is not None and owner.name and plain(owner.name) != plain(checked.name) and not owner_confirmed:
             raise NumberOfSomeoneElseError(owner_id=owner.id, owner_name=owner.name, phone=checked.phone)
-        workshop = await session.get(Workshop, workshop_id)
-        if workshop is None:
-            raise TeamError(f"l'atelier n°{workshop_id} n'existe pas (voir « atelier workshops list »)")
-        if workshop.status != WorkshopStatus.planned:
-            raise TeamError(f"l'atelier n°{workshop_id} est annulé")
-        if workshop.starts_at <= now:
-            raise TeamError(f"l'atelier n°{workshop_id} a déjà commencé")
+        workshop = await _open_workshop(session, workshop_id, now)
         if await was_erased(session=session, settings=ctx.settings, identity=checked.phone):
             if not force:
                 raise TeamError(
@@ -164,62 +159,112 @@ async def enrol_by_phone(
                 f"niveau indiqué « {say.LEVEL_NAMES[checked.level]} », atelier de niveau "
                 f"« {say.LEVEL_NAMES[workshop.level]} » : inscrit quand même"
             )
-        try:
-            outcome = await enrol(
-                session=session,
-                ctx=ctx,
-                resident_id=resident.id,
-                workshop_id=workshop_id,
-                now=now,
-                allow_waiting=True,
-                adviser_id=actor.adviser_id,
-            )
-        except SeatError as exc:  # cancelled or started between the check and the lock
-            raise TeamError(f"l'atelier n°{workshop_id} ne peut plus recevoir d'inscription ({exc})") from None
-        assert outcome is not None  # noqa: S101 - allow_waiting=True always seats or queues
-        channel, message_id, leaves = None, None, tuple[DepartureGroup, ...]()
-        if not outcome.already:
-            channel, message_id = await _confirm(
-                session=session,
-                ctx=ctx,
-                resident=resident,
-                workshop=workshop,
-                outcome=outcome,
-                new_resident=new_resident,
-                now=now,
-            )
-            if channel is None:
-                notes.append(_why_no_sms(resident))
-            elif channel == Channel.voice:
-                notes.append(
-                    "numéro fixe : la confirmation puis les rappels lui seront dits au téléphone, par un appel "
-                    "automatique aux heures d'appel"
-                )
-            if message_id is not None:
-                leaves = await departures_of(session=session, ctx=ctx, message_ids=[message_id], now=now)
-            place = "inscrite" if outcome.seated else f"en liste d'attente (n°{outcome.enrolment.position})"
-            await record(
-                session=session, actor=actor, action="enrolled_by_phone", at=now, workshop_id=workshop_id,
-                resident_id=resident.id,
-                summary=f"personne n°{resident.id} {place} par téléphone à l'atelier n°{workshop_id}"
-                + (" (marque d'effacement levée à sa demande)" if lifted else ""),
-            )  # fmt: skip
-        enrolment = outcome.enrolment
-        result = PhoneEnrolment(
-            resident_id=resident.id,
-            enrolment_id=enrolment.id,
-            workshop_id=workshop_id,
-            seated=outcome.seated,
-            position=enrolment.position,
-            already=outcome.already,
-            new_resident=new_resident,
-            confirmation_channel=channel,
-            notes=tuple(notes),
-            confirmation_leaves=leaves,
-        )
+        lifted_note = " (marque d'effacement levée à sa demande)" if lifted else ""
+        result = await _seat_and_confirm(
+            session, ctx, resident=resident, workshop=workshop, new_resident=new_resident, actor=actor, now=now,
+            notes=notes, action="enrolled_by_phone", how=f"par téléphone à l'atelier n°{workshop_id}{lifted_note}",
+        )  # fmt: skip
     ctx.wake_dispatcher()
     log.info("resident %s enrolled by phone in workshop %s (adviser %s)", resident.id, workshop_id, actor.adviser_id)
     return result
+
+
+class _Preview(Exception):  # noqa: N818 — not an error: how a preview leaves its transaction unwritten
+    pass
+
+
+async def enrol_resident(
+    *, ctx: Context, resident_id: int, workshop_id: int, actor: Actor, preview: bool = False
+) -> PhoneEnrolment:
+    """Seat (or put on the waiting list) a person already known — from their record, whatever their channel (a
+    Telegram resident has no number for ``enrol_by_phone``) — and send them the confirmation a self-enrolment
+    gets. Refuses (nothing changed) an unknown or erased person, a workshop cancelled or started. ``preview``: the
+    same operation in a transaction that is rolled back: what confirming would do, nothing written."""
+    now = ctx.now()
+    try:
+        async with ctx.db.write() as session:
+            resident = await session.get(Resident, resident_id)
+            if resident is None or resident.erased:
+                raise TeamError(f"la personne n°{resident_id} n'existe pas ou ses données sont effacées")
+            workshop = await _open_workshop(session, workshop_id, now)
+            notes: list[str] = []
+            if resident.level is not None and resident.level != workshop.level:
+                notes.append(
+                    f"niveau de la personne « {say.LEVEL_NAMES[resident.level]} », atelier de niveau "
+                    f"« {say.LEVEL_NAMES[workshop.level]} » : inscrite quand même"
+                )
+            resident.last_activity_at = now
+            result = await _seat_and_confirm(
+                session, ctx, resident=resident, workshop=workshop, new_resident=False, actor=actor, now=now,
+                notes=notes, action="enrolled_by_adviser", how=f"par un conseiller à l'atelier n°{workshop_id}",
+            )  # fmt: skip
+            if preview:
+                raise _Preview
+    except _Preview:
+        return result
+    ctx.wake_dispatcher()
+    log.info("resident %s enrolled in workshop %s by adviser %s", resident_id, workshop_id, actor.adviser_id)
+    return result
+
+
+async def _open_workshop(session: AsyncSession, workshop_id: int, now: datetime) -> Workshop:
+    workshop = await session.get(Workshop, workshop_id)
+    if workshop is None:
+        raise TeamError(f"l'atelier n°{workshop_id} n'existe pas (voir « atelier workshops list »)")
+    if workshop.status != WorkshopStatus.planned:
+        raise TeamError(f"l'atelier n°{workshop_id} est annulé")
+    if workshop.starts_at <= now:
+        raise TeamError(f"l'atelier n°{workshop_id} a déjà commencé")
+    return workshop
+
+
+async def _seat_and_confirm(
+    session: AsyncSession, ctx: Context, *, resident: Resident, workshop: Workshop, new_resident: bool,
+    actor: Actor, now: datetime, notes: list[str], action: str, how: str,
+) -> PhoneEnrolment:  # fmt: skip
+    """A seat or a waiting place, the confirmation, and the audit entry (``how``: the end of its summary)."""
+    try:
+        outcome = await enrol(
+            session=session, ctx=ctx, resident_id=resident.id, workshop_id=workshop.id, now=now,
+            allow_waiting=True, adviser_id=actor.adviser_id,
+        )  # fmt: skip
+    except SeatError as exc:  # cancelled or started between the check and the lock
+        raise TeamError(f"l'atelier n°{workshop.id} ne peut plus recevoir d'inscription ({exc})") from None
+    assert outcome is not None  # noqa: S101 - allow_waiting=True always seats or queues
+    channel, message_id, body, leaves = None, None, None, tuple[DepartureGroup, ...]()
+    if not outcome.already:
+        channel, message_id, body = await _confirm(
+            session=session, ctx=ctx, resident=resident, workshop=workshop, outcome=outcome,
+            new_resident=new_resident, now=now,
+        )  # fmt: skip
+        if channel is None:
+            notes.append(_why_no_sms(resident))
+        elif channel == Channel.voice:
+            notes.append(
+                "numéro fixe : la confirmation puis les rappels lui seront dits au téléphone, par un appel "
+                "automatique aux heures d'appel"
+            )
+        if message_id is not None:
+            leaves = await departures_of(session=session, ctx=ctx, message_ids=[message_id], now=now)
+        place = "inscrite" if outcome.seated else f"en liste d'attente (n°{outcome.enrolment.position})"
+        await record(
+            session=session, actor=actor, action=action, at=now, workshop_id=workshop.id, resident_id=resident.id,
+            summary=f"personne n°{resident.id} {place} {how}",
+        )  # fmt: skip
+    enrolment = outcome.enrolment
+    return PhoneEnrolment(
+        resident_id=resident.id,
+        enrolment_id=enrolment.id,
+        workshop_id=workshop.id,
+        seated=outcome.seated,
+        position=enrolment.position,
+        already=outcome.already,
+        new_resident=new_resident,
+        confirmation_channel=channel,
+        notes=tuple(notes),
+        confirmation_leaves=leaves,
+        confirmation=body,
+    )
 
 
 async def _resident(
@@ -257,12 +302,12 @@ async def _confirm(
     outcome: SeatOutcome,
     new_resident: bool,
     now: datetime,
-) -> tuple[Channel | None, int | None]:
-    """Queue the confirmation a self-enrolment gets; returns its channel and id, None when nothing can reach
+) -> tuple[Channel | None, int | None, str | None]:
+    """Queue the confirmation a self-enrolment gets; returns its channel, id and text, None when nothing can reach
     them."""
     destination = address_of(resident, calls=ctx.settings.calls_enabled)
     if destination is None:
-        return None, None
+        return None, None, None
     channel, address = destination
     first_name = first_name_of(resident.name or "")
     venue = workshop.venue
@@ -301,7 +346,7 @@ async def _confirm(
             enrolment_id=outcome.enrolment.id,
         ),
     )
-    return channel, message_id
+    return channel, message_id, body
 
 
 def _why_no_sms(resident: Resident) -> str:

@@ -319,6 +319,8 @@ class Unenrolled:
     told: bool  # a message confirms it to them (otherwise: no channel reaches them, the adviser told them)
     promoted: Promoted | None
     departures: tuple[DepartureGroup, ...]  # when the messages leave (theirs, and the promoted person's)
+    message: str | None = None  # what they are told, when a message reaches them
+    channel: str | None = None  # … and by which channel
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,8 @@ class PersonMoved:
     told: bool
     promoted: Promoted | None  # who got the seat they left
     departures: tuple[DepartureGroup, ...]
+    message: str | None = None  # what they are told, when a message reaches them
+    channel: str | None = None  # … and by which channel
 
 
 async def _active_booking(session: AsyncSession, resident_id: int, workshop_id: int, now: datetime) -> Enrolment:
@@ -379,6 +383,12 @@ async def _tell(
     return await enqueue(session=session, message=message)
 
 
+def _channel(resident: Resident) -> str | None:
+    """The channel ``_tell`` writes through (never a call: the adviser just spoke to them)."""
+    destination = address_of(resident)
+    return destination[0] if destination else None
+
+
 async def _promoted(session: AsyncSession, cancelled: Cancelled | None) -> Promoted | None:
     if cancelled is None or cancelled.promoted is None:
         return None
@@ -387,94 +397,134 @@ async def _promoted(session: AsyncSession, cancelled: Cancelled | None) -> Promo
     return Promoted(cancelled.promoted.resident_id, name, told=cancelled.promotion_notice is not None)
 
 
-async def unenrol(*, ctx: Context, resident_id: int, workshop_id: int, actor: Actor) -> Unenrolled:
+class _Preview(Exception):  # noqa: N818 — not an error: how a preview leaves its transaction unwritten
+    pass
+
+
+async def unenrol(
+    *, ctx: Context, resident_id: int, workshop_id: int, actor: Actor, preview: bool = False
+) -> Unenrolled:
     """Take someone off a workshop at their request (they phoned): their seat goes to the first person waiting
     (who is told, or put on the "to call" list), their reminders are cancelled, and they get a message saying
-    it is done. Refuses (nothing changed) a person not enrolled there, or a workshop cancelled or started."""
+    it is done. Refuses (nothing changed) a person not enrolled there, or a workshop cancelled or started.
+    ``preview``: the same operation in a transaction that is rolled back: what confirming would do, nothing written.
+    """
     now = ctx.now()
-    async with ctx.db.write() as session:
-        enrolment = await _active_booking(session, resident_id, workshop_id, now)
-        was, workshop, resident = enrolment.status, enrolment.workshop, enrolment.resident
-        cancelled = await cancel(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
-        body = say.unenrolled_by_adviser(
-            workshop.starts_at, ctx.tz, workshop.venue.commune.name, waiting=was == EnrolmentStatus.waiting
-        )
-        told = await _tell(
-            session, ctx, resident=resident, workshop=workshop, body=body, enrolment_id=None, now=now,
-            key=f"unenrol:{enrolment.id}:{now:%Y%m%d%H%M%S%f}",
-        )  # fmt: skip
-        promoted = await _promoted(session, cancelled)
-        queued = [i for i in (told, cancelled.promotion_notice if cancelled else None) if i is not None]
-        departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
-        given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
-        await record(
-            session=session, actor=actor, action="resident_unenrolled", at=now, workshop_id=workshop_id,
-            resident_id=resident_id,
-            summary=f"personne n°{resident_id} désinscrite de l'atelier n°{workshop_id} à sa demande{given}",
-        )  # fmt: skip
+    try:
+        async with ctx.db.write() as session:
+            result = await _unenrol(
+                session, ctx, resident_id=resident_id, workshop_id=workshop_id, actor=actor, now=now
+            )
+            if preview:
+                raise _Preview
+    except _Preview:
+        return result
     ctx.wake_dispatcher()
     log.info("resident %s unenrolled from workshop %s by %s", resident_id, workshop_id, actor.label)
-    return Unenrolled(resident_id, workshop_id, was, told is not None, promoted, departures)
+    return result
+
+
+async def _unenrol(
+    session: AsyncSession, ctx: Context, *, resident_id: int, workshop_id: int, actor: Actor, now: datetime
+) -> Unenrolled:
+    enrolment = await _active_booking(session, resident_id, workshop_id, now)
+    was, workshop, resident = enrolment.status, enrolment.workshop, enrolment.resident
+    cancelled = await cancel(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+    body = say.unenrolled_by_adviser(
+        workshop.starts_at, ctx.tz, workshop.venue.commune.name, waiting=was == EnrolmentStatus.waiting
+    )
+    told = await _tell(
+        session, ctx, resident=resident, workshop=workshop, body=body, enrolment_id=None, now=now,
+        key=f"unenrol:{enrolment.id}:{now:%Y%m%d%H%M%S%f}",
+    )  # fmt: skip
+    promoted = await _promoted(session, cancelled)
+    queued = [i for i in (told, cancelled.promotion_notice if cancelled else None) if i is not None]
+    departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
+    given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
+    message, channel = (body, _channel(resident)) if told is not None else (None, None)
+    await record(
+        session=session, actor=actor, action="resident_unenrolled", at=now, workshop_id=workshop_id,
+        resident_id=resident_id,
+        summary=f"personne n°{resident_id} désinscrite de l'atelier n°{workshop_id} à sa demande{given}",
+    )  # fmt: skip
+    return Unenrolled(resident_id, workshop_id, was, told is not None, promoted, departures, message, channel)
 
 
 async def move_person(
     *, ctx: Context, resident_id: int, from_workshop_id: int, to_workshop_id: int, actor: Actor,
-    allow_waiting: bool = False,
+    allow_waiting: bool = False, preview: bool = False,
 ) -> PersonMoved:  # fmt: skip
     """Move someone from one workshop to another in one step, at their request: a seat in the new one (or, with
     ``allow_waiting``, its waiting list) and the old seat given to the first person waiting, with one message
     saying where and when they are now expected. Refuses (nothing changed) a full workshop without
-    ``allow_waiting``, a workshop cancelled or started, or one they are already in."""
+    ``allow_waiting``, a workshop cancelled or started, or one they are already in. ``preview``: the same
+    operation in a transaction that is rolled back: what confirming would do, nothing written."""
     if from_workshop_id == to_workshop_id:
         raise TeamError("c'est le même atelier : rien à changer")
     now = ctx.now()
-    async with ctx.db.write() as session:
-        for workshop_id in sorted((from_workshop_id, to_workshop_id)):  # one lock order: two moves never deadlock
-            await lock_workshop(session=session, workshop_id=workshop_id)
-        old = await _active_booking(session, resident_id, from_workshop_id, now)
-        old_start, resident = old.workshop.starts_at, old.resident
-        try:
-            outcome = await enrol(
-                session=session, ctx=ctx, resident_id=resident_id, workshop_id=to_workshop_id, now=now,
-                allow_waiting=allow_waiting, adviser_id=actor.adviser_id,
+    try:
+        async with ctx.db.write() as session:
+            result = await _move_person(
+                session, ctx, resident_id=resident_id, from_workshop_id=from_workshop_id,
+                to_workshop_id=to_workshop_id, actor=actor, allow_waiting=allow_waiting, now=now,
             )  # fmt: skip
-        except SeatError:
-            raise TeamError(f"l'atelier n°{to_workshop_id} n'existe pas, est annulé ou a déjà commencé") from None
-        if outcome is None:
-            raise TeamError(
-                f"l'atelier n°{to_workshop_id} est complet : pour mettre la personne sur sa liste d'attente, "
-                "ajoutez --waiting"
-            )
-        if outcome.already:
-            raise TeamError(f"la personne est déjà inscrite à l'atelier n°{to_workshop_id}")
-        cancelled = await cancel(session=session, ctx=ctx, enrolment_id=old.id, now=now)
-        new_workshop = outcome.enrolment.workshop
-        body = say.moved_by_adviser(
-            old_start, new_workshop.starts_at, ctx.tz, venue_of(new_workshop), new_workshop.venue.address,
-            position=None if outcome.seated else outcome.enrolment.position,
-        )  # fmt: skip
-        told = await _tell(
-            session, ctx, resident=resident, workshop=new_workshop, body=body, enrolment_id=outcome.enrolment.id,
-            now=now, key=f"move-person:{old.id}:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}",
-        )  # fmt: skip
-        promoted = await _promoted(session, cancelled)
-        queued = [i for i in (told, cancelled.promotion_notice if cancelled else None) if i is not None]
-        departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
-        given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
-        where = "" if outcome.seated else f" (liste d'attente, position {outcome.enrolment.position})"
-        await record(
-            session=session, actor=actor, action="resident_moved", at=now, workshop_id=to_workshop_id,
-            resident_id=resident_id,
-            summary=f"personne n°{resident_id} changée de l'atelier n°{from_workshop_id} pour l'atelier "
-            f"n°{to_workshop_id}{where} à sa demande{given}",
-        )  # fmt: skip
-        result = PersonMoved(
-            resident_id, from_workshop_id, to_workshop_id, outcome.seated, outcome.enrolment.position,
-            told is not None, promoted, departures,
-        )  # fmt: skip
+            if preview:
+                raise _Preview
+    except _Preview:
+        return result
     ctx.wake_dispatcher()
     log.info("resident %s moved from %s to %s by %s", resident_id, from_workshop_id, to_workshop_id, actor.label)
     return result
+
+
+async def _move_person(
+    session: AsyncSession, ctx: Context, *, resident_id: int, from_workshop_id: int, to_workshop_id: int,
+    actor: Actor, allow_waiting: bool, now: datetime,
+) -> PersonMoved:  # fmt: skip
+    for workshop_id in sorted((from_workshop_id, to_workshop_id)):  # one lock order: two moves never deadlock
+        await lock_workshop(session=session, workshop_id=workshop_id)
+    old = await _active_booking(session, resident_id, from_workshop_id, now)
+    old_start, resident = old.workshop.starts_at, old.resident
+    try:
+        outcome = await enrol(
+            session=session, ctx=ctx, resident_id=resident_id, workshop_id=to_workshop_id, now=now,
+            allow_waiting=allow_waiting, adviser_id=actor.adviser_id,
+        )  # fmt: skip
+    except SeatError:
+        raise TeamError(f"l'atelier n°{to_workshop_id} n'existe pas, est annulé ou a déjà commencé") from None
+    if outcome is None:
+        raise TeamError(
+            f"l'atelier n°{to_workshop_id} est complet : pour mettre la personne sur sa liste d'attente, "
+            "cochez « liste d'attente » (en ligne de commande : --waiting)"
+        )
+    if outcome.already:
+        raise TeamError(f"la personne est déjà inscrite à l'atelier n°{to_workshop_id}")
+    cancelled = await cancel(session=session, ctx=ctx, enrolment_id=old.id, now=now)
+    new_workshop = outcome.enrolment.workshop
+    body = say.moved_by_adviser(
+        old_start, new_workshop.starts_at, ctx.tz, venue_of(new_workshop), new_workshop.venue.address,
+        position=None if outcome.seated else outcome.enrolment.position,
+    )  # fmt: skip
+    told = await _tell(
+        session, ctx, resident=resident, workshop=new_workshop, body=body, enrolment_id=outcome.enrolment.id,
+        now=now, key=f"move-person:{old.id}:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}",
+    )  # fmt: skip
+    promoted = await _promoted(session, cancelled)
+    queued = [i for i in (told, cancelled.promotion_notice if cancelled else None) if i is not None]
+    departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
+    given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
+    where = "" if outcome.seated else f" (liste d'attente, position {outcome.enrolment.position})"
+    await record(
+        session=session, actor=actor, action="resident_moved", at=now, workshop_id=to_workshop_id,
+        resident_id=resident_id,
+        summary=f"personne n°{resident_id} changée de l'atelier n°{from_workshop_id} pour l'atelier "
+        f"n°{to_workshop_id}{where} à sa demande{given}",
+    )  # fmt: skip
+    return PersonMoved(
+        resident_id, from_workshop_id, to_workshop_id, outcome.seated, outcome.enrolment.position,
+        told is not None, promoted, departures, message=body if told is not None else None,
+        channel=_channel(resident) if told is not None else None,
+    )  # fmt: skip
 
 
 async def upcoming_bookings(*, ctx: Context, resident_id: int) -> list[BookingLine]:

@@ -62,6 +62,17 @@ async def pending_rows(
     return _rows(await session.execute(query.order_by(OutboundMessage.id)))
 
 
+async def pending_soonest(*, session: AsyncSession, limit: int) -> list[PendingRow]:
+    """The pending messages due soonest (those held back by a rule are among them: due now or at the window)."""
+    query = (
+        select(*_COLUMNS)
+        .where(OutboundMessage.status == MessageStatus.pending)
+        .order_by(OutboundMessage.due_at, OutboundMessage.id)
+        .limit(limit)
+    )
+    return _rows(await session.execute(query))
+
+
 async def pending_of_residents(*, session: AsyncSession, resident_ids: Collection[int]) -> list[PendingRow]:
     """Every pending message of these residents (the queue the dispatcher will take them from)."""
     if not resident_ids:

@@ -1,5 +1,6 @@
 """A small world for the web console's tests: the app (no lifespan: no scheduler, nothing leaves), a fixed clock,
-workshops, residents seated, a call-back request, a broadcast, and an adviser signed in through the service."""
+workshops, residents seated, a call-back request (a call on the "to call" list), a broadcast, and an adviser signed
+in through the service."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from bot.context import Context
 from bot.service.accounts import set_password, sign_in, signed_in
 from bot.service.broadcasts import Audience, send_broadcast
 from bot.service.callbacks import request_callback
+from bot.service.calls import list_calls
 from bot.service.team import add_adviser
+from bot.service.workshops import get_workshop
 from storage.models import Base, Resident
 from tests.helpers.clock import Clock
 from tests.helpers.world import JULIE, Town, in_2026
@@ -43,6 +46,9 @@ class ConsoleWorld:
     callback_id: int
     broadcast_id: int
     adviser_id: int
+    later_id: int  # in two weeks, nobody enrolled: where people are enrolled or moved to
+    call_id: int  # Martine's call-back request, on the "to call" list
+    venue_choice: str  # the workshop's venue as the broadcast form offers it ("INSEE|name")
 
     async def fingerprint(self) -> str:
         """A digest of every row of every table (sessions and failed sign-ins aside): equal means nothing changed."""
@@ -60,6 +66,7 @@ async def console_world(settings: Settings, now: datetime) -> AsyncIterator[Cons
     town = Town(ctx, clock)
     workshop_id = await town.workshop("Saint-Victor", in_2026(9, 14), capacity=2)
     started_id = await town.workshop("Domérat", now - timedelta(hours=1))
+    later_id = await town.workshop("Domérat", in_2026(16, 14))
     resident_id = await town.resident("Martine Dupont", phone="+33612345678")
     for rid in (resident_id, await town.resident("Jean Morel", phone="+33612345679")):
         await town.seat(rid, workshop_id)
@@ -71,6 +78,8 @@ async def console_world(settings: Settings, now: datetime) -> AsyncIterator[Cons
         resident = await session.get(Resident, resident_id)
         assert resident is not None
         callback_id = (await request_callback(session=session, resident=resident, now=now)).id
+    [call] = await list_calls(ctx=ctx)
+    summary = await get_workshop(ctx=ctx, workshop_id=workshop_id)
     broadcast_id = await send_broadcast(
         ctx=ctx, audience=Audience(workshop_id=workshop_id), body="Pensez à votre tablette.", actor=JULIE
     )
@@ -87,7 +96,7 @@ async def console_world(settings: Settings, now: datetime) -> AsyncIterator[Cons
     try:
         yield ConsoleWorld(
             app, ctx, client, town, outcome.token, user.csrf_token, workshop_id, started_id, resident_id,
-            callback_id, broadcast_id, adviser.id,
+            callback_id, broadcast_id, adviser.id, later_id, call.id, f"{summary.commune_insee}|{summary.venue}",
         )  # fmt: skip
     finally:
         await client.aclose()

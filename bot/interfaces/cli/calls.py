@@ -13,7 +13,7 @@ from bot.conversation.texts import when_fr
 from bot.interfaces.cli.common import AsOption, acting, console, iso, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
-from bot.service.calls import CallItem, list_calls, mark_call_done
+from bot.service.calls import CallItem, FollowUp, list_calls, mark_call_done
 
 app = french_app(help="À appeler : les personnes à téléphoner aujourd'hui, pourquoi, et quoi leur dire.")
 
@@ -40,6 +40,13 @@ def call_json(item: CallItem, ctx: Context) -> dict[str, Any]:
     }
 
 
+FOLLOW_UP_COMMANDS = {
+    FollowUp.unenrol: "si elle ne vient pas : atelier residents unenrol {item.resident_id} "
+    "--workshop {item.workshop_id}",
+    FollowUp.enrol_elsewhere: "atelier workshops list, puis atelier enrol … --workshop N°",
+}
+
+
 def call_lines(item: CallItem, ctx: Context) -> list[str]:
     """One call as a short block that reads well in an 80-column terminal."""
     phone = item.phone_display or (f"Telegram {item.telegram_chat_id}" if item.telegram_chat_id else "pas de numéro")
@@ -51,8 +58,12 @@ def call_lines(item: CallItem, ctx: Context) -> list[str]:
         lines.append(
             f"     Atelier n°{item.workshop_id}, {when_fr(item.workshop_start, ctx.tz)}, {item.workshop_place}{adviser}"
         )
+    if item.said:
+        lines.append(f"     Sa demande : « {item.said} »")
     if item.what_to_say:
         lines.append(f"     À dire : {item.what_to_say}")
+    if item.follow_up is not None:
+        lines.append(f"     Ensuite : {FOLLOW_UP_COMMANDS[item.follow_up].format(item=item)}")
     if item.done_at is not None:
         lines.append(f"     Fait le {when_fr(item.done_at, ctx.tz)} par {item.done_by} : {item.outcome}")
     return lines

@@ -260,6 +260,12 @@ def sentence(error: Exception) -> str:
     return text[:1].upper() + text[1:]
 
 
+def csv_download(data: bytes, filename: str) -> Response:
+    """A spreadsheet the browser saves (``filename``: ASCII, no quotes), never shown as a page."""
+    headers = {"content-disposition": f'attachment; filename="{filename}"'}
+    return Response(data, media_type="text/csv; charset=utf-8", headers=headers)
+
+
 def int_or_none(value: str | None) -> int | None:
     """A number typed in a form or a URL; None for anything else (huge ones included)."""
     value = (value or "").strip()

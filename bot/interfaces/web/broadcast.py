@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from starlette.requests import Request
@@ -19,7 +20,7 @@ from bot.service.broadcasts import (
     recent_broadcasts,
     send_broadcast,
 )
-from bot.service.workshops import WorkshopError, list_workshops
+from bot.service.workshops import WorkshopError, WorkshopSummary, list_workshops
 
 MAX_BODY = 1000  # three SMS are under 500 characters: anything longer is refused by the service anyway
 
@@ -32,7 +33,32 @@ def _audience(form: Form) -> Audience:
         return Audience(communes=tuple(c for c in form.all("commune") if c))
     if target == "upcoming":
         return Audience(upcoming=True)
+    if target == "venue":  # "03098|Salle des fêtes": the venue's commune, then its name
+        commune, _, venue = form.get("venue").partition("|")
+        return Audience(venue=venue or None, held_in=commune or None)
+    if target == "held_in":
+        return Audience(held_in=form.get("held_in") or None)
     return Audience()
+
+
+def _kept(form: Form) -> dict[str, object]:
+    """The choices made, shown again with the preview or a refusal (and carried by the send form)."""
+    return {
+        "target": form.get("target"),
+        "chosen_workshop": int_or_none(form.get("workshop")),
+        "chosen_communes": form.all("commune"),
+        "chosen_venue": form.get("venue"),
+        "chosen_held_in": form.get("held_in"),
+    }
+
+
+def _venues(workshops: list[WorkshopSummary]) -> list[tuple[str, str, int]]:
+    """The venues of the upcoming workshops: (choice value, label, how many workshops), by commune then name."""
+    counted: Counter[tuple[str, str, str]] = Counter((w.commune, w.commune_insee, w.venue) for w in workshops)
+    return [
+        (f"{insee}|{venue}", f"{venue} ({commune})", count)
+        for (commune, insee, venue), count in sorted(counted.items())
+    ]
 
 
 def counters(text: str) -> dict[str, object]:
@@ -51,13 +77,17 @@ def counters(text: str) -> dict[str, object]:
 async def _page(web: Web, request: Request, user: SignedIn, **values: object) -> Response:
     # the next two months: a broadcast is about a workshop soon, and the list stays short
     workshops = await list_workshops(ctx=web.ctx, until=web.ctx.now() + timedelta(days=61))
-    defaults: dict[str, object] = {"body": "", "target": "upcoming", "chosen_workshop": None, "chosen_communes": []}
+    defaults: dict[str, object] = {
+        "body": "", "target": "upcoming", "chosen_workshop": None, "chosen_communes": [], "chosen_venue": "",
+        "chosen_held_in": "",
+    }  # fmt: skip
     status = int(str(values.pop("status", 200)))
     return web.render(
         request,
         "broadcast.html",
         user=user,
         workshops=workshops,
+        venues=_venues(workshops),
         communes=sorted(web.ctx.territory.communes, key=lambda c: c.name),
         recent=await recent_broadcasts(ctx=web.ctx),
         price=web.ctx.settings.sms_price,
@@ -76,12 +106,7 @@ async def compose(web: Web, request: Request, user: SignedIn) -> Response:
 async def preview(web: Web, request: Request, user: SignedIn) -> Response:
     form = form_of(request)
     body, audience = form.get("body")[:MAX_BODY], _audience(form)
-    keep = {
-        "body": body,
-        "target": form.get("target"),
-        "chosen_workshop": int_or_none(form.get("workshop")),
-        "chosen_communes": form.all("commune"),
-    }
+    keep = {"body": body} | _kept(form)
     try:
         seen: Preview = await preview_broadcast(ctx=web.ctx, audience=audience, body=body)
     except WorkshopError as exc:
@@ -95,8 +120,7 @@ async def send(web: Web, request: Request, user: SignedIn) -> Response:
     try:
         broadcast_id = await send_broadcast(ctx=web.ctx, audience=audience, body=body, actor=user.actor)
     except BroadcastError as exc:
-        keep = {"body": body, "target": form.get("target"), "chosen_workshop": int_or_none(form.get("workshop"))}
-        return await _page(web, request, user, errors=exc.problems, status=400, **keep)
+        return await _page(web, request, user, errors=exc.problems, status=400, body=body, **_kept(form))
     return web.see_other(f"/diffusion/{broadcast_id}")
 
 

@@ -10,6 +10,7 @@ from babel.dates import format_date
 from jinja2 import Environment
 
 from bot.conversation.texts import CHANNEL_NAMES, LEVEL_NAMES
+from bot.service.departures import REASONS_FR, DepartureGroup, departure_lines
 from storage.enums import EnrolmentStatus, Level, MessageKind, MessageStatus
 
 ENROLMENT_FR = {
@@ -47,6 +48,13 @@ REASON_FR = {
     "cancelled": "message retiré avant l'envoi",
 }
 CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
+CONSENT_FR = {
+    "sms": "par SMS",
+    "telegram": "par Telegram",
+    "console": "au terminal",
+    "phone": "par téléphone, à un conseiller",
+    "oral": "de vive voix, à l'atelier",
+}
 
 
 def phone_fr(number: str | None) -> str:
@@ -84,8 +92,14 @@ def install(env: Environment, tz: tzinfo) -> None:
     def lookup(table: dict[Any, str]) -> Any:
         return lambda value: table.get(value, str(value) if value is not None else "")
 
+    def departures(groups: tuple[DepartureGroup, ...]) -> list[str]:
+        """ "1 part dès maintenant." / "2 partent le lundi 7 décembre à 8 h 30 (pas d'envoi le dimanche)." """
+        return departure_lines(groups, tz)
+
     env.filters.update(
         day=day,
+        departures=departures,
+        wait_reason=lookup(REASONS_FR),
         hm=hm,
         when=when,
         phone=phone_fr,
@@ -96,6 +110,7 @@ def install(env: Environment, tz: tzinfo) -> None:
         channel=lookup(CHANNEL_FR),
         reason=lookup(REASON_FR),
         confirmed=lookup(CONFIRMED_FR),
+        consent=lookup(CONSENT_FR),
         euros=lambda amount: f"{amount:.2f} €".replace(".", ","),
         iso=lambda moment: local(moment).isoformat() if moment else "",
     )

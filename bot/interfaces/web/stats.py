@@ -1,5 +1,6 @@
 """« Statistiques »: charts of sign-ups per week, people per commune and level, attendance and no-shows,
-reminders answered, over a period chosen by the adviser."""
+reminders answered, and the figures in people (signed up, came, came twice, attendance rate), over a period chosen
+by the adviser; the spreadsheets for Excel (the figures, La Coop's activity records of a month) as downloads."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.conversation.texts import LEVEL_NAMES
-from bot.interfaces.web.base import Web
+from bot.interfaces.web.base import Web, csv_download
 from bot.interfaces.web.charts import Series, horizontal_bars
 from bot.service.accounts import SignedIn
+from bot.service.activities import month_activities
+from bot.service.exports import activities_csv, people_stats_csv
+from bot.service.people_stats import people_stats
 from bot.service.stats import weekly_figures, workshop_stats
+from bot.service.workshops import WorkshopError
 
 DEFAULT_WEEKS = 12
 LONGEST = timedelta(days=400)
@@ -47,11 +52,23 @@ def _period(web: Web, request: Request) -> tuple[date, date, list[str]]:
     return since, until, problems
 
 
+def _bounds(web: Web, since_day: date, until_day: date) -> tuple[datetime, datetime]:
+    """The first day at midnight to the day after the last, local time."""
+    tz = web.ctx.tz
+    return datetime.combine(since_day, time(0), tzinfo=tz), datetime.combine(
+        until_day + timedelta(days=1), time(0), tzinfo=tz
+    )
+
+
+def _last_month(web: Web) -> str:
+    """La Coop's records are written at the start of a month for the month before."""
+    first = web.ctx.now().astimezone(web.ctx.tz).date().replace(day=1)
+    return f"{first - timedelta(days=1):%Y-%m}"
+
+
 async def page(web: Web, request: Request, user: SignedIn) -> Response:
     since_day, until_day, problems = _period(web, request)
-    tz = web.ctx.tz
-    since = datetime.combine(since_day, time(0), tzinfo=tz)
-    until = datetime.combine(until_day + timedelta(days=1), time(0), tzinfo=tz)
+    since, until = _bounds(web, since_day, until_day)
     figures = await workshop_stats(ctx=web.ctx, since=since, until=until)
     weeks = await weekly_figures(ctx=web.ctx, since=since, until=until)
     week_labels = [f"sem. du {w.week:%d/%m}" for w in weeks]
@@ -95,4 +112,24 @@ async def page(web: Web, request: Request, user: SignedIn) -> Response:
         charts=charts,
         total=total,
         rows=figures.rows,
+        people=await people_stats(ctx=web.ctx, since=since, until=until),
+        month=_last_month(web),
     )
+
+
+async def people_download(web: Web, request: Request, _user: SignedIn) -> Response:
+    """The figures in people of the period shown, for Excel."""
+    since_day, until_day, _ = _period(web, request)
+    since, until = _bounds(web, since_day, until_day)
+    data = people_stats_csv(await people_stats(ctx=web.ctx, since=since, until=until), tz=web.ctx.tz)
+    return csv_download(data, f"statistiques-{since_day:%Y-%m-%d}-{until_day:%Y-%m-%d}.csv")
+
+
+async def coop_download(web: Web, request: Request, user: SignedIn) -> Response:
+    """La Coop's activity records of a month (``mois``: AAAA-MM), one line per workshop held, for Excel."""
+    month = request.query_params.get("mois", "").strip()[:20] or _last_month(web)
+    try:
+        found = await month_activities(ctx=web.ctx, month=month)
+    except WorkshopError as exc:
+        return web.render(request, "refused.html", user=user, status=400, errors=exc.problems, back="/statistiques")
+    return csv_download(activities_csv(found, tz=web.ctx.tz), f"la-coop-activites-{found.month}.csv")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 09:59:46.223717
+Create Date: 2026-12-05 10:26:49.713155
 """
 
 from collections.abc import Sequence
@@ -407,6 +407,7 @@ def upgrade() -> None:
                 "broadcast",
                 "unanswered_reminder",
                 "unanswered_call",
+                "noted",
                 name="call_kind",
                 native_enum=False,
                 length=20,
