@@ -25,6 +25,7 @@ from bot.service.departures import DepartureGroup, departures_of
 from bot.service.enrolments import SeatError, enrol
 from bot.service.identity import identity_hash, was_erased
 from bot.service.planning_csv import WorkshopFieldsError, parse_level, plain
+from bot.service.previews import write_or_preview
 from bot.service.recipients import address_of
 from bot.service.reminders import venue_of, will_remind
 from bot.service.team import TeamError, check_name, check_phone, commune_codes
@@ -169,10 +170,6 @@ async def enrol_by_phone(
     return result
 
 
-class _Preview(Exception):  # noqa: N818 — not an error: how a preview leaves its transaction unwritten
-    pass
-
-
 async def enrol_resident(
     *, ctx: Context, resident_id: int, workshop_id: int, actor: Actor, preview: bool = False
 ) -> PhoneEnrolment:
@@ -181,26 +178,23 @@ async def enrol_resident(
     gets. Refuses (nothing changed) an unknown or erased person, a workshop cancelled or started. ``preview``: the
     same operation in a transaction that is rolled back: what confirming would do, nothing written."""
     now = ctx.now()
-    try:
-        async with ctx.db.write() as session:
-            resident = await session.get(Resident, resident_id)
-            if resident is None or resident.erased:
-                raise TeamError(f"la personne n°{resident_id} n'existe pas ou ses données sont effacées")
-            workshop = await _open_workshop(session, workshop_id, now)
-            notes: list[str] = []
-            if resident.level is not None and resident.level != workshop.level:
-                notes.append(
-                    f"niveau de la personne « {say.LEVEL_NAMES[resident.level]} », atelier de niveau "
-                    f"« {say.LEVEL_NAMES[workshop.level]} » : inscrite quand même"
-                )
-            resident.last_activity_at = now
-            result = await _seat_and_confirm(
-                session, ctx, resident=resident, workshop=workshop, new_resident=False, actor=actor, now=now,
-                notes=notes, action="enrolled_by_adviser", how=f"par un conseiller à l'atelier n°{workshop_id}",
-            )  # fmt: skip
-            if preview:
-                raise _Preview
-    except _Preview:
+    async with write_or_preview(ctx, preview=preview) as session:
+        resident = await session.get(Resident, resident_id)
+        if resident is None or resident.erased:
+            raise TeamError(f"la personne n°{resident_id} n'existe pas ou ses données sont effacées")
+        workshop = await _open_workshop(session, workshop_id, now)
+        notes: list[str] = []
+        if resident.level is not None and resident.level != workshop.level:
+            notes.append(
+                f"niveau de la personne « {say.LEVEL_NAMES[resident.level]} », atelier de niveau "
+                f"« {say.LEVEL_NAMES[workshop.level]} » : inscrite quand même"
+            )
+        resident.last_activity_at = now
+        result = await _seat_and_confirm(
+            session, ctx, resident=resident, workshop=workshop, new_resident=False, actor=actor, now=now,
+            notes=notes, action="enrolled_by_adviser", how=f"par un conseiller à l'atelier n°{workshop_id}",
+        )  # fmt: skip
+    if preview:
         return result
     ctx.wake_dispatcher()
     log.info("resident %s enrolled in workshop %s by adviser %s", resident_id, workshop_id, actor.adviser_id)

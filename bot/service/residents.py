@@ -25,6 +25,7 @@ from bot.service.departures import DepartureGroup, departures_of
 from bot.service.enrolments import AlreadyThereError, Cancelled, SeatError, cancel, move
 from bot.service.erasure import erase
 from bot.service.planning_csv import plain
+from bot.service.previews import write_or_preview
 from bot.service.recipients import address_of
 from bot.service.reminders import venue_of
 from bot.service.team import TeamError
@@ -403,10 +404,6 @@ async def _promoted_person(session: AsyncSession, promoted: Enrolment | None, no
     return Promoted(promoted.resident_id, person.name if person is not None else None, told=notice is not None)
 
 
-class _Preview(Exception):  # noqa: N818 — not an error: how a preview leaves its transaction unwritten
-    pass
-
-
 async def unenrol(
     *, ctx: Context, resident_id: int, workshop_id: int, actor: Actor, preview: bool = False
 ) -> Unenrolled:
@@ -416,14 +413,9 @@ async def unenrol(
     ``preview``: the same operation in a transaction that is rolled back: what confirming would do, nothing written.
     """
     now = ctx.now()
-    try:
-        async with ctx.db.write() as session:
-            result = await _unenrol(
-                session, ctx, resident_id=resident_id, workshop_id=workshop_id, actor=actor, now=now
-            )
-            if preview:
-                raise _Preview
-    except _Preview:
+    async with write_or_preview(ctx, preview=preview) as session:
+        result = await _unenrol(session, ctx, resident_id=resident_id, workshop_id=workshop_id, actor=actor, now=now)
+    if preview:
         return result
     ctx.wake_dispatcher()
     log.info("resident %s unenrolled from workshop %s by %s", resident_id, workshop_id, actor.label)
@@ -468,15 +460,12 @@ async def move_person(
     if from_workshop_id == to_workshop_id:
         raise TeamError("c'est le même atelier : rien à changer")
     now = ctx.now()
-    try:
-        async with ctx.db.write() as session:
-            result = await _move_person(
-                session, ctx, resident_id=resident_id, from_workshop_id=from_workshop_id,
-                to_workshop_id=to_workshop_id, actor=actor, allow_waiting=allow_waiting, now=now,
-            )  # fmt: skip
-            if preview:
-                raise _Preview
-    except _Preview:
+    async with write_or_preview(ctx, preview=preview) as session:
+        result = await _move_person(
+            session, ctx, resident_id=resident_id, from_workshop_id=from_workshop_id,
+            to_workshop_id=to_workshop_id, actor=actor, allow_waiting=allow_waiting, now=now,
+        )  # fmt: skip
+    if preview:
         return result
     ctx.wake_dispatcher()
     log.info("resident %s moved from %s to %s by %s", resident_id, from_workshop_id, to_workshop_id, actor.label)
