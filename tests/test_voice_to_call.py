@@ -119,9 +119,9 @@ async def _reminder(world: Henri) -> None:
 
 
 async def _promotion(world: Henri) -> None:
-    henri = await world.town.resident("Henri Bouchet", phone=HENRI, sms_unreachable=True)
+    world.henri = await world.town.resident("Henri Bouchet", phone=HENRI, sms_unreachable=True)
     martine_seat = await world.town.seat(world.martine, world.w)
-    await world.town.seat(henri, world.w)  # waits
+    await world.town.seat(world.henri, world.w)  # waits
     ctx = world.site.ctx
     async with ctx.db.write() as session:
         await cancel(session=session, ctx=ctx, enrolment_id=martine_seat, now=ctx.now())
@@ -204,3 +204,19 @@ async def test_a_refused_reminders_call_closes_when_he_leaves_the_workshop(db_ur
         assert await list_calls(ctx=site.ctx) == []
         [closed] = await list_calls(ctx=site.ctx, include_done=True)
         assert (closed.id, closed.outcome) == (call.id, "n'a plus de place dans cet atelier")
+
+
+async def test_a_call_withdrawn_by_a_stop_goes_to_the_advisers(db_url: str) -> None:
+    """A STOP stops calls too (SPEC §7): the freed seat's call queued for Henri is withdrawn, and an adviser
+    phones him about the seat instead, as for an SMS withdrawn by a STOP."""
+    async with voice_site(db_url, MONDAY_10H) as site:
+        world = Henri(site)
+        await world.build()
+        await _promotion(world)
+        await site.town.say(HENRI, "STOP")
+        [row] = await site.town.messages(channel=Channel.voice, kind=MessageKind.promotion)
+        assert row.status == MessageStatus.cancelled  # at once, as his SMS would be: not when it falls due
+        [call] = await list_calls(ctx=site.ctx)  # about the seat; his reminders were withdrawn: no call for those
+        assert (call.kind, call.reason, call.resident_id) == (CallKind.promotion, "opted_out", world.henri)
+        await site.dispatch()
+        assert site.fake.voice.calls == []

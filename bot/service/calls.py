@@ -346,7 +346,7 @@ def _notice_line(item: CallItem) -> str:
 
 def _unreachable_on(resident: Resident, channel: str) -> str | None:
     """Why ``channel`` no longer reaches the resident (a message to them was withdrawn for it), or None."""
-    if (channel == Channel.sms and resident.opted_out_sms) or (
+    if (channel in (Channel.sms, Channel.voice) and resident.opted_out_sms) or (  # a STOP stops calls too
         channel == Channel.telegram and resident.opted_out_telegram
     ):
         return "opted_out"
@@ -376,9 +376,10 @@ async def _call_for_message(session: AsyncSession, message: OutboundMessage, now
         return None
     reason: str | None = MessageStatus(message.status).value
     if message.status == MessageStatus.cancelled:
-        # withdrawn for many reasons (a later notice replaced it, the seat was given up…): only one matters here
+        # withdrawn for many reasons (a later notice replaced it, the seat was given up…): only one matters here,
+        # and only for news (a reminder withdrawn by a STOP is no call, by phone or by SMS)
         reason = _unreachable_on(resident, message.channel)
-        if reason is None:
+        if reason is None or message.kind not in NOTICES:
             return None
     elif message.status == MessageStatus.failed:
         reason = _unreachable_on(resident, message.channel) or "failed"
