@@ -1,6 +1,6 @@
 """Server time of each console page with 5,000 residents and 1,000 workshops: median and p95 over 50 loads.
 
-The outbox holds two reminders for each person seated (about 8,600 pending), and the "to call" list 100 call-back
+The outbox holds two reminders for each person seated (about 7,700 still pending), and the "to call" list 100 call-back
 requests, so that « Aujourd'hui » reads a realistic day.
 
 .venv/bin/python bench/console.py [--residents 5000] [--workshops 1000] [--loads 50]
