@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from starlette.applications import Starlette
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.config import load_settings
@@ -125,6 +127,9 @@ def db_upgrade() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Adresse d'écoute."),
     port: int = typer.Option(8000, help="Port d'écoute."),
+    workers: int = typer.Option(
+        1, min=1, help="Nombre de processus derrière le même port (PostgreSQL ; uvicorn --workers)."
+    ),
 ) -> None:
     """Lancer le service web : webhooks, envois programmés, Telegram, /healthz."""
     import uvicorn
@@ -138,11 +143,31 @@ def serve(
         fail(f"configuration invalide ({first['loc'][0] if first['loc'] else ''}) : {first['msg']}")
     if (problem := settings.unprotected_webhooks()) is not None:
         fail(problem)
-    # Our own logs at INFO (never numbers in full, nor bodies); the database drivers stay quiet, since at DEBUG
-    # they print statement parameters, which hold phone numbers; no secret in any record (bot/logs.py).
+    _serving_logs(settings.secrets())
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "proxy_headers": True}
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # uvicorn's workers (https://www.uvicorn.org/deployment/#built-in): each process imports the application by
+    # name and builds it from the environment, with its own engine, dispatcher and caches; the database is what
+    # they share (seats, the outbox, the sending pace, the world's version).
+    uvicorn.run("bot.cli:worker_app", factory=True, workers=workers, **options)
+
+
+def _serving_logs(secrets: Iterable[str]) -> None:
+    """Our own logs at INFO (never numbers in full, nor bodies); the database drivers stay quiet, since at DEBUG
+    they print statement parameters, which hold phone numbers; no secret in any record (bot/logs.py)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    protect_logs(settings.secrets())
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+    protect_logs(secrets)
+
+
+def worker_app() -> Starlette:
+    """The application of one of ``atelier serve --workers N``'s processes."""
+    from bot.app import create_app
+
+    settings = load_settings()
+    _serving_logs(settings.secrets())
+    return create_app(settings)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.channels import Sender
 from bot.config import Settings
+from bot.conversation.turns import WorkshopOption
 from bot.conversation.understanding.communes import CommuneIndex, FranceIndex
 from bot.territory import Territory, load_france
 from storage.database import Database
@@ -30,6 +31,17 @@ def _nothing() -> None:
     return None
 
 
+@dataclass(frozen=True)
+class KeptWorkshops:
+    """The workshops open for sign-up as a turn last read them (``bot.service.inbound.build_world``), with the
+    world's version they were read at (``storage/world.py``) and the moment they were read for (they start after
+    it plus the sign-up cut-off)."""
+
+    version: int | None = None
+    read_for: datetime | None = None
+    workshops: tuple[WorkshopOption, ...] = ()
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -39,6 +51,8 @@ class Context:
     clock: Callable[[], datetime] = system_clock
     # called after new messages are queued so the dispatcher sends them now rather than at its next tick
     wake_dispatcher: Callable[[], None] = _nothing
+    # what this process keeps of the workshops open for sign-up between two turns, checked against the database
+    kept_workshops: KeptWorkshops = field(default_factory=KeptWorkshops)
 
     @property
     def tz(self) -> ZoneInfo:

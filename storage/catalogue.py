@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Commune, Enrolment, EnrolmentStatus, Level, Resident, Venue, Workshop, WorkshopStatus
+from storage.models import (
+    Commune,
+    Enrolment,
+    EnrolmentStatus,
+    Level,
+    Resident,
+    Venue,
+    Workshop,
+    WorkshopStatus,
+)
+
+
+def _one_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` for the statements built once: ``in_`` binds an expanding list, rendered again at
+    every execution; equalities are rendered once, with the statement."""
+    return or_(*(column == value for value in values))
 
 
 @dataclass(frozen=True)
@@ -33,7 +49,7 @@ class OpenWorkshop:
 
 
 @cache
-def _open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, str, str, str, str, *tuple[Any, ...]]:
+def open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, str, str, str, str, *tuple[Any, ...]]:
     """Built once: the statement is the same for every message, only ``starting_after`` changes. (SQLAlchemy
     types the columns past the tenth as Any.)"""
     seated = (
@@ -68,8 +84,79 @@ def _open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, s
 
 async def open_workshops(*, session: AsyncSession, starting_after: datetime) -> list[OpenWorkshop]:
     """Planned workshops starting after the given moment, each with its number of seated people (one query)."""
-    result = await session.execute(_open_workshops_statement(), {"starting_after": starting_after})
+    result = await session.execute(open_workshops_statement(), {"starting_after": starting_after})
     return [OpenWorkshop(*row) for row in result]
+
+
+@dataclass(frozen=True)
+class HouseholdBooking:
+    """A seated or waiting enrolment of a resident or of someone who shares their phone, with its workshop."""
+
+    enrolment_id: int
+    resident_id: int
+    resident_name: str | None
+    position: int | None  # in the waiting list; None when seated
+    confirmed: bool | None
+    workshop: OpenWorkshop  # its ``seated`` is not counted (0)
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> HouseholdBooking:
+        """From a row of ``household_statement``."""
+        enrolment, owner, name, position, confirmed, workshop, starts_at, level, topic, capacity, *place = row
+        venue, address, insee, commune, latitude, longitude, ends_at = place
+        where = OpenWorkshop(
+            workshop, starts_at, level, topic, capacity, 0, venue, address, insee, commune, latitude, longitude, ends_at
+        )
+        return cls(enrolment, owner, name, position, confirmed, where)
+
+
+async def household_bookings(*, session: AsyncSession, resident_id: int, now: datetime) -> list[HouseholdBooking]:
+    """The active bookings (``active_bookings``) of the resident and of the people who share their phone (not
+    erased), in one statement: soonest first; at the same start the resident's own, then the others' by id."""
+    rows = await session.execute(household_statement(), {"resident_id": resident_id, "now": now})
+    return [HouseholdBooking.of(row) for row in rows]
+
+
+@cache
+def household_statement() -> Select[*tuple[Any, ...]]:
+    """Built once: it runs for every message of a known resident."""
+    resident_id = bindparam("resident_id", type_=Integer)
+    household = or_(
+        Enrolment.resident_id == resident_id,
+        and_(Resident.companion_of_id == resident_id, Resident.erased.is_(False)),
+    )
+    return (
+        select(
+            Enrolment.id,
+            Enrolment.resident_id,
+            Resident.name,
+            Enrolment.position,
+            Enrolment.confirmed,
+            Workshop.id,
+            Workshop.starts_at,
+            Workshop.level,
+            Workshop.topic,
+            Workshop.capacity,
+            Venue.name,
+            Venue.address,
+            Venue.commune_insee,
+            Commune.name,
+            Venue.latitude,
+            Venue.longitude,
+            Workshop.ends_at,
+        )
+        .join(Resident, Resident.id == Enrolment.resident_id)
+        .join(Workshop, Workshop.id == Enrolment.workshop_id)
+        .join(Venue, Venue.id == Workshop.venue_id)
+        .join(Commune, Commune.insee == Venue.commune_insee)
+        .where(
+            household,
+            _one_of(Enrolment.status, (EnrolmentStatus.seated, EnrolmentStatus.waiting)),
+            Workshop.status == WorkshopStatus.planned,
+            Workshop.starts_at > bindparam("now"),
+        )
+        .order_by(Workshop.starts_at, Enrolment.resident_id != resident_id, Resident.id)
+    )
 
 
 @cache
@@ -80,7 +167,7 @@ def _active_bookings_statement() -> Select[Enrolment]:
         .join(Workshop, Workshop.id == Enrolment.workshop_id)
         .where(
             Enrolment.resident_id == bindparam("resident_id"),
-            Enrolment.status.in_((EnrolmentStatus.seated, EnrolmentStatus.waiting)),
+            _one_of(Enrolment.status, (EnrolmentStatus.seated, EnrolmentStatus.waiting)),
             Workshop.status == WorkshopStatus.planned,
             Workshop.starts_at > bindparam("now"),
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy import Select, Table, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Conversation
@@ -36,15 +37,32 @@ async def save_conversation(
     data: dict[str, Any],
     now: datetime,
 ) -> None:
-    """Store the new step, or forget the conversation when ``step`` is None."""
+    """Store the new step, or forget the conversation when ``step`` is None.
+
+    One Core statement by (channel, address), run for every message: an upsert or a delete, whatever ``existing``
+    (the row as loaded, or None) says, so that a row loaded earlier in the transaction can never be written back
+    stale. ``existing`` is left as it was loaded."""
     if step is None:
         if existing is not None:
-            await session.delete(existing)
+            await forget_conversation(session=session, channel=channel, address=address)
         return
-    if existing is None:
-        existing = Conversation(channel=channel, address=address)
-        session.add(existing)
-    existing.resident_id, existing.step, existing.data, existing.updated_at = resident_id, step, data, now
+    values = {"channel": channel, "address": address, "resident_id": resident_id, "step": step, "data": data}
+    await session.execute(_upsert_statement(_dialect(session)), values | {"updated_at": now})
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+@cache
+def _upsert_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (channel, address) DO UPDATE``, built once per dialect."""
+    table = cast(Table, Conversation.__table__)
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    changed = ("resident_id", "step", "data", "updated_at")
+    return insert.on_conflict_do_update(
+        index_elements=["channel", "address"], set_={name: insert.excluded[name] for name in changed}
+    )
 
 
 async def forget_conversations(*, session: AsyncSession, resident_id: int) -> None:
@@ -52,7 +70,14 @@ async def forget_conversations(*, session: AsyncSession, resident_id: int) -> No
 
 
 async def forget_conversation(*, session: AsyncSession, channel: str, address: str) -> None:
-    await session.execute(delete(Conversation).where(Conversation.channel == channel, Conversation.address == address))
+    await session.execute(_forget_statement(), {"channel": channel, "address": address})
+
+
+@cache
+def _forget_statement() -> Any:
+    """Built once (it runs when a conversation ends); Core, so that no loaded row is looked for in the session."""
+    table = cast(Table, Conversation.__table__)
+    return delete(table).where(table.c.channel == bindparam("channel"), table.c.address == bindparam("address"))
 
 
 # Drafts: something an adviser previewed and must confirm with a button, kept in the conversations table under a

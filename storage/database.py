@@ -9,15 +9,19 @@ https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-sa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage.sqlite_writer import Outcome, SQLiteWriter
+
+T = TypeVar("T")
 
 _BEGIN_OPTION = "atelier_sqlite_begin"
 BUSY_TIMEOUT_MS = 30_000
@@ -27,20 +31,25 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def _sqlite_pragmas(dbapi_connection: Any) -> None:
+    """Every SQLite connection's settings, whichever driver made it."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut loses at most the last commits
+    # Deleted or overwritten content is zeroed, not left in free space of the file: an erased resident's name
+    # and number must not stay readable on disk (https://www.sqlite.org/pragma.html#pragma_secure_delete; some
+    # builds, Debian's, have it on by default, others not).
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut loses at most the last commits
-        # Deleted or overwritten content is zeroed, not left in free space of the file: an erased resident's name
-        # and number must not stay readable on disk (https://www.sqlite.org/pragma.html#pragma_secure_delete; some
-        # builds, Debian's, have it on by default, others not).
-        cursor.execute("PRAGMA secure_delete=ON")
-        cursor.close()
+        _sqlite_pragmas(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -63,9 +72,23 @@ def insert_or_skip(session: AsyncSession, table: Table, *, unique: tuple[str, ..
 
 
 @cache
+def insert_or_skip_statement(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
+    """``insert_or_skip`` for a dialect named (a synchronous connection's)."""
+    return _insert_or_skip(dialect, table, unique)
+
+
+@cache
 def _insert_or_skip(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c.id)
+
+
+def sqlite_writer(engine: AsyncEngine) -> SQLiteWriter | None:
+    """The writer thread for an SQLite file's ``Database.transaction()``; None for an in-memory database (which
+    only the engine's own connections can reach) and for PostgreSQL."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    return SQLiteWriter(str(engine.url), prepare=_sqlite_pragmas, begin="BEGIN IMMEDIATE")
 
 
 async def lock_key(session: AsyncSession, key: str) -> None:
@@ -89,9 +112,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 @dataclass
 class Database:
-    """The engine and its session factory; built by the application factory, never at import time."""
+    """The engine and its session factory; built by the application factory, never at import time.
+
+    ``writer``: SQLite's writer thread (``transaction()``), made here for a file database unless one is given (the
+    tests keep one per file for the whole run, with its compiled SQL); one given is released, not closed, by
+    ``dispose()``.
+    """
 
     engine: AsyncEngine
+    writer: SQLiteWriter | None = None
 
     def __post_init__(self) -> None:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -99,6 +128,10 @@ class Database:
         # file lock (busy_timeout sleeps up to 100 ms between tries, which makes the slowest requests very slow).
         # Other processes on the same file still meet at the file lock. Not re-entrant: never nest write().
         self._write_queue = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._own_writer = self.writer is None
+        self._together: _Together | None = None  # small transactions waiting to run together (SQLite)
+        if self.writer is None and self._write_queue is not None:
+            self.writer = sqlite_writer(self.engine)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
@@ -132,6 +165,44 @@ class Database:
                 raise
             await session.commit()
 
+    async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``await work(session)`` in one write transaction, as inside ``write()``: committed when it returns,
+        rolled back when it raises; its result is returned.
+
+        On SQLite the whole transaction goes to the writer thread in one hop (``storage/sqlite_writer.py``), where
+        each statement costs a direct call instead of a round trip through aiosqlite's thread: the hot path (a
+        resident's message, a delivery report) runs here. ``work`` then runs on that thread's event loop: it must
+        touch the database through ``session`` only, and nothing bound to the caller's event loop. On PostgreSQL
+        it runs on the caller's loop, through asyncpg, like ``write()``.
+        """
+        if self.writer is None:
+            async with self.write() as session:
+                return await work(session)
+        async with self._queued():
+            return await self.writer.run(work)
+
+    async def small_transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``transaction()`` for a small work that comes often (a delivery report: two for every message sent).
+        On SQLite, the small works that arrive while the writer is busy are run together in one transaction when
+        it is free (group commit: one BEGIN, one COMMIT), each committed with the others before its caller hears
+        back; one that fails is run again alone, and only its caller gets the error. Elsewhere, ``transaction()``.
+        """
+        if self.writer is None:
+            return await self.transaction(work)
+        if self._together is None or not self._together.serves(asyncio.get_running_loop()):
+            self._together = _Together(self._run_together(self.writer))
+        result: T = await self._together.submit(work)
+        return result
+
+    def _run_together(
+        self, writer: SQLiteWriter
+    ) -> Callable[[list[Callable[[AsyncSession], Awaitable[Any]]]], Awaitable[list[Outcome]]]:
+        async def run(works: list[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
+            async with self._queued():
+                return await writer.run_together(works)
+
+        return run
+
     @asynccontextmanager
     async def _queued(self) -> AsyncIterator[None]:
         if self._write_queue is None:
@@ -161,4 +232,53 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self.writer is not None:
+            await (self.writer.close() if self._own_writer else self.writer.release())
         await self.engine.dispose()
+
+
+class _Together:
+    """Small works submitted on the caller's loop, handed to ``run`` in groups: those that arrive while a group
+    runs form the next one."""
+
+    def __init__(self, run: Callable[[list[Callable[[AsyncSession], Awaitable[Any]]]], Awaitable[list[Outcome]]]):
+        self._run = run
+        self._loop = asyncio.get_running_loop()
+        self._waiting: list[tuple[Callable[[AsyncSession], Awaitable[Any]], asyncio.Future[Any]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    def serves(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Its futures and task belong to one event loop (a database used by two loops, as tests do, makes two)."""
+        return loop is self._loop
+
+    async def submit(self, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work, future))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain(), name="atelier-small-transactions")
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                try:
+                    outcomes = await self._run([work for work, _ in group])
+                except BaseException as error:  # the writer itself failed (or we are cancelled): tell them all
+                    for _, future in group:
+                        if future.done():
+                            continue
+                        if isinstance(error, Exception):
+                            future.set_exception(error)
+                        else:
+                            future.cancel()
+                    raise
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if future.done():  # its caller gave up waiting; the work ran all the same
+                        continue
+                    if outcome.error is not None:
+                        future.set_exception(outcome.error)
+                    else:
+                        future.set_result(outcome.value)
+        finally:
+            self._draining = None

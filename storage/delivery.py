@@ -7,12 +7,14 @@ the first final report (delivered or failed) wins.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import Integer, Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import Channel
-from storage.models import MessageStatus, OutboundMessage
+from storage.models import MessageStatus, OutboundMessage, Resident, utcnow
 from storage.residents import clear_sms_unreachable, mark_sms_unreachable, set_opt_out
 
 # How far along a message is. Cancelled and expired rows were never handed to a provider: no report moves them.
@@ -53,40 +55,62 @@ async def record_status(
     Either way the resident's pending messages on that channel are cancelled in the same transaction.
     A delivered SMS proves the number receives SMS: a mark left by an earlier "unreachable carrier" (30006 is
     also a carrier's passing refusal) is lifted, and ``reachable_again`` says so (their reminders were cancelled).
+
+    One statement (every message sent brings two or three reports): the row is found, moved forward and read
+    back by one ``UPDATE … RETURNING``, which also locks it on PostgreSQL; the resident is touched only when the
+    report says something about them.
     """
-    row = await _locked(session, OutboundMessage.provider_id == provider_id)
-    if row is None and outbox_id is not None:
-        row = await _locked(
-            session,
-            OutboundMessage.id == outbox_id,
-            OutboundMessage.provider_id.is_(None),
-            OutboundMessage.inbound_id.is_not(None),  # only a reply to an inbound message is named this way
-        )
-        if row is not None:
-            row.provider_id = provider_id
+    params = {"pid": provider_id, "oid": outbox_id, "status": status, "rank": _RANK[status], "now": utcnow()}
+    params["error"] = (error_code or "failed") if status is MessageStatus.failed else None
+    # Core on the transaction's connection, below the ORM session (the statement leaves no loaded object stale:
+    # nothing in this session holds the row).
+    row = await session.run_sync(lambda sync: sync.connection().execute(_report_statement(), params).one_or_none())
     if row is None:
         return None
-    current = _RANK.get(row.status)
-    if current is not None and _RANK[status] > current:
-        if row.status is MessageStatus.sending and row.sent_at is None:  # a TwiML reply: its first report
-            row.sent_at, row.lease_until = row.claimed_at, None
-        row.status = status
-        if status is MessageStatus.failed:
-            row.error = error_code or "failed"
-    if row.resident_id is not None:
+    resident_id: int | None = row[0]
+    channel: str = row[1]
+    marked: bool | None = row[2]
+    if resident_id is not None:
         # set_opt_out / mark_sms_unreachable also cancel the resident's pending messages on that channel
-        if opted_out and row.channel in set(Channel):
-            await set_opt_out(session=session, resident_id=row.resident_id, channel=row.channel, opted_out=True)
-        elif unreachable and row.channel == Channel.sms:
-            await mark_sms_unreachable(session=session, resident_id=row.resident_id)
-        elif status is MessageStatus.delivered and row.channel == Channel.sms:
-            reachable = await clear_sms_unreachable(session=session, resident_id=row.resident_id)
-            return Recorded(row.resident_id, reachable_again=reachable)
-    return Recorded(row.resident_id)
+        if opted_out and channel in set(Channel):
+            await set_opt_out(session=session, resident_id=resident_id, channel=channel, opted_out=True)
+        elif unreachable and channel == Channel.sms:
+            await mark_sms_unreachable(session=session, resident_id=resident_id)
+        elif status is MessageStatus.delivered and channel == Channel.sms and marked:
+            reachable = await clear_sms_unreachable(session=session, resident_id=resident_id)
+            return Recorded(resident_id, reachable_again=reachable)
+    return Recorded(resident_id)
 
 
-async def _locked(session: AsyncSession, *conditions: ColumnElement[bool]) -> OutboundMessage | None:
-    query = select(OutboundMessage).where(*conditions).limit(1)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()  # SQLite: the caller's BEGIN IMMEDIATE already serialises writers
-    return (await session.execute(query)).scalars().first()
+@cache
+def _report_statement() -> Any:
+    """``UPDATE outbound_messages … RETURNING``, built once. The row: the one with this provider id, else the reply
+    named by ``oid`` that has no provider id yet (and gets this one). Its status only moves forward (``_RANK``);
+    every SET reads the row as it was before the statement."""
+    table = cast(Table, OutboundMessage.__table__)
+    c = table.c
+    # Typed parameters: PostgreSQL must know each one's type where the statement alone does not say it.
+    pid, oid = bindparam("pid", type_=c.provider_id.type), bindparam("oid", type_=c.id.type)
+    error, now = bindparam("error", type_=c.error.type), bindparam("now", type_=c.updated_at.type)
+    by_provider = select(c.id).where(c.provider_id == pid).limit(1).scalar_subquery()
+    by_outbox = select(c.id).where(c.id == oid, c.provider_id.is_(None), c.inbound_id.is_not(None)).scalar_subquery()
+    rank = case(*((c.status == value, number) for value, number in _RANK.items()), else_=None)
+    moves = rank < bindparam("rank", type_=Integer)
+    first_report = and_(moves, c.status == MessageStatus.sending, c.sent_at.is_(None))  # a TwiML reply's first
+    marked = select(Resident.sms_unreachable).where(Resident.id == c.resident_id).scalar_subquery()
+    return (
+        update(table)
+        .where(
+            c.id == func.coalesce(by_provider, by_outbox),
+            or_(c.provider_id.is_(None), c.provider_id == pid),  # or named meanwhile by this very report
+        )
+        .values(
+            provider_id=pid,
+            status=case((moves, bindparam("status", type_=c.status.type)), else_=c.status),
+            sent_at=case((first_report, c.claimed_at), else_=c.sent_at),
+            lease_until=case((first_report, None), else_=c.lease_until),
+            error=case((and_(moves, error.is_not(None)), error), else_=c.error),
+            updated_at=case((or_(moves, c.provider_id.is_(None)), now), else_=c.updated_at),
+        )
+        .returning(c.resident_id, c.channel, marked)
+    )

@@ -389,6 +389,17 @@ class InstanceSecret(Base):
     value: Mapped[str] = mapped_column(String(200))
 
 
+class WorldVersion(Base):
+    """One row whose number every change of a workshop, a venue or a seat moves on, in the same transaction
+    (database triggers, ``storage/world.py``): processes that keep the workshops open for sign-up in memory read
+    it to know whether what they keep is still current."""
+
+    __tablename__ = "world_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class SendPace(Base):
     """The next free sending slot of each channel, shared by every process on the database.
 

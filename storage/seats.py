@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Enrolment, EnrolmentStatus, Workshop, WorkshopStatus
@@ -41,9 +42,41 @@ class CancelOutcome:
     promoted: Enrolment | None  # the first person waiting, now seated
 
 
+# The statements of a seating are built once (they run for every sign-up); the values are bound at execution.
+
+
+@cache
+def _lock_statement() -> Select[Workshop]:
+    return select(Workshop).where(Workshop.id == bindparam("workshop_id")).with_for_update(of=Workshop)
+
+
+@cache
+def _count_statement() -> Select[int]:
+    return (
+        select(func.count())
+        .select_from(Enrolment)
+        .where(Enrolment.workshop_id == bindparam("workshop_id"), Enrolment.status == EnrolmentStatus.seated)
+    )
+
+
+@cache
+def _last_position_statement() -> Select[int | None]:
+    return select(func.max(Enrolment.position)).where(
+        Enrolment.workshop_id == bindparam("workshop_id"), Enrolment.status == EnrolmentStatus.waiting
+    )
+
+
+@cache
+def _existing_statement() -> Select[Enrolment]:
+    return select(Enrolment).where(
+        Enrolment.resident_id.in_(bindparam("resident_ids", expanding=True)),
+        Enrolment.workshop_id == bindparam("workshop_id"),
+    )
+
+
 async def lock_workshop(*, session: AsyncSession, workshop_id: int) -> Workshop | None:
     """Load the workshop, locking its row on PostgreSQL (SQLite already holds the write lock)."""
-    result = await session.execute(select(Workshop).where(Workshop.id == workshop_id).with_for_update(of=Workshop))
+    result = await session.execute(_lock_statement(), {"workshop_id": workshop_id})
     return result.unique().scalar_one_or_none()
 
 
@@ -67,20 +100,12 @@ async def _joinable(*, session: AsyncSession, workshop_id: int, now: datetime) -
 
 
 async def count_seated(*, session: AsyncSession, workshop_id: int) -> int:
-    result = await session.execute(
-        select(func.count())
-        .select_from(Enrolment)
-        .where(Enrolment.workshop_id == workshop_id, Enrolment.status == EnrolmentStatus.seated)
-    )
+    result = await session.execute(_count_statement(), {"workshop_id": workshop_id})
     return int(result.scalar_one())
 
 
 async def _last_position(*, session: AsyncSession, workshop_id: int) -> int:
-    result = await session.execute(
-        select(func.max(Enrolment.position)).where(
-            Enrolment.workshop_id == workshop_id, Enrolment.status == EnrolmentStatus.waiting
-        )
-    )
+    result = await session.execute(_last_position_statement(), {"workshop_id": workshop_id})
     return int(result.scalar_one() or 0)
 
 
@@ -123,14 +148,9 @@ async def seat_together(
     ``allow_waiting``). Someone already seated or waiting there stays as they are. Raises SeatError when the
     workshop cannot be joined at all."""
     workshop = await _joinable(session=session, workshop_id=workshop_id, now=now)
-    existing = {
-        e.resident_id: e
-        for e in (
-            await session.execute(
-                select(Enrolment).where(Enrolment.resident_id.in_(resident_ids), Enrolment.workshop_id == workshop_id)
-            )
-        ).scalars()
-    }
+    ids = {"resident_ids": list(resident_ids), "workshop_id": workshop_id}
+    found = await session.execute(_existing_statement(), ids)
+    existing = {e.resident_id: e for e in found.scalars()}
     newcomers = [r for r in resident_ids if r not in existing or existing[r].status not in ACTIVE]
     free = workshop.capacity - await count_seated(session=session, workshop_id=workshop_id)
     seated = len(newcomers) <= free

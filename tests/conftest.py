@@ -44,9 +44,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import DEFAULT_TERRITORY, Settings, load_settings
 from bot.service.places import sync_territory
 from bot.territory import Territory, load_territory
-from storage.database import Database, create_engine
+from storage.database import Database, create_engine, sqlite_writer
 from storage.migrate import upgrade
 from storage.models import Base
+from storage.sqlite_writer import SQLiteWriter
 from tests.helpers import pgserver
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -183,16 +184,31 @@ def engines() -> dict[str, AsyncEngine]:
     return {}
 
 
+@pytest.fixture(scope="session")
+def writers() -> Iterator[dict[str, SQLiteWriter | None]]:
+    """SQLite's writer thread (``Database.transaction``) per database URL for the whole run, like ``engines``."""
+    made: dict[str, SQLiteWriter | None] = {}
+    yield made
+    for writer in made.values():
+        if writer is not None:
+            writer.stop()
+
+
 @pytest.fixture
-async def db(db_url: str, engines: dict[str, AsyncEngine]) -> AsyncIterator[Database]:
+async def db(
+    db_url: str, engines: dict[str, AsyncEngine], writers: dict[str, SQLiteWriter | None]
+) -> AsyncIterator[Database]:
     engine = engines.get(db_url)
     if engine is None:
         engine = engines[db_url] = create_engine(db_url)
-    database = Database(engine)
+    if db_url not in writers:
+        writers[db_url] = sqlite_writer(engine)
+    database = Database(engine, writer=writers[db_url])
     try:
         yield database
     finally:
-        await engine.dispose()  # its connections belong to this test's event loop; the compiled SQL stays
+        # Its connections belong to this test's event loop and database file; the compiled SQL stays.
+        await database.dispose()
 
 
 @pytest.fixture

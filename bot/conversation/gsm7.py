@@ -119,7 +119,7 @@ _EDGE_SPACES = re.compile(r" +(?=\n|$)|(?<![^\n]) +")
 
 def is_gsm7(text: str) -> bool:
     """True when every character is in the GSM 03.38 default alphabet or its extension table."""
-    return all(ch in GSM7 for ch in text)
+    return GSM7.issuperset(text)
 
 
 def encoding(text: str) -> Encoding:
@@ -158,6 +158,8 @@ def count_segments(text: str) -> int:
     single / 153 per part; UCS-2 70 code units single / 67 per part (an emoji outside the BMP is two units).
     """
     if is_gsm7(text):
+        if len(text) + sum(map(text.count, GSM7_EXTENSION)) <= GSM_SINGLE:  # most messages: one, counted at once
+            return 1
         return _parts([2 if ch in GSM7_EXTENSION else 1 for ch in text], GSM_SINGLE, GSM_PART)
     return _parts([_utf16_units(ch) for ch in text], UCS2_SINGLE, UCS2_PART)
 
@@ -211,23 +213,37 @@ def to_gsm7(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     if is_gsm7(text):
         return text
-    out: list[str] = []
-    dropped = False
-    for ch in text:
-        if ch in GSM7:
-            out.append(ch)
-        elif ch in _TRANSLITERATION:
-            out.append(_TRANSLITERATION[ch])
-            dropped = dropped or not _TRANSLITERATION[ch]
-        else:
-            replacement, was_dropped = _fallback(ch)
-            out.append(replacement)
-            dropped = dropped or was_dropped
-    result = "".join(out)
-    if dropped:
+    result = text.translate(_FORMS)  # each character's form, worked out once per character (``_Forms``)
+    if not _FORMS.dropped.isdisjoint(text):
         # "Merci 👍 à bientôt" -> "Merci à bientot", not "Merci  à bientot".
         result = _EDGE_SPACES.sub("", _SPACES_AFTER_DROP.sub(" ", result))
     return result
+
+
+class _Forms(dict[int, str]):
+    """Code point → its GSM-7 form, for ``str.translate``: filled the first time a character is met (a message is
+    made GSM-7 many times over while the dialogue looks for the wording that fits one SMS). ``dropped``: the
+    characters whose form is nothing (an emoji), after which spaces are tidied."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped: set[str] = set()
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        if ch in GSM7:
+            form = ch
+        elif ch in _TRANSLITERATION:
+            form = _TRANSLITERATION[ch]
+        else:
+            form, _ = _fallback(ch)
+        if not form:
+            self.dropped.add(ch)
+        self[code] = form
+        return form
+
+
+_FORMS = _Forms()
 
 
 _NEWLINES = re.compile(r"\r\n?")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
+from functools import lru_cache
 
 from babel.dates import format_date
 
@@ -28,9 +29,25 @@ def venue_label(venue: str, commune: str) -> str:
     return f"{venue} ({commune})"
 
 
+@lru_cache(maxsize=4096)  # venues and communes: a few hundred names, folded for every workshop offered
 def _folded(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold().replace("-", " "))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _weekday(local: datetime) -> str:
+    """lundi, mardi… of a local time."""
+    return _date_word(local.date(), "EEEE")
+
+
+def _month(local: datetime) -> str:
+    """janvier, février… of a local time."""
+    return _date_word(local.date(), "MMMM")
+
+
+@lru_cache(maxsize=1024)  # the days of the workshops offered: the same few, written many times over
+def _date_word(day: date, pattern: str) -> str:
+    return str(format_date(day, pattern, locale=LOCALE))
 
 
 def clock_fr(moment: datetime) -> str:
@@ -42,7 +59,7 @@ def day_fr(start: datetime, tz: tzinfo) -> str:
     """mardi 14 avril; mardi 1er décembre (the first of the month is said "premier")."""
     local = start.astimezone(tz)
     day = "1er" if local.day == 1 else str(local.day)
-    return f"{format_date(local, 'EEEE', locale=LOCALE)} {day} {format_date(local, 'MMMM', locale=LOCALE)}"
+    return f"{_weekday(local)} {day} {_month(local)}"
 
 
 def when_fr(start: datetime, tz: tzinfo) -> str:
@@ -207,9 +224,9 @@ def workshop_line(start: datetime, tz: tzinfo, commune: str, subject: str = "", 
     """One workshop of a list, from the plainest (style 0: "mardi 14 avril à 14 h, Saint-Victor : Impôts") to the
     most compact (style 4: "mar. 14/4 14h St-Victor : Impôts"); from style 5 on the subject is left out."""
     local = start.astimezone(tz)
-    weekday = format_date(local, "EEEE", locale=LOCALE)
+    weekday = _weekday(local)
     day = "1er" if local.day == 1 else str(local.day)
-    month = format_date(local, "MMMM", locale=LOCALE)
+    month = _month(local)
     about = f" : {subject}" if subject and style < 5 else ""
     shape = style % 5 if style < 10 else 4
     if shape == 0:
@@ -944,7 +961,7 @@ def day_spoken(start: datetime, tz: tzinfo) -> str:
     """lundi 7 décembre; mardi premier décembre."""
     local = start.astimezone(tz)
     day = "premier" if local.day == 1 else str(local.day)
-    return f"{format_date(local, 'EEEE', locale=LOCALE)} {day} {format_date(local, 'MMMM', locale=LOCALE)}"
+    return f"{_weekday(local)} {day} {_month(local)}"
 
 
 def when_spoken(start: datetime, tz: tzinfo) -> str:

@@ -240,9 +240,8 @@ def routes(ctx: Context) -> list[Route]:
 
 async def _record(ctx: Context, update: dict[str, Any]) -> bool:
     for delay in (*ctx.settings.status_lookup_delays, None):
-        async with ctx.db.write() as session:
-            if await record_report(session=session, ctx=ctx, report=update, now=ctx.now()):
-                return True
+        if await record_report(ctx=ctx, report=update, now=ctx.now()):
+            return True
         if delay is not None:
             await asyncio.sleep(delay)
     return False

@@ -135,6 +135,7 @@ class Dispatcher:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._loop = _running_loop()  # the loop the dispatcher runs on (None until then, outside one)
         self._channels: dict[str, _ChannelState] = {}
         self._lateness: dict[int, int] = {}  # message id → times given back for being late for its slot
         self._capacity = concurrency * 8  # claimed and not yet settled, at most (big claims cost less)
@@ -145,8 +146,13 @@ class Dispatcher:
     # --- public -----------------------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """New messages were queued: claim now rather than at the next interval."""
-        self._wake.set()
+        """New messages were queued: claim now rather than at the next interval. Callable from any thread (an
+        SQLite transaction runs on a writer thread of its own, ``Database.transaction``)."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or _running_loop() is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def tick(self) -> TickResult:
         result = TickResult()
@@ -161,6 +167,7 @@ class Dispatcher:
         return result
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
         interval = self.ctx.settings.dispatch_interval
         flusher = asyncio.create_task(self._flush_loop(stop))
         try:
@@ -564,3 +571,10 @@ class Dispatcher:
         self._recorder.add(
             Outcome(message.id, MessageStatus.pending, claim=item.claim, due_at=retry, error=error, attempted=True)
         )
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # not called from a coroutine
+        return None

@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import unicodedata
 import uuid
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import Inbound, Reply
-from bot.context import Context
+from bot.context import Context, KeptWorkshops
 from bot.conversation import dialogue
 from bot.conversation import texts as say
 from bot.conversation.turns import (
@@ -45,15 +47,31 @@ from bot.conversation.understanding.names import first_name_of
 from bot.service.callbacks import request_callback
 from bot.service.enrolments import SeatError, cancel, enrol_together, move
 from bot.service.erasure import erase
-from bot.service.limits import NOTICE_MARKER, Gate, admit, shared_phone_served
+from bot.service.limits import (
+    NOTICE_MARKER,
+    Gate,
+    admission_of,
+    counted_within,
+    lock_name,
+    refused,
+    shared_phone_served,
+)
 from bot.service.reminders import plan_reminders, venue_of, will_remind
-from storage.catalogue import OpenWorkshop, active_bookings, find_resident, open_workshops
-from storage.conversations import forget_conversation, load_conversation, save_conversation
+from storage.catalogue import (
+    HouseholdBooking,
+    OpenWorkshop,
+    active_bookings,
+    find_resident,
+    household_bookings,
+    open_workshops,
+)
+from storage.conversations import save_conversation
 from storage.enums import Channel
 from storage.inbound import record_inbound
-from storage.models import Conversation, Enrolment, InboundMessage, MessageKind, MessageStatus, Resident, Workshop
-from storage.outbox.queueing import NewMessage, enqueue, last_asked_enrolment, replies_for_inbound
+from storage.models import Conversation, Enrolment, MessageKind, MessageStatus, Resident, Workshop
+from storage.outbox.queueing import Asked, NewMessage, last_asked_enrolment, replies_for_inbound
 from storage.residents import companions_of, set_opt_out
+from storage.turns import Closing, Opened, Person, Stored, close_turn, open_turn
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +84,7 @@ class Handled:
     replies: tuple[Reply, ...]
     duplicate: bool  # the same provider id was seen before: these are the replies given the first time
     reply_ids: tuple[int, ...] = ()  # their outbox rows, in the same order (a channel may ask for reports on them)
+    erased: bool = False  # this message erased its resident (OUBLIER, then OUI)
 
 
 def clean_text(text: str) -> str:
@@ -84,55 +103,131 @@ async def handle_inbound(
     text = clean_text(inbound.text)
     provider_id = inbound.provider_id or f"local-{uuid.uuid4()}"
     inbound = shared_phone_served(ctx, inbound)
-    async with ctx.db.write() as session:
-        record, new = await record_inbound(
-            session=session, channel=inbound.channel, provider_id=provider_id, body=text, now=now
+
+    async def turn(session: AsyncSession) -> Handled:
+        return await _turn(
+            session=session,
+            ctx=ctx,
+            inbound=inbound,
+            text=text,
+            provider_id=provider_id,
+            now=now,
+            inline=inline,
+            confirm_within=confirm_within,
         )
-        if not new:
-            previous = await replies_for_inbound(session=session, inbound_id=record.id)
-            # The same id from another number is not a retry: never show anyone the replies meant for someone else
-            # ("" is the address of a reply to someone since erased, and holds nothing personal).
-            previous = [m for m in previous if m.to_address in (inbound.address, "")]
-            replayed = tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous)
-            return Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous))
-        admission = await admit(session=session, ctx=ctx, inbound=inbound, now=now)
-        conversed = Conversed(replies=(), resident_id=None)
-        # Over the limit, STOP is still heard (not answered); a number we do not serve starts nothing at all.
-        if admission.gate is Gate.answer or (admission.limited and detect_keyword(text) == Keyword.STOP):
-            conversed = await _converse(session=session, ctx=ctx, inbound=inbound, record=record, text=text, now=now)
-        replies, marker = conversed.replies, ""
-        if admission.gate is not Gate.answer:
-            replies, marker = ((Reply(admission.reply),) if admission.reply else ()), NOTICE_MARKER
-        erased = conversed.erased_id is not None
-        confirm = inline and confirm_within is not None and not erased  # an erased number is never looked up
-        reply_ids = []
-        for index, reply in enumerate(replies):
-            queued = await enqueue(
-                session=session,
-                message=NewMessage(
-                    channel=inbound.channel,
-                    to_address="" if erased and inline else inbound.address,  # erased: keep no trace of the number
-                    body=reply.text,
-                    choices=reply.choices,
-                    ask_contact=reply.ask_contact,
-                    kind=MessageKind.reply,
-                    due_at=now,
-                    idempotency_key=f"reply:{record.id}:{index}{marker}",
-                    resident_id=conversed.resident_id,
-                    about_resident_id=conversed.erased_id,  # a goodbye queued for Telegram: blanked once sent
-                    inbound_id=record.id,
-                    status=MessageStatus.sent if inline else MessageStatus.pending,
-                    sent_at=now if inline and not confirm else None,
-                    unconfirmed_until=now + confirm_within if confirm and confirm_within is not None else None,
-                ),
-            )
-            if queued is not None:  # always, for a new inbound message: its reply keys are its own
-                reply_ids.append(queued)
-    if erased:
+
+    # One transaction, in one hop on SQLite (Database.transaction): the turn touches nothing but the database.
+    handled = await ctx.db.transaction(turn)
+    if handled.erased:
         await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
-    if not inline and replies:
+    if not inline and handled.replies and not handled.duplicate:
         ctx.wake_dispatcher()
-    return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids))
+    return handled
+
+
+async def _turn(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    inbound: Inbound,
+    text: str,
+    provider_id: str,
+    now: datetime,
+    inline: bool,
+    confirm_within: timedelta | None,
+) -> Handled:
+    """The message's transaction: its statements in two blocks on the transaction's connection
+    (``storage/turns.py``), the dialogue and the rarer effects in between."""
+    not_served = refused(ctx, inbound)  # read once: phone numbers are slow to parse
+    opened = await _open(
+        session=session, ctx=ctx, inbound=inbound, text=text, provider_id=provider_id, now=now, not_served=not_served
+    )
+    if not opened.new:
+        previous = await replies_for_inbound(session=session, inbound_id=opened.inbound_id)
+        # The same id from another number is not a retry: never show anyone the replies meant for someone else
+        # ("" is the address of a reply to someone since erased, and holds nothing personal).
+        previous = [m for m in previous if m.to_address in (inbound.address, "")]
+        replayed = tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous)
+        return Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous))
+    admission = admission_of(ctx, opened.replies, refused=not_served)
+    conversed = Conversed(replies=(), resident_id=None)
+    # Over the limit, STOP is still heard (not answered); a number we do not serve starts nothing at all.
+    if admission.gate is Gate.answer or (admission.limited and detect_keyword(text) == Keyword.STOP):
+        conversed = await _converse(session=session, ctx=ctx, inbound=inbound, opened=opened, text=text, now=now)
+    replies, marker = conversed.replies, ""
+    if admission.gate is not Gate.answer:
+        replies, marker = ((Reply(admission.reply),) if admission.reply else ()), NOTICE_MARKER
+    erased = conversed.erased_id is not None
+    confirm = inline and confirm_within is not None and not erased  # an erased number is never looked up
+    messages = tuple(
+        NewMessage(
+            channel=inbound.channel,
+            to_address="" if erased and inline else inbound.address,  # erased: keep no trace of the number
+            body=reply.text,
+            choices=reply.choices,
+            ask_contact=reply.ask_contact,
+            kind=MessageKind.reply,
+            due_at=now,
+            idempotency_key=f"reply:{opened.inbound_id}:{index}{marker}",
+            resident_id=conversed.resident_id,
+            about_resident_id=conversed.erased_id,  # a goodbye queued for Telegram: blanked once sent
+            inbound_id=opened.inbound_id,
+            status=MessageStatus.sent if inline else MessageStatus.pending,
+            sent_at=now if inline and not confirm else None,
+            unconfirmed_until=now + confirm_within if confirm and confirm_within is not None else None,
+        )
+        for index, reply in enumerate(replies)
+    )
+    state = conversed.state
+    closing = Closing(
+        channel=inbound.channel,
+        address=inbound.address,
+        inbound_id=opened.inbound_id,
+        now=now,
+        conversed=conversed.spoke,
+        resident_id=conversed.resident_id,
+        step=state.step.value if state is not None else None,
+        data=state.data if state is not None else {},
+        erased=erased,
+        replies=messages,
+    )
+    reply_ids = await session.run_sync(lambda sync: close_turn(sync.connection(), closing))
+    return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids), erased=erased)
+
+
+async def _open(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    inbound: Inbound,
+    text: str,
+    provider_id: str,
+    now: datetime,
+    not_served: bool,
+) -> Opened:
+    """``storage.turns.open_turn`` for this message: the workshops kept from an earlier turn are read again only
+    when the world's version moved."""
+    kept = ctx.kept_workshops
+    usable = kept.read_for is not None and kept.read_for <= now  # read for an earlier moment (a clock set back)
+    telegram = inbound.channel == Channel.telegram
+    return await session.run_sync(
+        lambda sync: open_turn(
+            sync.connection(),
+            channel=inbound.channel,
+            address=inbound.address,
+            provider_id=provider_id,
+            body=text,
+            now=now,
+            phone=None if telegram else inbound.address,
+            telegram_chat_id=_int(inbound.address) if telegram else None,
+            lock_key=lock_name(inbound),
+            replies_since=now - counted_within(ctx, refused=not_served),
+            marker=NOTICE_MARKER,
+            asked_since=now - ASKED_WITHIN,
+            kept_version=kept.version if usable else None,
+            workshops_after=now + ctx.settings.signup_cutoff,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -140,39 +235,38 @@ class Conversed:
     replies: tuple[Reply, ...]
     resident_id: int | None  # the resident the replies go to (None: not known yet, or erased just now)
     erased_id: int | None = None  # the resident this message erased (OUBLIER, then OUI)
+    state: State | None = None  # where the conversation now is (None: forgotten)
+    spoke: bool = False  # the dialogue ran (else the conversation and the resident are left as they were)
 
 
 async def _converse(
-    *, session: AsyncSession, ctx: Context, inbound: Inbound, record: InboundMessage, text: str, now: datetime
+    *, session: AsyncSession, ctx: Context, inbound: Inbound, opened: Opened, text: str, now: datetime
 ) -> Conversed:
-    """One turn of the dialogue: what it needs loaded, its effects applied, the conversation stored."""
-    resident = await _find_resident(session=session, inbound=inbound)
-    conversation = await load_conversation(session=session, channel=inbound.channel, address=inbound.address)
-    state = _state_of(conversation)
-    if inbound.shared_phone and resident is not None and resident.name and resident.level:
+    """One turn of the dialogue, from what ``_open`` read: its effects applied (through the ORM, on the resident
+    loaded only then); where the conversation now is."""
+    person, bookings, asked = opened.person, opened.bookings, opened.asked
+    resident: Resident | None = None  # the ORM object, for effects
+    if inbound.channel == Channel.telegram and inbound.shared_phone:
+        known = await session.get(Resident, person.id) if person is not None else None
+        resident = await _link_phone(
+            session=session, resident=known, chat_id=_int(inbound.address), phone=inbound.shared_phone
+        )
+        if resident is not known:  # another resident: their own bookings and question
+            person = None if resident is None else _person_of(resident)
+            bookings, asked = await _bookings_of(session=session, person=person, now=now)
+    state = _state_of(opened.conversation)
+    if inbound.shared_phone and person is not None and person.name and person.level:
         state = None  # recognised by their number: no need to finish a sign-up they already did
-    world = await build_world(session=session, ctx=ctx, now=now)
-    view = await resident_view(session=session, resident=resident, channel=inbound.channel, now=now)
+    world = await _world_of(session=session, ctx=ctx, now=now, opened=opened)
+    view = resident_view(person=person, channel=inbound.channel, bookings=bookings, asked=asked)
     turn = dialogue.respond(state=state, text=text, resident=view, world=world)
+    if turn.effects and resident is None and person is not None:
+        resident = await session.get(Resident, person.id)
     applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
-    resident = applied.resident
-    if resident is not None and resident.erased:
-        record.body = None  # what an erased resident wrote is personal data too
-        await forget_conversation(session=session, channel=inbound.channel, address=inbound.address)
-        return Conversed(applied.turn.replies, resident_id=None, erased_id=resident.id)
-    if resident is not None:
-        record.resident_id = resident.id
-        resident.last_activity_at, resident.preferred_channel = now, inbound.channel
-    await keep_state(
-        session=session,
-        existing=conversation,
-        channel=inbound.channel,
-        address=inbound.address,
-        resident_id=resident.id if resident is not None else None,
-        state=applied.turn.state,
-        now=now,
-    )
-    return Conversed(applied.turn.replies, resident_id=resident.id if resident is not None else None)
+    resident_id = applied.resident.id if applied.resident is not None else (person.id if person else None)
+    if applied.resident is not None and applied.resident.erased:
+        return Conversed(applied.turn.replies, resident_id=None, erased_id=applied.resident.id, spoke=True)
+    return Conversed(applied.turn.replies, resident_id=resident_id, state=applied.turn.state, spoke=True)
 
 
 async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, body: str) -> bool:
@@ -189,7 +283,7 @@ async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, bo
 # --- The conversation's state ---------------------------------------------------------------------------------
 
 
-def _state_of(conversation: Conversation | None) -> State | None:
+def _state_of(conversation: Stored | None) -> State | None:
     if conversation is None or conversation.step not in {step.value for step in Step}:
         return None  # no conversation, or one stored by an older version with a step that no longer exists
     return State(Step(conversation.step), dict(conversation.data or {}), conversation.updated_at)
@@ -258,61 +352,102 @@ def _open_option(row: OpenWorkshop) -> WorkshopOption:
 
 
 async def build_world(*, session: AsyncSession, ctx: Context, now: datetime) -> World:
+    """What the dialogue knows of the territory and of the workshops open for sign-up, with their free seats, read
+    now (a transaction that may have changed them already: nothing kept is used)."""
     rows = await open_workshops(session=session, starting_after=now + ctx.settings.signup_cutoff)
+    return _world(ctx, now, tuple(_open_option(row) for row in rows))
+
+
+async def _world_of(*, session: AsyncSession, ctx: Context, now: datetime, opened: Opened) -> World:
+    """The world of a message: the workshops ``_open`` read, then kept for the next messages with the world's
+    version read before anything changed; or those kept already, still those of that version."""
+    if opened.workshops is not None:
+        workshops = tuple(_open_option(row) for row in opened.workshops)
+        if opened.version is not None:
+            ctx.kept_workshops = KeptWorkshops(opened.version, now, workshops)
+        return _world(ctx, now, workshops)
+    kept = _kept(ctx, now, opened.version)
+    if kept is None:  # kept by another message meanwhile (PostgreSQL runs them side by side): read them
+        return await build_world(session=session, ctx=ctx, now=now)
+    return _world(ctx, now, kept)
+
+
+def _world(ctx: Context, now: datetime, workshops: tuple[WorkshopOption, ...]) -> World:
     return World(
         now=now,
         tz=ctx.tz,
         territory=ctx.territory,
         communes=ctx.commune_index,
-        workshops=tuple(_open_option(row) for row in rows),
+        workshops=workshops,
         served_countries=ctx.settings.served_countries,
         france=ctx.france_index,
     )
 
 
-async def resident_view(
-    *, session: AsyncSession, resident: Resident | None, channel: str, now: datetime
+def _kept(ctx: Context, now: datetime, version: int | None) -> tuple[WorkshopOption, ...] | None:
+    """The kept workshops still open for sign-up at ``now``, when they are those of ``version``; else None."""
+    kept = ctx.kept_workshops
+    if version is None or kept.version != version or kept.read_for is None or now < kept.read_for:
+        return None
+    workshops = kept.workshops
+    after = now + ctx.settings.signup_cutoff
+    if workshops and workshops[0].starts_at <= after:  # some start too soon now: they are no longer offered
+        first = bisect_right([w.starts_at for w in workshops], after)
+        workshops = workshops[first:]
+    return workshops
+
+
+def resident_view(
+    *, person: Person | None, channel: str, bookings: Sequence[HouseholdBooking], asked: Asked | None
 ) -> ResidentView:
-    if resident is None:
+    """What the dialogue knows of the resident: their profile, their bookings and those of the people on their
+    phone (named), and what the latest reminder or notice asked when they have a seat."""
+    if person is None:
         return ResidentView(has_phone=channel == Channel.sms, contact_offered=channel != Channel.telegram)
-    bookings = []
-    for enrolment in await active_bookings(session=session, resident_id=resident.id, now=now):
-        option = _option(enrolment.workshop, 0)
-        bookings.append(Booking(enrolment.id, option, enrolment.position, enrolment.confirmed))
-    for companion in await companions_of(session=session, resident_id=resident.id):
-        who = first_name_of(companion.name or "") or "?"
-        for enrolment in await active_bookings(session=session, resident_id=companion.id, now=now):
-            option = _option(enrolment.workshop, 0)
-            bookings.append(Booking(enrolment.id, option, enrolment.position, enrolment.confirmed, who=who))
-    bookings.sort(key=lambda b: (b.workshop.starts_at, b.who is not None))
-    opted_out = resident.opted_out_telegram if channel == Channel.telegram else resident.opted_out_sms
-    asked = None
-    if any(booking.waiting_position is None for booking in bookings):
-        asked = await last_asked_enrolment(session=session, resident_id=resident.id, since=now - ASKED_WITHIN)
+    shown = []
+    for booking in bookings:
+        who = None if booking.resident_id == person.id else (first_name_of(booking.resident_name or "") or "?")
+        shown.append(
+            Booking(booking.enrolment_id, _open_option(booking.workshop), booking.position, booking.confirmed, who=who)
+        )
+    shown.sort(key=lambda b: (b.workshop.starts_at, b.who is not None))
+    seated = any(booking.waiting_position is None for booking in shown)
     return ResidentView(
+        name=person.name,
+        commune_insee=person.commune_insee,
+        level=person.level,
+        interests=person.interests,
+        has_phone=bool(person.phone),
+        opted_out=person.opted_out_telegram if channel == Channel.telegram else person.opted_out_sms,
+        contact_offered=person.telegram_contact_offered or channel != Channel.telegram,
+        bookings=tuple(shown),
+        asked_about=asked.enrolment_id if asked and seated else None,
+        asked_at=asked.sent_at if asked and seated else None,
+    )
+
+
+def _person_of(resident: Resident) -> Person:
+    return Person(
+        id=resident.id,
+        phone=resident.phone,
         name=resident.name,
         commune_insee=resident.commune_insee,
         level=resident.level,
         interests=tuple(resident.interests or ()),
-        has_phone=bool(resident.phone),
-        opted_out=opted_out,
-        contact_offered=resident.telegram_contact_offered or channel != Channel.telegram,
-        bookings=tuple(bookings),
-        asked_about=asked.enrolment_id if asked else None,
-        asked_at=asked.sent_at if asked else None,
+        opted_out_sms=resident.opted_out_sms,
+        opted_out_telegram=resident.opted_out_telegram,
+        telegram_contact_offered=resident.telegram_contact_offered,
     )
 
 
-async def _find_resident(*, session: AsyncSession, inbound: Inbound) -> Resident | None:
-    if inbound.channel == Channel.telegram:
-        chat_id = _int(inbound.address)
-        resident = await find_resident(session=session, telegram_chat_id=chat_id)
-        if inbound.shared_phone:
-            resident = await _link_phone(
-                session=session, resident=resident, chat_id=chat_id, phone=inbound.shared_phone
-            )
-        return resident
-    return await find_resident(session=session, phone=inbound.address)
+async def _bookings_of(
+    *, session: AsyncSession, person: Person | None, now: datetime
+) -> tuple[tuple[HouseholdBooking, ...], Asked | None]:
+    if person is None:
+        return (), None
+    bookings = tuple(await household_bookings(session=session, resident_id=person.id, now=now))
+    asked = await last_asked_enrolment(session=session, resident_id=person.id, since=now - ASKED_WITHIN)
+    return bookings, asked
 
 
 async def _link_phone(

@@ -24,7 +24,7 @@ from bot.conversation import texts as say
 from bot.conversation.phones import unserved
 from storage.database import lock_key
 from storage.enums import Channel
-from storage.outbox.queueing import recent_replies
+from storage.outbox.queueing import RecentReplies, recent_replies
 
 REFUSAL_INTERVAL = timedelta(days=1)  # a number we do not serve hears from us at most this often
 NOTICE_MARKER = ":limit"  # the idempotency key of a reply that is the notice (or a refusal) ends with this
@@ -60,25 +60,43 @@ def shared_phone_served(ctx: Context, inbound: Inbound) -> Inbound:
 
 async def admit(*, session: AsyncSession, ctx: Context, inbound: Inbound, now: datetime) -> Admission:
     """Whether and how to answer this message (see the module's docstring)."""
-    await lock_key(session, f"address:{inbound.channel}:{inbound.address}")
-    if inbound.channel == Channel.sms and unserved(inbound.address, countries=ctx.settings.served_countries):
-        told = await recent_replies(
-            session=session,
-            channel=inbound.channel,
-            address=inbound.address,
-            since=now - REFUSAL_INTERVAL,
-            marker=NOTICE_MARKER,
-        )
-        return Admission(Gate.refuse, None if told.total else say.number_not_served(ctx.territory.contact.phone))
-    limit = ctx.settings.reply_limit
+    await lock_key(session, lock_name(inbound))
+    not_served = refused(ctx, inbound)
     recent = await recent_replies(
         session=session,
         channel=inbound.channel,
         address=inbound.address,
-        since=now - limit.window,
+        since=now - counted_within(ctx, refused=not_served),
         marker=NOTICE_MARKER,
     )
-    if recent.total < limit.count:
+    return admission_of(ctx, recent, refused=not_served)
+
+
+def lock_name(inbound: Inbound) -> str:
+    """The lock that makes messages from one address wait for each other (``storage.database.lock_key``)."""
+    return f"address:{inbound.channel}:{inbound.address}"
+
+
+def refused(ctx: Context, inbound: Inbound) -> bool:
+    """A number we do not serve: it gets the advisers' contact, at most once a day, and nothing else."""
+    return (
+        inbound.channel == Channel.sms
+        and unserved(inbound.address, countries=ctx.settings.served_countries) is not None
+    )
+
+
+def counted_within(ctx: Context, *, refused: bool) -> timedelta:
+    """How far back the replies to the address are counted: a day for a number we do not serve, the limit's
+    window otherwise."""
+    return REFUSAL_INTERVAL if refused else ctx.settings.reply_limit.window
+
+
+def admission_of(ctx: Context, recent: RecentReplies, *, refused: bool) -> Admission:
+    """The decision, from the replies to the address counted since ``counted_within`` (``NOTICE_MARKER`` marks
+    the notices and refusals among them)."""
+    if refused:
+        return Admission(Gate.refuse, None if recent.total else say.number_not_served(ctx.territory.contact.phone))
+    if recent.total < ctx.settings.reply_limit.count:
         return ANSWER
     if recent.marked:
         return Admission(Gate.silent)

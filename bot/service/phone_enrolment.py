@@ -123,6 +123,7 @@ async def enrol_by_phone(
     level: str | None = None,
     force: bool = False,
     owner_confirmed: bool = False,
+    preview: bool = False,
 ) -> PhoneEnrolment:
     """Seat (or put on the waiting list) someone who phoned an adviser, record that an adviser did it (``actor``,
     linked to the enrolment when a registered adviser) and that they consented by phone, and send them the
@@ -131,43 +132,58 @@ async def enrol_by_phone(
     A number already known under another name is refused with ``NumberOfSomeoneElseError`` (who it belongs to),
     unless ``owner_confirmed``: the adviser checked that it is that person they enrol. A number whose owner asked to
     be forgotten is refused unless ``force`` (the person called again themselves: the erasure mark is then lifted).
-    Raises ``TeamError`` with nothing changed.
+    Raises ``TeamError`` with nothing changed. ``preview``: the same operation in a transaction that is rolled back:
+    what confirming would do (a new person's number included: it is not kept), nothing written.
     """
     checked = _check_phone_enrolment(ctx, name=name, phone=phone, commune=commune, level=level)
     now = ctx.now()
     notes: list[str] = []
-    lifted = False  # an erasure mark lifted at the person's request
-    async with ctx.db.write() as session:
-        owner = await find_resident(session=session, phone=checked.phone)
-        if owner is not None and owner.name and plain(owner.name) != plain(checked.name) and not owner_confirmed:
-            raise NumberOfSomeoneElseError(owner_id=owner.id, owner_name=owner.name, phone=checked.phone)
-        workshop = await _open_workshop(session, workshop_id, now)
-        if await was_erased(session=session, settings=ctx.settings, identity=checked.phone):
-            if not force:
-                raise TeamError(
-                    "ce numéro appartenait à une personne qui a demandé l'effacement de ses données ; si c'est "
-                    "bien elle qui vous demande de l'inscrire, relancez avec --force"
-                )
-            digest = await identity_hash(session=session, settings=ctx.settings, identity=checked.phone)
-            await session.execute(delete(ErasedIdentity).where(ErasedIdentity.identity_hash == digest))
-            lifted = True
-            notes.append("numéro effacé autrefois : la personne redonne son accord, la marque d'effacement est levée")
-        resident, new_resident = await _resident(session=session, ctx=ctx, checked=checked, workshop=workshop)
-        if not new_resident and resident.name and plain(resident.name) != plain(checked.name):
-            notes.append(f"ce numéro est celui de « {resident.name} » (personne n°{resident.id}) : elle est inscrite")
-        if checked.level is not None and checked.level != workshop.level:
-            notes.append(
-                f"niveau indiqué « {say.LEVEL_NAMES[checked.level]} », atelier de niveau "
-                f"« {say.LEVEL_NAMES[workshop.level]} » : inscrit quand même"
-            )
-        lifted_note = " (marque d'effacement levée à sa demande)" if lifted else ""
-        result = await _seat_and_confirm(
-            session, ctx, resident=resident, workshop=workshop, new_resident=new_resident, actor=actor, now=now,
-            notes=notes, action="enrolled_by_phone", how=f"par téléphone à l'atelier n°{workshop_id}{lifted_note}",
+    async with write_or_preview(ctx, preview=preview) as session:
+        result = await _enrol_by_phone(
+            session, ctx, checked=checked, workshop_id=workshop_id, actor=actor, force=force,
+            owner_confirmed=owner_confirmed, now=now, notes=notes,
         )  # fmt: skip
+    if preview:
+        return result
     ctx.wake_dispatcher()
-    log.info("resident %s enrolled by phone in workshop %s (adviser %s)", resident.id, workshop_id, actor.adviser_id)
+    log.info(
+        "resident %s enrolled by phone in workshop %s (adviser %s)", result.resident_id, workshop_id, actor.adviser_id
+    )
     return result
+
+
+async def _enrol_by_phone(
+    session: AsyncSession, ctx: Context, *, checked: _Checked, workshop_id: int, actor: Actor, force: bool,
+    owner_confirmed: bool, now: datetime, notes: list[str],
+) -> PhoneEnrolment:  # fmt: skip
+    lifted = False  # an erasure mark lifted at the person's request
+    owner = await find_resident(session=session, phone=checked.phone)
+    if owner is not None and owner.name and plain(owner.name) != plain(checked.name) and not owner_confirmed:
+        raise NumberOfSomeoneElseError(owner_id=owner.id, owner_name=owner.name, phone=checked.phone)
+    workshop = await _open_workshop(session, workshop_id, now)
+    if await was_erased(session=session, settings=ctx.settings, identity=checked.phone):
+        if not force:
+            raise TeamError(
+                "ce numéro appartenait à une personne qui a demandé l'effacement de ses données ; si c'est "
+                "bien elle qui vous demande de l'inscrire, relancez avec --force"
+            )
+        digest = await identity_hash(session=session, settings=ctx.settings, identity=checked.phone)
+        await session.execute(delete(ErasedIdentity).where(ErasedIdentity.identity_hash == digest))
+        lifted = True
+        notes.append("numéro effacé autrefois : la personne redonne son accord, la marque d'effacement est levée")
+    resident, new_resident = await _resident(session=session, ctx=ctx, checked=checked, workshop=workshop)
+    if not new_resident and resident.name and plain(resident.name) != plain(checked.name):
+        notes.append(f"ce numéro est celui de « {resident.name} » (personne n°{resident.id}) : elle est inscrite")
+    if checked.level is not None and checked.level != workshop.level:
+        notes.append(
+            f"niveau indiqué « {say.LEVEL_NAMES[checked.level]} », atelier de niveau "
+            f"« {say.LEVEL_NAMES[workshop.level]} » : inscrit quand même"
+        )
+    lifted_note = " (marque d'effacement levée à sa demande)" if lifted else ""
+    return await _seat_and_confirm(
+        session, ctx, resident=resident, workshop=workshop, new_resident=new_resident, actor=actor, now=now,
+        notes=notes, action="enrolled_by_phone", how=f"par téléphone à l'atelier n°{workshop_id}{lifted_note}",
+    )  # fmt: skip
 
 
 async def enrol_resident(

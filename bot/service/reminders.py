@@ -189,17 +189,23 @@ async def replan_resident(*, session: AsyncSession, ctx: Context, resident_id: i
     return planned
 
 
-async def record_report(*, session: AsyncSession, ctx: Context, report: dict[str, Any], now: datetime) -> bool:
-    """A provider's delivery report (the keyword arguments of ``record_status``); False when no message has its
-    id. When it shows that a number marked as unable to receive SMS did receive one, the reminders that the mark
-    had cancelled are planned again."""
-    recorded = await record_status(session=session, **report)
-    if recorded is None:
-        return False
-    if recorded.reachable_again and recorded.resident_id is not None:
-        planned = await replan_resident(session=session, ctx=ctx, resident_id=recorded.resident_id, now=now)
-        log.info("SMS delivered to a number marked unreachable: mark lifted, %d reminder(s) planned again", planned)
-    return True
+async def record_report(*, ctx: Context, report: dict[str, Any], now: datetime) -> bool:
+    """A provider's delivery report (the keyword arguments of ``record_status``), in a small transaction of its own
+    (two or three come for every message sent: on SQLite those that arrive together are committed together);
+    False when no message has its id. When it shows that a
+    number marked as unable to receive SMS did receive one, the reminders that the mark had cancelled are planned
+    again."""
+
+    async def record(session: AsyncSession) -> bool:
+        recorded = await record_status(session=session, **report)
+        if recorded is None:
+            return False
+        if recorded.reachable_again and recorded.resident_id is not None:
+            planned = await replan_resident(session=session, ctx=ctx, resident_id=recorded.resident_id, now=now)
+            log.info("SMS delivered to a number marked unreachable: mark lifted, %d reminder(s) planned again", planned)
+        return True
+
+    return await ctx.db.small_transaction(record)
 
 
 async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int | None:

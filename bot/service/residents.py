@@ -150,14 +150,28 @@ def _digits(text: str) -> str:
 
 def _national_digits(phone: str | None) -> str:
     """``+33612345678`` → ``0612345678``: the digits an adviser types."""
-    return _digits(national(phone)) if phone else ""
+    if not phone:
+        return ""
+    if phone.startswith("+33") and phone[3:].isdigit():  # France, without parsing (a search reads every number)
+        return "0" + phone[3:]
+    return _digits(national(phone))
 
 
-def _matches(resident: Resident, words: list[str], digits: str) -> bool:
+@dataclass(frozen=True)
+class _Findable:
+    """What a search compares: a few columns, not the whole person (a search reads everyone)."""
+
+    id: int
+    name: str | None
+    phone: str | None
+    telegram_chat_id: int | None
+
+
+def _matches(person: _Findable, words: list[str], digits: str) -> bool:
     if digits:
-        stored = (_national_digits(resident.phone), _digits(resident.phone or ""), str(resident.telegram_chat_id or ""))
+        stored = (_national_digits(person.phone), _digits(person.phone or ""), str(person.telegram_chat_id or ""))
         return any(digits in value for value in stored if value)
-    names = plain(resident.name or "").split()
+    names = plain(person.name or "").split()
     return bool(names) and all(any(name.startswith(word) for name in names) for word in words)
 
 
@@ -173,11 +187,16 @@ async def find_residents(*, ctx: Context, text: str, limit: int = 50) -> list[Re
     words = plain(typed).split()
     if not digits and not words:
         raise TeamError("indiquez un nom ou un numéro de téléphone (4 chiffres au moins)")
+    exact = " ".join(words)
     async with ctx.db.read() as session:
-        query = select(Resident).where(Resident.erased.is_(False)).order_by(Resident.id)
-        found = [r for r in (await session.execute(query)).unique().scalars() if _matches(r, words, digits)]
-        found.sort(key=lambda r: (plain(r.name or "") != " ".join(words), plain(r.name or ""), r.id))
-        return [_summary(r, calls=ctx.settings.calls_enabled) for r in found[:limit]]
+        columns = select(Resident.id, Resident.name, Resident.phone, Resident.telegram_chat_id)
+        everyone = await session.execute(columns.where(Resident.erased.is_(False)))
+        found = [person for row in everyone if _matches(person := _Findable(*row), words, digits)]
+        found.sort(key=lambda p: (plain(p.name or "") != exact, plain(p.name or ""), p.id))
+        wanted = [p.id for p in found[:limit]]
+        rows = await session.execute(select(Resident).where(Resident.id.in_(wanted)))
+        residents = {r.id: r for r in rows.unique().scalars()}
+        return [_summary(residents[i], calls=ctx.settings.calls_enabled) for i in wanted if i in residents]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ them through ``run_sync``), following https://alembic.sqlalchemy.org/en/latest/c
 
 from alembic import context
 
+from storage.migrations.operations import add_world_version_triggers
 from storage.models import Base
 
 connection = context.config.attributes["connection"]
@@ -12,6 +13,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
     compare_type=True,
+    process_revision_directives=add_world_version_triggers,  # what autogenerate does not see (storage/world.py)
 )
 with context.begin_transaction():
     context.run_migrations()

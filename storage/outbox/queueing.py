@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, case, func, select, update
+from sqlalchemy import Select, Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import insert_or_skip
@@ -59,7 +60,8 @@ class NewMessage:
     unconfirmed_until: datetime | None = None
 
 
-def _values(message: NewMessage) -> dict[str, Any]:
+def message_values(message: NewMessage) -> dict[str, Any]:
+    """The outbox row's values for a message (``enqueue``)."""
     claimed = message.unconfirmed_until is not None
     return {
         "channel": message.channel,
@@ -92,7 +94,7 @@ def _values(message: NewMessage) -> dict[str, Any]:
 async def enqueue(*, session: AsyncSession, message: NewMessage) -> int | None:
     """Queue one message and return its id; None when a message with its idempotency key exists already."""
     statement = insert_or_skip(session, TABLE, unique=("idempotency_key",))
-    new_id = (await session.execute(statement, _values(message))).scalar_one_or_none()
+    new_id = (await session.execute(statement, message_values(message))).scalar_one_or_none()
     return int(new_id) if new_id is not None else None
 
 
@@ -102,7 +104,7 @@ async def enqueue_many(*, session: AsyncSession, messages: Sequence[NewMessage])
     if not messages:
         return []
     statement = insert_or_skip(session, TABLE, unique=("idempotency_key",))
-    result = await session.execute(statement, [_values(m) for m in messages])
+    result = await session.execute(statement, [message_values(m) for m in messages])
     return [int(row[0]) for row in result]
 
 
@@ -226,16 +228,23 @@ async def recent_replies(
     """How many replies went to this number or chat since ``since``: every process writes them here, so the count
     is shared (the cap on replies per number)."""
     counted = await session.execute(
-        select(func.count(), func.count().filter(OutboundMessage.idempotency_key.endswith(marker))).where(
-            OutboundMessage.to_address == address,
-            OutboundMessage.due_at >= since,
-            OutboundMessage.channel == channel,
-            OutboundMessage.kind == MessageKind.reply,
-            OutboundMessage.status != MessageStatus.cancelled,
-        )
+        _recent_replies_statement(), {"address": address, "since": since, "channel": channel, "marker": marker}
     )
     total, marked = counted.one()
     return RecentReplies(int(total), int(marked))
+
+
+@cache
+def _recent_replies_statement() -> Select[int, int]:
+    """Built once: it runs for every message (``ix_outbound_address``)."""
+    marker = bindparam("marker", type_=OutboundMessage.idempotency_key.type)
+    return select(func.count(), func.count().filter(OutboundMessage.idempotency_key.endswith(marker))).where(
+        OutboundMessage.to_address == bindparam("address"),
+        OutboundMessage.channel == bindparam("channel"),
+        OutboundMessage.due_at >= bindparam("since"),
+        OutboundMessage.kind == MessageKind.reply,
+        OutboundMessage.status != MessageStatus.cancelled,
+    )
 
 
 class LastDigest(NamedTuple):
