@@ -52,11 +52,13 @@ class OpenWorkshop:
 def open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, str, str, str, str, *tuple[Any, ...]]:
     """Built once: the statement is the same for every message, only ``starting_after`` changes. (SQLAlchemy
     types the columns past the tenth as Any.)"""
+    # Counted per workshop through ix_enrolments_workshop_status: the seats of the workshops read, not of every
+    # workshop there ever was.
     seated = (
-        select(Enrolment.workshop_id, func.count().label("seated"))
-        .where(Enrolment.status == EnrolmentStatus.seated)
-        .group_by(Enrolment.workshop_id)
-        .subquery()
+        select(func.count())
+        .where(Enrolment.workshop_id == Workshop.id, Enrolment.status == EnrolmentStatus.seated)
+        .correlate(Workshop)
+        .scalar_subquery()
     )
     return (
         select(
@@ -65,7 +67,7 @@ def open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, st
             Workshop.level,
             Workshop.topic,
             Workshop.capacity,
-            func.coalesce(seated.c.seated, 0),
+            seated,
             Venue.name,
             Venue.address,
             Venue.commune_insee,
@@ -76,7 +78,6 @@ def open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, st
         )
         .join(Venue, Venue.id == Workshop.venue_id)
         .join(Commune, Commune.insee == Venue.commune_insee)
-        .outerjoin(seated, seated.c.workshop_id == Workshop.id)
         .where(Workshop.status == WorkshopStatus.planned, Workshop.starts_at > bindparam("starting_after"))
         .order_by(Workshop.starts_at)
     )
