@@ -1,5 +1,8 @@
 """Server time of each console page with 5,000 residents and 1,000 workshops: median and p95 over 50 loads.
 
+The outbox holds two reminders for each person seated (about 7,700 still pending), and the "to call" list 100 call-back
+requests, so that « Aujourd'hui » reads a realistic day.
+
 .venv/bin/python bench/console.py [--residents 5000] [--workshops 1000] [--loads 50]
 
 The app is called in-process (httpx's ASGI transport): the figures are the server's own time, network aside.
@@ -29,7 +32,18 @@ from bot.territory import load_territory
 from storage.database import Database
 from storage.enums import EnrolmentStatus, Level, WorkshopStatus
 from storage.migrate import upgrade
-from storage.models import Commune, Enrolment, Resident, Venue, Workshop
+from storage.models import (
+    Call,
+    CallKind,
+    Commune,
+    Enrolment,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Resident,
+    Venue,
+    Workshop,
+)
 
 PASSWORD = "mot de passe du banc d'essai"
 
@@ -75,6 +89,24 @@ async def seed(url: str, residents: int, workshops: int) -> None:
             )
             for i, person in enumerate(people)
         )
+        session.add_all(
+            OutboundMessage(
+                resident_id=person.id, channel="sms", to_address=person.phone, body="Rappel : atelier demain.",
+                kind=MessageKind.reminder, due_at=planned[i % workshops].starts_at - before,
+                status=MessageStatus.pending if planned[i % workshops].starts_at - before > now else MessageStatus.sent,
+                idempotency_key=f"bench:{i}:{before}", workshop_id=planned[i % workshops].id,
+            )
+            for i, person in enumerate(people)
+            if i % 7
+            for before in (timedelta(days=1), timedelta(hours=3))
+        )  # fmt: skip
+        session.add_all(
+            Call(
+                key=f"bench:{i}", kind=CallKind.callback, resident_id=people[i * 37 % len(people)].id, created_at=now,
+                what_to_say="A demandé à être rappelé(e) (CONSEILLER).",
+            )
+            for i in range(min(100, len(people)))
+        )  # fmt: skip
     await db.dispose()
 
 
@@ -90,17 +122,29 @@ async def main(residents: int, workshops: int, loads: int) -> None:
         token = (await sign_in(ctx=ctx, email="banc@example.fr", password=PASSWORD, address="bench")).token
         assert token is not None
         middle = workshops // 2 + 1
+        begun = min(workshops, 50)  # began 150 hours ago
+        person = (residents + 1) // 2
         today = datetime.now(UTC).date()
+        month = f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"
         pages = {
             "Aujourd'hui": "/console/aujourdhui",
             "Planning (semaine)": f"/console/planning?semaine={today.isoformat()}",
             "Atelier": f"/console/ateliers/{middle}",
             "Émargement": f"/console/ateliers/{middle}/emargement",
+            "Inscrits (CSV)": f"/console/ateliers/{middle}/inscrits.csv",
             "Annuler (formulaire)": f"/console/ateliers/{middle}/annuler",
+            "Modifier (formulaire)": f"/console/ateliers/{middle}/modifier",
+            "Appel (présences)": f"/console/ateliers/{begun}/presences",
             "Résidents": "/console/residents",
-            "Fiche résident": "/console/residents/2500",
+            "Recherche par nom": f"/console/residents?q=resident+{person}",
+            "Recherche par numéro": f"/console/residents?q=06+1{person:07d}",
+            "Résidents (CSV)": "/console/residents/export.csv",
+            "Fiche résident": f"/console/residents/{person}",
+            "Inscrire (formulaire)": f"/console/residents/{person}/inscrire",
             "Diffusion": "/console/diffusion",
             "Statistiques (12 semaines)": "/console/statistiques",
+            "Chiffres (CSV)": "/console/statistiques/chiffres.csv",
+            "La Coop (CSV)": f"/console/statistiques/activites.csv?mois={month}",
             "Conseillers": "/console/conseillers",
         }
         transport = httpx.ASGITransport(app=app)

@@ -18,18 +18,21 @@ SMS, TELEGRAM = Channel.sms, Channel.telegram
 
 
 MAX_STORED_INT = 2**63 - 1  # a BIGINT column: a larger id in a request is bad input, not a database error
+# An INTEGER column — every table's id, a call's duration — is 32 bits on PostgreSQL: a larger value compared with
+# one is refused by the driver (a database error), where SQLite would simply find nothing.
+MAX_ROW_ID = 2**31 - 1
 _MAX_DIGITS = len(str(MAX_STORED_INT))
 
 
-def plain_number(text: str) -> int | None:
+def plain_number(text: str, *, most: int = MAX_STORED_INT) -> int | None:
     """A number written in a request (a header, a URL parameter, a button's data): ASCII digits only, and small
-    enough to store. None otherwise, so that odd input is refused rather than raising ("²".isdigit() is true, and
-    ``int()`` raises on more than 4,300 digits)."""
+    enough to store (``most``: ``MAX_ROW_ID`` for a row's id). None otherwise, so that odd input is refused rather
+    than raising ("²".isdigit() is true, and ``int()`` raises on more than 4,300 digits)."""
     digits = text.lstrip("0") or "0"
     if not (text.isascii() and text.isdigit()) or len(digits) > _MAX_DIGITS:
         return None
     value = int(digits)
-    return value if value <= MAX_STORED_INT else None
+    return value if value <= min(most, MAX_STORED_INT) else None
 
 
 @dataclass(frozen=True)

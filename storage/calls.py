@@ -6,7 +6,7 @@ again does nothing) and closed once (the first adviser to mark it done keeps it)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -152,16 +152,22 @@ UNDELIVERED = (MessageStatus.failed, MessageStatus.expired, MessageStatus.cancel
 
 
 async def undelivered_messages(
-    *, session: AsyncSession, kinds: Sequence[MessageKind], since: datetime
+    *, session: AsyncSession, kinds: Mapping[str, Sequence[MessageKind]], since: datetime
 ) -> list[OutboundMessage]:
-    """Messages of these kinds to a resident that did not reach them (failed, expired, or withdrawn), updated
-    since ``since``, that no call speaks of yet. Whether a withdrawn one was withdrawn because the resident cannot
-    be reached is for the caller to decide."""
+    """Messages of these kinds (per channel) to a resident that did not reach them (failed, expired, or withdrawn),
+    updated since ``since``, that no call speaks of yet. Whether a withdrawn one was withdrawn because the resident
+    cannot be reached is for the caller to decide."""
+    if not kinds:
+        return []
     called = exists().where(Call.message_id == OutboundMessage.id)
+    wanted = [
+        and_(OutboundMessage.channel == channel, OutboundMessage.kind.in_(list(of_channel)))
+        for channel, of_channel in kinds.items()
+    ]
     query = (
         select(OutboundMessage)
         .where(
-            OutboundMessage.kind.in_(list(kinds)),
+            or_(*wanted),
             OutboundMessage.status.in_(UNDELIVERED),
             OutboundMessage.resident_id.is_not(None),
             OutboundMessage.updated_at >= since,
@@ -203,12 +209,35 @@ async def seated_without_answer(
     return [(e, first_asked[e.id]) for e in enrolments.scalars()]
 
 
+# Calls about a seat that only hold while the enrolment is in one of these statuses (an unanswered call may be
+# about a waiting place: the confirmation of an adviser's enrolment on the waiting list).
+SEAT_HELD = {
+    CallKind.promotion: (EnrolmentStatus.seated,),
+    CallKind.unanswered_reminder: (EnrolmentStatus.seated,),
+    CallKind.unanswered_call: (EnrolmentStatus.seated, EnrolmentStatus.waiting),
+}
+# Calls about a workshop that are moot once it is cancelled: the cancellation's notice (or the call about it, kind
+# change_notice) tells them.
+MOOT_WHEN_CANCELLED = (CallKind.promotion, CallKind.broadcast, CallKind.unanswered_reminder, CallKind.unanswered_call)
+
+
 async def moot_open_calls(*, session: AsyncSession, now: datetime) -> list[tuple[int, str]]:
     """Open calls whose reason went away on its own, each with why: the resident answered the reminder or left
-    the workshop, the workshop started, the call-back request was handled, or the resident was erased."""
+    the workshop, the workshop started or was cancelled, the call-back request was handled, or the resident was
+    erased."""
     workshop_over = and_(Call.workshop_id.is_not(None), Workshop.starts_at <= now)
+    cancelled = and_(Call.kind.in_(MOOT_WHEN_CANCELLED), Workshop.status == WorkshopStatus.cancelled)
+    seat_gone = [and_(Call.kind == kind, Enrolment.status.not_in(held)) for kind, held in SEAT_HELD.items()]
     rows = await session.execute(
-        select(Call.id, Call.kind, Enrolment.status, Enrolment.confirmed, CallbackRequest.handled_at, Resident.erased)
+        select(
+            Call.id,
+            Call.kind,
+            Enrolment.status,
+            Enrolment.confirmed,
+            CallbackRequest.handled_at,
+            Resident.erased,
+            Workshop.status,
+        )
         .join(Resident, Resident.id == Call.resident_id)
         .outerjoin(Workshop, Workshop.id == Call.workshop_id)
         .outerjoin(Enrolment, Enrolment.id == Call.enrolment_id)
@@ -218,25 +247,25 @@ async def moot_open_calls(*, session: AsyncSession, now: datetime) -> list[tuple
             or_(
                 Resident.erased.is_(True),
                 workshop_over,
+                cancelled,
                 CallbackRequest.handled_at.is_not(None),
                 and_(Call.kind == CallKind.unanswered_reminder, Enrolment.confirmed.is_not(None)),
-                and_(
-                    Call.kind.in_((CallKind.promotion, CallKind.unanswered_reminder)),
-                    Enrolment.status != EnrolmentStatus.seated,
-                ),
+                *seat_gone,
             ),
         )
     )
     moot: list[tuple[int, str]] = []
-    for call_id, kind, status, confirmed, handled_at, erased in rows.all():
+    for call_id, kind, status, confirmed, handled_at, erased, workshop_status in rows.all():
         if erased:
             why = "données effacées"
         elif handled_at is not None:
             why = "demande de rappel traitée"
         elif kind == CallKind.unanswered_reminder and confirmed is not None:
             why = "a répondu au rappel" + (" : vient" if confirmed else " : ne vient pas")
-        elif status is not None and status != EnrolmentStatus.seated and kind != CallKind.change_notice:
+        elif status is not None and kind in SEAT_HELD and status not in SEAT_HELD[kind]:
             why = "n'a plus de place dans cet atelier"
+        elif workshop_status == WorkshopStatus.cancelled and kind in MOOT_WHEN_CANCELLED:
+            why = "l'atelier est annulé"
         else:
             why = "l'atelier a commencé"
         moot.append((int(call_id), why))

@@ -100,7 +100,8 @@ async def companions_of(*, session: AsyncSession, resident_id: int) -> list[Resi
 
 async def set_opt_out(*, session: AsyncSession, resident_id: int, channel: str, opted_out: bool) -> int:
     """STOP / START on one channel. Opting out cancels the pending messages on that channel that are not answers
-    (the STOP confirmation itself still leaves); returns how many were cancelled."""
+    (the STOP confirmation itself still leaves) — for SMS, the calls to the same number too: a STOP stops calls;
+    returns how many were cancelled."""
     resident = await session.get(Resident, resident_id)
     if resident is None:
         return 0
@@ -113,7 +114,10 @@ async def set_opt_out(*, session: AsyncSession, resident_id: int, channel: str, 
     await session.flush()
     if not opted_out:
         return 0
-    return await cancel_pending(session=session, resident_id=resident_id, channel=channel, kinds=NOT_ANSWERS)
+    cancelled = 0
+    for number in (Channel.sms, Channel.voice) if channel == Channel.sms else (channel,):
+        cancelled += await cancel_pending(session=session, resident_id=resident_id, channel=number, kinds=NOT_ANSWERS)
+    return cancelled
 
 
 async def mark_sms_unreachable(*, session: AsyncSession, resident_id: int) -> int:

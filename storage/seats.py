@@ -8,7 +8,7 @@ the last seat give exactly one seat.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -24,6 +24,10 @@ ACTIVE = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
 
 class SeatError(Exception):
     """The workshop cannot take this enrolment (unknown, cancelled, or already started)."""
+
+
+class AlreadyThereError(SeatError):
+    """A move to a workshop the person is already seated or waiting in: nothing to move."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,25 @@ async def lock_workshop(*, session: AsyncSession, workshop_id: int) -> Workshop 
     return result.unique().scalar_one_or_none()
 
 
+async def lock_workshops(*, session: AsyncSession, workshop_ids: Iterable[int]) -> None:
+    """Lock several workshops in the order of their ids: two changes that lock the same two (moves in opposite
+    directions) never wait for each other."""
+    for workshop_id in sorted(set(workshop_ids)):
+        await lock_workshop(session=session, workshop_id=workshop_id)
+
+
+async def _joinable(*, session: AsyncSession, workshop_id: int, now: datetime) -> Workshop:
+    """The workshop, locked, when it can take people; SeatError otherwise."""
+    workshop = await lock_workshop(session=session, workshop_id=workshop_id)
+    if workshop is None:
+        raise SeatError(f"workshop {workshop_id} does not exist")
+    if workshop.status != WorkshopStatus.planned:
+        raise SeatError(f"workshop {workshop_id} is cancelled")
+    if workshop.starts_at <= now:
+        raise SeatError(f"workshop {workshop_id} has already started")
+    return workshop
+
+
 async def count_seated(*, session: AsyncSession, workshop_id: int) -> int:
     result = await session.execute(_count_statement(), {"workshop_id": workshop_id})
     return int(result.scalar_one())
@@ -125,13 +148,7 @@ async def seat_together(
     too few, all go to the end of the waiting list, one after the other (or None, nothing changed, without
     ``allow_waiting``). Someone already seated or waiting there stays as they are. Raises SeatError when the
     workshop cannot be joined at all."""
-    workshop = await lock_workshop(session=session, workshop_id=workshop_id)
-    if workshop is None:
-        raise SeatError(f"workshop {workshop_id} does not exist")
-    if workshop.status != WorkshopStatus.planned:
-        raise SeatError(f"workshop {workshop_id} is cancelled")
-    if workshop.starts_at <= now:
-        raise SeatError(f"workshop {workshop_id} has already started")
+    workshop = await _joinable(session=session, workshop_id=workshop_id, now=now)
     ids = {"resident_ids": list(resident_ids), "workshop_id": workshop_id}
     found = await session.execute(_existing_statement(), ids)
     existing = {e.resident_id: e for e in found.scalars()}
@@ -178,37 +195,55 @@ async def _load_relations(*, session: AsyncSession, enrolment: Enrolment, worksh
 
 @dataclass(frozen=True)
 class MoveOutcome:
-    seated: list[Enrolment]  # in the new workshop
+    seated: list[Enrolment]  # in the new workshop: seated, or on its waiting list (``waiting``)
     cancelled: list[Enrolment]  # given up in the old one
     promoted: list[Enrolment]  # the people waiting who got the freed seats
+    waiting: bool = False  # the new workshop was full: they wait for it (``allow_waiting``)
 
 
 async def move_seats(
-    *, session: AsyncSession, enrolment_ids: Sequence[int], workshop_id: int, now: datetime, promote: bool = True
+    *,
+    session: AsyncSession,
+    enrolment_ids: Sequence[int],
+    workshop_id: int,
+    now: datetime,
+    promote: bool = True,
+    allow_waiting: bool = False,
+    adviser_id: int | None = None,
 ) -> MoveOutcome | None:
-    """The same people seated in another workshop, their old enrolments given up, the freed seats going to the
-    people waiting (when ``promote``) — one change, inside the caller's transaction. None (nothing changed) when
-    the new workshop has not enough free seats, or an enrolment is no longer active. Raises SeatError when the
-    new workshop cannot be joined at all.
+    """The same people seated in another workshop (or, with ``allow_waiting``, at the end of its waiting list when
+    it is full), their old enrolments given up, the freed seats going to the people waiting (when ``promote``) —
+    one change, inside the caller's transaction; ``adviser_id``: the adviser who made it. None (nothing changed)
+    when the new workshop has not enough free seats (without ``allow_waiting``), or an enrolment is no longer
+    active. Raises SeatError when the new workshop cannot be joined at all, AlreadyThereError (nothing changed) when one
+    of them is already seated or waiting in it.
 
     Both workshops are locked in the order of their ids, so that two moves in opposite directions never wait for
     each other."""
     enrolments = [e for e in [await session.get(Enrolment, i) for i in enrolment_ids] if e is not None]
     if not enrolments or any(e.status not in ACTIVE for e in enrolments):
         return None
-    old_ids = {e.workshop_id for e in enrolments}
-    for locked in sorted({*old_ids, workshop_id}):
-        await lock_workshop(session=session, workshop_id=locked)
+    await lock_workshops(session=session, workshop_ids=[*(e.workshop_id for e in enrolments), workshop_id])
     for enrolment in enrolments:
         await session.refresh(enrolment)
     if any(e.status not in ACTIVE for e in enrolments):  # cancelled while we waited for the locks
         return None
+    await _joinable(session=session, workshop_id=workshop_id, now=now)
+    residents = [e.resident_id for e in enrolments]
+    there = await session.execute(
+        select(Enrolment.id).where(
+            Enrolment.workshop_id == workshop_id, Enrolment.resident_id.in_(residents), Enrolment.status.in_(ACTIVE)
+        )
+    )
+    if there.first() is not None:
+        raise AlreadyThereError(f"already enrolled in workshop {workshop_id}")
     seated = await seat_together(
         session=session,
-        resident_ids=[e.resident_id for e in enrolments],
+        resident_ids=residents,
         workshop_id=workshop_id,
         now=now,
-        allow_waiting=False,
+        allow_waiting=allow_waiting,
+        adviser_id=adviser_id,
     )
     if seated is None:
         return None
@@ -219,7 +254,8 @@ async def move_seats(
             cancelled.append(outcome.cancelled)
             if outcome.promoted is not None:
                 promoted.append(outcome.promoted)
-    return MoveOutcome([o.enrolment for o in seated], cancelled, promoted)
+    waiting = not all(o.seated for o in seated)
+    return MoveOutcome([o.enrolment for o in seated], cancelled, promoted, waiting)
 
 
 async def _close_gap(*, session: AsyncSession, workshop_id: int, position: int) -> None:

@@ -7,11 +7,14 @@ final report settles it (``finish_call``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Select, String, Table, exists, func, literal, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.database import insert_or_skip
 from storage.enums import Channel
@@ -140,17 +143,21 @@ TAKEN_OVER = (
     MessageKind.change_notice,
     MessageKind.broadcast,
 )
+TAKE_OVER_WITHIN = timedelta(days=2)  # SMS lost this recently are said by a call (older news is stale)
+
+
+_TAKEN_OVER_PREFIX = "voice-for:"
 
 
 def taken_over_key(sms_id: int) -> str:
     """The idempotency key of the call that says what SMS ``sms_id`` could not."""
-    return f"voice-for:{sms_id}"
+    return f"{_TAKEN_OVER_PREFIX}{sms_id}"
 
 
-async def sms_lost_to_landlines(*, session: AsyncSession, since: datetime, limit: int = 200) -> list[OutboundMessage]:
+def _lost_to_landlines(since: datetime) -> Select[OutboundMessage]:
     """SMS to residents now known to have no mobile (failed as a landline, or withdrawn when the number was found
-    to be one) since ``since``, about something a call can say, and not said by a call yet."""
-    result = await session.execute(
+    to be one) since ``since``, about something a call can say; said by a call or not."""
+    return (
         select(OutboundMessage)
         .join(Resident, Resident.id == OutboundMessage.resident_id)
         .where(
@@ -165,12 +172,35 @@ async def sms_lost_to_landlines(*, session: AsyncSession, since: datetime, limit
             Resident.phone.is_not(None),
         )
         .order_by(OutboundMessage.id)
-        .limit(limit)
     )
-    lost = list(result.scalars())
-    if not lost:
-        return []
-    keys = [taken_over_key(row.id) for row in lost]
-    known = select(OutboundMessage.idempotency_key).where(OutboundMessage.idempotency_key.in_(keys))
-    said = set((await session.execute(known)).scalars())
-    return [row for row in lost if taken_over_key(row.id) not in said]
+
+
+async def _said(session: AsyncSession, sms_ids: Sequence[int]) -> set[int]:
+    """Which of these SMS a call says already."""
+    if not sms_ids:
+        return set()
+    keys = {taken_over_key(sms_id): sms_id for sms_id in sms_ids}
+    known = select(OutboundMessage.idempotency_key).where(OutboundMessage.idempotency_key.in_(list(keys)))
+    return {keys[key] for key in (await session.execute(known)).scalars()}
+
+
+async def sms_lost_to_landlines(*, session: AsyncSession, since: datetime, limit: int = 200) -> list[OutboundMessage]:
+    """SMS to residents now known to have no mobile (failed as a landline, or withdrawn when the number was found
+    to be one) since ``since``, about something a call can say, and not said by a call yet (in SQL: those said
+    already never fill the ``limit``)."""
+    call = aliased(OutboundMessage)
+    key = literal(_TAKEN_OVER_PREFIX).concat(sql_cast(OutboundMessage.id, String))
+    unsaid = ~exists().where(call.idempotency_key == key)
+    return list((await session.execute(_lost_to_landlines(since).where(unsaid).limit(limit))).scalars())
+
+
+async def said_by_calls(*, session: AsyncSession, sms_ids: Sequence[int], lost_since: datetime | None) -> set[int]:
+    """Which of these SMS a call says instead: those a call says already, and — with ``lost_since`` (calls are on)
+    — those ``sms_lost_to_landlines(since=lost_since)`` finds, which the take-over says at its next run."""
+    if not sms_ids:
+        return set()
+    said = await _said(session, sms_ids)
+    if lost_since is not None:
+        query = _lost_to_landlines(lost_since).where(OutboundMessage.id.in_(list(sms_ids)))
+        said |= {row.id for row in (await session.execute(query)).scalars()}
+    return said

@@ -385,3 +385,17 @@ async def test_the_list_puts_the_soonest_workshop_first(town: Town) -> None:
         await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, reason="neige", actor=JULIE)
     calls = await list_calls(ctx=town.ctx)
     assert [c.name for c in calls] == ["Luc Blanc", "Jean Roux", "Paul Petit"]
+
+
+async def test_calls_about_a_workshop_cancelled_since_close_themselves(town: Town) -> None:
+    """Asking whether she comes to a workshop that will not take place is moot: the cancellation's notice tells
+    her (or, if nothing reaches her, the call about the cancellation asks the adviser to)."""
+    workshop_id = await workshop_of_julie(town)
+    await remind(town, workshop_id)
+    town.clock.advance(timedelta(hours=3))
+    [call] = await list_calls(ctx=town.ctx)
+    assert call.kind == CallKind.unanswered_reminder
+    await cancel_workshop_and_notify(ctx=town.ctx, workshop_id=workshop_id, reason="salle fermée", actor=JULIE)
+    assert await list_calls(ctx=town.ctx) == []
+    [closed] = await list_calls(ctx=town.ctx, include_done=True)
+    assert (closed.id, closed.done_by, closed.outcome) == (call.id, "Atelier", "l'atelier est annulé")

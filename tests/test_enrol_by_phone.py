@@ -308,3 +308,23 @@ async def test_enrolling_a_known_person_refuses_kindly_and_changes_nothing(
     with pytest.raises(TeamError, match=says):
         await enrol_resident(ctx=town.ctx, resident_id=resident_id, workshop_id=workshop, actor=JULIE)
     assert await town.fingerprint() == before, label
+
+
+async def test_an_enrolment_by_phone_preview_says_what_confirming_does_and_writes_nothing(town: Town) -> None:
+    workshop = await town.workshop("Saint-Victor", NEXT_TUESDAY)
+    known = await town.resident("Martine Dupont", phone=PHONE)
+    before = await town.fingerprint()
+    arguments: dict[str, Any] = {"name": "Lucie Roy", "phone": "06 11 22 33 44", "commune": "st victor"}
+    seen = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, actor=JULIE, preview=True, **arguments)
+    assert await town.fingerprint() == before  # not even the new person's number is kept
+    assert (seen.seated, seen.new_resident, seen.confirmation_channel) == (True, True, "sms")
+    assert seen.confirmation is not None and seen.confirmation.startswith(INTRO)
+    with pytest.raises(NumberOfSomeoneElseError):  # a preview refuses what confirming would refuse
+        await enrol_by_phone(
+            ctx=town.ctx, workshop_id=workshop, actor=JULIE, preview=True, name="Paul Roux", phone=PHONE,
+            commune="Saint-Victor",
+        )  # fmt: skip
+    done = await enrol_by_phone(ctx=town.ctx, workshop_id=workshop, actor=JULIE, **arguments)
+    same_ids = dataclasses.replace(seen, resident_id=done.resident_id, enrolment_id=done.enrolment_id)
+    assert done == same_ids  # PostgreSQL: sequences move on in a preview
+    assert done.resident_id != known

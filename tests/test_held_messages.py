@@ -31,14 +31,20 @@ def town(settings: Settings, db: Database, territory: Territory) -> Town:
 
 
 async def queue(
-    town: Town, resident_id: int, key: str, *, kind: MessageKind = MessageKind.broadcast, **fields: object
+    town: Town,
+    resident_id: int,
+    key: str,
+    *,
+    kind: MessageKind = MessageKind.broadcast,
+    channel: Channel = Channel.sms,
+    **fields: object,
 ) -> int:
     values: dict[str, object] = {"due_at": town.clock.now, "status": MessageStatus.pending} | fields
     async with town.ctx.db.write() as session:
         message_id = await enqueue(
             session=session,
             message=NewMessage(
-                channel=Channel.sms, to_address="+33612345678", body=f"message {key}", kind=kind,
+                channel=channel, to_address="+33612345678", body=f"message {key}", kind=kind,
                 idempotency_key=key, resident_id=resident_id, **values,  # type: ignore[arg-type]
             ),
         )  # fmt: skip
@@ -77,6 +83,9 @@ async def test_failed_sends_the_to_call_list_takes_over_can_be_left_out(town: To
     reminder = await queue(town, resident, "r", kind=MessageKind.reminder, status=MessageStatus.failed)
     notice = await queue(town, resident, "n", kind=MessageKind.change_notice, status=MessageStatus.failed)
     await queue(town, resident, "a", kind=MessageKind.reply, status=MessageStatus.failed)  # an answer: never listed
+    # by phone, a reminder that failed is on the "to call" list too: nothing else reaches a landline
+    called = await queue(town, resident, "c", kind=MessageKind.reminder, status=MessageStatus.failed,
+                         channel=Channel.voice)  # fmt: skip
     town.clock.advance(timedelta(minutes=1))
-    assert {m.id for m in await failed_messages(ctx=town.ctx)} == {reminder, notice}
+    assert {m.id for m in await failed_messages(ctx=town.ctx)} == {reminder, notice, called}
     assert [m.id for m in await failed_messages(ctx=town.ctx, except_kinds=SWEPT_KINDS)] == [reminder]

@@ -569,8 +569,8 @@ async def test_status_callback(case: StatusCase, db: Database, now: datetime) ->
 @pytest.mark.both_dialects  # ids too large for the column
 @pytest.mark.parametrize(
     "outbox",
-    ["9" * 5000, "9" * 20, "-1", "١٢", "1e3"],
-    ids=["5,000 digits", "over a BIGINT", "negative", "Arabic digits", "exponent"],
+    ["9" * 5000, "9" * 20, "3000000000", "-1", "١٢", "1e3"],
+    ids=["5,000 digits", "over a BIGINT", "over a row id (32 bits)", "negative", "Arabic digits", "exponent"],
 )
 async def test_a_status_callback_naming_no_possible_row_is_ignored(outbox: str, db: Database, now: datetime) -> None:
     """The ``outbox`` parameter is ours, but a signed request may still carry anything there: no row is named."""

@@ -38,7 +38,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels import Inbound, Outgoing, SendError, SentLookup, plain_number
+from bot.channels import MAX_ROW_ID, Inbound, Outgoing, SendError, SentLookup, plain_number
 from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as messages
@@ -214,7 +214,7 @@ def routes(ctx: Context) -> list[Route]:
         update = delivery_update(form) if form is not None else None
         if update is None:
             return Response(status_code=204)
-        outbox = plain_number(request.query_params.get(OUTBOX_PARAMETER, ""))
+        outbox = plain_number(request.query_params.get(OUTBOX_PARAMETER, ""), most=MAX_ROW_ID)
         if outbox is not None:  # signed with the URL: only our own TwiML can have named it
             update["outbox_id"] = outbox
         try:

@@ -43,7 +43,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from bot.channels import CallReport, Outgoing, SendError, plain_number
+from bot.channels import MAX_ROW_ID, CallReport, Outgoing, SendError, plain_number
 from bot.config import Settings
 from bot.context import Context
 from bot.conversation import texts as say
@@ -66,6 +66,9 @@ MAX_FORM_BYTES = 64 * 1024  # Twilio's voice webhook forms are a few kilobytes, 
 TWIML = "application/xml"
 LANGUAGE = "fr-FR"
 _SID = re.compile(r"CA[0-9a-f]{32}")  # a CallSid (https://www.twilio.com/docs/glossary/what-is-a-sid)
+# CallStatus (https://www.twilio.com/docs/voice/api/call-resource#call-status-values) and AnsweredBy
+# (https://www.twilio.com/docs/voice/answering-machine-detection) values are such words
+_WORD = re.compile(r"[a-z][a-z_-]*")
 MAX_ERROR_CODE = 10  # digits
 KEY_WAIT = 6  # seconds <Gather> waits for a key after its last word
 # Caller ids Twilio gives for a withheld number (https://www.twilio.com/docs/voice/twiml#anonymous-callers and its
@@ -168,7 +171,15 @@ def _caller(form: FormData) -> str | None:
 
 
 def _query_number(request: Request, name: str) -> int | None:
-    return plain_number(request.query_params.get(name, ""))
+    """A row's id in our own URL (``outbox``, ``subject``)."""
+    return plain_number(request.query_params.get(name, ""), most=MAX_ROW_ID)
+
+
+def _word(form: FormData, name: str, *, longest: int) -> str | None:
+    """One of Twilio's words (a CallStatus, an AnsweredBy: ``no-answer``, ``machine_end_beep``), lower case; None
+    for anything else — a value we store must be one a database can hold (PostgreSQL's text refuses NUL)."""
+    value = _text(form, name).strip().lower()
+    return value if _WORD.fullmatch(value) and len(value) <= longest else None
 
 
 def _forbidden() -> Response:
@@ -177,13 +188,13 @@ def _forbidden() -> Response:
 
 def report_of(form: FormData) -> CallReport | None:
     """A status callback → the neutral report; None when it is not one."""
-    sid, status = _sid(form), _text(form, "CallStatus").strip().lower()
-    if sid is None or not status or len(status) > 20:
+    sid, status = _sid(form), _word(form, "CallStatus", longest=20)
+    if sid is None or status is None:
         return None
-    duration = plain_number(_text(form, "CallDuration").strip())
+    duration = plain_number(_text(form, "CallDuration").strip(), most=MAX_ROW_ID)
     raw_code = _text(form, "ErrorCode").strip()
     code = plain_number(raw_code) if len(raw_code) <= MAX_ERROR_CODE else None
-    answered_by = _text(form, "AnsweredBy").strip()[:30] or None
+    answered_by = _word(form, "AnsweredBy", longest=30)
     return CallReport(sid, status, answered_by, duration, str(code) if code is not None else None)
 
 
@@ -216,7 +227,7 @@ def routes(ctx: Context) -> list[Route]:
         outbox, sid = _query_number(request, "outbox"), _sid(form)
         if outbox is None or sid is None:
             return spoken(service.Script(say=(say.goodbye_spoken(),)), KEYS_PATH)
-        answered_by = _text(form, "AnsweredBy").strip()[:30] or None
+        answered_by = _word(form, "AnsweredBy", longest=30)
         script = await kindly(
             f"call {outbox}", service.answer_call(ctx=ctx, outbox_id=outbox, call_sid=sid, answered_by=answered_by)
         )

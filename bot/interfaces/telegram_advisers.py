@@ -40,7 +40,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
-from bot.channels import plain_number
+from bot.channels import MAX_ROW_ID, plain_number
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.phones import national
@@ -568,7 +568,7 @@ async def _cancel_no(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, non
 
 
 async def _callback_done(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, argument: str) -> None:
-    callback_id = plain_number(argument)
+    callback_id = plain_number(argument, most=MAX_ROW_ID)
     if callback_id is None:
         await _answer(bot, query)
         return
@@ -579,7 +579,7 @@ async def _callback_done(ctx: Context, bot: Bot, who: Who, query: CallbackQuery,
 
 
 async def _call_done(ctx: Context, bot: Bot, who: Who, query: CallbackQuery, argument: str) -> None:
-    call_id = plain_number(argument)
+    call_id = plain_number(argument, most=MAX_ROW_ID)
     if call_id is None:
         await _answer(bot, query)
         return

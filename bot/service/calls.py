@@ -16,17 +16,18 @@ not come, offer another workshop when theirs was cancelled — is data (``CallIt
 interface offers its own way (a command line, a button).
 
 Needs that appear after the fact — a delivery that failed or expired, a notice withdrawn because the person sent
-STOP or their number turned out to be a landline, a reminder left unanswered — are found by ``sweep``, which the
-scheduler runs every minute and ``list_calls`` runs before reading, so the list is right even without ``atelier
-serve``. The adviser in charge of the workshop is told of each new undeliverable notice or promotion (one message
-per adviser and batch); a call whose reason went away (the person answered, the workshop started) closes itself.
+STOP or their number turned out to be a landline (unless the voice channel says it instead), a reminder left
+unanswered — are found by ``sweep``, which the scheduler runs every minute and ``list_calls`` runs before reading,
+so the list is right even without ``atelier serve``. The adviser in charge of the workshop is told of each new
+undeliverable notice or promotion (one message per adviser and batch); a call whose reason went away (the person
+answered, the workshop started) closes itself.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -68,15 +69,35 @@ from storage.models import (
     WorkshopStatus,
 )
 from storage.outbox.queueing import NewMessage, enqueue
+from storage.voice import TAKE_OVER_WITHIN, said_by_calls
 
 log = logging.getLogger(__name__)
 
-UNDELIVERED_KINDS = {
+# The messages the sweep looks for among those that did not arrive, per channel, and the call each becomes. By SMS
+# or Telegram, a reminder or a confirmation that fails is not worth a call of its own (the unanswered reminder is,
+# when the territory asks for confirmation); by phone, nothing else will reach the person: every call that could not
+# say its message (refused by Twilio, unanswered, failed) is an adviser's call.
+NOTICES: Mapping[MessageKind, CallKind] = {
     MessageKind.promotion: CallKind.promotion,
     MessageKind.change_notice: CallKind.change_notice,
     MessageKind.broadcast: CallKind.broadcast,
 }
-SWEPT_KINDS = tuple(UNDELIVERED_KINDS)  # what the sweep looks for among the messages that did not arrive
+UNDELIVERED: Mapping[Channel, Mapping[MessageKind, CallKind]] = {
+    Channel.sms: NOTICES,
+    Channel.telegram: NOTICES,
+    Channel.voice: {
+        **NOTICES,
+        MessageKind.reminder: CallKind.unanswered_call,
+        MessageKind.confirmation: CallKind.unanswered_call,
+    },
+}
+SWEPT_KINDS: dict[str, tuple[MessageKind, ...]] = {channel: tuple(kinds) for channel, kinds in UNDELIVERED.items()}
+# What still holds for a message about an enrolment to be worth a call: the enrolment in one of these statuses.
+HOLDS: Mapping[MessageKind, tuple[EnrolmentStatus, ...]] = {
+    MessageKind.promotion: (EnrolmentStatus.seated,),
+    MessageKind.reminder: (EnrolmentStatus.seated,),
+    MessageKind.confirmation: (EnrolmentStatus.seated, EnrolmentStatus.waiting),
+}
 LOOK_BACK = timedelta(days=7)  # failed deliveries older than this are not looked for again
 ANSWER_DELAY = timedelta(hours=2)  # a reminder asking OUI / NON is given this long to be answered before a call
 # the adviser in charge is told of these (a list to go through, not a page, for the others)
@@ -92,7 +113,7 @@ KIND_FR = {
     CallKind.change_notice: "atelier changé",
     CallKind.broadcast: "message non reçu",
     CallKind.unanswered_reminder: "pas de réponse au rappel",
-    CallKind.unanswered_call: "appels sans réponse",
+    CallKind.unanswered_call: "appel automatique sans succès",  # unanswered, failed, or refused by the operator
     CallKind.noted: "appel noté",
 }
 REASON_FR = {
@@ -325,7 +346,7 @@ def _notice_line(item: CallItem) -> str:
 
 def _unreachable_on(resident: Resident, channel: str) -> str | None:
     """Why ``channel`` no longer reaches the resident (a message to them was withdrawn for it), or None."""
-    if (channel == Channel.sms and resident.opted_out_sms) or (
+    if (channel in (Channel.sms, Channel.voice) and resident.opted_out_sms) or (  # a STOP stops calls too
         channel == Channel.telegram and resident.opted_out_telegram
     ):
         return "opted_out"
@@ -335,15 +356,17 @@ def _unreachable_on(resident: Resident, channel: str) -> str | None:
 
 
 async def _still_relevant(session: AsyncSession, message: OutboundMessage, now: datetime) -> bool:
+    kind = MessageKind(message.kind)
     if message.workshop_id is not None:
         workshop = await session.get(Workshop, message.workshop_id)
         if workshop is None or workshop.starts_at <= now:
             return False
-        if message.kind == MessageKind.broadcast and workshop.status != WorkshopStatus.planned:
-            return False  # they were told of the cancellation; the adviser's message about it is moot
-    if message.kind == MessageKind.promotion and message.enrolment_id is not None:
+        if kind != MessageKind.change_notice and workshop.status != WorkshopStatus.planned:
+            return False  # they are told of the cancellation (or called about it): this message is moot
+    holds = HOLDS.get(kind)
+    if holds is not None and message.enrolment_id is not None:
         enrolment = await session.get(Enrolment, message.enrolment_id)
-        return enrolment is not None and enrolment.status == EnrolmentStatus.seated
+        return enrolment is not None and enrolment.status in holds
     return True
 
 
@@ -353,9 +376,10 @@ async def _call_for_message(session: AsyncSession, message: OutboundMessage, now
         return None
     reason: str | None = MessageStatus(message.status).value
     if message.status == MessageStatus.cancelled:
-        # withdrawn for many reasons (a later notice replaced it, the seat was given up…): only one matters here
+        # withdrawn for many reasons (a later notice replaced it, the seat was given up…): only one matters here,
+        # and only for news (a reminder withdrawn by a STOP is no call, by phone or by SMS)
         reason = _unreachable_on(resident, message.channel)
-        if reason is None:
+        if reason is None or message.kind not in NOTICES:
             return None
     elif message.status == MessageStatus.failed:
         reason = _unreachable_on(resident, message.channel) or "failed"
@@ -366,7 +390,7 @@ async def _call_for_message(session: AsyncSession, message: OutboundMessage, now
 
 def call_about(message: OutboundMessage, *, resident_id: int, reason: str | None, now: datetime) -> NewCall:
     """The call that takes over from a message that did not reach its person: what it said is what to say."""
-    kind = UNDELIVERED_KINDS.get(MessageKind(message.kind), CallKind.unanswered_call)
+    kind = UNDELIVERED.get(Channel(message.channel), NOTICES).get(MessageKind(message.kind), CallKind.unanswered_call)
     text = broadcast_script(message.body) if kind == CallKind.broadcast else message.body
     key = f"message:{message.id}"
     if message.broadcast_id is not None:  # one call per person and broadcast, whatever the channel tried
@@ -425,12 +449,26 @@ async def _unanswered_calls(session: AsyncSession, ctx: Context, now: datetime) 
     return calls
 
 
+async def _said_by_calls(
+    session: AsyncSession, ctx: Context, messages: Sequence[OutboundMessage], now: datetime
+) -> set[int]:
+    """The SMS among ``messages`` that the voice channel says instead (``bot.service.voice.take_over_from_sms``):
+    no adviser phones about those — the call's own fate (answered, or handed to the advisers) decides."""
+    sms = [m.id for m in messages if m.channel == Channel.sms]
+    lost_since = now - TAKE_OVER_WITHIN if ctx.settings.calls_enabled else None
+    return await said_by_calls(session=session, sms_ids=sms, lost_since=lost_since)
+
+
 async def sweep(*, session: AsyncSession, ctx: Context, now: datetime) -> list[int]:
     """Inside the caller's transaction: add the calls that failed deliveries and unanswered reminders call for
     (the advisers in charge are told of the undelivered notices), and close the calls whose reason went away.
     Returns the ids of the calls added."""
     new: list[NewCall] = []
-    for message in await undelivered_messages(session=session, kinds=SWEPT_KINDS, since=now - LOOK_BACK):
+    undelivered = await undelivered_messages(session=session, kinds=SWEPT_KINDS, since=now - LOOK_BACK)
+    said = await _said_by_calls(session, ctx, undelivered, now)
+    for message in undelivered:
+        if message.id in said:
+            continue
         call = await _call_for_message(session, message, now)
         if call is not None:
             new.append(call)

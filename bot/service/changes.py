@@ -55,6 +55,7 @@ from bot.service.planning_csv import (
     plain,
     venue_for,
 )
+from bot.service.previews import write_or_preview
 from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
 from bot.service.reminders import notify_promotion, replan_workshop
 from bot.service.workshops import (
@@ -226,10 +227,6 @@ class Told:
         if not isinstance(told, dict):
             return None
         return cls(datetime.fromisoformat(str(told["starts_at"])), int(told["venue_id"]))
-
-
-class _Preview(Exception):  # noqa: N818 — not an error: how a preview leaves its transaction unwritten
-    pass
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -586,36 +583,31 @@ async def cancel_workshop_and_notify(
     ``preview``: report what confirming would do, and write nothing."""
     now = ctx.now()
     tally = _Tally(Counter(), [])
-    try:
-        async with ctx.db.write() as session:
-            cancelled = await cancel_workshop_plan(session=session, workshop_id=workshop_id, reason=reason, now=now)
-            before = cancelled.workshop
-            urgent, due = notice_timing(ctx=ctx, starts_at=before.starts_at, now=now)
-            moot = await cancel_pending(session=session, workshop_id=workshop_id, kinds=MOOT_WHEN_CANCELLED)
-            known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
-            world = await build_world(session=session, ctx=ctx, now=now)
-            shortened = False
-            residents = {e.resident_id for e in cancelled.concerned}
-            for enrolment in cancelled.concerned:
-                if speaks_for(enrolment.resident, residents):
-                    continue  # two people, one phone: the notice to that phone is for both
-                told_all = await _tell_cancelled(
-                    session=session, ctx=ctx, world=world, enrolment=enrolment, cancelled=cancelled, known=known,
-                    timing=(urgent, due), now=now, tally=tally,
-                )  # fmt: skip
-                shortened = shortened or not told_all
-            concerned = _concerned(cancelled.concerned)
-            await _record_calls(session, ctx, workshop_id, tally, now)
-            departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
-            await record(
-                session=session, actor=actor, action="workshop_cancelled", at=now, workshop_id=workshop_id,
-                summary=f"atelier n°{workshop_id} annulé : {cancelled.reason} ; {tally.summary()}",
+    async with write_or_preview(ctx, preview=preview) as session:
+        cancelled = await cancel_workshop_plan(session=session, workshop_id=workshop_id, reason=reason, now=now)
+        before = cancelled.workshop
+        urgent, due = notice_timing(ctx=ctx, starts_at=before.starts_at, now=now)
+        moot = await cancel_pending(session=session, workshop_id=workshop_id, kinds=MOOT_WHEN_CANCELLED)
+        known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
+        world = await build_world(session=session, ctx=ctx, now=now)
+        shortened = False
+        residents = {e.resident_id for e in cancelled.concerned}
+        for enrolment in cancelled.concerned:
+            if speaks_for(enrolment.resident, residents):
+                continue  # two people, one phone: the notice to that phone is for both
+            told_all = await _tell_cancelled(
+                session=session, ctx=ctx, world=world, enrolment=enrolment, cancelled=cancelled, known=known,
+                timing=(urgent, due), now=now, tally=tally,
             )  # fmt: skip
-            if preview:
-                raise _Preview
-    except _Preview:
-        pass
-    else:
+            shortened = shortened or not told_all
+        concerned = _concerned(cancelled.concerned)
+        await _record_calls(session, ctx, workshop_id, tally, now)
+        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
+        await record(
+            session=session, actor=actor, action="workshop_cancelled", at=now, workshop_id=workshop_id,
+            summary=f"atelier n°{workshop_id} annulé : {cancelled.reason} ; {tally.summary()}",
+        )  # fmt: skip
+    if not preview:
         ctx.wake_dispatcher()
         log.info(
             "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
@@ -785,54 +777,49 @@ async def move_workshop_and_notify(
     what confirming would do, and write nothing."""
     now = ctx.now()
     tally = _Tally(Counter(), [])
-    try:
-        async with ctx.db.write() as session:
-            request = change or await _change_request(
-                session=session, new_date=new_date, new_start=new_start, new_end=new_end, venue_id=venue_id
-            )
-            # Lock first, so the version stamp read here is the one being moved from (the plan locks again: no-op).
-            workshop = await seats.lock_workshop(session=session, workshop_id=workshop_id)
-            version = f"{workshop.updated_at:%Y%m%d%H%M%S%f}" if workshop is not None else "0"
-            moved = await move_workshop_plan(
-                session=session, territory=ctx.territory, tz=ctx.tz, now=now, workshop_id=workshop_id, change=request
-            )
-            urgent, due = notice_timing(ctx=ctx, starts_at=min(moved.old_start, moved.new_start), now=now)
-            if moved.time_changed:
-                # An OUI given for the old time says nothing about the new one: the new reminder asks again.
-                for enrolment in moved.concerned:
-                    if enrolment.status == EnrolmentStatus.seated:
-                        enrolment.confirmed = None
-            reminders_cancelled = await cancel_pending(
-                session=session, workshop_id=workshop_id, kinds=(MessageKind.reminder,)
-            )
-            reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
-            carried = await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
-            known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
-            residents = {e.resident_id for e in moved.concerned}
+    async with write_or_preview(ctx, preview=preview) as session:
+        request = change or await _change_request(
+            session=session, new_date=new_date, new_start=new_start, new_end=new_end, venue_id=venue_id
+        )
+        # Lock first, so the version stamp read here is the one being moved from (the plan locks again: no-op).
+        workshop = await seats.lock_workshop(session=session, workshop_id=workshop_id)
+        version = f"{workshop.updated_at:%Y%m%d%H%M%S%f}" if workshop is not None else "0"
+        moved = await move_workshop_plan(
+            session=session, territory=ctx.territory, tz=ctx.tz, now=now, workshop_id=workshop_id, change=request
+        )
+        urgent, due = notice_timing(ctx=ctx, starts_at=min(moved.old_start, moved.new_start), now=now)
+        if moved.time_changed:
+            # An OUI given for the old time says nothing about the new one: the new reminder asks again.
             for enrolment in moved.concerned:
-                if speaks_for(enrolment.resident, residents):
-                    continue  # two people, one phone: the notice to that phone is for both
-                # After their own message, if one was carried over: "une place s'est libérée", then "déplacé".
-                after = carried.get(enrolment.resident_id)
-                notice_due = max(due, after + NOTICE_AFTER) if after is not None else due
-                await _tell_moved(
-                    session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
-                    timing=(urgent, notice_due), now=now, tally=tally,
-                )  # fmt: skip
-            concerned = _concerned(moved.concerned)
-            await _record_calls(session, ctx, workshop_id, tally, now)
-            departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
-            where = f"{moved.new_place.venue} ({moved.new_place.commune})"
-            await record(
-                session=session, actor=actor, action="workshop_moved", at=now, workshop_id=workshop_id,
-                summary=f"atelier n°{workshop_id} déplacé du {say.when_fr(moved.old_start, ctx.tz)} au "
-                f"{say.when_fr(moved.new_start, ctx.tz)}, {where} ; {tally.summary()}",
+                if enrolment.status == EnrolmentStatus.seated:
+                    enrolment.confirmed = None
+        reminders_cancelled = await cancel_pending(
+            session=session, workshop_id=workshop_id, kinds=(MessageKind.reminder,)
+        )
+        reminders_planned = await replan_workshop(session=session, ctx=ctx, workshop_id=workshop_id, now=now)
+        carried = await _carry_over_unsent(session=session, ctx=ctx, moved=moved)
+        known = await _replace_unsent_notices(session=session, workshop_id=workshop_id)
+        residents = {e.resident_id for e in moved.concerned}
+        for enrolment in moved.concerned:
+            if speaks_for(enrolment.resident, residents):
+                continue  # two people, one phone: the notice to that phone is for both
+            # After their own message, if one was carried over: "une place s'est libérée", then "déplacé".
+            after = carried.get(enrolment.resident_id)
+            notice_due = max(due, after + NOTICE_AFTER) if after is not None else due
+            await _tell_moved(
+                session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
+                timing=(urgent, notice_due), now=now, tally=tally,
             )  # fmt: skip
-            if preview:
-                raise _Preview
-    except _Preview:
-        pass
-    else:
+        concerned = _concerned(moved.concerned)
+        await _record_calls(session, ctx, workshop_id, tally, now)
+        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
+        where = f"{moved.new_place.venue} ({moved.new_place.commune})"
+        await record(
+            session=session, actor=actor, action="workshop_moved", at=now, workshop_id=workshop_id,
+            summary=f"atelier n°{workshop_id} déplacé du {say.when_fr(moved.old_start, ctx.tz)} au "
+            f"{say.when_fr(moved.new_start, ctx.tz)}, {where} ; {tally.summary()}",
+        )  # fmt: skip
+    if not preview:
         ctx.wake_dispatcher()
         log.info(
             "workshop %s moved by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
@@ -991,28 +978,23 @@ async def edit_workshop_and_notify(
     lowering it below the seats taken is refused. Raises ``WorkshopError`` (nothing changed) on a refusal.
     ``preview``: report what confirming would do, and write nothing."""
     now = ctx.now()
-    try:
-        async with ctx.db.write() as session:
-            edited = await edit_workshop_plan(
-                session=session, workshop_id=workshop_id, edit=edit, now=now,
-                promotion_cutoff=ctx.settings.promotion_cutoff,
-            )  # fmt: skip
-            seated: list[SeatGiven] = []
-            notices: list[int] = []
-            for enrolment in edited.promoted:
-                notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
-                seated.append(SeatGiven(enrolment.resident_id, enrolment.resident.name, notice is not None))
-                notices += [notice] if notice is not None else []
-            departures = await departures_of(session=session, ctx=ctx, message_ids=notices, now=now)
-            await record(
-                session=session, actor=actor, action="workshop_edited", at=now, workshop_id=workshop_id,
-                summary=f"atelier n°{workshop_id} modifié : {_edit_summary(edited)}",
-            )  # fmt: skip
-            if preview:
-                raise _Preview
-    except _Preview:
-        pass
-    else:
+    async with write_or_preview(ctx, preview=preview) as session:
+        edited = await edit_workshop_plan(
+            session=session, workshop_id=workshop_id, edit=edit, now=now,
+            promotion_cutoff=ctx.settings.promotion_cutoff,
+        )  # fmt: skip
+        seated: list[SeatGiven] = []
+        notices: list[int] = []
+        for enrolment in edited.promoted:
+            notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
+            seated.append(SeatGiven(enrolment.resident_id, enrolment.resident.name, notice is not None))
+            notices += [notice] if notice is not None else []
+        departures = await departures_of(session=session, ctx=ctx, message_ids=notices, now=now)
+        await record(
+            session=session, actor=actor, action="workshop_edited", at=now, workshop_id=workshop_id,
+            summary=f"atelier n°{workshop_id} modifié : {_edit_summary(edited)}",
+        )  # fmt: skip
+    if not preview:
         ctx.wake_dispatcher()
         log.info("workshop %s edited by %s: %s seated from the waiting list", workshop_id, actor.label, len(seated))
     return EditReport(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.service.reminders import cancel_reminders, notify_promotion, replan_reminders, seated_household
 from storage.models import Enrolment, Workshop
-from storage.seats import SeatError, SeatOutcome, cancel_enrolment, move_seats, seat_together
+from storage.seats import AlreadyThereError, SeatError, SeatOutcome, cancel_enrolment, move_seats, seat_together
 
 
 @dataclass(frozen=True)
@@ -94,25 +94,39 @@ async def cancel(*, session: AsyncSession, ctx: Context, enrolment_id: int, now:
 
 @dataclass(frozen=True)
 class Moved:
-    seated: list[Enrolment]
-    promoted: list[Enrolment]
+    seated: list[Enrolment]  # in the new workshop: seated, or on its waiting list (``waiting``)
+    promoted: list[Enrolment]  # the people waiting who got the seats given up
+    waiting: bool = False
+    # for each person promoted, the message telling them (None: nothing reaches them, they are on the "to call" list)
+    promotion_notices: tuple[int | None, ...] = ()
 
 
 async def move(
-    *, session: AsyncSession, ctx: Context, enrolment_ids: Sequence[int], workshop_id: int, now: datetime
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    enrolment_ids: Sequence[int],
+    workshop_id: int,
+    now: datetime,
+    allow_waiting: bool = False,
+    adviser_id: int | None = None,
 ) -> Moved | None:
-    """Move these enrolments (one person, or two coming together) to another workshop: the new seats are taken
-    and the old ones given up in the caller's transaction, the freed seats offered to the people waiting, the
-    reminders planned for the new date. None when the new workshop has not enough free seats (nothing changed).
-    SeatError propagates (the new workshop was cancelled or has started)."""
+    """Move these enrolments (one person, or two coming together) to another workshop — the one move, whoever
+    asks (the resident in the dialogue, an adviser for someone who phoned): the new seats are taken and the old
+    ones given up in the caller's transaction, the freed seats offered to the people waiting (who are told), the
+    reminders planned for the new date. With ``allow_waiting``, a full workshop puts them on its waiting list;
+    ``adviser_id``: the adviser who made the move. None when the new workshop has not enough free seats (nothing
+    changed). SeatError propagates (the new workshop was cancelled or has started), AlreadyThereError too (they are
+    already in it; nothing changed)."""
     first = await session.get(Enrolment, enrolment_ids[0]) if enrolment_ids else None
     if first is None:
         return None
     old = await session.get(Workshop, first.workshop_id)
     promote = old is not None and now < old.starts_at - ctx.settings.promotion_cutoff
     outcome = await move_seats(
-        session=session, enrolment_ids=enrolment_ids, workshop_id=workshop_id, now=now, promote=promote
-    )
+        session=session, enrolment_ids=enrolment_ids, workshop_id=workshop_id, now=now, promote=promote,
+        allow_waiting=allow_waiting, adviser_id=adviser_id,
+    )  # fmt: skip
     if outcome is None:
         return None
     for given_up in outcome.cancelled:
@@ -120,9 +134,11 @@ async def move(
     if outcome.cancelled:
         await replan_household(session=session, ctx=ctx, enrolment=outcome.cancelled[0], now=now)
     await replan_household(session=session, ctx=ctx, enrolment=outcome.seated[0], now=now)
-    for promoted in outcome.promoted:
+    notices = [
         await notify_promotion(session=session, ctx=ctx, enrolment_id=promoted.id, now=now)
-    return Moved(outcome.seated, outcome.promoted)
+        for promoted in outcome.promoted
+    ]
+    return Moved(outcome.seated, outcome.promoted, outcome.waiting, tuple(notices))
 
 
 async def replan_household(*, session: AsyncSession, ctx: Context, enrolment: Enrolment, now: datetime) -> None:
@@ -132,4 +148,4 @@ async def replan_household(*, session: AsyncSession, ctx: Context, enrolment: En
         await replan_reminders(session=session, ctx=ctx, enrolment_id=member.id, now=now)
 
 
-__all__ = ["Cancelled", "Moved", "SeatError", "cancel", "enrol", "enrol_together", "move"]
+__all__ = ["AlreadyThereError", "Cancelled", "Moved", "SeatError", "cancel", "enrol", "enrol_together", "move"]

@@ -6,11 +6,11 @@ Read-only views for the interfaces, which never query storage themselves. Full n
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 
 from bot.context import Context
 from bot.service.departures import ON_TIME, WaitReason, forecast_rows
@@ -108,16 +108,23 @@ async def failed_messages(
     ctx: Context,
     within: timedelta = timedelta(days=7),
     limit: int = 50,
-    except_kinds: Collection[MessageKind] = (),
+    except_kinds: Mapping[str, Collection[MessageKind]] | None = None,
 ) -> list[MessageView]:
     """Sends that failed or expired lately, newest first: their recipients need a phone call. ``except_kinds``:
-    leave out the kinds another list takes care of (the "to call" list takes over failed notices)."""
+    per channel, leave out the kinds another list takes care of (``bot.service.calls.SWEPT_KINDS``: the "to call"
+    list takes over failed notices, and by phone every message)."""
+    taken = [
+        and_(OutboundMessage.channel == channel, OutboundMessage.kind.in_(list(kinds)))
+        for channel, kinds in (except_kinds or {}).items()
+        if kinds
+    ]
     query = (
         _views()
         .where(
             OutboundMessage.status.in_((MessageStatus.failed, MessageStatus.expired)),
             OutboundMessage.updated_at >= ctx.now() - within,
-            OutboundMessage.kind.not_in([MessageKind.reply, *except_kinds]),
+            OutboundMessage.kind != MessageKind.reply,
+            *([~or_(*taken)] if taken else []),
         )
         .order_by(OutboundMessage.updated_at.desc(), OutboundMessage.id.desc())
         .limit(limit)

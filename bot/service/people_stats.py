@@ -101,11 +101,12 @@ class _Tally:
         )
 
 
-def _within(
+def within(
     column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
     since: datetime | None,
     until: datetime | None,
 ) -> list[ColumnElement[bool]]:
+    """The conditions that put ``column`` in [since, until) (an open end where None); the statistics' periods."""
     conditions: list[ColumnElement[bool]] = []
     if since is not None:
         conditions.append(column >= since)
@@ -137,7 +138,7 @@ async def people_stats(*, ctx: Context, since: datetime | None = None, until: da
                 for row in await session.execute(
                     select(Workshop.id, Workshop.starts_at, Workshop.status, Workshop.level, Venue.commune_insee)
                     .join(Venue, Venue.id == Workshop.venue_id)
-                    .where(*_within(Workshop.starts_at, since, until))
+                    .where(*within(Workshop.starts_at, since, until))
                 )
             )
         }
@@ -159,7 +160,7 @@ async def people_stats(*, ctx: Context, since: datetime | None = None, until: da
             await session.execute(
                 select(Resident.id, Resident.commune_insee, Resident.level, Resident.consent_at).where(
                     Resident.consent_at.is_not(None),
-                    *_within(Resident.consent_at, since, until),
+                    *within(Resident.consent_at, since, until),
                 )
             )
         )

@@ -25,6 +25,7 @@ from bot.service.departures import DepartureGroup, departures_of
 from bot.service.enrolments import SeatError, enrol
 from bot.service.identity import identity_hash, was_erased
 from bot.service.planning_csv import WorkshopFieldsError, parse_level, plain
+from bot.service.previews import write_or_preview
 from bot.service.recipients import address_of
 from bot.service.reminders import venue_of, will_remind
 from bot.service.team import TeamError, check_name, check_phone, commune_codes
@@ -122,6 +123,7 @@ async def enrol_by_phone(
     level: str | None = None,
     force: bool = False,
     owner_confirmed: bool = False,
+    preview: bool = False,
 ) -> PhoneEnrolment:
     """Seat (or put on the waiting list) someone who phoned an adviser, record that an adviser did it (``actor``,
     linked to the enrolment when a registered adviser) and that they consented by phone, and send them the
@@ -130,47 +132,58 @@ async def enrol_by_phone(
     A number already known under another name is refused with ``NumberOfSomeoneElseError`` (who it belongs to),
     unless ``owner_confirmed``: the adviser checked that it is that person they enrol. A number whose owner asked to
     be forgotten is refused unless ``force`` (the person called again themselves: the erasure mark is then lifted).
-    Raises ``TeamError`` with nothing changed.
+    Raises ``TeamError`` with nothing changed. ``preview``: the same operation in a transaction that is rolled back:
+    what confirming would do (a new person's number included: it is not kept), nothing written.
     """
     checked = _check_phone_enrolment(ctx, name=name, phone=phone, commune=commune, level=level)
     now = ctx.now()
     notes: list[str] = []
-    lifted = False  # an erasure mark lifted at the person's request
-    async with ctx.db.write() as session:
-        owner = await find_resident(session=session, phone=checked.phone)
-        if owner is not None and owner.name and plain(owner.name) != plain(checked.name) and not owner_confirmed:
-            raise NumberOfSomeoneElseError(owner_id=owner.id, owner_name=owner.name, phone=checked.phone)
-        workshop = await _open_workshop(session, workshop_id, now)
-        if await was_erased(session=session, settings=ctx.settings, identity=checked.phone):
-            if not force:
-                raise TeamError(
-                    "ce numéro appartenait à une personne qui a demandé l'effacement de ses données ; si c'est "
-                    "bien elle qui vous demande de l'inscrire, relancez avec --force"
-                )
-            digest = await identity_hash(session=session, settings=ctx.settings, identity=checked.phone)
-            await session.execute(delete(ErasedIdentity).where(ErasedIdentity.identity_hash == digest))
-            lifted = True
-            notes.append("numéro effacé autrefois : la personne redonne son accord, la marque d'effacement est levée")
-        resident, new_resident = await _resident(session=session, ctx=ctx, checked=checked, workshop=workshop)
-        if not new_resident and resident.name and plain(resident.name) != plain(checked.name):
-            notes.append(f"ce numéro est celui de « {resident.name} » (personne n°{resident.id}) : elle est inscrite")
-        if checked.level is not None and checked.level != workshop.level:
-            notes.append(
-                f"niveau indiqué « {say.LEVEL_NAMES[checked.level]} », atelier de niveau "
-                f"« {say.LEVEL_NAMES[workshop.level]} » : inscrit quand même"
-            )
-        lifted_note = " (marque d'effacement levée à sa demande)" if lifted else ""
-        result = await _seat_and_confirm(
-            session, ctx, resident=resident, workshop=workshop, new_resident=new_resident, actor=actor, now=now,
-            notes=notes, action="enrolled_by_phone", how=f"par téléphone à l'atelier n°{workshop_id}{lifted_note}",
+    async with write_or_preview(ctx, preview=preview) as session:
+        result = await _enrol_by_phone(
+            session, ctx, checked=checked, workshop_id=workshop_id, actor=actor, force=force,
+            owner_confirmed=owner_confirmed, now=now, notes=notes,
         )  # fmt: skip
+    if preview:
+        return result
     ctx.wake_dispatcher()
-    log.info("resident %s enrolled by phone in workshop %s (adviser %s)", resident.id, workshop_id, actor.adviser_id)
+    log.info(
+        "resident %s enrolled by phone in workshop %s (adviser %s)", result.resident_id, workshop_id, actor.adviser_id
+    )
     return result
 
 
-class _Preview(Exception):  # noqa: N818 — not an error: how a preview leaves its transaction unwritten
-    pass
+async def _enrol_by_phone(
+    session: AsyncSession, ctx: Context, *, checked: _Checked, workshop_id: int, actor: Actor, force: bool,
+    owner_confirmed: bool, now: datetime, notes: list[str],
+) -> PhoneEnrolment:  # fmt: skip
+    lifted = False  # an erasure mark lifted at the person's request
+    owner = await find_resident(session=session, phone=checked.phone)
+    if owner is not None and owner.name and plain(owner.name) != plain(checked.name) and not owner_confirmed:
+        raise NumberOfSomeoneElseError(owner_id=owner.id, owner_name=owner.name, phone=checked.phone)
+    workshop = await _open_workshop(session, workshop_id, now)
+    if await was_erased(session=session, settings=ctx.settings, identity=checked.phone):
+        if not force:
+            raise TeamError(
+                "ce numéro appartenait à une personne qui a demandé l'effacement de ses données ; si c'est "
+                "bien elle qui vous demande de l'inscrire, relancez avec --force"
+            )
+        digest = await identity_hash(session=session, settings=ctx.settings, identity=checked.phone)
+        await session.execute(delete(ErasedIdentity).where(ErasedIdentity.identity_hash == digest))
+        lifted = True
+        notes.append("numéro effacé autrefois : la personne redonne son accord, la marque d'effacement est levée")
+    resident, new_resident = await _resident(session=session, ctx=ctx, checked=checked, workshop=workshop)
+    if not new_resident and resident.name and plain(resident.name) != plain(checked.name):
+        notes.append(f"ce numéro est celui de « {resident.name} » (personne n°{resident.id}) : elle est inscrite")
+    if checked.level is not None and checked.level != workshop.level:
+        notes.append(
+            f"niveau indiqué « {say.LEVEL_NAMES[checked.level]} », atelier de niveau "
+            f"« {say.LEVEL_NAMES[workshop.level]} » : inscrit quand même"
+        )
+    lifted_note = " (marque d'effacement levée à sa demande)" if lifted else ""
+    return await _seat_and_confirm(
+        session, ctx, resident=resident, workshop=workshop, new_resident=new_resident, actor=actor, now=now,
+        notes=notes, action="enrolled_by_phone", how=f"par téléphone à l'atelier n°{workshop_id}{lifted_note}",
+    )  # fmt: skip
 
 
 async def enrol_resident(
@@ -181,26 +194,23 @@ async def enrol_resident(
     gets. Refuses (nothing changed) an unknown or erased person, a workshop cancelled or started. ``preview``: the
     same operation in a transaction that is rolled back: what confirming would do, nothing written."""
     now = ctx.now()
-    try:
-        async with ctx.db.write() as session:
-            resident = await session.get(Resident, resident_id)
-            if resident is None or resident.erased:
-                raise TeamError(f"la personne n°{resident_id} n'existe pas ou ses données sont effacées")
-            workshop = await _open_workshop(session, workshop_id, now)
-            notes: list[str] = []
-            if resident.level is not None and resident.level != workshop.level:
-                notes.append(
-                    f"niveau de la personne « {say.LEVEL_NAMES[resident.level]} », atelier de niveau "
-                    f"« {say.LEVEL_NAMES[workshop.level]} » : inscrite quand même"
-                )
-            resident.last_activity_at = now
-            result = await _seat_and_confirm(
-                session, ctx, resident=resident, workshop=workshop, new_resident=False, actor=actor, now=now,
-                notes=notes, action="enrolled_by_adviser", how=f"par un conseiller à l'atelier n°{workshop_id}",
-            )  # fmt: skip
-            if preview:
-                raise _Preview
-    except _Preview:
+    async with write_or_preview(ctx, preview=preview) as session:
+        resident = await session.get(Resident, resident_id)
+        if resident is None or resident.erased:
+            raise TeamError(f"la personne n°{resident_id} n'existe pas ou ses données sont effacées")
+        workshop = await _open_workshop(session, workshop_id, now)
+        notes: list[str] = []
+        if resident.level is not None and resident.level != workshop.level:
+            notes.append(
+                f"niveau de la personne « {say.LEVEL_NAMES[resident.level]} », atelier de niveau "
+                f"« {say.LEVEL_NAMES[workshop.level]} » : inscrite quand même"
+            )
+        resident.last_activity_at = now
+        result = await _seat_and_confirm(
+            session, ctx, resident=resident, workshop=workshop, new_resident=False, actor=actor, now=now,
+            notes=notes, action="enrolled_by_adviser", how=f"par un conseiller à l'atelier n°{workshop_id}",
+        )  # fmt: skip
+    if preview:
         return result
     ctx.wake_dispatcher()
     log.info("resident %s enrolled in workshop %s by adviser %s", resident_id, workshop_id, actor.adviser_id)

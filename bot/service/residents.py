@@ -22,16 +22,17 @@ from bot.service.actors import Actor
 from bot.service.audit import record
 from bot.service.calls import CallItem, resident_calls
 from bot.service.departures import DepartureGroup, departures_of
-from bot.service.enrolments import Cancelled, SeatError, cancel, enrol
+from bot.service.enrolments import AlreadyThereError, Cancelled, SeatError, cancel, move
 from bot.service.erasure import erase
 from bot.service.planning_csv import plain
+from bot.service.previews import write_or_preview
 from bot.service.recipients import address_of
 from bot.service.reminders import venue_of
 from bot.service.team import TeamError
 from storage.enums import EnrolmentStatus, Level, MessageKind, MessageStatus, WorkshopStatus
 from storage.models import Enrolment, OutboundMessage, Resident, Workshop
 from storage.outbox.queueing import NewMessage, enqueue
-from storage.seats import lock_workshop
+from storage.seats import lock_workshops
 
 log = logging.getLogger(__name__)
 
@@ -149,14 +150,28 @@ def _digits(text: str) -> str:
 
 def _national_digits(phone: str | None) -> str:
     """``+33612345678`` → ``0612345678``: the digits an adviser types."""
-    return _digits(national(phone)) if phone else ""
+    if not phone:
+        return ""
+    if phone.startswith("+33") and phone[3:].isdigit():  # France, without parsing (a search reads every number)
+        return "0" + phone[3:]
+    return _digits(national(phone))
 
 
-def _matches(resident: Resident, words: list[str], digits: str) -> bool:
+@dataclass(frozen=True)
+class _Findable:
+    """What a search compares: a few columns, not the whole person (a search reads everyone)."""
+
+    id: int
+    name: str | None
+    phone: str | None
+    telegram_chat_id: int | None
+
+
+def _matches(person: _Findable, words: list[str], digits: str) -> bool:
     if digits:
-        stored = (_national_digits(resident.phone), _digits(resident.phone or ""), str(resident.telegram_chat_id or ""))
+        stored = (_national_digits(person.phone), _digits(person.phone or ""), str(person.telegram_chat_id or ""))
         return any(digits in value for value in stored if value)
-    names = plain(resident.name or "").split()
+    names = plain(person.name or "").split()
     return bool(names) and all(any(name.startswith(word) for name in names) for word in words)
 
 
@@ -172,11 +187,16 @@ async def find_residents(*, ctx: Context, text: str, limit: int = 50) -> list[Re
     words = plain(typed).split()
     if not digits and not words:
         raise TeamError("indiquez un nom ou un numéro de téléphone (4 chiffres au moins)")
+    exact = " ".join(words)
     async with ctx.db.read() as session:
-        query = select(Resident).where(Resident.erased.is_(False)).order_by(Resident.id)
-        found = [r for r in (await session.execute(query)).unique().scalars() if _matches(r, words, digits)]
-        found.sort(key=lambda r: (plain(r.name or "") != " ".join(words), plain(r.name or ""), r.id))
-        return [_summary(r, calls=ctx.settings.calls_enabled) for r in found[:limit]]
+        columns = select(Resident.id, Resident.name, Resident.phone, Resident.telegram_chat_id)
+        everyone = await session.execute(columns.where(Resident.erased.is_(False)))
+        found = [person for row in everyone if _matches(person := _Findable(*row), words, digits)]
+        found.sort(key=lambda p: (plain(p.name or "") != exact, plain(p.name or ""), p.id))
+        wanted = [p.id for p in found[:limit]]
+        rows = await session.execute(select(Resident).where(Resident.id.in_(wanted)))
+        residents = {r.id: r for r in rows.unique().scalars()}
+        return [_summary(residents[i], calls=ctx.settings.calls_enabled) for i in wanted if i in residents]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -390,15 +410,17 @@ def _channel(resident: Resident) -> str | None:
 
 
 async def _promoted(session: AsyncSession, cancelled: Cancelled | None) -> Promoted | None:
-    if cancelled is None or cancelled.promoted is None:
+    if cancelled is None:
         return None
-    person = await session.get(Resident, cancelled.promoted.resident_id)
-    name = person.name if person is not None else None
-    return Promoted(cancelled.promoted.resident_id, name, told=cancelled.promotion_notice is not None)
+    return await _promoted_person(session, cancelled.promoted, cancelled.promotion_notice)
 
 
-class _Preview(Exception):  # noqa: N818 — not an error: how a preview leaves its transaction unwritten
-    pass
+async def _promoted_person(session: AsyncSession, promoted: Enrolment | None, notice: int | None) -> Promoted | None:
+    """Who got a seat given up, and whether a message tells them (``notice``)."""
+    if promoted is None:
+        return None
+    person = await session.get(Resident, promoted.resident_id)
+    return Promoted(promoted.resident_id, person.name if person is not None else None, told=notice is not None)
 
 
 async def unenrol(
@@ -410,14 +432,9 @@ async def unenrol(
     ``preview``: the same operation in a transaction that is rolled back: what confirming would do, nothing written.
     """
     now = ctx.now()
-    try:
-        async with ctx.db.write() as session:
-            result = await _unenrol(
-                session, ctx, resident_id=resident_id, workshop_id=workshop_id, actor=actor, now=now
-            )
-            if preview:
-                raise _Preview
-    except _Preview:
+    async with write_or_preview(ctx, preview=preview) as session:
+        result = await _unenrol(session, ctx, resident_id=resident_id, workshop_id=workshop_id, actor=actor, now=now)
+    if preview:
         return result
     ctx.wake_dispatcher()
     log.info("resident %s unenrolled from workshop %s by %s", resident_id, workshop_id, actor.label)
@@ -462,15 +479,12 @@ async def move_person(
     if from_workshop_id == to_workshop_id:
         raise TeamError("c'est le même atelier : rien à changer")
     now = ctx.now()
-    try:
-        async with ctx.db.write() as session:
-            result = await _move_person(
-                session, ctx, resident_id=resident_id, from_workshop_id=from_workshop_id,
-                to_workshop_id=to_workshop_id, actor=actor, allow_waiting=allow_waiting, now=now,
-            )  # fmt: skip
-            if preview:
-                raise _Preview
-    except _Preview:
+    async with write_or_preview(ctx, preview=preview) as session:
+        result = await _move_person(
+            session, ctx, resident_id=resident_id, from_workshop_id=from_workshop_id,
+            to_workshop_id=to_workshop_id, actor=actor, allow_waiting=allow_waiting, now=now,
+        )  # fmt: skip
+    if preview:
         return result
     ctx.wake_dispatcher()
     log.info("resident %s moved from %s to %s by %s", resident_id, from_workshop_id, to_workshop_id, actor.label)
@@ -481,39 +495,40 @@ async def _move_person(
     session: AsyncSession, ctx: Context, *, resident_id: int, from_workshop_id: int, to_workshop_id: int,
     actor: Actor, allow_waiting: bool, now: datetime,
 ) -> PersonMoved:  # fmt: skip
-    for workshop_id in sorted((from_workshop_id, to_workshop_id)):  # one lock order: two moves never deadlock
-        await lock_workshop(session=session, workshop_id=workshop_id)
+    # Locked first (in the move's own order), so that what is checked below still holds when the move is made.
+    await lock_workshops(session=session, workshop_ids=(from_workshop_id, to_workshop_id))
     old = await _active_booking(session, resident_id, from_workshop_id, now)
-    old_start, resident = old.workshop.starts_at, old.resident
+    old_id, old_start, resident = old.id, old.workshop.starts_at, old.resident
     try:
-        outcome = await enrol(
-            session=session, ctx=ctx, resident_id=resident_id, workshop_id=to_workshop_id, now=now,
+        moved = await move(
+            session=session, ctx=ctx, enrolment_ids=[old_id], workshop_id=to_workshop_id, now=now,
             allow_waiting=allow_waiting, adviser_id=actor.adviser_id,
         )  # fmt: skip
+    except AlreadyThereError:
+        raise TeamError(f"la personne est déjà inscrite à l'atelier n°{to_workshop_id}") from None
     except SeatError:
         raise TeamError(f"l'atelier n°{to_workshop_id} n'existe pas, est annulé ou a déjà commencé") from None
-    if outcome is None:
+    if moved is None:
         raise TeamError(
             f"l'atelier n°{to_workshop_id} est complet : pour mettre la personne sur sa liste d'attente, "
             "cochez « liste d'attente » (en ligne de commande : --waiting)"
         )
-    if outcome.already:
-        raise TeamError(f"la personne est déjà inscrite à l'atelier n°{to_workshop_id}")
-    cancelled = await cancel(session=session, ctx=ctx, enrolment_id=old.id, now=now)
-    new_workshop = outcome.enrolment.workshop
+    new = moved.seated[0]
+    seated, position, new_workshop = not moved.waiting, new.position, new.workshop
     body = say.moved_by_adviser(
         old_start, new_workshop.starts_at, ctx.tz, venue_of(new_workshop), new_workshop.venue.address,
-        position=None if outcome.seated else outcome.enrolment.position,
+        position=None if seated else position,
     )  # fmt: skip
     told = await _tell(
-        session, ctx, resident=resident, workshop=new_workshop, body=body, enrolment_id=outcome.enrolment.id,
-        now=now, key=f"move-person:{old.id}:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}",
+        session, ctx, resident=resident, workshop=new_workshop, body=body, enrolment_id=new.id,
+        now=now, key=f"move-person:{old_id}:{new.id}:{now:%Y%m%d%H%M%S%f}",
     )  # fmt: skip
-    promoted = await _promoted(session, cancelled)
-    queued = [i for i in (told, cancelled.promotion_notice if cancelled else None) if i is not None]
+    notice = moved.promotion_notices[0] if moved.promotion_notices else None
+    promoted = await _promoted_person(session, moved.promoted[0] if moved.promoted else None, notice)
+    queued = [i for i in (told, notice) if i is not None]
     departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
     given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
-    where = "" if outcome.seated else f" (liste d'attente, position {outcome.enrolment.position})"
+    where = "" if seated else f" (liste d'attente, position {position})"
     await record(
         session=session, actor=actor, action="resident_moved", at=now, workshop_id=to_workshop_id,
         resident_id=resident_id,
@@ -521,7 +536,7 @@ async def _move_person(
         f"n°{to_workshop_id}{where} à sa demande{given}",
     )  # fmt: skip
     return PersonMoved(
-        resident_id, from_workshop_id, to_workshop_id, outcome.seated, outcome.enrolment.position,
+        resident_id, from_workshop_id, to_workshop_id, seated, position,
         told is not None, promoted, departures, message=body if told is not None else None,
         channel=_channel(resident) if told is not None else None,
     )  # fmt: skip

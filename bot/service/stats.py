@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.context import Context
 from bot.conversation.phones import is_landline
 from bot.service.actors import Actor
 from bot.service.audit import record
 from bot.service.identity import was_erased
+from bot.service.people_stats import within
 from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import plain
 from bot.service.team import TeamError, check_name, check_phone, commune_codes
@@ -238,25 +238,12 @@ class Stats:
     total: StatsRow = field(default_factory=lambda: StatsRow(None, "Total", None))
 
 
-def _within(
-    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
-    since: datetime | None,
-    until: datetime | None,
-) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if since is not None:
-        conditions.append(column >= since)
-    if until is not None:
-        conditions.append(column < until)
-    return conditions
-
-
 async def _signed_up(
     session: AsyncSession, since: datetime | None, until: datetime | None
 ) -> list[tuple[str | None, Level | None, int]]:
     query = (
         select(Resident.commune_insee, Resident.level, func.count())
-        .where(Resident.consent_at.is_not(None), *_within(Resident.consent_at, since, until))
+        .where(Resident.consent_at.is_not(None), *within(Resident.consent_at, since, until))
         .group_by(Resident.commune_insee, Resident.level)
     )
     return [(c, lvl, int(n)) for c, lvl, n in (await session.execute(query)).all()]
@@ -287,7 +274,7 @@ async def _enrolments(session: AsyncSession, since: datetime | None, until: date
         .join(Resident, Resident.id == Enrolment.resident_id)
         .join(Workshop, Workshop.id == Enrolment.workshop_id)
         .outerjoin(first_reminder, first_reminder.c.enrolment_id == Enrolment.id)
-        .where(Workshop.status == WorkshopStatus.planned, *_within(Workshop.starts_at, since, until))
+        .where(Workshop.status == WorkshopStatus.planned, *within(Workshop.starts_at, since, until))
     )
     # the sub-query's column loses its type: the rows are exactly the columns selected above
     return cast(list[EnrolmentFacts], [tuple(row) for row in (await session.execute(query)).all()])
@@ -343,7 +330,7 @@ async def weekly_figures(*, ctx: Context, since: datetime, until: datetime) -> l
     """Week by week between ``since`` and ``until`` (every week listed, empty ones too), for the console's charts."""
     async with ctx.db.read() as session:
         consents = (
-            await session.execute(select(Resident.consent_at).where(*_within(Resident.consent_at, since, until)))
+            await session.execute(select(Resident.consent_at).where(*within(Resident.consent_at, since, until)))
         ).scalars()
         signed_up = Counter(_monday(moment, ctx) for moment in consents if moment is not None)
         seats = (
@@ -352,7 +339,7 @@ async def weekly_figures(*, ctx: Context, since: datetime, until: datetime) -> l
                 .join(Workshop, Workshop.id == Enrolment.workshop_id)
                 .where(
                     Enrolment.status.in_((EnrolmentStatus.attended, EnrolmentStatus.absent)),
-                    *_within(Workshop.starts_at, since, until),
+                    *within(Workshop.starts_at, since, until),
                 )
             )
         ).all()

@@ -59,6 +59,7 @@ from storage.voice import (
     FINAL,
     INBOUND,
     OUTBOUND,
+    TAKE_OVER_WITHIN,
     UNANSWERED,
     call_again,
     calls_without_report,
@@ -341,9 +342,7 @@ async def settle_unreported(*, ctx: Context) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# An SMS that found a landline: the call says it instead
-
-TAKE_OVER_WITHIN = timedelta(days=2)  # SMS lost this recently are said by a call (older news is stale)
+# An SMS that found a landline: the call says it instead (within ``TAKE_OVER_WITHIN``: older news is stale)
 
 
 async def take_over_from_sms(*, ctx: Context) -> int:

@@ -56,6 +56,7 @@ def mount(ctx: Context) -> Mount:
         Route("/ateliers/{workshop_id}/presences", guard(workshop.attendance), methods=BOTH),
         Route("/ateliers/{workshop_id}/presences/sans-inscription", guard(workshop.walk_in), methods=POST),
         Route("/ateliers/{workshop_id}/inscrire", guard(workshop.enrol), methods=BOTH),
+        Route("/ateliers/{workshop_id}/inscrire/apercu", guard(workshop.enrol), methods=POST),
         Route("/residents", guard(residents.listing), methods=GET),
         Route("/residents/export.csv", guard(residents.export), methods=GET),
         Route("/residents/{resident_id}", guard(residents.record), methods=GET),

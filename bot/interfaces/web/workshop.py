@@ -241,25 +241,35 @@ async def walk_in(web: Web, request: Request, user: SignedIn) -> Response:
 
 
 async def enrol(web: Web, request: Request, user: SignedIn) -> Response:
+    """GET: the form. POST ``/apercu``: what enrolling them does (the confirmation they will get). POST: enrol.
+    A number already someone else's is said, with a box to tick when it is indeed that person."""
     found = await _roster(web, request)
     if found is None:
         return _not_found(web, request, user)
     w = found.workshop
     communes = sorted(web.ctx.territory.communes, key=lambda c: c.name)
     if request.method == "GET":
-        return web.render(request, "enrol.html", user=user, w=w, values={}, errors=[], communes=communes)
+        return web.render(request, "enrol.html", user=user, w=w, values={}, errors=[], communes=communes, owner=None)
     form = form_of(request)
-    values = {name: form.get(name).strip() for name in ("name", "phone", "commune")}
+    values = {name: form.get(name).strip() for name in ("name", "phone", "commune", "owner")}
+    preview = request.url.path.endswith("/apercu")
     try:
         done = await enrol_by_phone(
             ctx=web.ctx, name=values["name"], phone=values["phone"], commune=values["commune"], workshop_id=w.id,
-            actor=user.actor,
+            actor=user.actor, owner_confirmed=values["owner"] == "oui", preview=preview,
+        )  # fmt: skip
+    except NumberOfSomeoneElseError as exc:
+        problem = sentence(exc).split(" ; ")[0]  # the rest speaks of the command line's --yes
+        return web.render(
+            request, "enrol.html", user=user, w=w, values=values, errors=[problem], communes=communes, owner=exc,
+            status=400,
         )  # fmt: skip
     except WorkshopError as exc:
         return web.render(
-            request, "enrol.html", user=user, w=w, values=values, errors=exc.problems, communes=communes, status=400
+            request, "enrol.html", user=user, w=w, values=values, errors=exc.problems, communes=communes, owner=None,
+            status=400,
         )  # fmt: skip
-    return web.render(request, "enrolled.html", user=user, w=w, done=done)
+    return web.render(request, "enrolled.html", user=user, w=w, done=done, preview=preview, values=values)
 
 
 __all__ = ["attendance", "cancel", "edit", "enrol", "move", "page", "roster_download", "sheet", "walk_in"]
