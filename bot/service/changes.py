@@ -548,14 +548,65 @@ class _Tally:
         return f"{sum(self.told.values())} message(s) prévu(s), {len(self.to_phone)} personne(s) à appeler"
 
 
-async def _record_calls(session: AsyncSession, ctx: Context, workshop_id: int, tally: _Tally, now: datetime) -> None:
+async def _record_calls(
+    session: AsyncSession, ctx: Context, workshop_id: int, tally: _Tally, now: datetime
+) -> tuple[DepartureGroup, ...]:
     """The people no notice can reach go on the "to call" list (the adviser in charge is told); a call about an
-    earlier change of the same workshop, not made yet, is replaced."""
+    earlier change of the same workshop, not made yet, is replaced. Returns when the notices queued leave."""
     people = [call.resident_id for call in tally.calls]
     await close_superseded(
         session=session, workshop_id=workshop_id, kind=CallKind.change_notice, resident_ids=people, now=now
     )
     await record_calls(session=session, ctx=ctx, calls=tally.calls)
+    return await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
+
+
+async def _report(
+    ctx: Context,
+    tally: _Tally,
+    *,
+    action: Literal["cancelled", "moved"],
+    workshop_id: int,
+    actor: Actor,
+    old: WhenWhere,
+    new: WhenWhere | None,
+    timing: tuple[bool, datetime],
+    reminders: tuple[int, int],  # (cancelled, planned)
+    changed_at: datetime,
+    concerned: tuple[Concerned, ...],
+    departures: tuple[DepartureGroup, ...],
+    preview: bool,
+    reason: str | None = None,
+    reason_shortened: bool = False,
+) -> ChangeReport:
+    """After the change's transaction: the dispatcher woken (unless a preview), and the adviser's report."""
+    if not preview:
+        ctx.wake_dispatcher()
+        log.info(
+            "workshop %s %s by %s: %s notices, %s to phone", workshop_id, action, actor.label,
+            sum(tally.told.values()), len(tally.to_phone),
+        )  # fmt: skip
+    urgent, due = timing
+    return ChangeReport(
+        action=action,
+        workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
+        old=old,
+        new=new,
+        told=dict(tally.told),
+        to_phone=tuple(tally.to_phone),
+        unchanged_for=tally.unchanged,
+        urgent=urgent,
+        due_at=due if concerned else None,
+        reminders_cancelled=reminders[0],
+        reminders_planned=reminders[1],
+        reason=reason,
+        changed_at=changed_at,
+        reason_shortened=reason_shortened,
+        concerned=concerned,
+        notices=tuple(tally.notices),
+        preview=preview,
+        departures=departures,
+    )
 
 
 def _change_call(enrolment: Enrolment, *, key: str, what_to_say: str, now: datetime) -> NewCall:
@@ -600,39 +651,17 @@ async def cancel_workshop_and_notify(
                 timing=(urgent, due), now=now, tally=tally,
             )  # fmt: skip
             shortened = shortened or not told_all
-        concerned = _concerned(cancelled.concerned)
-        await _record_calls(session, ctx, workshop_id, tally, now)
-        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
+        concerned = _concerned(cancelled.concerned)  # read in the transaction: its rows expire at its end
+        departures = await _record_calls(session, ctx, workshop_id, tally, now)
         await record(
             session=session, actor=actor, action="workshop_cancelled", at=now, workshop_id=workshop_id,
             summary=f"atelier n°{workshop_id} annulé : {cancelled.reason} ; {tally.summary()}",
         )  # fmt: skip
-    if not preview:
-        ctx.wake_dispatcher()
-        log.info(
-            "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
-            len(tally.to_phone),
-        )  # fmt: skip
-    return ChangeReport(
-        action="cancelled",
-        workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
-        old=_where(before),
-        new=None,
-        told=dict(tally.told),
-        to_phone=tuple(tally.to_phone),
-        unchanged_for=0,
-        urgent=urgent,
-        due_at=due if concerned else None,
-        reminders_cancelled=moot,
-        reminders_planned=0,
-        reason=cancelled.reason,
-        changed_at=now,
-        reason_shortened=shortened,
-        concerned=concerned,
-        notices=tuple(tally.notices),
-        preview=preview,
-        departures=departures,
-    )
+    return await _report(
+        ctx, tally, action="cancelled", workshop_id=workshop_id, actor=actor, old=_where(before), new=None,
+        timing=(urgent, due), reminders=(moot, 0), changed_at=now, concerned=concerned,
+        departures=departures, preview=preview, reason=cancelled.reason, reason_shortened=shortened,
+    )  # fmt: skip
 
 
 async def _tell_cancelled(
@@ -810,20 +839,13 @@ async def move_workshop_and_notify(
                 session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
                 timing=(urgent, notice_due), now=now, tally=tally,
             )  # fmt: skip
-        concerned = _concerned(moved.concerned)
-        await _record_calls(session, ctx, workshop_id, tally, now)
-        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
+        concerned = _concerned(moved.concerned)  # read in the transaction: its rows expire at its end
+        departures = await _record_calls(session, ctx, workshop_id, tally, now)
         where = f"{moved.new_place.venue} ({moved.new_place.commune})"
         await record(
             session=session, actor=actor, action="workshop_moved", at=now, workshop_id=workshop_id,
             summary=f"atelier n°{workshop_id} déplacé du {say.when_fr(moved.old_start, ctx.tz)} au "
             f"{say.when_fr(moved.new_start, ctx.tz)}, {where} ; {tally.summary()}",
-        )  # fmt: skip
-    if not preview:
-        ctx.wake_dispatcher()
-        log.info(
-            "workshop %s moved by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
-            len(tally.to_phone),
         )  # fmt: skip
     new = WhenWhere(
         moved.new_start,
@@ -833,24 +855,11 @@ async def move_workshop_and_notify(
         moved.new_place.address,
         moved.new_place.commune,
     )
-    return ChangeReport(
-        action="moved",
-        workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
-        old=_where(moved.workshop),
-        new=new,
-        told=dict(tally.told),
-        to_phone=tuple(tally.to_phone),
-        unchanged_for=tally.unchanged,
-        urgent=urgent,
-        due_at=due if concerned else None,
-        reminders_cancelled=reminders_cancelled,
-        reminders_planned=reminders_planned,
-        changed_at=now,
-        concerned=concerned,
-        notices=tuple(tally.notices),
-        preview=preview,
-        departures=departures,
-    )
+    return await _report(
+        ctx, tally, action="moved", workshop_id=workshop_id, actor=actor, old=_where(moved.workshop), new=new,
+        timing=(urgent, due), reminders=(reminders_cancelled, reminders_planned), changed_at=now,
+        concerned=concerned, departures=departures, preview=preview,
+    )  # fmt: skip
 
 
 async def _tell_moved(
