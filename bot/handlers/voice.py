@@ -186,13 +186,21 @@ def routes(ctx: Context) -> list[Route]:
             log_failure(log, what, exc)
             return service.Script(say=(say.technical_problem(),))
 
-    async def call(request: Request) -> Response:
-        form = await signed_form(request, CALL_PATH)
+    async def placed_call(request: Request, path: str) -> tuple[FormData, int, str] | Response:
+        """A webhook about a call we placed: its form, outbox row and CallSid; or the response that ends it."""
+        form = await signed_form(request, path)
         if isinstance(form, Response):
             return form
         outbox, sid = _query_number(request, "outbox"), _sid(form)
         if outbox is None or sid is None:
             return spoken(service.Script(say=(say.goodbye_spoken(),)), KEYS_PATH)
+        return form, outbox, sid
+
+    async def call(request: Request) -> Response:
+        placed = await placed_call(request, CALL_PATH)
+        if isinstance(placed, Response):
+            return placed
+        form, outbox, sid = placed
         answered_by = _word(form, "AnsweredBy", longest=30)
         script = await kindly(
             f"call {outbox}", service.answer_call(ctx=ctx, outbox_id=outbox, call_sid=sid, answered_by=answered_by)
@@ -201,12 +209,10 @@ def routes(ctx: Context) -> list[Route]:
         return spoken(script, KEYS_PATH)
 
     async def keys(request: Request) -> Response:
-        form = await signed_form(request, KEYS_PATH)
-        if isinstance(form, Response):
-            return form
-        outbox, sid = _query_number(request, "outbox"), _sid(form)
-        if outbox is None or sid is None:
-            return spoken(service.Script(say=(say.goodbye_spoken(),)), KEYS_PATH)
+        placed = await placed_call(request, KEYS_PATH)
+        if isinstance(placed, Response):
+            return placed
+        form, outbox, sid = placed
         digits = handlers.field(form, "Digits")[:8]
         script = await kindly(
             f"keys for call {outbox}", service.press_keys(ctx=ctx, outbox_id=outbox, call_sid=sid, digits=digits)
