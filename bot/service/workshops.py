@@ -18,6 +18,7 @@ from bot.context import Context
 from bot.service.actors import Actor
 from bot.service.audit import record
 from bot.service.demo_planning import ADVISERS, demo_planning
+from bot.service.places import add_commune
 from bot.service.planning_csv import (
     PlannedWorkshop,
     RowError,
@@ -31,7 +32,7 @@ from bot.service.recipients import address_of
 from bot.territory import Territory
 from storage import seats
 from storage.models import Adviser, Commune, Enrolment, EnrolmentStatus, Level, Venue, Workshop, WorkshopStatus
-from storage.places import upsert_commune, upsert_venue
+from storage.places import upsert_venue
 
 # Statuses that hold a seat: after the workshop, attendance turns "seated" into attended or absent.
 HOLDS_SEAT = (EnrolmentStatus.seated, EnrolmentStatus.attended, EnrolmentStatus.absent)
@@ -265,14 +266,7 @@ async def find_or_add_venue(
     if not address:
         raise WorkshopError(f"le lieu « {name} » n'est pas encore connu à {commune.name} : indiquez son adresse")
     if await session.get(Commune, commune_insee) is None:  # a territory file changed since `atelier db upgrade`
-        await upsert_commune(
-            session=session,
-            insee=commune.insee,
-            name=commune.name,
-            postcode=commune.postcode,
-            latitude=commune.latitude,
-            longitude=commune.longitude,
-        )
+        await add_commune(session=session, commune=commune)
         await session.flush()
     # A new venue's own position is unknown: the commune's centre is close enough to rank "nearest" workshops.
     return await upsert_venue(
