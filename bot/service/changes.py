@@ -57,7 +57,7 @@ from bot.service.planning_csv import (
 )
 from bot.service.previews import write_or_preview
 from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
-from bot.service.reminders import notify_promotion, replan_workshop
+from bot.service.reminders import Promoted, notify_promotion, replan_workshop
 from bot.service.workshops import (
     WorkshopError,
     WorkshopSummary,
@@ -959,21 +959,12 @@ URGENT_NOTE = " (changement urgent : envoi possible le soir et le dimanche, jama
 
 
 @dataclass(frozen=True)
-class SeatGiven:
-    """Someone from the waiting list who got a seat because the capacity grew."""
-
-    resident_id: int
-    name: str | None
-    told: bool  # a message tells them; otherwise they are on the "to call" list
-
-
-@dataclass(frozen=True)
 class EditReport:
     workshop: WorkshopSummary  # as it is after the edit (a preview: as it still is)
     capacity: tuple[int, int] | None  # (before, after) when it changed
     topic: tuple[str, str] | None
     adviser: tuple[str | None, str | None] | None
-    seated: tuple[SeatGiven, ...]  # from the waiting list, in order
+    seated: tuple[Promoted, ...]  # from the waiting list, in order
     too_late: bool  # more seats, but too close to the start to give them (ATELIER_PROMOTION_CUTOFF)
     departures: tuple[DepartureGroup, ...]  # when the messages to the people seated leave
     preview: bool = False
@@ -992,11 +983,11 @@ async def edit_workshop_and_notify(
             session=session, workshop_id=workshop_id, edit=edit, now=now,
             promotion_cutoff=ctx.settings.promotion_cutoff,
         )  # fmt: skip
-        seated: list[SeatGiven] = []
+        seated: list[Promoted] = []
         notices: list[int] = []
         for enrolment in edited.promoted:
             notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
-            seated.append(SeatGiven(enrolment.resident_id, enrolment.resident.name, notice is not None))
+            seated.append(Promoted(enrolment.resident_id, enrolment.resident.name, notice is not None))
             notices += [notice] if notice is not None else []
         departures = await departures_of(session=session, ctx=ctx, message_ids=notices, now=now)
         await record(

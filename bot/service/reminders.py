@@ -8,6 +8,7 @@ follow from it are one change. Idempotency keys make planning twice plan once; a
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -206,6 +207,15 @@ async def record_report(*, ctx: Context, report: dict[str, Any], now: datetime) 
         return True
 
     return await ctx.db.small_transaction(record)
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """Someone from the waiting list who got a seat (given up, or added by a larger capacity)."""
+
+    resident_id: int
+    name: str | None
+    told: bool  # a message tells them; otherwise they are on the "to call" list
 
 
 async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int | None:

@@ -27,7 +27,7 @@ from bot.service.erasure import erase
 from bot.service.planning_csv import plain
 from bot.service.previews import write_or_preview
 from bot.service.recipients import address_of
-from bot.service.reminders import venue_of
+from bot.service.reminders import Promoted, venue_of
 from bot.service.team import TeamError
 from storage.enums import EnrolmentStatus, Level, MessageKind, MessageStatus, WorkshopStatus
 from storage.models import Enrolment, OutboundMessage, Resident, Workshop
@@ -320,15 +320,6 @@ async def resident_record(*, ctx: Context, resident_id: int) -> ResidentRecord:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Someone phones to cancel, or to change workshop: unenrol them, or move them, in one step
-
-
-@dataclass(frozen=True)
-class Promoted:
-    """The first person waiting, who got the freed seat."""
-
-    resident_id: int
-    name: str | None
-    told: bool  # a message tells them; otherwise they are on the "to call" list
 
 
 @dataclass(frozen=True)
