@@ -6,7 +6,6 @@ A person is named by their number (``atelier residents list``), or by their name
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -28,7 +27,7 @@ from bot.interfaces.cli.common import (
     print_json,
 )
 from bot.interfaces.cli.french import french_app
-from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, YesOption, act, write_csv
+from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, ListCsvOption, YesOption, act, write_csv
 from bot.service.departures import departure_lines
 from bot.service.exports import residents_csv
 from bot.service.residents import (
@@ -72,10 +71,7 @@ def _stops(resident: ResidentSummary) -> str:
 @app.command("list")
 def list_(
     as_json: JsonOption = False,
-    csv: Annotated[
-        Path | None,
-        typer.Option("--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."),
-    ] = None,
+    csv: ListCsvOption = None,
 ) -> None:
     """Les résidents (numéros complets : pour appeler) ; les personnes effacées n'apparaissent pas."""
 
