@@ -244,6 +244,12 @@ class ResidentRecord:
     messages: tuple[MessageLine, ...]  # newest first (at most ``RECORD_MESSAGES``)
     calls: tuple[CallItem, ...]  # newest first
 
+    @property
+    def active(self) -> list[BookingLine]:
+        """Their seats and waiting places in workshops still to come (what "unenrol" and "move" act on)."""
+        held = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
+        return [b for b in self.upcoming if b.status in held and not b.workshop_cancelled]
+
 
 RECORD_MESSAGES = 30
 
@@ -535,6 +541,4 @@ async def _move_person(
 
 async def upcoming_bookings(*, ctx: Context, resident_id: int) -> list[BookingLine]:
     """The person's seats and waiting places in workshops still to come (what "unenrol" and "move" act on)."""
-    found = await resident_record(ctx=ctx, resident_id=resident_id)
-    active = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
-    return [b for b in found.upcoming if b.status in active and not b.workshop_cancelled]
+    return (await resident_record(ctx=ctx, resident_id=resident_id)).active

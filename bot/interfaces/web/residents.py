@@ -10,7 +10,7 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.interfaces.web.base import Web, csv_download, form_of, int_or_none, sentence
+from bot.interfaces.web.base import Web, csv_download, form_of, int_or_none, is_preview, sentence
 from bot.service.accounts import SignedIn
 from bot.service.audit import history
 from bot.service.calls import CallError, note_call
@@ -92,7 +92,6 @@ async def record_page(
         found = await resident_record(ctx=web.ctx, resident_id=resident_id)
     except WorkshopError:
         return _not_found(web, request, user)
-    active = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
     return web.render(
         request,
         "resident.html",
@@ -100,7 +99,7 @@ async def record_page(
         status=status,
         r=found.resident,
         rec=found,
-        active=[b for b in found.upcoming if b.status in active and not b.workshop_cancelled],
+        active=found.active,
         events=await history(ctx=web.ctx, resident_id=resident_id),
         **values,
     )
@@ -123,10 +122,6 @@ async def note(web: Web, request: Request, user: SignedIn) -> Response:
 # Unenrol, move, enrol: a preview (POST …/apercu: nothing written), then the confirm button (POST)
 
 
-def _is_preview(request: Request) -> bool:
-    return request.url.path.endswith("/apercu")
-
-
 def _refused(web: Web, request: Request, user: SignedIn, error: WorkshopError, back: str) -> Response:
     return web.render(request, "refused.html", user=user, status=400, errors=error.problems, back=back)
 
@@ -141,14 +136,14 @@ async def unenrol_person(web: Web, request: Request, user: SignedIn) -> Response
         found = await resident_record(ctx=web.ctx, resident_id=resident_id)
         done = await unenrol(
             ctx=web.ctx, resident_id=resident_id, workshop_id=workshop_id, actor=user.actor,
-            preview=_is_preview(request),
+            preview=is_preview(request),
         )  # fmt: skip
     except WorkshopError as exc:
         return _refused(web, request, user, exc, back)
     booking = next((b for b in found.upcoming if b.workshop_id == workshop_id), None)
     return web.render(
         request, "unenrol.html", user=user, r=found.resident, booking=booking, done=done,
-        preview=_is_preview(request), back=back, retour=form.get("retour"),
+        preview=is_preview(request), back=back, retour=form.get("retour"),
     )  # fmt: skip
 
 
@@ -199,12 +194,12 @@ async def move(web: Web, request: Request, user: SignedIn) -> Response:
         done = await move_person(
             ctx=web.ctx, resident_id=resident_id, from_workshop_id=int_or_none(values["from"]) or 0,
             to_workshop_id=int_or_none(values["to"]) or 0, actor=user.actor, allow_waiting=values["waiting"] == "oui",
-            preview=_is_preview(request),
+            preview=is_preview(request),
         )  # fmt: skip
     except WorkshopError as exc:
         return await _move_page(web, request, user, values=values, errors=exc.problems, status=400)
     return web.render(
-        request, "person_moved.html", user=user, r=found.resident, done=done, preview=_is_preview(request),
+        request, "person_moved.html", user=user, r=found.resident, done=done, preview=is_preview(request),
         values=values, bookings={b.workshop_id: b for b in found.upcoming},
         target=await _summary(web, done.to_workshop_id),
     )  # fmt: skip
@@ -243,12 +238,12 @@ async def enrol(web: Web, request: Request, user: SignedIn) -> Response:
         found = await resident_record(ctx=web.ctx, resident_id=resident_id)
         done = await enrol_resident(
             ctx=web.ctx, resident_id=resident_id, workshop_id=int_or_none(values["to"]) or 0, actor=user.actor,
-            preview=_is_preview(request),
+            preview=is_preview(request),
         )  # fmt: skip
     except WorkshopError as exc:
         return await _enrol_page(web, request, user, values=values, errors=exc.problems, status=400)
     return web.render(
-        request, "person_enrolled.html", user=user, r=found.resident, done=done, preview=_is_preview(request),
+        request, "person_enrolled.html", user=user, r=found.resident, done=done, preview=is_preview(request),
         values=values, target=await _summary(web, done.workshop_id),
     )  # fmt: skip
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.interfaces.web.base import Web, csv_download, form_of, int_or_none, sentence
+from bot.interfaces.web.base import Web, csv_download, form_of, int_or_none, is_preview, sentence
 from bot.service.accounts import SignedIn
 from bot.service.audit import history
 from bot.service.changes import (
@@ -99,7 +99,7 @@ async def cancel(web: Web, request: Request, user: SignedIn) -> Response:
     if request.method == "GET":
         return web.render(request, "cancel.html", user=user, w=w, reason="", errors=[])
     reason = form_of(request).get("reason")
-    preview = request.url.path.endswith("/apercu")
+    preview = is_preview(request)
     try:
         report = await cancel_workshop_and_notify(
             ctx=web.ctx, workshop_id=w.id, reason=reason, actor=user.actor, preview=preview
@@ -123,7 +123,7 @@ async def move(web: Web, request: Request, user: SignedIn) -> Response:
     form = form_of(request)
     values = {name: form.get(name).strip() for name in MOVE_FIELDS}
     change = MoveRequest(**{k: (v or None) for k, v in values.items()})
-    preview = request.url.path.endswith("/apercu")
+    preview = is_preview(request)
     try:
         report = await move_workshop_and_notify(
             ctx=web.ctx, workshop_id=w.id, change=change, actor=user.actor, preview=preview
@@ -160,7 +160,7 @@ async def edit(web: Web, request: Request, user: SignedIn) -> Response:
         topic=values["topic"] or None,
         adviser=values["adviser"] if values["adviser"] != current else None,
     )
-    preview = request.url.path.endswith("/apercu")
+    preview = is_preview(request)
     try:
         report = await edit_workshop_and_notify(
             ctx=web.ctx, workshop_id=w.id, edit=change, actor=user.actor, preview=preview
@@ -252,7 +252,7 @@ async def enrol(web: Web, request: Request, user: SignedIn) -> Response:
         return web.render(request, "enrol.html", user=user, w=w, values={}, errors=[], communes=communes, owner=None)
     form = form_of(request)
     values = {name: form.get(name).strip() for name in ("name", "phone", "commune", "owner")}
-    preview = request.url.path.endswith("/apercu")
+    preview = is_preview(request)
     try:
         done = await enrol_by_phone(
             ctx=web.ctx, name=values["name"], phone=values["phone"], commune=values["commune"], workshop_id=w.id,
