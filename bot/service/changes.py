@@ -609,6 +609,47 @@ async def _report(
     )
 
 
+async def _queue_notice(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    tally: _Tally,
+    enrolment: Enrolment,
+    destination: tuple[Channel, str],
+    said: tuple[str, tuple[str, ...]],  # body, choices
+    timing: tuple[bool, datetime],  # urgent, due
+    expires_at: datetime,
+    key: str,
+    change: dict[str, Any] | None = None,
+) -> bool:
+    """Queue one person's change notice (a call: from the first moment one may ring) and count it; False when a
+    notice with this key was queued already (a retried transaction)."""
+    channel, address = destination
+    urgent, due = timing
+    if channel == Channel.voice:
+        due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
+    notice = NewMessage(
+        channel=channel,
+        to_address=address,
+        body=said[0],
+        choices=said[1],
+        kind=MessageKind.change_notice,
+        due_at=due,
+        expires_at=expires_at,
+        urgent=urgent,
+        idempotency_key=key,
+        resident_id=enrolment.resident_id,
+        workshop_id=enrolment.workshop_id,
+        enrolment_id=enrolment.id,
+        change=change,
+    )
+    queued = await enqueue(session=session, message=notice)
+    if queued is None:
+        return False
+    tally.queued(enrolment.resident, notice, queued)
+    return True
+
+
 def _change_call(enrolment: Enrolment, *, key: str, what_to_say: str, now: datetime) -> NewCall:
     return NewCall(
         key=key,
@@ -706,38 +747,23 @@ async def _tell_cancelled(
     body = say.workshop_cancelled_notice(
         start, ctx.tz, commune, cancelled.reason, offers=choices, phone=ctx.territory.contact.phone
     )
-    urgent, due = timing
     if channel == Channel.voice:  # a landline: said by a call, with the nearest other workshop (key 1 takes it)
         offer = await session.get(Workshop, offers[0].id) if offers else None
         said = spoken.cancelled(starts_at=start, commune=commune, reason=cancelled.reason, offer=offer, ctx=ctx)
         body, choices, offers = said.body, said.choices, []
-        due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
-    notice = NewMessage(
-        channel=channel,
-        to_address=address,
-        body=body,
-        choices=choices,
-        kind=MessageKind.change_notice,
-        due_at=due,
-        expires_at=before.starts_at,
-        urgent=urgent,
-        idempotency_key=f"cancel:{before.id}:{resident.id}",
-        resident_id=resident.id,
-        workshop_id=before.id,
-        enrolment_id=enrolment.id,
-    )
-    queued = await enqueue(session=session, message=notice)
-    if queued is not None:
-        tally.queued(resident, notice, queued)
-        if offers:
-            # A reply "2" must reach the dialogue's offer; its idle restart counts from the moment the notice may
-            # leave, not from now.
-            existing = await load_conversation(session=session, channel=channel, address=address)
-            state = offers_after_cancellation([w.id for w in offers])
-            await keep_state(
-                session=session, existing=existing, channel=channel, address=address, resident_id=resident.id,
-                state=state, now=due,
-            )  # fmt: skip
+    queued = await _queue_notice(
+        session=session, ctx=ctx, tally=tally, enrolment=enrolment, destination=destination, said=(body, choices),
+        timing=timing, expires_at=before.starts_at, key=f"cancel:{before.id}:{resident.id}",
+    )  # fmt: skip
+    if queued and offers:
+        # A reply "2" must reach the dialogue's offer; its idle restart counts from the moment the notice may
+        # leave, not from now.
+        existing = await load_conversation(session=session, channel=channel, address=address)
+        state = offers_after_cancellation([w.id for w in offers])
+        await keep_state(
+            session=session, existing=existing, channel=channel, address=address, resident_id=resident.id,
+            state=state, now=timing[1],
+        )  # fmt: skip
     return " ".join(cancelled.reason.split()) in body
 
 
@@ -911,38 +937,21 @@ async def _tell_moved(
         seated=seated,
         answer_non=answer_non,
     )
-    urgent, due = timing
     choices: tuple[str, ...] = ()
     if channel == Channel.voice:  # a landline: said by a call; key 2 gives the seat up, as NON does
         workshop = await session.get(Workshop, moved.workshop.id)
         if workshop is not None:
             said = spoken.moved(old_start=old_start, old_commune=old_commune, workshop=workshop, seated=seated, ctx=ctx)
             body, choices = said.body, said.choices
-        due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
     key = (
         f"move:{moved.workshop.id}:{old_start:{_STAMP}}:{old_venue_id}:{moved.new_start:{_STAMP}}:"
         f"{moved.new_place.venue_id}:{version}:{resident.id}"
     )
-    notice = NewMessage(
-        channel=channel,
-        to_address=address,
-        body=body,
-        choices=choices,
-        kind=MessageKind.change_notice,
-        due_at=due,
-        expires_at=moved.new_start,
-        urgent=urgent,
-        idempotency_key=key,
-        resident_id=resident.id,
-        workshop_id=moved.workshop.id,
-        enrolment_id=enrolment.id,
-        change=Told(old_start, old_venue_id).as_data(),
-    )
-    queued = await enqueue(session=session, message=notice)
-    if queued is None:
-        return
-    tally.queued(resident, notice, queued)
-    if answer_non:
+    queued = await _queue_notice(
+        session=session, ctx=ctx, tally=tally, enrolment=enrolment, destination=destination, said=(body, choices),
+        timing=timing, expires_at=moved.new_start, key=key, change=Told(old_start, old_venue_id).as_data(),
+    )  # fmt: skip
+    if queued and answer_non:
         # NON must reach the dialogue's idle state, where it answers this notice: it cancels the seat moved.
         await forget_conversation(session=session, channel=channel, address=address)
 
