@@ -322,27 +322,34 @@ async def add_workshop(
     """Check and store one workshop; refuses a duplicate (same venue, start and level)."""
     plan = _check(fields, ctx)
     async with ctx.db.write() as session:
-        venue = await find_or_add_venue(
-            session=session,
-            territory=ctx.territory,
-            commune_insee=plan.commune_insee,
-            name=plan.venue,
-            address=plan.address,
-        )
-        owner = await adviser_named(session=session, name=adviser) if adviser else None
-        existing = await existing_workshop(
-            session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level
-        )
-        if existing is not None:
-            raise WorkshopError(f"cet atelier existe déjà : c'est l'atelier n°{existing}")
-        workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
-        session.add(workshop)
-        await session.flush()
+        workshop = await _store(session=session, ctx=ctx, plan=plan, adviser=adviser)
+        if isinstance(workshop, int):
+            raise WorkshopError(f"cet atelier existe déjà : c'est l'atelier n°{workshop}")
         await record(
             session=session, actor=actor, action="workshop_added", summary=f"atelier n°{workshop.id} planifié",
             at=ctx.now(), workshop_id=workshop.id,
         )  # fmt: skip
         return await load_summary(session=session, workshop_id=workshop.id)
+
+
+async def _store(*, session: AsyncSession, ctx: Context, plan: PlannedWorkshop, adviser: str | None) -> Workshop | int:
+    """One planned workshop added (its venue found or added, its adviser named); or the number of the same one
+    (venue, start, level) already there. ``WorkshopError`` for a venue or an adviser that cannot be."""
+    venue = await find_or_add_venue(
+        session=session,
+        territory=ctx.territory,
+        commune_insee=plan.commune_insee,
+        name=plan.venue,
+        address=plan.address,
+    )
+    owner = await adviser_named(session=session, name=adviser) if adviser else None
+    existing = await existing_workshop(session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level)
+    if existing is not None:
+        return existing
+    workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
+    session.add(workshop)
+    await session.flush()  # its id; and the next row of an import sees it as a duplicate
+    return workshop
 
 
 def _workshop(plan: PlannedWorkshop, venue_id: int, adviser_id: int | None, now: datetime) -> Workshop:
@@ -377,25 +384,13 @@ async def import_planning(*, ctx: Context, data: bytes, actor: Actor, dry_run: b
         async with ctx.db.write() as session:
             for plan in parsed.rows:
                 try:
-                    venue = await find_or_add_venue(
-                        session=session,
-                        territory=ctx.territory,
-                        commune_insee=plan.commune_insee,
-                        name=plan.venue,
-                        address=plan.address,
-                    )
-                    owner = await adviser_named(session=session, name=plan.adviser) if plan.adviser else None
+                    workshop = await _store(session=session, ctx=ctx, plan=plan, adviser=plan.adviser)
                 except WorkshopError as exc:
                     errors.extend(RowError(plan.line, problem) for problem in exc.problems)
                     continue
-                if await existing_workshop(
-                    session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level
-                ):
+                if isinstance(workshop, int):
                     already += 1
                     continue
-                workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
-                session.add(workshop)
-                await session.flush()  # the next row's duplicate check sees this one
                 created.append(workshop)
             if errors or dry_run:
                 raise _Rollback
