@@ -56,7 +56,7 @@ from bot.service.planning_csv import (
     venue_for,
 )
 from bot.service.previews import write_or_preview
-from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
+from bot.service.recipients import TO_PHONE_REASON_FR, ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
 from bot.service.reminders import Promoted, notify_promotion, replan_workshop
 from bot.service.workshops import (
     WorkshopError,
@@ -1063,14 +1063,7 @@ def edit_lines(report: EditReport, tz: tzinfo) -> list[str]:
 
 def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
     """One French line per person to phone, for the command line and Telegram."""
-    reasons = {
-        "no_channel": "ni mobile ni Telegram",
-        "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
-        "opted_out": "a demandé STOP",
-        "failed": "échec d'envoi",
-        "expired": "message expiré sans partir",
-        "cancelled": "message retiré avant l'envoi",
-    }
+    reasons = TO_PHONE_REASON_FR
     return [
         f"{p.name or '(sans nom)'} — {national(p.phone) or 'pas de numéro'} ({reasons.get(p.reason, p.reason)})"
         for p in people
