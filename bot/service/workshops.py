@@ -74,6 +74,14 @@ class WorkshopSummary:
     def free(self) -> int:
         return max(self.capacity - self.seated, 0)
 
+    def changeable(self, now: datetime) -> bool:
+        """Planned and not started: it can still be cancelled, moved or edited."""
+        return self.status == WorkshopStatus.planned and self.starts_at > now
+
+    def started(self, now: datetime) -> bool:
+        """Planned and started: attendance can be taken."""
+        return self.status == WorkshopStatus.planned and self.starts_at <= now
+
 
 @dataclass(frozen=True)
 class RosterEntry:
@@ -93,6 +101,15 @@ class RosterEntry:
 class Roster:
     workshop: WorkshopSummary
     enrolments: tuple[RosterEntry, ...]
+
+    @property
+    def seated(self) -> list[RosterEntry]:
+        """Everyone but the people waiting (seated, and after the workshop, present or absent), in order."""
+        return [e for e in self.enrolments if e.status != EnrolmentStatus.waiting]
+
+    @property
+    def waiting(self) -> list[RosterEntry]:
+        return [e for e in self.enrolments if e.status == EnrolmentStatus.waiting]
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ from bot.service.exports import roster_csv
 from bot.service.phone_enrolment import NumberOfSomeoneElseError, enrol_by_phone
 from bot.service.stats import add_walk_in, attendance_sheet, mark_attendance
 from bot.service.team import list_advisers
-from bot.service.workshops import Roster, RosterEntry, WorkshopError, roster
-from storage.enums import EnrolmentStatus, WorkshopStatus
+from bot.service.workshops import Roster, WorkshopError, roster
 
 MOVE_FIELDS = ("date", "start", "end", "commune", "venue", "address")
 
@@ -42,17 +41,10 @@ def _not_found(web: Web, request: Request, user: SignedIn) -> Response:
     return web.render(request, "error.html", user=user, status=404, message="Cet atelier n'existe pas.")
 
 
-def _split(found: Roster) -> tuple[list[RosterEntry], list[RosterEntry]]:
-    seated = [e for e in found.enrolments if e.status != EnrolmentStatus.waiting]
-    waiting = [e for e in found.enrolments if e.status == EnrolmentStatus.waiting]
-    return seated, waiting
-
-
 async def page(web: Web, request: Request, user: SignedIn) -> Response:
     found = await _roster(web, request)
     if found is None:
         return _not_found(web, request, user)
-    seated, waiting = _split(found)
     w = found.workshop
     now = web.ctx.now()
     return web.render(
@@ -60,11 +52,11 @@ async def page(web: Web, request: Request, user: SignedIn) -> Response:
         "workshop.html",
         user=user,
         w=w,
-        seated=seated,
-        waiting=waiting,
+        seated=found.seated,
+        waiting=found.waiting,
         events=await history(ctx=web.ctx, workshop_id=w.id),
-        changeable=w.status == WorkshopStatus.planned and w.starts_at > now,
-        started=w.status == WorkshopStatus.planned and w.starts_at <= now,
+        changeable=w.changeable(now),
+        started=w.started(now),
         done=request.query_params.get("fait"),
     )
 
@@ -82,7 +74,7 @@ async def sheet(web: Web, request: Request, user: SignedIn) -> Response:
     found = await _roster(web, request)
     if found is None:
         return _not_found(web, request, user)
-    seated, _ = _split(found)
+    seated = found.seated
     return web.render(request, "sheet.html", user=user, w=found.workshop, seated=seated, blank=max(4, 10 - len(seated)))
 
 
@@ -202,7 +194,7 @@ async def attendance(web: Web, request: Request, user: SignedIn) -> Response:
     found = await _roster(web, request)
     if found is None:
         return _not_found(web, request, user)
-    seated, _ = _split(found)
+    seated = found.seated
     w = found.workshop
     form = form_of(request)
     present, absent = [], []
