@@ -190,7 +190,6 @@ class ChangeReport:
     workshop: WorkshopSummary  # as it is after the change (a preview: as it still is)
     old: WhenWhere
     new: WhenWhere | None  # None for a cancellation
-    told: Mapping[str, int]  # notices queued, per channel
     to_phone: tuple[ToPhone, ...]
     unchanged_for: int  # people whose last notice, not sent yet, already said what is now true: nothing to tell
     urgent: bool
@@ -206,8 +205,13 @@ class ChangeReport:
     departures: tuple[DepartureGroup, ...] = ()  # when the notices leave, and why some wait
 
     @property
+    def told(self) -> dict[str, int]:
+        """Notices queued, per channel."""
+        return dict(Counter(notice.channel for notice in self.notices))
+
+    @property
     def told_total(self) -> int:
-        return sum(self.told.values())
+        return len(self.notices)
 
 
 @dataclass(frozen=True)
@@ -526,15 +530,13 @@ async def _venue_commune(session: AsyncSession, venue_id: int) -> str | None:
 
 @dataclass
 class _Tally:
-    told: Counter[str]
-    to_phone: list[ToPhone]
+    to_phone: list[ToPhone] = field(default_factory=list)
     unchanged: int = 0
     notices: list[PlannedNotice] = field(default_factory=list)
     queued_ids: list[int] = field(default_factory=list)  # the notices queued (their ids): when they leave
     calls: list[NewCall] = field(default_factory=list)  # the people to phone, for the advisers' "to call" list
 
     def queued(self, resident: Resident, message: NewMessage, message_id: int) -> None:
-        self.told[message.channel] += 1
         self.queued_ids.append(message_id)
         self.notices.append(
             PlannedNotice(
@@ -545,7 +547,7 @@ class _Tally:
 
     def summary(self) -> str:
         """The audit trail's account of the notices: how many queued, how many people to phone."""
-        return f"{sum(self.told.values())} message(s) prévu(s), {len(self.to_phone)} personne(s) à appeler"
+        return f"{len(self.notices)} message(s) prévu(s), {len(self.to_phone)} personne(s) à appeler"
 
 
 async def _record_calls(
@@ -584,7 +586,7 @@ async def _report(
         ctx.wake_dispatcher()
         log.info(
             "workshop %s %s by %s: %s notices, %s to phone", workshop_id, action, actor.label,
-            sum(tally.told.values()), len(tally.to_phone),
+            len(tally.notices), len(tally.to_phone),
         )  # fmt: skip
     urgent, due = timing
     return ChangeReport(
@@ -592,7 +594,6 @@ async def _report(
         workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
         old=old,
         new=new,
-        told=dict(tally.told),
         to_phone=tuple(tally.to_phone),
         unchanged_for=tally.unchanged,
         urgent=urgent,
@@ -674,7 +675,7 @@ async def cancel_workshop_and_notify(
     level that have a free seat. Raises ``WorkshopError`` (nothing changed) when it cannot be cancelled.
     ``preview``: report what confirming would do, and write nothing."""
     now = ctx.now()
-    tally = _Tally(Counter(), [])
+    tally = _Tally()
     async with write_or_preview(ctx, preview=preview) as session:
         cancelled = await cancel_workshop_plan(session=session, workshop_id=workshop_id, reason=reason, now=now)
         before = cancelled.workshop
@@ -831,7 +832,7 @@ async def move_workshop_and_notify(
     keyword arguments. Raises ``WorkshopError`` (nothing changed) when it cannot be moved. ``preview``: report
     what confirming would do, and write nothing."""
     now = ctx.now()
-    tally = _Tally(Counter(), [])
+    tally = _Tally()
     async with write_or_preview(ctx, preview=preview) as session:
         request = change or await _change_request(
             session=session, new_date=new_date, new_start=new_start, new_end=new_end, venue_id=venue_id
