@@ -333,11 +333,15 @@ class Unenrolled:
     resident_id: int
     workshop_id: int
     was: EnrolmentStatus  # seated or waiting
-    told: bool  # a message confirms it to them (otherwise: no channel reaches them, the adviser told them)
     promoted: Promoted | None
     departures: tuple[DepartureGroup, ...]  # when the messages leave (theirs, and the promoted person's)
     message: str | None = None  # what they are told, when a message reaches them
     channel: str | None = None  # … and by which channel
+
+    @property
+    def told(self) -> bool:
+        """A message confirms it to them (otherwise: no channel reaches them, the adviser told them)."""
+        return self.message is not None
 
 
 @dataclass(frozen=True)
@@ -347,11 +351,14 @@ class PersonMoved:
     to_workshop_id: int
     seated: bool  # False: on the waiting list of the new workshop, at ``position``
     position: int | None
-    told: bool
     promoted: Promoted | None  # who got the seat they left
     departures: tuple[DepartureGroup, ...]
     message: str | None = None  # what they are told, when a message reaches them
     channel: str | None = None  # … and by which channel
+
+    @property
+    def told(self) -> bool:
+        return self.message is not None
 
 
 async def _active_booking(session: AsyncSession, resident_id: int, workshop_id: int, now: datetime) -> Enrolment:
@@ -461,7 +468,7 @@ async def _unenrol(
         resident_id=resident_id,
         summary=f"personne n°{resident_id} désinscrite de l'atelier n°{workshop_id} à sa demande{given}",
     )  # fmt: skip
-    return Unenrolled(resident_id, workshop_id, was, told is not None, promoted, departures, message, channel)
+    return Unenrolled(resident_id, workshop_id, was, promoted, departures, message, channel)
 
 
 async def move_person(
@@ -534,7 +541,7 @@ async def _move_person(
     )  # fmt: skip
     return PersonMoved(
         resident_id, from_workshop_id, to_workshop_id, seated, position,
-        told is not None, promoted, departures, message=body if told is not None else None,
+        promoted, departures, message=body if told is not None else None,
         channel=_channel(resident) if told is not None else None,
     )  # fmt: skip
 
