@@ -13,7 +13,10 @@ import pytest
 
 from bot.config import DEFAULT_TERRITORY
 from bot.context import france_index
-from bot.conversation.dialogue import (
+from bot.conversation.dialogue import after_enrol, after_move, respond
+from bot.conversation.offers import nearest_workshops
+from bot.conversation.texts import LEVEL_CHOICES
+from bot.conversation.turns import (
     Booking,
     CancelEnrolment,
     ConfirmAttendance,
@@ -31,12 +34,7 @@ from bot.conversation.dialogue import (
     Turn,
     WorkshopOption,
     World,
-    after_enrol,
-    after_move,
-    nearest_workshops,
-    respond,
 )
-from bot.conversation.texts import LEVEL_CHOICES
 from bot.conversation.understanding.communes import CommuneIndex
 from bot.conversation.understanding.names import first_name_of
 from bot.territory import load_territory
