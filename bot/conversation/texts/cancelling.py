@@ -23,20 +23,20 @@ def ask_who_cancels(start: datetime, tz: tzinfo, *, again: bool = False) -> str:
 
 
 def ask_confirm_cancel(start: datetime, tz: tzinfo, venue: str, who: str = "") -> str:
-    whose = f"l'inscription de {who}" if who else "votre inscription"
-    when = when_fr(start, tz)
-    return first_in_one_sms(
-        f"Annuler {whose} du {when}, {venue} ? Répondez OUI ou NON.",
-        f"Annuler {whose} du {when} ? Répondez OUI ou NON.",
-    )
+    return _cancel_question(start, tz, venue, who, head="", answer="Répondez OUI ou NON.")
 
 
 def cancel_not_understood(start: datetime, tz: tzinfo, venue: str, who: str = "") -> str:
+    return _cancel_question(start, tz, venue, who, head=f"{NOT_UNDERSTOOD} ", answer="OUI ou NON.")
+
+
+def _cancel_question(start: datetime, tz: tzinfo, venue: str, who: str, *, head: str, answer: str) -> str:
+    """ "Annuler votre inscription du mardi 14 avril à 14 h, Mairie de Saint-Victor ? Répondez OUI ou NON." (``who``:
+    the companion whose seat it is)."""
     whose = f"l'inscription de {who}" if who else "votre inscription"
     when = when_fr(start, tz)
     return first_in_one_sms(
-        f"{NOT_UNDERSTOOD} Annuler {whose} du {when}, {venue} ? OUI ou NON.",
-        f"{NOT_UNDERSTOOD} Annuler {whose} du {when} ? OUI ou NON.",
+        f"{head}Annuler {whose} du {when}, {venue} ? {answer}", f"{head}Annuler {whose} du {when} ? {answer}"
     )
 
 
