@@ -25,6 +25,8 @@ IDLE_RESTART = timedelta(hours=24)
 
 
 def respond(*, state: State | None, text: str, resident: ResidentView, world: World) -> Turn:
+    """One message, in this order: after STOP only START is heard; a conversation left a day starts again; a
+    keyword; a wish said anywhere; else the current step's own answer (``STEPS``), a usual question answered first."""
     text = text or ""
     keyword = detect_keyword(text)
     if resident.opted_out:
