@@ -235,23 +235,29 @@ def routes(ctx: Context) -> list[Route]:
         log.info("call for message %s: %s", outbox, report.status)
         return Response(status_code=204)
 
-    async def incoming(request: Request) -> Response:
-        form = await signed_form(request, INCOMING_PATH)
+    async def received_call(request: Request, path: str) -> tuple[FormData, str] | Response:
+        """A webhook about a call someone made to us: its form and CallSid; or the response that ends it."""
+        form = await signed_form(request, path)
         if isinstance(form, Response):
             return form
         sid = _sid(form)
         if sid is None:
             return spoken(service.Script(say=(say.goodbye_spoken(),)), MENU_PATH)
+        return form, sid
+
+    async def incoming(request: Request) -> Response:
+        received = await received_call(request, INCOMING_PATH)
+        if isinstance(received, Response):
+            return received
+        form, sid = received
         log.info("call received from %s", masked(_caller(form)))
         return spoken(await kindly("incoming call", service.incoming_call(ctx=ctx, call_sid=sid)), MENU_PATH)
 
     async def menu(request: Request) -> Response:
-        form = await signed_form(request, MENU_PATH)
-        if isinstance(form, Response):
-            return form
-        sid = _sid(form)
-        if sid is None:
-            return spoken(service.Script(say=(say.goodbye_spoken(),)), MENU_PATH)
+        received = await received_call(request, MENU_PATH)
+        if isinstance(received, Response):
+            return received
+        form, sid = received
         step = request.query_params.get("step", "")[:20]
         script = await kindly(
             "menu of an incoming call",
