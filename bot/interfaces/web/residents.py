@@ -27,7 +27,7 @@ from bot.service.residents import (
     unenrol,
 )
 from bot.service.workshops import WorkshopError, WorkshopSummary, get_workshop, list_workshops
-from storage.enums import EnrolmentStatus, Level
+from storage.enums import Level
 
 PAGE_SIZE = 100
 MAX_QUERY = 100
@@ -149,7 +149,7 @@ async def unenrol_person(web: Web, request: Request, user: SignedIn) -> Response
 
 async def _choices(web: Web, found: ResidentRecord) -> list[tuple[str, list[WorkshopSummary]]]:
     """The workshops of the next three months the person is not in, by level, theirs first."""
-    taken = {b.workshop_id for b in found.upcoming if b.status in (EnrolmentStatus.seated, EnrolmentStatus.waiting)}
+    taken = {b.workshop_id for b in found.active}
     now = web.ctx.now()
     offered = [
         w
@@ -177,10 +177,9 @@ async def _move_page(
         found = await resident_record(ctx=web.ctx, resident_id=_resident_id(request))
     except WorkshopError:
         return _not_found(web, request, user)
-    active = [b for b in found.upcoming if b.status in (EnrolmentStatus.seated, EnrolmentStatus.waiting)]
     return web.render(
-        request, "person_move.html", user=user, r=found.resident, active=active, groups=await _choices(web, found),
-        values=values, errors=errors or [], status=status,
+        request, "person_move.html", user=user, r=found.resident, active=found.active,
+        groups=await _choices(web, found), values=values, errors=errors or [], status=status,
     )  # fmt: skip
 
 
@@ -260,8 +259,7 @@ async def erase(web: Web, request: Request, user: SignedIn) -> Response:
     except WorkshopError:
         return _not_found(web, request, user)
     if request.method == "GET":
-        active = [b for b in found.upcoming if b.status in (EnrolmentStatus.seated, EnrolmentStatus.waiting)]
-        return web.render(request, "erase.html", user=user, r=found.resident, rec=found, active=active)
+        return web.render(request, "erase.html", user=user, r=found.resident, rec=found, active=found.active)
     try:
         await erase_resident_for(ctx=web.ctx, resident_id=resident_id, actor=user.actor)
     except WorkshopError as exc:
