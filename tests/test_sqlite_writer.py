@@ -2,10 +2,13 @@
 
 ``Database.transaction`` runs the service's asyncio code on a thread of its own over a synchronous connection;
 ``Database.small_transaction`` groups the small works that arrive together into one transaction. What must hold:
-a transaction commits or rolls back as a whole, the caller's loop never runs the statements, a group commits what
-its members did and a member that fails is rolled back alone (its caller gets its error, the others their
-results), and the dispatcher can be woken from the writer's thread. SQLite only: PostgreSQL runs the same works on
-the caller's loop (``transaction`` is ``write`` there), which every service test covers on both databases.
+a transaction commits or rolls back as a whole and its caller gets the error raised, of its own type; the caller's
+loop never runs the statements; concurrent transactions (and ``write()``, and another process's) run one after the
+other from their BEGIN, losing nothing; a group commits what its members did and a member that fails is rolled
+back alone (its caller gets its error, the others their results); the writer's connection has the database's
+settings; its thread ends however it is let go, with no warning; and the dispatcher can be woken from the writer's
+thread. SQLite only: PostgreSQL runs the same works on the caller's loop (``transaction`` is ``write`` there), which
+every service test covers on both databases.
 """
 
 from __future__ import annotations
