@@ -480,7 +480,7 @@ async def stop_writer(db: Database, writer: SQLiteWriter) -> None:
 
 
 @dataclass(frozen=True)
-class Ending2:
+class LettingGo:
     label: str
     given: bool  # the writer was given to the Database (the tests' way) rather than made by it
     end: Callable[[Database, SQLiteWriter], Awaitable[None]]
@@ -488,15 +488,15 @@ class Ending2:
 
 
 LETTING_GO = [
-    Ending2("its own writer, the database disposed", False, dispose_own, True),
-    Ending2("close()", False, close_writer, True),
-    Ending2("stop() from outside a loop", False, stop_writer, True),
-    Ending2("a writer given, the database disposed: only the connection", True, dispose_own, False),
+    LettingGo("its own writer, the database disposed", False, dispose_own, True),
+    LettingGo("close()", False, close_writer, True),
+    LettingGo("stop() from outside a loop", False, stop_writer, True),
+    LettingGo("a writer given, the database disposed: only the connection", True, dispose_own, False),
 ]
 
 
 @pytest.mark.parametrize("case", LETTING_GO, ids=[c.label for c in LETTING_GO])
-async def test_letting_the_writer_go(case: Ending2, db_url: str) -> None:
+async def test_letting_the_writer_go(case: LettingGo, db_url: str) -> None:
     engine = create_engine(db_url)
     given = sqlite_writer(engine) if case.given else None
     db = Database(engine, writer=given)
