@@ -33,7 +33,7 @@ from bot.conversation.understanding.names import (
     read_name,
 )
 from bot.conversation.understanding.numbers import parse_number, parse_numbers
-from bot.conversation.understanding.text import normalize
+from bot.conversation.understanding.text import has_phrase, normalize, pad_words, phrase_search, words
 from bot.conversation.understanding.when import read_wish
 from bot.territory import Territory, load_territory
 
@@ -75,6 +75,36 @@ NORMALIZE = [
 @pytest.mark.parametrize(("text", "expected"), NORMALIZE)
 def test_normalize(text: str, expected: str) -> None:
     assert normalize(text) == expected
+
+
+def test_normalize_cuts_long_input_before_it_is_kept() -> None:
+    assert normalize("oui " * 2000) == normalize(("oui " * 2000)[:4096]) == " ".join(["oui"] * 1024)
+
+
+PHRASE_SEARCH = [
+    pytest.param(("au revoir",), "merci au revoir", True, id="two-words"),
+    pytest.param(("au revoir",), "au revoirs", False, id="whole-words-only"),
+    pytest.param(("revoir",), "au revoir", True, id="last-word"),
+    pytest.param(("tant pis", "malade"), "je suis malade", True, id="second-phrase"),
+    pytest.param(("c.est",), "c est cest", False, id="dot-is-literal"),
+    pytest.param(("a+",), "a a", False, id="plus-is-literal"),
+    pytest.param((), "n importe quoi", False, id="no-phrase"),
+    pytest.param(("oui",), "", False, id="empty-text"),
+]
+
+
+@pytest.mark.parametrize(("phrases", "text", "expected"), PHRASE_SEARCH)
+def test_phrase_search(phrases: tuple[str, ...], text: str, expected: bool) -> None:
+    padded = pad_words(words(text))
+    assert phrase_search(phrases)(padded) is expected
+    assert any(has_phrase(padded, p) for p in phrases) is expected
+
+
+@settings(max_examples=200, database=None, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "ab", "c", "b c", "a.b"]), max_size=4), st.lists(st.sampled_from("abc")))
+def test_phrase_search_is_any_has_phrase(phrases: list[str], tokens: list[str]) -> None:
+    padded = pad_words(tokens)
+    assert phrase_search(phrases)(padded) is any(has_phrase(padded, p) for p in phrases)
 
 
 KEYWORDS = [

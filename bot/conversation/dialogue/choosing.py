@@ -28,11 +28,12 @@ from bot.conversation.understanding.communes import match_commune
 from bot.conversation.understanding.intents import read_party
 from bot.conversation.understanding.keywords import parse_yes_no
 from bot.conversation.understanding.numbers import parse_number
-from bot.conversation.understanding.text import has_phrase, pad_words, words
+from bot.conversation.understanding.text import pad_words, phrase_search, words
 from bot.conversation.understanding.when import Wish, read_wish
 
 # "Non, j'habite à Quinssaines": a commune said with one of these is where the resident lives, not a workshop.
 _HOME_WORDS = ("j habite", "je vis", "je suis de", "j suis de", "chez moi", "je reside", "nous habitons")
+_says_home = phrase_search(_HOME_WORDS)
 
 
 def _commune_correction(text: str, state: State, resident: ResidentView, world: World) -> Turn | None:
@@ -41,7 +42,7 @@ def _commune_correction(text: str, state: State, resident: ResidentView, world: 
     is where they would like the workshop ("celui de Lavault, ma soeur habite là-bas")."""
     if not resident.registered or parse_number(text, 99) is not None or state.data.get("moving"):
         return None
-    if not any(has_phrase(pad_words(words(text)), phrase) for phrase in _HOME_WORDS):
+    if not _says_home(pad_words(words(text))):
         return None
     found = match_commune(text, world.communes)
     if found.kind != "exact" or found.communes[0].insee == resident.commune_insee:

@@ -9,7 +9,7 @@ Keywords said alone (ANNULER, AIDE…) are ``keywords``' business; these are the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -20,6 +20,7 @@ from bot.conversation.understanding.text import (
     has_phrase,
     normalize,
     pad_words,
+    phrase_search,
     pipe,
     word_set,
     words,
@@ -79,6 +80,7 @@ _PHRASES: dict[Intent, tuple[str, ...]] = {
 # The order they are looked for: wanting to be erased or to move a seat says more than the words of cancelling
 # it contain ("annuler et changer pour jeudi"); a goodbye is looked at once nothing more precise was said.
 _ORDER = (Intent.ERASE, Intent.MOVE, Intent.CANCEL, Intent.CALLBACK, Intent.EXIT, Intent.WANT)
+_SAYS = {intent: phrase_search(phrases) for intent, phrases in _PHRASES.items()}
 _THANKS = (
     word_set(
         "merci beaucoup bien super parfait ok okay daccord d accord tres genial top cool bonne journee soiree a "
@@ -95,7 +97,7 @@ def read_intent(text: str) -> Intent | None:
         return None
     padded = pad_words(tokens)
     for intent in _ORDER:
-        if any(has_phrase(padded, phrase) for phrase in _PHRASES[intent]):
+        if _SAYS[intent](padded):
             return intent
         if intent == Intent.CALLBACK and tokens[0] in ("conseiller", "conseillere", "conseillers") and len(tokens) > 1:
             return intent  # "CONSEILLER je n'ai pas de voiture": the keyword, and why
@@ -179,9 +181,17 @@ def reads_for_someone_else(text: str) -> bool:
 # --- Questions the territory answers -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _FaqPhrases:
+    rows: tuple[tuple[str, bool, int], ...]  # (phrase, needs a question mark, entry index), longest first
+    # Whether any phrase is in a padded message, with or without a question mark: most messages ask nothing, and
+    # one compiled search says so at once instead of a scan per phrase.
+    any_asked: Callable[[str], bool]
+    any_unmarked: Callable[[str], bool]
+
+
 @lru_cache(maxsize=32)
-def _faq_phrases(faq: tuple[FaqEntry, ...]) -> tuple[tuple[str, bool, int], ...]:
-    """(phrase, needs a question mark, entry index), longest first."""
+def _faq_phrases(faq: tuple[FaqEntry, ...]) -> _FaqPhrases:
     rows = []
     for index, entry in enumerate(faq):
         for word in entry.words:
@@ -189,7 +199,11 @@ def _faq_phrases(faq: tuple[FaqEntry, ...]) -> tuple[tuple[str, bool, int], ...]
             phrase = " ".join(words(word))
             if phrase:
                 rows.append((phrase, needs_mark, index))
-    return tuple(sorted(rows, key=lambda row: -len(row[0])))
+    return _FaqPhrases(
+        rows=tuple(sorted(rows, key=lambda row: -len(row[0]))),
+        any_asked=phrase_search(phrase for phrase, _, _ in rows),
+        any_unmarked=phrase_search(phrase for phrase, needs_mark, _ in rows if not needs_mark),
+    )
 
 
 def read_question(text: str, faq: Sequence[FaqEntry]) -> FaqEntry | None:
@@ -201,7 +215,10 @@ def read_question(text: str, faq: Sequence[FaqEntry]) -> FaqEntry | None:
     short = text[:SHORT_ANSWER_CHARS]
     padded = pad_words(words(short))
     asked = "?" in short
-    for phrase, needs_mark, index in _faq_phrases(entries):
+    phrases = _faq_phrases(entries)
+    if not (phrases.any_asked if asked else phrases.any_unmarked)(padded):
+        return None
+    for phrase, needs_mark, index in phrases.rows:
         if (asked or not needs_mark) and has_phrase(padded, phrase):
             return entries[index]
     return None

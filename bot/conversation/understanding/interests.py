@@ -16,9 +16,9 @@ from rapidfuzz.distance import Levenshtein
 from bot.conversation.understanding.numbers import parse_number, parse_numbers
 from bot.conversation.understanding.text import (
     SHORT_ANSWER_CHARS,
-    has_phrase,
     normalize,
     pad_words,
+    phrase_search,
     pipe,
     strip_politeness,
     word_set,
@@ -32,6 +32,7 @@ _NO_PREFERENCE = pipe(
     "|suivant|plus tard|0|je ne sais pas encore|rien de special|rien de particulier|ca m est egal|egal"
 )
 _EVERYTHING = pipe("tout|tous|toutes|de tout|un peu de tout|tout m interesse|tout ca|un peu tout")
+_says_no_preference, _says_everything = phrase_search(_NO_PREFERENCE), phrase_search(_EVERYTHING)
 # Words that say what follows is what they want to learn ("je voudrais apprendre whatsapp", "pour les impots"):
 # outside the interests question, a topic counts only after one of them.
 _CUES = word_set(
@@ -106,9 +107,9 @@ def parse_interests(text: str, interests: Sequence[Interest]) -> list[str] | Non
     if chosen:
         return [labels[i] for i in sorted(chosen)]
     core = pad_words(strip_politeness(tokens))
-    if any(has_phrase(core, phrase) for phrase in _NO_PREFERENCE):
+    if _says_no_preference(core):
         return []
-    if core.strip() and any(has_phrase(core, phrase) for phrase in _EVERYTHING):
+    if core.strip() and _says_everything(core):
         return list(labels)
     return None
 

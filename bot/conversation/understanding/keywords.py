@@ -10,9 +10,9 @@ from rapidfuzz.distance import Levenshtein
 from bot.conversation.understanding.text import (
     SHORT_ANSWER_CHARS,
     WORD_RE,
-    has_phrase,
     normalize,
     pad_words,
+    phrase_search,
     pipe,
     squeeze,
     strip_politeness,
@@ -194,6 +194,7 @@ _NO_PHRASES = pipe(
 _FINAL_YES = frozenset(pipe("oui|ouais|ok|okay"))
 _FINAL_NO = frozenset(pipe("non|nan"))
 _YES_WITH_PAS = tuple(p for p in _YES_PHRASES if "pas" in p.split())
+_says_yes, _says_no, _says_yes_with_pas = map(phrase_search, (_YES_PHRASES, _NO_PHRASES, _YES_WITH_PAS))
 _YES_EMOJI = frozenset("👍✅👌✔☑🆗🙂😊😀😃👏💯🙏")
 _NO_EMOJI = frozenset("👎❌✖🚫⛔")
 _YES_NO_TOKENS = 60
@@ -214,7 +215,7 @@ def parse_yes_no(text: str) -> bool | None:
     if not plain:
         return _emoji_answer(normalized)
     padded = pad_words(plain)
-    if any(has_phrase(padded, p) for p in _YES_WITH_PAS) and squeeze(plain[0]) not in NO_WORDS:
+    if _says_yes_with_pas(padded) and squeeze(plain[0]) not in NO_WORDS:
         return True
     core = [squeeze(t) for t in (strip_politeness(plain) or plain)]
     # A lone "n" or "o" is an answer; in "n'importe" or "o." followed by words it is not.
@@ -223,9 +224,9 @@ def parse_yes_no(text: str) -> bool | None:
         return False
     if first in YES_WORDS:
         return True
-    if any(has_phrase(padded, p) for p in _NO_PHRASES):
+    if _says_no(padded):
         return False
-    if any(has_phrase(padded, p) for p in _YES_PHRASES):
+    if _says_yes(padded):
         return True
     # "malheureusement non", "je crois que oui"
     if core[-1] in _FINAL_NO:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 # Longer input is cut before any analysis: SMS concatenation stops at 1,600 characters and Telegram at 4,096;
 # nothing meaningful to us is that long, and the cut keeps every function fast on hostile input.
@@ -44,7 +45,14 @@ WORD_RE = re.compile(r"[a-z0-9]+")
 def normalize(text: str) -> str:
     """Lowercase, accents stripped, HTML tags and control characters removed, curly quotes made straight,
     whitespace collapsed. Letters, digits, punctuation and emoji are kept ("Aide ?" -> "aide ?")."""
-    text = TAG_RE.sub("", text[:MAX_INPUT]).lower()
+    return _normalized(text[:MAX_INPUT])
+
+
+# A turn's readers normalize the same message (and the same labels) about twenty times: the result of a pure
+# function of an immutable string is kept for the few most recent. Keys are at most MAX_INPUT characters.
+@lru_cache(maxsize=256)
+def _normalized(text: str) -> str:
+    text = TAG_RE.sub("", text).lower()
     if text.isascii():
         return " ".join(text.translate(_ASCII_CONTROLS).split())
     out: list[str] = []
@@ -70,6 +78,14 @@ def squeeze(word: str) -> str:
 def has_phrase(padded: str, phrase: str) -> bool:
     """Whole-word containment: ``padded`` is " word word ... " (see ``pad_words``)."""
     return f" {phrase} " in padded
+
+
+def phrase_search(phrases: Iterable[str]) -> Callable[[str], bool]:
+    """``has_phrase`` for any of ``phrases`` at once, as one compiled search of the padded text instead of one scan
+    per phrase (the understanding's largest cost in a turn). Built once per vocabulary list, at import."""
+    # "(?!)" never matches: with no phrase, an empty pattern would match everything.
+    pattern = re.compile("|".join(re.escape(f" {phrase} ") for phrase in phrases) or "(?!)")
+    return lambda padded: pattern.search(padded) is not None
 
 
 def pad_words(tokens: Iterable[str]) -> str:

@@ -15,7 +15,14 @@ from datetime import datetime, tzinfo
 
 from bot.conversation.understanding.communes import CommuneIndex, match_commune
 from bot.conversation.understanding.interests import topic_subjects
-from bot.conversation.understanding.text import SHORT_ANSWER_CHARS, has_phrase, pad_words, pipe, rank_by_spelling, words
+from bot.conversation.understanding.text import (
+    SHORT_ANSWER_CHARS,
+    pad_words,
+    phrase_search,
+    pipe,
+    rank_by_spelling,
+    words,
+)
 from bot.territory import Interest
 
 WEEKDAYS: dict[str, int] = rank_by_spelling(
@@ -61,6 +68,9 @@ _OTHERS = pipe(
     "|il y a pas d autres|y a pas d autres|aucun ne va|aucun ne me va|aucun ne me convient|aucun|aucune"
     "|rien d autre|pas ceux la|pas ces dates|d autres dates|plus tard|la semaine d apres|autre chose"
     "|pas libre|pas disponible ces jours"
+)
+_says_morning, _says_afternoon, _says_soonest, _says_any, _says_others = map(
+    phrase_search, (_MORNING, _AFTERNOON, _SOONEST, _ANY, _OTHERS)
 )
 _DAY_BEFORE = frozenset(("le", "du", "au", "pour", "ce", "cette"))
 _HOUR = re.compile(r"(\d{1,2})h(\d{2})?")
@@ -151,9 +161,9 @@ def read_wish(
         return Wish()
     padded = pad_words(tokens)
     part = None
-    if any(has_phrase(padded, p) for p in _AFTERNOON):
+    if _says_afternoon(padded):
         part = "afternoon"
-    elif any(has_phrase(padded, p) for p in _MORNING):
+    elif _says_morning(padded):
         part = "morning"
     places: tuple[str, ...] = ()
     if communes is not None:
@@ -171,7 +181,7 @@ def read_wish(
         hour=_hour(tokens),
         communes=places,
         subjects=subjects,
-        soonest=any(has_phrase(padded, p) for p in _SOONEST),
-        anything=any(has_phrase(padded, p) for p in _ANY),
-        others=any(has_phrase(padded, p) for p in _OTHERS),
+        soonest=_says_soonest(padded),
+        anything=_says_any(padded),
+        others=_says_others(padded),
     )
