@@ -50,16 +50,21 @@ def _singular(word: str) -> str:
 
 
 @cache
-def _table(*, at_question: bool) -> tuple[tuple[tuple[str, ...], int], ...]:
+def _table(*, at_question: bool) -> tuple[tuple[tuple[str, ...], frozenset[str], int], ...]:
+    """(phrase's words, the same as a set, level), longest first."""
     tables = [_SURE, _AT_THE_QUESTION] if at_question else [_SURE]
     rows = [(tuple(_singular(w) for w in p.split()), level) for t in tables for level, ps in t.items() for p in ps]
-    return tuple(sorted(rows, key=lambda row: -len(" ".join(row[0]))))
+    rows.sort(key=lambda row: -len(" ".join(row[0])))
+    return tuple((phrase, frozenset(phrase), level) for phrase, level in rows)
 
 
 def _by_words(tokens: list[str], *, at_question: bool) -> int | None:
+    said = set(tokens)
     used = [False] * len(tokens)
     found: set[int] = set()
-    for phrase, level in _table(at_question=at_question):
+    for phrase, its_words, level in _table(at_question=at_question):
+        if not its_words <= said:
+            continue  # a word of the phrase is missing: no need to slide it along the message
         size = len(phrase)
         for start in range(len(tokens) - size + 1):
             if not any(used[start : start + size]) and tuple(tokens[start : start + size]) == phrase:
