@@ -221,6 +221,15 @@ INBOUND_CASES = [
     InboundCase("forged signature", signature="bm90IGEgc2lnbmF0dXJl", status=403, replies=False, stored=False),
     InboundCase("missing signature", signature=None, status=403, replies=False, stored=False),
     InboundCase("empty signature", signature="", status=403, replies=False, stored=False),
+    # Twilio may sign the URL with the scheme's default port written out; either form is accepted.
+    InboundCase("signature of the URL with its port", signed_url=PUBLIC + ":443" + INBOUND_PATH, fragments=("prénom",)),
+    InboundCase(
+        "signature of the URL with another port",
+        signed_url=PUBLIC + ":8443" + INBOUND_PATH,
+        status=403,
+        replies=False,
+        stored=False,
+    ),
     InboundCase(
         "signature for another URL",
         signed_url="https://evil.example.org" + INBOUND_PATH,
