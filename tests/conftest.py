@@ -39,9 +39,11 @@ import asyncpg
 import httpx._config as httpx_config
 import httpx._transports.default as httpx_transports  # the one function patched below
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import DEFAULT_TERRITORY, Settings, load_settings
+from bot.service import accounts
 from bot.service.places import sync_territory
 from bot.territory import Territory, load_territory
 from storage.database import Database, create_engine, sqlite_writer
@@ -70,6 +72,26 @@ async def _prepare(url: str, territory: Territory) -> None:
         await sync_territory(db=db, territory=territory)
     finally:
         await db.dispose()
+
+
+def pytest_configure() -> None:
+    """pytest-xdist's workers export ``COLUMNS=80`` and ``LINES=24``; rich freezes them into the consoles
+    ``bot.interfaces.cli`` makes when first imported, and the CLI tests give each command its own ``COLUMNS``
+    (``tests/helpers/cli.py``). Take them out before any test module imports the CLI."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id with the smallest cost it accepts: the production cost (64 MiB, 3 passes, 4 lanes: a tenth of a
+    second or more of CPU per hash or check) was spent two or three times in every console test.
+    Same algorithm and format (``$argon2id$``), same decoy, same code; an ``atelier serve`` the tests start keeps
+    the real cost."""
+    cheap = accounts.PasswordHashing(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "hashing", lambda: cheap)
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
