@@ -85,6 +85,13 @@ def pytest_configure() -> None:
         os.environ.pop(name, None)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules holding ``slow`` tests first, each module's tests in their order: two workers (``make test``) take
+    a module at a time, and a long module taken last would leave the other worker idle at the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing() -> Iterator[None]:
     """argon2id with the smallest cost it accepts: the production cost (64 MiB, 3 passes, 4 lanes: a tenth of a
