@@ -13,30 +13,11 @@ import pytest
 
 from bot.config import DEFAULT_TERRITORY
 from bot.context import france_index
-from bot.conversation.dialogue import (
-    Booking,
-    CancelEnrolment,
-    ConfirmAttendance,
-    Enrol,
-    EnrolOutcome,
-    Erase,
-    MoveBooking,
-    OptIn,
-    OptOut,
-    RequestCallback,
-    ResidentView,
-    SaveProfile,
-    State,
-    Step,
-    Turn,
-    WorkshopOption,
-    World,
-    after_enrol,
-    after_move,
-    nearest_workshops,
-    respond,
-)
+from bot.conversation import turns
+from bot.conversation.dialogue import after_enrol, after_move, respond
+from bot.conversation.offers import nearest_workshops
 from bot.conversation.texts import LEVEL_CHOICES
+from bot.conversation.turns import Booking, ResidentView, State, Step, Turn, WorkshopOption, World
 from bot.conversation.understanding.communes import CommuneIndex
 from bot.conversation.understanding.names import first_name_of
 from bot.territory import load_territory
@@ -104,21 +85,21 @@ class MemoryWorld:
         replies = [(r.text, r.choices) for r in turn.replies]
         person.state = replace(turn.state, updated_at=self.clock.now) if turn.state else None
         for effect in turn.effects:
-            if isinstance(effect, Enrol | MoveBooking):
-                after = self.enrol(person, effect) if isinstance(effect, Enrol) else self.move(person, effect)
+            if isinstance(effect, turns.Enrol | turns.MoveBooking):
+                after = self.enrol(person, effect) if isinstance(effect, turns.Enrol) else self.move(person, effect)
                 person.state = replace(after.state, updated_at=self.clock.now) if after.state else None
                 replies += [(r.text, r.choices) for r in after.replies]
             else:
                 self.apply(person, effect)
         return replies
 
-    def enrol(self, person: Person, effect: Enrol) -> Turn:
+    def enrol(self, person: Person, effect: turns.Enrol) -> Turn:
         option = self.options[effect.workshop_id]
         party = 2 if effect.companion else 1
         waiting = option.free_seats < party
         if waiting and not effect.allow_waiting:
             return after_enrol(
-                outcome=EnrolOutcome.FULL,
+                outcome=turns.EnrolOutcome.FULL,
                 workshop_id=option.id,
                 position=None,
                 resident=person.view,
@@ -134,7 +115,7 @@ class MemoryWorld:
             bookings.append(Booking(self.next_enrolment + 1, option, 2 if waiting else None, who=who))
         self.next_enrolment += len(bookings)
         person.view = replace(person.view, bookings=(*person.view.bookings, *bookings))
-        outcome = EnrolOutcome.WAITING if waiting else EnrolOutcome.SEATED
+        outcome = turns.EnrolOutcome.WAITING if waiting else turns.EnrolOutcome.SEATED
         return after_enrol(
             outcome=outcome,
             workshop_id=option.id,
@@ -144,7 +125,7 @@ class MemoryWorld:
             companion=effect.companion,
         )
 
-    def move(self, person: Person, effect: MoveBooking) -> Turn:
+    def move(self, person: Person, effect: turns.MoveBooking) -> Turn:
         moving = [b for b in person.view.bookings if b.enrolment_id in effect.enrolment_ids]
         option = self.options[effect.workshop_id]
         if option.free_seats < len(moving):
@@ -159,7 +140,7 @@ class MemoryWorld:
 
     def apply(self, person: Person, effect: object) -> None:
         view = person.view
-        if isinstance(effect, SaveProfile):
+        if isinstance(effect, turns.SaveProfile):
             person.view = replace(
                 view,
                 name=effect.name,
@@ -167,15 +148,15 @@ class MemoryWorld:
                 level=effect.level,
                 interests=effect.interests,
             )
-        elif isinstance(effect, CancelEnrolment):
+        elif isinstance(effect, turns.CancelEnrolment):
             person.view = replace(
                 view, bookings=tuple(b for b in view.bookings if b.enrolment_id != effect.enrolment_id)
             )
-        elif isinstance(effect, OptOut | OptIn):
-            person.view = replace(view, opted_out=isinstance(effect, OptOut))
-        elif isinstance(effect, Erase):
+        elif isinstance(effect, turns.OptOut | turns.OptIn):
+            person.view = replace(view, opted_out=isinstance(effect, turns.OptOut))
+        elif isinstance(effect, turns.Erase):
             person.view = ResidentView(has_phone=True)
-        elif isinstance(effect, ConfirmAttendance):
+        elif isinstance(effect, turns.ConfirmAttendance):
             pass
 
 
@@ -241,14 +222,14 @@ class AnswerRow:
 
 # Two seated workshops, enrolments 1 (the sooner) and 2; OUI/NON answers what we last asked about.
 ANSWER_ROWS = [
-    AnswerRow("OUI with nothing asked confirms the sooner", "oui", None, ConfirmAttendance(1)),
-    AnswerRow("OUI to the later one's reminder confirms it", "oui", 2, ConfirmAttendance(2)),
-    AnswerRow("NON to the later one's reminder cancels it", "non je peux pas", 2, CancelEnrolment(2)),
-    AnswerRow("NON to the sooner one's reminder cancels it", "NON", 1, CancelEnrolment(1)),
+    AnswerRow("OUI with nothing asked confirms the sooner", "oui", None, turns.ConfirmAttendance(1)),
+    AnswerRow("OUI to the later one's reminder confirms it", "oui", 2, turns.ConfirmAttendance(2)),
+    AnswerRow("NON to the later one's reminder cancels it", "non je peux pas", 2, turns.CancelEnrolment(2)),
+    AnswerRow("NON to the sooner one's reminder cancels it", "NON", 1, turns.CancelEnrolment(1)),
     AnswerRow("NON with nothing asked asks which", "non", None, None, Step.CANCEL_PICK),
     AnswerRow("NON about a seat no longer held asks which", "non", 9, None, Step.CANCEL_PICK),
     AnswerRow("NON, one seat, nothing asked, asks first", "non", None, None, Step.CANCEL_CONFIRM, seats=1),
-    AnswerRow("NON, one seat, asked about it, cancels it", "non", 1, CancelEnrolment(1), seats=1),
+    AnswerRow("NON, one seat, asked about it, cancels it", "non", 1, turns.CancelEnrolment(1), seats=1),
     AnswerRow("NON, one seat, asked about another, asks first", "non", 9, None, Step.CANCEL_CONFIRM, seats=1),
 ]
 
@@ -273,8 +254,8 @@ def test_yes_no_answers_the_last_question_asked(row: AnswerRow, now: datetime) -
 
 # (label, text, the menu shown this long ago, the reminder sent this long ago, effect, step afterwards)
 LATER_QUESTION_ROWS = [
-    ("NON to a reminder sent after the menu cancels", "non je peux pas", 3, 1, CancelEnrolment(1), None),
-    ("OUI to a reminder sent after the menu confirms", "oui", 3, 1, ConfirmAttendance(1), None),
+    ("NON to a reminder sent after the menu cancels", "non je peux pas", 3, 1, turns.CancelEnrolment(1), None),
+    ("OUI to a reminder sent after the menu confirms", "oui", 3, 1, turns.ConfirmAttendance(1), None),
     ("a menu choice after the reminder is still a menu choice", "2", 3, 1, None, None),
     ("OUI to the menu shown after the reminder is the menu's", "oui", 1, 3, None, Step.MENU),
 ]
@@ -339,7 +320,7 @@ def test_conseiller_in_the_middle_of_a_sign_up_then_carries_on(has_phone: bool, 
     if not has_phone:  # the number first, then the sign-up resumes
         assert turn.state is not None and turn.state.step == Step.CALLBACK_PHONE and not turn.effects
         turn = respond(state=turn.state, text="06 12 34 56 78", resident=ResidentView(), world=world)
-    assert turn.effects == (RequestCallback(phone=None if has_phone else "+33612345678", name="Louise Girard",
+    assert turn.effects == (turns.RequestCallback(phone=None if has_phone else "+33612345678", name="Louise Girard",
                                             commune_insee="03101"),)  # fmt: skip
     assert turn.state is not None and (turn.state.step, turn.state.data) == (Step.LEVEL, signing_up.data)
     assert "rappel" in turn.replies[0].text and turn.replies[-1].choices == LEVEL_CHOICES

@@ -20,13 +20,19 @@ def to_e164(raw: str | None, *, region: str = REGION) -> str | None:
     text = (raw or "").strip()
     if not text or len(text) > MAX_RAW:
         return None
+    number = _valid(text, region)
+    if number is None:
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _valid(text: str, region: str = REGION) -> phonenumbers.PhoneNumber | None:
+    """``text`` read as a phone number, when it is a valid one (a number may parse and yet not exist)."""
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return number if phonenumbers.is_valid_number(number) else None
 
 
 # The countries whose numbers a territory serves by default: metropolitan France and the overseas departments
@@ -100,11 +106,8 @@ def national(number: str | None) -> str:
     text = (number or "").strip()
     if not text:
         return ""
-    try:
-        parsed = phonenumbers.parse(text, REGION)
-    except phonenumbers.NumberParseException:
-        return text
-    if not phonenumbers.is_valid_number(parsed):
+    parsed = _valid(text)
+    if parsed is None:
         return text
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL

@@ -35,8 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.conversation import texts as say
-from bot.conversation.dialogue import MAX_OFFERED, World, nearest_workshops, offers_after_cancellation
+from bot.conversation.dialogue import offers_after_cancellation
+from bot.conversation.offers import MAX_OFFERED, nearest_workshops
 from bot.conversation.phones import national
+from bot.conversation.turns import World
 from bot.scheduler.planning import URGENT_WITHIN, is_urgent_change, next_allowed
 from bot.service import spoken
 from bot.service.actors import Actor

@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import re
 
-from bot.conversation.understanding.text import SHORT_ANSWER_CHARS, pipe, word_set, words
+from bot.conversation.understanding.text import SHORT_ANSWER_CHARS, rank_by_spelling, word_set, words
 
-_NUMBER_WORDS: dict[str, int] = {
-    word: value
-    for value, spellings in enumerate(
-        (
-            "",
-            "un|une|premier|premiere",
-            "deux|deus|second|seconde|deuxieme",
-            "trois|troi|troisieme",
-            "quatre|quatrieme",
-            "cinq|cinquieme",
-            "six|sixieme",
-            "sept|septieme",
-            "huit|huitieme",
-            "neuf|neuvieme",
-            "dix|dixieme",
-            "onze|onzieme",
-            "douze|douzieme",
-        )
-    )
-    for word in pipe(spellings)
-}
+_NUMBER_WORDS: dict[str, int] = rank_by_spelling(
+    "un|une|premier|premiere",
+    "deux|deus|second|seconde|deuxieme",
+    "trois|troi|troisieme",
+    "quatre|quatrieme",
+    "cinq|cinquieme",
+    "six|sixieme",
+    "sept|septieme",
+    "huit|huitieme",
+    "neuf|neuvieme",
+    "dix|dixieme",
+    "onze|onzieme",
+    "douze|douzieme",
+    start=1,
+)
 _ORDINAL = re.compile(r"(\d{1,3})(?:er|ere|re|e|eme|em|nd|nde|ieme|o)?")
 # Words that may surround a chosen number without changing it: "le 2", "n°2", "choix 3", "je prends le 2 merci".
 # Negations, dates and units are absent on purpose: "pas le 2", "le 2 avril", "2 personnes" are not choices.

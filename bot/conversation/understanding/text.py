@@ -18,6 +18,12 @@ def pipe(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split("|") if item.strip())
 
 
+def rank_by_spelling(*spellings: str, start: int = 0) -> dict[str, int]:
+    """("lundi|lindi", "mardi") -> {"lundi": 0, "lindi": 0, "mardi": 1}: every spelling of the n-th word, with n
+    (counted from ``start``)."""
+    return {word: rank for rank, written in enumerate(spellings, start=start) for word in pipe(written)}
+
+
 def word_set(text: str) -> frozenset[str]:
     """ "a b c" -> {"a", "b", "c"}: word sets written compactly."""
     return frozenset(text.split())

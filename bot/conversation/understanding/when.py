@@ -15,45 +15,33 @@ from datetime import datetime, tzinfo
 
 from bot.conversation.understanding.communes import CommuneIndex, match_commune
 from bot.conversation.understanding.interests import topic_subjects
-from bot.conversation.understanding.text import SHORT_ANSWER_CHARS, has_phrase, pad_words, pipe, words
+from bot.conversation.understanding.text import SHORT_ANSWER_CHARS, has_phrase, pad_words, pipe, rank_by_spelling, words
 from bot.territory import Interest
 
-WEEKDAYS: dict[str, int] = {
-    word: day
-    for day, spellings in enumerate(
-        (
-            "lundi|lundis|lindi|lundy",
-            "mardi|mardis|mardy",
-            "mercredi|mercredis|mecredi|mercredy|merdredi|mercerdi",
-            "jeudi|jeudis|jeudy|jedi",
-            "vendredi|vendredis|vendredy|vendedi",
-            "samedi|samedis|samdi",
-            "dimanche|dimanches",
-        )
-    )
-    for word in pipe(spellings)
-}
-MONTHS: dict[str, int] = {
-    word: month
-    for month, spellings in enumerate(
-        (
-            "janvier|janv",
-            "fevrier|fevr|fev",
-            "mars",
-            "avril|avr",
-            "mai",
-            "juin",
-            "juillet|juil",
-            "aout",
-            "septembre",  # not "sept": seven
-            "octobre|oct",
-            "novembre|nov",
-            "decembre|dec",
-        ),
-        start=1,
-    )
-    for word in pipe(spellings)
-}
+WEEKDAYS: dict[str, int] = rank_by_spelling(
+    "lundi|lundis|lindi|lundy",
+    "mardi|mardis|mardy",
+    "mercredi|mercredis|mecredi|mercredy|merdredi|mercerdi",
+    "jeudi|jeudis|jeudy|jedi",
+    "vendredi|vendredis|vendredy|vendedi",
+    "samedi|samedis|samdi",
+    "dimanche|dimanches",
+)
+MONTHS: dict[str, int] = rank_by_spelling(
+    "janvier|janv",
+    "fevrier|fevr|fev",
+    "mars",
+    "avril|avr",
+    "mai",
+    "juin",
+    "juillet|juil",
+    "aout",
+    "septembre",  # not "sept": seven
+    "octobre|oct",
+    "novembre|nov",
+    "decembre|dec",
+    start=1,
+)
 _MORNING = pipe("matin|le matin|matinee|en matinee|dans la matinee|du matin|avant midi|le matin de preference")
 _AFTERNOON = pipe(
     "apres midi|l apres midi|aprem|apm|aprems|apres manger|apres le repas|en fin de journee|dans l apres midi"
