@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, quote_plus
 
 import phonenumbers
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.conversation.phones import SERVED_BY_DEFAULT
@@ -92,6 +92,24 @@ def parse_delays(value: str) -> tuple[float, ...]:
     return delays
 
 
+# The settings written in the environment as text that a parser reads (a value given in Python is kept as it is).
+_PARSED_FROM_TEXT: Mapping[str, Callable[[str], Any]] = {
+    "reminders": parse_reminders,
+    "served_countries": parse_countries,
+    "reply_limit": parse_reply_limit,
+    "quiet_hours": parse_quiet_hours,
+    "call_hours": parse_call_hours,
+    "sms_rate": parse_rate,
+    "telegram_rate": parse_rate,
+    "call_rate": parse_rate,
+    "promotion_cutoff": parse_duration,
+    "signup_cutoff": parse_duration,
+    "call_retry": parse_duration,
+    "status_lookup_delays": parse_delays,
+    "retention": parse_retention,
+}
+
+
 def _alias(name: str) -> Any:
     return Field(validation_alias=AliasChoices(name))
 
@@ -160,50 +178,10 @@ class Settings(BaseSettings):
         (0.05, 0.1, 0.2, 0.4, 0.8), validation_alias="ATELIER_STATUS_LOOKUP_DELAYS"
     )
 
-    @field_validator("reminders", mode="before")
+    @field_validator(*_PARSED_FROM_TEXT, mode="before")
     @classmethod
-    def _reminders(cls, value: Any) -> Any:
-        return parse_reminders(value) if isinstance(value, str) else value
-
-    @field_validator("served_countries", mode="before")
-    @classmethod
-    def _countries(cls, value: Any) -> Any:
-        return parse_countries(value) if isinstance(value, str) else value
-
-    @field_validator("reply_limit", mode="before")
-    @classmethod
-    def _reply_limit(cls, value: Any) -> Any:
-        return parse_reply_limit(value) if isinstance(value, str) else value
-
-    @field_validator("quiet_hours", mode="before")
-    @classmethod
-    def _quiet(cls, value: Any) -> Any:
-        return parse_quiet_hours(value) if isinstance(value, str) else value
-
-    @field_validator("call_hours", mode="before")
-    @classmethod
-    def _call_hours(cls, value: Any) -> Any:
-        return parse_call_hours(value) if isinstance(value, str) else value
-
-    @field_validator("sms_rate", "telegram_rate", "call_rate", mode="before")
-    @classmethod
-    def _rate(cls, value: Any) -> Any:
-        return parse_rate(value) if isinstance(value, str) else value
-
-    @field_validator("promotion_cutoff", "signup_cutoff", "call_retry", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> Any:
-        return parse_duration(value) if isinstance(value, str) else value
-
-    @field_validator("status_lookup_delays", mode="before")
-    @classmethod
-    def _delays(cls, value: Any) -> Any:
-        return parse_delays(value) if isinstance(value, str) else value
-
-    @field_validator("retention", mode="before")
-    @classmethod
-    def _retention(cls, value: Any) -> Any:
-        return parse_retention(value) if isinstance(value, str) else value
+    def _parsed(cls, value: Any, info: ValidationInfo) -> Any:
+        return _PARSED_FROM_TEXT[info.field_name or ""](value) if isinstance(value, str) else value
 
     @field_validator("public_url", "twilio_api_url", "telegram_api_url", mode="before")
     @classmethod

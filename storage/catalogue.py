@@ -48,6 +48,13 @@ class OpenWorkshop:
     ends_at: datetime
 
 
+# An ``OpenWorkshop``'s columns, on both sides of its count of seats (which a booking's workshop does not count).
+_WORKSHOP = (Workshop.id, Workshop.starts_at, Workshop.level, Workshop.topic, Workshop.capacity)
+_PLACE = (
+    Venue.name, Venue.address, Venue.commune_insee, Commune.name, Venue.latitude, Venue.longitude, Workshop.ends_at,
+)  # fmt: skip
+
+
 @cache
 def open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, str, str, str, str, *tuple[Any, ...]]:
     """Built once: the statement is the same for every message, only ``starting_after`` changes. (SQLAlchemy
@@ -61,21 +68,7 @@ def open_workshops_statement() -> Select[int, datetime, Level, str, int, Any, st
         .scalar_subquery()
     )
     return (
-        select(
-            Workshop.id,
-            Workshop.starts_at,
-            Workshop.level,
-            Workshop.topic,
-            Workshop.capacity,
-            seated,
-            Venue.name,
-            Venue.address,
-            Venue.commune_insee,
-            Commune.name,
-            Venue.latitude,
-            Venue.longitude,
-            Workshop.ends_at,
-        )
+        select(*_WORKSHOP, seated, *_PLACE)
         .join(Venue, Venue.id == Workshop.venue_id)
         .join(Commune, Commune.insee == Venue.commune_insee)
         .where(Workshop.status == WorkshopStatus.planned, Workshop.starts_at > bindparam("starting_after"))
@@ -133,18 +126,8 @@ def household_statement() -> Select[*tuple[Any, ...]]:
             Resident.name,
             Enrolment.position,
             Enrolment.confirmed,
-            Workshop.id,
-            Workshop.starts_at,
-            Workshop.level,
-            Workshop.topic,
-            Workshop.capacity,
-            Venue.name,
-            Venue.address,
-            Venue.commune_insee,
-            Commune.name,
-            Venue.latitude,
-            Venue.longitude,
-            Workshop.ends_at,
+            *_WORKSHOP,
+            *_PLACE,
         )
         .join(Resident, Resident.id == Enrolment.resident_id)
         .join(Workshop, Workshop.id == Enrolment.workshop_id)

@@ -294,6 +294,19 @@ async def test_the_workshop_page_shows_its_history(world: ConsoleWorld) -> None:
     assert "Claire Martin (console)" in page.text and "salle prise" in page.text
 
 
+async def test_a_booking_in_a_cancelled_workshop_is_neither_moved_nor_counted_for_erasure(world: ConsoleWorld) -> None:
+    """The workshop cancelled keeps its people's bookings (their history); the pages that act on bookings to come
+    leave them out, as the service does."""
+    cancelled = await world.client.post(
+        f"/console/ateliers/{world.workshop_id}/annuler", data={"csrf": world.csrf, "reason": "salle prise"}
+    )
+    assert "annulé" in cancelled.text
+    moving = html.unescape((await world.client.get(f"/console/residents/{world.resident_id}/changer")).text)
+    assert f'<option value="{world.workshop_id}"' not in moving
+    erasing = html.unescape((await world.client.get(f"/console/residents/{world.resident_id}/effacer")).text)
+    assert "aucune inscription à venir" in erasing and "inscription(s) à venir (atelier" not in erasing
+
+
 def test_the_table_covers_every_console_route(settings: Settings, now: datetime) -> None:
     """A new page cannot be forgotten here: each route and method of the console is in at least one case."""
     app = create_app(settings)  # its routes only: no request is made

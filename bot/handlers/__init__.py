@@ -1,0 +1,62 @@
+"""The channels (SMS, Telegram, voice, console), one module each; they never import each other.
+
+What the two Twilio channels share to read a webhook lives here: the form read within a size limit, the check of
+Twilio's signature (https://www.twilio.com/docs/usage/webhooks/webhooks-security), the refusal, a field's text.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import Response
+from twilio.request_validator import RequestValidator
+
+from bot.channels import plain_number
+from bot.config import Settings
+
+
+async def read_form(request: Request, *, most: int) -> FormData | None:
+    """The posted form, or None when the request is not a form we can read (or longer than ``most`` bytes)."""
+    length = request.headers.get("content-length")
+    size = plain_number(length) if length is not None else 0
+    if size is None or size > most:
+        return None
+    try:
+        return await request.form()
+    except (MultiPartException, ValueError, UnicodeDecodeError, AssertionError, KeyError):
+        return None
+
+
+def signed_url(request: Request, settings: Settings, path: str) -> str:
+    """The URL Twilio signed: the public one configured (behind a proxy, ``request.url`` is not what Twilio
+    called), with the query string Twilio was given, if any."""
+    if settings.public_url is None:
+        return str(request.url)
+    query = request.url.query
+    return settings.public_url + path + (f"?{query}" if query else "")
+
+
+def twilio_signed(request: Request, form: FormData | None, settings: Settings, path: str) -> bool:
+    """True when the request may be processed: signed with our auth token, or no token configured (local use).
+
+    The signature covers the URL and every POST parameter; ``RequestValidator`` reads repeated parameters through
+    the form's ``getlist``, which is why it gets Starlette's form object and not a dict.
+    """
+    token = settings.twilio_auth_token
+    if not token:
+        return True
+    signature = request.headers.get("x-twilio-signature")
+    if not signature or form is None:
+        return False
+    return bool(RequestValidator(token).validate(signed_url(request, settings, path), form, signature))
+
+
+def forbidden() -> Response:
+    return Response("Forbidden", status_code=403, media_type="text/plain")
+
+
+def field(form: FormData, name: str) -> str:
+    """A form field's text; empty when absent (or a file)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""

@@ -26,7 +26,6 @@ from typing import Any
 
 import aiohttp
 from starlette.datastructures import FormData
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -34,10 +33,10 @@ from twilio.base import values
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
-from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot import handlers
 from bot.channels import MAX_ROW_ID, Inbound, Outgoing, SendError, SentLookup, plain_number
 from bot.config import Settings
 from bot.context import Context
@@ -109,51 +108,6 @@ def report_url(settings: Settings, outbox_id: int) -> str | None:
 # --- Webhooks ----------------------------------------------------------------------------------------------------
 
 
-async def _read_form(request: Request) -> FormData | None:
-    """The posted form, or None when the request is not a form we can read."""
-    length = request.headers.get("content-length")
-    size = plain_number(length) if length is not None else 0
-    if size is None or size > MAX_FORM_BYTES:
-        return None
-    try:
-        return await request.form()
-    except (MultiPartException, ValueError, UnicodeDecodeError, AssertionError, KeyError):
-        return None
-
-
-def _signed_url(request: Request, settings: Settings, path: str) -> str:
-    """The URL Twilio signed: the public one configured (behind a proxy, ``request.url`` is not what Twilio
-    called), with the query string Twilio was given, if any."""
-    if settings.public_url is None:
-        return str(request.url)
-    query = request.url.query
-    return settings.public_url + path + (f"?{query}" if query else "")
-
-
-def _trusted(request: Request, form: FormData | None, settings: Settings, path: str) -> bool:
-    """True when the request may be processed: signed with our auth token, or no token configured (local use).
-
-    The signature covers the URL and every POST parameter; ``RequestValidator`` reads repeated parameters through
-    the form's ``getlist``, which is why it gets Starlette's form object and not a dict.
-    """
-    token = settings.twilio_auth_token
-    if not token:
-        return True
-    signature = request.headers.get("x-twilio-signature")
-    if not signature or form is None:
-        return False
-    return bool(RequestValidator(token).validate(_signed_url(request, settings, path), form, signature))
-
-
-def _forbidden() -> Response:
-    return Response("Forbidden", status_code=403, media_type="text/plain")
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 def _sid(value: str) -> str | None:
     """A Twilio sid (``SM`` and 32 hexadecimal digits, https://www.twilio.com/docs/glossary/what-is-a-sid), or None
     for anything else: only Twilio signs our webhooks, but the value still goes into a bounded column."""
@@ -163,13 +117,16 @@ def _sid(value: str) -> str | None:
 def _inbound_of(form: FormData) -> Inbound | None:
     """The resident's message, or None for what is ignored: no sender number, or neither a Body field nor a
     picture (not an incoming message). An empty Body is a message: the dialogue answers it kindly."""
-    address = to_e164(_text(form, "From"))
+    address = to_e164(handlers.field(form, "From"))
     if address is None:
         return None
-    if "Body" not in form and not plain_number(_text(form, "NumMedia")):
+    if "Body" not in form and not plain_number(handlers.field(form, "NumMedia")):
         return None
     return Inbound(
-        channel=Channel.sms, address=address, text=_text(form, "Body"), provider_id=_sid(_text(form, "MessageSid"))
+        channel=Channel.sms,
+        address=address,
+        text=handlers.field(form, "Body"),
+        provider_id=_sid(handlers.field(form, "MessageSid")),
     )
 
 
@@ -177,14 +134,16 @@ def routes(ctx: Context) -> list[Route]:
     """The two Twilio webhooks, bound to ``ctx``."""
 
     async def inbound(request: Request) -> Response:
-        form = await _read_form(request)
-        if not _trusted(request, form, ctx.settings, INBOUND_PATH):
+        form = await handlers.read_form(request, most=MAX_FORM_BYTES)
+        if not handlers.twilio_signed(request, form, ctx.settings, INBOUND_PATH):
             log.warning("SMS webhook refused: missing or wrong X-Twilio-Signature")
-            return _forbidden()
+            return handlers.forbidden()
         message = _inbound_of(form) if form is not None else None
         if message is None:
             # Not a message we can answer (no valid sender number, nothing said): logged so it can be looked into.
-            log.info("SMS webhook ignored: from %s, not a message", masked(_text(form, "From") if form else None))
+            log.info(
+                "SMS webhook ignored: from %s, not a message", masked(handlers.field(form, "From") if form else None)
+            )
             return twiml()
         try:
             handled = await service.handle_inbound(
@@ -207,10 +166,10 @@ def routes(ctx: Context) -> list[Route]:
         return twiml([render_sms(reply.text, reply.choices) for reply in handled.replies], reports)
 
     async def status(request: Request) -> Response:
-        form = await _read_form(request)
-        if not _trusted(request, form, ctx.settings, STATUS_PATH):
+        form = await handlers.read_form(request, most=MAX_FORM_BYTES)
+        if not handlers.twilio_signed(request, form, ctx.settings, STATUS_PATH):
             log.warning("SMS status callback refused: missing or wrong X-Twilio-Signature")
-            return _forbidden()
+            return handlers.forbidden()
         update = delivery_update(form) if form is not None else None
         if update is None:
             return Response(status_code=204)
@@ -271,11 +230,11 @@ def _code(value: object) -> int | None:
 
 def delivery_update(form: FormData) -> dict[str, Any] | None:
     """A status callback → the keyword arguments of ``storage.delivery.record_status``; None when irrelevant."""
-    sid = _sid(_text(form, "MessageSid") or _text(form, "SmsSid"))
-    status = _TWILIO_STATUS.get((_text(form, "MessageStatus") or _text(form, "SmsStatus")).lower())
+    sid = _sid(handlers.field(form, "MessageSid") or handlers.field(form, "SmsSid"))
+    status = _TWILIO_STATUS.get((handlers.field(form, "MessageStatus") or handlers.field(form, "SmsStatus")).lower())
     if sid is None or status is None:
         return None
-    raw_code = _text(form, "ErrorCode").strip()
+    raw_code = handlers.field(form, "ErrorCode").strip()
     code = plain_number(raw_code) if len(raw_code) <= MAX_ERROR_CODE else None  # Twilio's codes have 5 digits
     return {
         "provider_id": sid,

@@ -33,16 +33,15 @@ from urllib.parse import urlencode
 
 import requests
 from starlette.datastructures import FormData
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
-from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from bot import handlers
 from bot.channels import MAX_ROW_ID, CallReport, Outgoing, SendError, plain_number
 from bot.config import Settings
 from bot.context import Context
@@ -129,42 +128,13 @@ def _url(settings: Settings, path: str, query: dict[str, str]) -> str:
 # --- Webhooks ---------------------------------------------------------------------------------------------------
 
 
-async def _read_form(request: Request) -> FormData | None:
-    length = request.headers.get("content-length")
-    size = plain_number(length) if length is not None else 0
-    if size is None or size > MAX_FORM_BYTES:
-        return None
-    try:
-        return await request.form()
-    except (MultiPartException, ValueError, UnicodeDecodeError, AssertionError, KeyError):
-        return None
-
-
-def _trusted(request: Request, form: FormData | None, settings: Settings, path: str) -> bool:
-    """Signed with our auth token (over the public URL Twilio called, query included), or no token configured."""
-    token = settings.twilio_auth_token
-    if not token:
-        return True
-    signature = request.headers.get("x-twilio-signature")
-    if not signature or form is None:
-        return False
-    query = request.url.query
-    url = (settings.public_url + path + (f"?{query}" if query else "")) if settings.public_url else str(request.url)
-    return bool(RequestValidator(token).validate(url, form, signature))
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 def _sid(form: FormData) -> str | None:
-    value = _text(form, "CallSid")
+    value = handlers.field(form, "CallSid")
     return value if _SID.fullmatch(value) else None
 
 
 def _caller(form: FormData) -> str | None:
-    raw = _text(form, "From").strip()
+    raw = handlers.field(form, "From").strip()
     if raw.casefold() in HIDDEN_CALLERS or raw in HIDDEN_CALLERS:
         return None
     return to_e164(raw)
@@ -178,12 +148,8 @@ def _query_number(request: Request, name: str) -> int | None:
 def _word(form: FormData, name: str, *, longest: int) -> str | None:
     """One of Twilio's words (a CallStatus, an AnsweredBy: ``no-answer``, ``machine_end_beep``), lower case; None
     for anything else — a value we store must be one a database can hold (PostgreSQL's text refuses NUL)."""
-    value = _text(form, name).strip().lower()
+    value = handlers.field(form, name).strip().lower()
     return value if _WORD.fullmatch(value) and len(value) <= longest else None
-
-
-def _forbidden() -> Response:
-    return Response("Forbidden", status_code=403, media_type="text/plain")
 
 
 def report_of(form: FormData) -> CallReport | None:
@@ -191,8 +157,8 @@ def report_of(form: FormData) -> CallReport | None:
     sid, status = _sid(form), _word(form, "CallStatus", longest=20)
     if sid is None or status is None:
         return None
-    duration = plain_number(_text(form, "CallDuration").strip(), most=MAX_ROW_ID)
-    raw_code = _text(form, "ErrorCode").strip()
+    duration = plain_number(handlers.field(form, "CallDuration").strip(), most=MAX_ROW_ID)
+    raw_code = handlers.field(form, "ErrorCode").strip()
     code = plain_number(raw_code) if len(raw_code) <= MAX_ERROR_CODE else None
     answered_by = _word(form, "AnsweredBy", longest=30)
     return CallReport(sid, status, answered_by, duration, str(code) if code is not None else None)
@@ -203,10 +169,10 @@ def routes(ctx: Context) -> list[Route]:
     settings = ctx.settings
 
     async def signed_form(request: Request, path: str) -> FormData | Response:
-        form = await _read_form(request)
-        if not _trusted(request, form, settings, path):
+        form = await handlers.read_form(request, most=MAX_FORM_BYTES)
+        if not handlers.twilio_signed(request, form, settings, path):
             log.warning("voice webhook %s refused: missing or wrong X-Twilio-Signature", path)
-            return _forbidden()
+            return handlers.forbidden()
         return form if form is not None else FormData()
 
     def spoken(script: service.Script, keys_path: str) -> Response:
@@ -220,13 +186,21 @@ def routes(ctx: Context) -> list[Route]:
             log_failure(log, what, exc)
             return service.Script(say=(say.technical_problem(),))
 
-    async def call(request: Request) -> Response:
-        form = await signed_form(request, CALL_PATH)
+    async def placed_call(request: Request, path: str) -> tuple[FormData, int, str] | Response:
+        """A webhook about a call we placed: its form, outbox row and CallSid; or the response that ends it."""
+        form = await signed_form(request, path)
         if isinstance(form, Response):
             return form
         outbox, sid = _query_number(request, "outbox"), _sid(form)
         if outbox is None or sid is None:
             return spoken(service.Script(say=(say.goodbye_spoken(),)), KEYS_PATH)
+        return form, outbox, sid
+
+    async def call(request: Request) -> Response:
+        placed = await placed_call(request, CALL_PATH)
+        if isinstance(placed, Response):
+            return placed
+        form, outbox, sid = placed
         answered_by = _word(form, "AnsweredBy", longest=30)
         script = await kindly(
             f"call {outbox}", service.answer_call(ctx=ctx, outbox_id=outbox, call_sid=sid, answered_by=answered_by)
@@ -235,13 +209,11 @@ def routes(ctx: Context) -> list[Route]:
         return spoken(script, KEYS_PATH)
 
     async def keys(request: Request) -> Response:
-        form = await signed_form(request, KEYS_PATH)
-        if isinstance(form, Response):
-            return form
-        outbox, sid = _query_number(request, "outbox"), _sid(form)
-        if outbox is None or sid is None:
-            return spoken(service.Script(say=(say.goodbye_spoken(),)), KEYS_PATH)
-        digits = _text(form, "Digits")[:8]
+        placed = await placed_call(request, KEYS_PATH)
+        if isinstance(placed, Response):
+            return placed
+        form, outbox, sid = placed
+        digits = handlers.field(form, "Digits")[:8]
         script = await kindly(
             f"keys for call {outbox}", service.press_keys(ctx=ctx, outbox_id=outbox, call_sid=sid, digits=digits)
         )
@@ -263,29 +235,35 @@ def routes(ctx: Context) -> list[Route]:
         log.info("call for message %s: %s", outbox, report.status)
         return Response(status_code=204)
 
-    async def incoming(request: Request) -> Response:
-        form = await signed_form(request, INCOMING_PATH)
+    async def received_call(request: Request, path: str) -> tuple[FormData, str] | Response:
+        """A webhook about a call someone made to us: its form and CallSid; or the response that ends it."""
+        form = await signed_form(request, path)
         if isinstance(form, Response):
             return form
         sid = _sid(form)
         if sid is None:
             return spoken(service.Script(say=(say.goodbye_spoken(),)), MENU_PATH)
+        return form, sid
+
+    async def incoming(request: Request) -> Response:
+        received = await received_call(request, INCOMING_PATH)
+        if isinstance(received, Response):
+            return received
+        form, sid = received
         log.info("call received from %s", masked(_caller(form)))
         return spoken(await kindly("incoming call", service.incoming_call(ctx=ctx, call_sid=sid)), MENU_PATH)
 
     async def menu(request: Request) -> Response:
-        form = await signed_form(request, MENU_PATH)
-        if isinstance(form, Response):
-            return form
-        sid = _sid(form)
-        if sid is None:
-            return spoken(service.Script(say=(say.goodbye_spoken(),)), MENU_PATH)
+        received = await received_call(request, MENU_PATH)
+        if isinstance(received, Response):
+            return received
+        form, sid = received
         step = request.query_params.get("step", "")[:20]
         script = await kindly(
             "menu of an incoming call",
             service.menu_keys(
                 ctx=ctx, call_sid=sid, caller=_caller(form), step=step, subject=_query_number(request, "subject"),
-                digits=_text(form, "Digits")[:8],
+                digits=handlers.field(form, "Digits")[:8],
             ),
         )  # fmt: skip
         return spoken(script, MENU_PATH)

@@ -253,8 +253,7 @@ def roster_line(number: int, entry: RosterEntry) -> str:
 def roster_text(result: Roster, ctx: Context) -> str:
     summary = result.workshop
     lines = [f"Atelier {workshop_title(summary, ctx)}", f"{summary.seated}/{summary.capacity} places prises."]
-    seated = [e for e in result.enrolments if e.status != EnrolmentStatus.waiting]
-    waiting = [e for e in result.enrolments if e.status == EnrolmentStatus.waiting]
+    seated, waiting = result.seated, result.waiting
     lines.append("")
     lines.append("Inscrits :" if seated else "Personne n'est inscrit pour l'instant.")
     lines.extend(roster_line(number, entry) for number, entry in enumerate(seated, start=1))

@@ -91,7 +91,6 @@ class Preview:
     skipped_opted_out: int  # in the audience, but opted out of every channel: not contacted
     unreachable: int  # in the audience, but no channel at all (no mobile, a landline): to phone
     segments: int  # per SMS
-    estimated_cost: float  # euros: SMS recipients × segments × ATELIER_SMS_PRICE, plus the calls' cost
     communes: tuple[str, ...] = ()  # the communes understood, by name
     venues: tuple[str, ...] = ()  # for ``venue`` / ``held_in``: the venues understood, "Salle des fêtes (Domérat)"
     workshops: tuple[int, ...] = ()  # for ``venue`` / ``held_in``: the upcoming workshops held there
@@ -107,6 +106,11 @@ class Preview:
     @property
     def recipients(self) -> int:
         return sum(self.by_channel.values())
+
+    @property
+    def estimated_cost(self) -> float:
+        """Euros: the SMS and the calls."""
+        return round(self.sms_cost + self.call_cost, 2)
 
 
 @dataclass(frozen=True)
@@ -269,7 +273,6 @@ async def _plan(*, session: AsyncSession, ctx: Context, audience: Audience, body
         skipped_opted_out=sum(1 for reason in unreached.values() if reason == "opted_out"),
         unreachable=sum(1 for reason in unreached.values() if reason != "opted_out"),
         segments=segments,
-        estimated_cost=round(sms_cost + call_cost, 2),
         communes=tuple(commune_names(ctx, codes)),
         venues=tuple(say.venue_label(v.name, v.commune.name) for v in held.venues) if held else (),
         workshops=held.workshops if held else (),

@@ -58,8 +58,8 @@ from bot.service.planning_csv import (
     venue_for,
 )
 from bot.service.previews import write_or_preview
-from bot.service.recipients import ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
-from bot.service.reminders import notify_promotion, replan_workshop
+from bot.service.recipients import TO_PHONE_REASON_FR, ToPhone, address_of, person_to_phone, speaks_for, why_unreachable
+from bot.service.reminders import Promoted, notify_promotion, replan_workshop
 from bot.service.workshops import (
     WorkshopError,
     WorkshopSummary,
@@ -192,7 +192,6 @@ class ChangeReport:
     workshop: WorkshopSummary  # as it is after the change (a preview: as it still is)
     old: WhenWhere
     new: WhenWhere | None  # None for a cancellation
-    told: Mapping[str, int]  # notices queued, per channel
     to_phone: tuple[ToPhone, ...]
     unchanged_for: int  # people whose last notice, not sent yet, already said what is now true: nothing to tell
     urgent: bool
@@ -208,8 +207,13 @@ class ChangeReport:
     departures: tuple[DepartureGroup, ...] = ()  # when the notices leave, and why some wait
 
     @property
+    def told(self) -> dict[str, int]:
+        """Notices queued, per channel."""
+        return dict(Counter(notice.channel for notice in self.notices))
+
+    @property
     def told_total(self) -> int:
-        return sum(self.told.values())
+        return len(self.notices)
 
 
 @dataclass(frozen=True)
@@ -528,15 +532,13 @@ async def _venue_commune(session: AsyncSession, venue_id: int) -> str | None:
 
 @dataclass
 class _Tally:
-    told: Counter[str]
-    to_phone: list[ToPhone]
+    to_phone: list[ToPhone] = field(default_factory=list)
     unchanged: int = 0
     notices: list[PlannedNotice] = field(default_factory=list)
     queued_ids: list[int] = field(default_factory=list)  # the notices queued (their ids): when they leave
     calls: list[NewCall] = field(default_factory=list)  # the people to phone, for the advisers' "to call" list
 
     def queued(self, resident: Resident, message: NewMessage, message_id: int) -> None:
-        self.told[message.channel] += 1
         self.queued_ids.append(message_id)
         self.notices.append(
             PlannedNotice(
@@ -547,17 +549,108 @@ class _Tally:
 
     def summary(self) -> str:
         """The audit trail's account of the notices: how many queued, how many people to phone."""
-        return f"{sum(self.told.values())} message(s) prévu(s), {len(self.to_phone)} personne(s) à appeler"
+        return f"{len(self.notices)} message(s) prévu(s), {len(self.to_phone)} personne(s) à appeler"
 
 
-async def _record_calls(session: AsyncSession, ctx: Context, workshop_id: int, tally: _Tally, now: datetime) -> None:
+async def _record_calls(
+    session: AsyncSession, ctx: Context, workshop_id: int, tally: _Tally, now: datetime
+) -> tuple[DepartureGroup, ...]:
     """The people no notice can reach go on the "to call" list (the adviser in charge is told); a call about an
-    earlier change of the same workshop, not made yet, is replaced."""
+    earlier change of the same workshop, not made yet, is replaced. Returns when the notices queued leave."""
     people = [call.resident_id for call in tally.calls]
     await close_superseded(
         session=session, workshop_id=workshop_id, kind=CallKind.change_notice, resident_ids=people, now=now
     )
     await record_calls(session=session, ctx=ctx, calls=tally.calls)
+    return await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
+
+
+async def _report(
+    ctx: Context,
+    tally: _Tally,
+    *,
+    action: Literal["cancelled", "moved"],
+    workshop_id: int,
+    actor: Actor,
+    old: WhenWhere,
+    new: WhenWhere | None,
+    timing: tuple[bool, datetime],
+    reminders: tuple[int, int],  # (cancelled, planned)
+    changed_at: datetime,
+    concerned: tuple[Concerned, ...],
+    departures: tuple[DepartureGroup, ...],
+    preview: bool,
+    reason: str | None = None,
+    reason_shortened: bool = False,
+) -> ChangeReport:
+    """After the change's transaction: the dispatcher woken (unless a preview), and the adviser's report."""
+    if not preview:
+        ctx.wake_dispatcher()
+        log.info(
+            "workshop %s %s by %s: %s notices, %s to phone", workshop_id, action, actor.label,
+            len(tally.notices), len(tally.to_phone),
+        )  # fmt: skip
+    urgent, due = timing
+    return ChangeReport(
+        action=action,
+        workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
+        old=old,
+        new=new,
+        to_phone=tuple(tally.to_phone),
+        unchanged_for=tally.unchanged,
+        urgent=urgent,
+        due_at=due if concerned else None,
+        reminders_cancelled=reminders[0],
+        reminders_planned=reminders[1],
+        reason=reason,
+        changed_at=changed_at,
+        reason_shortened=reason_shortened,
+        concerned=concerned,
+        notices=tuple(tally.notices),
+        preview=preview,
+        departures=departures,
+    )
+
+
+async def _queue_notice(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    tally: _Tally,
+    enrolment: Enrolment,
+    destination: tuple[Channel, str],
+    said: tuple[str, tuple[str, ...]],  # body, choices
+    timing: tuple[bool, datetime],  # urgent, due
+    expires_at: datetime,
+    key: str,
+    change: dict[str, Any] | None = None,
+) -> bool:
+    """Queue one person's change notice (a call: from the first moment one may ring) and count it; False when a
+    notice with this key was queued already (a retried transaction)."""
+    channel, address = destination
+    urgent, due = timing
+    if channel == Channel.voice:
+        due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
+    notice = NewMessage(
+        channel=channel,
+        to_address=address,
+        body=said[0],
+        choices=said[1],
+        kind=MessageKind.change_notice,
+        due_at=due,
+        expires_at=expires_at,
+        urgent=urgent,
+        idempotency_key=key,
+        resident_id=enrolment.resident_id,
+        workshop_id=enrolment.workshop_id,
+        enrolment_id=enrolment.id,
+        change=change,
+    )
+    queued = await enqueue(session=session, message=notice)
+    if queued is None:
+        return False
+    tally.queued(enrolment.resident, notice, queued)
+    return True
 
 
 def _change_call(enrolment: Enrolment, *, key: str, what_to_say: str, now: datetime) -> NewCall:
@@ -584,7 +677,7 @@ async def cancel_workshop_and_notify(
     level that have a free seat. Raises ``WorkshopError`` (nothing changed) when it cannot be cancelled.
     ``preview``: report what confirming would do, and write nothing."""
     now = ctx.now()
-    tally = _Tally(Counter(), [])
+    tally = _Tally()
     async with write_or_preview(ctx, preview=preview) as session:
         cancelled = await cancel_workshop_plan(session=session, workshop_id=workshop_id, reason=reason, now=now)
         before = cancelled.workshop
@@ -602,39 +695,17 @@ async def cancel_workshop_and_notify(
                 timing=(urgent, due), now=now, tally=tally,
             )  # fmt: skip
             shortened = shortened or not told_all
-        concerned = _concerned(cancelled.concerned)
-        await _record_calls(session, ctx, workshop_id, tally, now)
-        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
+        concerned = _concerned(cancelled.concerned)  # read in the transaction: its rows expire at its end
+        departures = await _record_calls(session, ctx, workshop_id, tally, now)
         await record(
             session=session, actor=actor, action="workshop_cancelled", at=now, workshop_id=workshop_id,
             summary=f"atelier n°{workshop_id} annulé : {cancelled.reason} ; {tally.summary()}",
         )  # fmt: skip
-    if not preview:
-        ctx.wake_dispatcher()
-        log.info(
-            "workshop %s cancelled by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
-            len(tally.to_phone),
-        )  # fmt: skip
-    return ChangeReport(
-        action="cancelled",
-        workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
-        old=_where(before),
-        new=None,
-        told=dict(tally.told),
-        to_phone=tuple(tally.to_phone),
-        unchanged_for=0,
-        urgent=urgent,
-        due_at=due if concerned else None,
-        reminders_cancelled=moot,
-        reminders_planned=0,
-        reason=cancelled.reason,
-        changed_at=now,
-        reason_shortened=shortened,
-        concerned=concerned,
-        notices=tuple(tally.notices),
-        preview=preview,
-        departures=departures,
-    )
+    return await _report(
+        ctx, tally, action="cancelled", workshop_id=workshop_id, actor=actor, old=_where(before), new=None,
+        timing=(urgent, due), reminders=(moot, 0), changed_at=now, concerned=concerned,
+        departures=departures, preview=preview, reason=cancelled.reason, reason_shortened=shortened,
+    )  # fmt: skip
 
 
 async def _tell_cancelled(
@@ -679,38 +750,23 @@ async def _tell_cancelled(
     body = say.workshop_cancelled_notice(
         start, ctx.tz, commune, cancelled.reason, offers=choices, phone=ctx.territory.contact.phone
     )
-    urgent, due = timing
     if channel == Channel.voice:  # a landline: said by a call, with the nearest other workshop (key 1 takes it)
         offer = await session.get(Workshop, offers[0].id) if offers else None
         said = spoken.cancelled(starts_at=start, commune=commune, reason=cancelled.reason, offer=offer, ctx=ctx)
         body, choices, offers = said.body, said.choices, []
-        due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
-    notice = NewMessage(
-        channel=channel,
-        to_address=address,
-        body=body,
-        choices=choices,
-        kind=MessageKind.change_notice,
-        due_at=due,
-        expires_at=before.starts_at,
-        urgent=urgent,
-        idempotency_key=f"cancel:{before.id}:{resident.id}",
-        resident_id=resident.id,
-        workshop_id=before.id,
-        enrolment_id=enrolment.id,
-    )
-    queued = await enqueue(session=session, message=notice)
-    if queued is not None:
-        tally.queued(resident, notice, queued)
-        if offers:
-            # A reply "2" must reach the dialogue's offer; its idle restart counts from the moment the notice may
-            # leave, not from now.
-            existing = await load_conversation(session=session, channel=channel, address=address)
-            state = offers_after_cancellation([w.id for w in offers])
-            await keep_state(
-                session=session, existing=existing, channel=channel, address=address, resident_id=resident.id,
-                state=state, now=due,
-            )  # fmt: skip
+    queued = await _queue_notice(
+        session=session, ctx=ctx, tally=tally, enrolment=enrolment, destination=destination, said=(body, choices),
+        timing=timing, expires_at=before.starts_at, key=f"cancel:{before.id}:{resident.id}",
+    )  # fmt: skip
+    if queued and offers:
+        # A reply "2" must reach the dialogue's offer; its idle restart counts from the moment the notice may
+        # leave, not from now.
+        existing = await load_conversation(session=session, channel=channel, address=address)
+        state = offers_after_cancellation([w.id for w in offers])
+        await keep_state(
+            session=session, existing=existing, channel=channel, address=address, resident_id=resident.id,
+            state=state, now=timing[1],
+        )  # fmt: skip
     return " ".join(cancelled.reason.split()) in body
 
 
@@ -778,7 +834,7 @@ async def move_workshop_and_notify(
     keyword arguments. Raises ``WorkshopError`` (nothing changed) when it cannot be moved. ``preview``: report
     what confirming would do, and write nothing."""
     now = ctx.now()
-    tally = _Tally(Counter(), [])
+    tally = _Tally()
     async with write_or_preview(ctx, preview=preview) as session:
         request = change or await _change_request(
             session=session, new_date=new_date, new_start=new_start, new_end=new_end, venue_id=venue_id
@@ -812,20 +868,13 @@ async def move_workshop_and_notify(
                 session=session, ctx=ctx, enrolment=enrolment, moved=moved, known=known, version=version,
                 timing=(urgent, notice_due), now=now, tally=tally,
             )  # fmt: skip
-        concerned = _concerned(moved.concerned)
-        await _record_calls(session, ctx, workshop_id, tally, now)
-        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
+        concerned = _concerned(moved.concerned)  # read in the transaction: its rows expire at its end
+        departures = await _record_calls(session, ctx, workshop_id, tally, now)
         where = f"{moved.new_place.venue} ({moved.new_place.commune})"
         await record(
             session=session, actor=actor, action="workshop_moved", at=now, workshop_id=workshop_id,
             summary=f"atelier n°{workshop_id} déplacé du {say.when_fr(moved.old_start, ctx.tz)} au "
             f"{say.when_fr(moved.new_start, ctx.tz)}, {where} ; {tally.summary()}",
-        )  # fmt: skip
-    if not preview:
-        ctx.wake_dispatcher()
-        log.info(
-            "workshop %s moved by %s: %s notices, %s to phone", workshop_id, actor.label, sum(tally.told.values()),
-            len(tally.to_phone),
         )  # fmt: skip
     new = WhenWhere(
         moved.new_start,
@@ -835,24 +884,11 @@ async def move_workshop_and_notify(
         moved.new_place.address,
         moved.new_place.commune,
     )
-    return ChangeReport(
-        action="moved",
-        workshop=await get_workshop(ctx=ctx, workshop_id=workshop_id),
-        old=_where(moved.workshop),
-        new=new,
-        told=dict(tally.told),
-        to_phone=tuple(tally.to_phone),
-        unchanged_for=tally.unchanged,
-        urgent=urgent,
-        due_at=due if concerned else None,
-        reminders_cancelled=reminders_cancelled,
-        reminders_planned=reminders_planned,
-        changed_at=now,
-        concerned=concerned,
-        notices=tuple(tally.notices),
-        preview=preview,
-        departures=departures,
-    )
+    return await _report(
+        ctx, tally, action="moved", workshop_id=workshop_id, actor=actor, old=_where(moved.workshop), new=new,
+        timing=(urgent, due), reminders=(reminders_cancelled, reminders_planned), changed_at=now,
+        concerned=concerned, departures=departures, preview=preview,
+    )  # fmt: skip
 
 
 async def _tell_moved(
@@ -904,38 +940,21 @@ async def _tell_moved(
         seated=seated,
         answer_non=answer_non,
     )
-    urgent, due = timing
     choices: tuple[str, ...] = ()
     if channel == Channel.voice:  # a landline: said by a call; key 2 gives the seat up, as NON does
         workshop = await session.get(Workshop, moved.workshop.id)
         if workshop is not None:
             said = spoken.moved(old_start=old_start, old_commune=old_commune, workshop=workshop, seated=seated, ctx=ctx)
             body, choices = said.body, said.choices
-        due = spoken.first_moment(ctx=ctx, channel=channel, now=due, urgent=urgent)
     key = (
         f"move:{moved.workshop.id}:{old_start:{_STAMP}}:{old_venue_id}:{moved.new_start:{_STAMP}}:"
         f"{moved.new_place.venue_id}:{version}:{resident.id}"
     )
-    notice = NewMessage(
-        channel=channel,
-        to_address=address,
-        body=body,
-        choices=choices,
-        kind=MessageKind.change_notice,
-        due_at=due,
-        expires_at=moved.new_start,
-        urgent=urgent,
-        idempotency_key=key,
-        resident_id=resident.id,
-        workshop_id=moved.workshop.id,
-        enrolment_id=enrolment.id,
-        change=Told(old_start, old_venue_id).as_data(),
-    )
-    queued = await enqueue(session=session, message=notice)
-    if queued is None:
-        return
-    tally.queued(resident, notice, queued)
-    if answer_non:
+    queued = await _queue_notice(
+        session=session, ctx=ctx, tally=tally, enrolment=enrolment, destination=destination, said=(body, choices),
+        timing=timing, expires_at=moved.new_start, key=key, change=Told(old_start, old_venue_id).as_data(),
+    )  # fmt: skip
+    if queued and answer_non:
         # NON must reach the dialogue's idle state, where it answers this notice: it cancels the seat moved.
         await forget_conversation(session=session, channel=channel, address=address)
 
@@ -952,21 +971,12 @@ URGENT_NOTE = " (changement urgent : envoi possible le soir et le dimanche, jama
 
 
 @dataclass(frozen=True)
-class SeatGiven:
-    """Someone from the waiting list who got a seat because the capacity grew."""
-
-    resident_id: int
-    name: str | None
-    told: bool  # a message tells them; otherwise they are on the "to call" list
-
-
-@dataclass(frozen=True)
 class EditReport:
     workshop: WorkshopSummary  # as it is after the edit (a preview: as it still is)
     capacity: tuple[int, int] | None  # (before, after) when it changed
     topic: tuple[str, str] | None
     adviser: tuple[str | None, str | None] | None
-    seated: tuple[SeatGiven, ...]  # from the waiting list, in order
+    seated: tuple[Promoted, ...]  # from the waiting list, in order
     too_late: bool  # more seats, but too close to the start to give them (ATELIER_PROMOTION_CUTOFF)
     departures: tuple[DepartureGroup, ...]  # when the messages to the people seated leave
     preview: bool = False
@@ -985,11 +995,11 @@ async def edit_workshop_and_notify(
             session=session, workshop_id=workshop_id, edit=edit, now=now,
             promotion_cutoff=ctx.settings.promotion_cutoff,
         )  # fmt: skip
-        seated: list[SeatGiven] = []
+        seated: list[Promoted] = []
         notices: list[int] = []
         for enrolment in edited.promoted:
             notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
-            seated.append(SeatGiven(enrolment.resident_id, enrolment.resident.name, notice is not None))
+            seated.append(Promoted(enrolment.resident_id, enrolment.resident.name, notice is not None))
             notices += [notice] if notice is not None else []
         departures = await departures_of(session=session, ctx=ctx, message_ids=notices, now=now)
         await record(
@@ -1056,14 +1066,7 @@ def edit_lines(report: EditReport, tz: tzinfo) -> list[str]:
 
 def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
     """One French line per person to phone, for the command line and Telegram."""
-    reasons = {
-        "no_channel": "ni mobile ni Telegram",
-        "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
-        "opted_out": "a demandé STOP",
-        "failed": "échec d'envoi",
-        "expired": "message expiré sans partir",
-        "cancelled": "message retiré avant l'envoi",
-    }
+    reasons = TO_PHONE_REASON_FR
     return [
         f"{p.name or '(sans nom)'} — {national(p.phone) or 'pas de numéro'} ({reasons.get(p.reason, p.reason)})"
         for p in people

@@ -19,7 +19,8 @@ from bot.context import Context
 from bot.conversation.texts import when_fr
 from bot.scheduler.forecast import Departure, Queued, WaitReason, forecast
 from storage.models import MessageKind
-from storage.outbox.departures import PendingRow, capped_since, pending_of_residents, pending_rows
+from storage.outbox.claiming import capped_since
+from storage.outbox.departures import PendingRow, pending_of_residents, pending_rows
 from storage.outbox.queueing import PRIORITY_ANSWER, PRIORITY_NORMAL
 
 ON_TIME = timedelta(minutes=1)  # leaving within this of now is "dès maintenant"

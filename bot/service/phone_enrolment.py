@@ -17,7 +17,6 @@ from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.phones import Unserved, is_landline, national, unserved
 from bot.conversation.understanding.names import first_name_of
-from bot.scheduler.planning import is_urgent_change
 from bot.service import spoken
 from bot.service.actors import Actor
 from bot.service.audit import record
@@ -27,12 +26,12 @@ from bot.service.identity import identity_hash, was_erased
 from bot.service.planning_csv import WorkshopFieldsError, parse_level, plain
 from bot.service.previews import write_or_preview
 from bot.service.recipients import address_of
-from bot.service.reminders import venue_of, will_remind
+from bot.service.reminders import seat_message, venue_of, will_remind
 from bot.service.team import TeamError, check_name, check_phone, commune_codes
 from storage.catalogue import find_resident
 from storage.enums import Channel
 from storage.models import ErasedIdentity, Level, MessageKind, Resident, Workshop, WorkshopStatus
-from storage.outbox.queueing import NewMessage, enqueue
+from storage.outbox.queueing import enqueue
 from storage.seats import SeatOutcome
 
 log = logging.getLogger(__name__)
@@ -318,7 +317,7 @@ async def _confirm(
     destination = address_of(resident, calls=ctx.settings.calls_enabled)
     if destination is None:
         return None, None, None
-    channel, address = destination
+    channel = destination[0]
     first_name = first_name_of(resident.name or "")
     venue = workshop.venue
     reminded = will_remind(ctx=ctx, starts_at=workshop.starts_at, now=now)
@@ -338,24 +337,14 @@ async def _confirm(
         body = f"{body} {say.phone_enrolment_waiting_hint()}"
     if new_resident and channel != Channel.voice:
         body = f"{say.phone_enrolment_intro(ctx.territory.name)} {body}"
-    urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
+    key = f"phone-enrol:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}"
     message_id = await enqueue(
         session=session,
-        message=NewMessage(
-            channel=channel,
-            to_address=address,
-            body=body,
-            choices=choices,
-            kind=MessageKind.confirmation,
-            due_at=spoken.first_moment(ctx=ctx, channel=channel, now=now, urgent=urgent),
-            expires_at=workshop.starts_at,
-            urgent=urgent,
-            idempotency_key=f"phone-enrol:{outcome.enrolment.id}:{now:%Y%m%d%H%M%S%f}",
-            resident_id=resident.id,
-            workshop_id=workshop.id,
-            enrolment_id=outcome.enrolment.id,
+        message=seat_message(
+            ctx=ctx, enrolment=outcome.enrolment, workshop=workshop, destination=destination, body=body,
+            choices=choices, kind=MessageKind.confirmation, key=key, now=now,
         ),
-    )
+    )  # fmt: skip
     return channel, message_id, body
 
 

@@ -61,6 +61,17 @@ def why_unreachable(resident: Resident) -> str:
     return "opted_out" if any(stops) else "no_channel"
 
 
+# Why someone is to be phoned, as the adviser reads it (command line, Telegram, console).
+TO_PHONE_REASON_FR = {
+    "no_channel": "ni mobile ni Telegram",
+    "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
+    "opted_out": "a demandé STOP",
+    "failed": "échec d'envoi",
+    "expired": "message expiré sans partir",
+    "cancelled": "message retiré avant l'envoi",
+}
+
+
 @dataclass(frozen=True)
 class ToPhone:
     """Someone a message should have reached and did not (or cannot): the adviser phones them (full number)."""

@@ -8,6 +8,7 @@ follow from it are one change. Idempotency keys make planning twice plan once; a
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -208,6 +209,47 @@ async def record_report(*, ctx: Context, report: dict[str, Any], now: datetime) 
     return await ctx.db.small_transaction(record)
 
 
+def seat_message(
+    *,
+    ctx: Context,
+    enrolment: Enrolment,
+    workshop: Workshop,
+    destination: tuple[Channel, str],
+    body: str,
+    choices: tuple[str, ...],
+    kind: MessageKind,
+    key: str,
+    now: datetime,
+) -> NewMessage:
+    """A message about one seat (a promotion, a phone enrolment's confirmation): it leaves at once, urgent when the
+    workshop is within 24 hours (a call: at the first moment one may ring), and is void once the workshop starts."""
+    channel, address = destination
+    urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
+    return NewMessage(
+        channel=channel,
+        to_address=address,
+        body=body,
+        choices=choices,
+        kind=kind,
+        due_at=spoken.first_moment(ctx=ctx, channel=channel, now=now, urgent=urgent),
+        expires_at=workshop.starts_at,
+        urgent=urgent,
+        idempotency_key=key,
+        resident_id=enrolment.resident_id,
+        workshop_id=workshop.id,
+        enrolment_id=enrolment.id,
+    )
+
+
+@dataclass(frozen=True)
+class Promoted:
+    """Someone from the waiting list who got a seat (given up, or added by a larger capacity)."""
+
+    resident_id: int
+    name: str | None
+    told: bool  # a message tells them; otherwise they are on the "to call" list
+
+
 async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int | None:
     """Tell someone promoted from the waiting list that they have a seat, and plan their reminders.
 
@@ -239,29 +281,18 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
         )
         await record_calls(session=session, ctx=ctx, calls=[call])
     else:
-        channel, address = destination
-        urgent = is_urgent_change(starts_at=workshop.starts_at, now=now)
         body = say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop), who=_named([enrolment]))
         choices: tuple[str, ...] = say.YES_NO
-        if channel == Channel.voice:
+        if destination[0] == Channel.voice:
             body, choices = spoken.promotion(workshop, ctx).body, spoken.COMING
+        key = promotion_key(enrolment_id=enrolment.id, workshop_id=workshop.id)
         notice = await enqueue(
             session=session,
-            message=NewMessage(
-                channel=channel,
-                to_address=address,
-                body=body,
-                choices=choices,
-                kind=MessageKind.promotion,
-                due_at=spoken.first_moment(ctx=ctx, channel=channel, now=now, urgent=urgent),
-                expires_at=workshop.starts_at,
-                urgent=urgent,
-                idempotency_key=promotion_key(enrolment_id=enrolment.id, workshop_id=workshop.id),
-                resident_id=enrolment.resident_id,
-                workshop_id=workshop.id,
-                enrolment_id=enrolment.id,
+            message=seat_message(
+                ctx=ctx, enrolment=enrolment, workshop=workshop, destination=destination, body=body, choices=choices,
+                kind=MessageKind.promotion, key=key, now=now,
             ),
-        )
+        )  # fmt: skip
     await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
     if notice is not None:
         log.info("promotion notice %s queued for enrolment %s", notice, enrolment.id)

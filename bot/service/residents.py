@@ -27,7 +27,7 @@ from bot.service.erasure import erase
 from bot.service.planning_csv import plain
 from bot.service.previews import write_or_preview
 from bot.service.recipients import address_of
-from bot.service.reminders import venue_of
+from bot.service.reminders import Promoted, venue_of
 from bot.service.team import TeamError
 from storage.enums import EnrolmentStatus, Level, MessageKind, MessageStatus, WorkshopStatus
 from storage.models import Enrolment, OutboundMessage, Resident, Workshop
@@ -244,6 +244,12 @@ class ResidentRecord:
     messages: tuple[MessageLine, ...]  # newest first (at most ``RECORD_MESSAGES``)
     calls: tuple[CallItem, ...]  # newest first
 
+    @property
+    def active(self) -> list[BookingLine]:
+        """Their seats and waiting places in workshops still to come (what "unenrol" and "move" act on)."""
+        held = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
+        return [b for b in self.upcoming if b.status in held and not b.workshop_cancelled]
+
 
 RECORD_MESSAGES = 30
 
@@ -323,24 +329,19 @@ async def resident_record(*, ctx: Context, resident_id: int) -> ResidentRecord:
 
 
 @dataclass(frozen=True)
-class Promoted:
-    """The first person waiting, who got the freed seat."""
-
-    resident_id: int
-    name: str | None
-    told: bool  # a message tells them; otherwise they are on the "to call" list
-
-
-@dataclass(frozen=True)
 class Unenrolled:
     resident_id: int
     workshop_id: int
     was: EnrolmentStatus  # seated or waiting
-    told: bool  # a message confirms it to them (otherwise: no channel reaches them, the adviser told them)
     promoted: Promoted | None
     departures: tuple[DepartureGroup, ...]  # when the messages leave (theirs, and the promoted person's)
     message: str | None = None  # what they are told, when a message reaches them
     channel: str | None = None  # … and by which channel
+
+    @property
+    def told(self) -> bool:
+        """A message confirms it to them (otherwise: no channel reaches them, the adviser told them)."""
+        return self.message is not None
 
 
 @dataclass(frozen=True)
@@ -350,11 +351,14 @@ class PersonMoved:
     to_workshop_id: int
     seated: bool  # False: on the waiting list of the new workshop, at ``position``
     position: int | None
-    told: bool
     promoted: Promoted | None  # who got the seat they left
     departures: tuple[DepartureGroup, ...]
     message: str | None = None  # what they are told, when a message reaches them
     channel: str | None = None  # … and by which channel
+
+    @property
+    def told(self) -> bool:
+        return self.message is not None
 
 
 async def _active_booking(session: AsyncSession, resident_id: int, workshop_id: int, now: datetime) -> Enrolment:
@@ -464,7 +468,7 @@ async def _unenrol(
         resident_id=resident_id,
         summary=f"personne n°{resident_id} désinscrite de l'atelier n°{workshop_id} à sa demande{given}",
     )  # fmt: skip
-    return Unenrolled(resident_id, workshop_id, was, told is not None, promoted, departures, message, channel)
+    return Unenrolled(resident_id, workshop_id, was, promoted, departures, message, channel)
 
 
 async def move_person(
@@ -537,13 +541,11 @@ async def _move_person(
     )  # fmt: skip
     return PersonMoved(
         resident_id, from_workshop_id, to_workshop_id, seated, position,
-        told is not None, promoted, departures, message=body if told is not None else None,
+        promoted, departures, message=body if told is not None else None,
         channel=_channel(resident) if told is not None else None,
     )  # fmt: skip
 
 
 async def upcoming_bookings(*, ctx: Context, resident_id: int) -> list[BookingLine]:
     """The person's seats and waiting places in workshops still to come (what "unenrol" and "move" act on)."""
-    found = await resident_record(ctx=ctx, resident_id=resident_id)
-    active = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
-    return [b for b in found.upcoming if b.status in active and not b.workshop_cancelled]
+    return (await resident_record(ctx=ctx, resident_id=resident_id)).active

@@ -18,6 +18,7 @@ from bot.context import Context
 from bot.service.actors import Actor
 from bot.service.audit import record
 from bot.service.demo_planning import ADVISERS, demo_planning
+from bot.service.places import add_commune
 from bot.service.planning_csv import (
     PlannedWorkshop,
     RowError,
@@ -31,7 +32,7 @@ from bot.service.recipients import address_of
 from bot.territory import Territory
 from storage import seats
 from storage.models import Adviser, Commune, Enrolment, EnrolmentStatus, Level, Venue, Workshop, WorkshopStatus
-from storage.places import upsert_commune, upsert_venue
+from storage.places import upsert_venue
 
 # Statuses that hold a seat: after the workshop, attendance turns "seated" into attended or absent.
 HOLDS_SEAT = (EnrolmentStatus.seated, EnrolmentStatus.attended, EnrolmentStatus.absent)
@@ -73,6 +74,14 @@ class WorkshopSummary:
     def free(self) -> int:
         return max(self.capacity - self.seated, 0)
 
+    def changeable(self, now: datetime) -> bool:
+        """Planned and not started: it can still be cancelled, moved or edited."""
+        return self.status == WorkshopStatus.planned and self.starts_at > now
+
+    def started(self, now: datetime) -> bool:
+        """Planned and started: attendance can be taken."""
+        return self.status == WorkshopStatus.planned and self.starts_at <= now
+
 
 @dataclass(frozen=True)
 class RosterEntry:
@@ -92,6 +101,15 @@ class RosterEntry:
 class Roster:
     workshop: WorkshopSummary
     enrolments: tuple[RosterEntry, ...]
+
+    @property
+    def seated(self) -> list[RosterEntry]:
+        """Everyone but the people waiting (seated, and after the workshop, present or absent), in order."""
+        return [e for e in self.enrolments if e.status != EnrolmentStatus.waiting]
+
+    @property
+    def waiting(self) -> list[RosterEntry]:
+        return [e for e in self.enrolments if e.status == EnrolmentStatus.waiting]
 
 
 @dataclass(frozen=True)
@@ -265,14 +283,7 @@ async def find_or_add_venue(
     if not address:
         raise WorkshopError(f"le lieu « {name} » n'est pas encore connu à {commune.name} : indiquez son adresse")
     if await session.get(Commune, commune_insee) is None:  # a territory file changed since `atelier db upgrade`
-        await upsert_commune(
-            session=session,
-            insee=commune.insee,
-            name=commune.name,
-            postcode=commune.postcode,
-            latitude=commune.latitude,
-            longitude=commune.longitude,
-        )
+        await add_commune(session=session, commune=commune)
         await session.flush()
     # A new venue's own position is unknown: the commune's centre is close enough to rank "nearest" workshops.
     return await upsert_venue(
@@ -328,27 +339,34 @@ async def add_workshop(
     """Check and store one workshop; refuses a duplicate (same venue, start and level)."""
     plan = _check(fields, ctx)
     async with ctx.db.write() as session:
-        venue = await find_or_add_venue(
-            session=session,
-            territory=ctx.territory,
-            commune_insee=plan.commune_insee,
-            name=plan.venue,
-            address=plan.address,
-        )
-        owner = await adviser_named(session=session, name=adviser) if adviser else None
-        existing = await existing_workshop(
-            session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level
-        )
-        if existing is not None:
-            raise WorkshopError(f"cet atelier existe déjà : c'est l'atelier n°{existing}")
-        workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
-        session.add(workshop)
-        await session.flush()
+        workshop = await _store(session=session, ctx=ctx, plan=plan, adviser=adviser)
+        if isinstance(workshop, int):
+            raise WorkshopError(f"cet atelier existe déjà : c'est l'atelier n°{workshop}")
         await record(
             session=session, actor=actor, action="workshop_added", summary=f"atelier n°{workshop.id} planifié",
             at=ctx.now(), workshop_id=workshop.id,
         )  # fmt: skip
         return await load_summary(session=session, workshop_id=workshop.id)
+
+
+async def _store(*, session: AsyncSession, ctx: Context, plan: PlannedWorkshop, adviser: str | None) -> Workshop | int:
+    """One planned workshop added (its venue found or added, its adviser named); or the number of the same one
+    (venue, start, level) already there. ``WorkshopError`` for a venue or an adviser that cannot be."""
+    venue = await find_or_add_venue(
+        session=session,
+        territory=ctx.territory,
+        commune_insee=plan.commune_insee,
+        name=plan.venue,
+        address=plan.address,
+    )
+    owner = await adviser_named(session=session, name=adviser) if adviser else None
+    existing = await existing_workshop(session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level)
+    if existing is not None:
+        return existing
+    workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
+    session.add(workshop)
+    await session.flush()  # its id; and the next row of an import sees it as a duplicate
+    return workshop
 
 
 def _workshop(plan: PlannedWorkshop, venue_id: int, adviser_id: int | None, now: datetime) -> Workshop:
@@ -383,25 +401,13 @@ async def import_planning(*, ctx: Context, data: bytes, actor: Actor, dry_run: b
         async with ctx.db.write() as session:
             for plan in parsed.rows:
                 try:
-                    venue = await find_or_add_venue(
-                        session=session,
-                        territory=ctx.territory,
-                        commune_insee=plan.commune_insee,
-                        name=plan.venue,
-                        address=plan.address,
-                    )
-                    owner = await adviser_named(session=session, name=plan.adviser) if plan.adviser else None
+                    workshop = await _store(session=session, ctx=ctx, plan=plan, adviser=plan.adviser)
                 except WorkshopError as exc:
                     errors.extend(RowError(plan.line, problem) for problem in exc.problems)
                     continue
-                if await existing_workshop(
-                    session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level
-                ):
+                if isinstance(workshop, int):
                     already += 1
                     continue
-                workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
-                session.add(workshop)
-                await session.flush()  # the next row's duplicate check sees this one
                 created.append(workshop)
             if errors or dry_run:
                 raise _Rollback

@@ -264,6 +264,27 @@ class Facts:
         return bool(self.lines.get(message.to_address, set()) - {message.id})
 
 
+async def capped_since(*, session: AsyncSession, resident_ids: Collection[int], since: datetime) -> dict[int, int]:
+    """Per resident: the messages that count towards the daily cap (non-urgent, not answers) that left since
+    ``since``; the one count of the dispatcher (``load_facts``) and of the departures forecast."""
+    if not resident_ids:
+        return {}
+    rows = await session.execute(
+        select(OutboundMessage.resident_id, func.count())
+        .where(
+            OutboundMessage.resident_id.in_(list(resident_ids)),
+            OutboundMessage.priority == PRIORITY_NORMAL,
+            OutboundMessage.status.in_(_COUNTED),
+            or_(
+                OutboundMessage.sent_at >= since,
+                and_(OutboundMessage.sent_at.is_(None), OutboundMessage.claimed_at >= since),
+            ),
+        )
+        .group_by(OutboundMessage.resident_id)
+    )
+    return {int(r[0]): int(r[1]) for r in rows if r[0] is not None}
+
+
 async def load_facts(
     *,
     session: AsyncSession,
@@ -286,20 +307,7 @@ async def load_facts(
             ).where(Resident.id.in_(resident_ids))
         )
         facts.residents.update({r[0]: ResidentFacts(r[1], r[2], r[3], r[4]) for r in rows})
-        counted = await session.execute(
-            select(OutboundMessage.resident_id, func.count())
-            .where(
-                OutboundMessage.resident_id.in_(resident_ids),
-                OutboundMessage.priority == PRIORITY_NORMAL,
-                OutboundMessage.status.in_(_COUNTED),
-                or_(
-                    OutboundMessage.sent_at >= day_start,
-                    and_(OutboundMessage.sent_at.is_(None), OutboundMessage.claimed_at >= day_start),
-                ),
-            )
-            .group_by(OutboundMessage.resident_id)
-        )
-        facts.sent_today.update({int(r[0] or 0): int(r[1]) for r in counted})
+        facts.sent_today.update(await capped_since(session=session, resident_ids=resident_ids, since=day_start))
     if enrolment_ids:
         statuses = await session.execute(select(Enrolment.id, Enrolment.status).where(Enrolment.id.in_(enrolment_ids)))
         facts.enrolments.update({r[0]: EnrolmentStatus(r[1]) for r in statuses})

@@ -1,4 +1,5 @@
-"""Reads of the outbox for forecasting departures: a resident's pending messages, and what they received today.
+"""Reads of the outbox for forecasting departures: a resident's pending messages (what they received today is
+``storage.outbox.claiming.capped_since``, the dispatcher's own count).
 
 Plain column rows (no ORM objects); the caller's session, no writes.
 """
@@ -10,14 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, and_, func, or_, select
+from sqlalchemy import Result, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import MessageKind, MessageStatus, OutboundMessage
-from storage.outbox.queueing import PRIORITY_NORMAL
-
-# What counts towards the daily cap (as the dispatcher counts it in ``storage.outbox.claiming.load_facts``).
-_COUNTED = (MessageStatus.sending, MessageStatus.sent, MessageStatus.delivered)
 
 
 @dataclass(frozen=True)
@@ -81,23 +78,3 @@ async def pending_of_residents(*, session: AsyncSession, resident_ids: Collectio
         OutboundMessage.status == MessageStatus.pending, OutboundMessage.resident_id.in_(list(resident_ids))
     )
     return _rows(await session.execute(query.order_by(OutboundMessage.id)))
-
-
-async def capped_since(*, session: AsyncSession, resident_ids: Collection[int], since: datetime) -> dict[int, int]:
-    """Per resident: the non-urgent messages (not answers) that left since ``since``."""
-    if not resident_ids:
-        return {}
-    rows = await session.execute(
-        select(OutboundMessage.resident_id, func.count())
-        .where(
-            OutboundMessage.resident_id.in_(list(resident_ids)),
-            OutboundMessage.priority == PRIORITY_NORMAL,
-            OutboundMessage.status.in_(_COUNTED),
-            or_(
-                OutboundMessage.sent_at >= since,
-                and_(OutboundMessage.sent_at.is_(None), OutboundMessage.claimed_at >= since),
-            ),
-        )
-        .group_by(OutboundMessage.resident_id)
-    )
-    return {int(r[0]): int(r[1]) for r in rows if r[0] is not None}

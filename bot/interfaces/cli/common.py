@@ -22,6 +22,7 @@ from bot.context import Context
 from bot.context import open_context as context_for
 from bot.interfaces.cli.french import ask_yes_no
 from bot.service.actors import Actor
+from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.team import AmbiguousAdviserError, TeamError, find_adviser
 from bot.territory import TerritoryError, load_territory
 
@@ -141,3 +142,20 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
         fail("pas de terminal pour confirmer : relancez avec --yes pour confirmer. Rien n'a été changé.")
     if not ask_yes_no(question, default=False):
         fail("annulé, rien n'a été changé.")
+
+
+def owner_confirmed_or_asked(
+    attempt: Callable[[bool], T | NumberOfSomeoneElseError],
+    question: Callable[[NumberOfSomeoneElseError], str],
+    *,
+    yes: bool,
+) -> T:
+    """Run ``attempt``; when the number given is already someone else's, ask ``question`` first (nothing is done
+    before the answer) and run it again, the owner confirmed."""
+    outcome = attempt(yes)
+    if isinstance(outcome, NumberOfSomeoneElseError):
+        confirm_or_refuse(question(outcome), yes=yes)
+        outcome = attempt(True)
+    if isinstance(outcome, NumberOfSomeoneElseError):  # cannot happen once confirmed; a clear end all the same
+        raise typer.Exit(1)
+    return outcome

@@ -12,7 +12,7 @@ import typer
 
 from bot.context import Context
 from bot.conversation.texts import channel_name
-from bot.interfaces.cli.common import acting, confirm_or_refuse, console, print_json
+from bot.interfaces.cli.common import acting, console, owner_confirmed_or_asked, print_json
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.departures import departure_lines
 from bot.service.phone_enrolment import NumberOfSomeoneElseError, PhoneEnrolment, enrol_by_phone
@@ -54,16 +54,14 @@ def enrol(
 
         return act(action)
 
-    outcome = attempt(owner_confirmed=yes)
-    if isinstance(outcome, NumberOfSomeoneElseError):
-        confirm_or_refuse(
-            f"Le numéro {phone.strip()} est celui de « {outcome.owner_name} » (personne n°{outcome.owner_id}). "
-            f"Inscrire {outcome.owner_name} ?",
-            yes=yes,
-        )
-        outcome = attempt(owner_confirmed=True)
-    if isinstance(outcome, NumberOfSomeoneElseError):  # cannot happen once confirmed; a clear end all the same
-        raise typer.Exit(1)
+    outcome = owner_confirmed_or_asked(
+        attempt,
+        lambda owner: (
+            f"Le numéro {phone.strip()} est celui de « {owner.owner_name} » (personne n°{owner.owner_id}). "
+            f"Inscrire {owner.owner_name} ?"
+        ),
+        yes=yes,
+    )
     if as_json:
         print_json(
             {

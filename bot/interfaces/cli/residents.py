@@ -6,7 +6,6 @@ A person is named by their number (``atelier residents list``), or by their name
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -28,7 +27,7 @@ from bot.interfaces.cli.common import (
     print_json,
 )
 from bot.interfaces.cli.french import french_app
-from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, YesOption, act, write_csv
+from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, ListCsvOption, YesOption, act, write_csv
 from bot.service.departures import departure_lines
 from bot.service.exports import residents_csv
 from bot.service.residents import (
@@ -72,10 +71,7 @@ def _stops(resident: ResidentSummary) -> str:
 @app.command("list")
 def list_(
     as_json: JsonOption = False,
-    csv: Annotated[
-        Path | None,
-        typer.Option("--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."),
-    ] = None,
+    csv: ListCsvOption = None,
 ) -> None:
     """Les résidents (numéros complets : pour appeler) ; les personnes effacées n'apparaissent pas."""
 
@@ -338,19 +334,20 @@ def show(who: PersonArgument, as_json: JsonOption = False) -> None:
 # Someone phones to cancel, or to change workshop
 
 
-async def _booking(ctx: Context, resident: ResidentSummary, workshop_id: int | None) -> tuple[BookingLine, str]:
-    """The booking named by ``--workshop`` / ``--from``, or the person's only one; with its date in French."""
+async def _booking(ctx: Context, who: str, workshop_id: int | None) -> tuple[ResidentSummary, BookingLine, str]:
+    """The person, and their booking named by ``--workshop`` / ``--from`` or their only one, with its date in French."""
+    resident = await person(ctx, who)
     bookings = await upcoming_bookings(ctx=ctx, resident_id=resident.id)
-    who = resident.name or "cette personne"
+    name = resident.name or "cette personne"
     chosen = [b for b in bookings if workshop_id is None or b.workshop_id == workshop_id]
     if len(chosen) != 1:
         if workshop_id is not None:
-            fail(f"{who} n'a pas de place à l'atelier n°{workshop_id}. Rien n'a été changé.")
+            fail(f"{name} n'a pas de place à l'atelier n°{workshop_id}. Rien n'a été changé.")
         if not chosen:
-            fail(f"{who} n'est inscrite à aucun atelier à venir. Rien n'a été changé.")
+            fail(f"{name} n'est inscrite à aucun atelier à venir. Rien n'a été changé.")
         listed = " ; ".join(f"n°{b.workshop_id} {when_fr(b.starts_at, ctx.tz)}" for b in chosen)
         fail(f"plusieurs ateliers ({listed}) : indiquez lequel avec --workshop. Rien n'a été changé.")
-    return chosen[0], when_fr(chosen[0].starts_at, ctx.tz)
+    return resident, chosen[0], when_fr(chosen[0].starts_at, ctx.tz)
 
 
 def _told_lines(told: bool, promoted: Any, departures: Any, ctx: Context) -> list[str]:
@@ -371,11 +368,7 @@ def unenrol_(
 ) -> None:
     """Désinscrire une personne qui a appelé pour annuler : sa place va à la première personne en attente."""
 
-    async def look(ctx: Context) -> tuple[ResidentSummary, BookingLine, str]:
-        found = await person(ctx, who)
-        return (found, *await _booking(ctx, found, workshop))
-
-    resident, booking, when = act(look)
+    resident, booking, when = act(lambda ctx: _booking(ctx, who, workshop))
     confirm_or_refuse(
         f"Désinscrire {resident.name or '(sans nom)'} de l'atelier n°{booking.workshop_id} du {when} ?", yes=yes
     )
@@ -408,11 +401,7 @@ def move(
 ) -> None:
     """Changer une personne d'atelier en une fois : une place dans le nouveau, la sienne à la personne en attente."""
 
-    async def look(ctx: Context) -> tuple[ResidentSummary, BookingLine, str]:
-        found = await person(ctx, who)
-        return (found, *await _booking(ctx, found, from_))
-
-    resident, booking, _ = act(look)
+    resident, booking, _ = act(lambda ctx: _booking(ctx, who, from_))
     confirm_or_refuse(
         f"Passer {resident.name or '(sans nom)'} de l'atelier n°{booking.workshop_id} à l'atelier n°{to} ?", yes=yes
     )

@@ -38,6 +38,7 @@ from bot.interfaces.cli.common import (
     is_wide,
     iso,
     listing,
+    owner_confirmed_or_asked,
     print_json,
     run,
 )
@@ -83,6 +84,10 @@ CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (noms de champs en anglais, heures ISO 8601).")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Ne pas demander de confirmation.")]
+ListCsvOption = Annotated[
+    Path | None,
+    typer.Option("--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."),
+]
 # ``--author``: the name this option had before every changing command took ``--as``.
 AuthorOption = Annotated[str | None, typer.Option("--as", "--author", help=AS_HELP)]
 
@@ -296,10 +301,7 @@ def list_(
 def roster_(
     workshop_id: Annotated[int, typer.Argument(metavar="ID", help="Numéro de l'atelier.")],
     as_json: JsonOption = False,
-    csv: Annotated[
-        Path | None,
-        typer.Option("--csv", metavar="FICHIER", help="Écrire la liste pour Excel (CSV ; « - » : l'écran)."),
-    ] = None,
+    csv: ListCsvOption = None,
 ) -> None:
     """Qui est inscrit, qui attend, ce que chacun veut apprendre, qui a confirmé."""
 
@@ -628,16 +630,14 @@ def walk_in(
 
         return act(action)
 
-    outcome = attempt(owner_confirmed=yes)
-    if isinstance(outcome, NumberOfSomeoneElseError):
-        confirm_or_refuse(
-            f"Le numéro {national(outcome.phone)} est celui de « {outcome.owner_name} » (personne "
-            f"n°{outcome.owner_id}). La noter présente ?",
-            yes=yes,
-        )
-        outcome = attempt(owner_confirmed=True)
-    if isinstance(outcome, NumberOfSomeoneElseError):  # cannot happen once confirmed
-        raise typer.Exit(1)
+    outcome = owner_confirmed_or_asked(
+        attempt,
+        lambda owner: (
+            f"Le numéro {national(owner.phone)} est celui de « {owner.owner_name} » (personne "
+            f"n°{owner.owner_id}). La noter présente ?"
+        ),
+        yes=yes,
+    )
     if outcome.already:
         console.print(f"{outcome.name} était déjà notée présente à l'atelier n°{workshop_id}.", highlight=False)
         return

@@ -272,3 +272,8 @@ def int_or_none(value: str | None) -> int | None:
     if not value.isdigit() or len(value) > 9:
         return None
     return int(value)
+
+
+def is_preview(request: Request) -> bool:
+    """A change's form posted to ``…/apercu``: show what confirming would do, write nothing."""
+    return request.url.path.endswith("/apercu")

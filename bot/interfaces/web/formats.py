@@ -11,6 +11,7 @@ from jinja2 import Environment
 
 from bot.conversation.texts import CHANNEL_NAMES, LEVEL_NAMES
 from bot.service.departures import REASONS_FR, DepartureGroup, departure_lines
+from bot.service.recipients import TO_PHONE_REASON_FR
 from storage.enums import EnrolmentStatus, Level, MessageKind, MessageStatus
 
 ENROLMENT_FR = {
@@ -39,14 +40,6 @@ KIND_FR = {
     MessageKind.adviser_notice: "conseiller",
 }
 CHANNEL_FR: dict[str | None, str] = {None: "injoignable"} | dict(CHANNEL_NAMES.items())
-REASON_FR = {
-    "no_channel": "ni mobile ni Telegram",
-    "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
-    "opted_out": "a demandé STOP",
-    "failed": "échec d'envoi",
-    "expired": "message expiré sans partir",
-    "cancelled": "message retiré avant l'envoi",
-}
 CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
 CONSENT_FR = {
     "sms": "par SMS",
@@ -108,7 +101,7 @@ def install(env: Environment, tz: tzinfo) -> None:
         message_status=lookup(MESSAGE_STATUS_FR),
         kind=lookup(KIND_FR),
         channel=lookup(CHANNEL_FR),
-        reason=lookup(REASON_FR),
+        reason=lookup(TO_PHONE_REASON_FR),
         confirmed=lookup(CONFIRMED_FR),
         consent=lookup(CONSENT_FR),
         euros=lambda amount: f"{amount:.2f} €".replace(".", ","),

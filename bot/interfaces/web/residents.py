@@ -10,7 +10,7 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.interfaces.web.base import Web, csv_download, form_of, int_or_none, sentence
+from bot.interfaces.web.base import Web, csv_download, form_of, int_or_none, is_preview, sentence
 from bot.service.accounts import SignedIn
 from bot.service.audit import history
 from bot.service.calls import CallError, note_call
@@ -27,7 +27,7 @@ from bot.service.residents import (
     unenrol,
 )
 from bot.service.workshops import WorkshopError, WorkshopSummary, get_workshop, list_workshops
-from storage.enums import EnrolmentStatus, Level
+from storage.enums import Level
 
 PAGE_SIZE = 100
 MAX_QUERY = 100
@@ -92,7 +92,6 @@ async def record_page(
         found = await resident_record(ctx=web.ctx, resident_id=resident_id)
     except WorkshopError:
         return _not_found(web, request, user)
-    active = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
     return web.render(
         request,
         "resident.html",
@@ -100,7 +99,7 @@ async def record_page(
         status=status,
         r=found.resident,
         rec=found,
-        active=[b for b in found.upcoming if b.status in active and not b.workshop_cancelled],
+        active=found.active,
         events=await history(ctx=web.ctx, resident_id=resident_id),
         **values,
     )
@@ -123,10 +122,6 @@ async def note(web: Web, request: Request, user: SignedIn) -> Response:
 # Unenrol, move, enrol: a preview (POST …/apercu: nothing written), then the confirm button (POST)
 
 
-def _is_preview(request: Request) -> bool:
-    return request.url.path.endswith("/apercu")
-
-
 def _refused(web: Web, request: Request, user: SignedIn, error: WorkshopError, back: str) -> Response:
     return web.render(request, "refused.html", user=user, status=400, errors=error.problems, back=back)
 
@@ -141,20 +136,20 @@ async def unenrol_person(web: Web, request: Request, user: SignedIn) -> Response
         found = await resident_record(ctx=web.ctx, resident_id=resident_id)
         done = await unenrol(
             ctx=web.ctx, resident_id=resident_id, workshop_id=workshop_id, actor=user.actor,
-            preview=_is_preview(request),
+            preview=is_preview(request),
         )  # fmt: skip
     except WorkshopError as exc:
         return _refused(web, request, user, exc, back)
     booking = next((b for b in found.upcoming if b.workshop_id == workshop_id), None)
     return web.render(
         request, "unenrol.html", user=user, r=found.resident, booking=booking, done=done,
-        preview=_is_preview(request), back=back, retour=form.get("retour"),
+        preview=is_preview(request), back=back, retour=form.get("retour"),
     )  # fmt: skip
 
 
 async def _choices(web: Web, found: ResidentRecord) -> list[tuple[str, list[WorkshopSummary]]]:
     """The workshops of the next three months the person is not in, by level, theirs first."""
-    taken = {b.workshop_id for b in found.upcoming if b.status in (EnrolmentStatus.seated, EnrolmentStatus.waiting)}
+    taken = {b.workshop_id for b in found.active}
     now = web.ctx.now()
     offered = [
         w
@@ -182,10 +177,9 @@ async def _move_page(
         found = await resident_record(ctx=web.ctx, resident_id=_resident_id(request))
     except WorkshopError:
         return _not_found(web, request, user)
-    active = [b for b in found.upcoming if b.status in (EnrolmentStatus.seated, EnrolmentStatus.waiting)]
     return web.render(
-        request, "person_move.html", user=user, r=found.resident, active=active, groups=await _choices(web, found),
-        values=values, errors=errors or [], status=status,
+        request, "person_move.html", user=user, r=found.resident, active=found.active,
+        groups=await _choices(web, found), values=values, errors=errors or [], status=status,
     )  # fmt: skip
 
 
@@ -199,12 +193,12 @@ async def move(web: Web, request: Request, user: SignedIn) -> Response:
         done = await move_person(
             ctx=web.ctx, resident_id=resident_id, from_workshop_id=int_or_none(values["from"]) or 0,
             to_workshop_id=int_or_none(values["to"]) or 0, actor=user.actor, allow_waiting=values["waiting"] == "oui",
-            preview=_is_preview(request),
+            preview=is_preview(request),
         )  # fmt: skip
     except WorkshopError as exc:
         return await _move_page(web, request, user, values=values, errors=exc.problems, status=400)
     return web.render(
-        request, "person_moved.html", user=user, r=found.resident, done=done, preview=_is_preview(request),
+        request, "person_moved.html", user=user, r=found.resident, done=done, preview=is_preview(request),
         values=values, bookings={b.workshop_id: b for b in found.upcoming},
         target=await _summary(web, done.to_workshop_id),
     )  # fmt: skip
@@ -243,12 +237,12 @@ async def enrol(web: Web, request: Request, user: SignedIn) -> Response:
         found = await resident_record(ctx=web.ctx, resident_id=resident_id)
         done = await enrol_resident(
             ctx=web.ctx, resident_id=resident_id, workshop_id=int_or_none(values["to"]) or 0, actor=user.actor,
-            preview=_is_preview(request),
+            preview=is_preview(request),
         )  # fmt: skip
     except WorkshopError as exc:
         return await _enrol_page(web, request, user, values=values, errors=exc.problems, status=400)
     return web.render(
-        request, "person_enrolled.html", user=user, r=found.resident, done=done, preview=_is_preview(request),
+        request, "person_enrolled.html", user=user, r=found.resident, done=done, preview=is_preview(request),
         values=values, target=await _summary(web, done.workshop_id),
     )  # fmt: skip
 
@@ -265,8 +259,7 @@ async def erase(web: Web, request: Request, user: SignedIn) -> Response:
     except WorkshopError:
         return _not_found(web, request, user)
     if request.method == "GET":
-        active = [b for b in found.upcoming if b.status in (EnrolmentStatus.seated, EnrolmentStatus.waiting)]
-        return web.render(request, "erase.html", user=user, r=found.resident, rec=found, active=active)
+        return web.render(request, "erase.html", user=user, r=found.resident, rec=found, active=found.active)
     try:
         await erase_resident_for(ctx=web.ctx, resident_id=resident_id, actor=user.actor)
     except WorkshopError as exc:

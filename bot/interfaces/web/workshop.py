@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.interfaces.web.base import Web, csv_download, form_of, int_or_none, sentence
+from bot.interfaces.web.base import Web, csv_download, form_of, int_or_none, is_preview, sentence
 from bot.service.accounts import SignedIn
 from bot.service.audit import history
 from bot.service.changes import (
@@ -22,8 +22,7 @@ from bot.service.exports import roster_csv
 from bot.service.phone_enrolment import NumberOfSomeoneElseError, enrol_by_phone
 from bot.service.stats import add_walk_in, attendance_sheet, mark_attendance
 from bot.service.team import list_advisers
-from bot.service.workshops import Roster, RosterEntry, WorkshopError, roster
-from storage.enums import EnrolmentStatus, WorkshopStatus
+from bot.service.workshops import Roster, WorkshopError, roster
 
 MOVE_FIELDS = ("date", "start", "end", "commune", "venue", "address")
 
@@ -42,17 +41,10 @@ def _not_found(web: Web, request: Request, user: SignedIn) -> Response:
     return web.render(request, "error.html", user=user, status=404, message="Cet atelier n'existe pas.")
 
 
-def _split(found: Roster) -> tuple[list[RosterEntry], list[RosterEntry]]:
-    seated = [e for e in found.enrolments if e.status != EnrolmentStatus.waiting]
-    waiting = [e for e in found.enrolments if e.status == EnrolmentStatus.waiting]
-    return seated, waiting
-
-
 async def page(web: Web, request: Request, user: SignedIn) -> Response:
     found = await _roster(web, request)
     if found is None:
         return _not_found(web, request, user)
-    seated, waiting = _split(found)
     w = found.workshop
     now = web.ctx.now()
     return web.render(
@@ -60,11 +52,11 @@ async def page(web: Web, request: Request, user: SignedIn) -> Response:
         "workshop.html",
         user=user,
         w=w,
-        seated=seated,
-        waiting=waiting,
+        seated=found.seated,
+        waiting=found.waiting,
         events=await history(ctx=web.ctx, workshop_id=w.id),
-        changeable=w.status == WorkshopStatus.planned and w.starts_at > now,
-        started=w.status == WorkshopStatus.planned and w.starts_at <= now,
+        changeable=w.changeable(now),
+        started=w.started(now),
         done=request.query_params.get("fait"),
     )
 
@@ -82,7 +74,7 @@ async def sheet(web: Web, request: Request, user: SignedIn) -> Response:
     found = await _roster(web, request)
     if found is None:
         return _not_found(web, request, user)
-    seated, _ = _split(found)
+    seated = found.seated
     return web.render(request, "sheet.html", user=user, w=found.workshop, seated=seated, blank=max(4, 10 - len(seated)))
 
 
@@ -99,7 +91,7 @@ async def cancel(web: Web, request: Request, user: SignedIn) -> Response:
     if request.method == "GET":
         return web.render(request, "cancel.html", user=user, w=w, reason="", errors=[])
     reason = form_of(request).get("reason")
-    preview = request.url.path.endswith("/apercu")
+    preview = is_preview(request)
     try:
         report = await cancel_workshop_and_notify(
             ctx=web.ctx, workshop_id=w.id, reason=reason, actor=user.actor, preview=preview
@@ -123,7 +115,7 @@ async def move(web: Web, request: Request, user: SignedIn) -> Response:
     form = form_of(request)
     values = {name: form.get(name).strip() for name in MOVE_FIELDS}
     change = MoveRequest(**{k: (v or None) for k, v in values.items()})
-    preview = request.url.path.endswith("/apercu")
+    preview = is_preview(request)
     try:
         report = await move_workshop_and_notify(
             ctx=web.ctx, workshop_id=w.id, change=change, actor=user.actor, preview=preview
@@ -160,7 +152,7 @@ async def edit(web: Web, request: Request, user: SignedIn) -> Response:
         topic=values["topic"] or None,
         adviser=values["adviser"] if values["adviser"] != current else None,
     )
-    preview = request.url.path.endswith("/apercu")
+    preview = is_preview(request)
     try:
         report = await edit_workshop_and_notify(
             ctx=web.ctx, workshop_id=w.id, edit=change, actor=user.actor, preview=preview
@@ -202,7 +194,7 @@ async def attendance(web: Web, request: Request, user: SignedIn) -> Response:
     found = await _roster(web, request)
     if found is None:
         return _not_found(web, request, user)
-    seated, _ = _split(found)
+    seated = found.seated
     w = found.workshop
     form = form_of(request)
     present, absent = [], []
@@ -252,7 +244,7 @@ async def enrol(web: Web, request: Request, user: SignedIn) -> Response:
         return web.render(request, "enrol.html", user=user, w=w, values={}, errors=[], communes=communes, owner=None)
     form = form_of(request)
     values = {name: form.get(name).strip() for name in ("name", "phone", "commune", "owner")}
-    preview = request.url.path.endswith("/apercu")
+    preview = is_preview(request)
     try:
         done = await enrol_by_phone(
             ctx=web.ctx, name=values["name"], phone=values["phone"], commune=values["commune"], workshop_id=w.id,
