@@ -112,39 +112,42 @@ async def serve_and_load(
     return profile, writer, summary
 
 
-_unprofiled = SQLiteWriter._run
+# What the writer thread runs: a transaction (a turn), and a group of small ones (delivery reports together).
+_UNPROFILED = {"_run": SQLiteWriter._run, "_run_together": SQLiteWriter._run_together}
 
 
 _writer_cpu = [0.0]
 
 
 def _time_writer() -> None:
-    """Add up the CPU time of each transaction run on SQLite's writer thread into ``_writer_cpu``."""
+    """Add up the CPU time of everything run on SQLite's writer thread into ``_writer_cpu``."""
+    for name, unprofiled in _UNPROFILED.items():
 
-    def run(self: SQLiteWriter, work: Any) -> Any:
-        started = time.thread_time()
-        try:
-            return _unprofiled(self, work)
-        finally:
-            _writer_cpu[0] += time.thread_time() - started
+        def timed(self: SQLiteWriter, works: Any, unprofiled: Any = unprofiled) -> Any:
+            started = time.thread_time()
+            try:
+                return unprofiled(self, works)
+            finally:
+                _writer_cpu[0] += time.thread_time() - started
 
-    SQLiteWriter._run = run  # type: ignore[method-assign]
+        setattr(SQLiteWriter, name, timed)
 
 
 def _profile_writer(profile: cProfile.Profile | None) -> None:
-    """Profile each transaction run on SQLite's writer thread into ``profile`` (None: stop)."""
-    if profile is None:
-        SQLiteWriter._run = _unprofiled  # type: ignore[method-assign]
-        return
+    """Profile everything run on SQLite's writer thread into ``profile`` (None: stop)."""
+    for name, unprofiled in _UNPROFILED.items():
+        if profile is None:
+            setattr(SQLiteWriter, name, unprofiled)
+            continue
 
-    def run(self: SQLiteWriter, work: Any) -> Any:
-        profile.enable()
-        try:
-            return _unprofiled(self, work)
-        finally:
-            profile.disable()
+        def profiled(self: SQLiteWriter, works: Any, unprofiled: Any = unprofiled, profile: Any = profile) -> Any:
+            profile.enable()
+            try:
+                return unprofiled(self, works)
+            finally:
+                profile.disable()
 
-    SQLiteWriter._run = run  # type: ignore[method-assign]
+        setattr(SQLiteWriter, name, profiled)
 
 
 def _counts(report: str) -> tuple[int, int]:

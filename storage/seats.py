@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.models import Enrolment, EnrolmentStatus, Workshop, WorkshopStatus
+from storage.models import Enrolment, EnrolmentStatus, Resident, Workshop, WorkshopStatus
 
 ACTIVE = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
 
@@ -173,10 +174,23 @@ async def seat_together(
         enrolment.enrolled_by_adviser_id = adviser_id
         enrolment.updated_at = now
         await session.flush()
-        # Load the joined relationships now: a lazy load later would be I/O outside the async context.
-        await session.refresh(enrolment)
+        # Its joined relationships loaded now: a lazy load later would be I/O outside the async context.
+        await _load_relations(session=session, enrolment=enrolment, workshop=workshop)
         outcomes.append(SeatOutcome(enrolment, seated, already=False))
     return outcomes
+
+
+async def _load_relations(*, session: AsyncSession, enrolment: Enrolment, workshop: Workshop) -> None:
+    """The enrolment's workshop and resident as loaded relationships: from what the session holds when it holds
+    them whole, every attribute and relationship loaded (the workshop just locked, the resident the message came
+    from: no statement), else read again. One statement fewer per seat taken, and on PostgreSQL one round trip
+    fewer while the workshop's row is locked."""
+    resident = await session.get(Resident, enrolment.resident_id)
+    if resident is None or inspect(resident).unloaded or inspect(workshop).unloaded:
+        await session.refresh(enrolment)
+        return
+    set_committed_value(enrolment, "workshop", workshop)
+    set_committed_value(enrolment, "resident", resident)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -134,11 +135,6 @@ class Outcome:
     value: Any
     error: Exception | None = None
 
-    def result(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.value
-
 
 class SQLiteWriter:
     """Runs write transactions one after the other on its own thread, each in one hop from the caller's loop.
@@ -230,19 +226,23 @@ class SQLiteWriter:
         return thread.connection
 
     def _make_engine(self) -> AsyncEngine:
+        # The engine lives on the thread, which the finalizer keeps: what it calls must not hold the writer itself,
+        # or a writer dropped without close() would never be collected (nor its thread ended).
+        path, prepare, begin = self._path, self._prepare, self._begin
+
         async def connect() -> InlineConnection:
             # isolation_level=None: pysqlite begins nothing by itself; the "begin" event below does.
-            raw = sqlite3.connect(self._path, isolation_level=None, check_same_thread=True)
-            self._prepare(raw)
+            raw = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
+            prepare(raw)
             return InlineConnection(raw)
 
         # The URL names the file only for the dialect's choices (a file's pool); ``connect`` makes the connections.
-        url = f"sqlite+aiosqlite:///{self._path}"
+        url = f"sqlite+aiosqlite:///{path}"
         engine = create_async_engine(url, async_creator=connect, pool_size=1, max_overflow=0)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.connection.driver_connection.run_now(self._begin)  # our InlineConnection
+            connection.connection.driver_connection.run_now(begin)  # our InlineConnection
 
         return engine
 
@@ -266,6 +266,7 @@ class _Thread:
     def __init__(self) -> None:
         self._executor: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ident: int | None = None  # the thread's, once it runs
         self.engine: AsyncEngine | None = None
         self.connection: AsyncConnection | None = None
 
@@ -278,6 +279,7 @@ class _Thread:
         """The thread's event loop (called on the thread)."""
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
+            self._ident = threading.get_ident()
         return self._loop
 
     def release(self) -> None:
@@ -289,15 +291,21 @@ class _Thread:
             self.loop().run_until_complete(self.engine.dispose())
 
     def stop(self) -> None:
-        """From any thread but this one: close everything on the thread, then end it."""
+        """Close everything on the thread, then end it: waits for that from any other thread. On the thread itself
+        (the finalizer runs where the writer's last reference goes, which may be the thread letting go of the work
+        it just ran), it cannot wait for itself: the thread closes and ends once its current work is done."""
         executor, self._executor = self._executor, None
         if executor is None:
             return
-        executor.submit(self._close).result()
+        closing = executor.submit(self._close)
+        if threading.get_ident() == self._ident:
+            executor.shutdown(wait=False)
+            return
+        closing.result()
         executor.shutdown(wait=True)
 
     def _close(self) -> None:
         self.release()
         if self._loop is not None:
             self._loop.close()
-        self._loop, self.engine = None, None
+        self._loop, self.engine, self._ident = None, None, None

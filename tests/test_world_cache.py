@@ -4,15 +4,20 @@ A process keeps the workshops open for sign-up, with their free seats, from one 
 again only when the world's version has moved (``storage/world.py``). Each case changes the world through another
 connection — another engine on the same database, as another ``atelier serve`` process, the command line or a
 statement typed by hand would — between two turns of a resident, and checks what the next turn's dialogue was
-given: never a seat that was taken meanwhile, always what the database holds. A change that cannot alter an offer
-keeps what was kept (the same objects: the cache is really used).
+given: never a seat that was taken meanwhile, always what the database holds (one case makes its change from
+another Python process for real). A change that cannot alter an offer keeps what was kept (the same objects: the
+cache is really used).
 """
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,6 +98,7 @@ class Case:
     full_first: bool  # the other resident holds the workshop's only seat before the change
     expect: Callable[[World, int], bool]  # on the world of the turn after the change, given the workshop's id
     moved: bool = True  # the world's version moved
+    process: bool = False  # made by another Python process (else another engine in this one)
 
 
 def free_seats(world: World, workshop: int) -> int | None:
@@ -105,6 +111,13 @@ def option(world: World, workshop: int) -> Any:
 
 CASES = [
     Case("a seat taken elsewhere is not offered as free", take_seat, False, lambda w, i: free_seats(w, i) == 0),
+    Case(
+        "a seat taken by another process is not offered as free",
+        take_seat,
+        False,
+        lambda w, i: free_seats(w, i) == 0,
+        process=True,
+    ),
     Case("a seat given up elsewhere is offered again", give_up_seat, True, lambda w, i: free_seats(w, i) == 1),
     Case("a workshop cancelled elsewhere is not offered", cancel, False, lambda w, i: option(w, i) is None),
     Case(
@@ -156,6 +169,34 @@ def worlds(monkeypatch: pytest.MonkeyPatch) -> list[World]:
     return seen
 
 
+async def change_elsewhere(db_url: str, change: Change, ids: Ids) -> None:
+    """The change through another engine, other connections: as another process would."""
+    elsewhere = Database.from_url(db_url)
+    try:
+        async with elsewhere.write() as session:
+            await change(session, ids)
+    finally:
+        await elsewhere.dispose()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+_IN_ANOTHER_PROCESS = """
+import asyncio, sys
+from tests import test_world_cache as here
+url, change, workshop, other, seat = sys.argv[1:]
+ids = here.Ids(int(workshop), int(other), None if seat == "-" else int(seat))
+asyncio.run(here.change_elsewhere(url, getattr(here, change), ids))
+"""
+
+
+async def in_another_process(db_url: str, change: Change, ids: Ids) -> None:
+    """The change made by another Python process (the change's function, run there by name)."""
+    seat = "-" if ids.seat is None else str(ids.seat)
+    command = [sys.executable, "-c", _IN_ANOTHER_PROCESS, db_url, change.__name__, str(ids.workshop), str(ids.other)]
+    done = await asyncio.to_thread(subprocess.run, [*command, seat], cwd=ROOT, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+
+
 async def version(db: Database) -> int:
     async with db.read() as session:
         return int((await session.execute(select(WorldVersion.version))).scalar_one())
@@ -177,14 +218,12 @@ async def test_a_change_elsewhere_between_two_turns(
     assert worlds[-2].workshops is kept  # nothing changed between these turns: the kept workshops were used
     assert free_seats(worlds[-1], workshop) == (0 if case.full_first else 1)
 
-    elsewhere = Database.from_url(db_url)  # another engine, other connections: as another process would
-    try:
-        before = await version(elsewhere)
-        async with elsewhere.write() as session:
-            await case.change(session, ids)
-        moved = await version(elsewhere) != before
-    finally:
-        await elsewhere.dispose()
+    before = await version(db)
+    if case.process:
+        await in_another_process(db_url, case.change, ids)
+    else:
+        await change_elsewhere(db_url, case.change, ids)
+    moved = await version(db) != before
 
     await town.say(MARTINE, AFTER)
     assert moved is case.moved
