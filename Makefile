@@ -29,7 +29,13 @@ typecheck: install
 pytest: install
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
-	PTB_TIMEDELTA=true $(BIN)/pytest
+	PTB_TIMEDELTA=true $(BIN)/pytest $(PYTEST_WORKERS)
+
+# Two workers (pytest-xdist), one module per worker at a time: a module's shared server or browser is started once
+# (--dist loadscope; xdist's loadgroup does not work with pytest 9.2). The modules in the order collected, the ones with
+# slow tests first (tests/conftest.py), not by their number of tests (long modules have few, and came last).
+# `make pytest PYTEST_WORKERS=` runs in one process.
+PYTEST_WORKERS ?= -n 2 --dist loadscope --no-loadscope-reorder
 
 test: lint typecheck pytest
 

@@ -32,6 +32,7 @@ import ssl
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,13 @@ import asyncpg
 import httpx._config as httpx_config
 import httpx._transports.default as httpx_transports  # the one function patched below
 import pytest
+import typer.main
+import typer.testing as typer_testing  # the one function patched below
+from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import DEFAULT_TERRITORY, Settings, load_settings
+from bot.service import accounts
 from bot.service.places import sync_territory
 from bot.territory import Territory, load_territory
 from storage.database import Database, create_engine, sqlite_writer
@@ -70,6 +75,43 @@ async def _prepare(url: str, territory: Territory) -> None:
         await sync_territory(db=db, territory=territory)
     finally:
         await db.dispose()
+
+
+def pytest_configure() -> None:
+    """pytest-xdist's workers export ``COLUMNS=80`` and ``LINES=24``; rich freezes them into the consoles
+    ``bot.interfaces.cli`` makes when first imported, and the CLI tests give each command its own ``COLUMNS``
+    (``tests/helpers/cli.py``). Take them out before any test module imports the CLI."""
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules holding ``slow`` tests first, each module's tests in their order: two workers (``make test``) take
+    a module at a time, and a long module taken last would leave the other worker idle at the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id with the smallest cost it accepts: the production cost (64 MiB, 3 passes, 4 lanes: a tenth of a
+    second or more of CPU per hash or check) was spent two or three times in every console test.
+    Same algorithm and format (``$argon2id$``), same decoy, same code; an ``atelier serve`` the tests start keeps
+    the real cost."""
+    cheap = accounts.PasswordHashing(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "hashing", lambda: cheap)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_cli_command() -> Iterator[None]:
+    """typer's ``CliRunner.invoke`` builds the click command tree anew from the app's annotations on every call (40 ms
+    of CPU; 334 times in two of the CLI's test modules alone): built once per app. Click keeps each invocation's
+    state in its own context, never in the commands."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer_testing, "_get_command", cache(typer.main.get_command))
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -300,6 +300,7 @@ BATCH = 50  # bodies drawn per example: Hypothesis's own cost per example is the
 SEEDS = {"sqlite": 12, "postgresql": 13}  # other bodies on each database: 10,000 different ones in all
 
 
+@pytest.mark.slow
 @pytest.mark.both_dialects  # column bounds, integers too large and failed transactions differ between engines
 def test_ten_thousand_signed_hostile_bodies_get_no_5xx(
     backend: str, db_url: str, capsys: pytest.CaptureFixture[str]

@@ -1,13 +1,21 @@
 """A small world for the web console's tests: the app (no lifespan: no scheduler, nothing leaves), a fixed clock,
 workshops, residents seated, a call-back request (a call on the "to call" list), a broadcast, and an adviser signed
-in through the service."""
+in through the service.
+
+On SQLite the world is built once per test process and settings: its database file is kept (SQLite's backup API:
+a consistent copy, write-ahead log included) with the values it hands the tests, and put in place of the next test's
+fresh database before its app starts. The clock is fixed, so the rows are the same as if built again (a third of a
+second of set-up per test saved, 80 tests).
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -58,12 +66,72 @@ class ConsoleWorld:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="https://testserver")
 
 
+@dataclass(frozen=True)
+class _Built:
+    """What a world hands its tests besides the app: the ids and the session the build made."""
+
+    token: str
+    csrf: str
+    workshop_id: int
+    started_id: int
+    resident_id: int
+    callback_id: int
+    broadcast_id: int
+    adviser_id: int
+    later_id: int
+    call_id: int
+    venue_choice: str
+
+
+# Per test process: (settings but the database URL, now) -> (the database file's bytes, what the build handed out).
+_BUILT: dict[str, tuple[bytes, _Built]] = {}
+_SQLITE = "sqlite+aiosqlite:///"
+
+
+def _key(settings: Settings, now: datetime) -> str:
+    return f"{now.isoformat()} {settings.model_dump(exclude={'database_url'})!r}"
+
+
+def _file_of(settings: Settings) -> Path | None:
+    url = settings.database_url
+    return Path(url.removeprefix(_SQLITE)) if url.startswith(_SQLITE) else None
+
+
+def _copy_of(path: Path) -> bytes:
+    source, copy = sqlite3.connect(path), sqlite3.connect(":memory:")
+    try:
+        source.backup(copy)
+        return copy.serialize()
+    finally:
+        source.close()
+        copy.close()
+
+
 @asynccontextmanager
 async def console_world(settings: Settings, now: datetime) -> AsyncIterator[ConsoleWorld]:
+    file = _file_of(settings)
+    kept = _BUILT.get(_key(settings, now)) if file is not None else None
+    if file is not None and kept is not None:
+        file.write_bytes(kept[0])  # the test's fresh database, not opened yet: nothing else holds it
     clock = Clock(now)
     app = create_app(settings, clock=clock)
     ctx: Context = app.state.ctx
     town = Town(ctx, clock)
+    built = kept[1] if kept is not None else await _build(ctx, town, clock, now)
+    if file is not None and kept is None:
+        _BUILT[_key(settings, now)] = (_copy_of(file), built)
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(
+        transport=transport, base_url="https://testserver", cookies={"atelier_session": built.token}
+    )
+    try:
+        yield ConsoleWorld(app, ctx, client, town, *astuple(built))
+    finally:
+        await client.aclose()
+        await ctx.db.dispose()
+
+
+async def _build(ctx: Context, town: Town, clock: Clock, now: datetime) -> _Built:
     workshop_id = await town.workshop("Saint-Victor", in_2026(9, 14), capacity=2)
     started_id = await town.workshop("Domérat", now - timedelta(hours=1))
     later_id = await town.workshop("Domérat", in_2026(16, 14))
@@ -89,18 +157,10 @@ async def console_world(settings: Settings, now: datetime) -> AsyncIterator[Cons
     assert outcome.token is not None
     user = await signed_in(ctx=ctx, token=outcome.token)
     assert user is not None
-    transport = httpx.ASGITransport(app=app)
-    client = httpx.AsyncClient(
-        transport=transport, base_url="https://testserver", cookies={"atelier_session": outcome.token}
-    )
-    try:
-        yield ConsoleWorld(
-            app, ctx, client, town, outcome.token, user.csrf_token, workshop_id, started_id, resident_id,
-            callback_id, broadcast_id, adviser.id, later_id, call.id, f"{summary.commune_insee}|{summary.venue}",
-        )  # fmt: skip
-    finally:
-        await client.aclose()
-        await ctx.db.dispose()
+    return _Built(
+        outcome.token, user.csrf_token, workshop_id, started_id, resident_id, callback_id, broadcast_id,
+        adviser.id, later_id, call.id, f"{summary.commune_insee}|{summary.venue}",
+    )  # fmt: skip
 
 
 async def count_rows(ctx: Context, model: type[Base]) -> int:
