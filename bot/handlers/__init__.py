@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
-from twilio.request_validator import RequestValidator, compare, remove_port
+from twilio.request_validator import RequestValidator, compare
 
 from bot.channels import plain_number
 from bot.config import Settings
@@ -54,9 +54,10 @@ def twilio_signed(request: Request, form: FormData | None, settings: Settings, p
     url = signed_url(request, settings, path)
     validator = RequestValidator(token)
     # ``validate`` accepts the signature of the URL without its port or with it, and always computes both (~35 us
-    # each); Twilio signs the URL as configured, so the first is checked alone and ``validate`` runs only when it
-    # does not match: the same answer, one signature computed per genuine request.
-    if compare(validator.compute_signature(remove_port(urlparse(url)), form), signature):
+    # each). Twilio signs the URL as configured, which is one of those two (``urlparse(url).geturl()`` is what
+    # twilio's remove_port returns for a URL without a port, and add_port for one with a port): it is checked
+    # alone first, and ``validate`` runs only when it does not match. Same answer, one HMAC per genuine request.
+    if compare(validator.compute_signature(urlparse(url).geturl(), form), signature):
         return True
     return bool(validator.validate(url, form, signature))
 
