@@ -57,6 +57,8 @@ async def _seed(url: str, territory: Territory) -> dict[str, int]:
             "broadcast": await town.workshop("Désertines", now + timedelta(days=4)),
             "started": await town.workshop("Domérat", now - timedelta(minutes=30) + timedelta(days=0)),
             "unenrol": await town.workshop("Désertines", now + timedelta(days=5), capacity=1),
+            # Free seats for the people of a cancelled workshop: its notice offers it (two SMS, room for the reason).
+            "offered": await town.workshop("Domérat", now + timedelta(days=10)),
         }
         clock.now = now - timedelta(days=2)
         for index, name in enumerate(["Martine Dupont", "Jean Morel", "Rose Blanc"]):
