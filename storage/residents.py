@@ -64,7 +64,7 @@ async def erase_resident(
         promote = promotion_cutoff is None or now < starts_at - promotion_cutoff
         outcome = await cancel_enrolment(session=session, enrolment_id=enrolment_id, now=now, promote=promote)
         if outcome is not None and outcome.promoted is not None:
-            promoted.append(outcome.promoted)
+            promoted.extend((outcome.promoted, *outcome.promoted_with))
     await cancel_pending(session=session, resident_id=resident_id)
     await scrub_resident_messages(session=session, resident_id=resident_id)
     # a number typed for a call-back is theirs too (the request itself stays, anonymous, for the counts)

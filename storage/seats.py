@@ -40,7 +40,9 @@ class SeatOutcome:
 @dataclass(frozen=True)
 class CancelOutcome:
     cancelled: Enrolment
-    promoted: Enrolment | None  # the first person waiting, now seated
+    promoted: Enrolment | None  # the first person waiting who fits in the freed seat(s), now seated
+    # seated with ``promoted``: the people who share their phone, promoted together (``promote_waiting``)
+    promoted_with: tuple[Enrolment, ...] = ()
 
 
 # The statements of a seating are built once (they run for every sign-up); the values are bound at execution.
@@ -247,13 +249,16 @@ async def move_seats(
     )
     if seated is None:
         return None
-    cancelled, promoted = [], []
+    cancelled: list[Enrolment] = []
     for enrolment in enrolments:
-        outcome = await cancel_enrolment(session=session, enrolment_id=enrolment.id, now=now, promote=promote)
+        outcome = await cancel_enrolment(session=session, enrolment_id=enrolment.id, now=now, promote=False)
         if outcome is not None:
             cancelled.append(outcome.cancelled)
-            if outcome.promoted is not None:
-                promoted.append(outcome.promoted)
+    # The seats given up are offered once all are free: two people waiting together can take two seats at once.
+    promoted: list[Enrolment] = []
+    for old_workshop in sorted({e.workshop_id for e in cancelled}) if promote else []:
+        while party := await promote_waiting(session=session, workshop_id=old_workshop, now=now):
+            promoted.extend(party)
     waiting = not all(o.seated for o in seated)
     return MoveOutcome([o.enrolment for o in seated], cancelled, promoted, waiting)
 
@@ -272,28 +277,43 @@ async def _close_gap(*, session: AsyncSession, workshop_id: int, position: int) 
     )
 
 
-async def promote_first_waiting(*, session: AsyncSession, workshop_id: int, now: datetime) -> Enrolment | None:
-    """Give a free seat to the first person waiting. The caller holds the workshop lock."""
+async def _waiting_parties(*, session: AsyncSession, workshop_id: int) -> list[list[Enrolment]]:
+    """The waiting list as parties, in order: someone alone, or the people who share a phone (a resident and
+    their companion, ``Resident.companion_of``), who come together and are seated together or not at all. A
+    party's place is that of its first member."""
+    rows = await session.execute(
+        select(Enrolment, Resident.companion_of_id)
+        .join(Resident, Resident.id == Enrolment.resident_id)
+        .where(Enrolment.workshop_id == workshop_id, Enrolment.status == EnrolmentStatus.waiting)
+        .order_by(Enrolment.position)
+    )
+    parties: dict[int, list[Enrolment]] = {}
+    for enrolment, companion_of_id in rows.unique().all():
+        parties.setdefault(companion_of_id or enrolment.resident_id, []).append(enrolment)
+    return list(parties.values())
+
+
+async def promote_waiting(*, session: AsyncSession, workshop_id: int, now: datetime) -> list[Enrolment]:
+    """Give free seats to the first party waiting that fits in them, as a restaurant does: two people who share a
+    phone get two seats at once or keep their place, and a single seat goes to the first person alone behind them
+    (or stays free when nobody alone waits). Returns the people seated (none, one, or the party). The caller holds
+    the workshop lock."""
     workshop = await session.get(Workshop, workshop_id)
     if workshop is None or workshop.status != WorkshopStatus.planned:
-        return None
-    if await count_seated(session=session, workshop_id=workshop_id) >= workshop.capacity:
-        return None
-    first = (
-        await session.execute(
-            select(Enrolment)
-            .where(Enrolment.workshop_id == workshop_id, Enrolment.status == EnrolmentStatus.waiting)
-            .order_by(Enrolment.position)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    if first is None:
-        return None
-    old_position = first.position or 1
-    first.status, first.position, first.promoted_at, first.updated_at = EnrolmentStatus.seated, None, now, now
-    await session.flush()
-    await _close_gap(session=session, workshop_id=workshop_id, position=old_position)
-    return first
+        return []
+    free = workshop.capacity - await count_seated(session=session, workshop_id=workshop_id)
+    if free <= 0:
+        return []
+    parties = await _waiting_parties(session=session, workshop_id=workshop_id)
+    party = next((p for p in parties if len(p) <= free), [])
+    # From the back, so that each gap closed leaves the positions of the ones still to seat as they were.
+    for enrolment in sorted(party, key=lambda e: e.position or 0, reverse=True):
+        old_position = enrolment.position or 1
+        enrolment.status, enrolment.position = EnrolmentStatus.seated, None
+        enrolment.promoted_at, enrolment.updated_at = now, now
+        await session.flush()
+        await _close_gap(session=session, workshop_id=workshop_id, position=old_position)
+    return party
 
 
 async def cancel_enrolment(
@@ -313,12 +333,12 @@ async def cancel_enrolment(
     was_seated, old_position = enrolment.status == EnrolmentStatus.seated, enrolment.position
     enrolment.status, enrolment.position, enrolment.updated_at = EnrolmentStatus.cancelled, None, now
     await session.flush()
-    promoted = None
+    promoted: list[Enrolment] = []
     if was_seated and promote:
-        promoted = await promote_first_waiting(session=session, workshop_id=enrolment.workshop_id, now=now)
+        promoted = await promote_waiting(session=session, workshop_id=enrolment.workshop_id, now=now)
     elif old_position is not None:
         await _close_gap(session=session, workshop_id=enrolment.workshop_id, position=old_position)
-    return CancelOutcome(enrolment, promoted)
+    return CancelOutcome(enrolment, promoted[0] if promoted else None, tuple(promoted[1:]))
 
 
 async def cancel_workshop(

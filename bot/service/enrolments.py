@@ -25,6 +25,7 @@ class Cancelled:
     enrolment: Enrolment
     promoted: Enrolment | None
     promotion_notice: int | None = None  # the message telling the promoted person (None: nobody can tell them)
+    promoted_with: tuple[Enrolment, ...] = ()  # seated with ``promoted``: who shares their phone
 
 
 async def enrol(
@@ -75,7 +76,8 @@ async def enrol_together(
 
 
 async def cancel(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> Cancelled | None:
-    """Cancel an enrolment; the seat goes to the first person waiting, unless the workshop is too close."""
+    """Cancel an enrolment; the seat goes to the first person waiting who fits in it
+    (``storage.seats.promote_waiting``), unless the workshop is too close."""
     enrolment = await session.get(Enrolment, enrolment_id)
     if enrolment is None:
         return None
@@ -89,7 +91,9 @@ async def cancel(*, session: AsyncSession, ctx: Context, enrolment_id: int, now:
     notice = None
     if outcome.promoted is not None:
         notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=outcome.promoted.id, now=now)
-    return Cancelled(outcome.cancelled, outcome.promoted, notice)
+    for companion in outcome.promoted_with:
+        await notify_promotion(session=session, ctx=ctx, enrolment_id=companion.id, now=now)
+    return Cancelled(outcome.cancelled, outcome.promoted, notice, outcome.promoted_with)
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,14 @@ def _named(together: list[Enrolment]) -> str:
     return say.names_fr([first_name_of(e.resident.name or "") for e in together])
 
 
+async def _whose_seat(session: AsyncSession, enrolment: Enrolment) -> str:
+    """Whom a promotion is for, on a phone two people share: their first name ("pour Bernard"), since both may be
+    promoted at once, each told by a notice of their own; "" (pour vous) for someone alone on their phone."""
+    if len(await household_ids(session=session, resident=enrolment.resident)) == 1:
+        return ""
+    return first_name_of(enrolment.resident.name or "")
+
+
 async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int:
     """Plan the reminders of a seated enrolment (ATELIER_REMINDERS, moved out of closed windows, none in the
     past); returns how many were added. Nothing for someone not seated or with no channel left. People sharing a
@@ -281,7 +289,8 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
         )
         await record_calls(session=session, ctx=ctx, calls=[call])
     else:
-        body = say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop), who=_named([enrolment]))
+        who = await _whose_seat(session, enrolment)
+        body = say.promotion_body(workshop.starts_at, ctx.tz, venue_of(workshop), who=who)
         choices: tuple[str, ...] = say.YES_NO
         if destination[0] == Channel.voice:
             body, choices = spoken.promotion(workshop, ctx).body, spoken.COMING
