@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.service.actors import Actor
 from bot.service.audit import record
-from bot.service.demo_planning import ADVISERS, demo_planning
+from bot.service.demo_planning import ADVISERS, DemoWorkshop, demo_planning
 from bot.service.places import add_commune
 from bot.service.planning_csv import (
     PlannedWorkshop,
@@ -339,7 +339,8 @@ async def add_workshop(
     """Check and store one workshop; refuses a duplicate (same venue, start and level)."""
     plan = _check(fields, ctx)
     async with ctx.db.write() as session:
-        workshop = await _store(session=session, ctx=ctx, plan=plan, adviser=adviser)
+        owner = await _adviser_id(session=session, name=adviser)
+        workshop = await _store(session=session, ctx=ctx, plan=plan, adviser_id=owner)
         if isinstance(workshop, int):
             raise WorkshopError(f"cet atelier existe déjà : c'est l'atelier n°{workshop}")
         await record(
@@ -349,9 +350,17 @@ async def add_workshop(
         return await load_summary(session=session, workshop_id=workshop.id)
 
 
-async def _store(*, session: AsyncSession, ctx: Context, plan: PlannedWorkshop, adviser: str | None) -> Workshop | int:
-    """One planned workshop added (its venue found or added, its adviser named); or the number of the same one
-    (venue, start, level) already there. ``WorkshopError`` for a venue or an adviser that cannot be."""
+async def _adviser_id(*, session: AsyncSession, name: str | None) -> int | None:
+    """The adviser written ``name`` (``adviser_named``), or nobody when no name was written."""
+    return (await adviser_named(session=session, name=name)).id if name else None
+
+
+async def _store(
+    *, session: AsyncSession, ctx: Context, plan: PlannedWorkshop | DemoWorkshop, adviser_id: int | None
+) -> Workshop | int:
+    """One planned workshop added (its venue found or added) — a row of a planning, the console's form or the
+    demo; or the number of the same one (venue, start, level) already there. ``WorkshopError`` for a venue that
+    cannot be."""
     venue = await find_or_add_venue(
         session=session,
         territory=ctx.territory,
@@ -359,17 +368,16 @@ async def _store(*, session: AsyncSession, ctx: Context, plan: PlannedWorkshop, 
         name=plan.venue,
         address=plan.address,
     )
-    owner = await adviser_named(session=session, name=adviser) if adviser else None
     existing = await existing_workshop(session=session, venue_id=venue.id, starts_at=plan.starts_at, level=plan.level)
     if existing is not None:
         return existing
-    workshop = _workshop(plan, venue.id, owner.id if owner else None, ctx.now())
+    workshop = _workshop(plan, venue.id, adviser_id, ctx.now())
     session.add(workshop)
     await session.flush()  # its id; and the next row of an import sees it as a duplicate
     return workshop
 
 
-def _workshop(plan: PlannedWorkshop, venue_id: int, adviser_id: int | None, now: datetime) -> Workshop:
+def _workshop(plan: PlannedWorkshop | DemoWorkshop, venue_id: int, adviser_id: int | None, now: datetime) -> Workshop:
     return Workshop(
         venue_id=venue_id,
         starts_at=plan.starts_at,
@@ -401,7 +409,8 @@ async def import_planning(*, ctx: Context, data: bytes, actor: Actor, dry_run: b
         async with ctx.db.write() as session:
             for plan in parsed.rows:
                 try:
-                    workshop = await _store(session=session, ctx=ctx, plan=plan, adviser=plan.adviser)
+                    owner = await _adviser_id(session=session, name=plan.adviser)
+                    workshop = await _store(session=session, ctx=ctx, plan=plan, adviser_id=owner)
                 except WorkshopError as exc:
                     errors.extend(RowError(plan.line, problem) for problem in exc.problems)
                     continue
@@ -452,32 +461,11 @@ async def load_demo(*, ctx: Context, if_empty: bool, actor: Actor) -> DemoResult
         advisers = await _advisers(session=session, names=ADVISERS)
         created = already = 0
         for item in planning:
-            venue = await find_or_add_venue(
-                session=session,
-                territory=ctx.territory,
-                commune_insee=item.commune_insee,
-                name=item.venue,
-                address=item.address,
-            )
-            if await existing_workshop(session=session, venue_id=venue.id, starts_at=item.starts_at, level=item.level):
+            stored = await _store(session=session, ctx=ctx, plan=item, adviser_id=advisers[item.adviser])
+            if isinstance(stored, int):
                 already += 1
-                continue
-            session.add(
-                Workshop(
-                    venue_id=venue.id,
-                    starts_at=item.starts_at,
-                    ends_at=item.ends_at,
-                    level=item.level,
-                    topic=item.topic,
-                    capacity=item.capacity,
-                    adviser_id=advisers[item.adviser],
-                    status=WorkshopStatus.planned,
-                    created_at=ctx.now(),
-                    updated_at=ctx.now(),
-                )
-            )
-            await session.flush()
-            created += 1
+            else:
+                created += 1
         if created:
             await record(
                 session=session, actor=actor, action="demo_loaded",
