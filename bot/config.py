@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, quote_plus
 
 import phonenumbers
-from pydantic import AliasChoices, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.conversation.phones import SERVED_BY_DEFAULT
@@ -108,10 +108,6 @@ _PARSED_FROM_TEXT: Mapping[str, Callable[[str], Any]] = {
     "status_lookup_delays": parse_delays,
     "retention": parse_retention,
 }
-
-
-def _alias(name: str) -> Any:
-    return Field(validation_alias=AliasChoices(name))
 
 
 class Settings(BaseSettings):

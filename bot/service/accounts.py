@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.service.actors import Actor
 from bot.service.audit import record
-from bot.service.team import ADMIN, TeamError, clean_email, find_adviser
+from bot.service.team import ADMIN, TeamError, clean_email
 from storage.models import Adviser, ConsoleSession, LoginFailure
 
 log = logging.getLogger(__name__)
@@ -189,19 +189,6 @@ async def ensure_demo_account(*, ctx: Context, actor: Actor) -> tuple[str, str] 
             summary=f"compte de démonstration créé (conseiller n°{adviser.id}, coordinateur)",
         )  # fmt: skip
     return DEMO_EMAIL, password
-
-
-async def find_account(*, ctx: Context, name_or_email: str) -> Account:
-    """An adviser by e-mail, number or name."""
-    wanted = name_or_email.strip()
-    if "@" in wanted:
-        return await account_by_email(ctx=ctx, email=wanted)
-    found = await find_adviser(ctx=ctx, name_or_id=wanted)
-    async with ctx.db.read() as session:
-        adviser = await session.get(Adviser, found.id)
-    if adviser is None:  # deleted in between
-        raise TeamError(f"le conseiller n°{found.id} n'existe pas")
-    return _account(adviser)
 
 
 # ---------------------------------------------------------------------------------------------------------------

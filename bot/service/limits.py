@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import timedelta
 
 from bot.channels import Inbound
 from bot.context import Context
 from bot.conversation import texts as say
 from bot.conversation.phones import unserved
-from storage.database import lock_key
 from storage.enums import Channel
-from storage.outbox.queueing import RecentReplies, recent_replies
+from storage.outbox.queueing import RecentReplies
 
 REFUSAL_INTERVAL = timedelta(days=1)  # a number we do not serve hears from us at most this often
 NOTICE_MARKER = ":limit"  # the idempotency key of a reply that is the notice (or a refusal) ends with this
@@ -56,20 +53,6 @@ def shared_phone_served(ctx: Context, inbound: Inbound) -> Inbound:
     if phone is None or unserved(phone, countries=ctx.settings.served_countries) is None:
         return inbound
     return replace(inbound, shared_phone=None)
-
-
-async def admit(*, session: AsyncSession, ctx: Context, inbound: Inbound, now: datetime) -> Admission:
-    """Whether and how to answer this message (see the module's docstring)."""
-    await lock_key(session, lock_name(inbound))
-    not_served = refused(ctx, inbound)
-    recent = await recent_replies(
-        session=session,
-        channel=inbound.channel,
-        address=inbound.address,
-        since=now - counted_within(ctx, refused=not_served),
-        marker=NOTICE_MARKER,
-    )
-    return admission_of(ctx, recent, refused=not_served)
 
 
 def lock_name(inbound: Inbound) -> str:

@@ -131,10 +131,3 @@ async def failed_messages(
     )
     async with ctx.db.read() as session:
         return [_view(row, name) for row, name in (await session.execute(query)).all()]
-
-
-async def messages_about_workshop(*, ctx: Context, workshop_id: int, limit: int = 200) -> list[MessageView]:
-    """The messages queued about a workshop (notices, reminders, broadcasts), newest first."""
-    query = _views().where(OutboundMessage.workshop_id == workshop_id).order_by(OutboundMessage.id.desc()).limit(limit)
-    async with ctx.db.read() as session:
-        return [_view(row, name) for row, name in (await session.execute(query)).all()]

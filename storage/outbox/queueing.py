@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, Table, bindparam, case, func, select, update
+from sqlalchemy import Table, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import insert_or_skip
@@ -220,31 +219,6 @@ async def scrub_sent_about_erased(*, session: AsyncSession, ids: Collection[int]
 class RecentReplies(NamedTuple):
     total: int  # replies to the address since the moment given (cancelled ones never left: not counted)
     marked: int  # of which those whose idempotency key ends with the marker given
-
-
-async def recent_replies(
-    *, session: AsyncSession, channel: str, address: str, since: datetime, marker: str
-) -> RecentReplies:
-    """How many replies went to this number or chat since ``since``: every process writes them here, so the count
-    is shared (the cap on replies per number)."""
-    counted = await session.execute(
-        _recent_replies_statement(), {"address": address, "since": since, "channel": channel, "marker": marker}
-    )
-    total, marked = counted.one()
-    return RecentReplies(int(total), int(marked))
-
-
-@cache
-def _recent_replies_statement() -> Select[int, int]:
-    """Built once: it runs for every message (``ix_outbound_address``)."""
-    marker = bindparam("marker", type_=OutboundMessage.idempotency_key.type)
-    return select(func.count(), func.count().filter(OutboundMessage.idempotency_key.endswith(marker))).where(
-        OutboundMessage.to_address == bindparam("address"),
-        OutboundMessage.channel == bindparam("channel"),
-        OutboundMessage.due_at >= bindparam("since"),
-        OutboundMessage.kind == MessageKind.reply,
-        OutboundMessage.status != MessageStatus.cancelled,
-    )
 
 
 class LastDigest(NamedTuple):

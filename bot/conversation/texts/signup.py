@@ -64,10 +64,6 @@ def commune_noted(commune: str) -> str:
     return f"{commune}, c'est noté."
 
 
-def two_noted(first_name: str, companion_first: str) -> str:
-    return f"Merci {first_name} et {companion_first} !"
-
-
 def ask_companion() -> str:
     return "Quel est le prénom et le nom de la personne qui vient avec vous ?"
 
