@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.conversation.gsm7 import GSM7_BASIC, GSM7_EXTENSION, count_segments, encoding, is_gsm7, septets, to_gsm7
+from bot.conversation.gsm7 import (
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    count_segments,
+    encoding,
+    fits_one_segment,
+    is_gsm7,
+    render_sms,
+    septets,
+    to_gsm7,
+)
 
 TRANSLITERATION = [
     # SPEC §6 examples
@@ -155,3 +165,63 @@ def test_any_text_becomes_gsm7(text: str) -> None:
 def test_gsm7_text_is_unchanged(text: str) -> None:
     assert to_gsm7(text) == text
     assert encoding(text) == "GSM-7"
+
+
+# ``fits_one_segment`` adds up the lines' GSM-7 lengths instead of rendering the SMS: it must say what rendering and
+# counting says, at the edges (160/161 septets), with extension characters (two septets), characters made GSM-7
+# (ç, œ, …, ’: their form's length counts), emoji (dropped: spaces tidied across the whole SMS), choices the text
+# already names (not listed), empty lines (left out), Windows newlines.
+FITS = [
+    pytest.param("a" * 160, (), True, id="160"),
+    pytest.param("a" * 161, (), False, id="161"),
+    pytest.param("  " + "a" * 160 + " \n", (), True, id="160-once-stripped"),
+    pytest.param("a" * 151, ("b" * 6,), True, id="151-newline-and-a-choice-160"),
+    pytest.param("a" * 152, ("b" * 6,), False, id="152-newline-and-a-choice-161"),
+    pytest.param("a" * 148, ("x", "y", "z"), True, id="choices-numbered-160"),
+    pytest.param("a" * 149, ("x", "y", "z"), False, id="choices-numbered-161"),
+    pytest.param("€" * 80, (), True, id="80-euros-160-septets"),
+    pytest.param("€" * 79 + "a" * 3, (), False, id="79-euros-and-3-161-septets"),
+    pytest.param("a" * 158 + "[", (), True, id="bracket-fits-160"),
+    pytest.param("a" * 159 + "]", (), False, id="bracket-crosses-160"),
+    pytest.param("a" * 151, ("{~}",), True, id="extension-in-a-choice-160"),
+    pytest.param("a" * 152, ("{~}",), False, id="extension-in-a-choice-161"),
+    pytest.param("é" * 160, (), True, id="gsm-accents-160"),
+    pytest.param("ê" * 160, (), True, id="accents-made-gsm-160"),
+    pytest.param("ê" * 161, (), False, id="accents-made-gsm-161"),
+    pytest.param("œ" * 80, (), True, id="oe-made-two-letters-160"),
+    pytest.param("œ" * 81, (), False, id="oe-made-two-letters-162"),
+    pytest.param("…" * 53 + "a", (), True, id="ellipsis-made-three-160"),
+    pytest.param("…" * 54, (), False, id="ellipsis-made-three-162"),
+    pytest.param("Montluçon " * 15 + "Montluçona", (), True, id="c-cedilla-160"),
+    pytest.param("Montluçon " * 16 + "a", (), False, id="c-cedilla-161"),
+    pytest.param("l’atelier " * 16 + "a", (), False, id="curly-apostrophe-161"),
+    pytest.param("e\u0301" * 160, (), True, id="decomposed-accents-composed-160"),
+    pytest.param("a" * 159 + " 👍", (), True, id="emoji-dropped-with-its-space"),
+    pytest.param("👍 " + "a" * 160, (), True, id="emoji-first-then-160"),
+    pytest.param("👍 ok", ("a  b" * 40,), True, id="emoji-in-the-text-tidies-a-choice"),
+    pytest.param("a" * 150, ("👍 oui", "non"), False, id="emoji-in-a-choice"),
+    pytest.param("مرحبا" * 32, (), True, id="other-script-question-marks-160"),
+    pytest.param("😀" * 40, (), True, id="emoji-only"),
+    pytest.param("Répondez OUI ou NON." + "a" * 140, ("OUI", "NON"), True, id="choices-named-in-the-text"),
+    pytest.param("Répondez OUI." + "a" * 140, ("OUI", "NON"), False, id="one-choice-not-named"),
+    pytest.param("", (), True, id="empty"),
+    pytest.param("   ", ("a" * 158,), True, id="blank-text-and-a-choice-160"),
+    pytest.param("", ("a" * 159,), False, id="empty-text-and-a-choice-161"),
+    pytest.param("a\r\nb\rc" + "d" * 155, (), True, id="windows-newlines-160"),
+    pytest.param("a\r\nb\rc" + "d" * 156, (), False, id="windows-newlines-161"),
+    pytest.param(
+        "Quel atelier ?", ("mardi 14 avril à 14 h, Saint-Victor : Impôts", "ven. 1/5 9h30 Domérat"), True, id="lines"
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "choices", "expected"), FITS)
+def test_fits_one_segment_says_what_rendering_says(body: str, choices: tuple[str, ...], expected: bool) -> None:
+    assert (count_segments(render_sms(body, choices)) == 1) is expected
+    assert fits_one_segment(body, choices) is expected
+
+
+@settings(max_examples=300, database=None)
+@given(st.text(max_size=200), st.lists(st.text(max_size=40), max_size=5))
+def test_fits_one_segment_on_any_text(body: str, choices: list[str]) -> None:
+    assert fits_one_segment(body, choices) is (count_segments(render_sms(body, choices)) == 1)

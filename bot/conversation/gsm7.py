@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 # The GSM 03.38 default alphabet, in table order (0x00-0x7F), without 0x1B which is the escape to the extension
@@ -257,7 +258,36 @@ def render_sms(body: str, choices: Sequence[str] = ()) -> str:
         money per segment. Used by every SMS sender (Twilio's webhook answer and REST sender, the console sender) and
     ``atelier chat``.
     """
+    return to_gsm7("\n".join(_sms_lines(body, choices)))
+
+
+def _sms_lines(body: str, choices: Sequence[str]) -> list[str]:
+    """The lines of the SMS ``render_sms`` makes, before they are made GSM-7."""
     lines = [_NEWLINES.sub("\n", body).strip()]
     if not all(choice in body for choice in choices):  # "Répondez OUI ou NON." already names its choices
         lines += [f"{number} {choice.strip()}" for number, choice in enumerate(choices, start=1)]
-    return to_gsm7("\n".join(line for line in lines if line))
+    return [line for line in lines if line]
+
+
+def fits_one_segment(body: str, choices: Sequence[str] = ()) -> bool:
+    """``count_segments(render_sms(body, choices)) == 1``, without rendering the whole SMS each time: the dialogue
+    tries many wordings around the same workshop lines, so each line's GSM-7 length is worked out once and the
+    lengths are added. Exact: making text GSM-7 works character by character, and a newline neither composes
+    (NFC) nor is changed, so the SMS's length is its lines' plus one per newline; only when a line loses a
+    character (an emoji) does ``to_gsm7`` tidy spaces across the whole message, and then the SMS is rendered."""
+    total = -1  # n lines are joined by n - 1 newlines
+    for line in _sms_lines(body, choices):
+        size = _line_septets(line)
+        if size is None:
+            return count_segments(render_sms(body, choices)) == 1
+        total += size + 1
+    return total <= GSM_SINGLE
+
+
+@lru_cache(maxsize=4096)  # the workshop lines and wordings of the offers, the same for every resident
+def _line_septets(line: str) -> int | None:
+    """Septets of ``to_gsm7(line)``; None when ``to_gsm7`` drops one of its characters (see ``fits_one_segment``)."""
+    form = to_gsm7(line)
+    if not is_gsm7(form) or not _FORMS.dropped.isdisjoint(unicodedata.normalize("NFC", line)):
+        return None
+    return septets(form)

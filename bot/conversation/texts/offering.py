@@ -11,8 +11,8 @@ from bot.conversation.texts.writing import (
     clock_fr,
     first_in_one_sms,
     first_within,
+    fits_one_sms,
     month_fr,
-    sms_segments,
     street_of,
     weekday_fr,
     when_fr,
@@ -68,9 +68,11 @@ def fitting_lines(header: Header, items: list[tuple[datetime, str, str]], tz: tz
         items = [(start, commune, "") for start, commune, _ in items]
     variants = header(common)
     for style in range(10):
+        lines = tuple(workshop_line(start, tz, commune, subject, style) for start, commune, subject in items)
+        if len(set(lines)) < len(lines):  # two alike in this style: no question makes them fit
+            continue
         for text in variants:
-            lines = tuple(workshop_line(start, tz, commune, subject, style) for start, commune, subject in items)
-            if sms_segments(text, lines) == 1 and len(set(lines)) == len(lines):
+            if fits_one_sms(text, lines):
                 return text, lines
     return variants[-1], tuple(workshop_line(start, tz, commune, "", 9) for start, commune, _ in items)
 
@@ -193,7 +195,7 @@ def seated(
         f"{head} {what} le {when}, {venue}, {street}. {short}",
         f"{head} Atelier le {when}, {venue}, {street}. {short}",
     ):
-        if sms_segments(text) == 1:
+        if fits_one_sms(text):
             return text
     return first_within(
         2,

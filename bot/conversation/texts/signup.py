@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.conversation.texts.writing import (
     NOT_UNDERSTOOD,
     first_in_one_sms,
-    sms_segments,
+    fits_one_sms,
 )
 
 LEVEL_CHOICES = ("Je débute", "Je me débrouille un peu", "Je suis à l'aise")
@@ -42,7 +42,7 @@ def welcome_and(territory_name: str, question: str, choices: tuple[str, ...] = (
     """The welcome and the first question: in one SMS when a wording of the welcome lets them fit together, else
     the welcome, then the question."""
     for text in _welcomes(territory_name):
-        if sms_segments(text + "\n" + question, choices) == 1:
+        if fits_one_sms(text + "\n" + question, choices):
             return (text + "\n" + question,)
     return (welcome(territory_name), question)
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from babel.dates import format_date
 
-from bot.conversation.gsm7 import count_segments, render_sms, to_gsm7
+from bot.conversation.gsm7 import count_segments, fits_one_segment, render_sms, to_gsm7
 from storage.enums import Channel, Level
 
 LOCALE = "fr_FR"
@@ -105,11 +105,13 @@ def street_of(venue: str, address: str) -> str:
 
 def sms_segments(body: str, choices: Sequence[str] = ()) -> int:
     """Segments of the SMS as a resident receives it: the text, then "1 choice" lines, in GSM-7."""
+    if fits_one_segment(body, choices):  # most replies, measured without rendering them
+        return 1
     return count_segments(render_sms(body, choices))
 
 
 def fits_one_sms(text: str, choices: Sequence[str] = ()) -> bool:
-    return sms_segments(text, choices) == 1
+    return fits_one_segment(text, choices)
 
 
 def first_in_one_sms(*variants: str) -> str:
