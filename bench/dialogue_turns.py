@@ -1,6 +1,7 @@
 """The pure dialogue alone: CPU time of ``dialogue.respond`` (and ``after_enrol``) per turn, without the service.
 
     python bench/dialogue_turns.py                  # 60 sign-ups of 7 turns, replayed 10 times
+    python bench/dialogue_turns.py --personas       # the personas of tests/personas.py instead
     python bench/dialogue_turns.py --profile        # and the profile's top entries
 
 The sign-ups of bench/inbound_sms.py are played once through the service (``handle_inbound`` on SQLite, as
@@ -9,7 +10,8 @@ replayed, timed, in this thread: the figure is the dialogue's own CPU per turn, 
 replay must give what the service got (the dialogue is pure), else the script stops.
 
 The sign-ups all say the same words (bench/inbound_sms.py's script): caches keyed on what a resident wrote are
-warmer here than in real use; caches keyed on the world (the workshops offered) are as warm as in real use.
+warmer there than in real use. The personas' are less so (``--personas``: 70 residents, each with their own words,
+spellings and detours: about 400 turns, half of them different messages).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.context import Context  # noqa: E402
 from bot.territory import load_territory  # noqa: E402
 from storage.database import Database  # noqa: E402
+from tests.personas import run_personas  # noqa: E402
 
 RECORDED = ("respond", "after_enrol", "after_move")
 
@@ -79,6 +82,7 @@ def replay(calls: list[Call]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=60)
+    parser.add_argument("--personas", action="store_true", help="the personas' messages, not the sign-up script")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
@@ -86,12 +90,15 @@ def main() -> None:
     args = parser.parse_args()
     calls: list[Call] = []
     recording(calls)
-    with tempfile.TemporaryDirectory(prefix="atelier-dialogue-") as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'dialogue.db'}"
-        env = {**os.environ, "ATELIER_DATABASE_URL": url}
-        for command in (atelier("db", "upgrade"), atelier("demo")):
-            subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
-        asyncio.run(record(url, args.conversations))
+    if args.personas:
+        asyncio.run(run_personas())
+    else:
+        with tempfile.TemporaryDirectory(prefix="atelier-dialogue-") as tmp:
+            url = f"sqlite+aiosqlite:///{Path(tmp) / 'dialogue.db'}"
+            env = {**os.environ, "ATELIER_DATABASE_URL": url}
+            for command in (atelier("db", "upgrade"), atelier("demo")):
+                subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+            asyncio.run(record(url, args.conversations))
     for function, call_args, kwargs, expected in calls:  # also the warm-up round
         if repr(function(*call_args, **kwargs)) != expected:
             raise SystemExit(f"{function.__name__} answered differently on replay: the dialogue is not pure")

@@ -109,6 +109,8 @@ def strip_politeness(tokens: list[str]) -> list[str]:
     changed = True
     while changed and tokens:
         changed = False
+        if tokens[0] not in POLITENESS_WORDS and tokens[-1] not in POLITENESS_WORDS:
+            break  # most messages: no phrase starts or ends like them, seen in two look-ups
         for phrase in _POLITENESS:
             size = len(phrase)
             if tuple(tokens[:size]) == phrase:
