@@ -22,7 +22,14 @@ from bot.conversation.understanding.intents import (
     read_question,
     reads_for_someone_else,
 )
-from bot.conversation.understanding.interests import mentioned_interests, parse_interests, topic_subjects
+from bot.conversation.understanding.interests import (
+    _same_word,
+    _vocabulary,
+    _words_meant,
+    mentioned_interests,
+    parse_interests,
+    topic_subjects,
+)
 from bot.conversation.understanding.keywords import Keyword, detect_keyword, parse_yes_no
 from bot.conversation.understanding.levels import parse_level
 from bot.conversation.understanding.names import (
@@ -578,6 +585,41 @@ TOPICS = [
 @pytest.mark.parametrize(("topic", "expected"), TOPICS)
 def test_workshop_topics_map_to_interests(topic: str, expected: tuple[str, ...]) -> None:
     assert topic_subjects(topic, INTERESTS) == expected
+
+
+# ``_words_meant`` finds the interests' words a token may be by stem and by one typo search, instead of comparing
+# the token with each word (``_same_word``): both must say the same, for every word of the vocabulary.
+VOCABULARY = _vocabulary(INTERESTS)
+EVERY_WORD = sorted({word for phrase, _ in VOCABULARY.phrases for word in phrase})
+TOKENS_MEANT = [
+    pytest.param("impots", id="exact"),
+    pytest.param("impot", id="without-its-s"),
+    pytest.param("impotx", id="with-an-x"),
+    pytest.param("impotsx", id="s-and-x"),
+    pytest.param("inpots", id="one-typo-6-letters"),
+    pytest.param("impos", id="one-typo-5-letters-token"),
+    pytest.param("imp", id="too-short-for-a-typo"),
+    pytest.param("declaraton", id="one-letter-missing"),
+    pytest.param("decalration", id="two-typos"),
+    pytest.param("photo", id="photo"),
+    pytest.param("phots", id="short-word-no-typo-allowed"),
+    pytest.param("whatsap", id="whatsapp-letter-missing"),
+    pytest.param("s", id="a-lone-s"),
+    pytest.param("xxxxxx", id="nothing"),
+    pytest.param("en", id="a-small-word"),
+]
+
+
+@pytest.mark.parametrize("token", TOKENS_MEANT)
+def test_words_a_token_may_be(token: str) -> None:
+    assert {word for word in EVERY_WORD if _same_word(token, word)} == _words_meant(token, VOCABULARY)
+
+
+@settings(max_examples=300, database=None)
+@given(st.sampled_from(EVERY_WORD), st.integers(0, 20), st.sampled_from(["", "s", "x", "e", "a", "sx"]))
+def test_words_a_misspelt_token_may_be(word: str, at: int, letters: str) -> None:
+    for token in (word[:at] + letters + word[at + 1 :], word[:at] + letters + word[at:], word + letters):
+        assert {w for w in EVERY_WORD if _same_word(token, w)} == _words_meant(token, VOCABULARY)
 
 
 def test_interest_labels_are_short_and_gsm_friendly() -> None:

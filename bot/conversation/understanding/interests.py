@@ -9,8 +9,10 @@ calls.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.conversation.understanding.numbers import parse_number, parse_numbers
@@ -44,8 +46,15 @@ _DEVICES = word_set("tablette telephone portable smartphone ordinateur internet 
 _SPLIT = word_set("et ou puis aussi avec plus")
 
 
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per list of interests (``_vocabulary``)
+class _Vocabulary:
+    phrases: tuple[tuple[tuple[str, ...], int], ...]  # every phrase (as words) meaning an interest, its index
+    by_stem: dict[str, frozenset[str]]  # the phrases' words by their stem (``_stem``)
+    long_words: tuple[str, ...]  # the phrases' words long enough to be recognised with a typo
+
+
 @lru_cache(maxsize=32)
-def _phrases(interests: tuple[Interest, ...]) -> tuple[tuple[tuple[str, ...], int], ...]:
+def _vocabulary(interests: tuple[Interest, ...]) -> _Vocabulary:
     """Every phrase (as words) that means an interest, with its index, longest first. A label's own words count
     too ("photos"), when no other label shares them."""
     found: dict[tuple[str, ...], int] = {}
@@ -56,27 +65,61 @@ def _phrases(interests: tuple[Interest, ...]) -> tuple[tuple[tuple[str, ...], in
         for phrase in [*(tuple(words(w)) for w in interest.words), *own]:
             if phrase and phrase not in found:
                 found[phrase] = index
-    return tuple(sorted(found.items(), key=lambda item: -sum(len(w) for w in item[0])))
+    phrases = tuple(sorted(found.items(), key=lambda item: -sum(len(w) for w in item[0])))
+    every = sorted({word for phrase, _ in phrases for word in phrase})
+    by_stem: dict[str, set[str]] = {}
+    for word in every:
+        by_stem.setdefault(_stem(word), set()).add(word)
+    return _Vocabulary(
+        phrases=phrases,
+        by_stem={stem: frozenset(same) for stem, same in by_stem.items()},
+        long_words=tuple(word for word in every if len(word) >= _TYPO_WORD),
+    )
+
+
+_TYPO_WORD, _TYPO_TOKEN = 6, 5  # a word of 6 letters or more is recognised with one typo, in a token of 5 or more
+
+
+def _stem(word: str) -> str:
+    return word.rstrip("sx")
 
 
 def _same_word(token: str, word: str) -> bool:
-    if token == word or token.rstrip("sx") == word.rstrip("sx"):
+    if token == word or _stem(token) == _stem(word):
         return True
-    return len(word) >= 6 and len(token) >= 5 and Levenshtein.distance(token, word, score_cutoff=1) <= 1
+    return (
+        len(word) >= _TYPO_WORD and len(token) >= _TYPO_TOKEN and Levenshtein.distance(token, word, score_cutoff=1) <= 1
+    )
+
+
+@lru_cache(maxsize=2048)  # the residents' words and the topics': a token is looked up once, not once per phrase
+def _words_meant(token: str, vocabulary: _Vocabulary) -> frozenset[str]:
+    """The words of ``vocabulary`` that ``token`` may be (``_same_word``), found by stem and by one search of the
+    long words for typos instead of a comparison with each word."""
+    meant = vocabulary.by_stem.get(_stem(token), frozenset())
+    if len(token) < _TYPO_TOKEN:
+        return meant
+    close = process.extract(token, vocabulary.long_words, scorer=Levenshtein.distance, score_cutoff=1, limit=None)
+    return meant | {word for word, _, _ in close}
 
 
 def _found(tokens: Sequence[str], interests: tuple[Interest, ...], *, devices: bool) -> list[int]:
     """Indexes of the interests the tokens mention, in the order they are mentioned."""
+    vocabulary = _vocabulary(interests)
+    meant = [_words_meant(token, vocabulary) for token in tokens]
+    present = frozenset().union(*meant)
     used = [False] * len(tokens)
     hits: list[tuple[int, int]] = []  # (position, interest)
-    for phrase, index in _phrases(interests):
+    for phrase, index in vocabulary.phrases:
+        if not present.issuperset(phrase):
+            continue  # most phrases: a word of theirs is nowhere in the message
         if not devices and len(phrase) == 1 and phrase[0] in _DEVICES:
             continue
         size = len(phrase)
         for start in range(len(tokens) - size + 1):
             if any(used[start : start + size]):
                 continue
-            if all(_same_word(tokens[start + k], phrase[k]) for k in range(size)):
+            if all(phrase[k] in meant[start + k] for k in range(size)):
                 used[start : start + size] = [True] * size
                 hits.append((start, index))
     ordered: list[int] = []
