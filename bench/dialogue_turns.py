@@ -51,6 +51,7 @@ RECORDED = ("respond", "after_enrol", "after_move")
 # the workshops, their dates), by module and name.
 TEXT_CACHES = (
     ("bot.conversation.understanding.text", "_normalized"),
+    ("bot.conversation.understanding.text", "_words"),
     ("bot.conversation.understanding.interests", "_words_meant"),
     ("bot.conversation.gsm7", "_line_septets"),
 )

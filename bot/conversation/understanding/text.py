@@ -67,7 +67,13 @@ def _normalized(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The Latin letters-and-digits words of the normalized text: "N°2, l'atelier!" -> ["n", "2", "l", "atelier"]."""
-    return WORD_RE.findall(normalize(text))
+    return list(_words(text[:MAX_INPUT]))  # a list of its own: the caller may change it
+
+
+# Likewise split into words about ten times a turn (``_normalized``); only the first MAX_INPUT characters count.
+@lru_cache(maxsize=256)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(WORD_RE.findall(normalize(text)))
 
 
 def squeeze(word: str) -> str:
