@@ -40,7 +40,14 @@ from bot.conversation.understanding.names import (
     read_name,
 )
 from bot.conversation.understanding.numbers import parse_number, parse_numbers
-from bot.conversation.understanding.text import has_phrase, normalize, pad_words, phrase_search, words
+from bot.conversation.understanding.text import (
+    has_phrase,
+    last_by_identity,
+    normalize,
+    pad_words,
+    phrase_search,
+    words,
+)
 from bot.conversation.understanding.when import read_wish
 from bot.territory import Territory, load_territory
 
@@ -86,6 +93,20 @@ def test_normalize(text: str, expected: str) -> None:
 
 def test_normalize_cuts_long_input_before_it_is_kept() -> None:
     assert normalize("oui " * 2000) == normalize(("oui " * 2000)[:4096]) == " ".join(["oui"] * 1024)
+
+
+def test_last_by_identity_builds_again_for_another_object() -> None:
+    built: list[tuple[str, ...]] = []
+
+    def build(key: tuple[str, ...]) -> int:
+        built.append(key)
+        return len(built)
+
+    kept = last_by_identity(build)
+    first, equal = ("a", "b"), tuple("ab")
+    assert first == equal and first is not equal
+    assert [kept(first), kept(first), kept(equal), kept(equal), kept(first)] == [1, 1, 2, 2, 3]
+    assert built == [first, equal, first]
 
 
 PHRASE_SEARCH = [

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 
 from bot.conversation import texts as say
 from bot.conversation.turns import WorkshopOption, World
@@ -33,7 +32,6 @@ DAY_KM = 0.2
 MAX_SUBJECT_LABEL = 18
 
 
-@lru_cache(maxsize=512)
 def _subject(topic: str, interests: tuple[Interest, ...]) -> str:
     found = topic_subjects(topic, interests)
     if found:

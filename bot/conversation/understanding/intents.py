@@ -18,6 +18,7 @@ from bot.conversation.understanding.text import (
     POLITENESS_WORDS,
     SHORT_ANSWER_CHARS,
     has_phrase,
+    last_by_identity,
     normalize,
     pad_words,
     phrase_search,
@@ -193,7 +194,7 @@ class _FaqPhrases:
 
 
 @lru_cache(maxsize=32)
-def _faq_phrases(faq: tuple[FaqEntry, ...]) -> _FaqPhrases:
+def _faq_phrases_of(faq: tuple[FaqEntry, ...]) -> _FaqPhrases:
     rows = []
     for index, entry in enumerate(faq):
         for word in entry.words:
@@ -206,6 +207,9 @@ def _faq_phrases(faq: tuple[FaqEntry, ...]) -> _FaqPhrases:
         any_asked=phrase_search(phrase for phrase, _, _ in rows),
         any_unmarked=phrase_search(phrase for phrase, needs_mark, _ in rows if not needs_mark),
     )
+
+
+_faq_phrases: Callable[[tuple[FaqEntry, ...]], _FaqPhrases] = last_by_identity(_faq_phrases_of)
 
 
 def read_question(text: str, faq: Sequence[FaqEntry]) -> FaqEntry | None:

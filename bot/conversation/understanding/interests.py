@@ -8,7 +8,7 @@ calls.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,6 +18,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.conversation.understanding.numbers import parse_number, parse_numbers
 from bot.conversation.understanding.text import (
     SHORT_ANSWER_CHARS,
+    last_by_identity,
     normalize,
     pad_words,
     phrase_search,
@@ -48,13 +49,14 @@ _SPLIT = word_set("et ou puis aussi avec plus")
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per list of interests (``_vocabulary``)
 class _Vocabulary:
+    labels: tuple[str, ...]  # the interests'
     phrases: tuple[tuple[tuple[str, ...], int], ...]  # every phrase (as words) meaning an interest, its index
     by_stem: dict[str, frozenset[str]]  # the phrases' words by their stem (``_stem``)
     long_words: tuple[str, ...]  # the phrases' words long enough to be recognised with a typo
 
 
 @lru_cache(maxsize=32)
-def _vocabulary(interests: tuple[Interest, ...]) -> _Vocabulary:
+def _vocabulary_of(interests: tuple[Interest, ...]) -> _Vocabulary:
     """Every phrase (as words) that means an interest, with its index, longest first. A label's own words count
     too ("photos"), when no other label shares them."""
     found: dict[tuple[str, ...], int] = {}
@@ -71,12 +73,14 @@ def _vocabulary(interests: tuple[Interest, ...]) -> _Vocabulary:
     for word in every:
         by_stem.setdefault(_stem(word), set()).add(word)
     return _Vocabulary(
+        labels=tuple(interest.label for interest in interests),
         phrases=phrases,
         by_stem={stem: frozenset(same) for stem, same in by_stem.items()},
         long_words=tuple(word for word in every if len(word) >= _TYPO_WORD),
     )
 
 
+_vocabulary: Callable[[tuple[Interest, ...]], _Vocabulary] = last_by_identity(_vocabulary_of)
 _TYPO_WORD, _TYPO_TOKEN = 6, 5  # a word of 6 letters or more is recognised with one typo, in a token of 5 or more
 
 
@@ -103,9 +107,8 @@ def _words_meant(token: str, vocabulary: _Vocabulary) -> frozenset[str]:
     return meant | {word for word, _, _ in close}
 
 
-def _found(tokens: Sequence[str], interests: tuple[Interest, ...], *, devices: bool) -> list[int]:
+def _found(tokens: Sequence[str], vocabulary: _Vocabulary, *, devices: bool) -> list[int]:
     """Indexes of the interests the tokens mention, in the order they are mentioned."""
-    vocabulary = _vocabulary(interests)
     meant = [_words_meant(token, vocabulary) for token in tokens]
     present = frozenset().union(*meant)
     used = [False] * len(tokens)
@@ -142,7 +145,7 @@ def parse_interests(text: str, interests: Sequence[Interest]) -> list[str] | Non
     numbers = parse_numbers(text, len(options))
     if numbers:
         return [labels[n - 1] for n in numbers]
-    chosen = set(_found(tokens, options, devices=True))
+    chosen = set(_found(tokens, _vocabulary(options), devices=True))
     for part in _parts(tokens):
         number = parse_number(" ".join(part), len(options))
         if number is not None:
@@ -176,16 +179,16 @@ def mentioned_interests(text: str, interests: Sequence[Interest]) -> list[str]:
     cue = next((i for i, t in enumerate(tokens) if t in _CUES), None)
     if cue is None or not options:
         return []
-    return [options[i].label for i in sorted(_found(tokens[cue + 1 :], options, devices=False))]
+    return [options[i].label for i in sorted(_found(tokens[cue + 1 :], _vocabulary(options), devices=False))]
 
 
 @lru_cache(maxsize=512)
-def _topic_subjects(topic: str, interests: tuple[Interest, ...], devices: bool) -> tuple[str, ...]:
-    return tuple(interests[i].label for i in _found(words(topic), interests, devices=devices))
+def _topic_subjects(topic: str, vocabulary: _Vocabulary, devices: bool) -> tuple[str, ...]:
+    return tuple(vocabulary.labels[i] for i in _found(words(topic), vocabulary, devices=devices))
 
 
 def topic_subjects(topic: str, interests: Sequence[Interest], *, devices: bool = True) -> tuple[str, ...]:
     """The interests a workshop's topic is about, the first named first: "Banque en ligne en sécurité" →
     ("Banque", "Arnaques"); "Premiers pas sur la tablette" → ("Premiers pas",). ``devices``: a device alone
     ("tablette") names a subject (true of a topic, not of a resident's chatty message)."""
-    return _topic_subjects(normalize(topic)[:200], tuple(interests), devices)
+    return _topic_subjects(normalize(topic)[:200], _vocabulary(tuple(interests)), devices)

@@ -6,6 +6,10 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 # Longer input is cut before any analysis: SMS concatenation stops at 1,600 characters and Telegram at 4,096;
 # nothing meaningful to us is that long, and the cut keeps every function fast on hostile input.
@@ -23,6 +27,25 @@ def rank_by_spelling(*spellings: str, start: int = 0) -> dict[str, int]:
     """("lundi|lindi", "mardi") -> {"lundi": 0, "lindi": 0, "mardi": 1}: every spelling of the n-th word, with n
     (counted from ``start``)."""
     return {word: rank for rank, written in enumerate(spellings, start=start) for word in pipe(written)}
+
+
+def last_by_identity(build: Callable[[K], V]) -> Callable[[K], V]:
+    """``build``, its answer kept for the last object it was given, recognised by identity. For the territory's
+    lists (interests, usual questions): one tuple for a process's life, read several times a turn, and hashing it
+    as an ``lru_cache`` key costs more than the look-up saves. Any other object is given to ``build`` (which may
+    itself be an ``lru_cache``). Keys must be immutable."""
+    last: tuple[K, V] | None = None
+
+    def kept(key: K) -> V:
+        nonlocal last
+        seen = last  # read once: another thread may replace it meanwhile
+        if seen is not None and seen[0] is key:
+            return seen[1]
+        value = build(key)
+        last = (key, value)
+        return value
+
+    return kept
 
 
 def word_set(text: str) -> frozenset[str]:
