@@ -381,6 +381,11 @@ class CommuneRow:
     approximate: bool = False
 
 
+# Words of the territory's places, and of a sentence around them.
+VILLAGE_WORDS = sorted(
+    {word for name in [c.name for c in BUNDLED.communes] + [n.name for n in BUNDLED.neighbours] for word in words(name)}
+    | {"j", "habite", "a", "de", "je", "suis", "martine", "dupont", "victor", "marche"}
+)
 SAINTS = ("Saint-Fargeol", "Saint-Genest", "Saint-Marcel-en-Marcillat", "Saint-Victor", "Sainte-Thérence")
 COMMUNES = [
     pytest.param(CommuneRow("st victor", "exact", ("Saint-Victor",)), id="st-victor"),
@@ -446,6 +451,24 @@ def test_match_commune(row: CommuneRow, territory: Territory) -> None:
     assert match.neighbour == row.neighbour
     assert match.approximate is row.approximate
     assert (match.commune is not None) is (row.kind == "exact")
+
+
+@pytest.mark.parametrize("row", COMMUNES)
+def test_match_commune_without_typos_sets_aside_only_what_is_approximate(row: CommuneRow) -> None:
+    # Readers that ignore approximate matches skip the typo search: they must get the same answer.
+    exact, full = match_commune(row.text, INDEX, typos=False), match_commune(row.text, INDEX)
+    assert exact == full or (full.approximate and exact.kind == "none")
+    assert (exact == full) is not (row.approximate and exact.kind == "none")
+
+
+@settings(max_examples=300, database=None, deadline=None)
+@given(
+    st.lists(st.sampled_from([*VILLAGE_WORDS, "domera", "monlucon", "quinsaine", "03410", "75015", "st"]), max_size=6)
+)
+def test_match_commune_without_typos_on_any_words(chosen: list[str]) -> None:
+    text = " ".join(chosen)
+    exact, full = match_commune(text, INDEX, typos=False), match_commune(text, INDEX)
+    assert exact == full or (full.approximate and exact.kind == "none")
 
 
 def test_match_commune_accepts_a_prebuilt_index(territory: Territory) -> None:

@@ -90,7 +90,7 @@ def _commune_said(text: str, data: dict[str, Any], step: Step | None, world: Wor
         return match_commune(text, world.communes, world.france)
     if "commune" in data and step != Step.LEVEL:
         return None
-    found = match_commune(text, world.communes)
+    found = match_commune(text, world.communes, typos=False)  # an approximate match is set aside below
     if found.kind == "outside" and found.neighbour is None and found.postcode is not None:
         found = match_commune(text, world.communes, world.france)  # "je suis de vichy 03200": named
     if found.kind == "none" or found.approximate:

@@ -324,7 +324,9 @@ def find_in_france(text: str, france: FranceIndex, departements: frozenset[str] 
     return _NO_COMMUNE
 
 
-def match_commune(text: str, territory: Territory | CommuneIndex, france: FranceIndex | None = None) -> CommuneMatch:
+def match_commune(
+    text: str, territory: Territory | CommuneIndex, france: FranceIndex | None = None, *, typos: bool = True
+) -> CommuneMatch:
     """Which commune the resident means: "st victor", "SAINT-VICTOR", "domerat", "j'habite à Quinssaines",
     "la petite marche", "teillet", "03410" (shared: several), "commentry" (outside), garbage (none).
 
@@ -335,8 +337,11 @@ def match_commune(text: str, territory: Territory | CommuneIndex, france: France
 
     With ``france``, a place outside the territory and its neighbours is still named properly ("Vichy", "03200
     vichy" → Vichy), as ``outside``.
+
+    ``typos=False``: no place is looked for a few typos away (the slowest step), for readers that set aside what is
+    ``approximate``: whatever only typos would find is ``approximate``, so they get the same answer.
     """
-    found = _match_in_territory(text, territory)
+    found = _match_in_territory(text, territory, typos=typos)
     if france is None or (found.kind != "none" and not (found.kind == "outside" and found.neighbour is None)):
         return found
     departements = territory.departements if isinstance(territory, Territory) else _departements(territory)
@@ -348,7 +353,7 @@ def _departements(index: CommuneIndex) -> frozenset[str]:
     return frozenset(c.insee[:3] if c.insee.startswith("97") else c.insee[:2] for c in index.communes)
 
 
-def _match_in_territory(text: str, territory: Territory | CommuneIndex) -> CommuneMatch:
+def _match_in_territory(text: str, territory: Territory | CommuneIndex, *, typos: bool = True) -> CommuneMatch:
     index = territory if isinstance(territory, CommuneIndex) else commune_index(territory)
     normalized = normalize(text[:SHORT_ANSWER_CHARS])
     tokens = _place_tokens(normalized)[:_MAX_PLACE_TOKENS]
@@ -363,5 +368,7 @@ def _match_in_territory(text: str, territory: Territory | CommuneIndex) -> Commu
     content = [t for t in tokens if t not in _PLACE_FILLERS and t not in POLITENESS_WORDS]
     if content and set(content) <= _SAINTS:
         return _saints_only(index, content)
+    if not typos:
+        return _NO_COMMUNE
     fuzzy = _decide(_fuzzy_hits(index, tokens), approximate=True)
     return fuzzy if fuzzy is not None else _NO_COMMUNE

@@ -213,7 +213,7 @@ def _key(item: str) -> str:
 
 
 def _place_of(words_: list[str], communes: CommuneIndex) -> tuple[str, tuple[str, ...], str | None] | None:
-    found = match_commune(" ".join(words_), communes)
+    found = match_commune(" ".join(words_), communes, typos=False)
     if found.kind in ("exact", "several", "outside") and not found.approximate and found.postcode is None:
         return found.kind, tuple(c.insee for c in found.communes), found.neighbour
     return None

@@ -167,7 +167,7 @@ def read_wish(
         part = "morning"
     places: tuple[str, ...] = ()
     if communes is not None:
-        found = match_commune(" ".join(t for t in tokens if t not in _NOT_PLACE), communes)
+        found = match_commune(" ".join(t for t in tokens if t not in _NOT_PLACE), communes, typos=False)
         if found.kind in ("exact", "several") and not found.approximate and found.postcode is None:
             places = tuple(c.insee for c in found.communes)
     subjects: tuple[str, ...] = ()
