@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from bot.conversation import texts as say
 from bot.conversation.turns import WorkshopOption, World
@@ -66,12 +67,17 @@ def ranked(
 
     def score(option: WorkshopOption) -> tuple[bool, float, float]:
         fits = wish is not None and wish.specific and not _fits(wish, option, world)
-        km = distance_km(home.latitude, home.longitude, option.latitude, option.longitude) if home else 0.0
+        km = _km(home.latitude, home.longitude, option.latitude, option.longitude) if home else 0.0
         other = bool(wanted) and not wanted & set(subjects_of(option, world))
         days = (option.starts_at - world.now).total_seconds() / 86400
         return fits, round(km + (OTHER_SUBJECT_KM if other else 0.0) + DAY_KM * days, 1), option.starts_at.timestamp()
 
     return sorted(candidates, key=score)
+
+
+@lru_cache(maxsize=4096)  # from a town hall to a venue: the same few pairs for every workshop ranked, every turn
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    return distance_km(lat1, lon1, lat2, lon2)
 
 
 def nearest_workshops(

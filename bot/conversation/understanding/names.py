@@ -187,6 +187,7 @@ _INTROS = (
     "c est", "cest", "ici", "voici", "elle s appelle", "il s appelle", "son nom est", "elle s apelle",
     "il s apelle", "je suis",
 )  # fmt: skip
+_PADDED_INTROS = tuple(f" {intro} " for intro in _INTROS)  # as ``has_phrase`` pads them
 _ELISIONS = frozenset(("j", "m", "c", "qu", "n", "s", "t"))  # "j'habite", "c'est": a sentence, not a name
 
 
@@ -250,9 +251,11 @@ def _skip_intro(items: list[str]) -> tuple[list[str], bool]:
     an introduction was found ("c'est pour ma grand-mère…" or "c'est une arnaque" introduce no name)."""
     keys = [_key(i) for i in items]
     for start in range(len(items)):
-        tail = " ".join(k for k in keys[start : start + 4] if k)
-        for intro in _INTROS:
-            if not f" {tail} ".startswith(f" {intro} "):
+        tail = f" {' '.join(k for k in keys[start : start + 4] if k)} "
+        if not tail.startswith(_PADDED_INTROS):
+            continue  # most words: no introduction starts there, seen in one call
+        for intro, padded in zip(_INTROS, _PADDED_INTROS, strict=True):
+            if not tail.startswith(padded):
                 continue
             size = len(intro.split())
             used, count = start, 0
