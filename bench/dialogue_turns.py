@@ -52,6 +52,7 @@ RECORDED = ("respond", "after_enrol", "after_move")
 TEXT_CACHES = (
     ("bot.conversation.understanding.text", "_normalized"),
     ("bot.conversation.understanding.text", "_words"),
+    ("bot.conversation.understanding.keywords", "_keyword_in"),
     ("bot.conversation.understanding.interests", "_words_meant"),
     ("bot.conversation.gsm7", "_line_septets"),
 )

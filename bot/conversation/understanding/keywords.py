@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -131,7 +132,7 @@ def _match_keyword(core: str, allowed: frozenset[Keyword] | None) -> Keyword | N
     exact = _KEYWORD_OF.get(core)
     if exact is not None:
         return exact if allowed is None or exact in allowed else None
-    if not core or any(ch.isdigit() for ch in core):
+    if not core or any(map(str.isdigit, core)):
         return None
     best: int | None = None
     found: set[Keyword] = set()
@@ -155,6 +156,13 @@ def detect_keyword(text: str) -> Keyword | None:
     "je voudrais m'inscrire") give None."""
     if len(text) > 4 * _MAX_KEYWORD_CHARS:
         return None
+    return _keyword_in(text)
+
+
+# Several readers of a turn ask whether the same message is a keyword (the entry, is_greeting, looks_like_name):
+# the answer is kept for the most recent messages, as their normalized form is (``text.normalize``).
+@lru_cache(maxsize=256)
+def _keyword_in(text: str) -> Keyword | None:
     normalized = normalize(text)
     if normalized and set(normalized) <= {"?", " "}:
         return Keyword.HELP
