@@ -13,6 +13,7 @@ from bot.conversation.gsm7 import (
     GSM7_EXTENSION,
     count_segments,
     encoding,
+    first_in_one_segment,
     fits_one_segment,
     is_gsm7,
     render_sms,
@@ -225,3 +226,39 @@ def test_fits_one_segment_says_what_rendering_says(body: str, choices: tuple[str
 @given(st.text(max_size=200), st.lists(st.text(max_size=40), max_size=5))
 def test_fits_one_segment_on_any_text(body: str, choices: list[str]) -> None:
     assert fits_one_segment(body, choices) is (count_segments(render_sms(body, choices)) == 1)
+
+
+def _first_rendered(bodies: list[str], choices: tuple[str, ...] | list[str]) -> str | None:
+    """What ``first_in_one_segment`` must answer, by rendering each SMS."""
+    return next((body for body in bodies if count_segments(render_sms(body, choices)) == 1), None)
+
+
+# ``first_in_one_segment`` measures the choices' lines once for all the wordings: the first that fits, as rendering
+# each SMS says (the FITS rows above, then wordings around each other's edges).
+FIRST = [
+    pytest.param(["a" * 152, "a" * 151, "a"], ("b" * 6,), "a" * 151, id="second-fits-160"),
+    pytest.param(["a" * 161, "a" * 160], (), "a" * 160, id="no-choice"),
+    pytest.param(["a" * 155, "b" * 154], ("c" * 5,), None, id="none-fits"),
+    pytest.param(["", "a"], ("b" * 158,), "", id="empty-first-no-newline"),
+    pytest.param(["  \n ", "a"], ("b" * 159,), None, id="blank-and-161"),
+    pytest.param(["x 👍 " + "a" * 149, "a" * 140], ("b" * 6,), "x 👍 " + "a" * 149, id="emoji-in-a-wording"),
+    pytest.param(["a" * 150, "a" * 100], ("👍 b" * 10,), "a" * 100, id="emoji-in-a-choice"),
+    pytest.param(
+        ["Répondez OUI ou NON." + "a" * 140, "a"], ("OUI", "NON"), "Répondez OUI ou NON." + "a" * 140, id="named"
+    ),
+    pytest.param(["Répondez OUI." + "a" * 144, "a"], ("OUI", "NON"), "a", id="not-all-named"),
+    pytest.param(["€" * 76, "€" * 75], ("b" * 6,), "€" * 75, id="extension-160"),
+    pytest.param(["œ" * 76, "œ" * 75], ("é" * 6,), "œ" * 75, id="made-gsm-160"),
+]
+
+
+@pytest.mark.parametrize(("bodies", "choices", "expected"), FIRST)
+def test_first_in_one_segment(bodies: list[str], choices: tuple[str, ...], expected: str | None) -> None:
+    assert _first_rendered(bodies, choices) == expected
+    assert first_in_one_segment(bodies, choices) == expected
+
+
+@settings(max_examples=300, database=None)
+@given(st.lists(st.text(max_size=200), max_size=4), st.lists(st.text(max_size=40), max_size=5))
+def test_first_in_one_segment_on_any_text(bodies: list[str], choices: list[str]) -> None:
+    assert first_in_one_segment(bodies, choices) == _first_rendered(bodies, choices)

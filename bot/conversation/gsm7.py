@@ -263,10 +263,22 @@ def render_sms(body: str, choices: Sequence[str] = ()) -> str:
 
 def _sms_lines(body: str, choices: Sequence[str]) -> list[str]:
     """The lines of the SMS ``render_sms`` makes, before they are made GSM-7."""
-    lines = [_NEWLINES.sub("\n", body).strip()]
-    if not all(choice in body for choice in choices):  # "Répondez OUI ou NON." already names its choices
-        lines += [f"{number} {choice.strip()}" for number, choice in enumerate(choices, start=1)]
+    lines = [_body_line(body)]
+    if not _names_its_choices(body, choices):
+        lines += _choice_lines(choices)
     return [line for line in lines if line]
+
+
+def _body_line(body: str) -> str:
+    return _NEWLINES.sub("\n", body).strip()
+
+
+def _names_its_choices(body: str, choices: Sequence[str]) -> bool:
+    return all(choice in body for choice in choices)  # "Répondez OUI ou NON." already names its choices
+
+
+def _choice_lines(choices: Sequence[str]) -> list[str]:
+    return [f"{number} {choice.strip()}" for number, choice in enumerate(choices, start=1)]
 
 
 def fits_one_segment(body: str, choices: Sequence[str] = ()) -> bool:
@@ -282,6 +294,26 @@ def fits_one_segment(body: str, choices: Sequence[str] = ()) -> bool:
             return count_segments(render_sms(body, choices)) == 1
         total += size + 1
     return total <= GSM_SINGLE
+
+
+def first_in_one_segment(bodies: Sequence[str], choices: Sequence[str] = ()) -> str | None:
+    """The first of ``bodies`` whose SMS with ``choices`` fits one segment (``fits_one_segment``), None if none:
+    the choices' lines are measured once for all the wordings tried."""
+    choice_lines = [line for line in _choice_lines(choices) if line]
+    measured = [_line_septets(line) for line in choice_lines]
+    if None in measured:
+        return next((body for body in bodies if fits_one_segment(body, choices)), None)
+    listed = sum(size + 1 for size in measured if size is not None)  # each choice line after a newline
+    for body in bodies:
+        line = _body_line(body)
+        size = _line_septets(line) if line else -1  # no line, no newline before the first choice
+        if size is None:
+            if fits_one_segment(body, choices):
+                return body
+            continue
+        if size + (0 if _names_its_choices(body, choices) else listed) <= GSM_SINGLE:
+            return body
+    return None
 
 
 @lru_cache(maxsize=4096)  # the workshop lines and wordings of the offers, the same for every resident

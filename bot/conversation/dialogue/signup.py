@@ -68,11 +68,8 @@ def _said_back(notes: Sequence[str], question: str, choices: tuple[str, ...]) ->
     """The question after what was understood, when it all fits one SMS (the commune first: it was matched
     forgivingly, so saying it back lets the resident correct it)."""
     communes = [n for n in notes if n.endswith(say.commune_noted(""))]
-    for kept in (list(notes), communes, []):
-        text = " ".join([*kept, question])
-        if say.fits_one_sms(text, choices):
-            return text
-    return question
+    found = say.first_fitting([" ".join([*kept, question]) for kept in (list(notes), communes, [])], choices)
+    return found if found is not None else question
 
 
 def _complete(data: dict[str, Any], resident: ResidentView, world: World) -> Turn:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from functools import lru_cache
 
 from bot.conversation.texts.writing import (
     NOT_UNDERSTOOD,
     clock_fr,
+    first_fitting,
     first_in_one_sms,
     first_within,
     fits_one_sms,
@@ -35,6 +37,7 @@ def clock_short(moment: datetime) -> str:
     return f"{moment.hour}h" if moment.minute == 0 else f"{moment.hour}h{moment.minute:02d}"
 
 
+@lru_cache(maxsize=4096)  # the workshops offered are the same for every resident: each line is written once
 def workshop_line(start: datetime, tz: tzinfo, commune: str, subject: str = "", style: int = 0) -> str:
     """One workshop of a list, from the plainest (style 0: "mardi 14 avril à 14 h, Saint-Victor : Impôts") to the
     most compact (style 4: "mar. 14/4 14h St-Victor : Impôts"); from style 5 on the subject is left out."""
@@ -71,9 +74,9 @@ def fitting_lines(header: Header, items: list[tuple[datetime, str, str]], tz: tz
         lines = tuple(workshop_line(start, tz, commune, subject, style) for start, commune, subject in items)
         if len(set(lines)) < len(lines):  # two alike in this style: no question makes them fit
             continue
-        for text in variants:
-            if fits_one_sms(text, lines):
-                return text, lines
+        text = first_fitting(variants, lines)
+        if text is not None:
+            return text, lines
     return variants[-1], tuple(workshop_line(start, tz, commune, "", 9) for start, commune, _ in items)
 
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from babel.dates import format_date
 
-from bot.conversation.gsm7 import count_segments, fits_one_segment, render_sms, to_gsm7
+from bot.conversation.gsm7 import count_segments, first_in_one_segment, fits_one_segment, render_sms, to_gsm7
 from storage.enums import Channel, Level
 
 LOCALE = "fr_FR"
@@ -112,6 +112,11 @@ def sms_segments(body: str, choices: Sequence[str] = ()) -> int:
 
 def fits_one_sms(text: str, choices: Sequence[str] = ()) -> bool:
     return fits_one_segment(text, choices)
+
+
+def first_fitting(variants: Sequence[str], choices: Sequence[str] = ()) -> str | None:
+    """The first wording that fits one SMS with its choices (their lines measured once for all), None if none."""
+    return first_in_one_segment(variants, choices)
 
 
 def first_in_one_sms(*variants: str) -> str:
