@@ -71,6 +71,8 @@ def ceiling_server(port: int, token: str, public_url: str) -> None:
     from starlette.responses import Response
     from starlette.routing import Route
 
+    from bot.cli import SERVER_STACK
+
     validator = RequestValidator(token)
     report = f"{public_url}{STATUS_PATH}?outbox=1"
     answer = (
@@ -93,7 +95,7 @@ def ceiling_server(port: int, token: str, public_url: str) -> None:
 
     routes = [Route(PATH, endpoint, methods=["POST"]), Route(STATUS_PATH, status, methods=["POST"])]
     app = Starlette(routes=routes)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=True)  # as `atelier serve`
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **SERVER_STACK)  # as `atelier serve`
 
 
 # --- processes ----------------------------------------------------------------------------------------------------
