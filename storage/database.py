@@ -129,7 +129,7 @@ class Database:
         # Other processes on the same file still meet at the file lock. Not re-entrant: never nest write().
         self._write_queue = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
         self._own_writer = self.writer is None
-        self._together: _Together | None = None  # small transactions waiting to run together (SQLite)
+        self._together: _Together | None = None  # transactions waiting to run together (SQLite)
         if self.writer is None and self._write_queue is not None:
             self.writer = sqlite_writer(self.engine)
 
@@ -181,11 +181,16 @@ class Database:
         async with self._queued():
             return await self.writer.run(work)
 
-    async def small_transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """``transaction()`` for a small work that comes often (a delivery report: two for every message sent).
-        On SQLite, the small works that arrive while the writer is busy are run together in one transaction when
-        it is free (group commit: one BEGIN, one COMMIT), each committed with the others before its caller hears
-        back; one that fails is run again alone, and only its caller gets the error. Elsewhere, ``transaction()``.
+    async def grouped_transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``transaction()`` for a work that comes often (a resident's message; a delivery report: two for every
+        message sent). On SQLite, the works that arrive while the writer is busy are run together in one
+        transaction when it is free (group commit: one hop, one BEGIN, one COMMIT), each committed with the others
+        before its caller hears back; one that fails is run again alone, and only its caller gets the error.
+        Elsewhere, ``transaction()``.
+
+        A work may then run twice (rolled back with its group, then alone) and see what the works before it in its
+        group wrote, not committed yet: it must change nothing outside the database; what it learnt is kept by its
+        caller once this returns (committed).
         """
         if self.writer is None:
             return await self.transaction(work)
@@ -255,7 +260,7 @@ class _Together:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append((work, future))
         if self._draining is None:
-            self._draining = asyncio.create_task(self._drain(), name="atelier-small-transactions")
+            self._draining = asyncio.create_task(self._drain(), name="atelier-grouped-transactions")
         return await future
 
     async def _drain(self) -> None:
