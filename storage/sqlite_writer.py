@@ -94,6 +94,11 @@ class InlineConnection:
         return self._connection
 
     @property
+    def raw(self) -> sqlite3.Connection:
+        """The pysqlite connection itself (``storage/prepared.py`` runs the hot path's statements on it)."""
+        return self._conn
+
+    @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
