@@ -36,19 +36,28 @@ class Prepared:
     parameters: tuple[tuple[str, Processor | None], ...]  # each placeholder's name and its type's bind processor
     literals: Mapping[str, Any]  # the values bound in the statement itself (constants, enums)
     defaults: tuple[tuple[str, Any], ...]  # columns whose Python-side default (or onupdate) fills a value not given
-    results: tuple[Processor | None, ...]  # each result column's processor (None: the driver's value as is)
+    results: tuple[tuple[int, Processor], ...]  # the result columns that have a processor, by position
 
     def values(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
         """The placeholders' values, processed as SQLAlchemy would bind them."""
-        merged = {**self.literals, **{name: _value_of(default) for name, default in self.defaults if name not in given}}
+        merged = dict(self.literals)
+        for name, default in self.defaults:
+            if name not in given:
+                merged[name] = _value_of(default)
         merged.update(given)
-        return tuple(merged[name] if bind is None else bind(merged[name]) for name, bind in self.parameters)
+        return tuple([merged[name] if bind is None else bind(merged[name]) for name, bind in self.parameters])
 
     def rows(self, raw: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        results = self.results
-        if not any(results):
+        """The driver's rows, each column through its type's result processor."""
+        if not self.results:
             return [tuple(row) for row in raw]
-        return [tuple(v if p is None else p(v) for p, v in zip(results, row, strict=True)) for row in raw]
+        rows = []
+        for row in raw:
+            values = list(row)
+            for position, process in self.results:
+                values[position] = process(values[position])
+            rows.append(tuple(values))
+        return rows
 
 
 def execute(connection: Connection, statement: Executable, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -103,10 +112,9 @@ def prepare(statement: Executable, names: Iterable[str], dialect: Dialect) -> Pr
         *((column.key, column.onupdate) for column in compiled.update_prefetch),
     )
     literals = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
-    results = tuple(
-        column[3]._cached_result_processor(dialect, None)  # (key, name, objects, type)
-        for column in compiled._result_columns
-    )
+    # each result column is (key, name, objects, type)
+    processors = (column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns)
+    results = tuple((position, process) for position, process in enumerate(processors) if process is not None)
     return Prepared(str(compiled), binds, literals, defaults, results)
 
 
