@@ -23,6 +23,11 @@ from storage.sqlite_writer import Outcome, SQLiteWriter
 
 T = TypeVar("T")
 
+# At most this many works in one grouped transaction: a broadcast answered by thousands in the same minute makes
+# several groups of a few tens of milliseconds each, not one that holds SQLite's write lock (and every caller)
+# for seconds, nor one whose single failure runs thousands of works again.
+GROUP_LIMIT = 64
+
 _BEGIN_OPTION = "atelier_sqlite_begin"
 BUSY_TIMEOUT_MS = 30_000
 
@@ -243,8 +248,8 @@ class Database:
 
 
 class _Together:
-    """Small works submitted on the caller's loop, handed to ``run`` in groups: those that arrive while a group
-    runs form the next one."""
+    """Works submitted on the caller's loop, handed to ``run`` in groups: those that arrive while a group runs
+    form the next one (``GROUP_LIMIT`` at most, in their order of arrival)."""
 
     def __init__(self, run: Callable[[list[Callable[[AsyncSession], Awaitable[Any]]]], Awaitable[list[Outcome]]]):
         self._run = run
@@ -266,7 +271,7 @@ class _Together:
     async def _drain(self) -> None:
         try:
             while self._waiting:
-                group, self._waiting = self._waiting, []
+                group, self._waiting = self._waiting[:GROUP_LIMIT], self._waiting[GROUP_LIMIT:]
                 try:
                     outcomes = await self._run([work for work, _ in group])
                 except BaseException as error:  # the writer itself failed (or we are cancelled): tell them all

@@ -36,6 +36,7 @@ from bot.config import Settings
 from bot.context import Context
 from bot.scheduler.dispatch import Dispatcher
 from bot.territory import Territory
+from storage import database
 from storage.database import Database, create_engine, sqlite_writer
 from storage.models import InstanceSecret
 from storage.sqlite_writer import InlineConnection, Outcome, SQLiteWriter
@@ -118,6 +119,25 @@ async def test_grouped_transactions_run_together(case: Case, db: Database, monke
     ]
     assert set(await secrets(db)) == set(case.kept)
     assert groups[0] == len(case.works)  # they all arrived while the writer was busy: one group
+
+
+async def test_works_beyond_the_group_limit_form_the_next_groups(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    groups: list[int] = []
+    run_together = SQLiteWriter.run_together
+
+    async def counted(self: SQLiteWriter, works: Sequence[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
+        groups.append(len(works))
+        return await run_together(self, works)
+
+    monkeypatch.setattr(SQLiteWriter, "run_together", counted)
+    monkeypatch.setattr(database, "GROUP_LIMIT", 4)
+    names = [f"w{index}" for index in range(10)]
+    async with db.write():  # the writer is busy: all ten wait
+        calls = [asyncio.ensure_future(db.grouped_transaction(work_of(name, fails=False))) for name in names]
+        await asyncio.sleep(0.05)
+    assert await asyncio.gather(*calls) == names  # each its own result, in order
+    assert groups == [4, 4, 2]
+    assert set(await secrets(db)) == set(names)
 
 
 async def test_a_transaction_runs_off_the_callers_loop_and_returns_its_result(db: Database) -> None:
