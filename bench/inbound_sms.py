@@ -468,7 +468,22 @@ def postgres_runs(stack: ExitStack, tmp: Path, plan: Plan, numbers: Numbers) -> 
     scale = results[1].request_rate / results[0].request_rate
     ok = scale >= SCALE_OUT
     print(f"  PostgreSQL: two processes give {scale:.2f} x one (target >= {SCALE_OUT}): {verdict(ok)}")
+    if (bound := cores_bound(results[0])) is not None:
+        print(
+            f"  this machine's {os.cpu_count()} cores allow at most {bound:.2f} x one process: one process's rate "
+            "already keeps them that busy with the servers, PostgreSQL and this load client together"
+        )
     return results, ok
+
+
+def cores_bound(one: Result) -> float | None:
+    """How many times one process's request rate the machine's cores could serve at all, whatever the number of
+    processes: the cores divided by the CPU every request costs in all (servers, database, load client) and by
+    the rate. Two processes cannot beat it, however well they scale."""
+    if one.cpu is None or one.database_cpu is None or one.client_cpu is None:
+        return None
+    per_request = (one.cpu + one.database_cpu + one.client_cpu) / one.requests
+    return (os.cpu_count() or 1) / (per_request * one.request_rate)
 
 
 async def _create_database(admin_url: str, name: str) -> None:
