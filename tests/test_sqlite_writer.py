@@ -40,6 +40,7 @@ from storage import database
 from storage.database import Database, create_engine, sqlite_writer
 from storage.models import InstanceSecret
 from storage.sqlite_writer import InlineConnection, Outcome, SQLiteWriter
+from tests.helpers.groups import counted_groups
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -100,14 +101,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
 async def test_grouped_transactions_run_together(case: Case, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    groups: list[int] = []
-    run_together = SQLiteWriter.run_together
-
-    async def counted(self: SQLiteWriter, works: Sequence[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
-        groups.append(len(works))
-        return await run_together(self, works)
-
-    monkeypatch.setattr(SQLiteWriter, "run_together", counted)
+    groups = counted_groups(monkeypatch)
     async with db.write():  # the writer is busy: what arrives meanwhile waits, and goes together
         calls = [asyncio.ensure_future(db.grouped_transaction(work_of(*work))) for work in case.works]
         await asyncio.sleep(0.05)
@@ -122,14 +116,7 @@ async def test_grouped_transactions_run_together(case: Case, db: Database, monke
 
 
 async def test_works_beyond_the_group_limit_form_the_next_groups(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    groups: list[int] = []
-    run_together = SQLiteWriter.run_together
-
-    async def counted(self: SQLiteWriter, works: Sequence[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
-        groups.append(len(works))
-        return await run_together(self, works)
-
-    monkeypatch.setattr(SQLiteWriter, "run_together", counted)
+    groups = counted_groups(monkeypatch)
     monkeypatch.setattr(database, "GROUP_LIMIT", 4)
     names = [f"w{index}" for index in range(10)]
     async with db.write():  # the writer is busy: all ten wait

@@ -11,13 +11,11 @@ PostgreSQL runs each message in its own transaction (``grouped_transaction`` is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from sqlalchemy import Connection, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels import SMS, Inbound
 from bot.config import Settings
@@ -28,9 +26,9 @@ from bot.service.inbound import Handled, handle_inbound
 from bot.territory import Territory
 from storage.database import Database
 from storage.models import Conversation, InboundMessage
-from storage.sqlite_writer import Outcome, SQLiteWriter
 from storage.turns import Closing, close_turn
 from tests.helpers.clock import Clock
+from tests.helpers.groups import counted_groups
 from tests.helpers.world import Town, in_2026
 
 PHONES = ("+33622000021", "+33622000022", "+33622000023", "+33622000024")
@@ -67,19 +65,6 @@ def failing_for(addresses: set[str]) -> Callable[[Connection, Closing], list[int
         return close_turn(connection, closing)
 
     return close
-
-
-def counted_groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The size of every group the writer runs."""
-    groups: list[int] = []
-    run_together = SQLiteWriter.run_together
-
-    async def counted(self: SQLiteWriter, works: Sequence[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
-        groups.append(len(works))
-        return await run_together(self, works)
-
-    monkeypatch.setattr(SQLiteWriter, "run_together", counted)
-    return groups
 
 
 async def together(ctx: Context, texts: Sequence[tuple[str, str]]) -> list[Handled | BaseException]:

@@ -314,8 +314,11 @@ async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, bo
 # --- The conversation's state ---------------------------------------------------------------------------------
 
 
+_STEPS = frozenset(step.value for step in Step)
+
+
 def _state_of(conversation: Stored | None) -> State | None:
-    if conversation is None or conversation.step not in {step.value for step in Step}:
+    if conversation is None or conversation.step not in _STEPS:
         return None  # no conversation, or one stored by an older version with a step that no longer exists
     return State(Step(conversation.step), dict(conversation.data or {}), conversation.updated_at)
 
