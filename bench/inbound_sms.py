@@ -2,8 +2,9 @@
 answered in TwiML its status callbacks (sent, then delivered) — against ``atelier serve``.
 
 In the same run, the same load goes to a bare Starlette endpoint that only parses the form, checks the signature
-and answers a fixed TwiML (or 204 to a callback): the ceiling of this machine for this kind of request. Every
-server runs in its own process under uvicorn exactly as ``atelier serve`` runs it; the load client (aiohttp) is
+(both as ``atelier serve`` does) and answers a fixed TwiML (or 204 to a callback): the ceiling of this machine for
+this kind of request. Every server runs in its own process under uvicorn exactly as ``atelier serve`` runs it
+(``bot.cli.SERVER_STACK``: httptools, uvloop); the load client (aiohttp) is
 this process, so client and server never share an event loop. Turns are built and signed before the clock starts;
 a callback is signed when its TwiML has named its URL, as Twilio does.
 
@@ -44,7 +45,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from twilio.request_validator import RequestValidator  # noqa: E402 - after the path set-up above
+from twilio.request_validator import RequestValidator, compare  # noqa: E402 - after the path set-up above
 
 PATH = "/sms/twilio"
 STATUS_PATH = "/sms/twilio/status"
@@ -71,6 +72,10 @@ def ceiling_server(port: int, token: str, public_url: str) -> None:
     from starlette.responses import Response
     from starlette.routing import Route
 
+    from bot.cli import SERVER_STACK
+    from bot.handlers import read_form  # the form read as atelier serve reads it
+    from bot.handlers.sms import MAX_FORM_BYTES
+
     validator = RequestValidator(token)
     report = f"{public_url}{STATUS_PATH}?outbox=1"
     answer = (
@@ -78,22 +83,25 @@ def ceiling_server(port: int, token: str, public_url: str) -> None:
         f'<Message action="{report}" method="POST">Bonjour !</Message></Response>'
     )
 
+    async def signed(request: Request, url: str) -> bool:
+        """The form read and its signature checked as ``atelier serve`` does both (one HMAC for a genuine one)."""
+        form = await read_form(request, most=MAX_FORM_BYTES)
+        signature = request.headers.get("x-twilio-signature", "")
+        return form is not None and compare(validator.compute_signature(url, form), signature)
+
     async def endpoint(request: Request) -> Response:
-        form = await request.form()
-        if not validator.validate(public_url + PATH, form, request.headers.get("x-twilio-signature", "")):
+        if not await signed(request, public_url + PATH):
             return Response("Forbidden", status_code=403)
         return Response(answer, media_type="application/xml")
 
     async def status(request: Request) -> Response:
-        form = await request.form()
-        url = f"{public_url}{STATUS_PATH}?{request.url.query}"
-        if not validator.validate(url, form, request.headers.get("x-twilio-signature", "")):
+        if not await signed(request, f"{public_url}{STATUS_PATH}?{request.url.query}"):
             return Response("Forbidden", status_code=403)
         return Response(status_code=204)
 
     routes = [Route(PATH, endpoint, methods=["POST"]), Route(STATUS_PATH, status, methods=["POST"])]
     app = Starlette(routes=routes)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=True)  # as `atelier serve`
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **SERVER_STACK)  # as `atelier serve`
 
 
 # --- processes ----------------------------------------------------------------------------------------------------
@@ -466,7 +474,22 @@ def postgres_runs(stack: ExitStack, tmp: Path, plan: Plan, numbers: Numbers) -> 
     scale = results[1].request_rate / results[0].request_rate
     ok = scale >= SCALE_OUT
     print(f"  PostgreSQL: two processes give {scale:.2f} x one (target >= {SCALE_OUT}): {verdict(ok)}")
+    if (bound := cores_bound(results[0])) is not None:
+        print(
+            f"  this machine's {os.cpu_count()} cores allow at most {bound:.2f} x one process: one process's rate "
+            "already keeps them that busy with the servers, PostgreSQL and this load client together"
+        )
     return results, ok
+
+
+def cores_bound(one: Result) -> float | None:
+    """How many times one process's request rate the machine's cores could serve at all, whatever the number of
+    processes: the cores divided by the CPU every request costs in all (servers, database, load client) and by
+    the rate. Two processes cannot beat it, however well they scale."""
+    if one.cpu is None or one.database_cpu is None or one.client_cpu is None:
+        return None
+    per_request = (one.cpu + one.database_cpu + one.client_cpu) / one.requests
+    return (os.cpu_count() or 1) / (per_request * one.request_rate)
 
 
 async def _create_database(admin_url: str, name: str) -> None:

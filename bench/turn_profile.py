@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from inbound_sms import ACCOUNT_SID, OUR_NUMBER, atelier, free_port  # noqa: E402 - after the path set-up above
 
+from bot.cli import SERVER_STACK  # noqa: E402
 from storage.sqlite_writer import SQLiteWriter  # noqa: E402
 
 TOKEN = "bench-auth-token"
@@ -68,7 +70,7 @@ async def serve_and_load(
     app = create_app(load_settings())
     # Logged as ``atelier serve`` logs (our lines at INFO, uvicorn's access lines), into the void.
     logging.basicConfig(level=logging.INFO, stream=open(os.devnull, "w"))  # noqa: SIM115, ASYNC230 - once, kept
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", proxy_headers=True, log_config=None)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", log_config=None, **SERVER_STACK)
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn's Server offers a flag, not an event
@@ -99,8 +101,10 @@ async def serve_and_load(
     await serving
     report = output.decode()
     turns, requests = _counts(report)
+    loop = type(asyncio.get_running_loop())
     summary = (
-        f"{report.strip()}\nserver CPU (this process, every thread): {cpu:.2f} s = "
+        f"{report.strip()}\nserver: {config.http_protocol_class.__name__} on {loop.__module__}.{loop.__name__}\n"
+        f"server CPU (this process, every thread): {cpu:.2f} s = "
         f"{cpu / turns * 1000:.2f} ms per turn, {cpu / requests * 1000:.2f} ms per request"
     )
     if not args.profile:
@@ -159,6 +163,13 @@ def _counts(report: str) -> tuple[int, int]:
     raise RuntimeError(f"the load printed no counts:\n{report}")
 
 
+def _serving_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop ``atelier serve`` runs on (what ``uvicorn.Server.run`` creates)."""
+    import uvicorn
+
+    return uvicorn.Config("bot.cli:worker_app", **SERVER_STACK).get_loop_factory()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=160)
@@ -176,7 +187,8 @@ def main() -> None:
         env = environment(database, f"http://127.0.0.1:{port}")
         for command in (atelier("db", "upgrade"), atelier("demo")):
             subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
-        profile, writer, summary = asyncio.run(serve_and_load(args, port, env))
+        with asyncio.Runner(loop_factory=_serving_loop()) as runner:
+            profile, writer, summary = runner.run(serve_and_load(args, port, env))
     if args.save:
         profile.dump_stats(args.save)
         writer.dump_stats(args.save + ".writer")

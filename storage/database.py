@@ -23,6 +23,11 @@ from storage.sqlite_writer import Outcome, SQLiteWriter
 
 T = TypeVar("T")
 
+# At most this many works in one grouped transaction: a broadcast answered by thousands in the same minute makes
+# several groups of a few tens of milliseconds each, not one that holds SQLite's write lock (and every caller)
+# for seconds, nor one whose single failure runs thousands of works again.
+GROUP_LIMIT = 64
+
 _BEGIN_OPTION = "atelier_sqlite_begin"
 BUSY_TIMEOUT_MS = 30_000
 
@@ -129,7 +134,7 @@ class Database:
         # Other processes on the same file still meet at the file lock. Not re-entrant: never nest write().
         self._write_queue = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
         self._own_writer = self.writer is None
-        self._together: _Together | None = None  # small transactions waiting to run together (SQLite)
+        self._together: _Together | None = None  # transactions waiting to run together (SQLite)
         if self.writer is None and self._write_queue is not None:
             self.writer = sqlite_writer(self.engine)
 
@@ -181,11 +186,16 @@ class Database:
         async with self._queued():
             return await self.writer.run(work)
 
-    async def small_transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """``transaction()`` for a small work that comes often (a delivery report: two for every message sent).
-        On SQLite, the small works that arrive while the writer is busy are run together in one transaction when
-        it is free (group commit: one BEGIN, one COMMIT), each committed with the others before its caller hears
-        back; one that fails is run again alone, and only its caller gets the error. Elsewhere, ``transaction()``.
+    async def grouped_transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``transaction()`` for a work that comes often (a resident's message; a delivery report: two for every
+        message sent). On SQLite, the works that arrive while the writer is busy are run together in one
+        transaction when it is free (group commit: one hop, one BEGIN, one COMMIT), each committed with the others
+        before its caller hears back; one that fails is run again alone, and only its caller gets the error.
+        Elsewhere, ``transaction()``.
+
+        A work may then run twice (rolled back with its group, then alone) and see what the works before it in its
+        group wrote, not committed yet: it must change nothing outside the database; what it learnt is kept by its
+        caller once this returns (committed).
         """
         if self.writer is None:
             return await self.transaction(work)
@@ -238,8 +248,8 @@ class Database:
 
 
 class _Together:
-    """Small works submitted on the caller's loop, handed to ``run`` in groups: those that arrive while a group
-    runs form the next one."""
+    """Works submitted on the caller's loop, handed to ``run`` in groups: those that arrive while a group runs
+    form the next one (``GROUP_LIMIT`` at most, in their order of arrival)."""
 
     def __init__(self, run: Callable[[list[Callable[[AsyncSession], Awaitable[Any]]]], Awaitable[list[Outcome]]]):
         self._run = run
@@ -255,13 +265,13 @@ class _Together:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append((work, future))
         if self._draining is None:
-            self._draining = asyncio.create_task(self._drain(), name="atelier-small-transactions")
+            self._draining = asyncio.create_task(self._drain(), name="atelier-grouped-transactions")
         return await future
 
     async def _drain(self) -> None:
         try:
             while self._waiting:
-                group, self._waiting = self._waiting, []
+                group, self._waiting = self._waiting[:GROUP_LIMIT], self._waiting[GROUP_LIMIT:]
                 try:
                     outcomes = await self._run([work for work, _ in group])
                 except BaseException as error:  # the writer itself failed (or we are cancelled): tell them all

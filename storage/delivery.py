@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.enums import Channel
 from storage.models import MessageStatus, OutboundMessage, Resident, utcnow
+from storage.prepared import execute
 from storage.residents import clear_sms_unreachable, mark_sms_unreachable, set_opt_out
 
 # How far along a message is. Cancelled and expired rows were never handed to a provider: no report moves them.
@@ -63,10 +64,11 @@ async def record_status(
     params = {"pid": provider_id, "oid": outbox_id, "status": status, "rank": _RANK[status], "now": utcnow()}
     params["error"] = (error_code or "failed") if status is MessageStatus.failed else None
     # Core on the transaction's connection, below the ORM session (the statement leaves no loaded object stale:
-    # nothing in this session holds the row).
-    row = await session.run_sync(lambda sync: sync.connection().execute(_report_statement(), params).one_or_none())
-    if row is None:
+    # nothing in this session holds the row); straight on pysqlite on SQLite's writer (storage/prepared.py).
+    rows = await session.run_sync(lambda sync: execute(sync.connection(), _report_statement(), params))
+    if not rows:
         return None
+    (row,) = rows
     resident_id: int | None = row[0]
     channel: str = row[1]
     marked: bool | None = row[2]

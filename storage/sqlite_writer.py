@@ -94,6 +94,11 @@ class InlineConnection:
         return self._connection
 
     @property
+    def raw(self) -> sqlite3.Connection:
+        """The pysqlite connection itself (``storage/prepared.py`` runs the hot path's statements on it)."""
+        return self._conn
+
+    @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
@@ -172,7 +177,7 @@ class SQLiteWriter:
         return self._thread.loop().run_until_complete(self._transaction(work))
 
     async def run_together(self, works: Sequence[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
-        """Several small works in one transaction, in one hop (group commit: one BEGIN and one COMMIT for all).
+        """Several works in one transaction, in one hop (group commit: one BEGIN and one COMMIT for all).
         When one raises, the transaction is rolled back and each is run again in a transaction of its own, so that
         one's failure is no other's: each outcome is then that of its own transaction."""
         future = asyncio.get_running_loop().run_in_executor(self._thread.executor(), self._run_together, works)

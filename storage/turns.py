@@ -3,10 +3,9 @@
 A message is answered in one transaction: ``open_turn`` records it and reads all the dialogue needs, the pure
 dialogue answers, ``close_turn`` stores the new step and the replies. Each block is plain SQLAlchemy Core on a
 ``Connection``, written once for both databases; the service runs it with ``AsyncSession.run_sync``, on the
-transaction's own connection: on SQLite's writer thread the statements are direct calls on pysqlite, on PostgreSQL
-the same statements through asyncpg. A message then pays SQLAlchemy's asyncio layer and the ORM twice, not once per
-statement. What the rarer effects of a message change (a seat, a profile, an erasure) goes through the ORM, in the
-same transaction, in between.
+transaction's own connection. On SQLite's writer thread each statement runs straight on pysqlite, compiled once
+(``storage/prepared.py``); on PostgreSQL the same statements go through SQLAlchemy and asyncpg. What the rarer effects
+of a message change (a seat, a profile, an erasure) goes through the ORM, in the same transaction, in between.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ from storage.models import (
     WorldVersion,
 )
 from storage.outbox.queueing import ASKING_KINDS, Asked, NewMessage, RecentReplies, message_values
+from storage.prepared import execute
 from storage.world import ROW_ID
 
 _INBOUND = cast(Table, InboundMessage.__table__)
@@ -124,11 +124,11 @@ def open_turn(
     after ``workshops_after``) unless the version is still ``kept_version``."""
     dialect = connection.dialect.name
     values = {"channel": channel, "provider_id": provider_id, "body": body, "received_at": now}
-    inserted = connection.execute(insert_or_skip_statement(dialect, _INBOUND, ("channel", "provider_id")), values)
-    new_id = inserted.scalar_one_or_none()
-    if new_id is None:
-        known = connection.execute(_inbound_id_statement(), {"channel": channel, "provider_id": provider_id})
-        return Opened(int(known.scalar_one()), new=False)
+    inserted = execute(connection, insert_or_skip_statement(dialect, _INBOUND, ("channel", "provider_id")), values)
+    if not inserted:
+        (known,) = execute(connection, _inbound_id_statement(), {"channel": channel, "provider_id": provider_id})
+        return Opened(int(known[0]), new=False)
+    new_id = int(inserted[0][0])
     if dialect == "postgresql":
         connection.execute(_LOCK, {"key": lock_key})
     by_phone = bool(phone)
@@ -140,7 +140,7 @@ def open_turn(
         "replies_since": replies_since,
         "marker": marker,
     }
-    row = connection.execute(_start_statement(by_phone=by_phone), params).one()
+    (row,) = execute(connection, _start_statement(by_phone=by_phone), params)
     version, person = row[0], None
     if row[1] is not None:
         person = Person(
@@ -151,11 +151,11 @@ def open_turn(
     replies = RecentReplies(int(row[15] or 0), int(row[16] or 0))
     bookings: tuple[HouseholdBooking, ...] = ()
     if person is not None:
-        found = connection.execute(household_statement(), {"resident_id": person.id, "now": now})
+        found = execute(connection, household_statement(), {"resident_id": person.id, "now": now})
         bookings = tuple(HouseholdBooking.of(values) for values in found)
     workshops = None
     if version is None or version != kept_version:
-        rows = connection.execute(open_workshops_statement(), {"starting_after": workshops_after})
+        rows = execute(connection, open_workshops_statement(), {"starting_after": workshops_after})
         workshops = tuple(OpenWorkshop(*values) for values in rows)
     return Opened(new_id, True, version, person, stored, asked, replies, bookings, workshops)
 
@@ -257,24 +257,24 @@ def close_turn(connection: Connection, closing: Closing) -> list[int]:
     replies' outbox ids (those whose idempotency key was new)."""
     where = {"channel": closing.channel, "address": closing.address}
     if closing.erased:
-        connection.execute(_blank_statement(), {"row": closing.inbound_id})
+        execute(connection, _blank_statement(), {"row": closing.inbound_id})
     if closing.conversed:
         if closing.step is None:
-            connection.execute(_forget_statement(), where)
+            execute(connection, _forget_statement(), where)
         else:
             values = where | {"resident_id": closing.resident_id, "step": closing.step, "data": closing.data}
-            connection.execute(_upsert_statement(connection.dialect.name), values | {"updated_at": closing.now})
+            execute(connection, _upsert_statement(connection.dialect.name), values | {"updated_at": closing.now})
         if closing.resident_id is not None:
             activity = {"row": closing.resident_id, "at": closing.now, "channel": closing.channel}
-            connection.execute(_activity_statement(), activity)
+            execute(connection, _activity_statement(), activity)
             attribution = {"row": closing.inbound_id, "resident": closing.resident_id}
-            connection.execute(_attribution_statement(), attribution)
+            execute(connection, _attribution_statement(), attribution)
     queue = insert_or_skip_statement(connection.dialect.name, _OUTBOX, ("idempotency_key",))
     ids: list[int] = []
     for message in closing.replies:
-        queued = connection.execute(queue, message_values(message)).scalar_one_or_none()
-        if queued is not None:
-            ids.append(int(queued))
+        queued = execute(connection, queue, message_values(message))
+        if queued:
+            ids.append(int(queued[0][0]))
     return ids
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -216,6 +216,16 @@ class InboundCase:
 
 
 LONG = ("Bonjour je voudrais m'inscrire " * 60)[:1600]
+ACCENTED = twilio_form("Bonjour, c'est Hélène")
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def multipart(form: Mapping[str, str], boundary: str = "b0undary") -> bytes:
+    """``form`` as multipart/form-data (RFC 7578), which Twilio never posts."""
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in form.items()]
+    return ("".join(parts) + f"--{boundary}--\r\n").encode()
+
+
 INBOUND_CASES = [
     InboundCase("valid signature", fragments=("prénom",)),
     InboundCase("forged signature", signature="bm90IGEgc2lnbmF0dXJl", status=403, replies=False, stored=False),
@@ -294,6 +304,29 @@ INBOUND_CASES = [
         signature=None,
         token=None,
         status=413,
+        replies=False,
+        stored=False,
+    ),
+    InboundCase(
+        "spaces as %20, a charset after the form's type",
+        form=ACCENTED,
+        content=urlencode(ACCENTED, quote_via=quote).encode(),
+        headers={"Content-Type": f"{FORM_TYPE.upper()}; charset=UTF-8"},
+        fragments=("Merci Hélène",),  # the name read from the percent-encoded UTF-8
+    ),
+    InboundCase(
+        "a signed multipart form: Twilio posts none",
+        form=(multipart_form := twilio_form()),
+        content=multipart(multipart_form),
+        headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+        status=403,
+        replies=False,
+        stored=False,
+    ),
+    InboundCase(
+        "a signed form of 1,017 fields",
+        form={**twilio_form(), **{f"x{n}": "" for n in range(1000)}},
+        status=403,
         replies=False,
         stored=False,
     ),

@@ -1,7 +1,7 @@
-"""SQLite's writer thread (issue 16): a whole transaction in one hop, small ones committed together.
+"""SQLite's writer thread (issue 16): a whole transaction in one hop, those that come together committed together.
 
 ``Database.transaction`` runs the service's asyncio code on a thread of its own over a synchronous connection;
-``Database.small_transaction`` groups the small works that arrive together into one transaction. What must hold:
+``Database.grouped_transaction`` groups the works that arrive together into one transaction. What must hold:
 a transaction commits or rolls back as a whole and its caller gets the error raised, of its own type; the caller's
 loop never runs the statements; concurrent transactions (and ``write()``, and another process's) run one after the
 other from their BEGIN, losing nothing; a group commits what its members did and a member that fails is rolled
@@ -36,9 +36,11 @@ from bot.config import Settings
 from bot.context import Context
 from bot.scheduler.dispatch import Dispatcher
 from bot.territory import Territory
+from storage import database
 from storage.database import Database, create_engine, sqlite_writer
 from storage.models import InstanceSecret
 from storage.sqlite_writer import InlineConnection, Outcome, SQLiteWriter
+from tests.helpers.groups import counted_groups
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -98,17 +100,10 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
-async def test_small_transactions_run_together(case: Case, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    groups: list[int] = []
-    run_together = SQLiteWriter.run_together
-
-    async def counted(self: SQLiteWriter, works: Sequence[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
-        groups.append(len(works))
-        return await run_together(self, works)
-
-    monkeypatch.setattr(SQLiteWriter, "run_together", counted)
+async def test_grouped_transactions_run_together(case: Case, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    groups = counted_groups(monkeypatch)
     async with db.write():  # the writer is busy: what arrives meanwhile waits, and goes together
-        calls = [asyncio.ensure_future(db.small_transaction(work_of(*work))) for work in case.works]
+        calls = [asyncio.ensure_future(db.grouped_transaction(work_of(*work))) for work in case.works]
         await asyncio.sleep(0.05)
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
     failed = {index for index, outcome in enumerate(outcomes) if isinstance(outcome, BaseException)}
@@ -118,6 +113,18 @@ async def test_small_transactions_run_together(case: Case, db: Database, monkeyp
     ]
     assert set(await secrets(db)) == set(case.kept)
     assert groups[0] == len(case.works)  # they all arrived while the writer was busy: one group
+
+
+async def test_works_beyond_the_group_limit_form_the_next_groups(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    groups = counted_groups(monkeypatch)
+    monkeypatch.setattr(database, "GROUP_LIMIT", 4)
+    names = [f"w{index}" for index in range(10)]
+    async with db.write():  # the writer is busy: all ten wait
+        calls = [asyncio.ensure_future(db.grouped_transaction(work_of(name, fails=False))) for name in names]
+        await asyncio.sleep(0.05)
+    assert await asyncio.gather(*calls) == names  # each its own result, in order
+    assert groups == [4, 4, 2]
+    assert set(await secrets(db)) == set(names)
 
 
 async def test_a_transaction_runs_off_the_callers_loop_and_returns_its_result(db: Database) -> None:
@@ -321,8 +328,8 @@ async def by_transaction(db: Database, work: Callable[[AsyncSession], Awaitable[
     await db.transaction(work)
 
 
-async def by_small_transaction(db: Database, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
-    await db.small_transaction(work)
+async def by_grouped_transaction(db: Database, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    await db.grouped_transaction(work)
 
 
 async def by_write(db: Database, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
@@ -338,11 +345,11 @@ class Crowd:
 
 CROWDS = [
     Crowd("transactions", ((False, by_transaction),)),
-    Crowd("transactions and small ones", ((False, by_transaction), (False, by_small_transaction))),
+    Crowd("transactions and grouped ones", ((False, by_transaction), (False, by_grouped_transaction))),
     Crowd("transactions and write()", ((False, by_transaction), (False, by_write))),
     Crowd(
         "and another database on the file, as another process",
-        ((False, by_transaction), (True, by_transaction), (False, by_small_transaction), (True, by_write)),
+        ((False, by_transaction), (True, by_transaction), (False, by_grouped_transaction), (True, by_write)),
     ),
 ]
 TASKS = 48
@@ -564,7 +571,7 @@ async def test_which_databases_have_a_writer_thread(url: str, has_writer: bool, 
         await db.dispose()
 
 
-# --- small transactions: the group's own failures ------------------------------------------------------------------
+# --- grouped transactions: the group's own failures ------------------------------------------------------------------
 
 
 async def test_when_the_writer_fails_the_whole_group_hears_it_and_the_next_group_runs(
@@ -581,17 +588,17 @@ async def test_when_the_writer_fails_the_whole_group_hears_it_and_the_next_group
 
     monkeypatch.setattr(SQLiteWriter, "run_together", failing_once)
     async with db.write():  # busy: the three arrive together
-        calls = [asyncio.ensure_future(db.small_transaction(work_of(name, fails=False))) for name in "abc"]
+        calls = [asyncio.ensure_future(db.grouped_transaction(work_of(name, fails=False))) for name in "abc"]
         await asyncio.sleep(0.05)
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
     assert [type(o) for o in outcomes] == [OSError] * 3
-    assert await db.small_transaction(work_of("d", fails=False)) == "d"
+    assert await db.grouped_transaction(work_of("d", fails=False)) == "d"
     assert set(await secrets(db)) == {"d"}
 
 
-async def test_a_small_transactions_caller_who_gives_up_does_not_stop_it_nor_the_others(db: Database) -> None:
+async def test_a_grouped_transactions_caller_who_gives_up_does_not_stop_it_nor_the_others(db: Database) -> None:
     async with db.write():
-        calls = {name: asyncio.ensure_future(db.small_transaction(work_of(name, fails=False))) for name in "abc"}
+        calls = {name: asyncio.ensure_future(db.grouped_transaction(work_of(name, fails=False))) for name in "abc"}
         await asyncio.sleep(0.05)
         calls["b"].cancel()
     assert [await calls["a"], await calls["c"]] == ["a", "c"]
@@ -599,11 +606,11 @@ async def test_a_small_transactions_caller_who_gives_up_does_not_stop_it_nor_the
     assert set(await secrets(db)) == {"a", "b", "c"}
 
 
-async def test_small_transactions_from_two_event_loops(db: Database) -> None:
+async def test_grouped_transactions_from_two_event_loops(db: Database) -> None:
     """A database used by two loops one after the other (the tests' way: a loop per test, threads with their own):
-    each loop's small transactions are grouped and answered on that loop."""
-    assert await db.small_transaction(work_of("first loop", fails=False)) == "first loop"
-    elsewhere = await asyncio.to_thread(asyncio.run, db.small_transaction(work_of("second loop", fails=False)))
+    each loop's grouped transactions are grouped and answered on that loop."""
+    assert await db.grouped_transaction(work_of("first loop", fails=False)) == "first loop"
+    elsewhere = await asyncio.to_thread(asyncio.run, db.grouped_transaction(work_of("second loop", fails=False)))
     assert elsewhere == "second loop"
-    assert await db.small_transaction(work_of("first loop again", fails=False)) == "first loop again"
+    assert await db.grouped_transaction(work_of("first loop again", fails=False)) == "first loop again"
     assert set(await secrets(db)) == {"first loop", "second loop", "first loop again"}

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 import aiohttp
 from starlette.datastructures import FormData
@@ -34,7 +35,6 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
-from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import handlers
 from bot.channels import MAX_ROW_ID, Inbound, Outgoing, SendError, SentLookup, plain_number
@@ -77,18 +77,28 @@ AUTHENTICATION = {20003}  # https://www.twilio.com/docs/api/errors/20003 — wro
 
 
 def twiml(texts: Sequence[str] = (), reports: Sequence[str | None] = ()) -> Response:
-    """One ``<Message>`` per text; no text gives the empty ``<Response/>`` that tells Twilio to send nothing.
+    """One ``<Message>`` per text; no text gives the empty ``<Response />`` that tells Twilio to send nothing.
 
     ``reports``: per text, the URL where Twilio reports on the message it creates (the ``action`` attribute,
-    https://www.twilio.com/docs/messaging/twiml/message), or None."""
-    response = MessagingResponse()
+    https://www.twilio.com/docs/messaging/twiml/message), or None.
+
+    Written as text, escaped as ElementTree escapes (the same bytes as twilio's ``MessagingResponse``, tests/
+    test_sms_twiml.py): building the tree and serialising it cost 18 µs a turn, the text 2 µs."""
+    if not texts:
+        return Response(_EMPTY_TWIML, media_type=TWIML)
+    parts = [_XML_DECLARATION, "<Response>"]
     for index, text in enumerate(texts):
         report = reports[index] if index < len(reports) else None
-        if report is None:
-            response.message(text)
-        else:
-            response.message(text, action=report, method="POST")
-    return Response(str(response.to_xml()), media_type=TWIML)
+        action = "" if report is None else f' action="{escape(report, _ATTRIBUTE)}" method="POST"'
+        parts.append(f"<Message{action}>{escape(text)}</Message>" if text else f"<Message{action} />")
+    parts.append("</Response>")
+    return Response("".join(parts), media_type=TWIML)
+
+
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+_EMPTY_TWIML = _XML_DECLARATION + "<Response />"
+# What ElementTree escapes in an attribute's value besides &, < and > (xml.etree.ElementTree._escape_attrib).
+_ATTRIBUTE = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
 
 
 def _confirm_within(ctx: Context) -> timedelta | None:

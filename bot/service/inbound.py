@@ -104,7 +104,7 @@ async def handle_inbound(
     provider_id = inbound.provider_id or f"local-{uuid.uuid4()}"
     inbound = shared_phone_served(ctx, inbound)
 
-    async def turn(session: AsyncSession) -> Handled:
+    async def turn(session: AsyncSession) -> Answered:
         return await _turn(
             session=session,
             ctx=ctx,
@@ -116,8 +116,12 @@ async def handle_inbound(
             confirm_within=confirm_within,
         )
 
-    # One transaction, in one hop on SQLite (Database.transaction): the turn touches nothing but the database.
-    handled = await ctx.db.transaction(turn)
+    # One transaction, in one hop on SQLite, with the messages that came meanwhile (Database.grouped_transaction):
+    # the turn touches nothing but the database; the workshops it read are kept once they are committed.
+    answered = await ctx.db.grouped_transaction(turn)
+    handled = answered.handled
+    if answered.read is not None:
+        ctx.kept_workshops = answered.read
     if handled.erased:
         await ctx.db.checkpoint()  # SQLite: what was erased leaves the write-ahead log for good
     if not inline and handled.replies and not handled.duplicate:
@@ -135,7 +139,7 @@ async def _turn(
     now: datetime,
     inline: bool,
     confirm_within: timedelta | None,
-) -> Handled:
+) -> Answered:
     """The message's transaction: its statements in two blocks on the transaction's connection
     (``storage/turns.py``), the dialogue and the rarer effects in between."""
     not_served = refused(ctx, inbound)  # read once: phone numbers are slow to parse
@@ -148,12 +152,15 @@ async def _turn(
         # ("" is the address of a reply to someone since erased, and holds nothing personal).
         previous = [m for m in previous if m.to_address in (inbound.address, "")]
         replayed = tuple(Reply(m.body, tuple(m.choices), m.ask_contact) for m in previous)
-        return Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous))
+        return Answered(Handled(replayed, duplicate=True, reply_ids=tuple(m.id for m in previous)))
+    read = _read_workshops(opened, now)
     admission = admission_of(ctx, opened.replies, refused=not_served)
     conversed = Conversed(replies=(), resident_id=None)
     # Over the limit, STOP is still heard (not answered); a number we do not serve starts nothing at all.
     if admission.gate is Gate.answer or (admission.limited and detect_keyword(text) == Keyword.STOP):
-        conversed = await _converse(session=session, ctx=ctx, inbound=inbound, opened=opened, text=text, now=now)
+        conversed = await _converse(
+            session=session, ctx=ctx, inbound=inbound, opened=opened, read=read, text=text, now=now
+        )
     replies, marker = conversed.replies, ""
     if admission.gate is not Gate.answer:
         replies, marker = ((Reply(admission.reply),) if admission.reply else ()), NOTICE_MARKER
@@ -192,7 +199,24 @@ async def _turn(
         replies=messages,
     )
     reply_ids = await session.run_sync(lambda sync: close_turn(sync.connection(), closing))
-    return Handled(replies, duplicate=False, reply_ids=tuple(reply_ids), erased=erased)
+    handled = Handled(replies, duplicate=False, reply_ids=tuple(reply_ids), erased=erased)
+    return Answered(handled, read)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A message's transaction's result: what the channel gets, and the workshops it read (with the world's
+    version), to keep for the next messages once committed."""
+
+    handled: Handled
+    read: KeptWorkshops | None = None
+
+
+def _read_workshops(opened: Opened, now: datetime) -> KeptWorkshops | None:
+    """The workshops ``_open`` read (not the kept ones: the version moved), with the version they are of."""
+    if opened.workshops is None:
+        return None
+    return KeptWorkshops(opened.version, now, tuple(_open_option(row) for row in opened.workshops))
 
 
 async def _open(
@@ -240,7 +264,14 @@ class Conversed:
 
 
 async def _converse(
-    *, session: AsyncSession, ctx: Context, inbound: Inbound, opened: Opened, text: str, now: datetime
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    inbound: Inbound,
+    opened: Opened,
+    read: KeptWorkshops | None,
+    text: str,
+    now: datetime,
 ) -> Conversed:
     """One turn of the dialogue, from what ``_open`` read: its effects applied (through the ORM, on the resident
     loaded only then); where the conversation now is."""
@@ -257,7 +288,7 @@ async def _converse(
     state = _state_of(opened.conversation)
     if inbound.shared_phone and person is not None and person.name and person.level:
         state = None  # recognised by their number: no need to finish a sign-up they already did
-    world = await _world_of(session=session, ctx=ctx, now=now, opened=opened)
+    world = await _world_of(session=session, ctx=ctx, now=now, opened=opened, read=read)
     view = resident_view(person=person, channel=inbound.channel, bookings=bookings, asked=asked)
     turn = dialogue.respond(state=state, text=text, resident=view, world=world)
     if turn.effects and resident is None and person is not None:
@@ -283,8 +314,11 @@ async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, bo
 # --- The conversation's state ---------------------------------------------------------------------------------
 
 
+_STEPS = frozenset(step.value for step in Step)
+
+
 def _state_of(conversation: Stored | None) -> State | None:
-    if conversation is None or conversation.step not in {step.value for step in Step}:
+    if conversation is None or conversation.step not in _STEPS:
         return None  # no conversation, or one stored by an older version with a step that no longer exists
     return State(Step(conversation.step), dict(conversation.data or {}), conversation.updated_at)
 
@@ -358,14 +392,13 @@ async def build_world(*, session: AsyncSession, ctx: Context, now: datetime) -> 
     return _world(ctx, now, tuple(_open_option(row) for row in rows))
 
 
-async def _world_of(*, session: AsyncSession, ctx: Context, now: datetime, opened: Opened) -> World:
-    """The world of a message: the workshops ``_open`` read, then kept for the next messages with the world's
-    version read before anything changed; or those kept already, still those of that version."""
-    if opened.workshops is not None:
-        workshops = tuple(_open_option(row) for row in opened.workshops)
-        if opened.version is not None:
-            ctx.kept_workshops = KeptWorkshops(opened.version, now, workshops)
-        return _world(ctx, now, workshops)
+async def _world_of(
+    *, session: AsyncSession, ctx: Context, now: datetime, opened: Opened, read: KeptWorkshops | None
+) -> World:
+    """The world of a message: the workshops ``_open`` read (``read``); or those kept from an earlier message,
+    still those of the world's version ``_open`` read before anything changed."""
+    if read is not None:
+        return _world(ctx, now, read.workshops)
     kept = _kept(ctx, now, opened.version)
     if kept is None:  # kept by another message meanwhile (PostgreSQL runs them side by side): read them
         return await build_world(session=session, ctx=ctx, now=now)

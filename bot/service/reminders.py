@@ -199,7 +199,7 @@ async def replan_resident(*, session: AsyncSession, ctx: Context, resident_id: i
 
 
 async def record_report(*, ctx: Context, report: dict[str, Any], now: datetime) -> bool:
-    """A provider's delivery report (the keyword arguments of ``record_status``), in a small transaction of its own
+    """A provider's delivery report (the keyword arguments of ``record_status``), in a grouped transaction
     (two or three come for every message sent: on SQLite those that arrive together are committed together);
     False when no message has its id. When it shows that a
     number marked as unable to receive SMS did receive one, the reminders that the mark had cancelled are planned
@@ -214,7 +214,7 @@ async def record_report(*, ctx: Context, report: dict[str, Any], now: datetime) 
             log.info("SMS delivered to a number marked unreachable: mark lifted, %d reminder(s) planned again", planned)
         return True
 
-    return await ctx.db.small_transaction(record)
+    return await ctx.db.grouped_transaction(record)
 
 
 def seat_message(

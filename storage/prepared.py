@@ -1,0 +1,125 @@
+"""The hot path's Core statements run straight on pysqlite, compiled once.
+
+A resident's message runs about six statements (``storage/turns.py``). Through SQLAlchemy's ``Connection.execute``
+each one costs about 25 µs of CPU on SQLite's writer thread (execution context, events, the asyncio adapter's
+round trip, the result object) where pysqlite itself takes 1–10 µs: a fifth of a turn. Here a statement is compiled
+once for the dialect into its SQL, the order of its parameters with their types' bind processors, the Python-side
+column defaults an INSERT needs, and its result columns' processors; it then runs as one ``cursor.execute`` on the
+writer's pysqlite connection (pysqlite keeps the prepared statement in its own cache), inside the transaction
+SQLAlchemy began there. The values stored and read are SQLAlchemy's own: the same processors, the same defaults
+(``tests/test_prepared.py`` compares both ways statement by statement). Any other connection (PostgreSQL, through
+asyncpg; aiosqlite) runs the statement through SQLAlchemy as before.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from storage.sqlite_writer import InlineConnection
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A statement as pysqlite runs it: ``sql`` with ``?`` placeholders filled from ``parameters`` in order."""
+
+    sql: str
+    parameters: tuple[tuple[str, Processor | None], ...]  # each placeholder's name and its type's bind processor
+    literals: Mapping[str, Any]  # the values bound in the statement itself (constants, enums)
+    defaults: tuple[tuple[str, Any], ...]  # columns whose Python-side default (or onupdate) fills a value not given
+    results: tuple[tuple[int, Processor], ...]  # the result columns that have a processor, by position
+
+    def values(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The placeholders' values, processed as SQLAlchemy would bind them."""
+        merged = dict(self.literals)
+        for name, default in self.defaults:
+            if name not in given:
+                merged[name] = _value_of(default)
+        merged.update(given)
+        return tuple([merged[name] if bind is None else bind(merged[name]) for name, bind in self.parameters])
+
+    def rows(self, raw: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """The driver's rows, each column through its type's result processor."""
+        if not self.results:
+            return [tuple(row) for row in raw]
+        rows = []
+        for row in raw:
+            values = list(row)
+            for position, process in self.results:
+                values[position] = process(values[position])
+            rows.append(tuple(values))
+        return rows
+
+
+def execute(connection: Connection, statement: Executable, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run ``statement`` with ``parameters`` on ``connection``; its rows (none for a statement that returns none).
+
+    On SQLite's writer connection, straight on pysqlite (compiled once per statement, set of parameter names and
+    dialect); elsewhere through SQLAlchemy."""
+    raw = _pysqlite_of(connection)
+    if raw is None:
+        result = connection.execute(statement, parameters)
+        return [tuple(row) for row in result] if result.returns_rows else []
+    prepared = _prepared(statement, frozenset(parameters), connection.dialect)
+    cursor = raw.execute(prepared.sql, prepared.values(parameters))
+    return prepared.rows(cursor.fetchall()) if cursor.description is not None else []
+
+
+def _pysqlite_of(connection: Connection) -> sqlite3.Connection | None:
+    """The writer's pysqlite connection under ``connection``; None for any other driver."""
+    driver = connection.connection.driver_connection
+    return driver.raw if isinstance(driver, InlineConnection) else None
+
+
+# Keyed by the statement object itself: the hot path's statements are built once (functools.cache) and live as long
+# as the process, so the entries are few and never stale.
+_COMPILED: dict[tuple[int, frozenset[str], str], tuple[Executable, Prepared]] = {}
+
+
+def _prepared(statement: Executable, names: frozenset[str], dialect: Dialect) -> Prepared:
+    key = (id(statement), names, dialect.name)
+    known = _COMPILED.get(key)
+    if known is not None and known[0] is statement:
+        return known[1]
+    prepared = prepare(statement, names, dialect)
+    _COMPILED[key] = (statement, prepared)  # the statement is held: its id cannot be reused by another
+    return prepared
+
+
+def prepare(statement: Executable, names: Iterable[str], dialect: Dialect) -> Prepared:
+    """Compile ``statement`` for ``dialect`` (a qmark one: SQLite), for a call giving the parameters ``names``."""
+    if not isinstance(statement, ClauseElement):
+        raise TypeError(f"not a Core statement: {statement!r}")
+    compiled = statement.compile(dialect=dialect, column_keys=sorted(names))
+    if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+        raise TypeError(f"not a statement of a positional dialect: {statement}")
+    # The type processors SQLAlchemy's own execution uses, memoised per dialect (``_cached_*``: SQLAlchemy's
+    # internal accessors, the only ones that apply the dialect's adaptation of each type, as execution does).
+    binds = tuple((name, compiled.binds[name].type._cached_bind_processor(dialect)) for name in compiled.positiontup)
+    if compiled.escaped_bind_names or any(bind.expanding for bind in compiled.binds.values()):
+        raise TypeError(f"parameters renamed or expanded at each run are not prepared once: {statement}")
+    defaults = (
+        *((column.key, column.default) for column in compiled.insert_prefetch),
+        *((column.key, column.onupdate) for column in compiled.update_prefetch),
+    )
+    literals = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+    # each result column is (key, name, objects, type)
+    processors = (column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns)
+    results = tuple((position, process) for position, process in enumerate(processors) if process is not None)
+    return Prepared(str(compiled), binds, literals, defaults, results)
+
+
+def _value_of(default: Any) -> Any:
+    """A column's Python-side default (``default=utcnow``, ``default=list``, ``default=0``) as SQLAlchemy computes
+    it for a statement that leaves the column out (it wraps a callable to take the execution context)."""
+    arg = getattr(default, "arg", None)
+    return arg(None) if callable(arg) else arg
