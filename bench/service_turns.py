@@ -41,18 +41,21 @@ from storage.sqlite_writer import SQLiteWriter  # noqa: E402
 REPORTS = (MessageStatus.sent, MessageStatus.delivered)
 
 
-async def play(ctx: Context, count: int, first: int) -> tuple[int, list[int]]:
-    """``count`` sign-ups; returns the turns played and the outbox ids of the replies."""
-    turns, replies = 0, list[int]()
+async def play(ctx: Context, count: int, first: int) -> tuple[int, list[int], list[float]]:
+    """``count`` sign-ups; returns the turns played, the outbox ids of the replies and the CPU seconds spent on
+    each step of the script (every thread: one turn at a time)."""
+    turns, replies, by_step = 0, list[int](), [0.0] * len(SCRIPT)
     for index in range(first, first + count):
         number = f"+3361{index:07d}"
         for step, text in enumerate(SCRIPT):
             said = text.format(commune=COMMUNES[index % len(COMMUNES)])
             inbound = Inbound(channel=Channel.sms, address=number, text=said, provider_id=f"SM{index:016x}{step:016x}")
+            cpu = time.process_time()
             handled = await handle_inbound(ctx=ctx, inbound=inbound, inline=True)
+            by_step[step] += time.process_time() - cpu
             replies += handled.reply_ids
             turns += 1
-    return turns, replies
+    return turns, replies, by_step
 
 
 async def report(ctx: Context, replies: list[int]) -> int:
@@ -76,7 +79,7 @@ async def main(args: argparse.Namespace, url: str) -> None:
             profile.enable()
             _profile_writer(writer)
         cpu = time.process_time()
-        turns, replies = await play(ctx, args.conversations, first=1_000_000)
+        turns, replies, by_step = await play(ctx, args.conversations, first=1_000_000)
         turn_cpu = time.process_time() - cpu
         cpu = time.process_time()
         reports = await report(ctx, replies)
@@ -86,6 +89,8 @@ async def main(args: argparse.Namespace, url: str) -> None:
         await db.dispose()
     print(f"{turns} turns: {turn_cpu / turns * 1000:.2f} ms of CPU per turn (every thread of this process)")
     print(f"{reports} delivery reports: {report_cpu / reports * 1000:.2f} ms of CPU per report")
+    for step, (said, seconds) in enumerate(zip(SCRIPT, by_step, strict=True)):
+        print(f"  step {step + 1} {said!r:<18} {seconds / args.conversations * 1000:.2f} ms of CPU per turn")
     if args.profile:
         text = io.StringIO()
         stats = pstats.Stats(profile, stream=text)
@@ -96,17 +101,25 @@ async def main(args: argparse.Namespace, url: str) -> None:
 
 
 def _profile_writer(profile: cProfile.Profile) -> None:
-    """Profile each transaction run on SQLite's writer thread into ``profile`` too."""
-    unprofiled = SQLiteWriter._run
+    """Profile each transaction run on SQLite's writer thread into ``profile`` too, alone or grouped."""
+    alone, together = SQLiteWriter._run, SQLiteWriter._run_together
 
     def run(self: SQLiteWriter, work: Any) -> Any:
         profile.enable()
         try:
-            return unprofiled(self, work)
+            return alone(self, work)
+        finally:
+            profile.disable()
+
+    def run_together(self: SQLiteWriter, works: Any) -> Any:
+        profile.enable()
+        try:
+            return together(self, works)
         finally:
             profile.disable()
 
     SQLiteWriter._run = run  # type: ignore[method-assign]
+    SQLiteWriter._run_together = run_together  # type: ignore[method-assign]
 
 
 def run() -> None:

@@ -75,6 +75,21 @@ async def test_same_resident_is_never_enrolled_twice(db: Database, now: datetime
     assert len(await statuses(db, workshop)) == 1
 
 
+async def test_a_resident_who_cancelled_comes_back_on_the_same_row(db: Database, now: datetime) -> None:
+    workshop = await make_workshop(db, now)
+    [resident] = await make_residents(db, 1)
+    await seat(db, resident, workshop, now)
+    async with db.write() as session:
+        (enrolment,) = (await session.execute(select(Enrolment).where(Enrolment.resident_id == resident))).scalars()
+        await cancel_enrolment(session=session, enrolment_id=enrolment.id, now=now)
+    async with db.write() as session:
+        outcome = await seat_resident(session=session, resident_id=resident, workshop_id=workshop, now=now)
+        assert outcome is not None and outcome.seated and not outcome.already
+        assert outcome.enrolment.id == enrolment.id  # the row they had, seated again
+        assert outcome.enrolment.workshop.id == workshop and outcome.enrolment.resident.id == resident  # loaded
+    assert await statuses(db, workshop) == [(resident, EnrolmentStatus.seated, None)]
+
+
 async def test_cancel_promotes_first_waiting_and_closes_the_gap(db: Database, now: datetime) -> None:
     workshop = await make_workshop(db, now, capacity=1)
     first, second, third = await make_residents(db, 3)
