@@ -26,6 +26,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from storage.sqlite_writer import InlineConnection
 
 Processor = Callable[[Any], Any]
+FROM_CALL: Any = object()  # a placeholder whose value the call gives (or a column default), not the statement
 
 
 @dataclass(frozen=True)
@@ -33,19 +34,25 @@ class Prepared:
     """A statement as pysqlite runs it: ``sql`` with ``?`` placeholders filled from ``parameters`` in order."""
 
     sql: str
-    parameters: tuple[tuple[str, Processor | None], ...]  # each placeholder's name and its type's bind processor
-    literals: Mapping[str, Any]  # the values bound in the statement itself (constants, enums)
-    defaults: tuple[tuple[str, Any], ...]  # columns whose Python-side default (or onupdate) fills a value not given
+    # Each placeholder: its name, its type's bind processor, and the value the statement itself binds there
+    # (a constant, an enum: processed once, here) or FROM_CALL.
+    parameters: tuple[tuple[str, Processor | None, Any], ...]
+    defaults: Mapping[str, Any]  # columns whose Python-side default (or onupdate) fills a value not given
     results: tuple[tuple[int, Processor], ...]  # the result columns that have a processor, by position
 
     def values(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The placeholders' values, processed as SQLAlchemy would bind them."""
-        merged = dict(self.literals)
-        for name, default in self.defaults:
-            if name not in given:
-                merged[name] = _value_of(default)
-        merged.update(given)
-        return tuple([merged[name] if bind is None else bind(merged[name]) for name, bind in self.parameters])
+        """The placeholders' values, processed as SQLAlchemy would bind them (a value given wins)."""
+        values = []
+        for name, bind, constant in self.parameters:
+            if name in given:
+                value = given[name]
+            elif constant is not FROM_CALL:
+                values.append(constant)
+                continue
+            else:
+                value = _value_of(self.defaults[name])
+            values.append(value if bind is None else bind(value))
+        return tuple(values)
 
     def rows(self, raw: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
         """The driver's rows, each column through its type's result processor."""
@@ -104,18 +111,24 @@ def prepare(statement: Executable, names: Iterable[str], dialect: Dialect) -> Pr
         raise TypeError(f"not a statement of a positional dialect: {statement}")
     # The type processors SQLAlchemy's own execution uses, memoised per dialect (``_cached_*``: SQLAlchemy's
     # internal accessors, the only ones that apply the dialect's adaptation of each type, as execution does).
-    binds = tuple((name, compiled.binds[name].type._cached_bind_processor(dialect)) for name in compiled.positiontup)
-    if compiled.escaped_bind_names or any(bind.expanding for bind in compiled.binds.values()):
-        raise TypeError(f"parameters renamed or expanded at each run are not prepared once: {statement}")
-    defaults = (
-        *((column.key, column.default) for column in compiled.insert_prefetch),
-        *((column.key, column.onupdate) for column in compiled.update_prefetch),
-    )
-    literals = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+    if compiled.escaped_bind_names or any(bind.expanding or bind.callable for bind in compiled.binds.values()):
+        raise TypeError(f"parameters renamed, expanded or computed at each run are not prepared once: {statement}")
+    defaults = {
+        **{column.key: column.default for column in compiled.insert_prefetch},
+        **{column.key: column.onupdate for column in compiled.update_prefetch},
+    }
+    parameters = []
+    for name in compiled.positiontup:
+        bind = compiled.binds[name]
+        process = bind.type._cached_bind_processor(dialect)
+        constant = FROM_CALL
+        if not bind.required and name not in defaults:
+            constant = bind.effective_value if process is None else process(bind.effective_value)
+        parameters.append((name, process, constant))
     # each result column is (key, name, objects, type)
     processors = (column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns)
     results = tuple((position, process) for position, process in enumerate(processors) if process is not None)
-    return Prepared(str(compiled), binds, literals, defaults, results)
+    return Prepared(str(compiled), tuple(parameters), defaults, results)
 
 
 def _value_of(default: Any) -> Any:
