@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Select, bindparam, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,18 +64,15 @@ def _count_statement() -> Select[int]:
 
 
 @cache
-def _last_position_statement() -> Select[int | None]:
-    return select(func.max(Enrolment.position)).where(
-        Enrolment.workshop_id == bindparam("workshop_id"), Enrolment.status == EnrolmentStatus.waiting
-    )
-
-
-@cache
-def _any_existing_statement() -> Select[int]:
-    return select(Enrolment.id).where(
-        Enrolment.resident_id.in_(bindparam("resident_ids", expanding=True)),
-        Enrolment.workshop_id == bindparam("workshop_id"),
-    )
+def _seating_statement() -> Select[int, int | None, int]:
+    """What a seating reads of the workshop besides its row, in one statement: its seated count, the last
+    position on its waiting list, and how many rows the people already have there."""
+    in_workshop = Enrolment.workshop_id == bindparam("workshop_id")
+    seated = select(func.count()).where(in_workshop, Enrolment.status == EnrolmentStatus.seated)
+    last = select(func.max(Enrolment.position)).where(in_workshop, Enrolment.status == EnrolmentStatus.waiting)
+    people = Enrolment.resident_id.in_(bindparam("resident_ids", expanding=True))
+    theirs = select(func.count()).where(in_workshop, people)
+    return select(seated.scalar_subquery(), last.scalar_subquery(), theirs.scalar_subquery())
 
 
 @cache
@@ -113,11 +111,6 @@ async def _joinable(*, session: AsyncSession, workshop_id: int, now: datetime) -
 async def count_seated(*, session: AsyncSession, workshop_id: int) -> int:
     result = await session.execute(_count_statement(), {"workshop_id": workshop_id})
     return int(result.scalar_one())
-
-
-async def _last_position(*, session: AsyncSession, workshop_id: int) -> int:
-    result = await session.execute(_last_position_statement(), {"workshop_id": workshop_id})
-    return int(result.scalar_one() or 0)
 
 
 async def seat_resident(
@@ -159,13 +152,14 @@ async def seat_together(
     ``allow_waiting``). Someone already seated or waiting there stays as they are. Raises SeatError when the
     workshop cannot be joined at all."""
     workshop = await _joinable(session=session, workshop_id=workshop_id, now=now)
-    existing = await _existing(session=session, resident_ids=resident_ids, workshop_id=workshop_id)
+    ids = {"resident_ids": list(resident_ids), "workshop_id": workshop_id}
+    taken, last, theirs = (await session.execute(_seating_statement(), ids)).one()
+    existing = await _existing(session=session, ids=ids) if theirs else {}
     newcomers = [r for r in resident_ids if r not in existing or existing[r].status not in ACTIVE]
-    free = workshop.capacity - await count_seated(session=session, workshop_id=workshop_id)
-    seated = len(newcomers) <= free
+    seated = len(newcomers) <= workshop.capacity - taken
     if not seated and not allow_waiting:
         return None
-    position = None if seated else await _last_position(session=session, workshop_id=workshop_id)
+    position = None if seated else int(last or 0)
     outcomes = []
     for resident_id in resident_ids:
         enrolment = existing.get(resident_id)
@@ -188,13 +182,10 @@ async def seat_together(
     return outcomes
 
 
-async def _existing(*, session: AsyncSession, resident_ids: Sequence[int], workshop_id: int) -> dict[int, Enrolment]:
-    """Their enrolments in the workshop (any status), by resident. Most people enrol in a workshop once: a light
-    statement says whether there is any, and only then are they loaded whole (with the workshop and the resident
-    joined, which costs a sign-up more than the rest of its seating)."""
-    ids = {"resident_ids": list(resident_ids), "workshop_id": workshop_id}
-    if (await session.execute(_any_existing_statement(), ids)).first() is None:
-        return {}
+async def _existing(*, session: AsyncSession, ids: dict[str, Any]) -> dict[int, Enrolment]:
+    """Their enrolments in the workshop (any status), by resident, loaded whole (with the workshop and the
+    resident joined: most people enrol in a workshop once, and ``_seating_statement`` says first whether there is
+    any, which costs a sign-up far less)."""
     found = await session.execute(_existing_statement(), ids)
     return {e.resident_id: e for e in found.scalars()}
 
