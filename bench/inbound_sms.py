@@ -147,7 +147,9 @@ def atelier(*args: str) -> list[str]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process and all its descendants (uvicorn's workers), from /proc."""
+    """User and system CPU time of a process and all its descendants (uvicorn's workers, PostgreSQL's backends),
+    from /proc, those that ended included (a pool closes the connections it opened beyond its size: their
+    backends' time is then their parent's "children" time)."""
     ticks = os.sysconf("SC_CLK_TCK")
     stats: dict[int, tuple[int, float]] = {}  # pid → (parent, seconds)
     for entry in Path("/proc").iterdir():
@@ -157,7 +159,8 @@ def cpu_seconds(pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+        # utime, stime, cutime, cstime (proc(5)): fields 14 to 17, counted from the state, field 3
+        stats[int(entry.name)] = (int(fields[1]), sum(int(value) for value in fields[11:15]) / ticks)
     total, family = 0.0, {pid}
     for _ in range(4):  # uvicorn's parent → its workers (spawned: a resource tracker in between, at most)
         family |= {child for child, (parent, _) in stats.items() if parent in family}
