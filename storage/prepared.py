@@ -88,8 +88,10 @@ def _pysqlite_of(connection: Connection) -> sqlite3.Connection | None:
 
 
 # Keyed by the statement object itself: the hot path's statements are built once (functools.cache) and live as long
-# as the process, so the entries are few and never stale.
+# as the process, so the entries are few and never stale. Bounded all the same, should a caller build its
+# statement at each call: it would then be compiled each time, never hoarded.
 _COMPILED: dict[tuple[int, frozenset[str], str], tuple[Executable, Prepared]] = {}
+_MOST_COMPILED = 256
 
 
 def _prepared(statement: Executable, names: frozenset[str], dialect: Dialect) -> Prepared:
@@ -98,6 +100,8 @@ def _prepared(statement: Executable, names: frozenset[str], dialect: Dialect) ->
     if known is not None and known[0] is statement:
         return known[1]
     prepared = prepare(statement, names, dialect)
+    if len(_COMPILED) >= _MOST_COMPILED:
+        _COMPILED.clear()
     _COMPILED[key] = (statement, prepared)  # the statement is held: its id cannot be reused by another
     return prepared
 
@@ -109,14 +113,14 @@ def prepare(statement: Executable, names: Iterable[str], dialect: Dialect) -> Pr
     compiled = statement.compile(dialect=dialect, column_keys=sorted(names))
     if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
         raise TypeError(f"not a statement of a positional dialect: {statement}")
-    # The type processors SQLAlchemy's own execution uses, memoised per dialect (``_cached_*``: SQLAlchemy's
-    # internal accessors, the only ones that apply the dialect's adaptation of each type, as execution does).
     if compiled.escaped_bind_names or any(bind.expanding or bind.callable for bind in compiled.binds.values()):
         raise TypeError(f"parameters renamed, expanded or computed at each run are not prepared once: {statement}")
     defaults = {
         **{column.key: column.default for column in compiled.insert_prefetch},
         **{column.key: column.onupdate for column in compiled.update_prefetch},
     }
+    # The type processors SQLAlchemy's own execution uses, memoised per dialect (``_cached_*``: SQLAlchemy's
+    # internal accessors, the only ones that apply the dialect's adaptation of each type, as execution does).
     parameters = []
     for name in compiled.positiontup:
         bind = compiled.binds[name]
