@@ -102,24 +102,17 @@ async def main(args: argparse.Namespace, url: str) -> None:
 
 def _profile_writer(profile: cProfile.Profile) -> None:
     """Profile each transaction run on SQLite's writer thread into ``profile`` too, alone or grouped."""
-    alone, together = SQLiteWriter._run, SQLiteWriter._run_together
+    for name in ("_run", "_run_together"):
+        unprofiled = getattr(SQLiteWriter, name)
 
-    def run(self: SQLiteWriter, work: Any) -> Any:
-        profile.enable()
-        try:
-            return alone(self, work)
-        finally:
-            profile.disable()
+        def profiled(self: SQLiteWriter, *args: Any, unprofiled: Any = unprofiled) -> Any:
+            profile.enable()
+            try:
+                return unprofiled(self, *args)
+            finally:
+                profile.disable()
 
-    def run_together(self: SQLiteWriter, works: Any) -> Any:
-        profile.enable()
-        try:
-            return together(self, works)
-        finally:
-            profile.disable()
-
-    SQLiteWriter._run = run  # type: ignore[method-assign]
-    SQLiteWriter._run_together = run_together  # type: ignore[method-assign]
+        setattr(SQLiteWriter, name, profiled)
 
 
 def run() -> None:
