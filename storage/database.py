@@ -96,14 +96,6 @@ def sqlite_writer(engine: AsyncEngine) -> SQLiteWriter | None:
     return SQLiteWriter(str(engine.url), prepare=_sqlite_pragmas, begin="BEGIN IMMEDIATE")
 
 
-async def lock_key(session: AsyncSession, key: str) -> None:
-    """Serialise the transactions that take the same key until they end: a PostgreSQL advisory lock
-    (https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS). Nothing to do on SQLite,
-    where a writing transaction holds the database's one write lock from its start (``Database.write``)."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
-
-
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, **kwargs)

@@ -160,7 +160,10 @@ def open_turn(
     return Opened(new_id, True, version, person, stored, asked, replies, bookings, workshops)
 
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")  # storage.database.lock_key's lock
+# Serialises the transactions that take the same key until they end: a PostgreSQL advisory lock
+# (https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADVISORY-LOCKS). Nothing to take on SQLite,
+# where a writing transaction holds the database's one write lock from its start.
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 @cache

@@ -6,8 +6,8 @@ Decided for each inbound message, in its transaction, before the dialogue runs:
   advisers' contact, once a day at most, and nothing else: no sign-up, no conversation, hence never a reminder;
 - any number or chat gets at most ``ATELIER_REPLY_LIMIT`` replies (20 in 10 minutes); then one notice ("trop de
   messages"), then silence until the window has passed. The replies are counted in the outbox, which every process
-  writes, and messages from one address are handled one at a time (``lock_key``): several processes share the
-  count exactly.
+  writes, and messages from one address are handled one at a time (``storage.turns.open_turn``'s advisory lock):
+  several processes share the count exactly.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def shared_phone_served(ctx: Context, inbound: Inbound) -> Inbound:
 
 
 def lock_name(inbound: Inbound) -> str:
-    """The lock that makes messages from one address wait for each other (``storage.database.lock_key``)."""
+    """The lock that makes messages from one address wait for each other (``storage.turns.open_turn`` takes it)."""
     return f"address:{inbound.channel}:{inbound.address}"
 
 
