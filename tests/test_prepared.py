@@ -34,6 +34,7 @@ from tests.helpers.clock import Clock
 from tests.helpers.world import Town, in_2026
 
 MARTINE = "+33622000031"
+ODETTE = "+33622000032"  # nobody talks from this number yet
 NOW = in_2026(2, 9)
 WALL_CLOCK = frozenset({"created_at", "updated_at"})  # defaults that read the wall clock, not the injected one
 
@@ -51,6 +52,7 @@ class Case:
     statement: Callable[[], Any]
     parameters: Callable[[Known], dict[str, Any]]
     table: Table | None = None  # a write: the table compared after it (None: a read, its rows compared)
+    changes: bool = True  # a write: it changes its table (else it must leave it as it was)
 
 
 def _table(model: type[Any]) -> Table:
@@ -93,9 +95,9 @@ def _reply(key: str) -> Callable[[Known], dict[str, Any]]:
     return parameters
 
 
-def _conversation(step: str) -> Callable[[Known], dict[str, Any]]:
+def _conversation(step: str, address: str = MARTINE) -> Callable[[Known], dict[str, Any]]:
     def parameters(known: Known) -> dict[str, Any]:
-        where = {"channel": Channel.sms, "address": MARTINE}
+        where = {"channel": Channel.sms, "address": address}
         return where | {"resident_id": known.resident, "step": step, "data": {"é": [1, "deux"]}, "updated_at": NOW}
 
     return parameters
@@ -138,6 +140,7 @@ CASES = [
         lambda: insert_or_skip_statement("sqlite", INBOUND, ("channel", "provider_id")),
         lambda k: {"channel": Channel.sms, "provider_id": "SM-known", "body": "encore", "received_at": NOW},
         INBOUND,
+        changes=False,
     ),
     Case(
         "a reply queued, defaults filled",
@@ -145,9 +148,17 @@ CASES = [
         _reply("reply:new"),
         OUTBOX,
     ),
-    Case("a conversation stored", lambda: turns._upsert_statement("sqlite"), _conversation("gathering"), CONVERSATIONS),
     Case(
-        "a conversation moved on", lambda: turns._upsert_statement("sqlite"), _conversation("offering"), CONVERSATIONS
+        "a conversation started (the upsert's insert)",
+        lambda: turns._upsert_statement("sqlite"),
+        _conversation("gathering", address=ODETTE),
+        CONVERSATIONS,
+    ),
+    Case(
+        "a conversation moved on (the upsert's update)",
+        lambda: turns._upsert_statement("sqlite"),
+        _conversation("offering"),
+        CONVERSATIONS,
     ),
     Case(
         "a conversation forgotten",
@@ -185,6 +196,7 @@ CASES = [
         delivery._report_statement,
         lambda k: {**_report(k, MessageStatus.sent, oid=None, error=None), "pid": "SM-unknown"},
         OUTBOX,
+        changes=False,
     ),
 ]
 
@@ -233,11 +245,14 @@ async def known(settings: Settings, db: Database, territory: Territory) -> Known
     resident = await town.resident("Martine Dupont", phone=MARTINE)
     await town.seat(resident, workshop)
     for text in ("Bonjour", "2"):
-        await town.say(MARTINE, text)  # a conversation, replies, inbound rows
+        await town.say(MARTINE, text)  # replies, inbound rows
     replies = await town.messages(kind=MessageKind.reply)
     async with db.write() as session:
         inbound = InboundMessage(channel=Channel.sms, provider_id="SM-known", body="Bonjour", received_at=NOW)
         session.add(inbound)
+        # A conversation under way (what the upsert updates and the forgetting deletes).
+        talk = {"channel": Channel.sms, "address": MARTINE, "resident_id": resident, "step": "gathering"}
+        session.add(Conversation(**talk, data={"name": "Martine"}, updated_at=NOW - timedelta(minutes=1)))
         reply = await session.get(OutboundMessage, replies[-1].id)
         sent = await session.get(OutboundMessage, replies[0].id)
         assert reply is not None and sent is not None
@@ -276,7 +291,9 @@ async def test_a_statement_prepared_for_pysqlite_gives_what_sqlalchemy_gives(
         assert got == expected
         assert [[type(v) for v in row] for row in got] == [[type(v) for v in row] for row in expected]
     else:
+        before = await _seen(db, table_after(lambda connection: []))
         expected = await _seen(db, table_after(by_sqlalchemy))
         got = await _seen(db, table_after(by_pysqlite))
+        assert (expected[1] != before[1]) is case.changes, "the write changes its table, or leaves it, as meant"
         assert got == expected
         assert [[type(v) for v in row] for row in got[1]] == [[type(v) for v in row] for row in expected[1]]
