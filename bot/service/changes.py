@@ -1066,9 +1066,9 @@ def edit_lines(report: EditReport, tz: tzinfo) -> list[str]:
 
 def describe_to_phone(people: Sequence[ToPhone]) -> list[str]:
     """One French line per person to phone, for the command line and Telegram."""
-    reasons = TO_PHONE_REASON_FR
     return [
-        f"{p.name or '(sans nom)'} — {national(p.phone) or 'pas de numéro'} ({reasons.get(p.reason, p.reason)})"
+        f"{p.name or '(sans nom)'} — {national(p.phone) or 'pas de numéro'} "
+        f"({TO_PHONE_REASON_FR.get(p.reason, p.reason)})"
         for p in people
     ]
 

@@ -20,16 +20,8 @@ from bot.interfaces.cli.french import FrenchGroup, french_app
 from bot.interfaces.cli.workshops import JsonOption, YesOption, act
 from bot.service.broadcasts import Audience, Preview, Report, broadcast_report, preview_broadcast, send_broadcast
 from bot.service.departures import broadcast_departures, departure_lines
+from bot.service.recipients import TO_PHONE_REASON_FR
 from storage.enums import Channel
-
-REASON_FR = {
-    "no_channel": "ni mobile ni Telegram",
-    "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
-    "opted_out": "a demandé STOP",
-    "failed": "échec d'envoi",
-    "expired": "pas parti à temps",
-    "cancelled": "retiré avant l'envoi",
-}
 
 
 class SendByDefault(FrenchGroup):
@@ -221,7 +213,7 @@ def report(
         for person in found.to_phone:
             console.print(
                 f"  {person.name or '(sans nom)'} — {national(person.phone) or 'pas de numéro'} "
-                f"({REASON_FR.get(person.reason, person.reason)})",
+                f"({TO_PHONE_REASON_FR.get(person.reason, person.reason)})",
                 highlight=False,
             )
 
