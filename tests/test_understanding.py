@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz.distance import Levenshtein
 
 from bot.config import DEFAULT_TERRITORY
 from bot.context import france_index
@@ -23,7 +24,9 @@ from bot.conversation.understanding.intents import (
     reads_for_someone_else,
 )
 from bot.conversation.understanding.interests import (
-    _same_word,
+    _TYPO_TOKEN,
+    _TYPO_WORD,
+    _stem,
     _vocabulary,
     _words_meant,
     mentioned_interests,
@@ -632,7 +635,16 @@ def test_workshop_topics_map_to_interests(topic: str, expected: tuple[str, ...])
 
 
 # ``_words_meant`` finds the interests' words a token may be by stem and by one typo search, instead of comparing
-# the token with each word (``_same_word``): both must say the same, for every word of the vocabulary.
+# the token with each word (``_same_word``, the rule as first written): both must say the same, for every word of
+# the vocabulary.
+
+
+def _same_word(token: str, word: str) -> bool:
+    if token == word or _stem(token) == _stem(word):
+        return True
+    return len(word) >= _TYPO_WORD and len(token) >= _TYPO_TOKEN and Levenshtein.distance(token, word) <= 1
+
+
 VOCABULARY = _vocabulary(INTERESTS)
 EVERY_WORD = sorted({word for phrase, _ in VOCABULARY.phrases for word in phrase})
 TOKENS_MEANT = [

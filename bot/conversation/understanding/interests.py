@@ -88,18 +88,11 @@ def _stem(word: str) -> str:
     return word.rstrip("sx")
 
 
-def _same_word(token: str, word: str) -> bool:
-    if token == word or _stem(token) == _stem(word):
-        return True
-    return (
-        len(word) >= _TYPO_WORD and len(token) >= _TYPO_TOKEN and Levenshtein.distance(token, word, score_cutoff=1) <= 1
-    )
-
-
 @lru_cache(maxsize=2048)  # the residents' words and the topics': a token is looked up once, not once per phrase
 def _words_meant(token: str, vocabulary: _Vocabulary) -> frozenset[str]:
-    """The words of ``vocabulary`` that ``token`` may be (``_same_word``), found by stem and by one search of the
-    long words for typos instead of a comparison with each word."""
+    """The words of ``vocabulary`` that ``token`` may be: the same word, the same stem (a plural), or one typo away
+    when both are long enough (``_TYPO_WORD``, ``_TYPO_TOKEN``); found by stem and by one search of the long words
+    instead of a comparison with each word (tests/test_understanding.py compares the two)."""
     meant = vocabulary.by_stem.get(_stem(token), frozenset())
     if len(token) < _TYPO_TOKEN:
         return meant
