@@ -297,23 +297,9 @@ def fits_one_segment(body: str, choices: Sequence[str] = ()) -> bool:
 
 
 def first_in_one_segment(bodies: Sequence[str], choices: Sequence[str] = ()) -> str | None:
-    """The first of ``bodies`` whose SMS with ``choices`` fits one segment (``fits_one_segment``), None if none:
-    the choices' lines are measured once for all the wordings tried."""
-    choice_lines = [line for line in _choice_lines(choices) if line]
-    measured = [_line_septets(line) for line in choice_lines]
-    if None in measured:
-        return next((body for body in bodies if fits_one_segment(body, choices)), None)
-    listed = sum(size + 1 for size in measured if size is not None)  # each choice line after a newline
-    for body in bodies:
-        line = _body_line(body)
-        size = _line_septets(line) if line else -1  # no line, no newline before the first choice
-        if size is None:
-            if fits_one_segment(body, choices):
-                return body
-            continue
-        if size + (0 if _names_its_choices(body, choices) else listed) <= GSM_SINGLE:
-            return body
-    return None
+    """The first of ``bodies`` whose SMS with ``choices`` fits one segment (``fits_one_segment``), None if none.
+    Each line's length is kept (``_line_septets``): the choices are measured once for all the wordings tried."""
+    return next((body for body in bodies if fits_one_segment(body, choices)), None)
 
 
 @lru_cache(maxsize=4096)  # the workshop lines and wordings of the offers, the same for every resident
