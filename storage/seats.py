@@ -68,11 +68,10 @@ def _seating_statement() -> Select[int, int | None, int]:
     """What a seating reads of the workshop besides its row, in one statement: its seated count, the last
     position on its waiting list, and how many rows the people already have there."""
     in_workshop = Enrolment.workshop_id == bindparam("workshop_id")
-    seated = select(func.count()).where(in_workshop, Enrolment.status == EnrolmentStatus.seated)
     last = select(func.max(Enrolment.position)).where(in_workshop, Enrolment.status == EnrolmentStatus.waiting)
     people = Enrolment.resident_id.in_(bindparam("resident_ids", expanding=True))
     theirs = select(func.count()).where(in_workshop, people)
-    return select(seated.scalar_subquery(), last.scalar_subquery(), theirs.scalar_subquery())
+    return select(_count_statement().scalar_subquery(), last.scalar_subquery(), theirs.scalar_subquery())
 
 
 @cache
