@@ -116,7 +116,8 @@ async def serve_and_load(
     return profile, writer, summary
 
 
-# What the writer thread runs: a transaction (a turn), and a group of small ones (delivery reports together).
+# What the writer thread runs: a transaction alone, and a group of them (the turns and delivery reports that
+# arrived together).
 _UNPROFILED = {"_run": SQLiteWriter._run, "_run_together": SQLiteWriter._run_together}
 
 

@@ -33,6 +33,7 @@ from bot.channels import Outgoing, SentLookup
 from bot.config import load_settings
 from bot.context import Context
 from bot.conversation.gsm7 import is_gsm7
+from bot.handlers import MAX_FIELDS
 from bot.handlers.sms import INBOUND_PATH, REPLY_CONFIRMATION, STATUS_PATH
 from bot.scheduler.dispatch import Dispatcher
 from bot.service import inbound as service
@@ -90,6 +91,12 @@ def twilio_form(body: str | None = "Bonjour", *, sender: str | None = NUMBER, si
     if sender is not None:
         form["From"] = sender
     return form
+
+
+def padded(fields: int) -> dict[str, str]:
+    """Twilio's form for "Bonjour", with empty fields added up to ``fields`` in all."""
+    form = twilio_form()
+    return form | {f"x{n}": "" for n in range(fields - len(form))}
 
 
 def sign(url: str, form: Mapping[str, str], token: str = TOKEN) -> str:
@@ -323,9 +330,10 @@ INBOUND_CASES = [
         replies=False,
         stored=False,
     ),
+    InboundCase(f"a signed form of {MAX_FIELDS} fields, the most read", form=padded(MAX_FIELDS), fragments=("prénom",)),
     InboundCase(
-        "a signed form of 1,017 fields",
-        form={**twilio_form(), **{f"x{n}": "" for n in range(1000)}},
+        f"a signed form of {MAX_FIELDS + 1} fields: refused",
+        form=padded(MAX_FIELDS + 1),
         status=403,
         replies=False,
         stored=False,

@@ -55,12 +55,16 @@ class RefusedError(Exception):
     pass
 
 
+async def add_row(session: AsyncSession, name: str) -> None:
+    session.add(InstanceSecret(name=name, value="x"))
+    await session.flush()
+
+
 def work_of(name: str, fails: bool) -> Callable[[AsyncSession], Awaitable[str]]:
     """A work that keeps a row named ``name``, then raises when it ``fails``."""
 
     async def work(session: AsyncSession) -> str:
-        session.add(InstanceSecret(name=name, value="x"))
-        await session.flush()
+        await add_row(session, name)
         if fails:
             raise RefusedError(name)
         return name
@@ -182,11 +186,6 @@ async def test_the_dispatcher_is_woken_from_another_thread(
 
 
 # --- one transaction: all or nothing, errors as they were raised, the writer serving on ----------------------------
-
-
-async def add_row(session: AsyncSession, name: str) -> None:
-    session.add(InstanceSecret(name=name, value="x"))
-    await session.flush()
 
 
 async def raises_after_flush(session: AsyncSession) -> None:

@@ -28,6 +28,7 @@ async def read_form(request: Request, *, most: int) -> FormData | None:
     range): half the CPU for a Twilio form. As Starlette does, names and values are read as Latin-1 then
     percent-decoded as UTF-8, a malformed sequence becoming U+FFFD; the body is read before its type is looked at,
     so that an oversized body of any type is answered 413 by the guard (bot/guards.py), never read past the limit.
+    ``most`` repeats that limit for a server without the guard (the benchmark's ceiling, bench/inbound_sms.py).
     """
     length = request.headers.get("content-length")
     size = plain_number(length) if length is not None else 0

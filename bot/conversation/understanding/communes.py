@@ -339,7 +339,8 @@ def match_commune(
     vichy" → Vichy), as ``outside``.
 
     ``typos=False``: no place is looked for a few typos away (the slowest step), for readers that set aside what is
-    ``approximate``: whatever only typos would find is ``approximate``, so they get the same answer.
+    ``approximate``: whatever only typos would find is ``approximate``, so they get the same answer — without
+    ``france`` (with it, a typo missed in the territory would let France be searched instead).
     """
     found = _match_in_territory(text, territory, typos=typos)
     if france is None or (found.kind != "none" and not (found.kind == "outside" and found.neighbour is None)):
