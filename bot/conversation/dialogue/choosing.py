@@ -224,10 +224,9 @@ def ask_choice_again(state: State, resident: ResidentView, world: World, again: 
             return replace(turn, misunderstood=again)
     if step == Step.WORKSHOP:
         options, labels = last_offered(state, world)
-        if any(o is not None for o in options):
-            for candidate in say.offer_again_header() if again else say.offer_header():
-                if say.fits_one_sms(candidate, labels):
-                    return Turn(state=state, replies=(Reply(candidate, tuple(labels)),), misunderstood=again)
+        headers = say.offer_again_header() if again else say.offer_header()
+        if any(o is not None for o in options) and (header := say.first_fitting(headers, labels)) is not None:
+            return Turn(state=state, replies=(Reply(header, tuple(labels)),), misunderstood=again)
     if step == Step.CONFIRM_WORKSHOP:
         option = workshop_by_id(world, int(data.get("workshop", 0)))
         if option is not None:

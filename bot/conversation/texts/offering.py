@@ -13,7 +13,6 @@ from bot.conversation.texts.writing import (
     first_fitting,
     first_in_one_sms,
     first_within,
-    fits_one_sms,
     month_fr,
     street_of,
     weekday_fr,
@@ -192,14 +191,16 @@ def seated(
     tail = f"{after} Pour annuler, écrivez ANNULER."
     short = f"{'On vous le rappellera.' if reminded else 'Notez bien la date.'} Pour annuler : ANNULER."
     head = f"C'est noté, {first_name} !{seats}"
-    for text in (
-        f"{head} {what} le {when}, {venue}, {address}. {tail}",
-        f"{head} {what} le {when}, {venue}, {street}. {tail}",
-        f"{head} {what} le {when}, {venue}, {street}. {short}",
-        f"{head} Atelier le {when}, {venue}, {street}. {short}",
-    ):
-        if fits_one_sms(text):
-            return text
+    one_sms = first_fitting(
+        (
+            f"{head} {what} le {when}, {venue}, {address}. {tail}",
+            f"{head} {what} le {when}, {venue}, {street}. {tail}",
+            f"{head} {what} le {when}, {venue}, {street}. {short}",
+            f"{head} Atelier le {when}, {venue}, {street}. {short}",
+        )
+    )
+    if one_sms is not None:
+        return one_sms
     return first_within(
         2,
         (),

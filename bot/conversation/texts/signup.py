@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from bot.conversation.texts.writing import (
     NOT_UNDERSTOOD,
+    first_fitting,
     first_in_one_sms,
-    fits_one_sms,
 )
 
 LEVEL_CHOICES = ("Je débute", "Je me débrouille un peu", "Je suis à l'aise")
@@ -41,10 +41,8 @@ def ask_name(*, for_someone: bool = False) -> str:
 def welcome_and(territory_name: str, question: str, choices: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The welcome and the first question: in one SMS when a wording of the welcome lets them fit together, else
     the welcome, then the question."""
-    for text in _welcomes(territory_name):
-        if fits_one_sms(text + "\n" + question, choices):
-            return (text + "\n" + question,)
-    return (welcome(territory_name), question)
+    together = first_fitting([text + "\n" + question for text in _welcomes(territory_name)], choices)
+    return (together,) if together is not None else (welcome(territory_name), question)
 
 
 def name_not_understood() -> str:
