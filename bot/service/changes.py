@@ -552,17 +552,14 @@ class _Tally:
         return f"{len(self.notices)} message(s) prévu(s), {len(self.to_phone)} personne(s) à appeler"
 
 
-async def _record_calls(
-    session: AsyncSession, ctx: Context, workshop_id: int, tally: _Tally, now: datetime
-) -> tuple[DepartureGroup, ...]:
+async def _record_calls(session: AsyncSession, ctx: Context, workshop_id: int, tally: _Tally, now: datetime) -> None:
     """The people no notice can reach go on the "to call" list (the adviser in charge is told); a call about an
-    earlier change of the same workshop, not made yet, is replaced. Returns when the notices queued leave."""
+    earlier change of the same workshop, not made yet, is replaced."""
     people = [call.resident_id for call in tally.calls]
     await close_superseded(
         session=session, workshop_id=workshop_id, kind=CallKind.change_notice, resident_ids=people, now=now
     )
     await record_calls(session=session, ctx=ctx, calls=tally.calls)
-    return await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
 
 
 async def _report(
@@ -696,7 +693,8 @@ async def cancel_workshop_and_notify(
             )  # fmt: skip
             shortened = shortened or not told_all
         concerned = _concerned(cancelled.concerned)  # read in the transaction: its rows expire at its end
-        departures = await _record_calls(session, ctx, workshop_id, tally, now)
+        await _record_calls(session, ctx, workshop_id, tally, now)
+        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
         await record(
             session=session, actor=actor, action="workshop_cancelled", at=now, workshop_id=workshop_id,
             summary=f"atelier n°{workshop_id} annulé : {cancelled.reason} ; {tally.summary()}",
@@ -869,7 +867,8 @@ async def move_workshop_and_notify(
                 timing=(urgent, notice_due), now=now, tally=tally,
             )  # fmt: skip
         concerned = _concerned(moved.concerned)  # read in the transaction: its rows expire at its end
-        departures = await _record_calls(session, ctx, workshop_id, tally, now)
+        await _record_calls(session, ctx, workshop_id, tally, now)
+        departures = await departures_of(session=session, ctx=ctx, message_ids=tally.queued_ids, now=now)
         where = f"{moved.new_place.venue} ({moved.new_place.commune})"
         await record(
             session=session, actor=actor, action="workshop_moved", at=now, workshop_id=workshop_id,
