@@ -20,12 +20,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from inbound_sms import COMMUNES, SCRIPT, atelier  # noqa: E402 - after the path set-up above
+from turn_profile import profile_writer  # noqa: E402 - after the path set-up above
 
 from bot.channels import Inbound  # noqa: E402
 from bot.config import load_settings  # noqa: E402
@@ -36,7 +36,6 @@ from bot.territory import load_territory  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.enums import Channel  # noqa: E402
 from storage.models import MessageStatus  # noqa: E402
-from storage.sqlite_writer import SQLiteWriter  # noqa: E402
 
 REPORTS = (MessageStatus.sent, MessageStatus.delivered)
 
@@ -77,7 +76,7 @@ async def main(args: argparse.Namespace, url: str) -> None:
         profile, writer = cProfile.Profile(time.thread_time), cProfile.Profile(time.thread_time)
         if args.profile:
             profile.enable()
-            _profile_writer(writer)
+            profile_writer(writer)
         cpu = time.process_time()
         turns, replies, by_step = await play(ctx, args.conversations, first=1_000_000)
         turn_cpu = time.process_time() - cpu
@@ -98,21 +97,6 @@ async def main(args: argparse.Namespace, url: str) -> None:
             stats.add(writer)
         stats.sort_stats(args.sort).print_stats(args.top)
         print(text.getvalue())
-
-
-def _profile_writer(profile: cProfile.Profile) -> None:
-    """Profile each transaction run on SQLite's writer thread into ``profile`` too, alone or grouped."""
-    for name in ("_run", "_run_together"):
-        unprofiled = getattr(SQLiteWriter, name)
-
-        def profiled(self: SQLiteWriter, *args: Any, unprofiled: Any = unprofiled) -> Any:
-            profile.enable()
-            try:
-                return unprofiled(self, *args)
-            finally:
-                profile.disable()
-
-        setattr(SQLiteWriter, name, profiled)
 
 
 def run() -> None:

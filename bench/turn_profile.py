@@ -87,7 +87,7 @@ async def serve_and_load(
     cpu, loop_cpu = time.process_time(), time.thread_time()
     if args.profile:
         profile.enable()
-        _profile_writer(writer)
+        profile_writer(writer)
     else:
         _time_writer()
     measured = await asyncio.create_subprocess_exec(
@@ -95,7 +95,7 @@ async def serve_and_load(
     )
     output, _ = await measured.communicate()
     profile.disable()
-    _profile_writer(None)
+    profile_writer(None)
     cpu, loop_cpu = time.process_time() - cpu, time.thread_time() - loop_cpu
     server.should_exit = True
     await serving
@@ -138,7 +138,7 @@ def _time_writer() -> None:
         setattr(SQLiteWriter, name, timed)
 
 
-def _profile_writer(profile: cProfile.Profile | None) -> None:
+def profile_writer(profile: cProfile.Profile | None) -> None:
     """Profile everything run on SQLite's writer thread into ``profile`` (None: stop)."""
     for name, unprofiled in _UNPROFILED.items():
         if profile is None:
