@@ -63,8 +63,8 @@ async def erase_resident(
     for enrolment_id, starts_at in rows:
         promote = promotion_cutoff is None or now < starts_at - promotion_cutoff
         outcome = await cancel_enrolment(session=session, enrolment_id=enrolment_id, now=now, promote=promote)
-        if outcome is not None and outcome.promoted is not None:
-            promoted.extend((outcome.promoted, *outcome.promoted_with))
+        if outcome is not None:
+            promoted.extend(outcome.promoted)
     await cancel_pending(session=session, resident_id=resident_id)
     await scrub_resident_messages(session=session, resident_id=resident_id)
     # a number typed for a call-back is theirs too (the request itself stays, anonymous, for the counts)

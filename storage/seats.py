@@ -41,9 +41,9 @@ class SeatOutcome:
 @dataclass(frozen=True)
 class CancelOutcome:
     cancelled: Enrolment
-    promoted: Enrolment | None  # the first person waiting who fits in the freed seat(s), now seated
-    # seated with ``promoted``: the people who share their phone, promoted together (``promote_waiting``)
-    promoted_with: tuple[Enrolment, ...] = ()
+    # Now seated: the first party waiting that fits in the freed seat (``promote_waiting``): one person, or the
+    # people who share a phone, together; none when nobody fits.
+    promoted: tuple[Enrolment, ...] = ()
 
 
 # The statements of a seating are built once (they run for every sign-up); the values are bound at execution.
@@ -345,7 +345,7 @@ async def cancel_enrolment(
         promoted = await promote_waiting(session=session, workshop_id=enrolment.workshop_id, now=now)
     elif old_position is not None:
         await _close_gap(session=session, workshop_id=enrolment.workshop_id, position=old_position)
-    return CancelOutcome(enrolment, promoted[0] if promoted else None, tuple(promoted[1:]))
+    return CancelOutcome(enrolment, tuple(promoted))
 
 
 async def cancel_workshop(

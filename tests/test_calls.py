@@ -103,7 +103,7 @@ async def test_a_seat_given_to_someone_unreachable_is_a_call_and_the_adviser_is_
     await town.seat(second, workshop_id)  # waiting: the workshop has one seat
     async with town.ctx.db.write() as session:
         cancelled = await cancel(session=session, ctx=town.ctx, enrolment_id=seat, now=town.clock.now)
-    assert cancelled is not None and cancelled.promoted is not None
+    assert cancelled is not None and len(cancelled.promoted) == 1
     [call] = await list_calls(ctx=town.ctx)
     assert (call.kind, call.reason, call.resident_id, call.name) == (
         CallKind.promotion,

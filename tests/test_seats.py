@@ -100,8 +100,7 @@ async def test_cancel_promotes_first_waiting_and_closes_the_gap(db: Database, no
             (await session.execute(select(Enrolment).where(Enrolment.resident_id == first))).unique().scalar_one()
         )
         outcome = await cancel_enrolment(session=session, enrolment_id=enrolment.id, now=now)
-    assert outcome is not None and outcome.promoted is not None
-    assert outcome.promoted.resident_id == second
+    assert outcome is not None and [e.resident_id for e in outcome.promoted] == [second]
     assert await statuses(db, workshop) == [
         (first, EnrolmentStatus.cancelled, None),
         (second, EnrolmentStatus.seated, None),
@@ -121,7 +120,7 @@ async def test_cancelling_a_waiting_place_renumbers_the_rest(db: Database, now: 
             .scalar_one()
         )
         outcome = await cancel_enrolment(session=session, enrolment_id=waiting.id, now=now)
-    assert outcome is not None and outcome.promoted is None
+    assert outcome is not None and outcome.promoted == ()
     assert [p for _, s, p in await statuses(db, workshop) if s == EnrolmentStatus.waiting] == [1, 2]
 
 

@@ -148,7 +148,7 @@ async def run_step(db: Database, step: tuple[str, ...], ids: dict[str, int], wor
             case ("cancel", who):
                 outcome = await cancel_enrolment(session=session, enrolment_id=enrolments[ids[who]].id, now=MONDAY_9H)
                 assert outcome is not None
-                promoted = [outcome.promoted, *outcome.promoted_with] if outcome.promoted else []
+                promoted = list(outcome.promoted)
             case ("move", *who):
                 moved = await move_seats(
                     session=session,
@@ -215,12 +215,12 @@ async def test_the_pair_promoted_together_is_told_each_by_name_on_the_one_phone(
         await make_enrolment(db, resident, workshop, EnrolmentStatus.waiting, position)
     async with db.write() as session:
         first = await cancel(session=session, ctx=ctx, enrolment_id=leaving[0], now=MONDAY_9H)
-    assert first is not None and first.promoted is None
+    assert first is not None and first.promoted == ()
     assert [m for m in await outbox(db) if m.kind == MessageKind.promotion] == []
     async with db.write() as session:
         second = await cancel(session=session, ctx=ctx, enrolment_id=leaving[1], now=MONDAY_9H)
-    assert second is not None and second.promoted is not None
-    assert {second.promoted.resident_id, *(e.resident_id for e in second.promoted_with)} == set(pair)
+    assert second is not None and len(second.promoted) == 2
+    assert {e.resident_id for e in second.promoted} == set(pair)
     notices = [m for m in await outbox(db) if m.kind == MessageKind.promotion]
     assert [(m.to_address, m.resident_id) for m in notices] == [("+33612349001", r) for r in pair]
     assert "pour Colette" in notices[0].body and "pour Bernard" in notices[1].body

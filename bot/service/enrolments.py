@@ -23,9 +23,9 @@ from storage.seats import AlreadyThereError, SeatError, SeatOutcome, cancel_enro
 @dataclass(frozen=True)
 class Cancelled:
     enrolment: Enrolment
-    promoted: Enrolment | None
-    promotion_notice: int | None = None  # the message telling the promoted person (None: nobody can tell them)
-    promoted_with: tuple[Enrolment, ...] = ()  # seated with ``promoted``: who shares their phone
+    promoted: tuple[Enrolment, ...] = ()  # seated in the freed seat: one person, or a party sharing a phone
+    # The message telling each of them, in the same order (None: nobody can tell them, an adviser will call).
+    promotion_notices: tuple[int | None, ...] = ()
 
 
 async def enrol(
@@ -88,12 +88,11 @@ async def cancel(*, session: AsyncSession, ctx: Context, enrolment_id: int, now:
         return None
     await cancel_reminders(session=session, enrolment_id=enrolment_id)
     await replan_household(session=session, ctx=ctx, enrolment=outcome.cancelled, now=now)
-    notice = None
-    if outcome.promoted is not None:
-        notice = await notify_promotion(session=session, ctx=ctx, enrolment_id=outcome.promoted.id, now=now)
-    for companion in outcome.promoted_with:
-        await notify_promotion(session=session, ctx=ctx, enrolment_id=companion.id, now=now)
-    return Cancelled(outcome.cancelled, outcome.promoted, notice, outcome.promoted_with)
+    notices = [
+        await notify_promotion(session=session, ctx=ctx, enrolment_id=promoted.id, now=now)
+        for promoted in outcome.promoted
+    ]
+    return Cancelled(outcome.cancelled, outcome.promoted, tuple(notices))
 
 
 @dataclass(frozen=True)

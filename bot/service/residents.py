@@ -416,7 +416,8 @@ def _channel(resident: Resident) -> str | None:
 async def _promoted(session: AsyncSession, cancelled: Cancelled | None) -> Promoted | None:
     if cancelled is None:
         return None
-    return await _promoted_person(session, cancelled.promoted, cancelled.promotion_notice)
+    notice = cancelled.promotion_notices[0] if cancelled.promotion_notices else None
+    return await _promoted_person(session, cancelled.promoted[0] if cancelled.promoted else None, notice)
 
 
 async def _promoted_person(session: AsyncSession, promoted: Enrolment | None, notice: int | None) -> Promoted | None:
@@ -459,7 +460,8 @@ async def _unenrol(
         key=f"unenrol:{enrolment.id}:{now:%Y%m%d%H%M%S%f}",
     )  # fmt: skip
     promoted = await _promoted(session, cancelled)
-    queued = [i for i in (told, cancelled.promotion_notice if cancelled else None) if i is not None]
+    notices = cancelled.promotion_notices if cancelled else ()
+    queued = [i for i in (told, *notices) if i is not None]  # the whole party's notices, when a pair is promoted
     departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
     given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
     message, channel = (body, _channel(resident)) if told is not None else (None, None)

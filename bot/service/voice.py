@@ -243,7 +243,7 @@ async def _act_on_enrolment(
         return say.confirmed_spoken(workshop.starts_at, ctx.tz), "confirmed", enrolment.resident_id
     waiting = enrolment.status == EnrolmentStatus.waiting
     done = await cancel(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)  # as NON does
-    passed_on = done is not None and done.promoted is not None
+    passed_on = done is not None and bool(done.promoted)
     text = say.seat_given_up_spoken(workshop.starts_at, ctx.tz, waiting=waiting, passed_on=passed_on)
     return text, "cancelled", enrolment.resident_id
 
