@@ -264,8 +264,7 @@ async def move_seats(
     # The seats given up are offered once all are free: two people waiting together can take two seats at once.
     promoted: list[Enrolment] = []
     for old_workshop in sorted({e.workshop_id for e in cancelled}) if promote else []:
-        while party := await promote_waiting(session=session, workshop_id=old_workshop, now=now):
-            promoted.extend(party)
+        promoted += await fill_free_seats(session=session, workshop_id=old_workshop, now=now)
     waiting = not all(o.seated for o in seated)
     return MoveOutcome([o.enrolment for o in seated], cancelled, promoted, waiting)
 
@@ -321,6 +320,16 @@ async def promote_waiting(*, session: AsyncSession, workshop_id: int, now: datet
         await session.flush()
         await _close_gap(session=session, workshop_id=workshop_id, position=old_position)
     return party
+
+
+async def fill_free_seats(*, session: AsyncSession, workshop_id: int, now: datetime) -> list[Enrolment]:
+    """Give every free seat to the parties waiting, in order (``promote_waiting`` until nobody fits): the seats a
+    move gives up, or the ones a larger capacity adds. Returns the people seated, party after party. The caller
+    holds the workshop lock."""
+    seated: list[Enrolment] = []
+    while party := await promote_waiting(session=session, workshop_id=workshop_id, now=now):
+        seated += party
+    return seated
 
 
 async def cancel_enrolment(

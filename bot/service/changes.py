@@ -444,8 +444,7 @@ async def edit_workshop_plan(
     too_late = capacity_change is not None and capacity_change[1] > capacity_change[0]
     if too_late and now < workshop.starts_at - promotion_cutoff:
         too_late = False
-        while seated := await seats.promote_waiting(session=session, workshop_id=workshop_id, now=now):
-            promoted.extend(seated)
+        promoted = await seats.fill_free_seats(session=session, workshop_id=workshop_id, now=now)
     too_late = too_late and before.waiting > 0
     return WorkshopEdited(before, capacity_change, topic_change, adviser_change, tuple(promoted), too_late)
 
