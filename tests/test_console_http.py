@@ -18,8 +18,12 @@ from starlette.routing import Mount, Route
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.interfaces.web.base import Web
+from bot.service.reminders import Promoted
+from bot.service.residents import unenrol
 from storage.models import AuditEvent
 from tests.helpers.console_world import EMAIL, PASSWORD, ConsoleWorld, console_world
+from tests.helpers.world import JULIE, in_2026
 
 CSV = (
     "date;debut;fin;commune;lieu;adresse;niveau;theme;places\n16/03/2026;14:00;16:00;Désertines;;;débutant;Tablette;6\n"
@@ -305,6 +309,87 @@ async def test_a_booking_in_a_cancelled_workshop_is_neither_moved_nor_counted_fo
     assert f'<option value="{world.workshop_id}"' not in moving
     erasing = html.unescape((await world.client.get(f"/console/residents/{world.resident_id}/effacer")).text)
     assert "aucune inscription à venir" in erasing and "inscription(s) à venir (atelier" not in erasing
+
+
+@dataclass(frozen=True)
+class PairPage:
+    label: str
+    action: str  # desinscrire, or changer (to the later workshop); "/apercu" added for a preview
+    preview: bool
+    landline: bool  # the pair's phone cannot receive SMS: neither can be messaged
+    says: str  # the sentence about the seat, as read (links taken out)
+
+
+PAIR_PAGES = [
+    PairPage("unenrol preview", "desinscrire", True, False,
+             "Sa place ira à Colette Martin et Bernard Martin, les premières personnes en attente, prévenues par "
+             "message."),
+    PairPage("unenrol", "desinscrire", False, False,
+             "Sa place va à Colette Martin et Bernard Martin, les premières personnes en attente, prévenues par "
+             "message."),
+    PairPage("unenrol, the pair's phone a landline", "desinscrire", False, True,
+             "Sa place va à Colette Martin et Bernard Martin, les premières personnes en attente : aucun message ne "
+             "peut les prévenir, elles sont sur la liste « À appeler »."),
+    PairPage("move preview", "changer", True, False,
+             "Sa place ira à Colette Martin et Bernard Martin, les premières personnes en attente, prévenues par "
+             "message."),
+    PairPage("move, the pair's phone a landline", "changer", False, True,
+             "Sa place va à Colette Martin et Bernard Martin, les premières personnes en attente : aucun message ne "
+             "peut les prévenir, elles sont sur la liste « À appeler »."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", PAIR_PAGES, ids=lambda c: c.label)
+async def test_a_seat_given_to_a_pair_names_both_on_the_page(world: ConsoleWorld, case: PairPage) -> None:
+    """Two people who share a phone wait at the head of the list, one seat free: the seat Martine gives up goes
+    to both, and the page names each of them, with a link to their record."""
+    town = world.town
+    workshop = await town.workshop("Saint-Victor", in_2026(12, 14), capacity=2)
+    colette = await town.resident("Colette Martin", phone="+33612349001", sms_unreachable=case.landline)
+    bernard = await town.resident("Bernard Martin", companion_of_id=colette)
+    jean = await town.resident("Jean Petit", phone="+33612349002")
+    for person in (world.resident_id, jean, colette, bernard):
+        await town.seat(person, workshop)
+    await unenrol(ctx=world.ctx, resident_id=jean, workshop_id=workshop, actor=JULIE)  # a seat free: not enough
+    form = (
+        {"atelier": str(workshop)}
+        if case.action == "desinscrire"
+        else {"from": str(workshop), "to": str(world.later_id)}
+    )
+    path = f"/console/residents/{world.resident_id}/{case.action}" + ("/apercu" if case.preview else "")
+    answer = await world.client.post(path, data={**form, "csrf": world.csrf})
+    assert answer.status_code == 200, answer.text[:2000]
+    page = html.unescape(answer.text)
+    assert case.says in re.sub(r"<[^>]+>", "", page)
+    for person in (colette, bernard):
+        assert f'href="/console/residents/{person}"' in page
+
+
+COLETTE, BERNARD = Promoted(3, "Colette Martin", told=True), Promoted(4, "Bernard Martin", told=True)
+UNTOLD = Promoted(4, "Bernard Martin", told=False)
+
+# Who gets the seat, as ``_told.html`` writes it for each mix of people told by message and people to call; a pair
+# shares one phone, so both are reached the same way today, but the page says each one's lot whatever comes.
+SEAT_GIVEN = [
+    ("one person told: as before", (COLETTE,), False,
+     "Sa place va à Colette Martin, la première personne en attente, prévenue par message."),
+    ("one person to call: as before", (UNTOLD,), True,
+     "Sa place ira à Bernard Martin, la première personne en attente : aucun message ne peut la prévenir, elle sera "
+     "sur la liste « À appeler »."),
+    ("a pair, one told and one to call", (COLETTE, UNTOLD), False,
+     "Sa place va à Colette Martin et Bernard Martin, les premières personnes en attente : Colette Martin prévenue "
+     "par message ; Bernard Martin sur la liste « À appeler » (aucun message ne peut la prévenir)."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "promoted", "preview", "says"), SEAT_GIVEN, ids=[r[0] for r in SEAT_GIVEN])
+async def test_who_gets_the_seat_as_the_page_says_it(
+    world: ConsoleWorld, label: str, promoted: tuple[Promoted, ...], preview: bool, says: str
+) -> None:
+    fragment = Web.build(world.ctx).templates.get_template("_told.html")
+    page = fragment.render(message=None, channel=None, promoted=promoted, groups=(), preview=preview)
+    assert says in re.sub(r"<[^>]+>", "", page), label
+    assert all(f'href="/console/residents/{p.resident_id}"' in page for p in promoted)
 
 
 def test_the_table_covers_every_console_route(settings: Settings, now: datetime) -> None:

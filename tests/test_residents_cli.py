@@ -3,11 +3,16 @@ does when someone phones. A person is named by number, name or phone; several ma
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from storage.models import Enrolment, EnrolmentStatus, MessageKind, OutboundMessage
+import pytest
+
+from bot.interfaces.cli.residents import given_line
+from bot.service.reminders import Promoted
+from storage.models import Enrolment, EnrolmentStatus, MessageKind, OutboundMessage, Resident
 from tests.helpers.cli import as_json
-from tests.test_advisers_cli import atelier, count, enrol, ok, planned_workshop
+from tests.test_advisers_cli import atelier, count, enrol, in_db, ok, planned_workshop
 
 RECORD_FIELDS = {"resident", "upcoming", "past", "messages", "calls"}
 BOOKING_FIELDS = {
@@ -82,3 +87,95 @@ def test_move_someone_who_phoned(db_url: str) -> None:
     ]
     same = atelier(db_url, "residents", "move", "paul", "--to", str(world["first"]), "--yes")
     assert same.exit_code == 1 and "c'est le même atelier" in same.stderr  # Paul got Martine's seat there
+
+
+# --- A seat given up goes to a pair (two people, one phone): both named -----------------------------------------
+
+
+def pair_waiting(db_url: str, *, landline: bool) -> dict[str, int]:
+    """Martine seated; one seat free (Paul left), not enough for the pair waiting at the head of the list:
+    Colette, and Bernard who shares her phone. ``landline``: that phone cannot receive SMS."""
+    first = planned_workshop(db_url, hours_ahead=72, capacity=2)
+    second = planned_workshop(db_url, hours_ahead=96)
+    martine = enrol(db_url, first, "Martine Dupont", "06 12 34 56 78")["resident_id"]
+    paul = enrol(db_url, first, "Paul Dupont", "06 98 76 54 32")["resident_id"]
+
+    async def query(session: Any) -> tuple[int, int]:
+        colette = Resident(name="Colette Martin", phone="+33612349001", sms_unreachable=landline)
+        session.add(colette)
+        await session.flush()
+        bernard = Resident(name="Bernard Martin", companion_of_id=colette.id)
+        session.add(bernard)
+        await session.flush()
+        for position, person in enumerate((colette, bernard), start=1):
+            waiting = EnrolmentStatus.waiting
+            session.add(Enrolment(resident_id=person.id, workshop_id=first, status=waiting, position=position))
+        return colette.id, bernard.id
+
+    colette, bernard = in_db(db_url, query)
+    ok(db_url, "residents", "unenrol", str(paul), "--yes")  # Paul's seat alone is not enough for the pair
+    return {"first": first, "second": second, "martine": martine, "colette": colette, "bernard": bernard}
+
+
+@dataclass(frozen=True)
+class PairCommand:
+    label: str
+    command: str  # unenrol, or move (to the second workshop)
+    landline: bool
+    says: str  # who gets the seat ({colette}, {bernard}: their numbers)
+    messages: str  # when the messages leave: Martine's, and each notice of the pair
+
+
+PAIR_COMMANDS = [
+    PairCommand("unenrol: the pair told by message", "unenrol", False,
+                "Sa place va à Colette Martin (personne n°{colette}) et Bernard Martin (personne n°{bernard}), "
+                "prévenues par message.", "Messages : 3 partent dès maintenant."),
+    PairCommand("unenrol: the pair's phone a landline", "unenrol", True,
+                "Sa place va à Colette Martin (personne n°{colette}) et Bernard Martin (personne n°{bernard}), "
+                "à appeler (atelier calls list).", "Messages : 1 part dès maintenant."),
+    PairCommand("move: the pair told by message", "move", False,
+                "Sa place va à Colette Martin (personne n°{colette}) et Bernard Martin (personne n°{bernard}), "
+                "prévenues par message.", "Messages : 3 partent dès maintenant."),
+    PairCommand("move: the pair's phone a landline", "move", True,
+                "Sa place va à Colette Martin (personne n°{colette}) et Bernard Martin (personne n°{bernard}), "
+                "à appeler (atelier calls list).", "Messages : 1 part dès maintenant."),
+]  # fmt: skip
+
+
+def pair_command(world: dict[str, int], command: str) -> list[str]:
+    martine = str(world["martine"])
+    if command == "unenrol":
+        return ["residents", "unenrol", martine, "--yes"]
+    return ["residents", "move", martine, "--to", str(world["second"]), "--yes"]
+
+
+@pytest.mark.parametrize("case", PAIR_COMMANDS, ids=lambda c: c.label)
+def test_a_seat_given_to_a_pair_names_both(db_url: str, case: PairCommand) -> None:
+    world = pair_waiting(db_url, landline=case.landline)
+    done = ok(db_url, *pair_command(world, case.command)).stdout
+    assert case.says.format(**world) in done
+    assert case.messages in done
+
+
+COLETTE, BERNARD = Promoted(3, "Colette Martin", told=True), Promoted(4, "Bernard Martin", told=True)
+UNTOLD_COLETTE, UNTOLD_BERNARD = Promoted(3, "Colette Martin", told=False), Promoted(4, "Bernard Martin", told=False)
+
+# Each mix of people told and people to call; a pair shares one phone, so both are reached the same way today.
+GIVEN = [
+    ("nobody", (), None),
+    ("one person told: as before", (COLETTE,), "Sa place va à Colette Martin (personne n°3), prévenue par message."),
+    ("one person to call: as before", (UNTOLD_BERNARD,),
+     "Sa place va à Bernard Martin (personne n°4), à appeler (atelier calls list)."),
+    ("a pair told", (COLETTE, BERNARD),
+     "Sa place va à Colette Martin (personne n°3) et Bernard Martin (personne n°4), prévenues par message."),
+    ("a pair to call", (UNTOLD_COLETTE, UNTOLD_BERNARD),
+     "Sa place va à Colette Martin (personne n°3) et Bernard Martin (personne n°4), à appeler (atelier calls list)."),
+    ("a pair, one told and one to call", (COLETTE, UNTOLD_BERNARD),
+     "Sa place va à Colette Martin (personne n°3), prévenue par message, et à Bernard Martin (personne n°4), à "
+     "appeler (atelier calls list)."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "promoted", "line"), GIVEN, ids=[row[0] for row in GIVEN])
+def test_who_gets_the_seat_in_one_line(label: str, promoted: tuple[Promoted, ...], line: str | None) -> None:
+    assert given_line(promoted) == line, label

@@ -8,17 +8,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.config import Settings
 from bot.context import Context
 from bot.service.actors import Actor
 from bot.service.calls import list_calls
-from bot.service.residents import find_residents, move_person, resident_record, unenrol
+from bot.service.reminders import Promoted
+from bot.service.residents import PersonMoved, Unenrolled, find_residents, move_person, resident_record, unenrol
 from bot.service.team import TeamError
 from bot.territory import Territory
 from storage.database import Database
-from storage.models import CallKind, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage, Resident
+from storage.models import (
+    AuditEvent,
+    CallKind,
+    EnrolmentStatus,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Resident,
+)
 from tests.helpers.clock import Clock
 from tests.helpers.world import Town, in_2026
 
@@ -145,8 +154,7 @@ async def test_unenrol_gives_the_seat_to_the_first_waiting_and_tells_everyone(
     await town.seat(waiting, workshop)
     done = await unenrol(ctx=town.ctx, resident_id=martine, workshop_id=workshop, actor=JULIE)
     assert (done.was, done.told) == (EnrolmentStatus.seated, True)
-    assert done.promoted is not None and (done.promoted.resident_id, done.promoted.name) == (waiting, case.name)
-    assert done.promoted.told is not case.unreachable
+    assert done.promoted == (Promoted(waiting, case.name, told=not case.unreachable),)
     assert (await town.enrolment(seat)).status == EnrolmentStatus.cancelled
     [told] = await town.messages(resident_id=martine, kind=MessageKind.confirmation)
     assert "comme convenu avec le conseiller : vous ne venez pas à l'atelier du jeudi 5 mars à 14 h" in told.body
@@ -155,6 +163,61 @@ async def test_unenrol_gives_the_seat_to_the_first_waiting_and_tells_everyone(
     calls = await list_calls(ctx=town.ctx)
     assert [(c.resident_id, c.kind) for c in calls] == ([(waiting, CallKind.promotion)] if case.unreachable else [])
     assert sum(group.count for group in done.departures) == (1 if case.unreachable else 2)
+
+
+# --- A seat given up goes to a pair (two people, one phone): both are named, each one's notice counted ---------
+
+
+@dataclass(frozen=True)
+class PairCase:
+    label: str
+    operation: str  # unenrol, or move (to another workshop)
+    landline: bool  # the pair's phone cannot receive SMS (calls off): neither can be messaged, both are to call
+
+
+PAIR_CASES = [
+    PairCase("unenrol: the pair waiting is told, each by a message", "unenrol", landline=False),
+    PairCase("unenrol: the pair's phone is a landline, both are to call", "unenrol", landline=True),
+    PairCase("move: the pair waiting is told, each by a message", "move", landline=False),
+    PairCase("move: the pair's phone is a landline, both are to call", "move", landline=True),
+]
+
+
+@pytest.mark.parametrize("case", PAIR_CASES, ids=[c.label for c in PAIR_CASES])
+async def test_a_seat_given_to_a_pair_names_both(town: Town, people: dict[str, int], case: PairCase) -> None:
+    """One seat was free already (a pair needs two): Martine's goes with it to the pair at the head of the list."""
+    workshop = await town.workshop("Saint-Victor", in_2026(5, 14), capacity=2)
+    other = await town.workshop("Domérat", in_2026(10, 9, 30))
+    martine, paul = people["martine"], people["paul"]
+    colette = await town.resident("Colette Martin", phone="+33612349001", sms_unreachable=case.landline)
+    bernard = await town.resident("Bernard Martin", companion_of_id=colette)
+    for person in (martine, paul, colette, bernard):
+        await town.seat(person, workshop)  # the pair waits, 1st and 2nd
+    alone = await unenrol(ctx=town.ctx, resident_id=paul, workshop_id=workshop, actor=JULIE)
+    assert alone.promoted == ()  # one seat free: not enough for the pair, who keep their place
+    if case.operation == "unenrol":
+        done: Unenrolled | PersonMoved = await unenrol(
+            ctx=town.ctx, resident_id=martine, workshop_id=workshop, actor=JULIE
+        )
+    else:
+        done = await move_person(
+            ctx=town.ctx, resident_id=martine, from_workshop_id=workshop, to_workshop_id=other, actor=JULIE
+        )
+    calls = [(c.resident_id, c.reason) for c in await list_calls(ctx=town.ctx) if c.kind == CallKind.promotion]
+    assert calls == ([(colette, "sms_unreachable"), (bernard, "sms_unreachable")] if case.landline else [])
+    notices = await town.messages(kind=MessageKind.promotion)
+    assert [m.resident_id for m in notices] == ([] if case.landline else [colette, bernard])
+    # Martine's own message, and each notice of the pair: the companion's is not lost from the report.
+    assert sum(group.count for group in done.departures) == 1 + len(notices)
+    [event] = (await audit_events(town))[-1:]
+    assert event.summary.endswith(f"sa place est donnée aux personnes n°{colette} et n°{bernard}"), event.summary
+    told = not case.landline
+    assert done.promoted == (Promoted(colette, "Colette Martin", told), Promoted(bernard, "Bernard Martin", told))
+
+
+async def audit_events(town: Town) -> list[AuditEvent]:
+    async with town.ctx.db.read() as session:
+        return list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
 
 
 async def test_unenrol_refuses_what_cannot_be_undone(town: Town, people: dict[str, int]) -> None:
@@ -181,7 +244,7 @@ async def test_move_a_person_in_one_step(town: Town, people: dict[str, int]) -> 
         ctx=town.ctx, resident_id=martine, from_workshop_id=first, to_workshop_id=second, actor=JULIE
     )
     assert (moved.seated, moved.position, moved.told) == (True, None, True)
-    assert moved.promoted is not None and moved.promoted.resident_id == paul
+    assert [p.resident_id for p in moved.promoted] == [paul]
     assert (await town.enrolment(old_seat)).status == EnrolmentStatus.cancelled
     [told] = await town.messages(resident_id=martine, kind=MessageKind.confirmation)
     assert "au lieu de l'atelier du jeudi 5 mars à 14 h, vous êtes inscrit(e) à celui du mardi 10 mars" in told.body
@@ -255,7 +318,7 @@ async def test_an_unenrol_preview_says_what_confirming_does_and_writes_nothing(
     assert await town.fingerprint() == before
     done = await unenrol(ctx=town.ctx, resident_id=martine, workshop_id=workshop, actor=JULIE)
     assert seen == done  # the same seat given, the same message, leaving at the same time
-    assert seen.promoted is not None and seen.promoted.resident_id == paul and seen.channel == "sms"
+    assert [p.resident_id for p in seen.promoted] == [paul] and seen.channel == "sms"
     assert seen.message is not None and "vous ne venez pas à l'atelier du jeudi 5 mars à 14 h" in seen.message
 
 

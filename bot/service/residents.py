@@ -8,6 +8,7 @@ Operations that change something take the ``Actor`` (the adviser acting), for th
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +23,7 @@ from bot.service.actors import Actor
 from bot.service.audit import record
 from bot.service.calls import CallItem, resident_calls
 from bot.service.departures import DepartureGroup, departures_of
-from bot.service.enrolments import AlreadyThereError, Cancelled, SeatError, cancel, move
+from bot.service.enrolments import AlreadyThereError, SeatError, cancel, move
 from bot.service.erasure import erase
 from bot.service.planning_csv import plain
 from bot.service.previews import write_or_preview
@@ -333,8 +334,8 @@ class Unenrolled:
     resident_id: int
     workshop_id: int
     was: EnrolmentStatus  # seated or waiting
-    promoted: Promoted | None
-    departures: tuple[DepartureGroup, ...]  # when the messages leave (theirs, and the promoted person's)
+    promoted: tuple[Promoted, ...]  # who got the seat: one person, or the people who share a phone, together
+    departures: tuple[DepartureGroup, ...]  # when the messages leave (theirs, and each promoted person's)
     message: str | None = None  # what they are told, when a message reaches them
     channel: str | None = None  # … and by which channel
 
@@ -351,7 +352,7 @@ class PersonMoved:
     to_workshop_id: int
     seated: bool  # False: on the waiting list of the new workshop, at ``position``
     position: int | None
-    promoted: Promoted | None  # who got the seat they left
+    promoted: tuple[Promoted, ...]  # who got the seat they left: one person, or the people who share a phone
     departures: tuple[DepartureGroup, ...]
     message: str | None = None  # what they are told, when a message reaches them
     channel: str | None = None  # … and by which channel
@@ -413,19 +414,25 @@ def _channel(resident: Resident) -> str | None:
     return destination[0] if destination else None
 
 
-async def _promoted(session: AsyncSession, cancelled: Cancelled | None) -> Promoted | None:
-    if cancelled is None:
-        return None
-    notice = cancelled.promotion_notices[0] if cancelled.promotion_notices else None
-    return await _promoted_person(session, cancelled.promoted[0] if cancelled.promoted else None, notice)
+async def _promoted(
+    session: AsyncSession, promoted: Sequence[Enrolment], notices: Sequence[int | None]
+) -> tuple[Promoted, ...]:
+    """Who got a seat given up (everyone of the party: two people who share a phone come together), and whether a
+    message tells each of them (their notice, in ``notices``)."""
+    people = []
+    for enrolment, notice in zip(promoted, notices, strict=True):
+        person = await session.get(Resident, enrolment.resident_id)
+        name = person.name if person is not None else None
+        people.append(Promoted(enrolment.resident_id, name, told=notice is not None))
+    return tuple(people)
 
 
-async def _promoted_person(session: AsyncSession, promoted: Enrolment | None, notice: int | None) -> Promoted | None:
-    """Who got a seat given up, and whether a message tells them (``notice``)."""
-    if promoted is None:
-        return None
-    person = await session.get(Resident, promoted.resident_id)
-    return Promoted(promoted.resident_id, person.name if person is not None else None, told=notice is not None)
+def _given(promoted: Sequence[Promoted]) -> str:
+    """The audit trail's account of who got the seat (people by number only)."""
+    if not promoted:
+        return ""
+    whom = "à la personne" if len(promoted) == 1 else "aux personnes"
+    return f" ; sa place est donnée {whom} {say.and_fr([f'n°{p.resident_id}' for p in promoted])}"
 
 
 async def unenrol(
@@ -459,16 +466,15 @@ async def _unenrol(
         session, ctx, resident=resident, workshop=workshop, body=body, enrolment_id=None, now=now,
         key=f"unenrol:{enrolment.id}:{now:%Y%m%d%H%M%S%f}",
     )  # fmt: skip
-    promoted = await _promoted(session, cancelled)
     notices = cancelled.promotion_notices if cancelled else ()
+    promoted = await _promoted(session, cancelled.promoted if cancelled else (), notices)
     queued = [i for i in (told, *notices) if i is not None]  # the whole party's notices, when a pair is promoted
     departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
-    given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
     message, channel = (body, _channel(resident)) if told is not None else (None, None)
     await record(
         session=session, actor=actor, action="resident_unenrolled", at=now, workshop_id=workshop_id,
         resident_id=resident_id,
-        summary=f"personne n°{resident_id} désinscrite de l'atelier n°{workshop_id} à sa demande{given}",
+        summary=f"personne n°{resident_id} désinscrite de l'atelier n°{workshop_id} à sa demande{_given(promoted)}",
     )  # fmt: skip
     return Unenrolled(resident_id, workshop_id, was, promoted, departures, message, channel)
 
@@ -529,17 +535,15 @@ async def _move_person(
         session, ctx, resident=resident, workshop=new_workshop, body=body, enrolment_id=new.id,
         now=now, key=f"move-person:{old_id}:{new.id}:{now:%Y%m%d%H%M%S%f}",
     )  # fmt: skip
-    notice = moved.promotion_notices[0] if moved.promotion_notices else None
-    promoted = await _promoted_person(session, moved.promoted[0] if moved.promoted else None, notice)
-    queued = [i for i in (told, notice) if i is not None]
+    promoted = await _promoted(session, moved.promoted, moved.promotion_notices)
+    queued = [i for i in (told, *moved.promotion_notices) if i is not None]  # every promoted person's notice
     departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
-    given = f" ; sa place est donnée à la personne n°{promoted.resident_id}" if promoted else ""
     where = "" if seated else f" (liste d'attente, position {position})"
     await record(
         session=session, actor=actor, action="resident_moved", at=now, workshop_id=to_workshop_id,
         resident_id=resident_id,
         summary=f"personne n°{resident_id} changée de l'atelier n°{from_workshop_id} pour l'atelier "
-        f"n°{to_workshop_id}{where} à sa demande{given}",
+        f"n°{to_workshop_id}{where} à sa demande{_given(promoted)}",
     )  # fmt: skip
     return PersonMoved(
         resident_id, from_workshop_id, to_workshop_id, seated, position,

@@ -89,6 +89,13 @@ def names_fr(first_names: list[str]) -> str:
     return " et ".join(n for n in first_names if n)
 
 
+def and_fr(items: Sequence[str]) -> str:
+    """ "n°3", "n°3 et n°4", "n°3, n°4 et n°5" """
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} et {items[-1]}"
+
+
 def rank_fr(position: int) -> str:
     """1re, 2e, 3e: a place on the waiting list as an adviser reads it ("2e position"), never "n°2", which an SMS
     writes "no2"."""

@@ -6,13 +6,14 @@ A person is named by their number (``atelier residents list``), or by their name
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
 
 from bot.context import Context
 from bot.conversation.phones import national
-from bot.conversation.texts import LEVEL_NAMES, channel_name, rank_fr, when_fr
+from bot.conversation.texts import LEVEL_NAMES, and_fr, channel_name, rank_fr, when_fr
 from bot.interfaces.cli.calls import call_json
 from bot.interfaces.cli.common import (
     AsOption,
@@ -28,8 +29,9 @@ from bot.interfaces.cli.common import (
 )
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, ListCsvOption, YesOption, act, write_csv
-from bot.service.departures import departure_lines
+from bot.service.departures import DepartureGroup, departure_lines
 from bot.service.exports import residents_csv
+from bot.service.reminders import Promoted
 from bot.service.residents import (
     BookingLine,
     MessageLine,
@@ -350,11 +352,30 @@ async def _booking(ctx: Context, who: str, workshop_id: int | None) -> tuple[Res
     return resident, chosen[0], when_fr(chosen[0].starts_at, ctx.tz)
 
 
-def _told_lines(told: bool, promoted: Any, departures: Any, ctx: Context) -> list[str]:
+def given_line(promoted: Sequence[Promoted]) -> str | None:
+    """Who gets the seat given up — one person, or the people who share a phone — and how each one learns it:
+    "Sa place va à Colette Martin (personne n°3) et Bernard Martin (personne n°4), prévenues par message." """
+    if not promoted:
+        return None
+    groups = []
+    for told in (True, False):  # the people a message tells, then the ones to phone
+        people = [p for p in promoted if p.told is told]
+        if not people:
+            continue
+        named = and_fr([f"{p.name or '(sans nom)'} (personne n°{p.resident_id})" for p in people])
+        how = "à appeler (atelier calls list)"
+        if told:
+            how = f"{'prévenue' if len(people) == 1 else 'prévenues'} par message"
+        groups.append(f"{named}, {how}")
+    return f"Sa place va à {', et à '.join(groups)}."
+
+
+def _told_lines(
+    told: bool, promoted: Sequence[Promoted], departures: Sequence[DepartureGroup], ctx: Context
+) -> list[str]:
     lines = [] if told else ["Aucun message ne peut lui parvenir : c'est à vous de le lui dire."]
-    if promoted is not None:
-        how = "prévenue par message" if promoted.told else "à appeler (atelier calls list)"
-        lines.append(f"Sa place va à {promoted.name or '(sans nom)'} (personne n°{promoted.resident_id}), {how}.")
+    given = given_line(promoted)
+    lines += [given] if given else []
     lines += [f"Messages : {line}" for line in departure_lines(departures, ctx.tz)]
     return lines
 
