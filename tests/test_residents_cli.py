@@ -157,6 +157,31 @@ def test_a_seat_given_to_a_pair_names_both(db_url: str, case: PairCommand) -> No
     assert case.messages in done
 
 
+UNENROL_FIELDS = {"resident_id", "workshop_id", "was", "told", "channel", "message", "promoted", "departures"}
+MOVE_FIELDS = UNENROL_FIELDS - {"workshop_id", "was"} | {"from_workshop_id", "to_workshop_id", "status", "position"}
+
+
+@pytest.mark.parametrize("case", PAIR_COMMANDS, ids=lambda c: c.label)
+def test_a_seat_given_to_a_pair_in_json(db_url: str, case: PairCommand) -> None:
+    """``--json``: every person who got the seat in ``promoted`` (in order, each told or to call), and when the
+    messages leave: Martine's, and each notice of the pair."""
+    world = pair_waiting(db_url, landline=case.landline)
+    done = as_json(ok(db_url, *pair_command(world, case.command), "--json"))
+    assert set(done) == (UNENROL_FIELDS if case.command == "unenrol" else MOVE_FIELDS)
+    told = not case.landline
+    assert done["promoted"] == [
+        {"resident_id": world["colette"], "name": "Colette Martin", "told": told},
+        {"resident_id": world["bernard"], "name": "Bernard Martin", "told": told},
+    ]
+    assert (done["resident_id"], done["told"], done["channel"]) == (world["martine"], True, "sms")
+    assert sum(group["count"] for group in done["departures"]) == (3 if told else 1)
+    if case.command == "unenrol":
+        assert (done["workshop_id"], done["was"]) == (world["first"], "seated")
+    else:
+        moved = (done["from_workshop_id"], done["to_workshop_id"], done["status"], done["position"])
+        assert moved == (world["first"], world["second"], "seated", None)
+
+
 COLETTE, BERNARD = Promoted(3, "Colette Martin", told=True), Promoted(4, "Bernard Martin", told=True)
 UNTOLD_COLETTE, UNTOLD_BERNARD = Promoted(3, "Colette Martin", told=False), Promoted(4, "Bernard Martin", told=False)
 

@@ -380,11 +380,30 @@ def _told_lines(
     return lines
 
 
+def _told_json(
+    message: str | None, channel: str | None, promoted: Sequence[Promoted], departures: Sequence[DepartureGroup],
+    ctx: Context,
+) -> dict[str, Any]:  # fmt: skip
+    """What ``unenrol --json`` and ``move --json`` share: the person's message, who got the seat (every person of
+    the party), when the messages leave."""
+    return {
+        "told": message is not None,
+        "channel": channel,
+        "message": message,
+        "promoted": [{"resident_id": p.resident_id, "name": p.name, "told": p.told} for p in promoted],
+        "departures": [
+            {"count": g.count, "leaves_at": iso(g.leaves_at, ctx), "reasons": [r.value for r in g.reasons]}
+            for g in departures
+        ],
+    }
+
+
 @app.command("unenrol")
 def unenrol_(
     who: PersonArgument,
     workshop: Annotated[int | None, typer.Option("--workshop", help="L'atelier (s'il y en a plusieurs).")] = None,
     as_: AsOption = None,
+    as_json: JsonOption = False,
     yes: YesOption = False,
 ) -> None:
     """Désinscrire une personne qui a appelé pour annuler : sa place va à la première personne en attente."""
@@ -397,6 +416,16 @@ def unenrol_(
     async def action(ctx: Context) -> None:
         actor = await acting(ctx, as_)
         done = await unenrol(ctx=ctx, resident_id=resident.id, workshop_id=booking.workshop_id, actor=actor)
+        if as_json:
+            print_json(
+                {
+                    "resident_id": done.resident_id,
+                    "workshop_id": done.workshop_id,
+                    "was": done.was.value,
+                    **_told_json(done.message, done.channel, done.promoted, done.departures, ctx),
+                }
+            )
+            return
         console.print(
             f"C'est fait : {resident.name or 'la personne'} ne vient plus à l'atelier n°{done.workshop_id}.",
             highlight=False,
@@ -418,6 +447,7 @@ def move(
         bool, typer.Option("--waiting", help="Si le nouvel atelier est complet, la mettre sur sa liste d'attente.")
     ] = False,
     as_: AsOption = None,
+    as_json: JsonOption = False,
     yes: YesOption = False,
 ) -> None:
     """Changer une personne d'atelier en une fois : une place dans le nouveau, la sienne à la personne en attente."""
@@ -433,6 +463,18 @@ def move(
             ctx=ctx, resident_id=resident.id, from_workshop_id=booking.workshop_id, to_workshop_id=to, actor=actor,
             allow_waiting=waiting,
         )  # fmt: skip
+        if as_json:
+            print_json(
+                {
+                    "resident_id": done.resident_id,
+                    "from_workshop_id": done.from_workshop_id,
+                    "to_workshop_id": done.to_workshop_id,
+                    "status": "seated" if done.seated else "waiting",
+                    "position": done.position,
+                    **_told_json(done.message, done.channel, done.promoted, done.departures, ctx),
+                }
+            )
+            return
         where = (
             "a une place" if done.seated else f"est en {rank_fr(done.position or 1)} position sur la liste d'attente"
         )
