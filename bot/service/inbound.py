@@ -291,9 +291,9 @@ async def _converse(
     world = await _world_of(session=session, ctx=ctx, now=now, opened=opened, read=read)
     view = resident_view(person=person, channel=inbound.channel, bookings=bookings, asked=asked)
     turn = dialogue.respond(state=state, text=text, resident=view, world=world)
-    if turn.effects and resident is None and person is not None:
-        resident = await session.get(Resident, person.id)
-    applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
+    applied = await _apply(
+        session=session, ctx=ctx, inbound=inbound, person=person, resident=resident, turn=turn, world=world
+    )
     resident_id = applied.resident.id if applied.resident is not None else (person.id if person else None)
     if applied.resident is not None and applied.resident.erased:
         return Conversed(applied.turn.replies, resident_id=None, erased_id=applied.resident.id, spoke=True)
@@ -534,17 +534,32 @@ async def _ensure_resident(
 
 
 async def _apply(
-    *, session: AsyncSession, ctx: Context, inbound: Inbound, resident: Resident | None, turn: Turn, world: World
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    inbound: Inbound,
+    person: Person | None,
+    resident: Resident | None,
+    turn: Turn,
+    world: World,
 ) -> Applied:
+    """The turn's effects, in order, on ``resident`` (the ORM object, loaded from ``person`` by the first effect
+    that changes them: a sign-up's seat only needs who they are)."""
     now = world.now
     for effect in turn.effects:
+        if isinstance(effect, Enrol) and effect.companion is None and resident is None and person is not None:
+            after = await _enrol(session=session, ctx=ctx, who=person, effect=effect, world=world)
+            turn = Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
+            continue
+        if resident is None and person is not None:
+            resident = await session.get(Resident, person.id)
         if isinstance(effect, Erase):
             if resident is not None:
                 await _erase(session=session, ctx=ctx, resident=resident, now=now)
             return Applied(Turn(state=None, replies=turn.replies), resident)
         resident = await _ensure_resident(session=session, inbound=inbound, resident=resident, now=now)
         if isinstance(effect, Enrol):
-            after = await _enrol(session=session, ctx=ctx, resident=resident, effect=effect, world=world)
+            after = await _enrol(session=session, ctx=ctx, who=resident, effect=effect, world=world)
             turn = Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
         elif isinstance(effect, MoveBooking):
             after = await _move(session=session, ctx=ctx, resident=resident, effect=effect, world=world)
@@ -623,12 +638,17 @@ async def _companion(*, session: AsyncSession, holder: Resident, name: str, now:
     return companion
 
 
-async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, effect: Enrol, world: World) -> Turn:
-    people = [resident.id]
+async def _enrol(*, session: AsyncSession, ctx: Context, who: Resident | Person, effect: Enrol, world: World) -> Turn:
+    """The seat the resident chose (with their companion's, for two people on one phone), and the words that say
+    how it went."""
+    people = [who.id]
     if effect.companion:
-        people.append((await _companion(session=session, holder=resident, name=effect.companion, now=world.now)).id)
+        holder = who if isinstance(who, Resident) else await session.get(Resident, who.id)
+        if holder is None:
+            raise LookupError(f"resident {who.id} is not there")
+        people.append((await _companion(session=session, holder=holder, name=effect.companion, now=world.now)).id)
     try:
-        outcomes = await enrol_together(
+        seats = await enrol_together(
             session=session,
             ctx=ctx,
             resident_ids=people,
@@ -639,18 +659,18 @@ async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, eff
     except SeatError:
         kind, position = EnrolOutcome.UNAVAILABLE, None
     else:
-        if outcomes is None:
+        if seats is None:
             kind, position = EnrolOutcome.FULL, None
-        elif outcomes[0].seated:
+        elif seats[0].seated:
             kind, position = EnrolOutcome.SEATED, None
         else:
-            kind, position = EnrolOutcome.WAITING, outcomes[0].enrolment.position
+            kind, position = EnrolOutcome.WAITING, seats[0].position
     view = ResidentView(
-        name=resident.name,
-        commune_insee=resident.commune_insee,
-        level=resident.level,
-        interests=tuple(resident.interests or ()),
-        has_phone=bool(resident.phone),
+        name=who.name,
+        commune_insee=who.commune_insee,
+        level=who.level,
+        interests=tuple(who.interests or ()),
+        has_phone=bool(who.phone),
     )
     if kind == EnrolOutcome.UNAVAILABLE:  # cancelled or started meanwhile: not to be offered again
         world = replace(world, workshops=tuple(w for w in world.workshops if w.id != effect.workshop_id))
