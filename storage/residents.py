@@ -7,8 +7,9 @@ transaction as the change (SPEC §7: no reminder to someone who opted out or was
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Select, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.conversations import forget_conversation
@@ -26,6 +27,7 @@ from storage.models import (
     Workshop,
 )
 from storage.outbox.queueing import SCRUBBED, cancel_pending, scrub_resident_messages
+from storage.prepared import execute_in
 from storage.seats import ACTIVE, cancel_enrolment
 
 NOT_ANSWERS = tuple(kind for kind in MessageKind if kind != MessageKind.reply)
@@ -96,6 +98,21 @@ async def companions_of(*, session: AsyncSession, resident_id: int) -> list[Resi
         .order_by(Resident.id)
     )
     return list(result.unique())
+
+
+async def household_ids(*, session: AsyncSession, resident: Resident) -> list[int]:
+    """The resident whose phone it is, then the companions who share it (two people, one phone)."""
+    holder = resident.companion_of_id or resident.id
+    rows = await execute_in(session, _household_statement(), {"holder": holder})
+    return sorted((row[0] for row in rows), key=lambda rid: rid != holder)
+
+
+@cache
+def _household_statement() -> Select[int]:
+    """Built once: it runs for every seat taken (the reminders name whoever comes)."""
+    holder = bindparam("holder", type_=Resident.id.type)
+    members = or_(Resident.id == holder, Resident.companion_of_id == holder)
+    return select(Resident.id).where(members).order_by(Resident.id)
 
 
 async def set_opt_out(*, session: AsyncSession, resident_id: int, channel: str, opted_out: bool) -> int:
