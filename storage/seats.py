@@ -29,10 +29,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.util import identity_key
 
 from storage.models import Enrolment, EnrolmentStatus, Resident, Workshop, WorkshopStatus
-from storage.prepared import execute
+from storage.prepared import execute, reread_held
 
 ACTIVE = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
 
@@ -278,10 +277,8 @@ async def take_seats(
         )
     )
     for seat in seats or ():
-        # A row written again (someone who had cancelled comes back): an ORM copy the session holds is stale.
-        held = session.identity_map.get(identity_key(Enrolment, seat.enrolment_id))
-        if held is not None and not seat.already:
-            await session.refresh(held)
+        if not seat.already:  # a row written again (someone who had cancelled comes back)
+            await reread_held(session=session, model=Enrolment, row_id=seat.enrolment_id)
     return seats
 
 
