@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -79,6 +81,23 @@ def execute(connection: Connection, statement: Executable, parameters: Mapping[s
     prepared = _prepared(statement, frozenset(parameters), connection.dialect)
     cursor = raw.execute(prepared.sql, prepared.values(parameters))
     return prepared.rows(cursor.fetchall()) if cursor.description is not None else []
+
+
+async def execute_in(
+    session: AsyncSession, statement: Executable, parameters: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """``execute`` on the session's transaction, its pending ORM changes flushed first (as ``session.execute``
+    does): for the statements the service runs for most seats and messages, outside the turn's two blocks."""
+    await session.flush()
+    return await session.run_sync(lambda sync: execute(sync.connection(), statement, parameters))
+
+
+async def reread_held(*, session: AsyncSession, model: type[Any], row_id: int) -> None:
+    """After a Core write to the row: the ORM copy the session holds of it, if any, read again (never left saying
+    what the row no longer says). Nothing is read when the session holds none, the usual case."""
+    held = session.identity_map.get(identity_key(model, row_id))
+    if held is not None:
+        await session.refresh(held)
 
 
 def _pysqlite_of(connection: Connection) -> sqlite3.Connection | None:

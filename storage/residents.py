@@ -1,4 +1,5 @@
-"""Residents' choices that change what may be sent to them: opting out, unreachable numbers, erasure, retention.
+"""Residents: added by their first message, their profile, and their choices that change what may be sent to them
+(opting out, unreachable numbers, erasure, retention).
 
 Each runs inside the caller's write transaction, so that the resident's pending messages are cancelled in the same
 transaction as the change (SPEC §7: no reminder to someone who opted out or was erased).
@@ -6,14 +7,17 @@ transaction as the change (SPEC §7: no reminder to someone who opted out or was
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
+from typing import cast
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Insert, Select, Table, Update, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.conversations import forget_conversation
 from storage.database import dialect_insert
-from storage.enums import Channel
+from storage.enums import Channel, Level
 from storage.models import (
     CallbackRequest,
     Enrolment,
@@ -26,9 +30,11 @@ from storage.models import (
     Workshop,
 )
 from storage.outbox.queueing import SCRUBBED, cancel_pending, scrub_resident_messages
+from storage.prepared import execute_in, reread_held
 from storage.seats import ACTIVE, cancel_enrolment
 
 NOT_ANSWERS = tuple(kind for kind in MessageKind if kind != MessageKind.reply)
+_RESIDENTS = cast(Table, Resident.__table__)
 
 
 async def erase_resident(
@@ -96,6 +102,90 @@ async def companions_of(*, session: AsyncSession, resident_id: int) -> list[Resi
         .order_by(Resident.id)
     )
     return list(result.unique())
+
+
+async def household_ids(*, session: AsyncSession, resident: Resident) -> list[int]:
+    """The resident whose phone it is, then the companions who share it (two people, one phone)."""
+    holder = resident.companion_of_id or resident.id
+    rows = await execute_in(session, _household_statement(), {"holder": holder})
+    return sorted((row[0] for row in rows), key=lambda rid: rid != holder)
+
+
+@cache
+def _household_statement() -> Select[int]:
+    """Built once: it runs for every seat taken (the reminders name whoever comes)."""
+    holder = bindparam("holder", type_=Resident.id.type)
+    members = or_(Resident.id == holder, Resident.companion_of_id == holder)
+    return select(Resident.id).where(members).order_by(Resident.id)
+
+
+async def add_resident(
+    *, session: AsyncSession, phone: str | None, telegram_chat_id: int | None, channel: str, now: datetime
+) -> int:
+    """A resident for a number (or a Telegram chat) we did not know, added by their first message that changes
+    something (their profile, with their consent; a call-back asked); returns their id. One Core statement."""
+    values: dict[str, object] = {
+        "phone": phone,
+        "telegram_chat_id": telegram_chat_id,
+        "preferred_channel": channel,
+        "interests": [],
+        "created_at": now,
+        "last_activity_at": now,
+    }
+    ((resident_id,),) = await execute_in(session, _add_statement(), values)
+    return int(resident_id)
+
+
+@cache
+def _add_statement() -> Insert:
+    return insert(_RESIDENTS).returning(_RESIDENTS.c.id)
+
+
+async def save_profile(
+    *,
+    session: AsyncSession,
+    resident_id: int,
+    name: str,
+    commune_insee: str,
+    level: Level,
+    interests: Sequence[str],
+    channel: str,
+    now: datetime,
+) -> None:
+    """What the resident told us of themselves at sign-up; their consent (when and through which channel) is
+    recorded the first time only. One Core statement; an ORM copy the session holds is read again."""
+    values = {
+        "row": resident_id,
+        "to_name": name,
+        "to_commune": commune_insee,
+        "to_level": level,
+        "to_interests": list(interests),
+        "at": now,
+        "channel": channel,
+    }
+    await execute_in(session, _profile_statement(), values)
+    await reread_held(session=session, model=Resident, row_id=resident_id)
+
+
+@cache
+def _profile_statement() -> Update:
+    r = _RESIDENTS.c
+    return (
+        update(_RESIDENTS)
+        .where(r.id == bindparam("row"))
+        .values(
+            name=bindparam("to_name"),
+            commune_insee=bindparam("to_commune"),
+            level=bindparam("to_level"),
+            interests=bindparam("to_interests"),
+            # Every SET reads the row as it was: the consent's channel is kept with its first date.
+            consent_at=func.coalesce(r.consent_at, bindparam("at", type_=r.consent_at.type)),
+            consent_channel=case(
+                (r.consent_at.is_(None), bindparam("channel", type_=r.consent_channel.type)),
+                else_=r.consent_channel,
+            ),
+        )
+    )
 
 
 async def set_opt_out(*, session: AsyncSession, resident_id: int, channel: str, opted_out: bool) -> int:

@@ -12,15 +12,31 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import cast
 
-from sqlalchemy import Select, bindparam, func, inspect, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Insert,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import Enrolment, EnrolmentStatus, Resident, Workshop, WorkshopStatus
+from storage.prepared import execute, reread_held
 
 ACTIVE = (EnrolmentStatus.seated, EnrolmentStatus.waiting)
+
+_ENROLMENTS = cast(Table, Enrolment.__table__)
+_WORKSHOPS = cast(Table, Workshop.__table__)
 
 
 class SeatError(Exception):
@@ -29,6 +45,17 @@ class SeatError(Exception):
 
 class AlreadyThereError(SeatError):
     """A move to a workshop the person is already seated or waiting in: nothing to move."""
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One person's place after a seating (``take_seats``), as the database now holds it."""
+
+    enrolment_id: int
+    resident_id: int
+    seated: bool  # False: on the waiting list at ``position``
+    position: int | None
+    already: bool  # the resident was already seated or waiting there: nothing changed
 
 
 @dataclass(frozen=True)
@@ -64,21 +91,75 @@ def _count_statement() -> Select[int]:
 
 
 @cache
-def _seating_statement() -> Select[int, int | None, int]:
-    """What a seating reads of the workshop besides its row, in one statement: its seated count, the last
-    position on its waiting list, and how many rows the people already have there."""
-    in_workshop = Enrolment.workshop_id == bindparam("workshop_id")
-    last = select(func.max(Enrolment.position)).where(in_workshop, Enrolment.status == EnrolmentStatus.waiting)
-    people = Enrolment.resident_id.in_(bindparam("resident_ids", expanding=True))
-    theirs = select(func.count()).where(in_workshop, people)
-    return select(_count_statement().scalar_subquery(), last.scalar_subquery(), theirs.scalar_subquery())
+def _lock_row_statement() -> Select[int]:
+    """The workshop's row locked for the transaction (``FOR UPDATE``, which SQLite leaves out)."""
+    return select(_WORKSHOPS.c.id).where(_WORKSHOPS.c.id == bindparam("workshop_id")).with_for_update()
+
+
+def _people(count: int) -> ColumnElement[bool]:
+    """The enrolment is one of ``count`` residents' (``resident_0``, ``resident_1``…): bound one by one, not as
+    an expanding ``IN``, so that the statement is compiled once (``storage/prepared.py``)."""
+    column = _ENROLMENTS.c.resident_id
+    return or_(*(column == bindparam(f"resident_{index}") for index in range(count)))
 
 
 @cache
-def _existing_statement() -> Select[Enrolment]:
-    return select(Enrolment).where(
-        Enrolment.resident_id.in_(bindparam("resident_ids", expanding=True)),
-        Enrolment.workshop_id == bindparam("workshop_id"),
+def _seating_statement(people: int) -> Select[WorkshopStatus, datetime, int, int, int | None, int]:
+    """All a seating reads, in one statement: the workshop's status, start and capacity, its seated count, the
+    last position on its waiting list, and how many rows the people already have there."""
+    w, e = _WORKSHOPS.c, _ENROLMENTS.c
+    in_workshop = e.workshop_id == bindparam("workshop_id")
+    last = select(func.max(e.position)).where(in_workshop, e.status == EnrolmentStatus.waiting)
+    theirs = select(func.count()).select_from(_ENROLMENTS).where(in_workshop, _people(people))
+    return select(
+        w.status,
+        w.starts_at,
+        w.capacity,
+        _count_statement().scalar_subquery(),
+        last.scalar_subquery(),
+        theirs.scalar_subquery(),
+    ).where(w.id == bindparam("workshop_id"))
+
+
+@cache
+def _theirs_statement(people: int) -> Select[int, int, EnrolmentStatus, int | None]:
+    """The people's rows in the workshop, whatever their status."""
+    e = _ENROLMENTS.c
+    return select(e.id, e.resident_id, e.status, e.position).where(
+        e.workshop_id == bindparam("workshop_id"), _people(people)
+    )
+
+
+@cache
+def _insert_statement() -> Insert:
+    e = _ENROLMENTS.c
+    return (
+        insert(_ENROLMENTS)
+        .values(
+            resident_id=bindparam("resident"),
+            workshop_id=bindparam("workshop_id"),
+            status=bindparam("to_status"),
+            position=bindparam("to_position"),
+            enrolled_by_adviser_id=bindparam("adviser"),
+            updated_at=bindparam("at"),
+        )
+        .returning(e.id)
+    )
+
+
+@cache
+def _rewrite_statement() -> Update:
+    """A row given up before, taken again: as a new enrolment's, its answer to a reminder forgotten."""
+    return (
+        update(_ENROLMENTS)
+        .where(_ENROLMENTS.c.id == bindparam("row"))
+        .values(
+            status=bindparam("to_status"),
+            position=bindparam("to_position"),
+            confirmed=None,
+            enrolled_by_adviser_id=bindparam("adviser"),
+            updated_at=bindparam("at"),
+        )
     )
 
 
@@ -146,60 +227,112 @@ async def seat_together(
     allow_waiting: bool = True,
     adviser_id: int | None = None,
 ) -> list[SeatOutcome] | None:
+    """``take_seats``, each place with its enrolment loaded whole (its workshop and resident)."""
+    seats = await take_seats(
+        session=session,
+        resident_ids=resident_ids,
+        workshop_id=workshop_id,
+        now=now,
+        allow_waiting=allow_waiting,
+        adviser_id=adviser_id,
+    )
+    if seats is None:
+        return None
+    return [SeatOutcome(await enrolment_of(session=session, seat=seat), seat.seated, seat.already) for seat in seats]
+
+
+async def enrolment_of(*, session: AsyncSession, seat: Seat) -> Enrolment:
+    """The seat's enrolment as an ORM object, with its workshop and resident (one statement)."""
+    enrolment = await session.get(Enrolment, seat.enrolment_id)
+    if enrolment is None:
+        raise LookupError(f"enrolment {seat.enrolment_id} was just written and is not there")
+    return enrolment
+
+
+async def take_seats(
+    *,
+    session: AsyncSession,
+    resident_ids: Sequence[int],
+    workshop_id: int,
+    now: datetime,
+    allow_waiting: bool = True,
+    adviser_id: int | None = None,
+) -> list[Seat] | None:
     """Seat people who come together (two people, one phone) — all of them, or none: when the free seats are
     too few, all go to the end of the waiting list, one after the other (or None, nothing changed, without
     ``allow_waiting``). Someone already seated or waiting there stays as they are. Raises SeatError when the
-    workshop cannot be joined at all."""
-    workshop = await _joinable(session=session, workshop_id=workshop_id, now=now)
-    ids = {"resident_ids": list(resident_ids), "workshop_id": workshop_id}
-    taken, last, theirs = (await session.execute(_seating_statement(), ids)).one()
-    existing = await _existing(session=session, ids=ids) if theirs else {}
-    newcomers = [r for r in resident_ids if r not in existing or existing[r].status not in ACTIVE]
-    seated = len(newcomers) <= workshop.capacity - taken
+    workshop cannot be joined at all.
+
+    Core statements on the transaction's connection (``seat_rows``): a sign-up is the most frequent change, and
+    through the ORM's unit of work it cost more than the rest of its turn."""
+    await session.flush()  # the ORM's pending changes first: the seats counted must include them
+    seats = await session.run_sync(
+        lambda sync: seat_rows(
+            sync.connection(),
+            resident_ids=resident_ids,
+            workshop_id=workshop_id,
+            now=now,
+            allow_waiting=allow_waiting,
+            adviser_id=adviser_id,
+        )
+    )
+    for seat in seats or ():
+        if not seat.already:  # a row written again (someone who had cancelled comes back)
+            await reread_held(session=session, model=Enrolment, row_id=seat.enrolment_id)
+    return seats
+
+
+def seat_rows(
+    connection: Connection,
+    *,
+    resident_ids: Sequence[int],
+    workshop_id: int,
+    now: datetime,
+    allow_waiting: bool,
+    adviser_id: int | None,
+) -> list[Seat] | None:
+    """``take_seats`` on a synchronous connection: the workshop's row locked (PostgreSQL; SQLite's transaction
+    already holds the write lock), what the seating needs read in one statement, then a row written per person
+    (or one written again, for someone who had left)."""
+    people = {f"resident_{index}": resident_id for index, resident_id in enumerate(resident_ids)}
+    ids = {"workshop_id": workshop_id, **people}
+    execute(connection, _lock_row_statement(), {"workshop_id": workshop_id})
+    found = execute(connection, _seating_statement(len(people)), ids)
+    if not found:
+        raise SeatError(f"workshop {workshop_id} does not exist")
+    status, starts_at, capacity, taken, last, theirs = found[0]
+    if status != WorkshopStatus.planned:
+        raise SeatError(f"workshop {workshop_id} is cancelled")
+    if starts_at <= now:
+        raise SeatError(f"workshop {workshop_id} has already started")
+    # Most people enrol in a workshop once: their rows there are read only when the count says there are some.
+    existing = {row[1]: row for row in execute(connection, _theirs_statement(len(people)), ids)} if theirs else {}
+    newcomers = [r for r in resident_ids if r not in existing or existing[r][2] not in ACTIVE]
+    seated = len(newcomers) <= capacity - taken
     if not seated and not allow_waiting:
         return None
     position = None if seated else int(last or 0)
-    outcomes = []
+    seats = []
     for resident_id in resident_ids:
-        enrolment = existing.get(resident_id)
-        if resident_id not in newcomers and enrolment is not None:
-            outcomes.append(SeatOutcome(enrolment, enrolment.status == EnrolmentStatus.seated, already=True))
+        row = existing.get(resident_id)
+        if resident_id not in newcomers and row is not None:
+            seats.append(Seat(row[0], resident_id, row[2] == EnrolmentStatus.seated, row[3], already=True))
             continue
-        if enrolment is None:
-            enrolment = Enrolment(resident_id=resident_id, workshop_id=workshop_id)
-            session.add(enrolment)
         if position is not None:
             position += 1
-        enrolment.status = EnrolmentStatus.seated if seated else EnrolmentStatus.waiting
-        enrolment.position, enrolment.confirmed = position, None
-        enrolment.enrolled_by_adviser_id = adviser_id
-        enrolment.updated_at = now
-        await session.flush()
-        # Its joined relationships loaded now: a lazy load later would be I/O outside the async context.
-        await _load_relations(session=session, enrolment=enrolment, workshop=workshop)
-        outcomes.append(SeatOutcome(enrolment, seated, already=False))
-    return outcomes
-
-
-async def _existing(*, session: AsyncSession, ids: dict[str, Any]) -> dict[int, Enrolment]:
-    """Their enrolments in the workshop (any status), by resident, loaded whole (with the workshop and the
-    resident joined: most people enrol in a workshop once, and ``_seating_statement`` says first whether there is
-    any, which costs a sign-up far less)."""
-    found = await session.execute(_existing_statement(), ids)
-    return {e.resident_id: e for e in found.scalars()}
-
-
-async def _load_relations(*, session: AsyncSession, enrolment: Enrolment, workshop: Workshop) -> None:
-    """The enrolment's workshop and resident as loaded relationships: from what the session holds when it holds
-    them whole, every attribute and relationship loaded (the workshop just locked, the resident the message came
-    from: no statement), else read again. One statement fewer per seat taken, and on PostgreSQL one round trip
-    fewer while the workshop's row is locked."""
-    resident = await session.get(Resident, enrolment.resident_id)
-    if resident is None or inspect(resident).unloaded or inspect(workshop).unloaded:
-        await session.refresh(enrolment)
-        return
-    set_committed_value(enrolment, "workshop", workshop)
-    set_committed_value(enrolment, "resident", resident)
+        values = {
+            "to_status": EnrolmentStatus.seated if seated else EnrolmentStatus.waiting,
+            "to_position": position,
+            "adviser": adviser_id,
+            "at": now,
+        }
+        if row is None:
+            ((enrolment_id,),) = execute(connection, _insert_statement(), values | ids | {"resident": resident_id})
+        else:
+            enrolment_id = row[0]
+            execute(connection, _rewrite_statement(), values | {"row": enrolment_id})
+        seats.append(Seat(int(enrolment_id), resident_id, seated, position, already=False))
+    return seats
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.context import Context
 from bot.territory import Territory
-from storage import delivery, turns
+from storage import delivery, residents, seats, turns
 from storage.catalogue import household_statement, open_workshops_statement
 from storage.database import Database, insert_or_skip_statement
-from storage.enums import Channel
-from storage.models import Conversation, InboundMessage, MessageKind, MessageStatus, OutboundMessage, Resident
+from storage.enums import Channel, EnrolmentStatus
+from storage.models import (
+    Conversation,
+    Enrolment,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Resident,
+)
+from storage.outbox import queueing
 from storage.outbox.queueing import NewMessage, message_values
 from storage.prepared import execute
 from storage.sqlite_writer import InlineConnection
@@ -44,6 +53,9 @@ class Known:
     resident: int
     inbound: int
     reply: int  # a reply answered in TwiML: no provider id yet
+    workshop: int  # where the resident is seated
+    enrolment: int  # their seat there
+    later: int  # another workshop, where nobody is enrolled
 
 
 @dataclass(frozen=True)
@@ -112,12 +124,18 @@ def _report(known: Known, status: MessageStatus, *, oid: int | None, error: str 
     }
 
 
-INBOUND, OUTBOX, CONVERSATIONS, RESIDENTS = (
+INBOUND, OUTBOX, CONVERSATIONS, RESIDENTS, ENROLMENTS = (
     _table(InboundMessage),
     _table(OutboundMessage),
     _table(Conversation),
     _table(Resident),
+    _table(Enrolment),
 )
+
+
+def _seat(known: Known, status: EnrolmentStatus, position: int | None) -> dict[str, Any]:
+    return {"to_status": status, "to_position": position, "adviser": None, "at": NOW + timedelta(minutes=5)}
+
 
 CASES = [
     Case("a turn's start, by phone", lambda: turns._start_statement(by_phone=True), _start(True)),
@@ -191,6 +209,42 @@ CASES = [
         lambda k: _report(k, MessageStatus.failed, oid=None, error="30006"),
         OUTBOX,
     ),
+    Case("a seating's workshop locked", seats._lock_row_statement, lambda k: {"workshop_id": k.workshop}),
+    Case(
+        "what a seating reads, for two people",
+        lambda: seats._seating_statement(2),
+        lambda k: {"workshop_id": k.workshop, "resident_0": k.resident, "resident_1": k.resident + 1},
+    ),
+    Case(
+        "the rows people already have in a workshop",
+        lambda: seats._theirs_statement(1),
+        lambda k: {"workshop_id": k.workshop, "resident_0": k.resident},
+    ),
+    Case(
+        "a seat taken, defaults filled",
+        seats._insert_statement,
+        lambda k: _seat(k, EnrolmentStatus.seated, None) | {"resident": k.resident, "workshop_id": k.later},
+        ENROLMENTS,
+    ),
+    Case(
+        "a row taken again, on the waiting list",
+        seats._rewrite_statement,
+        lambda k: _seat(k, EnrolmentStatus.waiting, 3) | {"row": k.enrolment},
+        ENROLMENTS,
+    ),
+    Case("the people on a phone", residents._household_statement, lambda k: {"holder": k.resident}),
+    Case(
+        "a seat's pending reminders cancelled",
+        lambda: queueing._cancel_statement(frozenset({"enrolment"}), (MessageKind.reminder,)),
+        lambda k: {"enrolment": k.enrolment},
+        OUTBOX,
+    ),
+    Case(
+        "pending messages cancelled by resident and channel",
+        lambda: queueing._cancel_statement(frozenset({"resident", "on_channel"}), None),
+        lambda k: {"resident": k.resident, "on_channel": Channel.sms},
+        OUTBOX,
+    ),
     Case(
         "a report on no message we know",
         delivery._report_statement,
@@ -242,8 +296,9 @@ async def known(settings: Settings, db: Database, territory: Territory) -> Known
     clock = Clock(NOW)
     town = Town(Context(settings=settings, db=db, territory=territory, clock=clock), clock)
     workshop = await town.workshop("Saint-Victor", in_2026(9, 14))
+    later = await town.workshop("Saint-Victor", in_2026(9, 21))
     resident = await town.resident("Martine Dupont", phone=MARTINE)
-    await town.seat(resident, workshop)
+    enrolment = await town.seat(resident, workshop)
     for text in ("Bonjour", "2"):
         await town.say(MARTINE, text)  # replies, inbound rows
     replies = await town.messages(kind=MessageKind.reply)
@@ -259,7 +314,7 @@ async def known(settings: Settings, db: Database, territory: Territory) -> Known
         reply.provider_id, reply.status, reply.claimed_at = None, MessageStatus.sending, NOW
         sent.provider_id, sent.status = "SM-sent", MessageStatus.sent
         await session.flush()
-        return Known(resident, inbound.id, reply.id)
+        return Known(resident, inbound.id, reply.id, workshop, enrolment, later)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])

@@ -10,7 +10,15 @@ from sqlalchemy import select
 
 from storage.database import Database
 from storage.models import Enrolment, EnrolmentStatus, Level, Resident, Venue, Workshop
-from storage.seats import SeatError, cancel_enrolment, cancel_workshop, move_seats, seat_resident, seat_together
+from storage.seats import (
+    SeatError,
+    cancel_enrolment,
+    cancel_workshop,
+    move_seats,
+    seat_resident,
+    seat_together,
+    take_seats,
+)
 
 # On both databases: row locks (FOR UPDATE) or the write lock taken up front keep the capacity under concurrent seating.
 pytestmark = pytest.mark.both_dialects
@@ -87,6 +95,29 @@ async def test_a_resident_who_cancelled_comes_back_on_the_same_row(db: Database,
         assert outcome is not None and outcome.seated and not outcome.already
         assert outcome.enrolment.id == enrolment.id  # the row they had, seated again
         assert outcome.enrolment.workshop.id == workshop and outcome.enrolment.resident.id == resident  # loaded
+    assert await statuses(db, workshop) == [(resident, EnrolmentStatus.seated, None)]
+
+
+async def test_a_seat_taken_again_in_the_same_transaction_shows_on_the_enrolment_held(
+    db: Database, now: datetime
+) -> None:
+    """The seat is written in Core: an ORM copy the transaction already holds (cancelled a moment ago, an answer
+    to a reminder on it) is read again, never left saying what the row no longer says."""
+    workshop = await make_workshop(db, now)
+    [resident] = await make_residents(db, 1)
+    await seat(db, resident, workshop, now)
+    async with db.write() as session:
+        (enrolment,) = (await session.execute(select(Enrolment).where(Enrolment.resident_id == resident))).scalars()
+        not_coming: bool | None = False  # their answer to a reminder
+        enrolment.confirmed = not_coming
+        await cancel_enrolment(session=session, enrolment_id=enrolment.id, now=now)
+        before = enrolment.status
+        assert before == EnrolmentStatus.cancelled
+        (taken,) = await take_seats(session=session, resident_ids=[resident], workshop_id=workshop, now=now) or []
+        assert (taken.enrolment_id, taken.seated, taken.already) == (enrolment.id, True, False)
+        assert (enrolment.status, enrolment.confirmed) == (EnrolmentStatus.seated, None)
+        outcome = await seat_resident(session=session, resident_id=resident, workshop_id=workshop, now=now)
+        assert outcome is not None and outcome.already and outcome.enrolment is enrolment
     assert await statuses(db, workshop) == [(resident, EnrolmentStatus.seated, None)]
 
 

@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context
 from bot.service.reminders import cancel_reminders, notify_promotion, replan_reminders, seated_household
 from storage.models import Enrolment, Workshop
-from storage.seats import AlreadyThereError, SeatError, SeatOutcome, cancel_enrolment, move_seats, seat_together
+from storage.seats import (
+    AlreadyThereError,
+    Seat,
+    SeatError,
+    SeatOutcome,
+    cancel_enrolment,
+    enrolment_of,
+    move_seats,
+    take_seats,
+)
 
 
 @dataclass(frozen=True)
@@ -38,8 +47,9 @@ async def enrol(
     allow_waiting: bool,
     adviser_id: int | None = None,
 ) -> SeatOutcome | None:
-    """Seat (or put on the waiting list) and plan the reminders of a new seat. SeatError propagates."""
-    outcomes = await enrol_together(
+    """Seat (or put on the waiting list) and plan the reminders of a new seat, the enrolment loaded whole.
+    SeatError propagates."""
+    seats = await enrol_together(
         session=session,
         ctx=ctx,
         resident_ids=(resident_id,),
@@ -48,7 +58,10 @@ async def enrol(
         allow_waiting=allow_waiting,
         adviser_id=adviser_id,
     )
-    return outcomes[0] if outcomes is not None else None
+    if seats is None:
+        return None
+    (seat,) = seats
+    return SeatOutcome(await enrolment_of(session=session, seat=seat), seat.seated, seat.already)
 
 
 async def enrol_together(
@@ -60,9 +73,9 @@ async def enrol_together(
     now: datetime,
     allow_waiting: bool,
     adviser_id: int | None = None,
-) -> list[SeatOutcome] | None:
-    """Seat people who come together, all or none (``storage.seats.seat_together``), and plan their reminders."""
-    outcomes = await seat_together(
+) -> list[Seat] | None:
+    """Seat people who come together, all or none (``storage.seats.take_seats``), and plan their reminders."""
+    seats = await take_seats(
         session=session,
         resident_ids=resident_ids,
         workshop_id=workshop_id,
@@ -70,9 +83,10 @@ async def enrol_together(
         allow_waiting=allow_waiting,
         adviser_id=adviser_id,
     )
-    if outcomes is not None and any(o.seated and not o.already for o in outcomes):
-        await replan_household(session=session, ctx=ctx, enrolment=outcomes[0].enrolment, now=now)
-    return outcomes
+    if seats is not None and any(seat.seated and not seat.already for seat in seats):
+        first = await enrolment_of(session=session, seat=seats[0])
+        await replan_household(session=session, ctx=ctx, enrolment=first, now=now)
+    return seats
 
 
 async def cancel(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> Cancelled | None:

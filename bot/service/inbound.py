@@ -70,7 +70,7 @@ from storage.enums import Channel
 from storage.inbound import record_inbound
 from storage.models import Conversation, Enrolment, MessageKind, MessageStatus, Resident, Workshop
 from storage.outbox.queueing import Asked, NewMessage, last_asked_enrolment, replies_for_inbound
-from storage.residents import companions_of, set_opt_out
+from storage.residents import add_resident, companions_of, save_profile, set_opt_out
 from storage.turns import Closing, Opened, Person, Stored, close_turn, open_turn
 
 log = logging.getLogger(__name__)
@@ -291,13 +291,12 @@ async def _converse(
     world = await _world_of(session=session, ctx=ctx, now=now, opened=opened, read=read)
     view = resident_view(person=person, channel=inbound.channel, bookings=bookings, asked=asked)
     turn = dialogue.respond(state=state, text=text, resident=view, world=world)
-    if turn.effects and resident is None and person is not None:
-        resident = await session.get(Resident, person.id)
-    applied = await _apply(session=session, ctx=ctx, inbound=inbound, resident=resident, turn=turn, world=world)
-    resident_id = applied.resident.id if applied.resident is not None else (person.id if person else None)
-    if applied.resident is not None and applied.resident.erased:
-        return Conversed(applied.turn.replies, resident_id=None, erased_id=applied.resident.id, spoke=True)
-    return Conversed(applied.turn.replies, resident_id=resident_id, state=applied.turn.state, spoke=True)
+    applied = await _apply(
+        session=session, ctx=ctx, inbound=inbound, person=person, resident=resident, turn=turn, world=world
+    )
+    if applied.erased:
+        return Conversed(applied.turn.replies, resident_id=None, erased_id=applied.resident_id, spoke=True)
+    return Conversed(applied.turn.replies, resident_id=applied.resident_id, state=applied.turn.state, spoke=True)
 
 
 async def first_delivery(*, ctx: Context, channel: Channel, provider_id: str, body: str) -> bool:
@@ -514,56 +513,90 @@ def _int(value: str) -> int | None:
 @dataclass(frozen=True)
 class Applied:
     turn: Turn  # the turn, with the words that depend on outcomes
-    resident: Resident | None
-
-
-async def _ensure_resident(
-    *, session: AsyncSession, inbound: Inbound, resident: Resident | None, now: datetime
-) -> Resident:
-    if resident is not None:
-        return resident
-    resident = Resident(created_at=now, last_activity_at=now, preferred_channel=inbound.channel, interests=[])
-    if inbound.channel == Channel.telegram:
-        resident.telegram_chat_id = _int(inbound.address)
-        resident.phone = inbound.shared_phone
-    else:
-        resident.phone = inbound.address
-    session.add(resident)
-    await session.flush()
-    return resident
+    resident_id: int | None  # whom the effects were on (None: nobody known, and no effect needed them)
+    erased: bool = False  # the turn erased them
 
 
 async def _apply(
-    *, session: AsyncSession, ctx: Context, inbound: Inbound, resident: Resident | None, turn: Turn, world: World
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    inbound: Inbound,
+    person: Person | None,
+    resident: Resident | None,
+    turn: Turn,
+    world: World,
 ) -> Applied:
+    """The turn's effects, in order. The resident is added by the first effect, for a number we did not know.
+    The ORM object (``resident``) is loaded only for the effects that work on it: a profile is saved and a seat
+    taken knowing only who they are (``person``, the dialogue's view, while no effect has changed them)."""
     now = world.now
+    resident_id = resident.id if resident is not None else (person.id if person is not None else None)
+    view = person if resident is None else None  # who they are, as long as it is still true
     for effect in turn.effects:
         if isinstance(effect, Erase):
-            if resident is not None:
-                await _erase(session=session, ctx=ctx, resident=resident, now=now)
-            return Applied(Turn(state=None, replies=turn.replies), resident)
-        resident = await _ensure_resident(session=session, inbound=inbound, resident=resident, now=now)
-        if isinstance(effect, Enrol):
-            after = await _enrol(session=session, ctx=ctx, resident=resident, effect=effect, world=world)
-            turn = Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
-        elif isinstance(effect, MoveBooking):
-            after = await _move(session=session, ctx=ctx, resident=resident, effect=effect, world=world)
+            if resident_id is None:
+                return Applied(Turn(state=None, replies=turn.replies), None)
+            resident = resident or await _loaded(session, resident_id)
+            await _erase(session=session, ctx=ctx, resident=resident, now=now)
+            return Applied(Turn(state=None, replies=turn.replies), resident_id, erased=True)
+        if resident_id is None:
+            resident_id = await _add_resident(session=session, inbound=inbound, now=now)
+        if isinstance(effect, SaveProfile):
+            await save_profile(
+                session=session, resident_id=resident_id, name=effect.name, commune_insee=effect.commune_insee,
+                level=effect.level, interests=effect.interests, channel=inbound.channel, now=now,
+            )  # fmt: skip
+            view = None
+        elif isinstance(effect, Enrol) and effect.companion is None and resident is None and view is not None:
+            after = await _enrol(session=session, ctx=ctx, who=view, effect=effect, world=world)
             turn = Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
         else:
-            await _apply_simple(session=session, ctx=ctx, inbound=inbound, resident=resident, effect=effect, now=now)
-    return Applied(turn, resident)
+            resident = resident or await _loaded(session, resident_id)
+            turn = await _apply_to(
+                session=session, ctx=ctx, inbound=inbound, resident=resident, effect=effect, turn=turn, world=world
+            )
+    return Applied(turn, resident_id)
+
+
+async def _loaded(session: AsyncSession, resident_id: int) -> Resident:
+    resident = await session.get(Resident, resident_id)
+    if resident is None:
+        raise LookupError(f"resident {resident_id} is not there")
+    return resident
+
+
+async def _add_resident(*, session: AsyncSession, inbound: Inbound, now: datetime) -> int:
+    """The resident a new number (or Telegram chat, with the phone number they shared) belongs to."""
+    telegram = inbound.channel == Channel.telegram
+    return await add_resident(
+        session=session,
+        phone=inbound.shared_phone if telegram else inbound.address,
+        telegram_chat_id=_int(inbound.address) if telegram else None,
+        channel=inbound.channel,
+        now=now,
+    )
+
+
+async def _apply_to(
+    *, session: AsyncSession, ctx: Context, inbound: Inbound, resident: Resident, effect: Effect, turn: Turn,
+    world: World,
+) -> Turn:  # fmt: skip
+    """An effect that works on the ORM resident; the turn, with the words of a seat's outcome."""
+    if isinstance(effect, Enrol):
+        after = await _enrol(session=session, ctx=ctx, who=resident, effect=effect, world=world)
+    elif isinstance(effect, MoveBooking):
+        after = await _move(session=session, ctx=ctx, resident=resident, effect=effect, world=world)
+    else:
+        await _apply_simple(session=session, ctx=ctx, inbound=inbound, resident=resident, effect=effect, now=world.now)
+        return turn
+    return Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
 
 
 async def _apply_simple(
     *, session: AsyncSession, ctx: Context, inbound: Inbound, resident: Resident, effect: Effect, now: datetime
 ) -> None:
-    if isinstance(effect, SaveProfile):
-        resident.name, resident.commune_insee, resident.level = effect.name, effect.commune_insee, effect.level
-        resident.interests = list(effect.interests)
-        if resident.consent_at is None:
-            resident.consent_at, resident.consent_channel = now, inbound.channel
-        await session.flush()
-    elif isinstance(effect, CancelEnrolment):
+    if isinstance(effect, CancelEnrolment):
         enrolment = await _own_enrolment(session=session, resident=resident, enrolment_id=effect.enrolment_id)
         if enrolment is not None:
             await cancel(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
@@ -623,12 +656,17 @@ async def _companion(*, session: AsyncSession, holder: Resident, name: str, now:
     return companion
 
 
-async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, effect: Enrol, world: World) -> Turn:
-    people = [resident.id]
+async def _enrol(*, session: AsyncSession, ctx: Context, who: Resident | Person, effect: Enrol, world: World) -> Turn:
+    """The seat the resident chose (with their companion's, for two people on one phone), and the words that say
+    how it went."""
+    people = [who.id]
     if effect.companion:
-        people.append((await _companion(session=session, holder=resident, name=effect.companion, now=world.now)).id)
+        holder = who if isinstance(who, Resident) else await session.get(Resident, who.id)
+        if holder is None:
+            raise LookupError(f"resident {who.id} is not there")
+        people.append((await _companion(session=session, holder=holder, name=effect.companion, now=world.now)).id)
     try:
-        outcomes = await enrol_together(
+        seats = await enrol_together(
             session=session,
             ctx=ctx,
             resident_ids=people,
@@ -639,18 +677,18 @@ async def _enrol(*, session: AsyncSession, ctx: Context, resident: Resident, eff
     except SeatError:
         kind, position = EnrolOutcome.UNAVAILABLE, None
     else:
-        if outcomes is None:
+        if seats is None:
             kind, position = EnrolOutcome.FULL, None
-        elif outcomes[0].seated:
+        elif seats[0].seated:
             kind, position = EnrolOutcome.SEATED, None
         else:
-            kind, position = EnrolOutcome.WAITING, outcomes[0].enrolment.position
+            kind, position = EnrolOutcome.WAITING, seats[0].position
     view = ResidentView(
-        name=resident.name,
-        commune_insee=resident.commune_insee,
-        level=resident.level,
-        interests=tuple(resident.interests or ()),
-        has_phone=bool(resident.phone),
+        name=who.name,
+        commune_insee=who.commune_insee,
+        level=who.level,
+        interests=tuple(who.interests or ()),
+        has_phone=bool(who.phone),
     )
     if kind == EnrolOutcome.UNAVAILABLE:  # cancelled or started meanwhile: not to be offered again
         world = replace(world, workshops=tuple(w for w in world.workshops if w.id != effect.workshop_id))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
@@ -25,8 +25,9 @@ from bot.service.recipients import address_of, why_unreachable
 from storage.calls import NewCall
 from storage.delivery import record_status
 from storage.enums import Channel
-from storage.models import CallKind, Enrolment, EnrolmentStatus, MessageKind, Resident, Workshop, WorkshopStatus
+from storage.models import CallKind, Enrolment, EnrolmentStatus, MessageKind, Workshop, WorkshopStatus
 from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, revive_cancelled
+from storage.residents import household_ids
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +60,6 @@ async def _seated(session: AsyncSession, enrolment_id: int) -> Enrolment | None:
     if enrolment.workshop.status != WorkshopStatus.planned:
         return None
     return enrolment
-
-
-async def household_ids(*, session: AsyncSession, resident: Resident) -> list[int]:
-    """The resident whose phone it is, then the companions who share it (two people, one phone)."""
-    holder = resident.companion_of_id or resident.id
-    rows = await session.scalars(
-        select(Resident.id).where(or_(Resident.id == holder, Resident.companion_of_id == holder)).order_by(Resident.id)
-    )
-    return sorted(rows, key=lambda rid: rid != holder)
 
 
 async def seated_household(*, session: AsyncSession, enrolment: Enrolment) -> list[Enrolment]:

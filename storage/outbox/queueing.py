@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, case, select, update
+from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import insert_or_skip
 from storage.enums import Channel
 from storage.models import MessageKind, MessageStatus, OutboundMessage, Resident
+from storage.prepared import execute_in
 
 PRIORITY_ANSWER, PRIORITY_URGENT, PRIORITY_NORMAL = 0, 1, 2
 
@@ -93,8 +95,8 @@ def message_values(message: NewMessage) -> dict[str, Any]:
 async def enqueue(*, session: AsyncSession, message: NewMessage) -> int | None:
     """Queue one message and return its id; None when a message with its idempotency key exists already."""
     statement = insert_or_skip(session, TABLE, unique=("idempotency_key",))
-    new_id = (await session.execute(statement, message_values(message))).scalar_one_or_none()
-    return int(new_id) if new_id is not None else None
+    inserted = await execute_in(session, statement, message_values(message))
+    return int(inserted[0][0]) if inserted else None
 
 
 async def enqueue_many(*, session: AsyncSession, messages: Sequence[NewMessage]) -> list[int]:
@@ -145,24 +147,31 @@ async def cancel_pending(
     resident or workshop is required (never "cancel everything" by mistake)."""
     if enrolment_id is None and resident_id is None and workshop_id is None:
         raise ValueError("cancel_pending needs an enrolment, a resident or a workshop")
+    given = {"enrolment": enrolment_id, "resident": resident_id, "workshop": workshop_id, "on_channel": channel}
+    filters = {name: value for name, value in given.items() if value is not None}
+    statement = _cancel_statement(frozenset(filters), tuple(sorted(kinds)) if kinds is not None else None)
+    return len(await execute_in(session, statement, filters))
+
+
+_FILTERS = {
+    "enrolment": OutboundMessage.enrolment_id,
+    "resident": OutboundMessage.resident_id,
+    "workshop": OutboundMessage.workshop_id,
+    "on_channel": OutboundMessage.channel,  # not "channel": an UPDATE's bound names cannot be its columns'
+}
+
+
+@cache
+def _cancel_statement(filters: frozenset[str], kinds: tuple[MessageKind, ...] | None) -> Any:
+    """``cancel_pending``'s UPDATE for the filters given (bound by name) and the kinds (written in), built once
+    per combination: it runs for every seat taken or given up. Returns the ids cancelled (their count)."""
     conditions = [OutboundMessage.status == MessageStatus.pending]
-    if enrolment_id is not None:
-        conditions.append(OutboundMessage.enrolment_id == enrolment_id)
-    if resident_id is not None:
-        conditions.append(OutboundMessage.resident_id == resident_id)
-    if workshop_id is not None:
-        conditions.append(OutboundMessage.workshop_id == workshop_id)
+    conditions += [column == bindparam(name) for name, column in _FILTERS.items() if name in filters]
     if kinds is not None:
-        conditions.append(OutboundMessage.kind.in_(list(kinds)))
-    if channel is not None:
-        conditions.append(OutboundMessage.channel == channel)
-    result = await session.execute(
-        update(OutboundMessage)
-        .where(*conditions)
-        .values(status=MessageStatus.cancelled, lease_until=None)
-        .execution_options(synchronize_session=False)
+        conditions.append(or_(*(OutboundMessage.kind == kind for kind in kinds)))
+    return (
+        update(TABLE).where(*conditions).values(status=MessageStatus.cancelled, lease_until=None).returning(TABLE.c.id)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # What erasure blanks on a message: its address, its text, and a Telegram provider id ("chat id:message id").
