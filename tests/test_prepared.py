@@ -25,7 +25,7 @@ from bot.territory import Territory
 from storage import delivery, residents, seats, turns
 from storage.catalogue import household_statement, open_workshops_statement
 from storage.database import Database, insert_or_skip_statement
-from storage.enums import Channel, EnrolmentStatus
+from storage.enums import Channel, EnrolmentStatus, Level
 from storage.models import (
     Conversation,
     Enrolment,
@@ -233,6 +233,33 @@ CASES = [
         ENROLMENTS,
     ),
     Case("the people on a phone", residents._household_statement, lambda k: {"holder": k.resident}),
+    Case(
+        "a resident added, defaults filled",
+        residents._add_statement,
+        lambda k: {
+            "phone": ODETTE,
+            "telegram_chat_id": None,
+            "preferred_channel": Channel.sms,
+            "interests": [],
+            "created_at": NOW,
+            "last_activity_at": NOW,
+        },
+        RESIDENTS,
+    ),
+    Case(
+        "a profile saved, the first consent kept",
+        residents._profile_statement,
+        lambda k: {
+            "row": k.resident,
+            "to_name": "Martine Dupont-Léger",
+            "to_commune": "03101",
+            "to_level": Level.intermediate,
+            "to_interests": ["Impôts", "E-mail"],
+            "at": NOW + timedelta(days=1),
+            "channel": Channel.telegram,
+        },
+        RESIDENTS,
+    ),
     Case(
         "a seat's pending reminders cancelled",
         lambda: queueing._cancel_statement(frozenset({"enrolment"}), (MessageKind.reminder,)),

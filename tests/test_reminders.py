@@ -10,7 +10,7 @@ from sqlalchemy import update
 from bot.channels import SMS, TELEGRAM
 from bot.context import Context
 from bot.conversation.gsm7 import count_segments, to_gsm7
-from bot.service.enrolments import cancel
+from bot.service.enrolments import cancel, enrol
 from bot.service.reminders import cancel_reminders, notify_promotion, plan_reminders, replan_workshop
 from bot.territory import Territory
 from storage.database import Database
@@ -133,6 +133,43 @@ async def test_a_promotion_notice_is_sent_once_and_plans_reminders(
     assert count_segments(to_gsm7(notice.body)) == 1
     assert await promote(ctx, enrolment) is None  # never two promotion notices for one workshop
     assert len(reminders(await outbox(db))) == 2
+
+
+async def test_a_second_promotion_of_the_same_row_is_told_again(
+    db: Database, db_url: str, territory: Territory
+) -> None:
+    """Promoted, then gone from the seat, back on the waiting list (the same row) and promoted again a day later:
+    a notice of its own (the first one's key must not swallow it)."""
+    clock = Clock(MONDAY_9H)
+    ctx = make_context(db, db_url, territory, clock)
+    workshop = await make_workshop(db, TUESDAY_14H + timedelta(days=7), capacity=1)
+    first, second = await make_resident(db, 1), await make_resident(db, 2)
+
+    async def take(resident_id: int) -> int:
+        async with db.write() as session:
+            outcome = await enrol(
+                session=session, ctx=ctx, resident_id=resident_id, workshop_id=workshop, now=clock.now,
+                allow_waiting=True,
+            )  # fmt: skip
+            assert outcome is not None
+            return outcome.enrolment.id
+
+    async def leave(enrolment_id: int) -> None:
+        async with db.write() as session:
+            assert await cancel(session=session, ctx=ctx, enrolment_id=enrolment_id, now=clock.now) is not None
+        clock.advance(timedelta(days=1))
+
+    seat_of_first, seat_of_second = await take(first), await take(second)  # the second waits
+    await leave(seat_of_first)  # the second is promoted (a notice)
+    await leave(seat_of_second)  # and gives the seat up
+    assert await take(first) == seat_of_first and await take(second) == seat_of_second  # the same rows again
+    await leave(seat_of_first)  # the second is promoted again
+    notices = [m for m in await outbox(db) if m.kind == MessageKind.promotion]
+    assert [(m.enrolment_id, m.due_at) for m in notices] == [
+        (seat_of_second, MONDAY_9H),
+        (seat_of_second, MONDAY_9H + timedelta(days=2)),
+    ]
+    assert notices[-1].status == MessageStatus.pending
 
 
 async def test_a_promotion_replaces_the_waiting_list_confirmation_not_sent_yet(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -38,8 +38,11 @@ def reminder_key(*, enrolment_id: int, starts_at: datetime, label: str) -> str:
     return f"reminder:{enrolment_id}:{starts_at.isoformat()}:{label}"
 
 
-def promotion_key(*, enrolment_id: int, workshop_id: int) -> str:
-    return f"promotion:{enrolment_id}:{workshop_id}"
+def promotion_key(*, enrolment_id: int, workshop_id: int, promoted_at: datetime | None) -> str:
+    """One notice per promotion, however many times it is asked for; a second promotion of the same row (they
+    left the seat, waited again and were promoted again) gets its own."""
+    at = f":{promoted_at.astimezone(UTC):%Y%m%d%H%M%S%f}" if promoted_at is not None else ""
+    return f"promotion:{enrolment_id}:{workshop_id}{at}"
 
 
 def venue_of(workshop: Workshop) -> str:
@@ -254,7 +257,7 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
     """Tell someone promoted from the waiting list that they have a seat, and plan their reminders.
 
     The notice is not an answer: it respects the sending window, as an urgent one when the workshop is within
-    24 hours. One notice per person and workshop, however many times this is called (idempotency key).
+    24 hours. One notice per promotion, however many times this is called (``promotion_key``).
     Returns the queued notice's id, or None (already told, not seated any more, or no channel to reach them: then
     they are on the advisers' "to call" list, and the adviser in charge is told).
     """
@@ -270,7 +273,7 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
     if destination is None:
         # Nobody can tell them: an adviser phones them, and the adviser in charge of the workshop is told.
         call = NewCall(
-            key=f"promotion:{enrolment.id}:{workshop.id}",
+            key=promotion_key(enrolment_id=enrolment.id, workshop_id=workshop.id, promoted_at=enrolment.promoted_at),
             kind=CallKind.promotion,
             resident_id=enrolment.resident_id,
             what_to_say=promotion_script(workshop=workshop, ctx=ctx),
@@ -286,7 +289,7 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
         choices: tuple[str, ...] = say.YES_NO
         if destination[0] == Channel.voice:
             body, choices = spoken.promotion(workshop, ctx).body, spoken.COMING
-        key = promotion_key(enrolment_id=enrolment.id, workshop_id=workshop.id)
+        key = promotion_key(enrolment_id=enrolment.id, workshop_id=workshop.id, promoted_at=enrolment.promoted_at)
         notice = await enqueue(
             session=session,
             message=seat_message(
