@@ -69,6 +69,12 @@ class Context:
         first time a message needs it: a few tenths of a second, once per process."""
         return france_index()
 
+    def build_indexes(self) -> None:
+        """Build the communes' indexes now (a server, before its first message) rather than when a message first
+        needs them."""
+        self.commune_index  # noqa: B018 - a cached property, built by being read
+        self.france_index  # noqa: B018 - (the same)
+
     def now(self) -> datetime:
         return self.clock()
 
