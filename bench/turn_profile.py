@@ -64,10 +64,12 @@ async def serve_and_load(
     import uvicorn
 
     from bot.app import create_app
+    from bot.cli import ready_to_serve
     from bot.config import load_settings
 
     os.environ.update(env)
     app = create_app(load_settings())
+    ready_to_serve(app)  # as atelier serve does: the indexes built, start-up's objects frozen
     # Logged as ``atelier serve`` logs (our lines at INFO, uvicorn's access lines), into the void.
     logging.basicConfig(level=logging.INFO, stream=open(os.devnull, "w"))  # noqa: SIM115, ASYNC230 - once, kept
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", log_config=None, **SERVER_STACK)

@@ -65,8 +65,9 @@ class Context:
 
     @cached_property
     def france_index(self) -> FranceIndex:
-        """Every French commune (a place outside the territory is named properly), read from the bundled file the
-        first time a message needs it: a few tenths of a second, once per process."""
+        """Every French commune (a place outside the territory is named properly), read from the bundled file once
+        per process: a few tenths of a second, before the first request in a server (``build_indexes``), else when
+        a message first needs it."""
         return france_index()
 
     def build_indexes(self) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -21,12 +21,7 @@ from storage.models import (
     Workshop,
     WorkshopStatus,
 )
-
-
-def _one_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN (values)`` for the statements built once: ``in_`` binds an expanding list, rendered again at
-    every execution; equalities are rendered once, with the statement."""
-    return or_(*(column == value for value in values))
+from storage.prepared import one_of
 
 
 @dataclass(frozen=True)
@@ -135,7 +130,7 @@ def household_statement() -> Select[*tuple[Any, ...]]:
         .join(Commune, Commune.insee == Venue.commune_insee)
         .where(
             household,
-            _one_of(Enrolment.status, (EnrolmentStatus.seated, EnrolmentStatus.waiting)),
+            one_of(Enrolment.status, (EnrolmentStatus.seated, EnrolmentStatus.waiting)),
             Workshop.status == WorkshopStatus.planned,
             Workshop.starts_at > bindparam("now"),
         )
@@ -151,7 +146,7 @@ def _active_bookings_statement() -> Select[Enrolment]:
         .join(Workshop, Workshop.id == Enrolment.workshop_id)
         .where(
             Enrolment.resident_id == bindparam("resident_id"),
-            _one_of(Enrolment.status, (EnrolmentStatus.seated, EnrolmentStatus.waiting)),
+            one_of(Enrolment.status, (EnrolmentStatus.seated, EnrolmentStatus.waiting)),
             Workshop.status == WorkshopStatus.planned,
             Workshop.starts_at > bindparam("now"),
         )

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection, false, or_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
@@ -67,6 +67,13 @@ class Prepared:
                 values[position] = process(values[position])
             rows.append(tuple(values))
         return rows
+
+
+def one_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` for a statement built once: equalities rendered with it (``in_`` binds a list
+    expanded at each run, which ``prepare`` refuses). No values: nothing matches, as ``IN ()``."""
+    equalities = [column == value for value in values]
+    return or_(*equalities) if equalities else false()
 
 
 def execute(connection: Connection, statement: Executable, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:

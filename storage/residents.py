@@ -1,8 +1,8 @@
 """Residents: added by their first message, their profile, and their choices that change what may be sent to them
 (opting out, unreachable numbers, erasure, retention).
 
-Each runs inside the caller's write transaction, so that the resident's pending messages are cancelled in the same
-transaction as the change (SPEC §7: no reminder to someone who opted out or was erased).
+Each runs inside the caller's write transaction; a choice that stops messages cancels the resident's pending ones in
+the same transaction as the change (SPEC §7: no reminder to someone who opted out or was erased).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.conversations import forget_conversation
 from storage.database import dialect_insert
-from storage.enums import Channel, Level
+from storage.enums import Channel, EnrolmentStatus, Level
 from storage.models import (
     CallbackRequest,
     Enrolment,
@@ -186,6 +186,22 @@ def _profile_statement() -> Update:
             ),
         )
     )
+
+
+async def seated_household(*, session: AsyncSession, enrolment: Enrolment) -> list[Enrolment]:
+    """The seated enrolments, in this enrolment's workshop, of the people who share its resident's phone (the
+    phone's owner first). Just the enrolment itself for someone alone."""
+    members = await household_ids(session=session, resident=enrolment.resident)
+    if len(members) == 1:
+        return [enrolment] if enrolment.status == EnrolmentStatus.seated else []
+    rows = await session.scalars(
+        select(Enrolment).where(
+            Enrolment.workshop_id == enrolment.workshop_id,
+            Enrolment.resident_id.in_(members),
+            Enrolment.status == EnrolmentStatus.seated,
+        )
+    )
+    return sorted(rows.unique(), key=lambda e: members.index(e.resident_id))
 
 
 async def set_opt_out(*, session: AsyncSession, resident_id: int, channel: str, opted_out: bool) -> int:

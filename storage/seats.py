@@ -52,7 +52,6 @@ class Seat:
     """One person's place after a seating (``take_seats``), as the database now holds it."""
 
     enrolment_id: int
-    resident_id: int
     seated: bool  # False: on the waiting list at ``position``
     position: int | None
     already: bool  # the resident was already seated or waiting there: nothing changed
@@ -78,6 +77,8 @@ class CancelOutcome:
 
 @cache
 def _lock_statement() -> Select[Workshop]:
+    """The workshop loaded and locked, for the changes that use it (an edit, a cancellation); a seat locks its row
+    only (``_lock_row_statement``)."""
     return select(Workshop).where(Workshop.id == bindparam("workshop_id")).with_for_update(of=Workshop)
 
 
@@ -149,7 +150,8 @@ def _insert_statement() -> Insert:
 
 @cache
 def _rewrite_statement() -> Update:
-    """A row given up before, taken again: as a new enrolment's, its answer to a reminder forgotten."""
+    """A row given up before, taken again: its status, place, adviser and answer to a reminder (forgotten) as a
+    new seat's; its creation and an earlier promotion's date stay, as they happened."""
     return (
         update(_ENROLMENTS)
         .where(_ENROLMENTS.c.id == bindparam("row"))
@@ -174,18 +176,6 @@ async def lock_workshops(*, session: AsyncSession, workshop_ids: Iterable[int]) 
     directions) never wait for each other."""
     for workshop_id in sorted(set(workshop_ids)):
         await lock_workshop(session=session, workshop_id=workshop_id)
-
-
-async def _joinable(*, session: AsyncSession, workshop_id: int, now: datetime) -> Workshop:
-    """The workshop, locked, when it can take people; SeatError otherwise."""
-    workshop = await lock_workshop(session=session, workshop_id=workshop_id)
-    if workshop is None:
-        raise SeatError(f"workshop {workshop_id} does not exist")
-    if workshop.status != WorkshopStatus.planned:
-        raise SeatError(f"workshop {workshop_id} is cancelled")
-    if workshop.starts_at <= now:
-        raise SeatError(f"workshop {workshop_id} has already started")
-    return workshop
 
 
 async def count_seated(*, session: AsyncSession, workshop_id: int) -> int:
@@ -226,6 +216,7 @@ async def seat_together(
     now: datetime,
     allow_waiting: bool = True,
     adviser_id: int | None = None,
+    refuse_present: bool = False,
 ) -> list[SeatOutcome] | None:
     """``take_seats``, each place with its enrolment loaded whole (its workshop and resident)."""
     seats = await take_seats(
@@ -235,10 +226,11 @@ async def seat_together(
         now=now,
         allow_waiting=allow_waiting,
         adviser_id=adviser_id,
+        refuse_present=refuse_present,
     )
     if seats is None:
         return None
-    return [SeatOutcome(await enrolment_of(session=session, seat=seat), seat.seated, seat.already) for seat in seats]
+    return [await outcome_of(session=session, seat=seat) for seat in seats]
 
 
 async def enrolment_of(*, session: AsyncSession, seat: Seat) -> Enrolment:
@@ -249,6 +241,11 @@ async def enrolment_of(*, session: AsyncSession, seat: Seat) -> Enrolment:
     return enrolment
 
 
+async def outcome_of(*, session: AsyncSession, seat: Seat) -> SeatOutcome:
+    """The seat with its enrolment loaded whole (``enrolment_of``)."""
+    return SeatOutcome(await enrolment_of(session=session, seat=seat), seat.seated, seat.already)
+
+
 async def take_seats(
     *,
     session: AsyncSession,
@@ -257,11 +254,12 @@ async def take_seats(
     now: datetime,
     allow_waiting: bool = True,
     adviser_id: int | None = None,
+    refuse_present: bool = False,
 ) -> list[Seat] | None:
     """Seat people who come together (two people, one phone) — all of them, or none: when the free seats are
     too few, all go to the end of the waiting list, one after the other (or None, nothing changed, without
-    ``allow_waiting``). Someone already seated or waiting there stays as they are. Raises SeatError when the
-    workshop cannot be joined at all.
+    ``allow_waiting``). Someone already seated or waiting there stays as they are, unless ``refuse_present``
+    (a move): then AlreadyThereError, nothing changed. Raises SeatError when the workshop cannot be joined at all.
 
     Core statements on the transaction's connection (``seat_rows``): a sign-up is the most frequent change, and
     through the ORM's unit of work it cost more than the rest of its turn."""
@@ -274,6 +272,7 @@ async def take_seats(
             now=now,
             allow_waiting=allow_waiting,
             adviser_id=adviser_id,
+            refuse_present=refuse_present,
         )
     )
     for seat in seats or ():
@@ -290,12 +289,15 @@ def seat_rows(
     now: datetime,
     allow_waiting: bool,
     adviser_id: int | None,
+    refuse_present: bool = False,
 ) -> list[Seat] | None:
     """``take_seats`` on a synchronous connection: the workshop's row locked (PostgreSQL; SQLite's transaction
     already holds the write lock), what the seating needs read in one statement, then a row written per person
     (or one written again, for someone who had left)."""
     people = {f"resident_{index}": resident_id for index, resident_id in enumerate(resident_ids)}
     ids = {"workshop_id": workshop_id, **people}
+    # The lock is a statement of its own: on PostgreSQL (READ COMMITTED) the next statement reads what was
+    # committed while it waited; counted in the same statement, the seats would be those of before the wait.
     execute(connection, _lock_row_statement(), {"workshop_id": workshop_id})
     found = execute(connection, _seating_statement(len(people)), ids)
     if not found:
@@ -308,6 +310,8 @@ def seat_rows(
     # Most people enrol in a workshop once: their rows there are read only when the count says there are some.
     existing = {row[1]: row for row in execute(connection, _theirs_statement(len(people)), ids)} if theirs else {}
     newcomers = [r for r in resident_ids if r not in existing or existing[r][2] not in ACTIVE]
+    if refuse_present and len(newcomers) < len(resident_ids):
+        raise AlreadyThereError(f"already enrolled in workshop {workshop_id}")
     seated = len(newcomers) <= capacity - taken
     if not seated and not allow_waiting:
         return None
@@ -316,7 +320,7 @@ def seat_rows(
     for resident_id in resident_ids:
         row = existing.get(resident_id)
         if resident_id not in newcomers and row is not None:
-            seats.append(Seat(row[0], resident_id, row[2] == EnrolmentStatus.seated, row[3], already=True))
+            seats.append(Seat(row[0], row[2] == EnrolmentStatus.seated, row[3], already=True))
             continue
         if position is not None:
             position += 1
@@ -331,7 +335,7 @@ def seat_rows(
         else:
             enrolment_id = row[0]
             execute(connection, _rewrite_statement(), values | {"row": enrolment_id})
-        seats.append(Seat(int(enrolment_id), resident_id, seated, position, already=False))
+        seats.append(Seat(int(enrolment_id), seated, position, already=False))
     return seats
 
 
@@ -370,22 +374,14 @@ async def move_seats(
         await session.refresh(enrolment)
     if any(e.status not in ACTIVE for e in enrolments):  # cancelled while we waited for the locks
         return None
-    await _joinable(session=session, workshop_id=workshop_id, now=now)
-    residents = [e.resident_id for e in enrolments]
-    there = await session.execute(
-        select(Enrolment.id).where(
-            Enrolment.workshop_id == workshop_id, Enrolment.resident_id.in_(residents), Enrolment.status.in_(ACTIVE)
-        )
-    )
-    if there.first() is not None:
-        raise AlreadyThereError(f"already enrolled in workshop {workshop_id}")
     seated = await seat_together(
         session=session,
-        resident_ids=residents,
+        resident_ids=[e.resident_id for e in enrolments],
         workshop_id=workshop_id,
         now=now,
         allow_waiting=allow_waiting,
         adviser_id=adviser_id,
+        refuse_present=True,
     )
     if seated is None:
         return None

@@ -4,20 +4,19 @@ A message is answered in one transaction: ``open_turn`` records it and reads all
 dialogue answers, ``close_turn`` stores the new step and the replies. Each block is plain SQLAlchemy Core on a
 ``Connection``, written once for both databases; the service runs it with ``AsyncSession.run_sync``, on the
 transaction's own connection. On SQLite's writer thread each statement runs straight on pysqlite, compiled once
-(``storage/prepared.py``); on PostgreSQL the same statements go through SQLAlchemy and asyncpg. What the rarer effects
-of a message change (a seat, a profile, an erasure) goes through the ORM, in the same transaction, in between.
+(``storage/prepared.py``); on PostgreSQL the same statements go through SQLAlchemy and asyncpg. What the effects of
+a message change is written in between, in the same transaction: a seat and a profile in Core statements too
+(``storage/seats.py``, ``storage/residents.py``), the rarer ones (a move, an erasure) through the ORM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Select,
     Table,
@@ -26,7 +25,6 @@ from sqlalchemy import (
     delete,
     func,
     literal,
-    or_,
     select,
     text,
     update,
@@ -46,7 +44,7 @@ from storage.models import (
     WorldVersion,
 )
 from storage.outbox.queueing import ASKING_KINDS, Asked, NewMessage, RecentReplies, message_values
-from storage.prepared import execute
+from storage.prepared import execute, one_of
 from storage.world import ROW_ID
 
 _INBOUND = cast(Table, InboundMessage.__table__)
@@ -173,11 +171,6 @@ def _inbound_id_statement() -> Select[int]:
     )
 
 
-def _one_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN (values)`` rendered once with the statement (``in_`` binds a list expanded at each run)."""
-    return or_(*(column == value for value in values))
-
-
 @cache
 def _start_statement(*, by_phone: bool) -> Select[Any]:
     """Built once per kind of address: from one constant row, the resident and the conversation joined when they
@@ -190,8 +183,8 @@ def _start_statement(*, by_phone: bool) -> Select[Any]:
         .where(
             o.resident_id == r.id,
             o.enrolment_id.is_not(None),
-            _one_of(o.kind, ASKING_KINDS),
-            _one_of(o.status, (MessageStatus.sent, MessageStatus.delivered)),
+            one_of(o.kind, ASKING_KINDS),
+            one_of(o.status, (MessageStatus.sent, MessageStatus.delivered)),
             o.sent_at >= bindparam("since"),
         )
         .order_by(o.sent_at.desc(), o.id.desc())

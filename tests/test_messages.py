@@ -238,3 +238,18 @@ def test_reminders_name_both_people_sharing_a_phone() -> None:
     assert body.startswith("Rappel pour Colette et Bernard :")
     assert count_segments(render_sms(body, say.YES_NO)) == 1
     assert first_name_of("Colette Renaud") == "Colette"
+
+
+NAMES = [
+    ("nobody", say.and_fr, [], ""),
+    ("one", say.and_fr, ["n°3"], "n°3"),
+    ("two", say.and_fr, ["n°3", "n°4"], "n°3 et n°4"),
+    ("three: commas, then et", say.and_fr, ["n°3", "n°4", "n°5"], "n°3, n°4 et n°5"),
+    ("first names, the unknown left out", say.names_fr, ["Colette", "", "Bernard"], "Colette et Bernard"),
+    ("one first name known", say.names_fr, ["", "Colette"], "Colette"),
+]
+
+
+@pytest.mark.parametrize(("join", "items", "written"), [row[1:] for row in NAMES], ids=[row[0] for row in NAMES])
+def test_people_named_one_after_the_other(join: Callable[[list[str]], str], items: list[str], written: str) -> None:
+    assert join(items) == written

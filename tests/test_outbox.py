@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -134,25 +135,43 @@ async def test_priority(
     assert row is not None and row.priority == priority
 
 
-async def test_cancel_pending_only_touches_pending_rows_matching_every_filter(db: Database, now: datetime) -> None:
+# (label, filters on the first resident or the workshop, which of a b c d e end cancelled). a: the first resident's
+# SMS reminder, b: their reply, c: another resident's reminder, d: the first resident's Telegram reminder, e: their
+# promotion notice, already sent.
+CANCEL_CASES = [
+    ("one kind, one channel", {"kinds": [MessageKind.reminder], "channel": SMS}, "a"),
+    ("several kinds", {"kinds": [MessageKind.reminder, MessageKind.reply]}, "abd"),
+    ("no kind at all: nothing", {"kinds": []}, ""),
+    ("every kind (no kinds given)", {}, "abd"),
+    ("a channel alone", {"channel": TELEGRAM}, "d"),
+]
+
+
+@pytest.mark.parametrize(("filters", "cancelled"), [c[1:] for c in CANCEL_CASES], ids=[c[0] for c in CANCEL_CASES])
+async def test_cancel_pending_only_touches_pending_rows_matching_every_filter(
+    db: Database, now: datetime, filters: dict[str, Any], cancelled: str
+) -> None:
     resident_id = await make_resident(db, 1)
     other = await make_resident(db, 2)
-    a = await queue(db, "a", now, resident_id=resident_id, kind=MessageKind.reminder)
-    b = await queue(db, "b", now, resident_id=resident_id, kind=MessageKind.reply)
-    c = await queue(db, "c", now, resident_id=other, kind=MessageKind.reminder)
-    d = await queue(db, "d", now, resident_id=resident_id, kind=MessageKind.reminder, channel=TELEGRAM)
+    queued = {
+        "a": await queue(db, "a", now, resident_id=resident_id, kind=MessageKind.reminder),
+        "b": await queue(db, "b", now, resident_id=resident_id, kind=MessageKind.reply),
+        "c": await queue(db, "c", now, resident_id=other, kind=MessageKind.reminder),
+        "d": await queue(db, "d", now, resident_id=resident_id, kind=MessageKind.reminder, channel=TELEGRAM),
+        "e": await queue(db, "e", now, resident_id=resident_id, kind=MessageKind.promotion),
+    }
+    rows = {name: row for name, row in queued.items() if row is not None}
+    assert len(rows) == 5
     async with db.write() as session:
-        cancelled = await cancel_pending(
-            session=session, resident_id=resident_id, kinds=[MessageKind.reminder], channel=SMS
-        )
-    assert cancelled == 1
+        sent = await session.get(OutboundMessage, rows["e"])
+        assert sent is not None
+        sent.status = MessageStatus.sent
+    async with db.write() as session:
+        count = await cancel_pending(session=session, resident_id=resident_id, **filters)
+    assert count == len(cancelled)
     statuses = {m.id: m.status for m in await outbox(db)}
-    assert [statuses[i] for i in (a, b, c, d) if i] == [
-        MessageStatus.cancelled,
-        MessageStatus.pending,
-        MessageStatus.pending,
-        MessageStatus.pending,
-    ]
+    gone = "".join(name for name, row in rows.items() if statuses[row] == MessageStatus.cancelled)
+    assert gone == cancelled
     async with db.write() as session:
         with pytest.raises(ValueError, match="needs"):
             await cancel_pending(session=session)

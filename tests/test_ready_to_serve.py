@@ -8,7 +8,13 @@ is frozen out of the cyclic garbage collector's reach (``gc.freeze``): a full co
 from __future__ import annotations
 
 import gc
+from typing import Any
 
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from bot import cli
 from bot.app import create_app
 from bot.cli import ready_to_serve
 from bot.config import Settings
@@ -28,3 +34,23 @@ def test_a_server_builds_its_indexes_then_freezes_what_start_up_made(settings: S
         assert gc.get_freeze_count() > 100_000
     finally:
         gc.unfreeze()
+
+
+async def test_atelier_serve_and_each_worker_get_ready_before_serving(
+    monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    """``atelier serve`` (one process) and every process of ``--workers N`` (``worker_app``) call it on the
+    application they serve, before uvicorn serves it."""
+    ready: list[Starlette] = []
+    served: list[Any] = []
+    monkeypatch.setenv("ATELIER_DATABASE_URL", db_url)
+    monkeypatch.setattr(cli, "ready_to_serve", ready.append)
+    monkeypatch.setattr(cli, "_serving_logs", lambda secrets: None)  # the test process's logging left alone
+    monkeypatch.setattr(uvicorn, "run", lambda application, **options: served.append(application))
+    cli.serve(host="127.0.0.1", port=8000, workers=1)
+    worker = cli.worker_app()
+    try:
+        assert len(ready) == 2 and ready[0] is served[0] and ready[1] is worker
+    finally:
+        for application in (*served, worker):
+            await application.state.ctx.db.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.channels import SMS, TELEGRAM
 from bot.context import Context
@@ -14,7 +14,16 @@ from bot.service.enrolments import cancel, enrol
 from bot.service.reminders import cancel_reminders, notify_promotion, plan_reminders, replan_workshop
 from bot.territory import Territory
 from storage.database import Database
-from storage.models import Enrolment, EnrolmentStatus, MessageKind, MessageStatus, OutboundMessage, Workshop
+from storage.models import (
+    Call,
+    CallKind,
+    Enrolment,
+    EnrolmentStatus,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    Workshop,
+)
 from storage.outbox.queueing import NewMessage, enqueue
 from storage.seats import seat_resident
 from tests.helpers.clock import Clock, paris
@@ -135,15 +144,17 @@ async def test_a_promotion_notice_is_sent_once_and_plans_reminders(
     assert len(reminders(await outbox(db))) == 2
 
 
+@pytest.mark.parametrize("reachable", [True, False], ids=["told by SMS", "no channel: a call for an adviser"])
 async def test_a_second_promotion_of_the_same_row_is_told_again(
-    db: Database, db_url: str, territory: Territory
+    db: Database, db_url: str, territory: Territory, reachable: bool
 ) -> None:
     """Promoted, then gone from the seat, back on the waiting list (the same row) and promoted again a day later:
-    a notice of its own (the first one's key must not swallow it)."""
+    a notice of its own, or a call of its own when no message reaches them (the first one's key must not swallow
+    it)."""
     clock = Clock(MONDAY_9H)
     ctx = make_context(db, db_url, territory, clock)
     workshop = await make_workshop(db, TUESDAY_14H + timedelta(days=7), capacity=1)
-    first, second = await make_resident(db, 1), await make_resident(db, 2)
+    first, second = await make_resident(db, 1), await make_resident(db, 2, opted_out_sms=not reachable)
 
     async def take(resident_id: int) -> int:
         async with db.write() as session:
@@ -164,12 +175,15 @@ async def test_a_second_promotion_of_the_same_row_is_told_again(
     await leave(seat_of_second)  # and gives the seat up
     assert await take(first) == seat_of_first and await take(second) == seat_of_second  # the same rows again
     await leave(seat_of_first)  # the second is promoted again
+    twice = [(seat_of_second, MONDAY_9H), (seat_of_second, MONDAY_9H + timedelta(days=2))]
     notices = [m for m in await outbox(db) if m.kind == MessageKind.promotion]
-    assert [(m.enrolment_id, m.due_at) for m in notices] == [
-        (seat_of_second, MONDAY_9H),
-        (seat_of_second, MONDAY_9H + timedelta(days=2)),
-    ]
-    assert notices[-1].status == MessageStatus.pending
+    async with db.read() as session:
+        calls = list((await session.execute(select(Call).where(Call.kind == CallKind.promotion))).unique().scalars())
+    if reachable:
+        assert [(m.enrolment_id, m.due_at) for m in notices] == twice and not calls
+        assert notices[-1].status == MessageStatus.pending
+    else:
+        assert [(c.enrolment_id, c.created_at) for c in calls] == twice and not notices
 
 
 async def test_a_promotion_replaces_the_waiting_list_confirmation_not_sent_yet(

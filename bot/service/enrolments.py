@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.service.reminders import cancel_reminders, notify_promotion, replan_reminders, seated_household
+from bot.service.reminders import cancel_reminders, notify_promotion, replan_reminders
 from storage.models import Enrolment, Workshop
+from storage.residents import seated_household
 from storage.seats import (
     AlreadyThereError,
     Seat,
@@ -25,6 +26,7 @@ from storage.seats import (
     cancel_enrolment,
     enrolment_of,
     move_seats,
+    outcome_of,
     take_seats,
 )
 
@@ -61,7 +63,7 @@ async def enrol(
     if seats is None:
         return None
     (seat,) = seats
-    return SeatOutcome(await enrolment_of(session=session, seat=seat), seat.seated, seat.already)
+    return await outcome_of(session=session, seat=seat)
 
 
 async def enrol_together(

@@ -273,8 +273,8 @@ async def _converse(
     text: str,
     now: datetime,
 ) -> Conversed:
-    """One turn of the dialogue, from what ``_open`` read: its effects applied (through the ORM, on the resident
-    loaded only then); where the conversation now is."""
+    """One turn of the dialogue, from what ``_open`` read: its effects applied (``_apply``); where the
+    conversation now is."""
     person, bookings, asked = opened.person, opened.bookings, opened.asked
     resident: Resident | None = None  # the ORM object, for effects
     if inbound.channel == Channel.telegram and inbound.shared_phone:
@@ -548,11 +548,11 @@ async def _apply(
                 level=effect.level, interests=effect.interests, channel=inbound.channel, now=now,
             )  # fmt: skip
             view = None
-        elif isinstance(effect, Enrol) and effect.companion is None and resident is None and view is not None:
+        elif isinstance(effect, Enrol) and effect.companion is None and view is not None:
             after = await _enrol(session=session, ctx=ctx, who=view, effect=effect, world=world)
             turn = Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
         else:
-            resident = resident or await _loaded(session, resident_id)
+            resident, view = resident or await _loaded(session, resident_id), None
             turn = await _apply_to(
                 session=session, ctx=ctx, inbound=inbound, resident=resident, effect=effect, turn=turn, world=world
             )
@@ -661,10 +661,9 @@ async def _enrol(*, session: AsyncSession, ctx: Context, who: Resident | Person,
     how it went."""
     people = [who.id]
     if effect.companion:
-        holder = who if isinstance(who, Resident) else await session.get(Resident, who.id)
-        if holder is None:
-            raise LookupError(f"resident {who.id} is not there")
-        people.append((await _companion(session=session, holder=holder, name=effect.companion, now=world.now)).id)
+        if not isinstance(who, Resident):  # ``_apply`` takes the light way for someone alone only
+            raise TypeError("a companion is added from the resident's ORM object")
+        people.append((await _companion(session=session, holder=who, name=effect.companion, now=world.now)).id)
     try:
         seats = await enrol_together(
             session=session,

@@ -27,7 +27,7 @@ from storage.delivery import record_status
 from storage.enums import Channel
 from storage.models import CallKind, Enrolment, EnrolmentStatus, MessageKind, Workshop, WorkshopStatus
 from storage.outbox.queueing import NewMessage, cancel_pending, enqueue, revive_cancelled
-from storage.residents import household_ids
+from storage.residents import household_ids, seated_household
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +63,6 @@ async def _seated(session: AsyncSession, enrolment_id: int) -> Enrolment | None:
     if enrolment.workshop.status != WorkshopStatus.planned:
         return None
     return enrolment
-
-
-async def seated_household(*, session: AsyncSession, enrolment: Enrolment) -> list[Enrolment]:
-    """The seated enrolments, in this enrolment's workshop, of the people who share its resident's phone (the
-    phone's owner first). Just the enrolment itself for someone alone."""
-    members = await household_ids(session=session, resident=enrolment.resident)
-    if len(members) == 1:
-        return [enrolment] if enrolment.status == EnrolmentStatus.seated else []
-    rows = await session.scalars(
-        select(Enrolment).where(
-            Enrolment.workshop_id == enrolment.workshop_id,
-            Enrolment.resident_id.in_(members),
-            Enrolment.status == EnrolmentStatus.seated,
-        )
-    )
-    return sorted(rows.unique(), key=lambda e: members.index(e.resident_id))
 
 
 def _named(together: list[Enrolment]) -> str:

@@ -11,13 +11,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, case, or_, select, update
+from sqlalchemy import Table, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import insert_or_skip
 from storage.enums import Channel
 from storage.models import MessageKind, MessageStatus, OutboundMessage, Resident
-from storage.prepared import execute_in
+from storage.prepared import execute_in, one_of
 
 PRIORITY_ANSWER, PRIORITY_URGENT, PRIORITY_NORMAL = 0, 1, 2
 
@@ -149,6 +149,8 @@ async def cancel_pending(
         raise ValueError("cancel_pending needs an enrolment, a resident or a workshop")
     given = {"enrolment": enrolment_id, "resident": resident_id, "workshop": workshop_id, "on_channel": channel}
     filters = {name: value for name, value in given.items() if value is not None}
+    if kinds is not None and not kinds:
+        return 0  # no kind at all: nothing matches (never "every kind")
     statement = _cancel_statement(frozenset(filters), tuple(sorted(kinds)) if kinds is not None else None)
     return len(await execute_in(session, statement, filters))
 
@@ -168,7 +170,7 @@ def _cancel_statement(filters: frozenset[str], kinds: tuple[MessageKind, ...] | 
     conditions = [OutboundMessage.status == MessageStatus.pending]
     conditions += [column == bindparam(name) for name, column in _FILTERS.items() if name in filters]
     if kinds is not None:
-        conditions.append(or_(*(OutboundMessage.kind == kind for kind in kinds)))
+        conditions.append(one_of(OutboundMessage.kind, kinds))
     return (
         update(TABLE).where(*conditions).values(status=MessageStatus.cancelled, lease_until=None).returning(TABLE.c.id)
     )

@@ -85,8 +85,8 @@ YES_NO = ("OUI", "NON")
 
 
 def names_fr(first_names: list[str]) -> str:
-    """ "Colette", "Colette et Bernard" """
-    return " et ".join(n for n in first_names if n)
+    """ "Colette", "Colette et Bernard" (the names not known left out)"""
+    return and_fr([n for n in first_names if n])
 
 
 def and_fr(items: Sequence[str]) -> str:

@@ -35,8 +35,10 @@ from bot.service.reminders import Promoted
 from bot.service.residents import (
     BookingLine,
     MessageLine,
+    PersonMoved,
     ResidentRecord,
     ResidentSummary,
+    Unenrolled,
     erase_resident_for,
     find_residents,
     get_resident,
@@ -380,20 +382,17 @@ def _told_lines(
     return lines
 
 
-def _told_json(
-    message: str | None, channel: str | None, promoted: Sequence[Promoted], departures: Sequence[DepartureGroup],
-    ctx: Context,
-) -> dict[str, Any]:  # fmt: skip
+def _told_json(done: Unenrolled | PersonMoved, ctx: Context) -> dict[str, Any]:
     """What ``unenrol --json`` and ``move --json`` share: the person's message, who got the seat (every person of
     the party), when the messages leave."""
     return {
-        "told": message is not None,
-        "channel": channel,
-        "message": message,
-        "promoted": [{"resident_id": p.resident_id, "name": p.name, "told": p.told} for p in promoted],
+        "told": done.told,
+        "channel": done.channel,
+        "message": done.message,
+        "promoted": [{"resident_id": p.resident_id, "name": p.name, "told": p.told} for p in done.promoted],
         "departures": [
             {"count": g.count, "leaves_at": iso(g.leaves_at, ctx), "reasons": [r.value for r in g.reasons]}
-            for g in departures
+            for g in done.departures
         ],
     }
 
@@ -422,7 +421,7 @@ def unenrol_(
                     "resident_id": done.resident_id,
                     "workshop_id": done.workshop_id,
                     "was": done.was.value,
-                    **_told_json(done.message, done.channel, done.promoted, done.departures, ctx),
+                    **_told_json(done, ctx),
                 }
             )
             return
@@ -471,7 +470,7 @@ def move(
                     "to_workshop_id": done.to_workshop_id,
                     "status": "seated" if done.seated else "waiting",
                     "position": done.position,
-                    **_told_json(done.message, done.channel, done.promoted, done.departures, ctx),
+                    **_told_json(done, ctx),
                 }
             )
             return
