@@ -83,6 +83,8 @@ MESSAGE_FILTERS = [
     ),
     ("a French status without it", ("--status", "a envoyer", "--kind", "CHANGEMENT"), {"change_notice"}),
     ("the English names still work", ("--kind", "change_notice"), {"change_notice"}),
+    ("a message withdrawn before it left", ("--status", "retiré"), {"confirmation", "reminder"}),
+    ("the same by the word the command line used to show", ("--status", "annulé"), {"confirmation", "reminder"}),
 ]
 
 
@@ -94,10 +96,18 @@ def test_messages_list_understands_the_french_words_it_shows(
     assert {m["kind"] for m in found} == kinds, label
 
 
+def test_messages_json_keeps_the_english_values_whatever_word_chose_them(db_url: str, world: dict[str, int]) -> None:
+    """SPEC §6: ``--json`` carries the enum values, never the French words of the table."""
+    for said in ("retiré", "annulé", "cancelled"):
+        found = as_json(ok(db_url, "messages", "list", "--status", said, "--json"))
+        assert found and {m["status"] for m in found} == {"cancelled"}, said
+        assert {m["kind"] for m in found} == {"confirmation", "reminder"}, said
+
+
 def test_messages_list_refuses_an_unknown_word_in_french(db_url: str) -> None:
     refused = atelier(db_url, "messages", "list", "--status", "parti")
     assert refused.exit_code == 1
-    assert "statut inconnu « parti » : à envoyer, en cours, envoyé, reçu, échec, annulé, expiré" in refused.stderr
+    assert "statut inconnu « parti » : à envoyer, en cours, envoyé, reçu, échec, retiré, expiré" in refused.stderr
 
 
 def test_attendance_is_refused_before_any_question_when_the_workshop_has_not_started(

@@ -17,19 +17,12 @@ from datetime import date, datetime, tzinfo
 from bot.conversation.phones import national
 from bot.conversation.texts import LEVEL_NAMES, channel_name
 from bot.service.activities import MonthActivities, duration_fr
+from bot.service.labels import ENROLMENT_STATUS_FR
 from bot.service.people_stats import PeopleFigures, PeopleStats
 from bot.service.residents import ResidentSummary
 from bot.service.workshops import Roster
 
 Cell = str | int | float | bool | date | datetime | None
-
-STATUS_FR = {
-    "seated": "inscrit",
-    "waiting": "en attente",
-    "cancelled": "désinscrit",
-    "attended": "présent",
-    "absent": "absent",
-}
 
 
 def cell(value: Cell, tz: tzinfo) -> str:
@@ -68,7 +61,7 @@ def roster_csv(found: Roster, *, tz: tzinfo) -> bytes:
             national(e.phone),
             e.telegram_chat_id,
             channel_name(e.channel) if e.channel else "aucun",
-            STATUS_FR[e.status.value],
+            ENROLMENT_STATUS_FR[e.status],
             e.position,
             ", ".join(e.interests),
             e.confirmed,

@@ -6,6 +6,8 @@ Advisers' commands show full numbers (SPEC §6: advisers phone people); logs nev
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
+from datetime import tzinfo
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -16,30 +18,11 @@ from bot.conversation.phones import national
 from bot.interfaces.cli.common import column, console, fail, is_wide, iso, listing, print_json
 from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import JsonOption, act
+from bot.service.labels import FORMER_MESSAGE_KIND_FR, FORMER_MESSAGE_STATUS_FR, MESSAGE_KIND_FR, MESSAGE_STATUS_FR
 from bot.service.outbox_views import MessageView, list_messages
 from storage.enums import MessageKind, MessageStatus
 
 app = french_app(help="Messages envoyés et à envoyer (la boîte d'envoi).")
-
-STATUS_FR = {
-    "pending": "à envoyer",
-    "sending": "en cours",
-    "sent": "envoyé",
-    "delivered": "reçu",
-    "failed": "échec",
-    "cancelled": "annulé",
-    "expired": "expiré",
-}
-KIND_FR = {
-    "reply": "réponse",
-    "reminder": "rappel",
-    "change_notice": "changement",
-    "broadcast": "diffusion",
-    "promotion": "place libérée",
-    "confirmation": "confirmation",
-    "adviser_notice": "conseiller",
-    "callback_digest": "rappels à faire",
-}
 
 
 def message_json(row: MessageView, ctx: Context) -> dict[str, Any]:
@@ -68,20 +51,26 @@ def _folded(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _parse(kind: type[E], value: str | None, what: str, labels: dict[str, str]) -> E | None:
-    """A status or kind as the table shows it in French (« rappel », « envoyé », accents optional), or its
-    English name (``reminder``, ``sent``)."""
+def _label_words(member: E, labels: Mapping[E, str], former: Mapping[E, tuple[str, ...]]) -> set[str]:
+    return {_folded(word) for word in (member.value, labels[member], *former.get(member, ()))}
+
+
+def parse_label(
+    kind: type[E], value: str | None, what: str, labels: Mapping[E, str], former: Mapping[E, tuple[str, ...]]
+) -> E | None:
+    """A status or kind as the table shows it in French (« rappel », « envoyé », accents optional), a word it
+    once showed (« annulé »), or its English name (``reminder``, ``sent``)."""
     if value is None:
         return None
     wanted = _folded(value)
-    names = {member: (_folded(member.value), _folded(labels.get(member.value, member.value))) for member in kind}
+    names = {member: _label_words(member, labels, former) for member in kind}
     found = next((member for member, said in names.items() if wanted in said), None)
     if found is None:
         fail(f"{what} inconnu « {value} » : {', '.join(labels.values())}")
     return found
 
 
-def messages_table(rows: list[MessageView], ctx: Context) -> Table:
+def messages_table(rows: list[MessageView], tz: tzinfo) -> Table:
     """Fits 80 columns: the text is cut with "…"; channel, attempts and error show on wider terminals."""
     wide = is_wide()
     table = listing("Messages")
@@ -99,9 +88,9 @@ def messages_table(rows: list[MessageView], ctx: Context) -> Table:
         column(table, "Erreur", share=2)
     for row in rows:
         to = national(row.to_address) if row.channel == "sms" else f"Telegram {row.to_address}"
-        cells = [str(row.id), f"{row.due_at.astimezone(ctx.tz):%d/%m %H:%M}"]
+        cells = [str(row.id), f"{row.due_at.astimezone(tz):%d/%m %H:%M}"]
         cells += [row.channel] if wide else []
-        cells += [to, KIND_FR.get(row.kind, row.kind), STATUS_FR.get(row.status, row.status)]
+        cells += [to, MESSAGE_KIND_FR[row.kind], MESSAGE_STATUS_FR[row.status]]
         cells += [str(row.attempts)] if wide else []
         cells += [" ".join(row.body.split())]
         cells += [row.error or ""] if wide else []
@@ -111,19 +100,14 @@ def messages_table(rows: list[MessageView], ctx: Context) -> Table:
 
 @app.command("list")
 def list_(
-    status: Annotated[
-        str | None, typer.Option("--status", help="à envoyer, en cours, envoyé, reçu, échec, annulé, expiré.")
-    ] = None,
-    kind: Annotated[
-        str | None,
-        typer.Option("--kind", help="réponse, rappel, changement, diffusion, place libérée, confirmation, conseiller."),
-    ] = None,
+    status: Annotated[str | None, typer.Option("--status", help=f"{', '.join(MESSAGE_STATUS_FR.values())}.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help=f"{', '.join(MESSAGE_KIND_FR.values())}.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Au plus N messages (0 : tous).")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """La boîte d'envoi, les messages les plus récents d'abord."""
-    wanted_status = _parse(MessageStatus, status, "statut", STATUS_FR)
-    wanted_kind = _parse(MessageKind, kind, "type", KIND_FR)
+    wanted_status = parse_label(MessageStatus, status, "statut", MESSAGE_STATUS_FR, FORMER_MESSAGE_STATUS_FR)
+    wanted_kind = parse_label(MessageKind, kind, "type", MESSAGE_KIND_FR, FORMER_MESSAGE_KIND_FR)
 
     async def action(ctx: Context) -> None:
         rows = await list_messages(ctx=ctx, status=wanted_status, kind=wanted_kind, limit=limit or None)
@@ -133,6 +117,6 @@ def list_(
         if not rows:
             console.print("Aucun message.")
             return
-        console.print(messages_table(rows, ctx))
+        console.print(messages_table(rows, ctx.tz))
 
     act(action)

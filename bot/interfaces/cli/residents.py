@@ -7,6 +7,7 @@ A person is named by their number (``atelier residents list``), or by their name
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import tzinfo
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +32,7 @@ from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, ListCsvOption, YesOption, act, write_csv
 from bot.service.departures import DepartureGroup, departure_lines
 from bot.service.exports import residents_csv
+from bot.service.labels import MESSAGE_STATUS_FR
 from bot.service.reminders import Promoted
 from bot.service.residents import (
     BookingLine,
@@ -197,21 +199,14 @@ def find(
     act(action)
 
 
-STATUS_FR = {
+# Deliberately not bot.service.labels.ENROLMENT_STATUS_FR (« inscrit », « en attente »): phrased for the line of a
+# person's history, « n°12 lundi 7 décembre…, Mairie : une place (2e position) ».
+HISTORY_STATUS_FR = {
     "seated": "une place",
     "waiting": "liste d'attente",
     "cancelled": "désinscription",
     "attended": "présence",
     "absent": "absence",
-}
-MESSAGE_STATUS_FR = {
-    "pending": "à envoyer",
-    "sending": "en cours",
-    "sent": "envoyé",
-    "delivered": "reçu",
-    "failed": "échec",
-    "cancelled": "retiré",
-    "expired": "pas parti à temps",
 }
 
 
@@ -247,17 +242,17 @@ def message_line_json(line: MessageLine, ctx: Context) -> dict[str, Any]:
 
 
 def _booking_text(line: BookingLine, ctx: Context) -> str:
-    status = STATUS_FR[line.status.value] + (f" ({rank_fr(line.position)} position)" if line.position else "")
+    status = HISTORY_STATUS_FR[line.status.value] + (f" ({rank_fr(line.position)} position)" if line.position else "")
     if line.status.value == "seated" and line.confirmed is not None:
         status += ", a répondu OUI au rappel" if line.confirmed else ", a répondu NON au rappel"
     cancelled = " — atelier annulé" if line.workshop_cancelled else ""
     return f"  n°{line.workshop_id} {when_fr(line.starts_at, ctx.tz)}, {line.place} : {status}{cancelled}"
 
 
-def _message_text(line: MessageLine, ctx: Context) -> str:
+def message_line(line: MessageLine, tz: tzinfo) -> str:
     """One line, cut to the terminal's width: when, what became of it, the start of the text."""
-    when = f"{(line.sent_at or line.due_at).astimezone(ctx.tz):%d/%m %H:%M}"
-    status = MESSAGE_STATUS_FR.get(line.status.value, line.status.value)
+    when = f"{(line.sent_at or line.due_at).astimezone(tz):%d/%m %H:%M}"
+    status = MESSAGE_STATUS_FR[line.status]
     head = f"  {when} {status} ({channel_name(line.channel)}) : "
     body = " ".join(line.body.split())
     room = max(console.width - len(head) - 1, 20)
@@ -285,7 +280,7 @@ def print_record(record: ResidentRecord, ctx: Context) -> None:
             console.print(_booking_text(line, ctx), highlight=False)
     console.print("Messages :" if record.messages else "Messages : aucun", highlight=False)
     for message in record.messages:
-        console.print(_message_text(message, ctx), highlight=False)
+        console.print(message_line(message, ctx.tz), highlight=False)
     console.print("Appels :" if record.calls else "Appels : aucun", highlight=False)
     for call in record.calls:
         done = (

@@ -53,6 +53,7 @@ from bot.service.changes import (
     report_lines,
 )
 from bot.service.exports import roster_csv
+from bot.service.labels import ENROLMENT_STATUS_FR
 from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import WorkshopFields
 from bot.service.stats import WalkIn, add_walk_in, attendance_sheet, mark_attendance
@@ -73,13 +74,6 @@ T = TypeVar("T")
 app = french_app(help="Ateliers : planifier, lister, importer, modifier, annuler, déplacer, présences.")
 
 STATUS_FR = {"planned": "prévu", "cancelled": "annulé"}
-ENROLMENT_FR = {
-    "seated": "inscrit",
-    "waiting": "en attente",
-    "cancelled": "désinscrit",
-    "attended": "présent",
-    "absent": "absent",
-}
 CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (noms de champs en anglais, heures ISO 8601).")]
@@ -225,7 +219,7 @@ def roster_table(found: Roster) -> Table:
     column(table, "Conf.", keep=5)
     column(table, "Souhaits")
     for e in found.enrolments:
-        status = ENROLMENT_FR[e.status.value] + (f" {rank_fr(e.position)}" if e.position else "")
+        status = ENROLMENT_STATUS_FR[e.status] + (f" {rank_fr(e.position)}" if e.position else "")
         phone = national(e.phone) or ("Telegram" if e.telegram_chat_id else "—")
         extra = [str(e.telegram_chat_id or "")] if wide else []
         channel = channel_name(e.channel) if e.channel else "aucun"

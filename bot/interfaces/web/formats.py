@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -11,34 +12,10 @@ from jinja2 import Environment
 
 from bot.conversation.texts import CHANNEL_NAMES, LEVEL_NAMES
 from bot.service.departures import REASONS_FR, DepartureGroup, departure_lines
+from bot.service.labels import ENROLMENT_STATUS_FR, MESSAGE_KIND_FR, MESSAGE_STATUS_FR
 from bot.service.recipients import TO_PHONE_REASON_FR
-from storage.enums import EnrolmentStatus, Level, MessageKind, MessageStatus
+from storage.enums import Level
 
-ENROLMENT_FR = {
-    EnrolmentStatus.seated: "inscrit",
-    EnrolmentStatus.waiting: "en attente",
-    EnrolmentStatus.cancelled: "désinscrit",
-    EnrolmentStatus.attended: "présent",
-    EnrolmentStatus.absent: "absent",
-}
-MESSAGE_STATUS_FR = {
-    MessageStatus.pending: "à envoyer",
-    MessageStatus.sending: "en cours",
-    MessageStatus.sent: "envoyé",
-    MessageStatus.delivered: "reçu",
-    MessageStatus.failed: "échec",
-    MessageStatus.cancelled: "retiré",
-    MessageStatus.expired: "expiré",
-}
-KIND_FR = {
-    MessageKind.reply: "réponse",
-    MessageKind.reminder: "rappel",
-    MessageKind.change_notice: "changement",
-    MessageKind.broadcast: "diffusion",
-    MessageKind.promotion: "place libérée",
-    MessageKind.confirmation: "confirmation",
-    MessageKind.adviser_notice: "conseiller",
-}
 CHANNEL_FR: dict[str | None, str] = {None: "injoignable"} | dict(CHANNEL_NAMES.items())
 CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
 CONSENT_FR = {
@@ -82,7 +59,7 @@ def install(env: Environment, tz: tzinfo) -> None:
     def level(value: Level | str | None) -> str:
         return LEVEL_NAMES[Level(value)] if value else ""
 
-    def lookup(table: dict[Any, str]) -> Any:
+    def lookup(table: Mapping[Any, str]) -> Any:
         return lambda value: table.get(value, str(value) if value is not None else "")
 
     def departures(groups: tuple[DepartureGroup, ...]) -> list[str]:
@@ -97,9 +74,9 @@ def install(env: Environment, tz: tzinfo) -> None:
         when=when,
         phone=phone_fr,
         level=level,
-        enrolment=lookup(ENROLMENT_FR),  # StrEnum members and their strings alike
+        enrolment=lookup(ENROLMENT_STATUS_FR),  # StrEnum members and their strings alike
         message_status=lookup(MESSAGE_STATUS_FR),
-        kind=lookup(KIND_FR),
+        kind=lookup(MESSAGE_KIND_FR),
         channel=lookup(CHANNEL_FR),
         reason=lookup(TO_PHONE_REASON_FR),
         confirmed=lookup(CONFIRMED_FR),
