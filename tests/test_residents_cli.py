@@ -38,7 +38,7 @@ def test_find_and_show(db_url: str) -> None:
     shown = ok(db_url, "residents", "show", "martine").stdout
     assert f"Personne n°{world['martine']} : Martine Dupont" in shown
     assert f"n°{world['first']}" in shown and "une place" in shown
-    assert "Accord donné le" in shown and "par téléphone" in shown
+    assert "Accord donné le" in shown and "par téléphone, à un conseiller" in shown  # the console's words too
     record = as_json(ok(db_url, "residents", "show", "06 98 76 54 32", "--json"))
     assert set(record) == RECORD_FIELDS
     [waiting] = record["upcoming"]

@@ -42,6 +42,14 @@ ENROLMENT_STATUS_FR: Mapping[EnrolmentStatus, str] = {
     EnrolmentStatus.attended: "présent",
     EnrolmentStatus.absent: "absent",
 }
+CONFIRMED_FR: Mapping[bool | None, str] = {True: "oui", False: "non", None: "—"}  # the answer to a reminder
+CONSENT_FR: Mapping[str, str] = {  # how the person gave their consent (``Resident.consent_channel``)
+    "sms": "par SMS",
+    "telegram": "par Telegram",
+    "console": "au terminal",
+    "phone": "par téléphone, à un conseiller",
+    "oral": "de vive voix, à l'atelier",
+}
 
 # Words these tables once said (each interface had its own table): the command line still understands them as
 # input, since advisers' scripts and habits use them (``atelier messages list --status annulé``).

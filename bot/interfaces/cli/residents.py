@@ -32,7 +32,7 @@ from bot.interfaces.cli.french import french_app
 from bot.interfaces.cli.workshops import LEVEL_SHORT, JsonOption, ListCsvOption, YesOption, act, write_csv
 from bot.service.departures import DepartureGroup, departure_lines
 from bot.service.exports import residents_csv
-from bot.service.labels import MESSAGE_STATUS_FR
+from bot.service.labels import CONSENT_FR, MESSAGE_STATUS_FR
 from bot.service.reminders import Promoted
 from bot.service.residents import (
     BookingLine,
@@ -289,10 +289,6 @@ def print_record(record: ResidentRecord, ctx: Context) -> None:
             else "à faire"
         )
         console.print(f"  n°{call.id} {call.kind_label} — {done}", highlight=False)
-
-
-CONSENT_FR = {"sms": "par SMS", "telegram": "par Telegram", "console": "au terminal", "phone": "par téléphone"}
-CONSENT_FR |= {"oral": "de vive voix, à l'atelier"}
 
 
 def say_level(resident: ResidentSummary) -> str:

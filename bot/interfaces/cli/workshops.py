@@ -53,7 +53,7 @@ from bot.service.changes import (
     report_lines,
 )
 from bot.service.exports import roster_csv
-from bot.service.labels import ENROLMENT_STATUS_FR
+from bot.service.labels import CONFIRMED_FR, ENROLMENT_STATUS_FR
 from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import WorkshopFields
 from bot.service.stats import WalkIn, add_walk_in, attendance_sheet, mark_attendance
@@ -74,7 +74,6 @@ T = TypeVar("T")
 app = french_app(help="Ateliers : planifier, lister, importer, modifier, annuler, déplacer, présences.")
 
 STATUS_FR = {"planned": "prévu", "cancelled": "annulé"}
-CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (noms de champs en anglais, heures ISO 8601).")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Ne pas demander de confirmation.")]

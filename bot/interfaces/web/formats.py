@@ -12,19 +12,11 @@ from jinja2 import Environment
 
 from bot.conversation.texts import CHANNEL_NAMES, LEVEL_NAMES
 from bot.service.departures import REASONS_FR, DepartureGroup, departure_lines
-from bot.service.labels import ENROLMENT_STATUS_FR, MESSAGE_KIND_FR, MESSAGE_STATUS_FR
+from bot.service.labels import CONFIRMED_FR, CONSENT_FR, ENROLMENT_STATUS_FR, MESSAGE_KIND_FR, MESSAGE_STATUS_FR
 from bot.service.recipients import TO_PHONE_REASON_FR
 from storage.enums import Level
 
 CHANNEL_FR: dict[str | None, str] = {None: "injoignable"} | dict(CHANNEL_NAMES.items())
-CONFIRMED_FR = {True: "oui", False: "non", None: "—"}
-CONSENT_FR = {
-    "sms": "par SMS",
-    "telegram": "par Telegram",
-    "console": "au terminal",
-    "phone": "par téléphone, à un conseiller",
-    "oral": "de vive voix, à l'atelier",
-}
 
 
 def phone_fr(number: str | None) -> str:
