@@ -89,8 +89,8 @@ def _insert_or_skip(dialect: str, table: Table, unique: tuple[str, ...]) -> Any:
 
 
 def sqlite_writer(engine: AsyncEngine) -> SQLiteWriter | None:
-    """The writer thread for an SQLite file's ``Database.transaction()``; None for an in-memory database (which
-    only the engine's own connections can reach) and for PostgreSQL."""
+    """The writer thread for an SQLite file's ``Database.transaction()`` and ``grouped_transaction()``; None for
+    an in-memory database (which only the engine's own connections can reach) and for PostgreSQL."""
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return None
     return SQLiteWriter(str(engine.url), prepare=_sqlite_pragmas, begin="BEGIN IMMEDIATE")
@@ -171,10 +171,11 @@ class Database:
         rolled back when it raises; its result is returned.
 
         On SQLite the whole transaction goes to the writer thread in one hop (``storage/sqlite_writer.py``), where
-        each statement costs a direct call instead of a round trip through aiosqlite's thread: the hot path (a
-        resident's message, a delivery report) runs here. ``work`` then runs on that thread's event loop: it must
-        touch the database through ``session`` only, and nothing bound to the caller's event loop. On PostgreSQL
-        it runs on the caller's loop, through asyncpg, like ``write()``.
+        each statement costs a direct call instead of a round trip through aiosqlite's thread. ``work`` then runs on
+        that thread's event loop: it must touch the database through ``session`` only, and nothing bound to the
+        caller's event loop. On PostgreSQL it runs on the caller's loop, through asyncpg, like ``write()``. The hot
+        path (a resident's message, a delivery report) goes through ``grouped_transaction``; this one is for a work
+        that must run alone and once.
         """
         if self.writer is None:
             async with self.write() as session:
@@ -190,8 +191,9 @@ class Database:
         Elsewhere, ``transaction()``.
 
         A work may then run twice (rolled back with its group, then alone) and see what the works before it in its
-        group wrote, not committed yet: it must change nothing outside the database; what it learnt is kept by its
-        caller once this returns (committed).
+        group wrote, not committed yet (each in a session of its own: through the database, never as another's
+        pending changes or loaded objects): it must change nothing outside the database; what it learnt is kept by
+        its caller once this returns (committed).
         """
         if self.writer is None:
             return await self.transaction(work)

@@ -141,6 +141,19 @@ class Outcome:
     error: Exception | None = None
 
 
+async def _in_own_session(connection: AsyncConnection, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One work in a session of its own, joined to the transaction of ``connection`` (which the caller ends): what
+    it changed is flushed when it returns, and the next work of a group sees it through the database only, never as
+    pending changes or objects loaded by another (each works as it would alone)."""
+    session = AsyncSession(bind=connection, expire_on_commit=False)
+    try:
+        result = await work(session)
+        await session.flush()
+        return result
+    finally:
+        await session.close()
+
+
 class SQLiteWriter:
     """Runs write transactions one after the other on its own thread, each in one hop from the caller's loop.
 
@@ -174,7 +187,8 @@ class SQLiteWriter:
             raise
 
     def _run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        return self._thread.loop().run_until_complete(self._transaction(work))
+        (result,) = self._thread.loop().run_until_complete(self._transaction([work]))
+        return result
 
     async def run_together(self, works: Sequence[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
         """Several works in one transaction, in one hop (group commit: one BEGIN and one COMMIT for all).
@@ -189,37 +203,30 @@ class SQLiteWriter:
 
     def _run_together(self, works: Sequence[Callable[[AsyncSession], Awaitable[Any]]]) -> list[Outcome]:
         loop = self._thread.loop()
-
-        async def together(session: AsyncSession) -> list[Outcome]:
-            return [Outcome(await work(session)) for work in works]
-
         try:
-            return loop.run_until_complete(self._transaction(together))
+            return [Outcome(value) for value in loop.run_until_complete(self._transaction(works))]
         except Exception:  # each is run again alone: its own outcome, error included
             return [self._alone(loop, work) for work in works]
 
     def _alone(self, loop: asyncio.AbstractEventLoop, work: Callable[[AsyncSession], Awaitable[Any]]) -> Outcome:
         try:
-            return Outcome(loop.run_until_complete(self._transaction(work)))
+            (value,) = loop.run_until_complete(self._transaction([work]))
+            return Outcome(value)
         except Exception as error:  # handed to the caller, who raises it
             return Outcome(None, error)
 
-    async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def _transaction(self, works: Sequence[Callable[[AsyncSession], Awaitable[T]]]) -> list[T]:
+        """The works one after the other in one transaction (BEGIN IMMEDIATE, from the engine's "begin" event),
+        committed when all have returned, rolled back when one raises."""
         connection = await self._connection()
-        transaction = await connection.begin()  # BEGIN (IMMEDIATE), from the engine's "begin" event
-        # The session joins the connection's transaction: it flushes into it, and this function ends it.
-        session = AsyncSession(bind=connection, expire_on_commit=False)
+        transaction = await connection.begin()
         try:
-            result = await work(session)
-            await session.flush()
+            results = [await _in_own_session(connection, work) for work in works]
         except BaseException:
             await transaction.rollback()
             raise
-        else:
-            await transaction.commit()
-        finally:
-            await session.close()
-        return result
+        await transaction.commit()
+        return results
 
     async def _connection(self) -> AsyncConnection:
         """The writer's one connection, kept from one transaction to the next (no checkout from a pool each time)."""

@@ -131,6 +131,49 @@ async def test_works_beyond_the_group_limit_form_the_next_groups(db: Database, m
     assert set(await secrets(db)) == set(names)
 
 
+async def changes_it_without_flushing(session: AsyncSession) -> str:
+    secret = await session.get(InstanceSecret, "shared")
+    assert secret is not None
+    secret.value = "changed by the ORM"  # pending: flushed when the work ends, or never if another work flushes
+    return secret.value
+
+
+async def reads_it_as_a_turn_does(session: AsyncSession) -> str:
+    """Through Core on the transaction's connection, as ``open_turn`` reads: no autoflush."""
+    query = select(InstanceSecret.value).where(InstanceSecret.name == "shared")
+    return str(await session.run_sync(lambda sync: sync.connection().execute(query).scalar_one()))
+
+
+async def changes_it_in_core(session: AsyncSession) -> str:
+    """As ``close_turn`` writes: Core, past any ORM copy."""
+    query = text("UPDATE instance_secrets SET value = 'changed in Core' WHERE name = 'shared'")
+    await session.run_sync(lambda sync: sync.connection().execute(query))
+    return "changed in Core"
+
+
+async def loads_it(session: AsyncSession) -> str:
+    secret = await session.get(InstanceSecret, "shared")
+    assert secret is not None
+    return secret.value
+
+
+async def test_each_work_of_a_group_sees_the_others_through_the_database_only(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The works of a group share a transaction, not a session: one's pending ORM changes are in the database when
+    the next starts, and an object one loaded is never handed, stale, to the next."""
+    async with db.write() as session:
+        session.add(InstanceSecret(name="shared", value="as it was"))
+    groups = counted_groups(monkeypatch)
+    works = (changes_it_without_flushing, reads_it_as_a_turn_does, changes_it_in_core, loads_it)
+    async with db.write():  # the writer is busy: the four wait, and go together
+        calls = [asyncio.ensure_future(db.grouped_transaction(work)) for work in works]
+        await asyncio.sleep(0.05)
+    seen = await asyncio.gather(*calls)
+    assert groups[0] == len(works)
+    assert seen == ["changed by the ORM", "changed by the ORM", "changed in Core", "changed in Core"]
+
+
 async def test_a_transaction_runs_off_the_callers_loop_and_returns_its_result(db: Database) -> None:
     caller = threading.get_ident()
 

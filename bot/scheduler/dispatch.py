@@ -147,7 +147,7 @@ class Dispatcher:
 
     def wake(self) -> None:
         """New messages were queued: claim now rather than at the next interval. Callable from any thread (an
-        SQLite transaction runs on a writer thread of its own, ``Database.transaction``)."""
+        SQLite transaction runs on a writer thread of its own, ``storage/sqlite_writer.py``)."""
         loop = self._loop
         if loop is None or loop.is_closed() or _running_loop() is loop:
             self._wake.set()
