@@ -104,7 +104,7 @@ def run() -> None:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--database", help="an empty database's URL (default: a new SQLite file)")
     parser.add_argument(
-        "--profile", action="store_true", help="profile this thread (SQLite's writer thread: see bench/turn_profile.py)"
+        "--profile", action="store_true", help="profile this thread and SQLite's writer thread, listed together"
     )
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime")

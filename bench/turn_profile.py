@@ -8,8 +8,9 @@ benchmark's own client from another process (bench/inbound_sms.py), so the figur
     python bench/turn_profile.py --database postgresql+asyncpg://…   # an empty database of yours
 
 Prints the CPU time of this process (every thread) per turn and per request during the measured load, and the
-profile's top entries, in CPU time of the event loop's thread (other threads, aiosqlite's, are counted in the CPU
-time per turn, not listed). Profiling slows the code down about twice: the entries' shares are what matter.
+profile's top entries, in CPU time of the event loop's thread and of SQLite's writer thread, each listed (other
+threads are counted in the CPU time per turn, not listed). Profiling slows the code down about twice: the
+entries' shares are what matter.
 CPU time per turn hardly depends on what else the machine runs: it is the figure to compare when the machine is
 shared.
 """

@@ -33,9 +33,9 @@ def _nothing() -> None:
 
 @dataclass(frozen=True)
 class KeptWorkshops:
-    """The workshops open for sign-up as a turn last read them (``bot.service.inbound.build_world``), with the
-    world's version they were read at (``storage/world.py``) and the moment they were read for (they start after
-    it plus the sign-up cut-off)."""
+    """The workshops open for sign-up as a committed turn last read them (kept by
+    ``bot.service.inbound.handle_inbound``), with the world's version they were read at (``storage/world.py``) and
+    the moment they were read for (they start after it plus the sign-up cut-off)."""
 
     version: int | None = None
     read_for: datetime | None = None

@@ -22,6 +22,7 @@ from storage.models import (
     WorkshopStatus,
 )
 from storage.prepared import one_of
+from storage.seats import ACTIVE
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def household_statement() -> Select[*tuple[Any, ...]]:
         .join(Commune, Commune.insee == Venue.commune_insee)
         .where(
             household,
-            one_of(Enrolment.status, (EnrolmentStatus.seated, EnrolmentStatus.waiting)),
+            one_of(Enrolment.status, ACTIVE),
             Workshop.status == WorkshopStatus.planned,
             Workshop.starts_at > bindparam("now"),
         )
@@ -146,7 +147,7 @@ def _active_bookings_statement() -> Select[Enrolment]:
         .join(Workshop, Workshop.id == Enrolment.workshop_id)
         .where(
             Enrolment.resident_id == bindparam("resident_id"),
-            one_of(Enrolment.status, (EnrolmentStatus.seated, EnrolmentStatus.waiting)),
+            one_of(Enrolment.status, ACTIVE),
             Workshop.status == WorkshopStatus.planned,
             Workshop.starts_at > bindparam("now"),
         )

@@ -142,6 +142,7 @@ def _insert_statement() -> Insert:
             status=bindparam("to_status"),
             position=bindparam("to_position"),
             enrolled_by_adviser_id=bindparam("adviser"),
+            created_at=bindparam("at"),
             updated_at=bindparam("at"),
         )
         .returning(e.id)

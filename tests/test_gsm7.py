@@ -228,6 +228,20 @@ def test_fits_one_segment_on_any_text(body: str, choices: list[str]) -> None:
     assert fits_one_segment(body, choices) is (count_segments(render_sms(body, choices)) == 1)
 
 
+# Text as replies are written: GSM-7, its extension characters (two septets), the characters made GSM-7 (ç œ ’ …),
+# spaces and line ends; sizes around one segment. Any text (above) mostly takes the fallback, which renders the SMS:
+# these take the path that adds up the lines' lengths.
+_SMS_LIKE = st.lists(st.sampled_from([*"abcXYZ09 .,'?é", *"€{}[]^~|\\", *"çœ’…«ê", "\n", "\r\n"]), max_size=170).map(
+    "".join
+)
+
+
+@settings(max_examples=300, database=None)
+@given(_SMS_LIKE, st.lists(st.text(alphabet="abé€œ ", max_size=20), max_size=4))
+def test_fits_one_segment_on_text_written_as_replies(body: str, choices: list[str]) -> None:
+    assert fits_one_segment(body, choices) is (count_segments(render_sms(body, choices)) == 1)
+
+
 def _first_rendered(bodies: list[str], choices: tuple[str, ...] | list[str]) -> str | None:
     """What ``first_in_one_segment`` must answer, by rendering each SMS."""
     return next((body for body in bodies if count_segments(render_sms(body, choices)) == 1), None)

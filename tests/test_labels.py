@@ -162,3 +162,20 @@ def test_a_former_word_is_never_today_s_word_for_another_value() -> None:
         todays = {folded(word): member for member, word in today.items()}
         for member, words in former.items():
             assert all(todays.get(folded(word), member) is member for word in words), (member, words)
+
+
+PARSED: list[tuple[str, type[StrEnum], Mapping[Any, str], Mapping[Any, tuple[str, ...]]]] = [
+    ("message statuses", MessageStatus, MESSAGE_STATUS_FR, FORMER_MESSAGE_STATUS_FR),
+    ("message kinds", MessageKind, MESSAGE_KIND_FR, FORMER_MESSAGE_KIND_FR),
+]
+
+
+@pytest.mark.parametrize(("label", "enum", "table", "former"), PARSED, ids=[row[0] for row in PARSED])
+def test_every_word_shown_or_once_shown_parses_back_to_its_own_value(
+    label: str, enum: type[StrEnum], table: Mapping[Any, str], former: Mapping[Any, tuple[str, ...]]
+) -> None:
+    """Through the command line's own parser (its folding, and the English values it also accepts): no word of
+    one value can be taken for another."""
+    for member in enum:
+        for word in (table[member], *former.get(member, ())):
+            assert parse_label(enum, word, label, table, former) is member, (label, word)

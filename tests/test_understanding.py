@@ -24,9 +24,6 @@ from bot.conversation.understanding.intents import (
     reads_for_someone_else,
 )
 from bot.conversation.understanding.interests import (
-    _TYPO_TOKEN,
-    _TYPO_WORD,
-    _stem,
     _vocabulary,
     _words_meant,
     mentioned_interests,
@@ -640,9 +637,11 @@ def test_workshop_topics_map_to_interests(topic: str, expected: tuple[str, ...])
 
 
 def _same_word(token: str, word: str) -> bool:
-    if token == word or _stem(token) == _stem(word):
+    """Written out, not borrowed from the code under test: a plural (s or x) is the word, and a word of 6 letters
+    or more is recognised with one typo in a token of 5 or more."""
+    if token == word or token.rstrip("sx") == word.rstrip("sx"):
         return True
-    return len(word) >= _TYPO_WORD and len(token) >= _TYPO_TOKEN and Levenshtein.distance(token, word) <= 1
+    return len(word) >= 6 and len(token) >= 5 and Levenshtein.distance(token, word) <= 1
 
 
 VOCABULARY = _vocabulary(INTERESTS)

@@ -29,6 +29,9 @@ async def read_form(request: Request, *, most: int) -> FormData | None:
     percent-decoded as UTF-8, a malformed sequence becoming U+FFFD; the body is read before its type is looked at,
     so that an oversized body of any type is answered 413 by the guard (bot/guards.py), never read past the limit.
     ``most`` repeats that limit for a server without the guard (the benchmark's ceiling, bench/inbound_sms.py).
+    The console reads its own forms otherwise (``bot/interfaces/web/base.py``): strict UTF-8 and no NUL, since an
+    adviser's typing is stored, where a provider's form is read as the provider signed it (the signature is
+    computed over these very values).
     """
     length = request.headers.get("content-length")
     size = plain_number(length) if length is not None else 0

@@ -52,6 +52,7 @@ from bot.service.changes import cancel_workshop_and_notify, report_lines
 from bot.service.departures import broadcast_departures, departure_lines
 from bot.service.drafts import keep_draft, take_draft
 from bot.service.inbound import first_delivery
+from bot.service.labels import ENROLMENT_STATUS_FR
 from bot.service.team import adviser_by_telegram_id
 from bot.service.workshops import (
     Roster,
@@ -242,7 +243,7 @@ def roster_line(number: int, entry: RosterEntry) -> str:
         confirmed = {True: "a confirmé", False: "ne vient pas", None: "pas encore confirmé"}
         parts.append(confirmed[entry.confirmed])
     elif entry.status in (EnrolmentStatus.attended, EnrolmentStatus.absent):
-        parts.append("présent" if entry.status == EnrolmentStatus.attended else "absent")
+        parts.append(ENROLMENT_STATUS_FR[entry.status])
     if entry.channel is None:
         parts.append("injoignable par message")
     wants = ", ".join(entry.interests) if entry.interests else "rien de précis"

@@ -41,6 +41,7 @@ from bot.conversation.phones import national
 from bot.service.actors import Actor
 from bot.service.audit import record
 from bot.service.reach import adviser_address, advisers_for
+from bot.service.recipients import TO_PHONE_REASON_FR
 from bot.service.workshops import WorkshopError
 from storage.calls import (
     NewCall,
@@ -116,13 +117,8 @@ KIND_FR = {
     CallKind.unanswered_call: "appel automatique sans succès",  # unanswered, failed, or refused by the operator
     CallKind.noted: "appel noté",
 }
-REASON_FR = {
-    "no_channel": "ni mobile ni Telegram",
-    "sms_unreachable": "numéro fixe ou refusé par l'opérateur",
-    "opted_out": "a demandé STOP",
-    "failed": "échec d'envoi",
-    "expired": "message pas parti à temps",
-    "cancelled": "message retiré avant l'envoi",
+# The reasons to phone (one table for every interface), and how an automatic call to a landline ended.
+REASON_FR = TO_PHONE_REASON_FR | {
     "no-answer": "ne décroche pas",  # Twilio's CallStatus for the calls to a landline
     "busy": "ligne occupée",
     "canceled": "appel interrompu",

@@ -163,8 +163,9 @@ async def move(
 async def replan_household(*, session: AsyncSession, ctx: Context, enrolment: Enrolment, now: datetime) -> None:
     """Plan again the reminders of everyone of this enrolment's household seated in its workshop: one reminder
     for the household, naming whoever comes."""
-    for member in await seated_household(session=session, enrolment=enrolment):
-        await replan_reminders(session=session, ctx=ctx, enrolment_id=member.id, now=now)
+    together = await seated_household(session=session, enrolment=enrolment)  # read once for all of them
+    for member in together:
+        await replan_reminders(session=session, ctx=ctx, enrolment_id=member.id, now=now, together=together)
 
 
 __all__ = ["AlreadyThereError", "Cancelled", "Moved", "SeatError", "cancel", "enrol", "enrol_together", "move"]

@@ -542,6 +542,7 @@ async def _apply(
             return Applied(Turn(state=None, replies=turn.replies), resident_id, erased=True)
         if resident_id is None:
             resident_id = await _add_resident(session=session, inbound=inbound, now=now)
+        after: Turn | None = None  # the words that say how a seat or a move went
         if isinstance(effect, SaveProfile):
             await save_profile(
                 session=session, resident_id=resident_id, name=effect.name, commune_insee=effect.commune_insee,
@@ -550,12 +551,13 @@ async def _apply(
             view = None
         elif isinstance(effect, Enrol) and effect.companion is None and view is not None:
             after = await _enrol(session=session, ctx=ctx, who=view, effect=effect, world=world)
-            turn = Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
         else:
             resident, view = resident or await _loaded(session, resident_id), None
-            turn = await _apply_to(
-                session=session, ctx=ctx, inbound=inbound, resident=resident, effect=effect, turn=turn, world=world
+            after = await _apply_to(
+                session=session, ctx=ctx, inbound=inbound, resident=resident, effect=effect, world=world
             )
+        if after is not None:
+            turn = Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
     return Applied(turn, resident_id)
 
 
@@ -579,18 +581,15 @@ async def _add_resident(*, session: AsyncSession, inbound: Inbound, now: datetim
 
 
 async def _apply_to(
-    *, session: AsyncSession, ctx: Context, inbound: Inbound, resident: Resident, effect: Effect, turn: Turn,
-    world: World,
-) -> Turn:  # fmt: skip
-    """An effect that works on the ORM resident; the turn, with the words of a seat's outcome."""
+    *, session: AsyncSession, ctx: Context, inbound: Inbound, resident: Resident, effect: Effect, world: World
+) -> Turn | None:
+    """An effect that works on the ORM resident; for a seat or a move, the words that say how it went."""
     if isinstance(effect, Enrol):
-        after = await _enrol(session=session, ctx=ctx, who=resident, effect=effect, world=world)
-    elif isinstance(effect, MoveBooking):
-        after = await _move(session=session, ctx=ctx, resident=resident, effect=effect, world=world)
-    else:
-        await _apply_simple(session=session, ctx=ctx, inbound=inbound, resident=resident, effect=effect, now=world.now)
-        return turn
-    return Turn(state=after.state, replies=turn.replies + after.replies, effects=turn.effects)
+        return await _enrol(session=session, ctx=ctx, who=resident, effect=effect, world=world)
+    if isinstance(effect, MoveBooking):
+        return await _move(session=session, ctx=ctx, resident=resident, effect=effect, world=world)
+    await _apply_simple(session=session, ctx=ctx, inbound=inbound, resident=resident, effect=effect, now=world.now)
+    return None
 
 
 async def _apply_simple(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from storage.enums import EnrolmentStatus, MessageKind, MessageStatus
+from storage.enums import EnrolmentStatus, MessageKind, MessageStatus, WorkshopStatus
 
 MESSAGE_STATUS_FR: Mapping[MessageStatus, str] = {
     MessageStatus.pending: "à envoyer",
@@ -42,6 +42,7 @@ ENROLMENT_STATUS_FR: Mapping[EnrolmentStatus, str] = {
     EnrolmentStatus.attended: "présent",
     EnrolmentStatus.absent: "absent",
 }
+WORKSHOP_STATUS_FR: Mapping[WorkshopStatus, str] = {WorkshopStatus.planned: "prévu", WorkshopStatus.cancelled: "annulé"}
 CONFIRMED_FR: Mapping[bool | None, str] = {True: "oui", False: "non", None: "—"}  # the answer to a reminder
 CONSENT_FR: Mapping[str, str] = {  # how the person gave their consent (``Resident.consent_channel``)
     "sms": "par SMS",

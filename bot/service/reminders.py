@@ -80,14 +80,18 @@ async def _whose_seat(session: AsyncSession, enrolment: Enrolment) -> str:
     return first_name_of(enrolment.resident.name or "")
 
 
-async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int:
+async def plan_reminders(
+    *, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime, together: list[Enrolment] | None = None
+) -> int:
     """Plan the reminders of a seated enrolment (ATELIER_REMINDERS, moved out of closed windows, none in the
     past); returns how many were added. Nothing for someone not seated or with no channel left. People sharing a
-    phone and seated together get one reminder naming both, planned on the first one's enrolment."""
+    phone and seated together get one reminder naming both, planned on the first one's enrolment. ``together``:
+    their ``seated_household`` when the caller has just read it (else read here)."""
     enrolment = await _seated(session, enrolment_id)
     if enrolment is None:
         return 0
-    together = await seated_household(session=session, enrolment=enrolment)
+    if together is None:
+        together = await seated_household(session=session, enrolment=enrolment)
     if together and together[0].id != enrolment.id:
         return 0  # the reminder of the first one names this one too
     destination = address_of(enrolment.resident, calls=ctx.settings.calls_enabled)
@@ -132,10 +136,12 @@ async def plan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: i
     return planned
 
 
-async def replan_reminders(*, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime) -> int:
+async def replan_reminders(
+    *, session: AsyncSession, ctx: Context, enrolment_id: int, now: datetime, together: list[Enrolment] | None = None
+) -> int:
     """Reminders planned again (who they name may have changed); other pending notices are left alone."""
     await cancel_pending(session=session, enrolment_id=enrolment_id, kinds=(MessageKind.reminder,))
-    return await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment_id, now=now)
+    return await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment_id, now=now, together=together)
 
 
 async def cancel_reminders(*, session: AsyncSession, enrolment_id: int) -> int:
@@ -284,5 +290,8 @@ async def notify_promotion(*, session: AsyncSession, ctx: Context, enrolment_id:
     await plan_reminders(session=session, ctx=ctx, enrolment_id=enrolment.id, now=now)
     if notice is not None:
         log.info("promotion notice %s queued for enrolment %s", notice, enrolment.id)
+        # The one thing done outside the database, and harmless if the transaction is rolled back or run again
+        # (grouped_transaction): a wake only makes the dispatcher claim what is due; on SQLite its claim waits for
+        # this transaction's commit behind the writer, elsewhere its next round finds the notice.
         ctx.wake_dispatcher()
     return notice

@@ -414,17 +414,13 @@ def _channel(resident: Resident) -> str | None:
     return destination[0] if destination else None
 
 
-async def _promoted(
-    session: AsyncSession, promoted: Sequence[Enrolment], notices: Sequence[int | None]
-) -> tuple[Promoted, ...]:
+def _promoted(promoted: Sequence[Enrolment], notices: Sequence[int | None]) -> tuple[Promoted, ...]:
     """Who got a seat given up (everyone of the party: two people who share a phone come together), and whether a
     message tells each of them (their notice, in ``notices``)."""
-    people = []
-    for enrolment, notice in zip(promoted, notices, strict=True):
-        person = await session.get(Resident, enrolment.resident_id)
-        name = person.name if person is not None else None
-        people.append(Promoted(enrolment.resident_id, name, told=notice is not None))
-    return tuple(people)
+    return tuple(  # each enrolment's resident is loaded with it (joined)
+        Promoted(enrolment.resident_id, enrolment.resident.name, told=notice is not None)
+        for enrolment, notice in zip(promoted, notices, strict=True)
+    )
 
 
 def _given(promoted: Sequence[Promoted]) -> str:
@@ -467,7 +463,7 @@ async def _unenrol(
         key=f"unenrol:{enrolment.id}:{now:%Y%m%d%H%M%S%f}",
     )  # fmt: skip
     notices = cancelled.promotion_notices if cancelled else ()
-    promoted = await _promoted(session, cancelled.promoted if cancelled else (), notices)
+    promoted = _promoted(cancelled.promoted if cancelled else (), notices)
     queued = [i for i in (told, *notices) if i is not None]  # the whole party's notices, when a pair is promoted
     departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
     message, channel = (body, _channel(resident)) if told is not None else (None, None)
@@ -535,7 +531,7 @@ async def _move_person(
         session, ctx, resident=resident, workshop=new_workshop, body=body, enrolment_id=new.id,
         now=now, key=f"move-person:{old_id}:{new.id}:{now:%Y%m%d%H%M%S%f}",
     )  # fmt: skip
-    promoted = await _promoted(session, moved.promoted, moved.promotion_notices)
+    promoted = _promoted(moved.promoted, moved.promotion_notices)
     queued = [i for i in (told, *moved.promotion_notices) if i is not None]  # every promoted person's notice
     departures = await departures_of(session=session, ctx=ctx, message_ids=queued, now=now)
     where = "" if seated else f" (liste d'attente, position {position})"

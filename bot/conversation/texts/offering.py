@@ -71,7 +71,7 @@ def fitting_lines(header: Header, items: list[tuple[datetime, str, str]], tz: tz
     variants = header(common)
     for style in range(10):
         lines = tuple(workshop_line(start, tz, commune, subject, style) for start, commune, subject in items)
-        if len(set(lines)) < len(lines):  # two alike in this style: no question makes them fit
+        if len(set(lines)) < len(lines):  # two alike in this style: as choices, they could not be told apart
             continue
         text = first_fitting(variants, lines)
         if text is not None:

@@ -117,13 +117,9 @@ def sms_segments(body: str, choices: Sequence[str] = ()) -> int:
     return count_segments(render_sms(body, choices))
 
 
-def fits_one_sms(text: str, choices: Sequence[str] = ()) -> bool:
-    return fits_one_segment(text, choices)
-
-
-def first_fitting(variants: Sequence[str], choices: Sequence[str] = ()) -> str | None:
-    """The first wording that fits one SMS with its choices (their lines measured once for all), None if none."""
-    return first_in_one_segment(variants, choices)
+# The words the dialogue uses for gsm7's measures of one SMS (the text with its choices' lines, in GSM-7).
+fits_one_sms = fits_one_segment
+first_fitting = first_in_one_segment
 
 
 def first_in_one_sms(*variants: str) -> str:

@@ -53,7 +53,7 @@ from bot.service.changes import (
     report_lines,
 )
 from bot.service.exports import roster_csv
-from bot.service.labels import CONFIRMED_FR, ENROLMENT_STATUS_FR
+from bot.service.labels import CONFIRMED_FR, ENROLMENT_STATUS_FR, WORKSHOP_STATUS_FR
 from bot.service.phone_enrolment import NumberOfSomeoneElseError
 from bot.service.planning_csv import WorkshopFields
 from bot.service.stats import WalkIn, add_walk_in, attendance_sheet, mark_attendance
@@ -68,12 +68,11 @@ from bot.service.workshops import (
     list_workshops,
     roster,
 )
+from storage.enums import WorkshopStatus
 
 T = TypeVar("T")
 
 app = french_app(help="Ateliers : planifier, lister, importer, modifier, annuler, déplacer, présences.")
-
-STATUS_FR = {"planned": "prévu", "cancelled": "annulé"}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Sortie JSON (noms de champs en anglais, heures ISO 8601).")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Ne pas demander de confirmation.")]
@@ -167,7 +166,8 @@ LEVEL_SHORT = {"beginner": "débutant", "intermediate": "interm.", "advanced": "
 
 def seats(workshop: WorkshopSummary) -> str:
     """ "2/6", or "annulé": the seats of a cancelled workshop mean nothing any more."""
-    return "annulé" if workshop.status.value == "cancelled" else f"{workshop.seated}/{workshop.capacity}"
+    cancelled = workshop.status == WorkshopStatus.cancelled
+    return WORKSHOP_STATUS_FR[workshop.status] if cancelled else f"{workshop.seated}/{workshop.capacity}"
 
 
 def workshops_table(workshops: list[WorkshopSummary], ctx: Context) -> Table:
@@ -532,8 +532,7 @@ def attendance(
                 highlight=False,
             )
             for rid, status in done.marked.items():
-                said = "présent" if status.value == "attended" else "absent"
-                console.print(f"  n°{rid} {done.names[rid]} : {said}", highlight=False)
+                console.print(f"  n°{rid} {done.names[rid]} : {ENROLMENT_STATUS_FR[status]}", highlight=False)
         for typed in walk_ins:
             added = await add_walk_in(
                 ctx=ctx, workshop_id=workshop_id, name=typed.name, phone=typed.phone, commune=typed.commune,
